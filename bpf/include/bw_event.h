@@ -1,0 +1,46 @@
+/* The event record every hook template fills and the generated decision code reads.
+ * Shared by BPF C (templates) and C++ (back end offsets, runtime event decoding):
+ * fixed-width fields only, no pointers, natural alignment. Field meaning per hook is
+ * in compiler/catalogue/hooks.def (slot kind + slot index). */
+#ifndef BULWARK_BW_EVENT_H
+#define BULWARK_BW_EVENT_H
+
+#ifdef __BPF__
+typedef __u8 bw_u8; typedef __u32 bw_u32; typedef __u64 bw_u64;
+#else
+#include <stdint.h>
+typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
+#endif
+
+#define BW_PATH_MAX 4096       /* PATH_MAX, including the NUL */
+#define BW_INT_SLOTS 10
+#define BW_ADDR_SLOTS 2
+#define BW_STR_SLOTS 8
+
+/* A NUL-terminated string; len excludes the NUL. */
+struct bw_str {
+  bw_u32 len;
+  bw_u32 truncated; /* 1 when the source was longer than BW_PATH_MAX - 1 */
+  char data[BW_PATH_MAX];
+};
+
+/* IPv4 is stored as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) so one LPM trie
+ * serves both families. */
+struct bw_addr {
+  bw_u32 family;
+  bw_u32 pad;
+  bw_u8 bytes[16];
+};
+
+struct bw_event {
+  bw_u32 hook;       /* BW_HOOK_* index, order of hooks.def */
+  bw_u32 rule;       /* decided rule id, or BW_NO_RULE */
+  bw_u64 ktime_ns;
+  bw_u64 ints[BW_INT_SLOTS];
+  struct bw_addr addrs[BW_ADDR_SLOTS];
+  struct bw_str strs[BW_STR_SLOTS];
+};
+
+#define BW_NO_RULE 0xffffffffu
+
+#endif

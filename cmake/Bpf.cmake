@@ -1,0 +1,36 @@
+# Helpers for compiling BPF C with clang-19 at build time.
+# BULWARK_VMLINUX_H: vmlinux.h generated from the build machine's kernel BTF. The BPF
+# code is CO-RE only, so the objects run on other kernels (the VM's 6.1) too.
+find_program(BULWARK_CLANG_BPF NAMES clang-19 REQUIRED)
+find_program(BULWARK_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
+set(BULWARK_BTF_SOURCE "/sys/kernel/btf/vmlinux" CACHE FILEPATH "Kernel BTF used to generate vmlinux.h")
+set(BULWARK_VMLINUX_DIR ${CMAKE_BINARY_DIR}/generated/vmlinux)
+set(BULWARK_VMLINUX_H ${BULWARK_VMLINUX_DIR}/vmlinux.h)
+if(NOT TARGET bulwark_vmlinux_h)
+  add_custom_command(
+    OUTPUT ${BULWARK_VMLINUX_H}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${BULWARK_VMLINUX_DIR}
+    COMMAND ${BULWARK_BPFTOOL} btf dump file ${BULWARK_BTF_SOURCE} format c > ${BULWARK_VMLINUX_H}.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${BULWARK_VMLINUX_H}.tmp ${BULWARK_VMLINUX_H}
+    COMMENT "Generating vmlinux.h from ${BULWARK_BTF_SOURCE}")
+  add_custom_target(bulwark_vmlinux_h DEPENDS ${BULWARK_VMLINUX_H})
+endif()
+
+set(BULWARK_BPF_CFLAGS -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror
+    -I${BULWARK_VMLINUX_DIR} -I${PROJECT_SOURCE_DIR}/bpf/include -I${PROJECT_SOURCE_DIR}/compiler/catalogue)
+
+# bulwark_bpf_compile(OUTPUT out SOURCE src [BITCODE] [DEPENDS ...])
+# Compiles one BPF C file to an ELF object, or with BITCODE to LLVM bitcode (-emit-llvm).
+function(bulwark_bpf_compile)
+  cmake_parse_arguments(A "BITCODE" "OUTPUT;SOURCE" "DEPENDS" ${ARGN})
+  set(mode -c)
+  if(A_BITCODE)
+    set(mode -emit-llvm -c)
+  endif()
+  add_custom_command(
+    OUTPUT ${A_OUTPUT}
+    COMMAND ${BULWARK_CLANG_BPF} ${BULWARK_BPF_CFLAGS} ${mode} ${A_SOURCE} -o ${A_OUTPUT}
+    DEPENDS ${A_SOURCE} ${BULWARK_VMLINUX_H} ${A_DEPENDS}
+    IMPLICIT_DEPENDS C ${A_SOURCE}
+    COMMENT "BPF ${A_SOURCE}")
+endfunction()
