@@ -1,0 +1,94 @@
+/* The kernel ABI between bulwarkc-generated policy objects and the bulwark runtime.
+ * Shared by BPF C (templates, dispatcher) and C++ (back end, runtime). Bump
+ * BW_ABI_VERSION on any incompatible change: the runtime refuses bundles of another ABI.
+ *
+ * How policies run (see docs/architecture.md, "Kernel ABI"):
+ *  - The runtime attaches, once per LSM hook, a dispatcher program per lane. A dispatcher
+ *    resets the per-CPU verdict and tail-calls the first policy of its lane.
+ *  - Every policy is loaded into a slot (0..BW_MAX_POLICIES-1). Its program for hook H
+ *    lives in prog array bw_progs_<H> at index slot*2 + generation. After deciding, a
+ *    policy program folds its verdict into bw_state and tail-calls the next slot of the
+ *    lane (bw_next_<H>), or returns the folded verdict at the end of the chain.
+ *  - Hot swap: the new version's programs go into the inactive generation's indexes for
+ *    all its hooks, then one write to bw_gen[slot] flips every hook at once.
+ *  - Tail calls are capped at 33 per event, so a lane holds at most BW_LANE_POLICIES.
+ */
+#ifndef BULWARK_BW_ABI_H
+#define BULWARK_BW_ABI_H
+
+#include "bw_event.h"
+
+#define BW_ABI_VERSION 1
+
+#define BW_MAX_POLICIES 1024
+#define BW_LANE_POLICIES 32
+#define BW_MAX_LANES (BW_MAX_POLICIES / BW_LANE_POLICIES)
+#define BW_PROG_ARRAY_SIZE (BW_MAX_POLICIES * 2)
+/* bw_next_<H>: ARRAY of u32, BW_MAX_LANES heads then one "next" entry per slot.
+ * Values are slot + 1; 0 ends the chain. */
+#define BW_NEXT_SIZE (BW_MAX_LANES + BW_MAX_POLICIES)
+
+/* Pinned under the bpffs root (default /sys/fs/bpf/bulwark). Map names are at most
+ * 15 characters (kernel limit). */
+#define BW_PIN_ROOT_DEFAULT "/sys/fs/bpf/bulwark"
+#define BW_SHARED_PIN_DIR "shared"     /* maps shared by runtime and all policies */
+
+/* Actions, as in the language. */
+enum bw_action {
+  BW_ACT_ALLOW = 0,
+  BW_ACT_DENY = 1,
+  BW_ACT_AUDIT = 2,
+  BW_ACT_KILL = 3,
+};
+
+enum bw_mode {
+  BW_MODE_ENFORCE = 0,
+  BW_MODE_AUDIT = 1,
+};
+
+enum bw_scope_kind {
+  BW_SCOPE_HOST = 0,
+  BW_SCOPE_CGROUP = 1,
+  BW_SCOPE_EXECUTABLE = 2,
+};
+
+/* Per-CPU state for one event's walk down a lane (map bw_state, shared). */
+struct bw_state {
+  bw_u32 verdict;   /* 0 or a negative errno as u32 (-EPERM) */
+  bw_u32 depth;     /* policies visited in this walk */
+};
+
+/* Record flags */
+#define BW_REC_WOULD_DENY 1u  /* audit mode (policy or --mode audit): deny not applied */
+#define BW_REC_DEFAULT 2u     /* no rule matched: the policy default decided */
+#define BW_REC_KILLED 4u      /* SIGKILL sent */
+
+/* One decision, sent on the ring buffer bw_events (shared, pinned). The fixed header is
+ * followed by the hook's strings (strs[BW_COMMON_STR_SLOTS..]) and process.exe, each
+ * NUL-terminated, lengths in str_len (0 = absent). */
+struct bw_record {
+  bw_u64 ktime_ns;
+  bw_u32 abi;          /* BW_ABI_VERSION */
+  bw_u32 hook;         /* hook index in hooks.def order */
+  bw_u32 slot;         /* policy slot */
+  bw_u32 rule;         /* rule id, BW_NO_RULE for the default */
+  bw_u32 action;       /* enum bw_action actually decided */
+  bw_u32 flags;        /* BW_REC_* */
+  bw_u32 pid, tgid, ppid, uid, gid, euid;
+  bw_u64 cgroup_id;
+  char comm[16];
+  bw_u64 ints[BW_INT_SLOTS];
+  struct bw_addr addrs[BW_ADDR_SLOTS];
+  bw_u32 str_len[BW_STR_SLOTS];
+};
+
+/* Per-rule counters: PERCPU_ARRAY bw_counters (per policy), index = rule id, with the
+ * policy default at index rule_count. */
+struct bw_counter {
+  bw_u64 hits;       /* decisions made by this rule */
+  bw_u64 emitted;    /* records sent */
+  bw_u64 dropped;    /* ring buffer full */
+  bw_u64 limited;    /* suppressed by the per-rule rate limit */
+};
+
+#endif

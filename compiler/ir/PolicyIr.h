@@ -1,0 +1,88 @@
+// Policy IR: what the front end hands to the back end and to the host evaluator.
+// Checked, name-resolved and typed: lists, macros and constants are already expanded,
+// so every test names one catalogue field and carries literal values only.
+#pragma once
+
+#include "Catalogue.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace bulwark::ir {
+
+struct SourceLoc {
+  std::string file;
+  uint32_t line = 0;  // 1-based
+  uint32_t column = 0;  // 1-based
+};
+
+enum class Action { Allow, Deny, Audit, Kill };
+enum class Mode { Enforce, Audit };
+
+// An IPv4 address is stored IPv4-mapped (::ffff:a.b.c.d) with prefix + 96, like the kernel side.
+struct Cidr {
+  std::array<uint8_t, 16> addr{};
+  uint32_t prefixLen = 128;  // over the 128-bit mapped form
+};
+
+using Value = std::variant<int64_t, std::string, Cidr>;
+
+enum class TestOp {
+  Eq,        // field == any of values (values.size() >= 1); ints, strings, paths, addrs
+  Lt, Le, Gt, Ge,  // ints only, exactly one value
+  Prefix,    // string/path starts with any of values
+  Suffix,    // string/path ends with any of values
+  Glob,      // path matches any of the glob patterns (`*`, `**`, `?`, `[...]`)
+  InCidr,    // address inside any of the CIDRs
+  HasFlags,  // (field & value) == value, one value
+};
+
+struct Test {
+  FieldInfo field;  // copied from the catalogue (or synthesized for kprobe args)
+  TestOp op = TestOp::Eq;
+  std::vector<Value> values;
+  SourceLoc loc;
+};
+
+struct Cond {
+  enum class Kind { True, False, Test, And, Or, Not } kind = Kind::True;
+  Test test;                // Kind::Test
+  std::vector<Cond> kids;   // And/Or: >= 2, Not: 1
+};
+
+struct Rule {
+  uint32_t id = 0;          // index in Policy::rules; stable id in the bundle rule table
+  std::string name;
+  HookId hook = HookId::FILE_OPEN;
+  std::string kprobeFunction;  // for HookId::KPROBE
+  Cond cond;
+  Action action = Action::Deny;
+  std::string message;      // template, `{field.name}` placeholders
+  SourceLoc loc;
+};
+
+struct Scope {
+  enum class Kind { Host, Cgroup, Executable } kind = Kind::Host;
+  std::vector<std::string> paths;  // cgroup v2 paths or executable paths
+};
+
+struct Policy {
+  std::string name;
+  std::string description;
+  Mode mode = Mode::Enforce;
+  Action defaultAction = Action::Allow;  // Allow or Deny; Deny applies to hooks with rules only
+  Scope scope;
+  std::vector<Rule> rules;  // in source order: first match decides, per hook
+  SourceLoc loc;
+  std::string sourceDigest; // sha256 hex of the source files it came from
+};
+
+// Result of the front end for one compilation: every policy in the given files.
+struct Program {
+  std::vector<Policy> policies;
+};
+
+} // namespace bulwark::ir
