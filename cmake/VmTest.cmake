@@ -21,12 +21,14 @@
 
 set(BULWARK_VM_RUNNER ${CMAKE_CURRENT_LIST_DIR}/../tests/vm/run-vm)
 cmake_path(NORMAL_PATH BULWARK_VM_RUNNER)
+set(BULWARK_VM_GUEST_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../tests/vm/guest)
+cmake_path(NORMAL_PATH BULWARK_VM_GUEST_INCLUDE_DIR)
 set(BULWARK_VM_DEFAULT_TIMEOUT 300)
 
 function(bulwark_add_guest_gtest target)
   add_executable(${target} ${ARGN})
   target_compile_options(${target} PRIVATE ${BULWARK_WARNINGS})
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests/vm/guest)
+  target_include_directories(${target} PRIVATE ${BULWARK_VM_GUEST_INCLUDE_DIR})
   target_link_libraries(${target} PRIVATE GTest::gtest GTest::gtest_main PkgConfig::LIBBPF)
 endfunction()
 
