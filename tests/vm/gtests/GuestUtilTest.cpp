@@ -81,6 +81,11 @@ TEST(GuestUtil, RunCommandCapturesOutputAndStatus) {
 
   auto missing = RunCommand({"/no/such/program"});
   EXPECT_EQ(missing.exit_code, 127);
+
+  // A child that closes its output and hangs is still killed at the timeout.
+  auto hung = RunCommand({"sh", "-c", "echo bye; exec >&- 2>&-; sleep 30"}, std::chrono::milliseconds(500));
+  EXPECT_TRUE(hung.timed_out);
+  EXPECT_EQ(hung.output, "bye\n");
 }
 
 }  // namespace

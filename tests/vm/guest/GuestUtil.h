@@ -161,8 +161,12 @@ inline ChildResult WaitChild(pid_t pid, int output_fd, std::chrono::milliseconds
       if (poll(&pfd, 1, 10) > 0) {
         char buffer[4096];
         ssize_t n = read(output_fd, buffer, sizeof(buffer));
-        if (n > 0) result.output.append(buffer, static_cast<size_t>(n));
-        if (n > 0) continue;
+        if (n > 0) {
+          result.output.append(buffer, static_cast<size_t>(n));
+          continue;
+        }
+        close(output_fd);  // EOF: the child closed its output; just wait for it now
+        output_fd = -1;
       }
     }
     pid_t done = waitpid(pid, &status, WNOHANG);
