@@ -24,11 +24,11 @@ Catalogue::Catalogue() {
       {name, #cid, FieldType::type, slotOf(#slot_kind), slot, summary, false});
 #include "hooks.def"
 
-#define BW_ENUM(type, name, is_flags) enums_.push_back({FieldType::type, name, is_flags != 0, {}});
+#define BW_ENUM(etype, name, is_flags) enums_.push_back({FieldType::etype, name, is_flags != 0, {}});
 #include "enums.def"
-#define BW_ENUMERATOR(type, name, value)                                                           \
+#define BW_ENUMERATOR(etype, name, value)                                                          \
   for (auto &e : enums_)                                                                           \
-    if (e.type == FieldType::type)                                                                 \
+    if (e.type == FieldType::etype)                                                                \
       e.values.push_back({#name, value});
 #include "enums.def"
 }

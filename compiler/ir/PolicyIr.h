@@ -26,6 +26,7 @@ enum class Mode { Enforce, Audit };
 struct Cidr {
   std::array<uint8_t, 16> addr{};
   uint32_t prefixLen = 128;  // over the 128-bit mapped form
+  bool operator==(const Cidr &) const = default;
 };
 
 using Value = std::variant<int64_t, std::string, Cidr>;

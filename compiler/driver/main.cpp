@@ -1,0 +1,244 @@
+// bulwarkc: checks, lints, formats, tests and compiles Bulwark policies.
+#include "Catalogue.h"
+#include "Compilation.h"
+#include "DiagnosticRender.h"
+#include "ExitCodes.h"
+#include "Formatter.h"
+#include "LineDiff.h"
+#include "Parser.h"
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+namespace bulwark {
+namespace {
+
+struct CommonOptions {
+  std::vector<std::string> paths;
+  std::vector<std::string> stdlibDirs;
+  std::string format = "text";
+  std::string color = "auto";
+  std::string output;
+  std::string btf = "/sys/kernel/btf/vmlinux";
+};
+
+void addCommon(CLI::App *cmd, CommonOptions &o, bool withFormat = true) {
+  cmd->add_option("paths", o.paths, "policy files or directories (searched for *.bw)")->required();
+  cmd->add_option("--stdlib", o.stdlibDirs, "extra directory to search for imported modules");
+  cmd->add_option("--btf", o.btf, "kernel BTF for kprobe argument types");
+  if (withFormat) {
+    cmd->add_option("--format", o.format, "diagnostic format")->check(CLI::IsMember({"text", "json", "sarif", "github"}));
+    cmd->add_option("-o,--output", o.output, "write diagnostics to this file instead of the terminal");
+  }
+  cmd->add_option("--color", o.color, "color text diagnostics")->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+DiagFormat parseFormat(const std::string &f) {
+  if (f == "json") return DiagFormat::Json;
+  if (f == "sarif") return DiagFormat::Sarif;
+  if (f == "github") return DiagFormat::Github;
+  return DiagFormat::Text;
+}
+
+std::unique_ptr<Compilation> makeCompilation(const CommonOptions &o, int *rc) {
+  CompilationOptions copts;
+  copts.stdlibDirs = o.stdlibDirs;
+  copts.sema.btfPath = o.btf;
+  auto c = std::make_unique<Compilation>(copts);
+  std::string err;
+  if (!c->addInputs(o.paths, &err)) {
+    std::cerr << "bulwarkc: error: " << err << "\n";
+    *rc = kExitUsage;
+    return nullptr;
+  }
+  return c;
+}
+
+// Prints diagnostics in the chosen format; returns the exit code for the fail level.
+int report(Compilation &c, const CommonOptions &o, Severity failLevel) {
+  c.diags().sort();
+  RenderOptions ropts;
+  ropts.toolVersion = BULWARK_VERSION;
+  DiagFormat fmt = parseFormat(o.format);
+  bool tty = isatty(o.output.empty() && fmt == DiagFormat::Text ? 2 : 1);
+  ropts.color = o.color == "always" || (o.color == "auto" && tty && o.output.empty());
+  std::string text = renderDiagnostics(c.sources(), c.diags().all(), fmt, ropts);
+  if (!o.output.empty()) {
+    std::ofstream f(o.output, std::ios::binary);
+    if (!(f << text)) {
+      std::cerr << "bulwarkc: error: cannot write '" << o.output << "'\n";
+      return kExitUsage;
+    }
+  } else if (fmt == DiagFormat::Text) {
+    std::cerr << text;
+  } else {
+    std::cout << text;
+  }
+  size_t errors = c.diags().errorCount(), warnings = c.diags().warningCount();
+  if (errors) return kExitFindings;
+  if (failLevel == Severity::Warning && warnings) return kExitFindings;
+  return kExitClean;
+}
+
+int runFmt(const CommonOptions &o, bool check, bool toStdout) {
+  std::vector<std::string> files;
+  std::string err;
+  if (!collectPolicyFiles(o.paths, &files, &err)) {
+    std::cerr << "bulwarkc: error: " << err << "\n";
+    return kExitUsage;
+  }
+  int rc = kExitClean;
+  for (const auto &path : files) {
+    SourceManager sm;
+    DiagnosticEngine diags;
+    auto id = sm.load(path, &err);
+    if (!id) {
+      std::cerr << "bulwarkc: error: " << err << "\n";
+      return kExitUsage;
+    }
+    auto file = parseFile(sm, *id, diags);
+    if (diags.errorCount()) {
+      RenderOptions ropts;
+      ropts.color = o.color == "always" || (o.color == "auto" && isatty(2));
+      std::cerr << renderDiagnostics(sm, diags.all(), DiagFormat::Text, ropts);
+      std::cerr << "bulwarkc: error: not formatting '" << path << "': fix the syntax errors first\n";
+      rc = kExitFindings;
+      continue;
+    }
+    std::string formatted = formatFile(sm.file(*id), *file);
+    const std::string &original = sm.file(*id).text();
+    if (toStdout) {
+      std::cout << formatted;
+    } else if (check) {
+      if (formatted != original) {
+        std::cout << unifiedDiff(path, original, formatted);
+        rc = kExitFindings;
+      }
+    } else if (formatted != original) {
+      std::ofstream f(path, std::ios::binary | std::ios::trunc);
+      if (!(f << formatted)) {
+        std::cerr << "bulwarkc: error: cannot write '" << path << "'\n";
+        return kExitUsage;
+      }
+      std::cerr << "formatted " << path << "\n";
+    }
+  }
+  if (check && rc == kExitFindings) std::cerr << "bulwarkc: some files are not formatted; run 'bulwarkc fmt' on them\n";
+  return rc;
+}
+
+int runExplain(const std::string &code, bool list) {
+  if (list) {
+    for (const auto &k : allDiagKinds())
+      std::cout << k.code << "  " << severityName(k.severity) << "  " << k.title << "\n";
+    return kExitClean;
+  }
+  const DiagKindInfo *k = findDiagKind(code);
+  if (!k) {
+    std::cerr << "bulwarkc: error: unknown diagnostic code '" << code << "' (see 'bulwarkc explain --list')\n";
+    return kExitUsage;
+  }
+  std::cout << k->code << ": " << k->title << " (" << severityName(k->severity) << ")\n\n" << k->explanation << "\n";
+  return kExitClean;
+}
+
+// The hook catalogue as Markdown: docs/hooks.md is generated from this output.
+int runHooks() {
+  const auto &cat = Catalogue::get();
+  std::cout << "# Hooks\n\nGenerated by `bulwarkc hooks` from the hook catalogue "
+               "(`compiler/catalogue/hooks.def`). Do not edit by hand.\n\n";
+  std::cout << "Every hook also has the common fields:\n\n| field | type | meaning |\n|---|---|---|\n";
+  for (const auto &f : cat.hook(HookId::FILE_OPEN).fields)
+    if (f.common) std::cout << "| `" << f.name << "` | " << Catalogue::typeName(f.type) << " | " << f.summary << " |\n";
+  std::cout << "\n| hook | kernel attach point | can prevent | fields |\n|---|---|---|---|\n";
+  for (const auto &h : cat.hooks()) {
+    std::cout << "| `" << h.name << "` | " << (h.kind == HookKind::Lsm ? "LSM `" + std::string(h.attach) + "`" : std::string("kprobe on the named function"))
+              << " | " << (h.canPrevent() ? "yes (allow, deny, audit, kill)" : "no (audit, kill)") << " | ";
+    bool first = true;
+    for (const auto &f : h.fields) {
+      if (f.common) continue;
+      std::cout << (first ? "" : "<br>") << "`" << f.name << "`: " << Catalogue::typeName(f.type) << " — " << f.summary;
+      first = false;
+    }
+    if (h.id == HookId::KPROBE) std::cout << "`arg0`..`arg4`: typed from kernel BTF (ints and strings)";
+    std::cout << " |\n";
+  }
+  std::cout << "\n## Enums and flag sets\n\n";
+  for (const auto &e : cat.enums()) {
+    std::cout << "- `" << e.name << "`" << (e.isFlags ? " (flags: test with `has`)" : "") << ": ";
+    for (size_t i = 0; i < e.values.size(); ++i) std::cout << (i ? ", " : "") << "`" << e.values[i].name << "`";
+    std::cout << "\n";
+  }
+  return kExitClean;
+}
+
+int run(int argc, char **argv) {
+  CLI::App app{"bulwarkc: check, lint, format, test and compile Bulwark security policies"};
+  app.set_version_flag("--version", std::string("bulwarkc ") + BULWARK_VERSION);
+  app.require_subcommand(1);
+
+  CommonOptions checkOpts, lintOpts, fmtOpts;
+  auto *check = app.add_subcommand("check", "report syntax and type errors");
+  addCommon(check, checkOpts);
+  auto *lintCmd = app.add_subcommand("lint", "check, then report warnings (W01xx)");
+  addCommon(lintCmd, lintOpts);
+  std::string failLevel = "warning";
+  lintCmd->add_option("--fail-level", failLevel, "lowest severity that makes the exit code 1")->check(CLI::IsMember({"error", "warning"}));
+  auto *fmt = app.add_subcommand("fmt", "format files in place (canonical style, comments kept)");
+  addCommon(fmt, fmtOpts, false);
+  bool fmtCheck = false, fmtStdout = false;
+  fmt->add_flag("--check", fmtCheck, "change nothing; print a diff and exit 1 if a file is not formatted");
+  fmt->add_flag("--stdout", fmtStdout, "print the formatted text instead of writing files");
+  auto *explain = app.add_subcommand("explain", "describe a diagnostic code");
+  std::string code;
+  bool listCodes = false;
+  explain->add_option("code", code, "a code such as E0006");
+  explain->add_flag("--list", listCodes, "list every code");
+  auto *hooks = app.add_subcommand("hooks", "print the hook catalogue (Markdown)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitClean : kExitUsage;
+  }
+
+  if (*check || *lintCmd) {
+    CommonOptions &o = *check ? checkOpts : lintOpts;
+    int rc = kExitClean;
+    auto c = makeCompilation(o, &rc);
+    if (!c) return rc;
+    if (*lintCmd) c->lint();
+    else c->check();
+    return report(*c, o, *lintCmd && failLevel == "warning" ? Severity::Warning : Severity::Error);
+  }
+  if (*fmt) return runFmt(fmtOpts, fmtCheck, fmtStdout);
+  if (*explain) {
+    if (code.empty() && !listCodes) {
+      std::cerr << "bulwarkc: error: explain needs a code (or --list)\n";
+      return kExitUsage;
+    }
+    return runExplain(code, listCodes);
+  }
+  if (*hooks) return runHooks();
+  return kExitUsage;
+}
+
+} // namespace
+} // namespace bulwark
+
+int main(int argc, char **argv) {
+  try {
+    return bulwark::run(argc, argv);
+  } catch (const std::exception &e) {
+    std::cerr << "bulwarkc: internal error: " << e.what() << "\n";
+    return bulwark::kExitInternal;
+  } catch (...) {
+    std::cerr << "bulwarkc: internal error\n";
+    return bulwark::kExitInternal;
+  }
+}

@@ -1,0 +1,18 @@
+// Fields of `kprobe "function"` hooks, typed from kernel BTF: arg0..argN.
+#pragma once
+
+#include "Catalogue.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark {
+
+// Integer, enum and bool parameters become int fields; `char *` parameters become
+// string fields; other parameters (struct pointers) are not exposed. nullopt with
+// *error set when the BTF cannot be read or has no such function.
+std::optional<std::vector<FieldInfo>> kprobeFields(const std::string &btfPath, const std::string &function,
+                                                   std::string *error);
+
+} // namespace bulwark
