@@ -1,0 +1,730 @@
+/* Bulwark BPF template library: maps, policy rodata, field extraction, matching
+ * primitives called by the generated decision code, counters and records.
+ * CO-RE only. Linked with the hook templates and the generated module by bulwarkc. */
+#include "bw_lib.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- rodata: initial values come from bulwarkc, the runtime may set them before load ---- */
+const volatile __u32 bw_cfg_slot = 0;               /* policy slot (bw_abi.h) */
+const volatile __u32 bw_cfg_lane = BW_LANE_NONE;    /* BW_LANE_NONE: standalone, no chain */
+const volatile __u32 bw_cfg_mode_override = 0xffffffffu; /* enum bw_mode, or none */
+const volatile __u32 bw_cfg_scope_kind = BW_SCOPE_HOST;  /* enum bw_scope_kind */
+#define BW_SCOPE_CGROUPS 8
+const volatile __u32 bw_cfg_cgroup_count = 0;        /* cgroup scope: subtrees */
+const volatile __u64 bw_cfg_cgroup_id[BW_SCOPE_CGROUPS] = {};
+const volatile __u32 bw_cfg_cgroup_level[BW_SCOPE_CGROUPS] = {};
+#define BW_GROUP_SCOPE_EXE 0xfffffffeu               /* bw_m_exact group of the exe scope */
+
+/* ---- per-policy maps (max_entries set by the runtime from the manifest) ---- */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY); /* one event per possible CPU: > per-CPU value limit */
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bw_event);
+} bw_scratch SEC(".maps");
+
+#define BW_WALK_BUF BW_PATH_MAX
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bw_tmp);
+} bw_tmp SEC(".maps");
+
+#define BW_RECBUF BW_RECBUF_SIZE
+struct bw_recbuf {
+  char b[BW_RECBUF];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bw_recbuf);
+} bw_recbuf SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bw_counter);
+} bw_counters SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, struct bw_exact_key);
+  __type(value, struct bw_match_val);
+} bw_m_exact SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 1);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct bw_lpm_str_key);
+  __type(value, struct bw_match_val);
+} bw_m_prefix SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 1);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct bw_lpm_str_key);
+  __type(value, struct bw_match_val);
+} bw_m_suffix SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 1);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct bw_lpm_addr_key);
+  __type(value, struct bw_match_val);
+} bw_m_cidr SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, struct bw_int_key);
+  __type(value, struct bw_match_val);
+} bw_m_int SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} bw_m_dfa SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bw_match_val);
+} bw_m_dfa_acc SEC(".maps");
+
+static __always_inline struct bw_tmp *tmp(void) {
+  __u32 z = 0;
+  return bpf_map_lookup_elem(&bw_tmp, &z);
+}
+
+static __always_inline struct bw_str *str_of(struct bw_event *ev, __u32 slot) {
+  return &ev->strs[slot & (BW_STR_SLOTS - 1)];
+}
+
+/* ---- event ---- */
+struct bw_event *bw_event_begin(__u32 hook) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
+  if (!ev)
+    return 0;
+  ev->hook = hook;
+  ev->rule = BW_NO_RULE;
+  ev->ktime_ns = bpf_ktime_get_ns();
+#pragma unroll
+  for (int i = 0; i < BW_INT_SLOTS; i++)
+    ev->ints[i] = 0;
+#pragma unroll
+  for (int i = 0; i < BW_ADDR_SLOTS; i++) {
+    ev->addrs[i].family = 0;
+    __builtin_memset(ev->addrs[i].bytes, 0, 16);
+  }
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++) {
+    ev->strs[i].len = 0;
+    ev->strs[i].truncated = 0;
+    ev->strs[i].data[0] = 0;
+  }
+  return ev;
+}
+
+/* ---- strings ---- */
+static __always_inline void set_len(struct bw_str *out, long n) {
+  out->len = n > 0 ? (__u32)(n - 1) : 0;
+  out->truncated = n >= BW_PATH_MAX;
+}
+
+void bw_str_kernel(const char *src, struct bw_str *out) {
+  if (!src) {
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  set_len(out, bpf_probe_read_kernel_str(out->data, BW_PATH_MAX, src));
+}
+
+void bw_str_user(const char *src, struct bw_str *out) {
+  if (!src) {
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  set_len(out, bpf_probe_read_user_str(out->data, BW_PATH_MAX, src));
+}
+
+void bw_task_comm(struct task_struct *t, struct bw_str *out) {
+  set_len(out, bpf_probe_read_kernel_str(out->data, 16, BPF_CORE_READ(t, comm)));
+  out->truncated = 0;
+}
+
+/* ---- paths ---- */
+void bw_path_d_path(struct path *p, struct bw_str *out) {
+  long n = bpf_d_path(p, out->data, BW_PATH_MAX);
+  if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
+    bw_path_walk(p, out);
+    return;
+  }
+  set_len(out, n);
+}
+
+/* Dentry walk, leaf to root, written right to left into tmp()->walk; crosses mounts via
+ * struct mount. Bounded by BW_WALK_DEPTH components; deeper paths are truncated (their
+ * leading part is dropped and `truncated` set). */
+#define BW_WALK_DEPTH 64
+struct walk_ctx {
+  struct dentry *d;
+  struct mount *m;
+  char *buf;
+  long off; /* start of the path written so far, in buf */
+  int truncated;
+};
+
+static long walk_step(__u32 i, void *arg) {
+  struct walk_ctx *c = arg;
+  struct dentry *d = c->d;
+  struct mount *m = c->m;
+  struct dentry *mnt_root = BPF_CORE_READ(m, mnt.mnt_root);
+  struct dentry *parent = BPF_CORE_READ(d, d_parent);
+  if (d == mnt_root || d == parent) {
+    struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+    if (m != mp && mp) { /* cross to the mount point in the parent mount */
+      c->d = BPF_CORE_READ(m, mnt_mountpoint);
+      c->m = mp;
+      return 0;
+    }
+    return 1; /* global root */
+  }
+  __u32 len = BPF_CORE_READ(d, d_name.len);
+  const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+  long off = c->off - (long)len - 1;
+  if (off < 0) {
+    c->truncated = 1;
+    return 1;
+  }
+  char *buf = c->buf;
+  bpf_probe_read_kernel(buf + ((off + 1) & (BW_WALK_BUF - 1)), len & (BW_WALK_BUF - 1), name);
+  buf[off & (BW_WALK_BUF - 1)] = '/';
+  c->off = off;
+  c->d = parent;
+  return 0;
+}
+
+static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *out) {
+  struct bw_tmp *t = tmp();
+  if (!t || !d || !vmnt) {
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  struct walk_ctx c = {
+      .d = d,
+      .m = (struct mount *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt)),
+      .buf = t->walk,
+      .off = BW_WALK_BUF - 1,
+      .truncated = 0,
+  };
+  t->walk[BW_WALK_BUF - 1] = 0;
+  bpf_loop(BW_WALK_DEPTH, walk_step, &c, 0);
+  long off = c.off;
+  if (off == BW_WALK_BUF - 1) { /* the root itself */
+    out->data[0] = '/';
+    out->data[1] = 0;
+    out->len = 1;
+    out->truncated = 0;
+    return;
+  }
+  __u32 len = (BW_WALK_BUF - 1 - off) & (BW_WALK_BUF - 1);
+  bpf_probe_read_kernel(out->data, (len + 1) & (BW_WALK_BUF - 1),
+                        t->walk + (off & (BW_WALK_BUF - 1)));
+  out->data[len & (BW_WALK_BUF - 1)] = 0;
+  out->len = len;
+  out->truncated = c.truncated || (c.d && c.off == 0);
+}
+
+void bw_path_walk(const struct path *p, struct bw_str *out) {
+  walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
+}
+
+void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
+  walk_from(d, BPF_CORE_READ(dir, mnt), out);
+}
+
+void bw_task_exe(struct task_struct *t, struct bw_str *out) {
+  struct file *f = BPF_CORE_READ(t, mm, exe_file);
+  if (!f) { /* kernel thread */
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+}
+
+/* cgroup v2 path of the task, relative to the root: kernfs walk. kernfs_node.parent was
+ * renamed __parent in 6.15; both are handled. */
+struct kernfs_node___old {
+  struct kernfs_node___old *parent;
+} __attribute__((preserve_access_index));
+struct kernfs_node___new {
+  struct kernfs_node___new *__parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn) {
+  if (bpf_core_field_exists(struct kernfs_node___new, __parent))
+    return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
+  return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+struct kn_ctx {
+  struct kernfs_node *kn;
+  char *buf;
+  long off;
+  int truncated;
+};
+
+static long kn_step(__u32 i, void *arg) {
+  struct kn_ctx *c = arg;
+  struct kernfs_node *kn = c->kn;
+  struct kernfs_node *parent = kn_parent(kn);
+  if (!parent)
+    return 1; /* the root has no name in the path */
+  const char *name = BPF_CORE_READ(kn, name);
+  char *buf = c->buf;
+  /* names are read into the left half, then moved next to the path */
+  long n = bpf_probe_read_kernel_str(buf + BW_WALK_BUF, 256, name);
+  if (n <= 1) {
+    c->kn = parent;
+    return 0;
+  }
+  long len = n - 1;
+  long off = c->off - len - 1;
+  if (off < 0) {
+    c->truncated = 1;
+    return 1;
+  }
+  bpf_probe_read_kernel(buf + ((off + 1) & (BW_WALK_BUF - 1)), len & 255, buf + BW_WALK_BUF);
+  buf[off & (BW_WALK_BUF - 1)] = '/';
+  c->off = off;
+  c->kn = parent;
+  return 0;
+}
+
+static void task_cgroup(struct task_struct *t, struct bw_str *out) {
+  struct bw_tmp *tb = tmp();
+  struct kernfs_node *kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+  if (!tb || !kn) {
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  struct kn_ctx c = {.kn = kn, .buf = tb->walk, .off = BW_WALK_BUF - 1, .truncated = 0};
+  tb->walk[BW_WALK_BUF - 1] = 0;
+  bpf_loop(BW_WALK_DEPTH, kn_step, &c, 0);
+  long off = c.off;
+  if (off == BW_WALK_BUF - 1) {
+    out->data[0] = '/';
+    out->data[1] = 0;
+    out->len = 1;
+    return;
+  }
+  __u32 len = (BW_WALK_BUF - 1 - off) & (BW_WALK_BUF - 1);
+  bpf_probe_read_kernel(out->data, (len + 1) & (BW_WALK_BUF - 1),
+                        tb->walk + (off & (BW_WALK_BUF - 1)));
+  out->data[len & (BW_WALK_BUF - 1)] = 0;
+  out->len = len;
+  out->truncated = c.truncated;
+}
+
+/* ---- common fields ---- */
+void bw_fill_common(struct bw_event *ev, __u64 need) {
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  if (need & (BW_NEED_INT(0) | BW_NEED_INT(1))) {
+    __u64 pt = bpf_get_current_pid_tgid();
+    ev->ints[0] = (__u32)pt;
+    ev->ints[1] = pt >> 32;
+  }
+  if (need & BW_NEED_INT(2))
+    ev->ints[2] = BPF_CORE_READ(t, real_parent, tgid);
+  if (need & (BW_NEED_INT(3) | BW_NEED_INT(4))) {
+    __u64 ug = bpf_get_current_uid_gid();
+    ev->ints[3] = (__u32)ug;
+    ev->ints[4] = ug >> 32;
+  }
+  if (need & BW_NEED_INT(5))
+    ev->ints[5] = BPF_CORE_READ(t, cred, euid.val);
+  if (need & BW_NEED_STR(0))
+    bw_task_comm(t, &ev->strs[0]);
+  if ((need & BW_NEED_STR(1)) && ev->strs[1].len == 0)
+    bw_task_exe(t, &ev->strs[1]);
+  if (need & BW_NEED_STR(2))
+    task_cgroup(t, &ev->strs[2]);
+  if (need & BW_NEED_STR(3))
+    bw_task_comm(BPF_CORE_READ(t, real_parent), &ev->strs[3]);
+  if (need & BW_NEED_STR(4))
+    bw_task_exe(BPF_CORE_READ(t, real_parent), &ev->strs[4]);
+}
+
+/* ---- network ---- */
+void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot) {
+  struct bw_addr *a = &ev->addrs[addr_slot & (BW_ADDR_SLOTS - 1)];
+  __u16 family = 0;
+  if (!sa)
+    return;
+  bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family);
+  if (family == 2 /* AF_INET */) {
+    struct sockaddr_in *in = (struct sockaddr_in *)sa;
+    __u16 port = 0;
+    a->family = 2;
+    __builtin_memset(a->bytes, 0, 10);
+    a->bytes[10] = 0xff;
+    a->bytes[11] = 0xff;
+    bpf_probe_read_kernel(&a->bytes[12], 4, &in->sin_addr);
+    bpf_probe_read_kernel(&port, 2, &in->sin_port);
+    ev->ints[port_slot & (BW_INT_SLOTS - 1)] = __builtin_bswap16(port);
+  } else if (family == 10 /* AF_INET6 */) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+    __u16 port = 0;
+    a->family = 10;
+    bpf_probe_read_kernel(a->bytes, 16, &in6->sin6_addr);
+    bpf_probe_read_kernel(&port, 2, &in6->sin6_port);
+    ev->ints[port_slot & (BW_INT_SLOTS - 1)] = __builtin_bswap16(port);
+  }
+}
+
+/* ---- scope ---- */
+static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms);
+
+int bw_in_scope(struct bw_event *ev) {
+  __u32 kind = bw_cfg_scope_kind;
+  if (kind == BW_SCOPE_CGROUP) {
+    __u32 n = bw_cfg_cgroup_count;
+#pragma unroll
+    for (int i = 0; i < BW_SCOPE_CGROUPS; i++) {
+      if (i >= n)
+        break;
+      if (bpf_get_current_ancestor_cgroup_id(bw_cfg_cgroup_level[i]) == bw_cfg_cgroup_id[i])
+        return 1;
+    }
+    return 0;
+  }
+  if (kind == BW_SCOPE_EXECUTABLE) {
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    __u64 atoms[BW_ATOM_WORDS] = {};
+    bw_task_exe(t, &ev->strs[1]);
+    return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE;
+  }
+  return 1;
+}
+
+/* ---- matching primitives (called by the generated decision code) ---- */
+static __always_inline void or_atoms(__u64 *atoms, struct bw_match_val *v) {
+#pragma unroll
+  for (int i = 0; i < BW_ATOM_WORDS; i++)
+    atoms[i] |= v->atoms[i];
+}
+
+struct hash_ctx {
+  const char *p;
+  __u32 len;
+  __u64 h;
+};
+
+static long hash_step(__u32 i, void *arg) {
+  struct hash_ctx *c = arg;
+  if (i >= c->len)
+    return 1;
+  c->h = (c->h ^ (__u8)c->p[i & (BW_PATH_MAX - 1)]) * BW_FNV_PRIME;
+  return 0;
+}
+
+static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  struct hash_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .h = BW_FNV_OFFSET};
+  bpf_loop(c.len, hash_step, &c, 0);
+  t->ekey.group = group;
+  t->ekey.len = c.len;
+  t->ekey.hash = c.h;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_exact, &t->ekey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+__u32 bw_match_exact(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  return lookup_exact(str_of(ev, slot), group, atoms);
+}
+
+static __always_inline void put_group(__u8 *g, __u32 group) {
+  g[0] = group >> 24;
+  g[1] = group >> 16;
+  g[2] = group >> 8;
+  g[3] = group;
+}
+
+__u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  struct bw_str *s = str_of(ev, slot);
+  __u32 n = s->len;
+  if (n > BW_LPM_STR_MAX)
+    n = BW_LPM_STR_MAX;
+  barrier_var(n);
+  n &= 0xff;
+  if (n > BW_LPM_STR_MAX)
+    return BW_NO_RULE;
+  bpf_probe_read_kernel(t->skey.data, n, s->data);
+  put_group(t->skey.group, group);
+  t->skey.prefixlen = 32 + 8 * n;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_prefix, &t->skey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+struct rev_ctx {
+  const char *src; /* points at the string's data */
+  __u8 *dst;
+  __u32 len;       /* string length */
+};
+
+static long rev_step(__u32 i, void *arg) {
+  struct rev_ctx *c = arg;
+  __u32 from = c->len - 1 - i;
+  c->dst[i & 0xff] = c->src[from & (BW_PATH_MAX - 1)];
+  return 0;
+}
+
+__u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  struct bw_str *s = str_of(ev, slot);
+  __u32 n = s->len;
+  if (n > BW_LPM_STR_MAX)
+    n = BW_LPM_STR_MAX;
+  struct rev_ctx c = {.src = s->data, .dst = t->skey.data, .len = s->len & (BW_PATH_MAX - 1)};
+  bpf_loop(n, rev_step, &c, 0);
+  put_group(t->skey.group, group);
+  t->skey.prefixlen = 32 + 8 * n;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_suffix, &t->skey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+struct dfa_ctx {
+  const char *p;
+  __u32 len;
+  __u32 state;
+  __u32 base;
+  __u32 ncls;
+};
+
+static long dfa_step(__u32 i, void *arg) {
+  struct dfa_ctx *c = arg;
+  if (i >= c->len)
+    return 1;
+  __u32 k = c->base + (__u8)c->p[i & (BW_PATH_MAX - 1)];
+  __u32 *cls = bpf_map_lookup_elem(&bw_m_dfa, &k);
+  if (!cls) {
+    c->state = BW_DFA_DEAD;
+    return 1;
+  }
+  k = c->base + BW_DFA_CLASSES + c->state * c->ncls + *cls;
+  __u32 *next = bpf_map_lookup_elem(&bw_m_dfa, &k);
+  c->state = next ? *next : BW_DFA_DEAD;
+  return c->state == BW_DFA_DEAD;
+}
+
+__u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  __u32 k0 = base, k1 = base + 1;
+  __u32 *ncls = bpf_map_lookup_elem(&bw_m_dfa, &k0);
+  __u32 *acc = bpf_map_lookup_elem(&bw_m_dfa, &k1);
+  if (!ncls || !acc)
+    return BW_NO_RULE;
+  __u32 acc_base = *acc;
+  struct dfa_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .state = BW_DFA_START,
+                      .base = base + BW_DFA_HEADER, .ncls = *ncls};
+  bpf_loop(c.len, dfa_step, &c, 0);
+  if (c.state == BW_DFA_DEAD)
+    return BW_NO_RULE;
+  __u32 k = acc_base + c.state;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_dfa_acc, &k);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+__u32 bw_match_cidr(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  struct bw_addr *a = &ev->addrs[slot & (BW_ADDR_SLOTS - 1)];
+  if (!a->family)
+    return BW_NO_RULE;
+  __builtin_memcpy(t->akey.addr, a->bytes, 16);
+  put_group(t->akey.group, group);
+  t->akey.prefixlen = 32 + 128;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_cidr, &t->akey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+__u32 bw_match_int(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  t->ikey.group = group;
+  t->ikey.pad = 0;
+  t->ikey.value = ev->ints[slot & (BW_INT_SLOTS - 1)];
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_int, &t->ikey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+/* ---- verdict, counters, records ---- */
+static __always_inline __u32 policy_mode(void) {
+  __u32 o = bw_cfg_mode_override;
+  return o <= BW_MODE_AUDIT ? o : bw_policy_info(BW_INFO_MODE);
+}
+
+static __always_inline __u32 word_action(__u32 w) {
+  return w == BW_NO_RULE ? bw_policy_info(BW_INFO_DEFAULT) : (w & 3);
+}
+
+int bw_wants_record(__u32 w) { return word_action(w) != BW_ACT_ALLOW; }
+
+static __always_inline struct bw_counter *counter(__u32 rule) {
+  __u32 idx = rule == BW_NO_RULE ? bw_policy_info(BW_INFO_RULE_COUNT) : rule;
+  return bpf_map_lookup_elem(&bw_counters, &idx);
+}
+
+struct pack_ctx {
+  struct bw_event *ev;
+  char *buf;
+  __u32 off;
+};
+
+static __always_inline void pack_str(struct pack_ctx *c, struct bw_record *r, __u32 slot) {
+  struct bw_str *s = &c->ev->strs[slot];
+  __u32 n = (s->len & (BW_PATH_MAX - 1)) + 1;
+  if (s->len == 0 && s->data[0] == 0) {
+    r->str_len[slot] = 0;
+    return;
+  }
+  __u32 off = c->off;
+  if (off > BW_RECBUF - BW_PATH_MAX)
+    return;
+  bpf_probe_read_kernel(c->buf + off, n & (2 * BW_PATH_MAX - 1), s->data);
+  r->str_len[slot] = n;
+  c->off = off + n;
+}
+
+static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
+                 struct bw_counter *cnt) {
+  __u32 z = 0;
+  struct bw_recbuf *rb = bpf_map_lookup_elem(&bw_recbuf, &z);
+  if (!rb)
+    return;
+  struct bw_record *r = (struct bw_record *)rb->b;
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  r->ktime_ns = ev->ktime_ns;
+  r->abi = BW_ABI_VERSION;
+  r->hook = ev->hook;
+  r->slot = bw_cfg_slot;
+  r->rule = rule;
+  r->action = action;
+  r->flags = flags;
+  r->pid = ev->ints[0];
+  r->tgid = ev->ints[1];
+  r->ppid = ev->ints[2];
+  r->uid = ev->ints[3];
+  r->gid = ev->ints[4];
+  r->euid = ev->ints[5];
+  r->cgroup_id = bpf_get_current_cgroup_id();
+  bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), BPF_CORE_READ(t, comm));
+  __builtin_memcpy(r->ints, ev->ints, sizeof(r->ints));
+  __builtin_memcpy(r->addrs, ev->addrs, sizeof(r->addrs));
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++)
+    r->str_len[i] = 0;
+  struct pack_ctx c = {.ev = ev, .buf = rb->b, .off = sizeof(struct bw_record)};
+  /* process.exe, then the hook's strings, in slot order */
+  pack_str(&c, r, 1);
+#pragma unroll
+  for (int i = BW_COMMON_STR_SLOTS; i < BW_STR_SLOTS; i++)
+    pack_str(&c, r, i);
+  __u32 size = c.off;
+  if (size > BW_RECBUF)
+    size = BW_RECBUF;
+  long err = bpf_ringbuf_output(&bw_events, rb->b, size, 0);
+  if (cnt) {
+    if (err)
+      __sync_fetch_and_add(&cnt->dropped, 1);
+    else
+      __sync_fetch_and_add(&cnt->emitted, 1);
+  }
+}
+
+int bw_apply(struct bw_event *ev, __u32 w) {
+  __u32 action = word_action(w);
+  __u32 rule = BW_WORD_RULE(w);
+  struct bw_counter *cnt = counter(rule);
+  ev->rule = rule;
+  if (cnt)
+    __sync_fetch_and_add(&cnt->hits, 1);
+  if (action == BW_ACT_ALLOW)
+    return 0;
+  int deny = action == BW_ACT_DENY || action == BW_ACT_KILL;
+  __u32 flags = rule == BW_NO_RULE ? BW_REC_DEFAULT : 0;
+  if (deny && policy_mode() == BW_MODE_AUDIT) {
+    flags |= BW_REC_WOULD_DENY;
+    deny = 0;
+  } else if (action == BW_ACT_KILL) {
+    bpf_send_signal(9 /* SIGKILL */);
+    flags |= BW_REC_KILLED;
+  }
+  emit(ev, rule, action, flags, cnt);
+  return deny ? -EPERM : 0;
+}
+
+/* ---- chain ---- */
+int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
+__u32 bw_slot(void) { return bw_cfg_slot; }
+
+int bw_fold(int verdict) {
+  __u32 z = 0;
+  struct bw_state *st = bpf_map_lookup_elem(&bw_state, &z);
+  if (!st)
+    return verdict;
+  if (verdict)
+    st->verdict = (__u32)verdict;
+  st->depth++;
+  return (int)st->verdict;
+}
+
+__u32 bw_next_index(__u32 next_slot_plus_1) {
+  __u32 s = next_slot_plus_1 - 1;
+  __u32 *g = bpf_map_lookup_elem(&bw_gen, &s);
+  return s * 2 + (g ? (*g & 1) : 0);
+}

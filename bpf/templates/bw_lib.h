@@ -1,0 +1,107 @@
+/* Bulwark BPF template library: what hook templates and generated decision code share.
+ *
+ * Three kinds of bitcode are linked by bulwarkc into one policy object:
+ *   bw_lib.bc          maps, policy rodata, extraction/matching/emission functions
+ *   hooks/<hook>.bc    one LSM program per hook: extraction, decision call, verdict, chain
+ *   generated module   bw_need_<H>, bw_decide_<H>, bw_policy_info
+ * Everything but the programs (and the rodata the runtime sets) is internalised after
+ * linking and optimised together, so extraction code for unread fields disappears.
+ */
+#ifndef BULWARK_BW_LIB_H
+#define BULWARK_BW_LIB_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "bw_abi.h"
+#include "bw_match.h"
+
+#ifndef EPERM
+#define EPERM 1
+#endif
+
+/* Hook indexes, in hooks.def order (same as bulwark::HookId). */
+enum bw_hook_id {
+#define BW_HOOK(id, name, kind, attach, summary) BW_HOOK_##id,
+#include "hooks.def"
+  BW_HOOK_COUNT
+};
+
+/* ---- interface of the generated module (compiler/backend/Codegen.cpp) ---- */
+#define BW_HOOK(id, name, kind, attach, summary)                                                   \
+  extern __u64 bw_need_##id(void);                /* BW_NEED_* bits the decision reads */      \
+  extern __u32 bw_decide_##id(struct bw_event *ev); /* decision word */
+#include "hooks.def"
+/* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
+ * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
+#define BW_WORD_RULE(w) ((w) == BW_NO_RULE ? BW_NO_RULE : (w) >> 2)
+extern __u32 bw_policy_info(__u32 what);
+#define BW_INFO_MODE 0       /* enum bw_mode */
+#define BW_INFO_DEFAULT 1    /* enum bw_action of the default (allow or deny) */
+#define BW_INFO_RULE_COUNT 2 /* bw_counters has RULE_COUNT + 1 entries */
+
+/* ---- library (bw_lib.bpf.c) ---- */
+/* Scratch event of this CPU, reset for `hook`; NULL if the scratch map is too small. */
+struct bw_event *bw_event_begin(__u32 hook);
+int bw_in_scope(struct bw_event *ev);
+void bw_fill_common(struct bw_event *ev, __u64 need);
+void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
+void bw_path_walk(const struct path *p, struct bw_str *out);      /* bounded dentry walk */
+void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out);
+void bw_str_kernel(const char *src, struct bw_str *out);
+void bw_str_user(const char *src, struct bw_str *out);
+void bw_task_exe(struct task_struct *t, struct bw_str *out);
+void bw_task_comm(struct task_struct *t, struct bw_str *out);
+void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot);
+/* Counters, record, kill. Returns this policy's verdict for decision word `w`: 0 or -EPERM. */
+int bw_apply(struct bw_event *ev, __u32 w);
+/* 1 when decision word `w` sends a record: the template then extracts every field first. */
+int bw_wants_record(__u32 w);
+/* Chain step helpers: standalone (lane unset) or chained; fold into bw_state. */
+int bw_chained(void);
+int bw_fold(int verdict);
+__u32 bw_next_index(__u32 next_slot_plus_1);
+__u32 bw_slot(void);
+
+/* The chain step of bw_abi.h, in the hook program (needs ctx and the hook's maps). */
+#define BW_FINISH(ctx, id, verdict)                                                                \
+  ({                                                                                               \
+    int __v = (verdict);                                                                           \
+    if (bw_chained()) {                                                                            \
+      __v = bw_fold(__v);                                                                          \
+      __u32 __k = BW_MAX_LANES + bw_slot();                                                        \
+      __u32 *__n = bpf_map_lookup_elem(&bw_next_##id, &__k);                                      \
+      if (__n && *__n)                                                                             \
+        bpf_tail_call(ctx, &bw_progs_##id, bw_next_index(*__n));                                   \
+    }                                                                                              \
+    __v;                                                                                           \
+  })
+
+/* Body shared by every hook program: `extract(ev, need)` is a statement filling the
+ * hook's own fields selected by `need`. */
+#define BW_HOOK_BODY(ctx, id, ret, extract)                                                        \
+  ({                                                                                               \
+    int __verdict = 0;                                                                             \
+    struct bw_event *ev = bw_event_begin(BW_HOOK_##id);                                            \
+    if (ev && bw_in_scope(ev)) {                                                                   \
+      __u64 need = bw_need_##id();                                                                 \
+      bw_fill_common(ev, need);                                                                    \
+      extract;                                                                                     \
+      __u32 word = bw_decide_##id(ev);                                                             \
+      if (bw_wants_record(word)) {                                                                 \
+        need = ~need;                                                                              \
+        bw_fill_common(ev, need);                                                                  \
+        extract;                                                                                   \
+      }                                                                                            \
+      __verdict = bw_apply(ev, word);                                                              \
+    }                                                                                              \
+    if (!bw_chained() && (ret))                                                                    \
+      __verdict = (ret);                                                                           \
+    BW_FINISH(ctx, id, __verdict);                                                                 \
+  })
+
+#include "bw_shared_maps.bpf.h"
+
+#endif

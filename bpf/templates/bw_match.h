@@ -1,0 +1,89 @@
+/* Layouts of the per-policy match maps, shared by the BPF template library and the
+ * back end (which emits their initial entries). Fixed-width fields only.
+ *
+ * Every lookup returns a struct bw_match_val: the lowest rule id among the rules whose
+ * whole condition is this one membership test and that match the key (BW_NO_RULE if
+ * none), and the bit set of "atoms" (tests inside compound conditions) the key
+ * satisfies. Group ids number the distinct (field, op) pairs of one policy.
+ */
+#ifndef BULWARK_BW_MATCH_H
+#define BULWARK_BW_MATCH_H
+
+#include "bw_event.h"
+
+#define BW_ATOM_WORDS 4                      /* up to 256 atoms per hook */
+#define BW_MAX_ATOMS (BW_ATOM_WORDS * 64)
+#define BW_LPM_STR_MAX 252                   /* prefix/suffix bytes kept in an LPM key */
+#define BW_FNV_OFFSET 0xcbf29ce484222325ull  /* FNV-1a 64 */
+#define BW_FNV_PRIME 0x100000001b3ull
+#define BW_DFA_CLASSES 256                   /* byte -> class table per DFA */
+#define BW_DFA_HEADER 2
+#define BW_DFA_DEAD 0u
+#define BW_DFA_START 1u
+#define BW_LANE_NONE 0xffffffffu             /* bw_cfg_lane default: standalone program */
+
+/* Field bits of bw_need_<H>(): INT slot i -> bit i, ADDR slot i -> bit 16+i,
+ * STR slot i -> bit 24+i. */
+#define BW_NEED_INT(i) (1ull << (i))
+#define BW_NEED_ADDR(i) (1ull << (16 + (i)))
+#define BW_NEED_STR(i) (1ull << (24 + (i)))
+#define BW_NEED_ALL 0xffffffffffffffffull
+
+struct bw_match_val {
+  bw_u32 best;                   /* lowest decision word (rule << 2 | action) or BW_NO_RULE */
+  bw_u32 pad;
+  bw_u64 atoms[BW_ATOM_WORDS];
+};
+
+/* bw_m_exact (HASH): exact string/path sets. The string is identified by its length and
+ * FNV-1a 64 hash; the compiler refuses a policy in which two different strings of one
+ * group collide, a run-time string colliding with a policy string matches it (odds
+ * about n / 2^64). */
+struct bw_exact_key {
+  bw_u32 group;
+  bw_u32 len;
+  bw_u64 hash;
+};
+
+/* bw_m_prefix / bw_m_suffix (LPM_TRIE): prefixes, and suffixes over reversed strings.
+ * prefixlen counts bits over group (big endian) + string bytes. Values are precomputed
+ * over all shorter prefixes present (min rule id, atom union). */
+struct bw_lpm_str_key {
+  bw_u32 prefixlen;
+  bw_u8 group[4];                /* big endian, so it is a bit-prefix */
+  bw_u8 data[BW_LPM_STR_MAX];
+};
+
+/* bw_m_cidr (LPM_TRIE): IPv4-mapped IPv6 addresses. */
+struct bw_lpm_addr_key {
+  bw_u32 prefixlen;              /* 32 + CIDR prefix */
+  bw_u8 group[4];
+  bw_u8 addr[16];
+};
+
+/* bw_m_int (HASH): integer equality sets. */
+struct bw_int_key {
+  bw_u32 group;
+  bw_u32 pad;
+  bw_u64 value;
+};
+
+/* Per-CPU scratch of the library (bw_tmp, PERCPU_ARRAY of 1). */
+struct bw_tmp {
+  char walk[2 * BW_PATH_MAX];    /* dentry/kernfs walks, right to left */
+  struct bw_lpm_str_key skey;
+  struct bw_lpm_addr_key akey;
+  struct bw_exact_key ekey;
+  struct bw_int_key ikey;
+};
+
+/* Record assembly buffer (bw_recbuf, PERCPU_ARRAY of 1): struct bw_record then up to
+ * 1 + BW_STR_SLOTS - BW_COMMON_STR_SLOTS strings, plus slack for bounded copies. */
+#define BW_RECBUF_SIZE (sizeof(struct bw_record) + (BW_STR_SLOTS - BW_COMMON_STR_SLOTS + 2) * BW_PATH_MAX)
+
+/* bw_m_dfa (ARRAY of u32): for a DFA at base b: [b] = number of byte classes n,
+ * [b + 1] = acc_base, then with t = b + BW_DFA_HEADER: [t + byte] = class,
+ * [t + 256 + state * n + class] = next state (0 = dead, 1 = start).
+ * bw_m_dfa_acc (ARRAY of bw_match_val): [acc_base + state] = what ending in state means. */
+
+#endif

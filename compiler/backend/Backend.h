@@ -1,0 +1,53 @@
+// bulwarkc-facing API of the back end: ir::Policy -> bundle (manifest, BPF object, maps).
+//
+//   auto r = bulwark::backend::compileBundle(policy, {});
+//   if (!r) for (auto &e : r.errors) report(e.loc, e.message);
+//   else bulwark::backend::writeBundle(r.value->bundle, "out/policy.bwb", &err);
+#pragma once
+
+#include "BackendTypes.h"
+#include "Bundle.h"
+#include "Lowering.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark::backend {
+
+struct BackendOptions {
+  LoweringLimits limits;
+  std::string compilerVersion;  // default "bulwarkc <project version>"
+  bool keepIr = false;          // CompileResult::ir gets the optimised LLVM IR
+};
+
+struct CompileStats {
+  double lowerMs = 0, linkMs = 0, optMs = 0, emitMs = 0, totalMs = 0;
+  size_t objectBytes = 0;
+};
+
+struct CompileResult {
+  bundle::Bundle bundle;
+  Lowered lowered;      // groups and map images, for tests and `inspect`
+  CompileStats stats;
+  std::string ir;
+};
+
+template <class T> struct Expected {
+  std::optional<T> value;
+  std::vector<BackendError> errors;
+  explicit operator bool() const { return value.has_value(); }
+  T &operator*() { return *value; }
+  T *operator->() { return &*value; }
+};
+
+Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOptions &options = {});
+
+// Writes the bundle directory (<dir>/manifest.yaml, policy.bpf.o, maps/*.bin).
+bool writeBundle(const bundle::Bundle &b, const std::filesystem::path &dir, std::string *error);
+
+// Names of the const volatile globals the runtime may set before load (see bw_lib.bpf.c).
+const std::vector<bundle::RodataEntry> &runtimeRodata();
+
+} // namespace bulwark::backend

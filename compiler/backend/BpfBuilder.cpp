@@ -1,0 +1,48 @@
+#include "BpfBuilder.h"
+
+#include <stdexcept>
+
+namespace bulwark::backend {
+
+BpfBuilder::BpfBuilder(llvm::Module &m, llvm::Function *f) : m_(m), f_(f), b_(m.getContext()) {}
+
+llvm::BasicBlock *BpfBuilder::block(const char *name) {
+  return llvm::BasicBlock::Create(ctx(), name, f_);
+}
+
+llvm::Value *BpfBuilder::loadU64(llvm::Value *base, uint64_t offset, const char *name) {
+  llvm::Value *p = b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), base, offset);
+  return b_.CreateAlignedLoad(i64(), p, llvm::MaybeAlign(8), name);
+}
+
+llvm::Value *BpfBuilder::zeroedScratch(unsigned words, const char *name) {
+  llvm::IRBuilder<> eb(&f_->getEntryBlock(), f_->getEntryBlock().begin());
+  auto *ty = llvm::ArrayType::get(i64(), words);
+  auto *a = eb.CreateAlloca(ty, nullptr, name);
+  a->setAlignment(llvm::Align(8));
+  for (unsigned i = 0; i < words; ++i)
+    b_.CreateAlignedStore(c64(0), b_.CreateConstInBoundsGEP2_32(ty, a, 0, i), llvm::MaybeAlign(8));
+  return a;
+}
+
+llvm::Value *BpfBuilder::testBit(llvm::Value *words, unsigned bit) {
+  llvm::Value *p = b_.CreateConstInBoundsGEP1_64(i64(), words, bit / 64);
+  llvm::Value *w = b_.CreateAlignedLoad(i64(), p, llvm::MaybeAlign(8));
+  llvm::Value *s = b_.CreateLShr(w, c64(bit % 64));
+  return b_.CreateTrunc(s, i1());
+}
+
+llvm::Value *BpfBuilder::callLib(llvm::Module &lib, const std::string &name,
+                                 llvm::ArrayRef<llvm::Value *> args) {
+  llvm::Function *libF = lib.getFunction(name);
+  if (!libF)
+    throw std::runtime_error("template library has no function " + name);
+  llvm::FunctionCallee callee = m_.getOrInsertFunction(name, libF->getFunctionType());
+  return b_.CreateCall(callee, args);
+}
+
+llvm::Value *BpfBuilder::umin(llvm::Value *a, llvm::Value *b) {
+  return b_.CreateSelect(b_.CreateICmpULT(a, b), a, b);
+}
+
+} // namespace bulwark::backend

@@ -1,0 +1,396 @@
+#include "Codegen.h"
+
+#include "BpfBuilder.h"
+#include "Templates.h"
+#include "bw_event.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Linker/Linker.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <set>
+
+extern "C" {
+void LLVMInitializeBPFTargetInfo();
+void LLVMInitializeBPFTarget();
+void LLVMInitializeBPFTargetMC();
+void LLVMInitializeBPFAsmPrinter();
+}
+
+namespace bulwark::backend {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+void initBpf() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeBPFTargetInfo();
+    LLVMInitializeBPFTarget();
+    LLVMInitializeBPFTargetMC();
+    LLVMInitializeBPFAsmPrinter();
+  });
+}
+
+std::string hookSuffix(HookId h) {
+  // the C identifier of hooks.def: FILE_OPEN
+  static const char *ids[] = {
+#define BW_HOOK(id, name, kind, attach, summary) #id,
+#include "hooks.def"
+  };
+  return ids[static_cast<size_t>(h)];
+}
+
+BackendError internal(std::string msg) {
+  return {BackendError::Kind::Internal, {}, std::move(msg)};
+}
+
+std::unique_ptr<llvm::Module> parseTemplate(llvm::LLVMContext &ctx, std::string_view name,
+                                            std::vector<BackendError> &errs) {
+  const TemplateBlob *blob = findTemplate(name);
+  if (!blob) {
+    errs.push_back(internal("no BPF template for " + std::string(name)));
+    return nullptr;
+  }
+  llvm::MemoryBufferRef ref(
+      llvm::StringRef(reinterpret_cast<const char *>(blob->data), blob->size), name);
+  auto m = llvm::parseBitcodeFile(ref, ctx);
+  if (!m) {
+    errs.push_back(internal("cannot read template bitcode " + std::string(name) + ": " +
+                            llvm::toString(m.takeError())));
+    return nullptr;
+  }
+  return std::move(*m);
+}
+
+class DecisionGen {
+public:
+  DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
+      : gen_(gen), lib_(lib), low_(low) {}
+
+  void hook(const LoweredHook &h) {
+    auto &ctx = gen_.getContext();
+    std::string sfx = hookSuffix(h.hook);
+    // bw_need_<H>
+    {
+      auto *fty = llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), false);
+      auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_need_" + sfx, gen_);
+      BpfBuilder b(gen_, f);
+      b.ir().SetInsertPoint(b.block("entry"));
+      b.ir().CreateRet(b.c64(h.needMask));
+    }
+    auto *ptrTy = llvm::PointerType::get(ctx, 0);
+    auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false);
+    auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_decide_" + sfx, gen_);
+    llvm::Value *ev = f->getArg(0);
+    BpfBuilder b(gen_, f);
+    auto *entry = b.block("entry");
+    b.ir().SetInsertPoint(entry);
+    llvm::Value *atoms = b.zeroedScratch(kAtomWords, "atoms");
+    llvm::Value *best = b.c32(h.alwaysWord);
+    for (uint32_t gi : h.groups) {
+      const Group &g = low_.groups[gi];
+      llvm::Value *r = nullptr;
+      auto slot = b.c32(g.field.slot);
+      switch (g.kind) {
+      case GroupKind::Exact: r = b.callLib(lib_, "bw_match_exact", {ev, slot, b.c32(g.id), atoms}); break;
+      case GroupKind::Prefix: r = b.callLib(lib_, "bw_match_prefix", {ev, slot, b.c32(g.id), atoms}); break;
+      case GroupKind::Suffix: r = b.callLib(lib_, "bw_match_suffix", {ev, slot, b.c32(g.id), atoms}); break;
+      case GroupKind::Glob: r = b.callLib(lib_, "bw_match_glob", {ev, slot, b.c32(g.dfaBase), atoms}); break;
+      case GroupKind::Cidr: r = b.callLib(lib_, "bw_match_cidr", {ev, slot, b.c32(g.id), atoms}); break;
+      case GroupKind::IntSet: r = b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms}); break;
+      }
+      best = b.umin(best, r);
+    }
+    auto *done = b.block("done");
+    llvm::BasicBlock *cur = b.ir().GetInsertBlock();
+    std::vector<std::pair<llvm::Value *, llvm::BasicBlock *>> incoming;
+    for (const auto &c : h.compounds) {
+      auto *eval = b.block("rule.eval");
+      auto *take = b.block("rule.take");
+      auto *next = b.block("rule.next");
+      b.ir().SetInsertPoint(cur);
+      b.ir().CreateCondBr(b.ir().CreateICmpUGT(best, b.c32(c.word)), eval, next);
+      b.ir().SetInsertPoint(eval);
+      llvm::Value *v = cond(b, c.cond, ev, atoms);
+      b.ir().CreateCondBr(v, take, next);
+      b.ir().SetInsertPoint(take);
+      b.ir().CreateBr(done);
+      incoming.push_back({b.c32(c.word), take});
+      cur = next;
+    }
+    b.ir().SetInsertPoint(cur);
+    b.ir().CreateBr(done);
+    incoming.push_back({best, cur});
+    b.ir().SetInsertPoint(done);
+    auto *phi = b.ir().CreatePHI(b.i32(), static_cast<unsigned>(incoming.size()));
+    for (auto &[v, bb] : incoming)
+      phi->addIncoming(v, bb);
+    b.ir().CreateRet(phi);
+  }
+
+  void policyInfo(const ir::Policy &p) {
+    auto &ctx = gen_.getContext();
+    auto *i32 = llvm::Type::getInt32Ty(ctx);
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(i32, {i32}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_policy_info", gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *w = f->getArg(0);
+    uint32_t mode = p.mode == ir::Mode::Audit ? 1 : 0;
+    uint32_t dflt = p.defaultAction == ir::Action::Deny ? 1 : 0;
+    llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));
+    v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(1)), b.c32(dflt), v);
+    v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(0)), b.c32(mode), v);
+    b.ir().CreateRet(v);
+  }
+
+private:
+  llvm::Module &gen_;
+  llvm::Module &lib_;
+  const Lowered &low_;
+
+  llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {
+    auto &ir = b.ir();
+    switch (c.kind) {
+    case LCond::Kind::True: return ir.getTrue();
+    case LCond::Kind::False: return ir.getFalse();
+    case LCond::Kind::Atom: return b.testBit(atoms, c.atom);
+    case LCond::Kind::IntCmp: {
+      llvm::Value *x = b.loadU64(ev, offsetof(struct bw_event, ints) + 8 * c.slot, "field");
+      auto k = [&](size_t i) { return b.c64(static_cast<uint64_t>(c.values.at(i))); };
+      switch (c.op) {
+      case ir::TestOp::Eq: {
+        llvm::Value *r = ir.getFalse();
+        for (size_t i = 0; i < c.values.size(); ++i)
+          r = ir.CreateOr(r, ir.CreateICmpEQ(x, k(i)));
+        return r;
+      }
+      case ir::TestOp::Lt: return ir.CreateICmpSLT(x, k(0));
+      case ir::TestOp::Le: return ir.CreateICmpSLE(x, k(0));
+      case ir::TestOp::Gt: return ir.CreateICmpSGT(x, k(0));
+      case ir::TestOp::Ge: return ir.CreateICmpSGE(x, k(0));
+      case ir::TestOp::HasFlags: return ir.CreateICmpEQ(ir.CreateAnd(x, k(0)), k(0));
+      default: return ir.getFalse();
+      }
+    }
+    case LCond::Kind::And: {
+      llvm::Value *r = ir.getTrue();
+      for (const auto &k : c.kids)
+        r = ir.CreateAnd(r, cond(b, k, ev, atoms));
+      return r;
+    }
+    case LCond::Kind::Or: {
+      llvm::Value *r = ir.getFalse();
+      for (const auto &k : c.kids)
+        r = ir.CreateOr(r, cond(b, k, ev, atoms));
+      return r;
+    }
+    case LCond::Kind::Not: return ir.CreateNot(cond(b, c.kids.at(0), ev, atoms));
+    }
+    return ir.getFalse();
+  }
+};
+
+std::string lowerAttach(HookId h) { return std::string(Catalogue::get().hook(h).attach); }
+
+} // namespace
+
+std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
+                                         const CodegenOptions &opts, CodegenOutput &out) {
+  std::vector<BackendError> errs;
+  initBpf();
+  auto t0 = Clock::now();
+  llvm::LLVMContext ctx;
+  auto lib = parseTemplate(ctx, "bw_lib", errs);
+  if (!lib)
+    return errs;
+
+  // Target machine for the triple and CPU the templates were built for.
+  std::string cpu = "generic", features;
+  for (auto &f : *lib)
+    if (!f.isDeclaration()) {
+      if (f.hasFnAttribute("target-cpu"))
+        cpu = f.getFnAttribute("target-cpu").getValueAsString().str();
+      if (f.hasFnAttribute("target-features"))
+        features = f.getFnAttribute("target-features").getValueAsString().str();
+      break;
+    }
+  std::string triple = "bpfel";
+  std::string terr;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, terr);
+  if (!target) {
+    errs.push_back(internal("BPF target unavailable: " + terr));
+    return errs;
+  }
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), std::nullopt, std::nullopt,
+      llvm::CodeGenOptLevel::Default));
+
+  // Generated module: decision code per hook.
+  auto gen = std::make_unique<llvm::Module>("bulwark.generated", ctx);
+  gen->setTargetTriple(lib->getTargetTriple());
+  gen->setDataLayout(lib->getDataLayout());
+  try {
+    DecisionGen dg(*gen, *lib, low);
+    for (const auto &h : low.hooks)
+      dg.hook(h);
+    dg.policyInfo(policy);
+  } catch (const std::exception &e) {
+    errs.push_back(internal(e.what()));
+    return errs;
+  }
+  std::set<std::string> generated;
+  for (auto &f : *gen)
+    if (!f.isDeclaration()) {
+      generated.insert(f.getName().str());
+      f.addFnAttr(llvm::Attribute::AlwaysInline);
+      f.addFnAttr(llvm::Attribute::NoUnwind);
+      f.addFnAttr("target-cpu", cpu);
+      if (!features.empty())
+        f.addFnAttr("target-features", features);
+    }
+
+  // Link: library, then every used hook's template, then the generated module.
+  llvm::Linker linker(*lib);
+  for (const auto &h : low.hooks) {
+    std::string attach = lowerAttach(h.hook);
+    auto hm = parseTemplate(ctx, attach, errs);
+    if (!hm)
+      return errs;
+    // Shared maps are defined by the library and by every template (same header):
+    // keep the library's definition.
+    for (auto &g : hm->globals())
+      if (!g.isDeclaration() && lib->getNamedGlobal(g.getName()) &&
+          !lib->getNamedGlobal(g.getName())->isDeclaration()) {
+        g.setInitializer(nullptr);
+        g.setLinkage(llvm::GlobalValue::ExternalLinkage);
+        g.eraseMetadata(llvm::LLVMContext::MD_dbg);
+      }
+    if (linker.linkInModule(std::move(hm))) {
+      errs.push_back(internal("linking template " + attach + " failed"));
+      return errs;
+    }
+    out.programs.push_back({"bw_" + attach, h.hook, "lsm/" + attach});
+  }
+  if (linker.linkInModule(std::move(gen))) {
+    errs.push_back(internal("linking generated code failed"));
+    return errs;
+  }
+  llvm::Module &m = *lib;
+  m.setTargetTriple(triple);
+
+  // Compile-time rodata defaults.
+  if (auto *g = m.getNamedGlobal("bw_cfg_scope_kind")) {
+    uint32_t kind = policy.scope.kind == ir::Scope::Kind::Cgroup       ? 1
+                    : policy.scope.kind == ir::Scope::Kind::Executable ? 2
+                                                                       : 0;
+    g->setInitializer(llvm::ConstantInt::get(g->getValueType(), kind));
+  }
+
+  // Internalise everything but the programs, the license and the runtime-set rodata;
+  // drop the used-lists so unreferenced maps can be removed after optimisation.
+  std::set<std::string> progNames;
+  for (const auto &p : out.programs)
+    progNames.insert(p.name);
+  for (const char *n : {"llvm.used", "llvm.compiler.used"})
+    if (auto *g = m.getNamedGlobal(n))
+      g->eraseFromParent();
+  for (auto &f : m) {
+    if (f.isDeclaration())
+      continue;
+    if (progNames.count(f.getName().str()))
+      continue;
+    f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
+  // programs of hooks the policy does not use are not linked; the library's references
+  // to their decide functions are gone once the library is internalised and unused.
+  if (llvm::verifyModule(m, &llvm::errs())) {
+    errs.push_back(internal("linked module does not verify"));
+    return errs;
+  }
+  out.linkMs = msSince(t0);
+
+  auto t1 = Clock::now();
+  {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(tm.get());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    auto mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+    mpm.run(m, mam);
+  }
+  out.optMs = msSince(t1);
+
+  // Maps stay external (libbpf 1.1 rejects static maps); drop the ones no code uses.
+  {
+    std::vector<llvm::GlobalVariable *> dead;
+    for (auto &g : m.globals())
+      if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty())
+        dead.push_back(&g);
+    for (auto *g : dead)
+      g->eraseFromParent();
+  }
+
+  // Every function left must be a program or a library subprogram with debug info
+  // (BTF func_info is needed for every BPF subprogram).
+  for (auto &f : m) {
+    if (f.isDeclaration()) {
+      if (!f.isIntrinsic() && !f.use_empty())
+        errs.push_back(internal("unresolved function " + f.getName().str()));
+      continue;
+    }
+    if (!f.getSubprogram())
+      errs.push_back(internal("function without debug info left after inlining: " +
+                              f.getName().str()));
+  }
+  if (!errs.empty())
+    return errs;
+  for (auto &g : m.globals())
+    if (!g.isDeclaration() && g.getSection() == ".maps")
+      out.maps.push_back(g.getName().str());
+  std::sort(out.maps.begin(), out.maps.end());
+  if (opts.keepIr) {
+    llvm::raw_string_ostream os(out.ir);
+    m.print(os, nullptr);
+  }
+
+  auto t2 = Clock::now();
+  llvm::SmallVector<char, 0> buf;
+  {
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      errs.push_back(internal("BPF target cannot emit an object file"));
+      return errs;
+    }
+    pm.run(m);
+  }
+  out.object.assign(buf.begin(), buf.end());
+  out.emitMs = msSince(t2);
+  return errs;
+}
+
+} // namespace bulwark::backend

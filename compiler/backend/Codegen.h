@@ -1,0 +1,35 @@
+// Code generation: decision functions in LLVM IR, linked with the template bitcode,
+// optimised for bpfel and emitted as one BPF ELF object with BTF.
+#pragma once
+
+#include "BackendTypes.h"
+#include "Lowering.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bulwark::backend {
+
+struct CodegenOptions {
+  bool keepIr = false;  // fill CodegenOutput::ir with the optimised module (debugging)
+};
+
+struct ProgramOut {
+  std::string name;     // ELF program (function) name, "bw_file_open"
+  HookId hook;
+  std::string section;  // "lsm/file_open"
+};
+
+struct CodegenOutput {
+  std::vector<uint8_t> object;
+  std::vector<ProgramOut> programs;
+  std::vector<std::string> maps;  // every map the object defines (after dead-code removal)
+  std::string ir;
+  double linkMs = 0, optMs = 0, emitMs = 0;
+};
+
+std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &lowered,
+                                         const CodegenOptions &options, CodegenOutput &out);
+
+} // namespace bulwark::backend

@@ -1,0 +1,236 @@
+#include "Dfa.h"
+
+#include <algorithm>
+#include <map>
+#include <queue>
+#include <set>
+
+namespace bulwark::backend {
+
+namespace {
+
+struct Nfa {
+  struct Edge {
+    std::bitset<256> set;
+    uint32_t to;
+  };
+  std::vector<std::vector<Edge>> edges;
+  std::vector<std::vector<uint32_t>> eps;
+  std::vector<std::vector<uint32_t>> acceptOf;  // pattern indexes accepting here
+  uint32_t add() {
+    edges.emplace_back();
+    eps.emplace_back();
+    acceptOf.emplace_back();
+    return static_cast<uint32_t>(edges.size() - 1);
+  }
+};
+
+std::bitset<256> allBytes() {
+  std::bitset<256> s;
+  s.set();
+  s.reset(0);
+  return s;
+}
+
+} // namespace
+
+std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxStates,
+                            std::string *error) {
+  Nfa nfa;
+  uint32_t start = nfa.add();
+  std::vector<std::bitset<256>> sets;
+  for (size_t pi = 0; pi < pats.size(); ++pi) {
+    uint32_t cur = nfa.add();
+    nfa.eps[start].push_back(cur);
+    for (const auto &t : pats[pi].tokens) {
+      uint32_t nx = nfa.add();
+      switch (t.kind) {
+      case ir::GlobToken::Kind::One:
+        nfa.edges[cur].push_back({t.set, nx});
+        sets.push_back(t.set);
+        break;
+      case ir::GlobToken::Kind::Star:
+        nfa.edges[cur].push_back({t.set, cur});
+        nfa.eps[cur].push_back(nx);
+        sets.push_back(t.set);
+        break;
+      case ir::GlobToken::Kind::DirStar: {
+        uint32_t q = nfa.add();
+        std::bitset<256> slash;
+        slash.set('/');
+        nfa.eps[cur].push_back(nx);
+        nfa.edges[cur].push_back({allBytes(), q});
+        nfa.edges[q].push_back({allBytes(), q});
+        nfa.edges[q].push_back({slash, nx});
+        nfa.edges[cur].push_back({slash, nx});
+        sets.push_back(slash);
+        sets.push_back(allBytes());
+        break;
+      }
+      }
+      cur = nx;
+    }
+    nfa.acceptOf[cur].push_back(static_cast<uint32_t>(pi));
+  }
+
+  // Byte classes: bytes with the same membership in every set are equivalent.
+  Dfa dfa;
+  {
+    std::map<std::vector<bool>, uint32_t> sig;
+    for (int b = 0; b < 256; ++b) {
+      std::vector<bool> s;
+      s.reserve(sets.size() + 1);
+      s.push_back(b == 0);
+      for (const auto &set : sets)
+        s.push_back(set.test(b));
+      auto [it, fresh] = sig.emplace(s, static_cast<uint32_t>(sig.size()));
+      dfa.classOf[b] = it->second;
+      (void)fresh;
+    }
+    dfa.classes = static_cast<uint32_t>(sig.size());
+  }
+  std::vector<int> rep(dfa.classes, -1);
+  for (int b = 255; b >= 0; --b)
+    rep[dfa.classOf[b]] = b;
+
+  auto closure = [&](std::vector<uint32_t> s) {
+    std::vector<uint32_t> stack = s;
+    std::set<uint32_t> seen(s.begin(), s.end());
+    while (!stack.empty()) {
+      uint32_t x = stack.back();
+      stack.pop_back();
+      for (uint32_t y : nfa.eps[x])
+        if (seen.insert(y).second)
+          stack.push_back(y);
+    }
+    return std::vector<uint32_t>(seen.begin(), seen.end());
+  };
+
+  // Subset construction; subset {} is the dead state 0.
+  std::map<std::vector<uint32_t>, uint32_t> ids;
+  std::vector<std::vector<uint32_t>> subsets;
+  auto idOf = [&](const std::vector<uint32_t> &s) -> uint32_t {
+    auto it = ids.find(s);
+    if (it != ids.end())
+      return it->second;
+    uint32_t id = static_cast<uint32_t>(subsets.size());
+    ids.emplace(s, id);
+    subsets.push_back(s);
+    return id;
+  };
+  idOf({});
+  idOf(closure({start}));
+  std::vector<uint32_t> trans;
+  for (uint32_t i = 0; i < subsets.size(); ++i) {
+    if (subsets.size() > static_cast<size_t>(maxStates) * 4 + 16) {
+      if (error)
+        *error = "glob set needs more than " + std::to_string(maxStates) + " DFA states";
+      return std::nullopt;
+    }
+    for (uint32_t c = 0; c < dfa.classes; ++c) {
+      std::vector<uint32_t> moved;
+      int b = rep[c];
+      if (b > 0)
+        for (uint32_t x : subsets[i])
+          for (const auto &e : nfa.edges[x])
+            if (e.set.test(b))
+              moved.push_back(e.to);
+      std::sort(moved.begin(), moved.end());
+      moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+      uint32_t to = moved.empty() ? 0 : idOf(closure(moved));
+      trans.push_back(to);
+    }
+  }
+  uint32_t n = static_cast<uint32_t>(subsets.size());
+  std::vector<MatchVal> acc(n);
+  for (uint32_t i = 0; i < n; ++i)
+    for (uint32_t x : subsets[i])
+      for (uint32_t pi : nfa.acceptOf[x])
+        acc[i].add(pats[pi].val);
+
+  // Moore minimisation: blocks by accept value, refined by successor blocks.
+  std::vector<uint32_t> block(n);
+  {
+    std::map<MatchVal, uint32_t> b0;
+    for (uint32_t i = 0; i < n; ++i)
+      block[i] = b0.emplace(acc[i], b0.size()).first->second;
+  }
+  for (;;) {
+    std::map<std::vector<uint32_t>, uint32_t> sig;
+    std::vector<uint32_t> nb(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      std::vector<uint32_t> s;
+      s.reserve(dfa.classes + 1);
+      s.push_back(block[i]);
+      for (uint32_t c = 0; c < dfa.classes; ++c)
+        s.push_back(block[trans[i * dfa.classes + c]]);
+      nb[i] = sig.emplace(s, sig.size()).first->second;
+    }
+    bool same = sig.size() == std::set<uint32_t>(block.begin(), block.end()).size();
+    block = nb;
+    if (same)
+      break;
+  }
+  // Renumber: dead block 0, start block 1, then BFS order.
+  std::map<uint32_t, uint32_t> newId;
+  newId[block[0]] = 0;
+  std::queue<uint32_t> q;
+  std::vector<uint32_t> repOf;  // new id -> a subset index
+  repOf.push_back(0);
+  if (!newId.count(block[1])) {
+    newId[block[1]] = 1;
+    repOf.push_back(1);
+  } else {
+    // start is equivalent to dead: nothing ever matches; keep a distinct start state
+    newId[block[1]] = 0;
+  }
+  q.push(1);
+  std::set<uint32_t> visited{block[1]};
+  while (!q.empty()) {
+    uint32_t i = q.front();
+    q.pop();
+    for (uint32_t c = 0; c < dfa.classes; ++c) {
+      uint32_t t = trans[i * dfa.classes + c];
+      if (visited.insert(block[t]).second) {
+        if (!newId.count(block[t])) {
+          newId[block[t]] = static_cast<uint32_t>(repOf.size());
+          repOf.push_back(t);
+        }
+        q.push(t);
+      }
+    }
+  }
+  if (repOf.size() == 1)
+    repOf.push_back(0); // start == dead
+  dfa.states = static_cast<uint32_t>(repOf.size());
+  if (dfa.states > maxStates) {
+    if (error)
+      *error = "glob set needs " + std::to_string(dfa.states) + " DFA states (limit " +
+               std::to_string(maxStates) + ")";
+    return std::nullopt;
+  }
+  dfa.next.assign(static_cast<size_t>(dfa.states) * dfa.classes, 0);
+  dfa.accept.assign(dfa.states, MatchVal{});
+  for (uint32_t s = 1; s < dfa.states; ++s) {
+    uint32_t i = repOf[s];
+    dfa.accept[s] = acc[i];
+    for (uint32_t c = 0; c < dfa.classes; ++c) {
+      uint32_t t = trans[i * dfa.classes + c];
+      auto it = newId.find(block[t]);
+      dfa.next[s * dfa.classes + c] = it == newId.end() ? 0 : it->second;
+    }
+  }
+  return dfa;
+}
+
+MatchVal runDfa(const Dfa &dfa, std::string_view s) {
+  uint32_t st = 1;
+  for (unsigned char ch : s) {
+    st = dfa.next[st * dfa.classes + dfa.classOf[ch]];
+    if (st == 0)
+      return {};
+  }
+  return dfa.accept[st];
+}
+
+} // namespace bulwark::backend

@@ -1,0 +1,34 @@
+// Glob sets -> one minimal DFA over byte classes, with a MatchVal per state telling what
+// ending the string there means (the back end stores it in bw_m_dfa / bw_m_dfa_acc).
+#pragma once
+
+#include "GlobPattern.h"
+#include "Lowering.h"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark::backend {
+
+struct Dfa {
+  uint32_t classes = 0;
+  std::array<uint32_t, 256> classOf{};
+  uint32_t states = 0;               // state 0 = dead, 1 = start
+  std::vector<uint32_t> next;        // states * classes
+  std::vector<MatchVal> accept;      // per state; best == kNoRule and no atoms: rejects
+};
+
+struct DfaPattern {
+  std::vector<ir::GlobToken> tokens;
+  MatchVal val;
+};
+
+// nullopt when the DFA would exceed maxStates (*error says so).
+std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &patterns, uint32_t maxStates,
+                            std::string *error);
+// Runs the DFA like the BPF side does; returns the accept value of the final state.
+MatchVal runDfa(const Dfa &dfa, std::string_view s);
+
+} // namespace bulwark::backend

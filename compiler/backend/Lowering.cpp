@@ -1,0 +1,557 @@
+#include "Lowering.h"
+
+#include "Dfa.h"
+#include "GlobPattern.h"
+
+#include <algorithm>
+#include <set>
+#include <functional>
+#include <tuple>
+
+namespace bulwark::backend {
+
+void MatchVal::add(const MatchVal &o) {
+  best = std::min(best, o.best);
+  for (uint32_t i = 0; i < kAtomWords; ++i)
+    atoms[i] |= o.atoms[i];
+}
+
+const char *groupKindName(GroupKind k) {
+  switch (k) {
+  case GroupKind::Exact: return "exact";
+  case GroupKind::Prefix: return "prefix";
+  case GroupKind::Suffix: return "suffix";
+  case GroupKind::Glob: return "glob";
+  case GroupKind::Cidr: return "cidr";
+  case GroupKind::IntSet: return "intset";
+  }
+  return "?";
+}
+
+uint64_t fnv1a64(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s)
+    h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+uint64_t needBit(const FieldInfo &f) {
+  switch (f.slotKind) {
+  case SlotKind::Int: return 1ull << f.slot;
+  case SlotKind::Addr: return 1ull << (16 + f.slot);
+  case SlotKind::Str: return 1ull << (24 + f.slot);
+  }
+  return 0;
+}
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+void putLe(Bytes &b, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i)
+    b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void putBe32(Bytes &b, uint32_t v) {
+  for (int i = 3; i >= 0; --i)
+    b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+Bytes valBytes(const MatchVal &v) {
+  Bytes b;
+  putLe(b, v.best, 4);
+  putLe(b, 0, 4);
+  for (auto w : v.atoms)
+    putLe(b, w, 8);
+  return b;
+}
+constexpr uint32_t kValSize = 8 + 8 * kAtomWords;
+constexpr uint32_t kGroupScopeExe = 0xfffffffeu;
+
+std::optional<GroupKind> mapKindOf(const ir::Test &t, bool intSetMapped) {
+  switch (t.field.slotKind) {
+  case SlotKind::Str:
+    switch (t.op) {
+    case ir::TestOp::Eq: return GroupKind::Exact;
+    case ir::TestOp::Prefix: return GroupKind::Prefix;
+    case ir::TestOp::Suffix: return GroupKind::Suffix;
+    case ir::TestOp::Glob: return GroupKind::Glob;
+    default: return std::nullopt;
+    }
+  case SlotKind::Addr:
+    if (t.op == ir::TestOp::Eq || t.op == ir::TestOp::InCidr)
+      return GroupKind::Cidr;
+    return std::nullopt;
+  case SlotKind::Int:
+    if (t.op == ir::TestOp::Eq && intSetMapped)
+      return GroupKind::IntSet;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+struct GroupData {
+  // Key text -> contribution. Exact/Prefix: the string; Suffix: reversed string;
+  // Cidr: 16 address bytes + 1 prefix byte; IntSet: 8 bytes LE.
+  std::map<std::string, MatchVal> keys;
+  std::vector<std::pair<std::string, MatchVal>> globs;
+  std::vector<ir::SourceLoc> globLocs;
+};
+
+std::string cidrKey(const ir::Cidr &c) {
+  std::string k(17, '\0');
+  uint32_t plen = std::min<uint32_t>(c.prefixLen, 128);
+  for (uint32_t i = 0; i < 16; ++i) {
+    int keep = std::clamp<int>(static_cast<int>(plen) - static_cast<int>(i * 8), 0, 8);
+    uint8_t mask = keep == 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
+    k[i] = static_cast<char>(c.addr[i] & mask);
+  }
+  k[16] = static_cast<char>(plen);
+  return k;
+}
+
+class Lowerer {
+public:
+  Lowerer(const ir::Policy &p, const LoweringLimits &l, Lowered &o) : policy(p), limits(l), out(o) {}
+
+  std::vector<BackendError> run() {
+    std::set<HookId> hooks;
+    for (const auto &r : policy.rules)
+      hooks.insert(r.hook);
+    for (HookId h : hooks)
+      lowerHook(h);
+    buildMaps();
+    return std::move(errors);
+  }
+
+private:
+  const ir::Policy &policy;
+  const LoweringLimits &limits;
+  Lowered &out;
+  std::vector<BackendError> errors;
+  std::vector<GroupData> data;
+  std::map<std::tuple<HookId, SlotKind, uint32_t, GroupKind>, uint32_t> groupIds;
+
+  void error(BackendError::Kind k, const ir::SourceLoc &loc, std::string msg) {
+    errors.push_back({k, loc, std::move(msg)});
+  }
+
+  uint32_t groupFor(HookId h, const ir::Test &t, GroupKind k, LoweredHook &lh) {
+    auto key = std::make_tuple(h, t.field.slotKind, t.field.slot, k);
+    auto it = groupIds.find(key);
+    if (it != groupIds.end())
+      return it->second;
+    Group g;
+    g.id = static_cast<uint32_t>(out.groups.size());
+    g.kind = k;
+    g.field = t.field;
+    g.loc = t.loc;
+    out.groups.push_back(g);
+    data.emplace_back();
+    groupIds.emplace(key, g.id);
+    lh.groups.push_back(g.id);
+    return g.id;
+  }
+
+  // Adds `val` for every value of map-backed test `t` to its group.
+  void contribute(uint32_t gid, const ir::Test &t, const MatchVal &val) {
+    auto &g = out.groups[gid];
+    auto &d = data[gid];
+    for (const auto &v : t.values) {
+      switch (g.kind) {
+      case GroupKind::Exact:
+      case GroupKind::Prefix:
+      case GroupKind::Suffix: {
+        const auto *s = std::get_if<std::string>(&v);
+        if (!s) {
+          error(BackendError::Kind::Internal, t.loc, "string test with a non-string value");
+          continue;
+        }
+        if (s->size() >= 4096) {
+          error(BackendError::Kind::Budget, t.loc, "string longer than the kernel path limit");
+          continue;
+        }
+        if (g.kind != GroupKind::Exact && s->size() > kLpmStrMax) {
+          error(BackendError::Kind::Budget, t.loc,
+                std::string(g.kind == GroupKind::Prefix ? "prefix" : "suffix") + " \"" +
+                    s->substr(0, 40) + "...\" is longer than " + std::to_string(kLpmStrMax) +
+                    " bytes, the longest an LPM trie key holds");
+          continue;
+        }
+        std::string k = *s;
+        if (g.kind == GroupKind::Suffix)
+          std::reverse(k.begin(), k.end());
+        d.keys[k].add(val);
+        break;
+      }
+      case GroupKind::Glob: {
+        const auto *s = std::get_if<std::string>(&v);
+        std::string err;
+        if (!s || !ir::parseGlob(*s, &err)) {
+          error(BackendError::Kind::Unsupported, t.loc, "bad glob: " + err);
+          continue;
+        }
+        d.globs.emplace_back(*s, val);
+        d.globLocs.push_back(t.loc);
+        break;
+      }
+      case GroupKind::Cidr: {
+        const auto *c = std::get_if<ir::Cidr>(&v);
+        if (!c) {
+          error(BackendError::Kind::Internal, t.loc, "address test with a non-address value");
+          continue;
+        }
+        ir::Cidr cc = *c;
+        if (t.op == ir::TestOp::Eq)
+          cc.prefixLen = std::min<uint32_t>(cc.prefixLen, 128);
+        d.keys[cidrKey(cc)].add(val);
+        break;
+      }
+      case GroupKind::IntSet: {
+        const auto *i = std::get_if<int64_t>(&v);
+        if (!i)
+          continue;
+        std::string k(8, '\0');
+        for (int b = 0; b < 8; ++b)
+          k[b] = static_cast<char>(static_cast<uint64_t>(*i) >> (8 * b));
+        d.keys[k].add(val);
+        break;
+      }
+      }
+    }
+  }
+
+  static void leavesOfOr(const ir::Cond &c, std::vector<const ir::Cond *> &out) {
+    if (c.kind == ir::Cond::Kind::Or)
+      for (const auto &k : c.kids)
+        leavesOfOr(k, out);
+    else
+      out.push_back(&c);
+  }
+
+  static void collectTests(const ir::Cond &c, std::vector<const ir::Test *> &out) {
+    if (c.kind == ir::Cond::Kind::Test)
+      out.push_back(&c.test);
+    for (const auto &k : c.kids)
+      collectTests(k, out);
+  }
+
+  LCond lowerCond(const ir::Cond &c, HookId h, LoweredHook &lh, const std::set<uint32_t> &intSet,
+                  std::map<std::string, uint32_t> &atomIds, const ir::Rule &r) {
+    LCond l;
+    switch (c.kind) {
+    case ir::Cond::Kind::True: l.kind = LCond::Kind::True; break;
+    case ir::Cond::Kind::False: l.kind = LCond::Kind::False; break;
+    case ir::Cond::Kind::And:
+    case ir::Cond::Kind::Or:
+    case ir::Cond::Kind::Not:
+      l.kind = c.kind == ir::Cond::Kind::And  ? LCond::Kind::And
+               : c.kind == ir::Cond::Kind::Or ? LCond::Kind::Or
+                                              : LCond::Kind::Not;
+      for (const auto &k : c.kids)
+        l.kids.push_back(lowerCond(k, h, lh, intSet, atomIds, r));
+      break;
+    case ir::Cond::Kind::Test: {
+      const auto &t = c.test;
+      auto mk = mapKindOf(t, intSet.count(t.field.slot) != 0);
+      if (!mk) {
+        if (t.field.slotKind != SlotKind::Int) {
+          error(BackendError::Kind::Unsupported, t.loc, "unsupported test on field " +
+                                                            std::string(t.field.name));
+          break;
+        }
+        l.kind = LCond::Kind::IntCmp;
+        l.slot = t.field.slot;
+        l.op = t.op;
+        for (const auto &v : t.values)
+          if (auto *i = std::get_if<int64_t>(&v))
+            l.values.push_back(*i);
+        break;
+      }
+      uint32_t gid = groupFor(h, t, *mk, lh);
+      // identical tests share an atom
+      std::string key = std::to_string(gid) + ":" + std::to_string(static_cast<int>(t.op));
+      for (const auto &v : t.values) {
+        key += '\x1f';
+        if (auto *s = std::get_if<std::string>(&v))
+          key += *s;
+        else if (auto *i = std::get_if<int64_t>(&v))
+          key += std::to_string(*i);
+        else if (auto *ci = std::get_if<ir::Cidr>(&v))
+          key += cidrKey(*ci);
+      }
+      auto it = atomIds.find(key);
+      uint32_t atom;
+      if (it != atomIds.end()) {
+        atom = it->second;
+      } else {
+        atom = lh.atoms++;
+        atomIds.emplace(key, atom);
+        if (atom >= kMaxAtoms) {
+          error(BackendError::Kind::Budget, t.loc,
+                "more than " + std::to_string(kMaxAtoms) +
+                    " distinct tests inside compound conditions on hook " +
+                    std::string(Catalogue::get().hook(h).name));
+        } else {
+          MatchVal mv;
+          mv.atoms[atom / 64] |= 1ull << (atom % 64);
+          contribute(gid, t, mv);
+        }
+      }
+      l.kind = LCond::Kind::Atom;
+      l.atom = atom;
+      (void)r;
+      break;
+    }
+    }
+    return l;
+  }
+
+  void lowerHook(HookId h) {
+    const auto &info = Catalogue::get().hook(h);
+    LoweredHook lh;
+    lh.hook = h;
+    if (info.kind != HookKind::Lsm) {
+      for (const auto &r : policy.rules)
+        if (r.hook == h) {
+          error(BackendError::Kind::Unsupported, r.loc,
+                "hook " + std::string(info.name) + " is not supported by the back end yet");
+          break;
+        }
+      return;
+    }
+    // int == fields with many distinct values get a hash map
+    std::map<uint32_t, std::set<int64_t>> intEqValues;
+    for (const auto &r : policy.rules) {
+      if (r.hook != h)
+        continue;
+      std::vector<const ir::Test *> tests;
+      collectTests(r.cond, tests);
+      for (auto *t : tests) {
+        lh.needMask |= needBit(t->field);
+        if (t->field.slotKind == SlotKind::Int && t->op == ir::TestOp::Eq)
+          for (const auto &v : t->values)
+            if (auto *i = std::get_if<int64_t>(&v))
+              intEqValues[t->field.slot].insert(*i);
+      }
+    }
+    std::set<uint32_t> intSet;
+    for (const auto &[slot, vals] : intEqValues)
+      if (vals.size() > kIntSetInlineMax)
+        intSet.insert(slot);
+
+    std::map<std::string, uint32_t> atomIds;
+    for (const auto &r : policy.rules) {
+      if (r.hook != h)
+        continue;
+      uint32_t word = decisionWord(r.id, r.action);
+      if (r.id >= (1u << 29)) {
+        error(BackendError::Kind::Budget, r.loc, "too many rules");
+        continue;
+      }
+      if (r.cond.kind == ir::Cond::Kind::True) {
+        lh.alwaysWord = std::min(lh.alwaysWord, word);
+        continue;
+      }
+      if (r.cond.kind == ir::Cond::Kind::False)
+        continue;
+      std::vector<const ir::Cond *> leaves;
+      leavesOfOr(r.cond, leaves);
+      bool simple = std::all_of(leaves.begin(), leaves.end(), [&](const ir::Cond *c) {
+        return c->kind == ir::Cond::Kind::Test &&
+               mapKindOf(c->test, intSet.count(c->test.field.slot) != 0).has_value();
+      });
+      if (simple) {
+        MatchVal mv;
+        mv.best = word;
+        for (auto *c : leaves)
+          contribute(groupFor(h, c->test, *mapKindOf(c->test, intSet.count(c->test.field.slot) != 0), lh),
+                     c->test, mv);
+        continue;
+      }
+      CompoundRule cr;
+      cr.ruleId = r.id;
+      cr.word = word;
+      cr.loc = r.loc;
+      cr.cond = lowerCond(r.cond, h, lh, intSet, atomIds, r);
+      lh.compounds.push_back(std::move(cr));
+    }
+    // cost: a lookup per group, a few instructions per compound node
+    std::function<uint32_t(const LCond &)> nodes = [&](const LCond &c) -> uint32_t {
+      uint32_t n = 1;
+      for (const auto &k : c.kids)
+        n += nodes(k);
+      return n;
+    };
+    lh.costEstimate = 400 + 60 * static_cast<uint32_t>(lh.groups.size());
+    for (const auto &c : lh.compounds) {
+      lh.costEstimate += 6 + 5 * nodes(c.cond);
+      if (lh.costEstimate > limits.maxCost) {
+        error(BackendError::Kind::Budget, c.loc,
+              "the program for hook " + std::string(info.name) +
+                  " would exceed the instruction budget (" + std::to_string(limits.maxCost) +
+                  ") at this rule");
+        break;
+      }
+    }
+    out.hooks.push_back(std::move(lh));
+  }
+
+  void buildMaps() {
+    std::map<std::string, std::map<Bytes, Bytes>> maps;
+    std::vector<uint32_t> dfaWords;
+    std::vector<MatchVal> dfaAcc;
+    for (auto &g : out.groups) {
+      auto &d = data[g.id];
+      switch (g.kind) {
+      case GroupKind::Exact: {
+        std::map<std::pair<uint32_t, uint64_t>, std::string> seen;
+        for (const auto &[s, v] : d.keys) {
+          auto key = std::make_pair(static_cast<uint32_t>(s.size()), fnv1a64(s));
+          auto [it, fresh] = seen.emplace(key, s);
+          if (!fresh) {
+            error(BackendError::Kind::Collision, g.loc,
+                  "strings \"" + it->second + "\" and \"" + s + "\" have the same hash");
+            continue;
+          }
+          Bytes k;
+          putLe(k, g.id, 4);
+          putLe(k, s.size(), 4);
+          putLe(k, key.second, 8);
+          maps["bw_m_exact"][k] = valBytes(v);
+        }
+        break;
+      }
+      case GroupKind::Prefix:
+      case GroupKind::Suffix: {
+        for (const auto &[s, v] : d.keys) {
+          MatchVal acc = v;
+          for (size_t n = 0; n < s.size(); ++n) {
+            auto it = d.keys.find(s.substr(0, n));
+            if (it != d.keys.end())
+              acc.add(it->second);
+          }
+          Bytes k;
+          putLe(k, 32 + 8 * s.size(), 4);
+          putBe32(k, g.id);
+          k.insert(k.end(), s.begin(), s.end());
+          k.resize(4 + 4 + kLpmStrMax, 0);
+          maps[g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"][k] = valBytes(acc);
+        }
+        break;
+      }
+      case GroupKind::Cidr: {
+        for (const auto &[s, v] : d.keys) {
+          MatchVal acc = v;
+          uint32_t plen = static_cast<uint8_t>(s[16]);
+          ir::Cidr self;
+          std::copy(s.begin(), s.begin() + 16, self.addr.begin());
+          for (const auto &[s2, v2] : d.keys) {
+            uint32_t p2 = static_cast<uint8_t>(s2[16]);
+            if (&s2 == &s || p2 >= plen)
+              continue;
+            ir::Cidr net;
+            std::copy(s2.begin(), s2.begin() + 16, net.addr.begin());
+            net.prefixLen = p2;
+            bool covers = true;
+            for (uint32_t i = 0; i < p2 && covers; ++i)
+              covers = ((net.addr[i / 8] >> (7 - i % 8)) & 1) == ((self.addr[i / 8] >> (7 - i % 8)) & 1);
+            if (covers)
+              acc.add(v2);
+          }
+          Bytes k;
+          putLe(k, 32 + plen, 4);
+          putBe32(k, g.id);
+          k.insert(k.end(), s.begin(), s.begin() + 16);
+          maps["bw_m_cidr"][k] = valBytes(acc);
+        }
+        break;
+      }
+      case GroupKind::IntSet: {
+        for (const auto &[s, v] : d.keys) {
+          Bytes k;
+          putLe(k, g.id, 4);
+          putLe(k, 0, 4);
+          k.insert(k.end(), s.begin(), s.end());
+          maps["bw_m_int"][k] = valBytes(v);
+        }
+        break;
+      }
+      case GroupKind::Glob: {
+        std::vector<DfaPattern> pats;
+        for (const auto &[p, v] : d.globs)
+          pats.push_back({*ir::parseGlob(p), v});
+        std::string err;
+        auto dfa = buildDfa(pats, limits.maxDfaStates, &err);
+        if (!dfa) {
+          error(BackendError::Kind::Budget, g.loc, err);
+          break;
+        }
+        g.dfaBase = static_cast<uint32_t>(dfaWords.size());
+        g.dfaStates = dfa->states;
+        uint32_t accBase = static_cast<uint32_t>(dfaAcc.size());
+        dfaWords.push_back(dfa->classes);
+        dfaWords.push_back(accBase);
+        dfaWords.insert(dfaWords.end(), dfa->classOf.begin(), dfa->classOf.end());
+        dfaWords.insert(dfaWords.end(), dfa->next.begin(), dfa->next.end());
+        dfaAcc.insert(dfaAcc.end(), dfa->accept.begin(), dfa->accept.end());
+        g.entries = dfa->states;
+        break;
+      }
+      }
+      if (g.kind != GroupKind::Glob)
+        g.entries = static_cast<uint32_t>(d.keys.size());
+    }
+    // executable scope: exact entries in a reserved group
+    if (policy.scope.kind == ir::Scope::Kind::Executable)
+      for (const auto &p : policy.scope.paths) {
+        Bytes k;
+        putLe(k, kGroupScopeExe, 4);
+        putLe(k, p.size(), 4);
+        putLe(k, fnv1a64(p), 8);
+        MatchVal v;
+        v.best = 0;
+        maps["bw_m_exact"][k] = valBytes(v);
+      }
+    for (size_t i = 0; i < dfaWords.size(); ++i) {
+      Bytes k, v;
+      putLe(k, i, 4);
+      putLe(v, dfaWords[i], 4);
+      maps["bw_m_dfa"][k] = v;
+    }
+    for (size_t i = 0; i < dfaAcc.size(); ++i) {
+      Bytes k;
+      putLe(k, i, 4);
+      maps["bw_m_dfa_acc"][k] = valBytes(dfaAcc[i]);
+    }
+    out.dfaWords = static_cast<uint32_t>(dfaWords.size());
+    out.dfaAccEntries = static_cast<uint32_t>(dfaAcc.size());
+    for (auto &[name, entries] : maps) {
+      if (entries.empty())
+        continue;
+      MapImage img;
+      img.name = name;
+      img.keySize = static_cast<uint32_t>(entries.begin()->first.size());
+      img.valueSize = static_cast<uint32_t>(entries.begin()->second.size());
+      for (auto &[k, v] : entries)
+        img.entries.emplace_back(k, v);
+      if (img.entries.size() > limits.maxMapEntries) {
+        ir::SourceLoc loc = policy.loc;
+        error(BackendError::Kind::Budget, loc,
+              "map " + name + " would hold " + std::to_string(img.entries.size()) +
+                  " entries (limit " + std::to_string(limits.maxMapEntries) + ")");
+      }
+      out.maps.emplace(name, std::move(img));
+    }
+    (void)kValSize;
+  }
+};
+
+} // namespace
+
+std::vector<BackendError> lower(const ir::Policy &policy, const LoweringLimits &limits,
+                                Lowered &out) {
+  out = Lowered{};
+  return Lowerer(policy, limits, out).run();
+}
+
+} // namespace bulwark::backend

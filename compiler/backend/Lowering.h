@@ -1,0 +1,114 @@
+// Lowering of ir::Policy into match maps and a decision plan per hook (no LLVM here).
+//
+// Every (field, op) pair a hook's rules test is a *group* with one lookup per event:
+//   string/path ==        -> bw_m_exact  (HASH, key group + length + FNV-1a 64)
+//   string/path prefix    -> bw_m_prefix (LPM trie over group + bytes)
+//   string/path suffix    -> bw_m_suffix (LPM trie over group + reversed bytes)
+//   path glob             -> bw_m_dfa / bw_m_dfa_acc (one DFA per group, built here)
+//   address ==, in CIDR   -> bw_m_cidr   (LPM trie over group + IPv4-mapped address)
+//   int == with many values -> bw_m_int  (HASH), otherwise comparisons in code
+// A lookup yields the lowest decision word among rules whose whole condition is a
+// membership test (or an `or` of them) in that group, and the set of atoms (tests inside
+// compound conditions) the key satisfies. LPM values are precomputed over all shorter
+// keys of the group (min word, union of atoms), so the longest match carries them all.
+// Compound rules are evaluated in id order only while their id is below the best word.
+#pragma once
+
+#include "BackendTypes.h"
+#include "PolicyIr.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bulwark::backend {
+
+constexpr uint32_t kNoRule = 0xffffffffu;
+constexpr uint32_t kAtomWords = 4;
+constexpr uint32_t kMaxAtoms = kAtomWords * 64;
+constexpr uint32_t kLpmStrMax = 252;
+constexpr uint32_t kIntSetInlineMax = 4;  // int == groups with more values use bw_m_int
+
+struct MatchVal {
+  uint32_t best = kNoRule;
+  std::array<uint64_t, kAtomWords> atoms{};
+  void add(const MatchVal &o);
+  bool operator==(const MatchVal &) const = default;
+  auto operator<=>(const MatchVal &) const = default;
+};
+
+inline uint32_t decisionWord(uint32_t ruleId, ir::Action a) {
+  return ruleId << 2 | static_cast<uint32_t>(a);
+}
+
+enum class GroupKind { Exact, Prefix, Suffix, Glob, Cidr, IntSet };
+const char *groupKindName(GroupKind k);
+
+struct Group {
+  uint32_t id = 0;       // policy-wide group number (key prefix in the shared maps)
+  GroupKind kind = GroupKind::Exact;
+  FieldInfo field{};
+  uint32_t dfaBase = 0;  // Glob: index of its header in bw_m_dfa
+  uint32_t dfaStates = 0;
+  uint32_t entries = 0;  // keys in its map
+  ir::SourceLoc loc;     // first test of the group
+};
+
+// A condition with tests replaced by atom bits or direct integer comparisons.
+struct LCond {
+  enum class Kind { True, False, Atom, IntCmp, And, Or, Not } kind = Kind::True;
+  uint32_t atom = 0;             // Atom
+  uint32_t slot = 0;             // IntCmp: ints[slot]
+  ir::TestOp op = ir::TestOp::Eq;
+  std::vector<int64_t> values;   // IntCmp
+  std::vector<LCond> kids;
+};
+
+struct CompoundRule {
+  uint32_t ruleId = 0;
+  uint32_t word = 0;
+  LCond cond;
+  ir::SourceLoc loc;
+};
+
+struct LoweredHook {
+  HookId hook = HookId::FILE_OPEN;
+  std::vector<uint32_t> groups;        // indexes into Lowered::groups
+  uint32_t alwaysWord = kNoRule;       // lowest word of an unconditional rule
+  std::vector<CompoundRule> compounds; // in id order
+  uint32_t atoms = 0;
+  uint64_t needMask = 0;               // BW_NEED_* bits of the fields the decision reads
+  uint32_t costEstimate = 0;           // instructions, rough
+};
+
+// Initial contents of one map: entries sorted by key bytes.
+struct MapImage {
+  std::string name;
+  uint32_t keySize = 0, valueSize = 0;
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
+};
+
+struct Lowered {
+  std::vector<Group> groups;
+  std::vector<LoweredHook> hooks;      // hooks with rules, in HookId order
+  std::map<std::string, MapImage> maps; // by map name (only maps with entries)
+  uint32_t dfaWords = 0;
+  uint32_t dfaAccEntries = 0;
+};
+
+struct LoweringLimits {
+  uint32_t maxDfaStates = 4096;       // per glob group
+  uint32_t maxMapEntries = 1u << 20;  // per map
+  uint32_t maxCost = 200000;          // estimated instructions per hook program
+};
+
+// Errors carry the source location of the offending test or rule.
+std::vector<BackendError> lower(const ir::Policy &policy, const LoweringLimits &limits,
+                                Lowered &out);
+
+uint64_t fnv1a64(std::string_view s);
+uint64_t needBit(const FieldInfo &f);
+
+} // namespace bulwark::backend

@@ -1,0 +1,306 @@
+#include "Bundle.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+namespace bulwark::bundle {
+
+namespace fs = std::filesystem;
+
+std::string writeManifest(const Manifest &m) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "format" << YAML::Value << "bulwark-bundle";
+  e << YAML::Key << "format_version" << YAML::Value << m.formatVersion;
+  e << YAML::Key << "abi" << YAML::Value << m.abi;
+  e << YAML::Key << "compiler" << YAML::Value << YAML::DoubleQuoted << m.compiler;
+  e << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << m.policy.name;
+  e << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << m.policy.description;
+  e << YAML::Key << "mode" << YAML::Value << m.policy.mode;
+  e << YAML::Key << "default" << YAML::Value << m.policy.defaultAction;
+  e << YAML::Key << "scope" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "kind" << YAML::Value << m.policy.scope;
+  e << YAML::Key << "paths" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto &p : m.policy.scopePaths)
+    e << YAML::DoubleQuoted << p;
+  e << YAML::EndSeq << YAML::EndMap;
+  e << YAML::Key << "source_digest" << YAML::Value << YAML::DoubleQuoted << m.policy.sourceDigest;
+  e << YAML::EndMap;
+  e << YAML::Key << "programs" << YAML::Value << YAML::BeginSeq;
+  for (const auto &p : m.programs) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << p.name;
+    e << YAML::Key << "hook" << YAML::Value << p.hook;
+    e << YAML::Key << "attach" << YAML::Value << p.attach;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::Key << "maps" << YAML::Value << YAML::BeginSeq;
+  for (const auto &x : m.maps) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << x.name;
+    e << YAML::Key << "type" << YAML::Value << x.type;
+    e << YAML::Key << "key_size" << YAML::Value << x.keySize;
+    e << YAML::Key << "value_size" << YAML::Value << x.valueSize;
+    e << YAML::Key << "max_entries" << YAML::Value << x.maxEntries;
+    e << YAML::Key << "entries" << YAML::Value << x.entries;
+    e << YAML::Key << "data" << YAML::Value << YAML::DoubleQuoted << x.data;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::Key << "rodata" << YAML::Value << YAML::BeginSeq;
+  for (const auto &r : m.rodata) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << r.name;
+    e << YAML::Key << "size" << YAML::Value << r.size;
+    e << YAML::Key << "meaning" << YAML::Value << YAML::DoubleQuoted << r.meaning;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  for (const auto &r : m.rules) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "id" << YAML::Value << r.id;
+    e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
+    e << YAML::Key << "hook" << YAML::Value << r.hook;
+    e << YAML::Key << "action" << YAML::Value << r.action;
+    e << YAML::Key << "message" << YAML::Value << YAML::DoubleQuoted << r.message;
+    e << YAML::Key << "loc" << YAML::Value << YAML::DoubleQuoted << r.loc;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
+  try {
+    YAML::Node n = YAML::Load(yaml);
+    if (n["format"].as<std::string>("") != "bulwark-bundle") {
+      if (error)
+        *error = "not a bulwark bundle manifest";
+      return false;
+    }
+    m = Manifest{};
+    m.formatVersion = n["format_version"].as<uint32_t>();
+    m.abi = n["abi"].as<uint32_t>();
+    m.compiler = n["compiler"].as<std::string>("");
+    auto p = n["policy"];
+    m.policy.name = p["name"].as<std::string>();
+    m.policy.description = p["description"].as<std::string>("");
+    m.policy.mode = p["mode"].as<std::string>("enforce");
+    m.policy.defaultAction = p["default"].as<std::string>("allow");
+    m.policy.scope = p["scope"]["kind"].as<std::string>("host");
+    if (p["scope"]["paths"])
+      for (const auto &x : p["scope"]["paths"])
+        m.policy.scopePaths.push_back(x.as<std::string>());
+    m.policy.sourceDigest = p["source_digest"].as<std::string>("");
+    for (const auto &x : n["programs"])
+      m.programs.push_back({x["name"].as<std::string>(), x["hook"].as<std::string>(),
+                            x["attach"].as<std::string>()});
+    for (const auto &x : n["maps"]) {
+      MapEntry e;
+      e.name = x["name"].as<std::string>();
+      e.type = x["type"].as<std::string>();
+      e.keySize = x["key_size"].as<uint32_t>();
+      e.valueSize = x["value_size"].as<uint32_t>();
+      e.maxEntries = x["max_entries"].as<uint32_t>();
+      e.entries = x["entries"].as<uint32_t>();
+      e.data = x["data"].as<std::string>("");
+      m.maps.push_back(e);
+    }
+    if (n["rodata"])
+      for (const auto &x : n["rodata"])
+        m.rodata.push_back({x["name"].as<std::string>(), x["size"].as<uint32_t>(),
+                            x["meaning"].as<std::string>("")});
+    for (const auto &x : n["rules"]) {
+      RuleEntry r;
+      r.id = x["id"].as<uint32_t>();
+      r.name = x["name"].as<std::string>();
+      r.hook = x["hook"].as<std::string>();
+      r.action = x["action"].as<std::string>();
+      r.message = x["message"].as<std::string>("");
+      r.loc = x["loc"].as<std::string>("");
+      m.rules.push_back(r);
+    }
+  } catch (const YAML::Exception &ex) {
+    if (error)
+      *error = std::string("manifest: ") + ex.what();
+    return false;
+  }
+  return true;
+}
+
+namespace {
+bool writeFile(const fs::path &p, const void *data, size_t size, std::string *error) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(static_cast<const char *>(data), static_cast<std::streamsize>(size));
+  if (!f) {
+    if (error)
+      *error = "cannot write " + p.string();
+    return false;
+  }
+  return true;
+}
+bool readFile(const fs::path &p, std::vector<uint8_t> &out, std::string *error) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) {
+    if (error)
+      *error = "cannot read " + p.string();
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return true;
+}
+} // namespace
+
+bool writeBundle(const Bundle &b, const fs::path &dir, std::string *error) {
+  std::error_code ec;
+  fs::create_directories(dir / "maps", ec);
+  if (ec) {
+    if (error)
+      *error = "cannot create " + (dir / "maps").string() + ": " + ec.message();
+    return false;
+  }
+  for (const auto &ent : fs::directory_iterator(dir / "maps", ec))
+    if (ent.path().extension() == ".bin" && !b.mapData.count("maps/" + ent.path().filename().string()))
+      fs::remove(ent.path(), ec);
+  std::string yaml = writeManifest(b.manifest);
+  if (!writeFile(dir / kManifestFile, yaml.data(), yaml.size(), error) ||
+      !writeFile(dir / kObjectFile, b.object.data(), b.object.size(), error))
+    return false;
+  for (const auto &[rel, bytes] : b.mapData)
+    if (!writeFile(dir / rel, bytes.data(), bytes.size(), error))
+      return false;
+  return true;
+}
+
+bool readBundle(const fs::path &dir, Bundle &out, std::string *error) {
+  std::vector<uint8_t> yaml;
+  if (!readFile(dir / kManifestFile, yaml, error))
+    return false;
+  out = Bundle{};
+  if (!readManifest(std::string(yaml.begin(), yaml.end()), out.manifest, error))
+    return false;
+  if (!readFile(dir / kObjectFile, out.object, error))
+    return false;
+  for (const auto &m : out.manifest.maps) {
+    if (m.data.empty())
+      continue;
+    auto &bytes = out.mapData[m.data];
+    if (!readFile(dir / m.data, bytes, error))
+      return false;
+    if (bytes.size() != static_cast<size_t>(m.entries) * (m.keySize + m.valueSize)) {
+      if (error)
+        *error = m.data + ": size does not match entries * (key_size + value_size)";
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+std::string jsonStr(const std::string &s) {
+  std::ostringstream o;
+  o << '"';
+  for (unsigned char c : s) {
+    switch (c) {
+    case '"': o << "\\\""; break;
+    case '\\': o << "\\\\"; break;
+    case '\n': o << "\\n"; break;
+    case '\t': o << "\\t"; break;
+    default:
+      if (c < 0x20)
+        o << "\\u" << std::hex << std::setw(4) << std::setfill('0') << int(c) << std::dec;
+      else
+        o << c;
+    }
+  }
+  o << '"';
+  return o.str();
+}
+} // namespace
+
+std::string inspectText(const Bundle &b) {
+  const auto &m = b.manifest;
+  std::ostringstream o;
+  o << "bundle format " << m.formatVersion << ", ABI " << m.abi << ", compiled by " << m.compiler
+    << "\n";
+  o << "policy " << m.policy.name;
+  if (!m.policy.description.empty())
+    o << " — " << m.policy.description;
+  o << "\n  mode " << m.policy.mode << ", default " << m.policy.defaultAction << ", scope "
+    << m.policy.scope;
+  for (const auto &p : m.policy.scopePaths)
+    o << " " << p;
+  o << "\n  source sha256 " << m.policy.sourceDigest << "\n";
+  o << "object policy.bpf.o: " << b.object.size() << " bytes\n";
+  o << "programs (" << m.programs.size() << "):\n";
+  for (const auto &p : m.programs)
+    o << "  " << p.name << "  " << p.attach << "  (" << p.hook << ")\n";
+  o << "maps (" << m.maps.size() << "):\n";
+  for (const auto &x : m.maps) {
+    o << "  " << std::left << std::setw(14) << x.name << std::setw(13) << x.type
+      << " key " << x.keySize << " value " << x.valueSize << " max "
+      << (x.maxEntries ? std::to_string(x.maxEntries) : std::string("ncpus")) << " entries "
+      << x.entries;
+    if (!x.data.empty())
+      o << "  " << x.data;
+    o << "\n";
+  }
+  o << "rules (" << m.rules.size() << "):\n";
+  for (const auto &r : m.rules) {
+    o << "  #" << r.id << " " << r.name << "  " << r.hook << " -> " << r.action;
+    if (!r.loc.empty())
+      o << "  at " << r.loc;
+    o << "\n";
+    if (!r.message.empty())
+      o << "      \"" << r.message << "\"\n";
+  }
+  return o.str();
+}
+
+std::string inspectJson(const Bundle &b) {
+  const auto &m = b.manifest;
+  std::ostringstream o;
+  o << "{\"format_version\":" << m.formatVersion << ",\"abi\":" << m.abi
+    << ",\"compiler\":" << jsonStr(m.compiler) << ",\"policy\":{\"name\":" << jsonStr(m.policy.name)
+    << ",\"description\":" << jsonStr(m.policy.description) << ",\"mode\":" << jsonStr(m.policy.mode)
+    << ",\"default\":" << jsonStr(m.policy.defaultAction) << ",\"scope\":{\"kind\":"
+    << jsonStr(m.policy.scope) << ",\"paths\":[";
+  for (size_t i = 0; i < m.policy.scopePaths.size(); ++i)
+    o << (i ? "," : "") << jsonStr(m.policy.scopePaths[i]);
+  o << "]},\"source_digest\":" << jsonStr(m.policy.sourceDigest) << "},\"object_size\":"
+    << b.object.size() << ",\"programs\":[";
+  for (size_t i = 0; i < m.programs.size(); ++i)
+    o << (i ? "," : "") << "{\"name\":" << jsonStr(m.programs[i].name)
+      << ",\"hook\":" << jsonStr(m.programs[i].hook) << ",\"attach\":" << jsonStr(m.programs[i].attach)
+      << "}";
+  o << "],\"maps\":[";
+  for (size_t i = 0; i < m.maps.size(); ++i) {
+    const auto &x = m.maps[i];
+    o << (i ? "," : "") << "{\"name\":" << jsonStr(x.name) << ",\"type\":" << jsonStr(x.type)
+      << ",\"key_size\":" << x.keySize << ",\"value_size\":" << x.valueSize
+      << ",\"max_entries\":" << x.maxEntries << ",\"entries\":" << x.entries
+      << ",\"data\":" << jsonStr(x.data) << "}";
+  }
+  o << "],\"rodata\":[";
+  for (size_t i = 0; i < m.rodata.size(); ++i)
+    o << (i ? "," : "") << "{\"name\":" << jsonStr(m.rodata[i].name) << ",\"size\":" << m.rodata[i].size
+      << ",\"meaning\":" << jsonStr(m.rodata[i].meaning) << "}";
+  o << "],\"rules\":[";
+  for (size_t i = 0; i < m.rules.size(); ++i) {
+    const auto &r = m.rules[i];
+    o << (i ? "," : "") << "{\"id\":" << r.id << ",\"name\":" << jsonStr(r.name)
+      << ",\"hook\":" << jsonStr(r.hook) << ",\"action\":" << jsonStr(r.action)
+      << ",\"message\":" << jsonStr(r.message) << ",\"loc\":" << jsonStr(r.loc) << "}";
+  }
+  o << "]}\n";
+  return o.str();
+}
+
+} // namespace bulwark::bundle

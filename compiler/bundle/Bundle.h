@@ -1,0 +1,89 @@
+// Bundle format (ABI 1): a directory <policy>.bwb/ with manifest.yaml, policy.bpf.o and
+// maps/<name>.bin (see docs/architecture.md). yaml-cpp only (no LLVM): the runtime links
+// this library too. Writing is deterministic: identical Bundle values give identical bytes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bulwark::bundle {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr const char *kManifestFile = "manifest.yaml";
+constexpr const char *kObjectFile = "policy.bpf.o";
+
+struct PolicyInfo {
+  std::string name;
+  std::string description;
+  std::string mode = "enforce";        // enforce | audit
+  std::string defaultAction = "allow"; // allow | deny
+  std::string scope = "host";          // host | cgroup | executable
+  std::vector<std::string> scopePaths; // cgroup v2 paths or executable paths
+  std::string sourceDigest;            // sha256 hex
+};
+
+struct ProgramEntry {
+  std::string name;    // function / program name in the object, "bw_file_open"
+  std::string hook;    // "file.open"
+  std::string attach;  // ELF section: "lsm/file_open"
+};
+
+struct MapEntry {
+  std::string name;         // map name in the object, "bw_m_exact"
+  std::string type;         // hash | lpm_trie | array | percpu_array
+  uint32_t keySize = 0;
+  uint32_t valueSize = 0;
+  uint32_t maxEntries = 0;  // the runtime sets it before load; 0 = number of possible CPUs
+  uint32_t entries = 0;     // records in the data file
+  std::string data;         // "maps/<name>.bin", empty when there are no initial entries
+};
+
+struct RuleEntry {
+  uint32_t id = 0;
+  std::string name;
+  std::string hook;
+  std::string action;  // allow | deny | audit | kill
+  std::string message;
+  std::string loc;     // file:line:col
+};
+
+// A const volatile global of the object that the runtime may set before load.
+struct RodataEntry {
+  std::string name;
+  uint32_t size = 0;
+  std::string meaning;
+};
+
+struct Manifest {
+  uint32_t formatVersion = kFormatVersion;
+  uint32_t abi = 1;
+  std::string compiler;  // "bulwarkc 0.1.0"
+  PolicyInfo policy;
+  std::vector<ProgramEntry> programs;
+  std::vector<MapEntry> maps;
+  std::vector<RodataEntry> rodata;
+  std::vector<RuleEntry> rules;
+};
+
+struct Bundle {
+  Manifest manifest;
+  std::vector<uint8_t> object;                              // policy.bpf.o
+  std::map<std::string, std::vector<uint8_t>> mapData;      // by MapEntry::data path
+};
+
+std::string writeManifest(const Manifest &m);
+bool readManifest(const std::string &yaml, Manifest &out, std::string *error);
+
+// Writes <dir>/manifest.yaml, <dir>/policy.bpf.o, <dir>/maps/*.bin. The directory is
+// created; files of an earlier bundle in it are replaced (stale maps/*.bin removed).
+bool writeBundle(const Bundle &b, const std::filesystem::path &dir, std::string *error);
+bool readBundle(const std::filesystem::path &dir, Bundle &out, std::string *error);
+
+// Human-readable and JSON descriptions of a bundle (manifest, map contents summary).
+std::string inspectText(const Bundle &b);
+std::string inspectJson(const Bundle &b);
+
+} // namespace bulwark::bundle

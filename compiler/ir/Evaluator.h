@@ -1,0 +1,50 @@
+// Host evaluator of the policy IR: the reference semantics of a decision, used by
+// `bulwarkc test`/`explain` and by the back-end tests to check the kernel-side lowering.
+// Independent of LLVM and of the back end.
+//
+// Semantics (same as the BPF side): per hook, rules in id order, the first whose condition
+// holds decides. With no match the policy default decides; a Deny default applies only to
+// hooks the policy has rules for (others are not attached: Allow). A policy in audit mode
+// (or with a mode override) does not deny: deny/kill become audit records ("would deny").
+#pragma once
+
+#include "PolicyIr.h"
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace bulwark::ir {
+
+// A synthetic event: field name ("file.path") -> value. Ints as int64_t, strings and
+// paths as std::string, addresses as Cidr with prefixLen 128 (IPv4 mapped, see PolicyIr.h).
+// A missing field reads as 0 / "" / no address (which is in no CIDR).
+using Event = std::map<std::string, Value, std::less<>>;
+
+struct Decision {
+  bool matched = false;       // a rule decided (else the default)
+  uint32_t ruleId = 0xffffffffu;
+  std::string ruleName;
+  Action action = Action::Allow;   // the rule's or default action
+  bool denied = false;        // the operation fails with EPERM
+  bool wouldDeny = false;     // audit mode suppressed a deny/kill
+  bool killed = false;        // SIGKILL sent
+};
+
+struct EvalOptions {
+  std::optional<Mode> modeOverride;
+};
+
+Decision evaluate(const Policy &policy, HookId hook, const Event &event,
+                  const EvalOptions &options = {});
+
+// The pieces, for tests.
+bool evalCond(const Cond &cond, const Event &event);
+bool evalTest(const Test &test, const Event &event);
+// IPv4 "a.b.c.d" or IPv6 text -> mapped 128-bit address; nullopt if malformed.
+std::optional<Cidr> parseAddress(std::string_view text);
+// "a.b.c.d/n" or "x::/n" (prefix over the mapped form: v4 /n -> 96 + n).
+std::optional<Cidr> parseCidr(std::string_view text);
+bool cidrContains(const Cidr &net, const std::array<uint8_t, 16> &addr);
+
+} // namespace bulwark::ir
