@@ -1,0 +1,93 @@
+/* Runtime BPF programs, built with bulwark and embedded into it (bpftool gen skeleton).
+ *
+ * Dispatchers: one program per LSM hook of the catalogue (hooks.def), generated with the
+ * BW_HOOK X-macro. The runtime loads this object once per (hook, lane) with `bw_lane` set,
+ * attaches the one dispatcher it needs and pins the link under <pin root>/dispatch/. A
+ * dispatcher resets the per-CPU verdict and tail-calls the head of its lane's chain:
+ *   head = bw_next_<H>[lane]   (slot + 1; 0 = empty lane)
+ *   gen  = bw_gen[slot]
+ *   tail call bw_progs_<H>[slot * 2 + gen]
+ * Every policy program folds its verdict into bw_state and tail-calls the next slot the
+ * same way (bw_next_<H>[BW_MAX_LANES + slot]), so the verdict of the chain is returned by
+ * the last program. If a tail call fails (empty lane, missing program) the walk ends and
+ * the verdict folded so far is returned.
+ *
+ * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
+ * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
+ * program for hook H (a policy version that does not use H), so a hot swap that adds or
+ * removes hooks still flips every hook with one bw_gen write and never breaks a chain.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "bw_shared_maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 bw_lane = 0;      /* dispatchers: lane index */
+const volatile __u32 bw_pass_slot = 0; /* pass-through programs: slot they stand in for */
+
+/* Shared maps of every LSM hook (kprobe hooks are not dispatched). */
+#define BW_SHARED_LSM(id) BW_SHARED_HOOK_MAPS(id)
+#define BW_SHARED_KPROBE(id)
+#define BW_HOOK(id, name, kind, attach, summary) BW_SHARED_##kind(id)
+#include "hooks.def"
+
+/* Tail-calls the program of chain entry `link` (slot + 1), or returns if there is none. */
+static __always_inline void bw_tail_to(void *ctx, void *progs, __u32 link)
+{
+	if (link == 0 || link > BW_MAX_POLICIES)
+		return;
+	__u32 slot = link - 1;
+	__u32 *gen = bpf_map_lookup_elem(&bw_gen, &slot);
+	if (!gen)
+		return;
+	bpf_tail_call(ctx, progs, slot * 2 + (*gen & 1));
+}
+
+static __always_inline struct bw_state *bw_state_get(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&bw_state, &zero);
+}
+
+static __always_inline int bw_dispatch(void *ctx, void *progs, void *next)
+{
+	struct bw_state *st = bw_state_get();
+	if (!st)
+		return 0;
+	st->verdict = 0;
+	st->depth = 0;
+	__u32 lane = bw_lane;
+	__u32 *head = bpf_map_lookup_elem(next, &lane);
+	if (head)
+		bw_tail_to(ctx, progs, *head);
+	return 0; /* empty lane or broken chain: nothing decided */
+}
+
+static __always_inline int bw_pass(void *ctx, void *progs, void *next)
+{
+	struct bw_state *st = bw_state_get();
+	if (!st)
+		return 0;
+	__u32 key = BW_MAX_LANES + bw_pass_slot;
+	__u32 *link = bpf_map_lookup_elem(next, &key);
+	if (link)
+		bw_tail_to(ctx, progs, *link);
+	return (int)st->verdict;
+}
+
+#define BW_PROGS_LSM(id, attach)                                                                 \
+	SEC("lsm/" attach)                                                                         \
+	int bw_dispatch_##id(void *ctx)                                                            \
+	{                                                                                          \
+		return bw_dispatch(ctx, &bw_progs_##id, &bw_next_##id);                            \
+	}                                                                                          \
+	SEC("lsm/" attach)                                                                         \
+	int bw_pass_##id(void *ctx)                                                                \
+	{                                                                                          \
+		return bw_pass(ctx, &bw_progs_##id, &bw_next_##id);                                \
+	}
+#define BW_PROGS_KPROBE(id, attach)
+#define BW_HOOK(id, name, kind, attach, summary) BW_PROGS_##kind(id, attach)
+#include "hooks.def"

@@ -1,0 +1,327 @@
+#include "BundleView.h"
+
+#include "Abi.h"
+#include "Error.h"
+#include "Hooks.h"
+
+#include "Bundle.h"  // compiler/bundle: bulwark::bundle::readManifest
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace bulwark::rt {
+namespace fs = std::filesystem;
+
+bool isSharedMapName(std::string_view name) {
+  for (auto s : kSharedMaps)
+    if (name == s)
+      return true;
+  for (const auto &h : hooks())
+    if (h.lsm && (name == progsMapName(h) || name == nextMapName(h)))
+      return true;
+  return false;
+}
+
+bool validPolicyName(const std::string &name, std::string *why) {
+  auto fail = [&](const std::string &w) {
+    if (why)
+      *why = w;
+    return false;
+  };
+  if (name.empty())
+    return fail("the name is empty");
+  if (name.size() > 63)
+    return fail("the name is longer than 63 characters");
+  auto lower = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower(name[0]))
+    return fail("the name must start with a lowercase letter or digit");
+  for (char c : name)
+    if (!lower(c) && c != '-' && c != '_')
+      return fail(std::string("the name has the character '") + c +
+                  "' (allowed: a-z 0-9 - _; bpffs refuses '.' in pin names)");
+  if (name == BW_SHARED_PIN_DIR || name == "dispatch")
+    return fail("'" + name + "' is reserved for the runtime's own pins");
+  return true;
+}
+
+namespace {
+
+// Version "X.Y.Z" (optionally after "bulwarkc "), compared with the runtime's own.
+bool parseVersion(const std::string &s, int v[3]) {
+  std::string t = s;
+  if (auto sp = t.rfind(' '); sp != std::string::npos)
+    t = t.substr(sp + 1);
+  if (!t.empty() && t[0] == 'v')
+    t = t.substr(1);
+  return std::sscanf(t.c_str(), "%d.%d.%d", &v[0], &v[1], &v[2]) == 3;
+}
+
+} // namespace
+
+bool compilerCompatible(const std::string &compiler, std::string *why) {
+  int theirs[3], ours[3];
+  if (!parseVersion(compiler, theirs)) {
+    if (why)
+      *why = "compiler version '" + compiler + "' is not of the form X.Y.Z";
+    return false;
+  }
+  parseVersion(BULWARK_VERSION, ours);
+  // Same major; while major is 0, same minor too (no compatibility promise before 1.0).
+  bool ok = theirs[0] == ours[0] && (ours[0] != 0 || theirs[1] == ours[1]);
+  if (!ok && why)
+    *why = "bundle built by compiler " + compiler + ", this runtime is " BULWARK_VERSION
+           " (needs the same " + (ours[0] == 0 ? std::string("major.minor") : "major") + ")";
+  return ok;
+}
+
+namespace {
+
+[[noreturn]] void bad(const fs::path &dir, const std::string &what) {
+  throw Error(Exit::BadBundle, "corrupt bundle " + dir.string() + ": " + what);
+}
+
+// ---- manifest.yaml: read by the bundle library (compiler/bundle) -----------------------------
+void readManifest(Bundle &b) {
+  fs::path path = b.dir / bundle::kManifestFile;
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    bad(b.dir, "no manifest.yaml (is this a bundle directory written by bulwarkc?)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  bundle::Manifest m;
+  std::string err;
+  bool ok = false;
+  try {
+    ok = bundle::readManifest(text.str(), m, &err);
+  } catch (const std::exception &e) {  // the library reports YAML errors, but be safe
+    err = e.what();
+  }
+  if (!ok)
+    bad(b.dir, "manifest.yaml: " + err);
+  b.format = m.formatVersion;
+  b.abi = m.abi;
+  b.compiler = m.compiler;
+  b.name = m.policy.name;
+  b.description = m.policy.description;
+  b.mode = m.policy.mode;
+  b.defaultAction = m.policy.defaultAction;
+  b.scope = m.policy.scope;
+  b.scopePaths = m.policy.scopePaths;
+  b.sourceDigest = m.policy.sourceDigest;
+  for (const auto &p : m.programs)
+    b.programs.push_back({p.name, p.hook, p.attach});
+  for (const auto &x : m.maps)
+    b.maps.push_back({x.name, x.type, x.keySize, x.valueSize, x.maxEntries, x.entries, x.data});
+  for (const auto &r : m.rodata)
+    b.rodata.push_back({r.name, r.size, r.meaning});
+  for (const auto &r : m.rules)
+    b.rules.push_back({r.id, r.name, r.hook, r.action, r.message, r.loc});
+}
+
+// ---- the ELF object ------------------------------------------------------------------
+struct ObjCloser {
+  void operator()(bpf_object *o) const { bpf_object__close(o); }
+};
+
+std::string sectionAttach(const char *sec) { return sec ? sec : ""; }
+
+// Names of the variables in the object's .rodata section (BTF DATASEC).
+std::set<std::string> rodataVariables(bpf_object *obj) {
+  std::set<std::string> out;
+  const btf *bt = bpf_object__btf(obj);
+  int id = bt ? btf__find_by_name_kind(bt, ".rodata", BTF_KIND_DATASEC) : -1;
+  if (id <= 0)
+    return out;
+  const btf_type *ds = btf__type_by_id(bt, id);
+  const btf_var_secinfo *vs = btf_var_secinfos(ds);
+  for (int i = 0; i < btf_vlen(ds); i++, vs++)
+    out.insert(btf__name_by_offset(bt, btf__type_by_id(bt, vs->type)->name_off));
+  return out;
+}
+
+void checkObject(const Bundle &b) {
+  fs::path obj = b.objectPath();
+  if (!fs::is_regular_file(obj))
+    bad(b.dir, "no policy.bpf.o");
+  {
+    std::ifstream in(obj, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, 4);
+    if (!in || magic[0] != 0x7f || magic[1] != 'E' || magic[2] != 'L' || magic[3] != 'F')
+      bad(b.dir, "policy.bpf.o is not an ELF file");
+  }
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  std::string objName = "bw_check";
+  opts.object_name = objName.c_str();
+  std::unique_ptr<bpf_object, ObjCloser> o(bpf_object__open_file(obj.c_str(), &opts));
+  if (!o)
+    bad(b.dir, "policy.bpf.o is not a valid BPF object (" + errnoText(errno) + ")");
+
+  std::set<std::string> manifestProgs;
+  for (const auto &p : b.programs)
+    manifestProgs.insert(p.name);
+  bpf_program *prog;
+  std::set<std::string> seen;
+  bpf_object__for_each_program(prog, o.get()) {
+    std::string name = bpf_program__name(prog);
+    std::string sec = sectionAttach(bpf_program__section_name(prog));
+    if (!manifestProgs.count(name))
+      bad(b.dir, "policy.bpf.o has program '" + name + "' (" + sec + ") that the manifest does not list");
+    for (const auto &p : b.programs)
+      if (p.name == name && p.attach != sec)
+        bad(b.dir, "program '" + name + "' is in section '" + sec + "' but the manifest says '" +
+                       p.attach + "'");
+    seen.insert(name);
+  }
+  for (const auto &p : b.programs)
+    if (!seen.count(p.name))
+      bad(b.dir, "the manifest lists program '" + p.name + "' but policy.bpf.o has no such program");
+
+  std::map<std::string, const BundleMap *> manifestMaps;
+  for (const auto &m : b.maps)
+    manifestMaps[m.name] = &m;
+  std::set<std::string> rodataVars = rodataVariables(o.get());
+  for (auto var : {kRodataSlot, kRodataLane})
+    if (!rodataVars.count(std::string(var)))
+      bad(b.dir, "policy.bpf.o has no '" + std::string(var) + "' in .rodata: not built for Bulwark kernel ABI " +
+                     std::to_string(BW_ABI_VERSION));
+  for (const auto &r : b.rodata)
+    if (!rodataVars.count(r.name))
+      bad(b.dir, "the manifest lists rodata '" + r.name + "' but policy.bpf.o has no such variable");
+  bpf_map *map;
+  bpf_object__for_each_map(map, o.get()) {
+    std::string name = bpf_map__name(map);
+    if (bpf_map__is_internal(map))
+      continue;
+    auto it = manifestMaps.find(name);
+    const BundleMap *m = it == manifestMaps.end() ? nullptr : it->second;
+    if (m)
+      manifestMaps.erase(it);
+    const char *pin = bpf_map__pin_path(map);
+    if (isSharedMapName(name)) {
+      if (!pin)
+        bad(b.dir, "shared map '" + name + "' is not declared with LIBBPF_PIN_BY_NAME");
+      continue;
+    }
+    if (pin)
+      bad(b.dir, "map '" + name + "' is pinned by name but is not one of the shared maps; per-policy maps must not be");
+    if (name == kCountersMap && (bpf_map__type(map) != BPF_MAP_TYPE_PERCPU_ARRAY ||
+                                 bpf_map__value_size(map) != sizeof(struct bw_counter)))
+      bad(b.dir, "bw_counters must be a PERCPU_ARRAY of struct bw_counter");
+    // Maps the manifest does not list (scratch buffers) keep the object's definition.
+    if (m && (bpf_map__key_size(map) != m->keySize || bpf_map__value_size(map) != m->valueSize))
+      bad(b.dir, "map '" + name + "': the object has key/value size " + std::to_string(bpf_map__key_size(map)) +
+                     "/" + std::to_string(bpf_map__value_size(map)) + ", the manifest " +
+                     std::to_string(m->keySize) + "/" + std::to_string(m->valueSize));
+  }
+  if (!manifestMaps.empty())
+    bad(b.dir, "the manifest lists map '" + manifestMaps.begin()->first + "' but policy.bpf.o does not declare it");
+}
+
+void checkMapFiles(const Bundle &b) {
+  for (const auto &m : b.maps) {
+    if (m.data.empty()) {
+      if (m.entries != 0)
+        bad(b.dir, "map '" + m.name + "' has " + std::to_string(m.entries) + " entries but no data file");
+      continue;
+    }
+    fs::path f = b.dir / m.data;
+    std::error_code ec;
+    auto size = fs::file_size(f, ec);
+    if (ec)
+      bad(b.dir, "map data " + m.data + " is missing");
+    uint64_t want = m.entries * (uint64_t(m.keySize) + m.valueSize);
+    if (size != want)
+      bad(b.dir, "map data " + m.data + " has " + std::to_string(size) + " bytes, expected " +
+                     std::to_string(m.entries) + " entries of " + std::to_string(m.keySize) +
+                     "+" + std::to_string(m.valueSize) + " = " + std::to_string(want));
+  }
+}
+
+} // namespace
+
+void validateManifest(const Bundle &b) {
+  if (b.format != kBundleFormat)
+    throw Error(Exit::BadBundle, "bundle " + b.dir.string() + " has format version " + std::to_string(b.format) +
+                                     ", this runtime reads format " + std::to_string(kBundleFormat),
+                "rebuild the bundle with a bulwarkc that matches this runtime");
+  if (b.abi != BW_ABI_VERSION)
+    throw Error(Exit::BadBundle, "bundle " + b.dir.string() + " targets kernel ABI " + std::to_string(b.abi) +
+                                     ", this runtime implements ABI " + std::to_string(BW_ABI_VERSION),
+                "rebuild the bundle with a bulwarkc that matches this runtime");
+  std::string why;
+  if (!compilerCompatible(b.compiler, &why))
+    throw Error(Exit::BadBundle, "bundle " + b.dir.string() + ": " + why,
+                "rebuild the bundle with a bulwarkc that matches this runtime");
+  if (!validPolicyName(b.name, &why))
+    bad(b.dir, "policy name '" + b.name + "': " + why);
+  if (b.mode != "enforce" && b.mode != "audit")
+    bad(b.dir, "policy mode '" + b.mode + "' (expected enforce or audit)");
+  if (b.scope != "host" && b.scope != "cgroup" && b.scope != "executable")
+    bad(b.dir, "policy scope '" + b.scope + "' (expected host, cgroup or executable)");
+  if (b.scope == "cgroup" && (b.scopePaths.empty() || b.scopePaths.size() > kScopeCgroups))
+    bad(b.dir, "a cgroup scope needs 1 to " + std::to_string(kScopeCgroups) + " cgroup paths");
+  if (b.programs.empty())
+    bad(b.dir, "the manifest lists no programs");
+  std::set<std::string> hooksSeen, progNames;
+  for (const auto &p : b.programs) {
+    const Hook *h = hookByName(p.hook);
+    if (!h)
+      bad(b.dir, "program '" + p.name + "' is for unknown hook '" + p.hook + "'");
+    if (!h->lsm)
+      throw Error(Exit::BadBundle, "bundle " + b.dir.string() + ": program '" + p.name + "' uses hook '" +
+                                       p.hook + "', which this runtime cannot attach yet (LSM hooks only)");
+    if (p.attach != "lsm/" + std::string(h->attach))
+      bad(b.dir, "program '" + p.name + "' for hook " + p.hook + " must be in section lsm/" +
+                     std::string(h->attach) + ", not '" + p.attach + "'");
+    if (!hooksSeen.insert(p.hook).second)
+      bad(b.dir, "two programs for hook " + p.hook);
+    if (!progNames.insert(p.name).second)
+      bad(b.dir, "two programs named " + p.name);
+  }
+  std::set<std::string> mapNames;
+  for (const auto &m : b.maps) {
+    if (!mapNames.insert(m.name).second)
+      bad(b.dir, "two maps named " + m.name);
+    if ((isSharedMapName(m.name) || m.name == kCountersMap) && m.entries != 0)
+      bad(b.dir, "map '" + m.name + "' is managed by the runtime and cannot carry bundle data");
+    if (m.valueSize == 0 && m.type != "ringbuf")
+      bad(b.dir, "map '" + m.name + "' has a zero value size");
+    if (m.maxEntries != 0 && m.entries > m.maxEntries)
+      bad(b.dir, "map '" + m.name + "' has " + std::to_string(m.entries) + " entries but max_entries " +
+                     std::to_string(m.maxEntries));
+    if (m.data.find("..") != std::string::npos || (!m.data.empty() && m.data[0] == '/'))
+      bad(b.dir, "map data path '" + m.data + "' leaves the bundle");
+  }
+  for (size_t i = 0; i < b.rules.size(); i++) {
+    const auto &r = b.rules[i];
+    if (r.id != i)
+      bad(b.dir, "rule table: rule '" + r.name + "' has id " + std::to_string(r.id) + ", expected " +
+                     std::to_string(i) + " (ids are dense, in order)");
+    if (!hookByName(r.hook))
+      bad(b.dir, "rule '" + r.name + "' is for unknown hook '" + r.hook + "'");
+    if (r.action != "allow" && r.action != "deny" && r.action != "audit" && r.action != "kill")
+      bad(b.dir, "rule '" + r.name + "' has unknown action '" + r.action + "'");
+  }
+}
+
+Bundle readBundle(const fs::path &dirIn) {
+  Bundle b;
+  std::error_code ec;
+  b.dir = fs::absolute(dirIn, ec);
+  if (ec || !fs::is_directory(b.dir))
+    throw Error(Exit::BadBundle, "bundle " + dirIn.string() + " is not a directory");
+  readManifest(b);
+  validateManifest(b);
+  checkMapFiles(b);
+  checkObject(b);
+  return b;
+}
+
+} // namespace bulwark::rt

@@ -1,0 +1,36 @@
+// The runtime's view of the hook catalogue (compiler/catalogue/hooks.def, read through the
+// BW_HOOK X-macro so the runtime never lists hooks by hand).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace bulwark::rt {
+
+struct Hook {
+  uint32_t index;          // order in hooks.def = bw_record.hook
+  std::string_view id;     // "FILE_OPEN": suffix of bw_progs_/bw_next_/bw_dispatch_/bw_pass_
+  std::string_view name;   // "file.open"
+  bool lsm;                // false: kprobe (not dispatched)
+  std::string_view attach; // "file_open" (LSM hook); empty for kprobe
+  // The field shown as the event's "object": first string/address field of the hook.
+  char objectKind;         // 'S' string slot, 'A' address slot, 'I' int slot, 0 none
+  uint32_t objectSlot;
+  std::string_view objectName;  // "file.path"
+};
+
+std::span<const Hook> hooks();
+const Hook *hookByIndex(uint32_t index);
+const Hook *hookByName(std::string_view name);     // "file.open"
+const Hook *hookByAttach(std::string_view attach); // "file_open"
+const Hook *hookById(std::string_view id);         // "FILE_OPEN"
+
+// Shared map / program names for a hook.
+inline std::string progsMapName(const Hook &h) { return "bw_progs_" + std::string(h.id); }
+inline std::string nextMapName(const Hook &h) { return "bw_next_" + std::string(h.id); }
+inline std::string dispatcherProgName(const Hook &h) { return "bw_dispatch_" + std::string(h.id); }
+inline std::string passProgName(const Hook &h) { return "bw_pass_" + std::string(h.id); }
+
+} // namespace bulwark::rt

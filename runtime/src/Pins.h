@@ -1,0 +1,46 @@
+// Pin layout under the pin root (default /sys/fs/bpf/bulwark; docs/operations.md):
+//
+//   shared/bw_state, bw_gen, bw_events      maps shared by all policies (pinned by name)
+//   shared/bw_progs_<ID>, bw_next_<ID>      per LSM hook: policy prog array, lane chains
+//   dispatch/<attach>-<lane>                dispatcher link of one hook and lane
+//   <policy>/state                          state record (ARRAY map, see State.h)
+//   <policy>/gen<G>/prog_<attach>           the policy's program for a hook, generation G
+//   <policy>/gen<G>/<map>                   its per-policy maps (match maps, bw_counters)
+//   <policy>/gen<G>/bw_rules                rule table (names for events and status)
+//
+// The generation that enforces is bw_gen[slot]; the other gen<G> directory exists only
+// while a new version is being loaded. bpffs refuses '.' in names.
+#pragma once
+
+#include "Hooks.h"
+
+#include <string>
+
+namespace bulwark::rt {
+
+struct PinLayout {
+  std::string root;
+
+  std::string shared() const { return root + "/shared"; }
+  std::string sharedMap(const std::string &name) const { return shared() + "/" + name; }
+  std::string dispatchDir() const { return root + "/dispatch"; }
+  std::string dispatcher(const Hook &h, uint32_t lane) const {
+    return dispatchDir() + "/" + std::string(h.attach) + "-" + std::to_string(lane);
+  }
+  std::string policyDir(const std::string &policy) const { return root + "/" + policy; }
+  std::string stateMap(const std::string &policy) const { return policyDir(policy) + "/state"; }
+  std::string genDir(const std::string &policy, uint32_t gen) const {
+    return policyDir(policy) + "/gen" + std::to_string(gen & 1);
+  }
+  std::string prog(const std::string &policy, uint32_t gen, const Hook &h) const {
+    return genDir(policy, gen) + "/prog_" + std::string(h.attach);
+  }
+  std::string map(const std::string &policy, uint32_t gen, const std::string &name) const {
+    return genDir(policy, gen) + "/" + name;
+  }
+  std::string rules(const std::string &policy, uint32_t gen) const { return map(policy, gen, "bw_rules"); }
+};
+
+std::string defaultPinRoot();  // $BULWARK_PIN_ROOT or BW_PIN_ROOT_DEFAULT
+
+} // namespace bulwark::rt

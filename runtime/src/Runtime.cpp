@@ -1,0 +1,916 @@
+#include "Runtime.h"
+
+#include "Abi.h"
+#include "Error.h"
+#include "Hooks.h"
+#include "Slots.h"
+#include "System.h"
+
+#include "dispatcher.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+namespace bulwark::rt {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string defaultPinRoot() {
+  const char *env = std::getenv("BULWARK_PIN_ROOT");
+  return env && *env ? env : BW_PIN_ROOT_DEFAULT;
+}
+
+namespace {
+
+// ---- locking: one writer (load/unload) at a time, readers share -------------------------
+class Lock {
+public:
+  Lock(const std::string &dir, bool exclusive) {
+    fd_ = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd_)
+      throw Error(Exit::Failed, "cannot open pin root " + dir + ": " + errnoText(errno));
+    if (::flock(fd_.get(), exclusive ? LOCK_EX : LOCK_SH) != 0)
+      throw Error(Exit::Failed, "cannot lock pin root " + dir + ": " + errnoText(errno));
+  }
+
+private:
+  Fd fd_;
+};
+
+// ---- kernel-side chain store over bw_next_<H> ---------------------------------------------
+class MapChain : public ChainStore {
+public:
+  MapChain(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  uint32_t get(uint32_t index) const override {
+    uint32_t v = 0;
+    return mapLookupU32(fd_, index, &v) ? v : 0;
+  }
+  void set(uint32_t index, uint32_t value) override { mapUpdateU32(fd_, index, value, what_); }
+
+private:
+  int fd_;
+  std::string what_;
+};
+
+// Shared maps, opened from their pins on demand.
+class Shared {
+public:
+  explicit Shared(const PinLayout &pins) : pins_(pins) {}
+  bool present() { return exists(pins_.sharedMap("bw_gen")); }
+  int gen() { return open(genFd_, "bw_gen"); }
+  int progs(const Hook &h) { return open(progs_[h.index], progsMapName(h)); }
+  int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
+  bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
+  MapChain chain(const Hook &h) { return MapChain(next(h), nextMapName(h)); }
+  uint32_t genOf(uint32_t slot) {
+    uint32_t g = 0;
+    mapLookupU32(gen(), slot, &g);
+    return g & 1;
+  }
+
+private:
+  int open(Fd &fd, const std::string &name) {
+    if (!fd) {
+      auto f = openMapPin(pins_.sharedMap(name));
+      if (!f)
+        throw Error(Exit::Failed, "shared map " + pins_.sharedMap(name) + " is not pinned",
+                    "load a policy first (the shared maps are created by the first load)");
+      fd = std::move(*f);
+    }
+    return fd.get();
+  }
+  const PinLayout &pins_;
+  Fd genFd_;
+  std::map<uint32_t, Fd> progs_, next_;
+};
+
+// ---- policy state -----------------------------------------------------------------------------
+struct PolicyState {
+  std::string name;
+  Fd fd;
+  StateRecord header{};
+  StateRecord gens[2]{};
+};
+
+StateRecord readRecord(int fd, uint32_t key) {
+  StateRecord r{};
+  if (bpf_map_lookup_elem(fd, &key, &r) != 0)
+    throw Error(Exit::Failed, "cannot read policy state: " + errnoText(errno));
+  return r;
+}
+
+void writeRecord(int fd, uint32_t key, const StateRecord &r) {
+  if (bpf_map_update_elem(fd, &key, &r, BPF_ANY) != 0)
+    throw Error(Exit::Failed, "cannot write policy state: " + errnoText(errno));
+}
+
+std::optional<PolicyState> readPolicy(const PinLayout &pins, const std::string &name) {
+  if (!exists(pins.policyDir(name)))
+    return std::nullopt;
+  auto fd = openMapPin(pins.stateMap(name));
+  if (!fd)
+    throw Error(Exit::Conflict,
+                "pin directory " + pins.policyDir(name) + " exists but holds no Bulwark policy state",
+                "it was not created by bulwark (or by an interrupted load); inspect and remove it");
+  auto info = mapInfo(fd->get());
+  if (!info || info->type != BPF_MAP_TYPE_ARRAY || info->valueSize != sizeof(StateRecord) ||
+      info->maxEntries != 3)
+    throw Error(Exit::Conflict, "pin " + pins.stateMap(name) + " is not a Bulwark state record");
+  PolicyState st;
+  st.name = name;
+  st.header = readRecord(fd->get(), 0);
+  if (std::memcmp(st.header.magic, kStateMagic, sizeof kStateMagic) != 0)
+    throw Error(Exit::Conflict, "pin " + pins.stateMap(name) + " is not a Bulwark state record");
+  st.gens[0] = readRecord(fd->get(), 1);
+  st.gens[1] = readRecord(fd->get(), 2);
+  st.fd = std::move(*fd);
+  return st;
+}
+
+std::vector<std::string> policyNames(const PinLayout &pins) {
+  std::vector<std::string> out;
+  DIR *d = ::opendir(pins.root.c_str());
+  if (!d)
+    return out;
+  while (auto *e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == ".." || n == BW_SHARED_PIN_DIR || n == "dispatch")
+      continue;
+    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+      out.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<const Hook *> hooksOfMask(uint64_t mask) {
+  std::vector<const Hook *> out;
+  for (const auto &h : hooks())
+    if (h.lsm && (mask >> h.index) & 1)
+      out.push_back(&h);
+  return out;
+}
+
+uint32_t actionCode(const std::string &a) {
+  if (a == "deny")
+    return BW_ACT_DENY;
+  if (a == "audit")
+    return BW_ACT_AUDIT;
+  if (a == "kill")
+    return BW_ACT_KILL;
+  return BW_ACT_ALLOW;
+}
+
+const char *actionName(uint32_t a) {
+  switch (a) {
+  case BW_ACT_ALLOW: return "allow";
+  case BW_ACT_DENY: return "deny";
+  case BW_ACT_AUDIT: return "audit";
+  case BW_ACT_KILL: return "kill";
+  }
+  return "?";
+}
+
+// ---- the policy object ------------------------------------------------------------------------
+struct Object {
+  bpf_object *obj = nullptr;
+  Object() = default;
+  Object(const Object &) = delete;
+  ~Object() {
+    if (obj)
+      bpf_object__close(obj);
+  }
+};
+
+// Sets a `const volatile` global of .rodata by name (its size must be `size`). Returns
+// false if the object has no such variable.
+bool setRodata(bpf_object *obj, std::string_view var, const void *value, size_t size) {
+  bpf_map *rodata = nullptr;
+  bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    std::string n = bpf_map__name(m);
+    if (bpf_map__is_internal(m) && n.size() >= 7 && n.compare(n.size() - 7, 7, ".rodata") == 0)
+      rodata = m;
+  }
+  const btf *bt = bpf_object__btf(obj);
+  if (!rodata || !bt)
+    return false;
+  int id = btf__find_by_name_kind(bt, ".rodata", BTF_KIND_DATASEC);
+  if (id <= 0)
+    return false;
+  const btf_type *ds = btf__type_by_id(bt, id);
+  const btf_var_secinfo *vs = btf_var_secinfos(ds);
+  for (int i = 0; i < btf_vlen(ds); i++, vs++) {
+    const btf_type *v = btf__type_by_id(bt, vs->type);
+    if (var != btf__name_by_offset(bt, v->name_off))
+      continue;
+    if (vs->size != size)
+      throw Error(Exit::BadBundle, "rodata variable " + std::string(var) + " has " + std::to_string(vs->size) +
+                                       " bytes, the runtime expects " + std::to_string(size));
+    size_t total = 0;
+    const void *cur = bpf_map__initial_value(rodata, &total);
+    if (!cur || vs->offset + size > total)
+      return false;
+    std::vector<char> data(static_cast<const char *>(cur), static_cast<const char *>(cur) + total);
+    std::memcpy(data.data() + vs->offset, value, size);
+    if (bpf_map__set_initial_value(rodata, data.data(), data.size()) != 0)
+      throw Error(Exit::Internal, "cannot set rodata " + std::string(var));
+    return true;
+  }
+  return false;
+}
+
+bool setRodataU32(bpf_object *obj, std::string_view var, uint32_t value) {
+  return setRodata(obj, var, &value, sizeof value);
+}
+
+// Cgroup scope: cgroup v2 paths → (id, level) for bpf_get_current_ancestor_cgroup_id.
+void setCgroupScope(bpf_object *obj, const Bundle &b) {
+  if (b.scope != "cgroup")
+    return;
+  uint64_t ids[kScopeCgroups] = {};
+  uint32_t levels[kScopeCgroups] = {};
+  uint32_t n = 0;
+  for (const auto &p : b.scopePaths) {
+    std::string rel = p;
+    while (!rel.empty() && rel.front() == '/')
+      rel.erase(0, 1);
+    while (!rel.empty() && rel.back() == '/')
+      rel.pop_back();
+    std::string full = "/sys/fs/cgroup" + (rel.empty() ? "" : "/" + rel);
+    struct stat st {};
+    if (::stat(full.c_str(), &st) != 0)
+      throw Error(Exit::Failed, "scope cgroup " + p + " does not exist (" + full + ": " + errnoText(errno) + ")",
+                  "create the cgroup first, or fix the policy's scope");
+    uint32_t level = 0;
+    if (!rel.empty())
+      level = 1 + uint32_t(std::count(rel.begin(), rel.end(), '/'));
+    ids[n] = st.st_ino;
+    levels[n] = level;
+    n++;
+  }
+  if (!setRodataU32(obj, kRodataCgroupCount, n) || !setRodata(obj, kRodataCgroupId, ids, sizeof ids) ||
+      !setRodata(obj, kRodataCgroupLevel, levels, sizeof levels))
+    throw Error(Exit::BadBundle, "the policy has a cgroup scope but its object has no bw_cfg_cgroup_* rodata");
+}
+
+// Turns a failed bpf_object__load into an Error that names the cause.
+Error loadError(int err, const std::string &what) {
+  std::string log = libbpfLog();
+  std::string excerpt = verifierExcerpt(log);
+  std::string missing;
+  if (!havePrivilege(&missing))
+    return Error(Exit::NoPermission, what + ": missing privilege (" + missing + ")", "run bulwark as root");
+  std::string why;
+  auto lsms = activeLsms(&why);
+  if (lsms && !bpfLsmActive(*lsms))
+    return Error(Exit::Unsupported, what + ": the BPF LSM is not active in this kernel",
+                 "boot with lsm=...,bpf; see bulwark doctor");
+  auto btfMissing = log.find("failed to find kernel BTF type ID");
+  if (btfMissing != std::string::npos) {
+    auto end = log.find('\n', btfMissing);
+    return Error(Exit::Unsupported,
+                 what + ": a hook is not in this kernel (" + log.substr(btfMissing, end - btfMissing) + ")",
+                 "the kernel is too old for a hook the policy uses");
+  }
+  if (!excerpt.empty())
+    return Error(Exit::Failed, what + ": the verifier rejected a program (" + errnoText(err) +
+                                   "); verifier log, last lines:\n" + excerpt,
+                 "the bundle does not verify on kernel " + kernelRelease() +
+                     "; rebuild it or report a compiler bug");
+  if (err == EPERM || err == EACCES)
+    return Error(Exit::Unsupported,
+                 what + ": the kernel refused to load a BPF LSM program (" + errnoText(err) +
+                     ") although bulwark has the privileges",
+                 "this kernel does not allow BPF LSM (trampoline) programs; run bulwark doctor");
+  std::string tail = log.size() > 2000 ? log.substr(log.size() - 2000) : log;
+  return Error(Exit::Failed, what + ": " + errnoText(err) + (tail.empty() ? "" : "\nlibbpf said:\n" + tail));
+}
+
+// Checks that every pinned-by-name map of the object either does not exist yet or is
+// a map of the same shape (what libbpf requires to reuse it), so a conflicting pin is
+// reported as such and not as a generic load failure.
+void checkSharedPins(bpf_object *obj) {
+  bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    const char *path = bpf_map__pin_path(m);
+    if (!path)
+      continue;
+    auto fd = openPin(path);
+    if (!fd)
+      continue;
+    auto info = mapInfo(fd->get());
+    if (!info)
+      throw Error(Exit::Conflict, "pin path " + std::string(path) + " is taken by a BPF object that is not a map",
+                  "something else uses this pin root; use another --pin-root or remove it");
+    if (info->type != bpf_map__type(m) || info->keySize != bpf_map__key_size(m) ||
+        info->valueSize != bpf_map__value_size(m) || info->maxEntries != bpf_map__max_entries(m) ||
+        info->flags != bpf_map__map_flags(m))
+      throw Error(Exit::Conflict,
+                  "pin path " + std::string(path) + " is taken by a map that does not match (type " +
+                      std::to_string(info->type) + ", key " + std::to_string(info->keySize) + ", value " +
+                      std::to_string(info->valueSize) + ", max_entries " + std::to_string(info->maxEntries) +
+                      "; wanted type " + std::to_string(bpf_map__type(m)) + ", key " +
+                      std::to_string(bpf_map__key_size(m)) + ", value " + std::to_string(bpf_map__value_size(m)) +
+                      ", max_entries " + std::to_string(bpf_map__max_entries(m)) + ")",
+                  "another program or another Bulwark ABI owns this pin root; use another --pin-root");
+  }
+}
+
+// Fills a per-policy map from maps/<name>.bin. Per-CPU maps get the value on every CPU.
+void fillMap(bpf_map *map, const Bundle &b, const BundleMap &m) {
+  if (m.data.empty() || m.entries == 0)
+    return;
+  std::ifstream in(b.dir / m.data, std::ios::binary);
+  if (!in)
+    throw Error(Exit::BadBundle, "cannot read " + (b.dir / m.data).string());
+  int fd = bpf_map__fd(map);
+  bool percpu = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+                bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+                bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
+  size_t vstride = percpu ? (m.valueSize + 7) / 8 * 8 : m.valueSize;
+  std::vector<char> key(m.keySize), value(m.valueSize), vbuf(vstride * ncpu);
+  for (uint64_t i = 0; i < m.entries; i++) {
+    in.read(key.data(), key.size());
+    in.read(value.data(), value.size());
+    if (!in)
+      throw Error(Exit::BadBundle, "map data " + m.data + " ends early at entry " + std::to_string(i));
+    for (int c = 0; c < ncpu; c++)
+      std::memcpy(vbuf.data() + c * vstride, value.data(), value.size());
+    if (bpf_map_update_elem(fd, key.data(), vbuf.data(), BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot fill map " + m.name + " (entry " + std::to_string(i) + "): " +
+                                    errnoText(errno));
+  }
+}
+
+// Dispatcher and pass-through programs come from the embedded runtime object.
+struct RuntimeObject {
+  bw_dispatcher *skel = nullptr;
+  ~RuntimeObject() {
+    if (skel)
+      bw_dispatcher::destroy(skel);
+  }
+};
+
+void openRuntimeObject(RuntimeObject &ro, const PinLayout &pins, const std::string &only) {
+  std::string shared = pins.shared();
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.pin_root_path = shared.c_str();
+  ro.skel = bw_dispatcher::open(&opts);
+  if (!ro.skel)
+    throw Error(Exit::Internal, "cannot open the embedded dispatcher object: " + errnoText(errno));
+  bpf_program *p;
+  bool found = false;
+  bpf_object__for_each_program(p, ro.skel->obj) {
+    bool want = only == bpf_program__name(p);
+    found |= want;
+    bpf_program__set_autoload(p, want);
+  }
+  if (!found)
+    throw Error(Exit::Internal, "the embedded dispatcher object has no program " + only);
+  checkSharedPins(ro.skel->obj);
+}
+
+// Loads a pass-through program standing in for `slot` on hook h; returns its fd.
+Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot) {
+  RuntimeObject ro;
+  openRuntimeObject(ro, pins, passProgName(h));
+  ro.skel->rodata->bw_pass_slot = slot;
+  clearLibbpfLog();
+  if (bw_dispatcher::load(ro.skel) != 0)
+    throw loadError(errno, "cannot load the pass-through program for " + std::string(h.name));
+  int fd = bpf_program__fd(bpf_object__find_program_by_name(ro.skel->obj, passProgName(h).c_str()));
+  return Fd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
+// Makes sure the dispatcher of (hook, lane) is attached and pinned. Returns true if it
+// attached one now.
+bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
+  std::string path = pins.dispatcher(h, lane);
+  if (auto fd = openPin(path)) {
+    if (!linkInfo(fd->get()))
+      throw Error(Exit::Conflict, "pin path " + path + " is taken by a BPF object that is not a link",
+                  "remove it, or use another --pin-root");
+    return false;
+  }
+  mkdirs(pins.dispatchDir());
+  RuntimeObject ro;
+  openRuntimeObject(ro, pins, dispatcherProgName(h));
+  ro.skel->rodata->bw_lane = lane;
+  clearLibbpfLog();
+  if (bw_dispatcher::load(ro.skel) != 0)
+    throw loadError(errno, "cannot load the dispatcher for " + std::string(h.name));
+  bpf_program *prog = bpf_object__find_program_by_name(ro.skel->obj, dispatcherProgName(h).c_str());
+  bpf_link *link = bpf_program__attach_lsm(prog);
+  if (!link)
+    throw loadError(errno, "cannot attach the dispatcher for " + std::string(h.name));
+  int err = bpf_link__pin(link, path.c_str());
+  bpf_link__disconnect(link);
+  if (err != 0) {
+    bpf_link__destroy(link);  // never pinned: closing the fd detaches it
+    throw Error(Exit::Failed, "cannot pin dispatcher link " + path + ": " + errnoText(-err));
+  }
+  bpf_link__destroy(link);
+  return true;
+}
+
+// Detaches the dispatcher of (hook, lane) if its lane chain is empty.
+void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, uint32_t lane) {
+  std::string path = pins.dispatcher(h, lane);
+  if (!exists(path) || !shared.hasHook(h))
+    return;
+  auto chain = shared.chain(h);
+  if (!chainSlots(chain, lane).empty())
+    return;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    throw Error(Exit::Failed, "cannot unpin dispatcher " + path + ": " + errnoText(errno));
+}
+
+// Takes a slot out of every chain and prog array (unload, and a fresh slot that an
+// interrupted unload left behind).
+void scrubSlot(Shared &shared, uint32_t slot) {
+  for (const auto &h : hooks()) {
+    if (!h.lsm || !shared.hasHook(h))
+      continue;
+    auto chain = shared.chain(h);
+    unlinkSlot(chain, slot);
+    clearSlot(chain, slot);
+    mapDelete(shared.progs(h), progIndex(slot, 0));
+    mapDelete(shared.progs(h), progIndex(slot, 1));
+  }
+}
+
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Undo log of a load: run in reverse if anything fails before the switch.
+class Undo {
+public:
+  void add(std::function<void()> f) { steps_.push_back(std::move(f)); }
+  void commit() { steps_.clear(); }
+  ~Undo() {
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+      try {
+        (*it)();
+      } catch (...) {
+      }
+    }
+  }
+
+private:
+  std::vector<std::function<void()>> steps_;
+};
+
+} // namespace
+
+// ===========================================================================================
+Runtime::Runtime(std::string pinRoot) : pins_{std::move(pinRoot)} {
+  while (pins_.root.size() > 1 && pins_.root.back() == '/')
+    pins_.root.pop_back();
+}
+
+void Runtime::preflight() {
+  std::string missing;
+  if (!havePrivilege(&missing))
+    throw Error(Exit::NoPermission, "missing privilege: bulwark needs " + missing,
+                "run bulwark as root");
+  fs::path parent = fs::path(pins_.root).parent_path();
+  std::string probe = exists(pins_.root) ? pins_.root : parent.string();
+  if (!isBpffs(probe))
+    throw Error(Exit::Unsupported, "the pin root " + pins_.root + " is not on a BPF file system",
+                "mount it: mount -t bpf bpf " + (exists(pins_.root) ? pins_.root : parent.string()));
+  std::string why;
+  auto lsms = activeLsms(&why);
+  if (lsms && !bpfLsmActive(*lsms)) {
+    std::string list;
+    for (auto &l : *lsms)
+      list += (list.empty() ? "" : ",") + l;
+    throw Error(Exit::Unsupported, "the BPF LSM is not active in this kernel (active LSMs: " + list + ")",
+                "boot with lsm=" + list + ",bpf (CONFIG_BPF_LSM=y is needed); see bulwark doctor");
+  }
+}
+
+LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
+  auto t0 = Clock::now();
+  preflight();
+  mkdirs(pins_.root);
+  Lock lock(pins_.root, true);
+  LoadResult res;
+  res.policy = b.name;
+
+  std::string modeName = opts.mode.value_or(b.mode);
+  if (modeName != "enforce" && modeName != "audit")
+    throw Error(Exit::Usage, "--mode must be enforce or audit");
+  uint32_t mode = modeName == "audit" ? BW_MODE_AUDIT : BW_MODE_ENFORCE;
+
+  // Which slot, and which generation is free.
+  auto existing = readPolicy(pins_, b.name);
+  uint32_t slot;
+  if (existing) {
+    slot = existing->header.slot;
+    res.replaced = true;
+  } else {
+    std::set<uint32_t> used;
+    for (const auto &n : policyNames(pins_)) {
+      if (auto st = readPolicy(pins_, n))
+        used.insert(st->header.slot);
+    }
+    auto s = allocateSlot(used);
+    if (!s)
+      throw Error(Exit::Failed, "all " + std::to_string(kMaxPolicies) + " policy slots are in use");
+    slot = *s;
+  }
+  uint32_t lane = laneOf(slot);
+  Shared shared(pins_);
+  mkdirs(pins_.shared());
+
+  // ---- open, configure and load the object (nothing visible changes) ----
+  auto tLoad = Clock::now();
+  Object o;
+  std::string shr = pins_.shared();
+  bpf_object_open_opts oo{};
+  oo.sz = sizeof(oo);
+  oo.pin_root_path = shr.c_str();
+  oo.object_name = "bw_policy";
+  o.obj = bpf_object__open_file(b.objectPath().c_str(), &oo);
+  if (!o.obj)
+    throw Error(Exit::BadBundle, "cannot open " + b.objectPath().string() + ": " + errnoText(errno));
+  if (!setRodataU32(o.obj, kRodataSlot, slot) || !setRodataU32(o.obj, kRodataLane, lane))
+    throw Error(Exit::BadBundle, "policy object has no " + std::string(kRodataSlot) + " / " +
+                                     std::string(kRodataLane) + " in .rodata");
+  if (opts.mode && !setRodataU32(o.obj, kRodataModeOverride, mode))
+    throw Error(Exit::BadBundle, "--mode needs " + std::string(kRodataModeOverride) +
+                                     " in the policy object's .rodata, which it does not have");
+  setCgroupScope(o.obj, b);
+  uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
+  for (const auto &m : b.maps) {
+    bpf_map *map = bpf_object__find_map_by_name(o.obj, m.name.c_str());
+    if (!map)
+      throw Error(Exit::BadBundle, "policy object has no map " + m.name);
+    if (bpf_map__pin_path(map))
+      continue;  // shared: its size is part of the ABI
+    bpf_map__set_max_entries(map, m.maxEntries ? m.maxEntries : ncpu);
+  }
+  if (bpf_map *c = bpf_object__find_map_by_name(o.obj, std::string(kCountersMap).c_str()))
+    bpf_map__set_max_entries(c, std::max<uint32_t>(bpf_map__max_entries(c), uint32_t(b.rules.size()) + 1));
+  checkSharedPins(o.obj);
+  clearLibbpfLog();
+  if (bpf_object__load(o.obj) != 0)
+    throw loadError(errno, "cannot load policy " + b.name);
+  for (const auto &m : b.maps)
+    if (!m.data.empty())
+      fillMap(bpf_object__find_map_by_name(o.obj, m.name.c_str()), b, m);
+
+  std::map<uint32_t, bpf_program *> progs;  // hook index → program
+  uint64_t hooksMask = 0;
+  for (const auto &p : b.programs) {
+    const Hook *h = hookByName(p.hook);
+    progs[h->index] = bpf_object__find_program_by_name(o.obj, p.name.c_str());
+    hooksMask |= 1ull << h->index;
+    res.hooks.push_back(p.hook);
+  }
+  res.loadMs = msSince(tLoad);
+
+  // ---- state record, rule table, pins of the new generation ----
+  Undo undo;
+  std::optional<PolicyState> st = std::move(existing);
+  if (!st) {
+    if (exists(pins_.policyDir(b.name)))
+      throw Error(Exit::Conflict, "pin path " + pins_.policyDir(b.name) + " is taken");
+    scrubSlot(shared, slot);  // leftovers of an interrupted unload
+    mkdirs(pins_.policyDir(b.name));
+    undo.add([this, name = b.name] { removeTree(pins_.policyDir(name)); });
+    int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_pstate", 4, sizeof(StateRecord), 3, nullptr);
+    if (fd < 0)
+      throw Error(Exit::Failed, "cannot create the policy state map: " + errnoText(errno));
+    PolicyState ns;
+    ns.name = b.name;
+    ns.fd = Fd(fd);
+    std::memcpy(ns.header.magic, kStateMagic, sizeof kStateMagic);
+    ns.header.version = 1;
+    ns.header.slot = slot;
+    ns.header.lane = lane;
+    ns.header.createdNs = realtimeNs();
+    copyField(ns.header.name, b.name);
+    writeRecord(fd, 0, ns.header);
+    pinFd(fd, pins_.stateMap(b.name));
+    st = std::move(ns);
+  }
+  // The generation that enforces now (for a fresh slot: the one bw_gen points at, which
+  // only ever holds pass-through programs) and the one we load into.
+  bool gensPresent = shared.present();
+  uint32_t cur = gensPresent ? shared.genOf(slot) : 0;
+  uint32_t next = cur ^ 1;
+  uint64_t oldMask = res.replaced ? st->gens[cur].hooksMask : 0;
+
+  std::string genDir = pins_.genDir(b.name, next);
+  removeTree(genDir);  // a stale generation of an interrupted load
+  mkdirs(genDir);
+  undo.add([genDir] { removeTree(genDir); });
+  for (auto &[hi, prog] : progs)
+    pinFd(bpf_program__fd(prog), pins_.prog(b.name, next, *hookByIndex(hi)));
+  bpf_map *map;
+  bpf_object__for_each_map(map, o.obj) {
+    if (bpf_map__is_internal(map) || bpf_map__pin_path(map))
+      continue;
+    pinFd(bpf_map__fd(map), pins_.map(b.name, next, bpf_map__name(map)));
+  }
+  {
+    uint32_t n = std::max<uint32_t>(1, uint32_t(b.rules.size()));
+    Fd rfd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_rules", 4, sizeof(RuleRecord), n, nullptr));
+    if (!rfd)
+      throw Error(Exit::Failed, "cannot create the rule table map: " + errnoText(errno));
+    for (const auto &r : b.rules) {
+      RuleRecord rr{};
+      const Hook *h = hookByName(r.hook);
+      rr.hook = h ? h->index : 0;
+      rr.action = actionCode(r.action);
+      copyField(rr.name, r.name);
+      copyField(rr.message, r.message);
+      if (bpf_map_update_elem(rfd.get(), &r.id, &rr, BPF_ANY) != 0)
+        throw Error(Exit::Failed, "cannot fill the rule table: " + errnoText(errno));
+    }
+    pinFd(rfd.get(), pins_.rules(b.name, next));
+  }
+
+  // ---- wire the new generation in, still invisible ----
+  // New programs go to index slot*2+next. A hook the enforcing version does not use gets
+  // a pass-through at slot*2+cur and is linked into its lane chain now; a hook only the
+  // enforcing version uses gets a pass-through at slot*2+next. Then one bw_gen write
+  // switches all hooks at once.
+  std::vector<const Hook *> added, removed;
+  for (const auto &[hi, prog] : progs) {
+    const Hook &h = *hookByIndex(hi);
+    if (ensureDispatcher(pins_, h, lane))
+      undo.add([this, &shared, &h, lane] { dropDispatcherIfIdle(pins_, shared, h, lane); });
+    int pfd = shared.progs(h);
+    mapUpdateFd(pfd, progIndex(slot, next), bpf_program__fd(prog), progsMapName(h));
+    undo.add([pfd, slot, next] { mapDelete(pfd, progIndex(slot, next)); });
+    if (!((oldMask >> hi) & 1)) {
+      added.push_back(&h);
+      Fd pass = loadPass(pins_, h, slot);
+      mapUpdateFd(pfd, progIndex(slot, cur), pass.get(), progsMapName(h));
+      auto chain = shared.chain(h);
+      linkSlot(chain, slot);
+      undo.add([&shared, &h, slot, pfd, cur] {
+        auto c = shared.chain(h);
+        unlinkSlot(c, slot);
+        clearSlot(c, slot);
+        mapDelete(pfd, progIndex(slot, cur));
+      });
+    }
+  }
+  for (const Hook *h : hooksOfMask(oldMask)) {
+    if (progs.count(h->index))
+      continue;
+    removed.push_back(h);
+    Fd pass = loadPass(pins_, *h, slot);
+    int pfd = shared.progs(*h);
+    mapUpdateFd(pfd, progIndex(slot, next), pass.get(), progsMapName(*h));
+  }
+
+  StateRecord gr{};
+  std::memcpy(gr.magic, kStateMagic, sizeof kStateMagic);
+  gr.version = 1;
+  gr.valid = 1;
+  gr.mode = mode;
+  gr.abi = b.abi;
+  gr.ruleCount = uint32_t(b.rules.size());
+  gr.hooksMask = hooksMask;
+  gr.loadedNs = realtimeNs();
+  copyField(gr.compiler, b.compiler);
+  copyField(gr.digest, b.sourceDigest);
+  copyField(gr.bundle, b.dir.string());
+  gr.loadDurationNs = uint64_t(msSince(t0) * 1e6);
+  writeRecord(st->fd.get(), 1 + next, gr);
+
+  // ---- the switch ----
+  auto tSwitch = Clock::now();
+  mapUpdateU32(shared.gen(), slot, next, "bw_gen");
+  res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
+  undo.commit();
+
+  // ---- after the switch: free the previous generation once no event can be in it ----
+  auto warn = [&](const std::string &w) { res.warnings.push_back(w); };
+  try {
+    for (const Hook *h : removed) {
+      auto chain = shared.chain(*h);
+      unlinkSlot(chain, slot);
+    }
+    std::this_thread::sleep_for(opts.grace);
+    for (const auto &h : hooks()) {
+      if (!h.lsm || !shared.hasHook(h))
+        continue;
+      bool nowUsed = progs.count(h.index);
+      bool wasUsed = (oldMask >> h.index) & 1;
+      if (!nowUsed && !wasUsed)
+        continue;
+      mapDelete(shared.progs(h), progIndex(slot, cur));
+      if (!nowUsed) {
+        mapDelete(shared.progs(h), progIndex(slot, next));
+        auto chain = shared.chain(h);
+        clearSlot(chain, slot);
+        dropDispatcherIfIdle(pins_, shared, h, lane);
+      }
+    }
+    StateRecord old{};
+    writeRecord(st->fd.get(), 1 + cur, old);
+    removeTree(pins_.genDir(b.name, cur));
+  } catch (const Error &e) {
+    warn(std::string("cleaning up the previous version: ") + e.what());
+  }
+  res.slot = slot;
+  res.lane = lane;
+  res.gen = next;
+  res.totalMs = msSince(t0);
+  return res;
+}
+
+void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace) {
+  preflight();
+  if (!exists(pins_.root))
+    throw Error(Exit::NotFound, "policy " + policy + " is not loaded (no pin root " + pins_.root + ")");
+  Lock lock(pins_.root, true);
+  auto st = readPolicy(pins_, policy);
+  if (!st)
+    throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
+  uint32_t slot = st->header.slot;
+  uint32_t lane = laneOf(slot);
+  Shared shared(pins_);
+  if (shared.present()) {
+    // Out of every chain first (one write each), then wait until no event can still be
+    // running its programs, then free them.
+    std::vector<const Hook *> used;
+    for (const auto &h : hooks()) {
+      if (!h.lsm || !shared.hasHook(h))
+        continue;
+      auto chain = shared.chain(h);
+      if (unlinkSlot(chain, slot))
+        used.push_back(&h);
+    }
+    std::this_thread::sleep_for(grace);
+    scrubSlot(shared, slot);
+    for (const auto &h : hooks())
+      if (h.lsm && shared.hasHook(h))
+        dropDispatcherIfIdle(pins_, shared, h, lane);
+  }
+  removeTree(pins_.policyDir(policy));
+}
+
+std::vector<PolicySummary> Runtime::list() {
+  std::vector<PolicySummary> out;
+  if (!exists(pins_.root))
+    return out;
+  Lock lock(pins_.root, false);
+  Shared shared(pins_);
+  bool gens = shared.present();
+  for (const auto &n : policyNames(pins_)) {
+    std::optional<PolicyState> st;
+    try {
+      st = readPolicy(pins_, n);
+    } catch (const Error &) {
+      continue;  // not ours
+    }
+    if (!st)
+      continue;
+    PolicySummary s;
+    s.name = n;
+    s.slot = st->header.slot;
+    s.lane = st->header.lane;
+    s.gen = gens ? shared.genOf(s.slot) : 0;
+    s.header = st->header;
+    s.active = st->gens[s.gen];
+    s.healthy = s.active.valid == 1;
+    for (const Hook *h : hooksOfMask(s.active.hooksMask))
+      s.hooks.push_back(std::string(h->name));
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::map<uint32_t, Runtime::SlotNames> Runtime::slotNames() {
+  std::map<uint32_t, SlotNames> out;
+  for (const auto &s : list()) {
+    SlotNames sn;
+    sn.policy = s.name;
+    if (auto fd = openMapPin(pins_.rules(s.name, s.gen))) {
+      for (uint32_t i = 0; i < s.active.ruleCount; i++) {
+        RuleRecord rr{};
+        if (bpf_map_lookup_elem(fd->get(), &i, &rr) == 0)
+          sn.rules.push_back(fieldString(rr.name));
+      }
+    }
+    out[s.slot] = sn;
+  }
+  return out;
+}
+
+PolicyStatus Runtime::status(const std::string &policy) {
+  PolicyStatus ps;
+  bool found = false;
+  for (auto &s : list())
+    if (s.name == policy) {
+      ps.summary = s;
+      found = true;
+    }
+  if (!found)
+    throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
+  Lock lock(pins_.root, false);
+  const auto &sum = ps.summary;
+
+  // Pins of the policy (all generations present) and their kernel memory.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(pins_.policyDir(policy), ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec)
+      break;
+    if (it->is_directory())
+      continue;
+    PinnedObject po;
+    po.path = it->path().string();
+    auto fd = openPin(po.path);
+    if (!fd)
+      continue;
+    if (auto m = mapInfo(fd->get())) {
+      po.kind = "map";
+      po.id = m->id;
+      po.detail = "type " + std::to_string(m->type) + ", key " + std::to_string(m->keySize) + " B, value " +
+                  std::to_string(m->valueSize) + " B, max_entries " + std::to_string(m->maxEntries);
+    } else if (auto p = progInfo(fd->get())) {
+      po.kind = "prog";
+      po.id = p->id;
+      po.detail = p->name + ", " + std::to_string(p->xlatedLen / 8) + " insns, " +
+                  std::to_string(p->jitedLen) + " B jited";
+      if (p->runCnt)
+        po.detail += ", " + std::to_string(p->runCnt) + " runs, " +
+                     std::to_string(p->runTimeNs / p->runCnt) + " ns/run";
+    } else {
+      po.kind = "other";
+    }
+    po.memlock = fdMemlock(fd->get());
+    ps.kernelMemory += po.memlock;
+    ps.pins.push_back(po);
+  }
+  std::sort(ps.pins.begin(), ps.pins.end(), [](auto &a, auto &b) { return a.path < b.path; });
+
+  // Per-rule counters of the enforcing generation, summed over CPUs.
+  std::vector<RuleRecord> rules;
+  if (auto fd = openMapPin(pins_.rules(policy, sum.gen)))
+    for (uint32_t i = 0; i < sum.active.ruleCount; i++) {
+      RuleRecord rr{};
+      bpf_map_lookup_elem(fd->get(), &i, &rr);
+      rules.push_back(rr);
+    }
+  if (auto fd = openMapPin(pins_.map(policy, sum.gen, std::string(kCountersMap)))) {
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<bw_counter> vals(size_t(std::max(ncpu, 1)));
+    auto info = mapInfo(fd->get());
+    uint32_t n = info ? info->maxEntries : 0;
+    for (uint32_t i = 0; i < n; i++) {
+      RuleCounters rc;
+      rc.id = i;
+      if (i < rules.size()) {
+        rc.name = fieldString(rules[i].name);
+        const Hook *h = hookByIndex(rules[i].hook);
+        rc.hook = h ? std::string(h->name) : "?";
+        rc.action = actionName(rules[i].action);
+      } else {
+        rc.name = "(default)";
+        rc.hook = "*";
+        rc.action = "-";
+      }
+      if (bpf_map_lookup_elem(fd->get(), &i, vals.data()) == 0)
+        for (const auto &v : vals) {
+          rc.hits += v.hits;
+          rc.emitted += v.emitted;
+          rc.dropped += v.dropped;
+          rc.limited += v.limited;
+        }
+      ps.drops += rc.dropped;
+      ps.rules.push_back(rc);
+    }
+  }
+  for (const Hook *h : hooksOfMask(sum.active.hooksMask))
+    if (exists(pins_.dispatcher(*h, sum.lane)))
+      ps.dispatchers.push_back(pins_.dispatcher(*h, sum.lane));
+  return ps;
+}
+
+} // namespace bulwark::rt

@@ -1,0 +1,94 @@
+// Loading, hot-swapping and unloading policies (docs/architecture.md, "Kernel ABI";
+// docs/operations.md). All state lives in bpffs pins under the pin root, so every command
+// is a fresh process that adopts what is pinned.
+#pragma once
+
+#include "Bpf.h"
+#include "BundleView.h"
+#include "Pins.h"
+#include "State.h"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark::rt {
+
+struct LoadOptions {
+  std::optional<std::string> mode;  // override the manifest's mode: "enforce" | "audit"
+  std::chrono::milliseconds grace{50};  // wait before freeing the previous generation
+};
+
+struct LoadResult {
+  std::string policy;
+  uint32_t slot = 0, lane = 0, gen = 0;
+  bool replaced = false;       // hot swap of a loaded version
+  double loadMs = 0;           // open + verify + load + fill maps
+  double switchUs = 0;         // the bw_gen write that switches every hook
+  double totalMs = 0;          // the whole command, lock to unlock
+  std::vector<std::string> hooks;
+  std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
+};
+
+struct PolicySummary {
+  std::string name;
+  uint32_t slot = 0, lane = 0, gen = 0;
+  bool healthy = true;      // the active generation's record is valid
+  StateRecord header{};
+  StateRecord active{};     // record of generation `gen`
+  std::vector<std::string> hooks;
+};
+
+struct RuleCounters {
+  uint32_t id = 0;
+  std::string name;     // "(default)" for the policy default
+  std::string hook;
+  std::string action;
+  uint64_t hits = 0, emitted = 0, dropped = 0, limited = 0;
+};
+
+struct PinnedObject {
+  std::string path;
+  std::string kind;  // prog, map, link
+  uint32_t id = 0;
+  std::string detail;
+  uint64_t memlock = 0;
+};
+
+struct PolicyStatus {
+  PolicySummary summary;
+  std::vector<PinnedObject> pins;
+  std::vector<RuleCounters> rules;
+  uint64_t drops = 0;
+  uint64_t kernelMemory = 0;  // memlock of the policy's programs and maps
+  std::vector<std::string> dispatchers;  // dispatcher link pins its hooks use
+};
+
+class Runtime {
+public:
+  explicit Runtime(std::string pinRoot);
+  const PinLayout &pins() const { return pins_; }
+
+  LoadResult load(const Bundle &bundle, const LoadOptions &opts);
+  void unload(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
+  std::vector<PolicySummary> list();
+  PolicyStatus status(const std::string &policy);
+  // Slot → policy name and rule names of its active generation (events decoding).
+  struct SlotNames {
+    std::string policy;
+    std::vector<std::string> rules;
+  };
+  std::map<uint32_t, SlotNames> slotNames();
+
+  // Checks done before touching the kernel: privilege, bpffs at the pin root, BPF LSM
+  // active. Throws Error with the cause.
+  void preflight();
+
+private:
+  PinLayout pins_;
+};
+
+} // namespace bulwark::rt

@@ -1,0 +1,58 @@
+// The per-policy state record, kept in the kernel (a pinned ARRAY map <policy>/state) so
+// that any later bulwark process, or a restarted daemon, adopts what is loaded without a
+// file on disk. Entry 0 is the policy header, entries 1 and 2 describe generations 0 and 1.
+// The rule table of a generation is the pinned ARRAY map gen<G>/bw_rules.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bulwark::rt {
+
+inline constexpr char kStateMagic[8] = {'B', 'W', 'S', 'T', 'A', 'T', 'E', '1'};
+
+struct StateRecord {
+  char magic[8];
+  uint32_t version;     // 1
+  uint32_t valid;       // generation entries: 1 while the generation holds a loaded version
+  // header (entry 0)
+  uint32_t slot;
+  uint32_t lane;
+  uint64_t createdNs;   // CLOCK_REALTIME
+  char name[64];
+  // generation entries (1, 2)
+  uint32_t mode;        // enum bw_mode
+  uint32_t abi;
+  uint32_t ruleCount;
+  uint32_t pad;
+  uint64_t hooksMask;   // bit = hook index
+  uint64_t loadedNs;    // CLOCK_REALTIME
+  uint64_t loadDurationNs;
+  char compiler[32];
+  char digest[80];
+  char bundle[256];
+  char reserved[8];
+};
+static_assert(sizeof(StateRecord) == 512);
+
+struct RuleRecord {
+  uint32_t hook;   // hook index
+  uint32_t action; // enum bw_action
+  char name[64];
+  char message[184];
+};
+static_assert(sizeof(RuleRecord) == 256);
+
+template <size_t N> void copyField(char (&dst)[N], const std::string &src) {
+  size_t n = src.size() < N - 1 ? src.size() : N - 1;
+  src.copy(dst, n);
+  dst[n] = 0;
+}
+template <size_t N> std::string fieldString(const char (&src)[N]) {
+  size_t n = 0;
+  while (n < N && src[n])
+    n++;
+  return std::string(src, n);
+}
+
+} // namespace bulwark::rt

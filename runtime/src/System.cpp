@@ -1,0 +1,78 @@
+#include "System.h"
+
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace bulwark::rt {
+
+std::string kernelRelease() {
+  struct utsname u {};
+  if (uname(&u) != 0)
+    return "unknown";
+  return u.release;
+}
+
+bool haveKernelBtf() { return access("/sys/kernel/btf/vmlinux", R_OK) == 0; }
+
+std::optional<std::vector<std::string>> activeLsms(std::string *why) {
+  std::ifstream in("/sys/kernel/security/lsm");
+  if (!in) {
+    if (why)
+      *why = std::string("cannot read /sys/kernel/security/lsm (") + std::strerror(errno) +
+             "; is securityfs mounted?)";
+    return std::nullopt;
+  }
+  std::string all;
+  std::getline(in, all);
+  std::vector<std::string> out;
+  std::istringstream s(all);
+  for (std::string item; std::getline(s, item, ',');)
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+bool bpfLsmActive(const std::vector<std::string> &lsms) {
+  for (const auto &l : lsms)
+    if (l == "bpf")
+      return true;
+  return false;
+}
+
+uint64_t effectiveCaps() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("CapEff:", 0) == 0)
+      return std::strtoull(line.c_str() + 7, nullptr, 16);
+  return 0;
+}
+
+bool havePrivilege(std::string *missing) {
+  constexpr int kSysAdmin = 21, kPerfmon = 38, kBpf = 39;
+  uint64_t caps = effectiveCaps();
+  auto has = [&](int c) { return (caps >> c) & 1; };
+  if (has(kSysAdmin) || (has(kBpf) && has(kPerfmon)))
+    return true;
+  if (missing) {
+    *missing = "CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON";
+    if (geteuid() != 0)
+      *missing += " (not running as root)";
+  }
+  return false;
+}
+
+static uint64_t clockNs(clockid_t c) {
+  struct timespec ts {};
+  clock_gettime(c, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+uint64_t realtimeNs() { return clockNs(CLOCK_REALTIME); }
+uint64_t monotonicNs() { return clockNs(CLOCK_MONOTONIC); }
+
+} // namespace bulwark::rt

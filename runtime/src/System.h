@@ -1,0 +1,27 @@
+// Facts about the running system the runtime and the doctor check.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark::rt {
+
+std::string kernelRelease();   // uname -r
+bool haveKernelBtf();          // /sys/kernel/btf/vmlinux
+// Active LSMs from /sys/kernel/security/lsm; nullopt when it cannot be read (securityfs
+// not mounted), with the reason in *why.
+std::optional<std::vector<std::string>> activeLsms(std::string *why = nullptr);
+bool bpfLsmActive(const std::vector<std::string> &lsms);
+
+// Effective capabilities (CapEff of /proc/self/status).
+uint64_t effectiveCaps();
+// Enough privilege to load and attach BPF LSM programs and pin them: CAP_SYS_ADMIN, or
+// CAP_BPF + CAP_PERFMON. *missing names what is lacking.
+bool havePrivilege(std::string *missing = nullptr);
+
+uint64_t realtimeNs();
+uint64_t monotonicNs();
+
+} // namespace bulwark::rt

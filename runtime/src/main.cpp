@@ -1,0 +1,354 @@
+// bulwark: loads, pins, hot-swaps and unloads Bulwark policy bundles; reads their
+// decisions; checks what the kernel supports. See docs/operations.md.
+#include "Abi.h"
+#include "Bpf.h"
+#include "BundleView.h"
+#include "Doctor.h"
+#include "Error.h"
+#include "Events.h"
+#include "Runtime.h"
+#include "System.h"
+
+#include <CLI/CLI.hpp>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+using namespace bulwark::rt;
+
+namespace {
+
+volatile sig_atomic_t gStop = 0;
+void onSignal(int) { gStop = 1; }
+
+std::string human(uint64_t bytes) {
+  char b[32];
+  if (bytes >= (1ull << 20))
+    std::snprintf(b, sizeof b, "%.1f MiB", double(bytes) / (1 << 20));
+  else if (bytes >= 1024)
+    std::snprintf(b, sizeof b, "%.1f KiB", double(bytes) / 1024);
+  else
+    std::snprintf(b, sizeof b, "%" PRIu64 " B", bytes);
+  return b;
+}
+
+std::string timeString(uint64_t ns) {
+  time_t s = time_t(ns / 1000000000ull);
+  struct tm tm {};
+  gmtime_r(&s, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+std::string joined(const std::vector<std::string> &v, const char *sep = ",") {
+  std::string o;
+  for (const auto &s : v)
+    o += (o.empty() ? "" : sep) + s;
+  return o;
+}
+
+// ---- commands -----------------------------------------------------------------------------
+int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode) {
+  Bundle b = readBundle(bundleDir);
+  Runtime rt(root);
+  LoadOptions opts;
+  if (!mode.empty())
+    opts.mode = mode;
+  LoadResult r = rt.load(b, opts);
+  std::printf("%s policy %s (slot %u, lane %u, generation %u, mode %s, hooks %s)\n",
+              r.replaced ? "replaced" : "loaded", r.policy.c_str(), r.slot, r.lane, r.gen,
+              (mode.empty() ? b.mode : mode).c_str(), joined(r.hooks).c_str());
+  std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
+              r.totalMs);
+  for (const auto &w : r.warnings)
+    std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
+  return 0;
+}
+
+int cmdUnload(const std::string &root, const std::string &policy) {
+  Runtime rt(root);
+  rt.unload(policy);
+  std::printf("unloaded policy %s\n", policy.c_str());
+  return 0;
+}
+
+int cmdList(const std::string &root) {
+  Runtime rt(root);
+  auto ps = rt.list();
+  if (ps.empty()) {
+    std::printf("no policies loaded (pin root %s)\n", root.c_str());
+    return 0;
+  }
+  std::printf("%-24s %4s %4s %-7s %3s %-20s %s\n", "POLICY", "SLOT", "LANE", "MODE", "GEN", "LOADED", "HOOKS");
+  for (const auto &p : ps)
+    std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
+                p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", p.gen,
+                timeString(p.active.loadedNs).c_str(), joined(p.hooks).c_str(),
+                p.healthy ? "" : "  (BROKEN: no valid active generation; reload or unload it)");
+  return 0;
+}
+
+int cmdStatus(const std::string &root, const std::string &policy) {
+  Runtime rt(root);
+  if (policy.empty()) {
+    auto ps = rt.list();
+    std::printf("pin root: %s\n", root.c_str());
+    std::printf("policies: %zu\n", ps.size());
+    uint64_t total = 0;
+    for (const auto &p : ps) {
+      auto st = rt.status(p.name);
+      total += st.kernelMemory;
+      std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
+                  p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
+                  p.gen, joined(p.hooks).c_str(), human(st.kernelMemory).c_str(), st.drops,
+                  p.healthy ? "" : " BROKEN");
+    }
+    std::printf("kernel memory (policies): %s\n", human(total).c_str());
+    return 0;
+  }
+  auto st = rt.status(policy);
+  const auto &s = st.summary;
+  std::printf("policy:     %s%s\n", s.name.c_str(), s.healthy ? "" : " (BROKEN: no valid active generation)");
+  std::printf("slot:       %u (lane %u), generation %u\n", s.slot, s.lane, s.gen);
+  std::printf("mode:       %s\n", s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce");
+  std::printf("loaded:     %s (load took %.2f ms)\n", timeString(s.active.loadedNs).c_str(),
+              double(s.active.loadDurationNs) / 1e6);
+  std::printf("bundle:     %s\n", fieldString(s.active.bundle).c_str());
+  std::printf("compiler:   %s, ABI %u, source digest %s\n", fieldString(s.active.compiler).c_str(),
+              s.active.abi, fieldString(s.active.digest).c_str());
+  std::printf("hooks:      %s\n", joined(s.hooks).c_str());
+  std::printf("dispatchers:\n");
+  for (const auto &d : st.dispatchers)
+    std::printf("  %s\n", d.c_str());
+  std::printf("pins:\n");
+  for (const auto &p : st.pins)
+    std::printf("  %-56s %-4s id %-6u %-10s %s\n", p.path.c_str(), p.kind.c_str(), p.id,
+                human(p.memlock).c_str(), p.detail.c_str());
+  std::printf("rules (counters summed over CPUs):\n");
+  std::printf("  %4s %-28s %-14s %-6s %10s %10s %8s %8s\n", "ID", "RULE", "HOOK", "ACTION", "HITS", "EMITTED",
+              "DROPPED", "LIMITED");
+  for (const auto &r : st.rules)
+    std::printf("  %4u %-28s %-14s %-6s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n", r.id,
+                r.name.c_str(), r.hook.c_str(), r.action.c_str(), r.hits, r.emitted, r.dropped, r.limited);
+  std::printf("drops:      %" PRIu64 " records lost (ring buffer full)\n", st.drops);
+  std::printf("kernel memory: %s (programs and maps of this policy)\n", human(st.kernelMemory).c_str());
+  return 0;
+}
+
+// ---- events ---------------------------------------------------------------------------------
+struct EventReader {
+  Runtime &rt;
+  bool json;
+  uint64_t limit;
+  uint64_t seen = 0;
+  int64_t monoToReal;
+  std::map<uint32_t, SlotInfo> slots;
+  uint64_t slotsRefreshedNs = 0;
+  std::map<uint64_t, std::string> cgroupCache;
+  int cgroupRoot = -1;
+
+  void refreshSlots() {
+    slots.clear();
+    for (auto &[slot, names] : rt.slotNames())
+      slots[slot] = SlotInfo{names.policy, names.rules};
+    slotsRefreshedNs = monotonicNs();
+  }
+
+  // cgroup id → path, via a file handle on the cgroup2 root (kernfs node id).
+  std::string cgroupPath(uint64_t id) {
+    auto it = cgroupCache.find(id);
+    if (it != cgroupCache.end())
+      return it->second;
+    std::string path;
+    if (cgroupRoot < 0)
+      cgroupRoot = ::open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroupRoot >= 0) {
+      struct {
+        struct file_handle fh;
+        uint64_t id;
+      } h{};
+      h.fh.handle_bytes = sizeof(uint64_t);
+      h.fh.handle_type = 0xfe;  // FILEID_KERNFS
+      h.id = id;
+      int fd = ::open_by_handle_at(cgroupRoot, &h.fh, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        char buf[4096];
+        ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
+        if (n > 0) {
+          path.assign(buf, size_t(n));
+          if (path.rfind("/sys/fs/cgroup", 0) == 0)
+            path = path.substr(14);
+          if (path.empty())
+            path = "/";
+        }
+        ::close(fd);
+      }
+    }
+    if (cgroupCache.size() > 4096)
+      cgroupCache.clear();
+    cgroupCache[id] = path;
+    return path;
+  }
+
+  int onSample(void *data, size_t size) {
+    uint32_t slot = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->slot : 0;
+    if (!slots.count(slot) && monotonicNs() - slotsRefreshedNs > 100000000ull)
+      refreshSlots();
+    Event e;
+    std::string why;
+    if (!decodeRecord(data, size, slots, monoToReal, &e, &why)) {
+      std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
+      return 0;
+    }
+    e.cgroup = cgroupPath(e.cgroupId);
+    if (e.exe.empty()) {  // best effort: the process may be gone
+      char buf[4096];
+      ssize_t n = ::readlink(("/proc/" + std::to_string(e.tgid) + "/exe").c_str(), buf, sizeof buf - 1);
+      if (n > 0)
+        e.exe.assign(buf, size_t(n));
+    }
+    std::string line = json ? formatJson(e) : formatText(e);
+    std::fputs(line.c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    seen++;
+    return limit && seen >= limit ? 1 : 0;  // non-zero stops ring_buffer__poll/consume
+  }
+  static int callback(void *ctx, void *data, size_t size) {
+    return static_cast<EventReader *>(ctx)->onSample(data, size);
+  }
+};
+
+int cmdEvents(const std::string &root, bool follow, const std::string &format, uint64_t count, double timeout) {
+  Runtime rt(root);
+  PinLayout pins{root};
+  auto fd = openMapPin(pins.sharedMap("bw_events"));
+  if (!fd)
+    throw Error(Exit::NotFound, "no event ring buffer pinned at " + pins.sharedMap("bw_events"),
+                "load a policy first");
+  EventReader rd{rt, format == "json", count, 0, int64_t(realtimeNs()) - int64_t(monotonicNs()), {}, 0, {}, -1};
+  rd.refreshSlots();
+  ring_buffer *rb = ring_buffer__new(fd->get(), EventReader::callback, &rd, nullptr);
+  if (!rb)
+    throw Error(Exit::Failed, "cannot read the event ring buffer: " + errnoText(errno));
+  signal(SIGINT, onSignal);
+  signal(SIGTERM, onSignal);
+  uint64_t deadline = timeout > 0 ? monotonicNs() + uint64_t(timeout * 1e9) : 0;
+  int rc = 0;
+  if (!follow) {
+    rc = ring_buffer__consume(rb);
+  } else {
+    while (!gStop && !(count && rd.seen >= count) && !(deadline && monotonicNs() > deadline)) {
+      rc = ring_buffer__poll(rb, 200);
+      if (rc < 0 && rc != -EINTR)
+        break;
+      rc = 0;
+    }
+  }
+  ring_buffer__free(rb);
+  if (rc < 0 && rc != -EINTR)
+    throw Error(Exit::Failed, "reading events failed: " + errnoText(-rc));
+  return 0;
+}
+
+int cmdDoctor(const std::string &root, bool json) {
+  auto r = runDoctor(root);
+  std::fputs((json ? formatDoctorJson(r) + "\n" : formatDoctor(r)).c_str(), stdout);
+  return r.canEnforce ? 0 : int(Exit::Unsupported);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"bulwark: load, hot-swap and inspect Bulwark policy bundles (BPF LSM)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "bulwark " BULWARK_VERSION " (kernel ABI " + std::to_string(BW_ABI_VERSION) + ")");
+  app.footer("Exit codes: 0 ok, 1 operation failed, 2 usage, 3 internal error, 4 bad bundle,\n"
+             "5 unsupported kernel/system, 6 missing privilege, 7 not found, 8 pin conflict.\n"
+             "See docs/operations.md.");
+  bool verbose = false;
+  std::string root = defaultPinRoot();
+  auto common = [&](CLI::App *c) {
+    c->add_option("--pin-root", root, "bpffs directory holding Bulwark's pins")->capture_default_str();
+    c->add_flag("-v,--verbose", verbose, "show libbpf's messages");
+  };
+
+  std::string bundle, mode, policy, format = "text";
+  bool follow = false, json = false;
+  uint64_t count = 0;
+  double timeout = 0;
+
+  auto *load = app.add_subcommand("load", "load a bundle, or atomically replace the loaded version");
+  load->add_option("BUNDLE", bundle, "bundle directory (<policy>.bwb)")->required();
+  load->add_option("--mode", mode, "override the policy's mode")->check(CLI::IsMember({"audit", "enforce"}));
+  common(load);
+
+  auto *unload = app.add_subcommand("unload", "detach and remove a policy");
+  unload->add_option("POLICY", policy, "policy name")->required();
+  common(unload);
+
+  auto *list = app.add_subcommand("list", "list loaded policies");
+  common(list);
+
+  auto *status = app.add_subcommand("status", "hooks, programs, pins, counters and memory of policies");
+  status->add_option("POLICY", policy, "policy name (default: all)");
+  common(status);
+
+  auto *events = app.add_subcommand("events", "print decisions from the event ring buffer, one per line");
+  events->add_flag("-f,--follow", follow, "keep reading until interrupted");
+  events->add_option("--format", format, "output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  events->add_option("--count", count, "stop after this many events");
+  events->add_option("--timeout", timeout, "with --follow: stop after this many seconds");
+  common(events);
+
+  auto *doctor = app.add_subcommand("doctor", "check what this kernel supports (test-loads programs)");
+  doctor->add_flag("--json", json, "machine-readable output");
+  common(doctor);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    std::cerr << "bulwark: " << e.what() << "\n";
+    std::cerr << "Run 'bulwark --help' (or 'bulwark <command> --help') for usage.\n";
+    return int(Exit::Usage);
+  }
+
+  setupLibbpf(verbose);
+  try {
+    if (*load)
+      return cmdLoad(root, bundle, mode);
+    if (*unload)
+      return cmdUnload(root, policy);
+    if (*list)
+      return cmdList(root);
+    if (*status)
+      return cmdStatus(root, policy);
+    if (*events)
+      return cmdEvents(root, follow, format, count, timeout);
+    if (*doctor)
+      return cmdDoctor(root, json);
+  } catch (const Error &e) {
+    std::cerr << "bulwark: error: " << e.what() << "\n";
+    if (!e.hint().empty())
+      std::cerr << "bulwark: hint: " << e.hint() << "\n";
+    return int(e.code());
+  } catch (const std::exception &e) {
+    std::cerr << "bulwark: internal error: " << e.what() << "\n";
+    return int(Exit::Internal);
+  }
+  return int(Exit::Internal);
+}
