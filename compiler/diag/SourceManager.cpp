@@ -35,6 +35,18 @@ SourceLoc SourceFile::locAt(uint32_t offset, uint32_t length) const {
   return loc;
 }
 
+SourceLoc SourceManager::locFor(const std::string &path, uint32_t line, uint32_t column, uint32_t length) const {
+  for (FileId id = 0; id < files_.size(); ++id) {
+    const SourceFile &f = *files_[id];
+    if (f.path() != path || line == 0 || line > f.lineCount()) continue;
+    uint32_t lineStart = static_cast<uint32_t>(f.lineText(line).data() - f.text().data());
+    SourceLoc loc = f.locAt(lineStart + (column ? column - 1 : 0), length);
+    loc.file = id;
+    return loc;
+  }
+  return {};
+}
+
 FileId SourceManager::add(std::string path, std::string text) {
   files_.push_back(std::make_unique<SourceFile>(std::move(path), std::move(text)));
   return static_cast<FileId>(files_.size() - 1);

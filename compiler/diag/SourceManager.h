@@ -44,6 +44,8 @@ public:
   // Reads a file from disk; nullopt with `error` set when it cannot be read.
   std::optional<FileId> load(const std::string &path, std::string *error);
   const SourceFile &file(FileId id) const { return *files_.at(id); }
+  // The location of line:column in the file with this path (invalid when unknown).
+  SourceLoc locFor(const std::string &path, uint32_t line, uint32_t column, uint32_t length = 1) const;
   size_t size() const { return files_.size(); }
 
 private:

@@ -1,11 +1,13 @@
 // bulwarkc: checks, lints, formats, tests and compiles Bulwark policies.
 #include "Catalogue.h"
+#include "CompileCommand.h"
 #include "Compilation.h"
 #include "DiagnosticRender.h"
 #include "ExitCodes.h"
 #include "Formatter.h"
 #include "LineDiff.h"
 #include "Parser.h"
+#include "PolicyTests.h"
 
 #include <CLI/CLI.hpp>
 
@@ -200,6 +202,25 @@ int run(int argc, char **argv) {
   explain->add_flag("--list", listCodes, "list every code");
   auto *hooks = app.add_subcommand("hooks", "print the hook catalogue (Markdown)");
 
+  CommonOptions compileOpts, testOpts;
+  CompileCommandOptions compileCmd;
+  auto *compile = app.add_subcommand("compile", "check, then compile each policy into a bundle (<out>/<policy>.bwb)");
+  addCommon(compile, compileOpts);
+  compile->add_option("--out-dir", compileCmd.outDir, "directory for the bundles")->required();
+  compile->add_option("--policy", compileCmd.onlyPolicies, "compile only this policy (repeatable)");
+  compile->add_flag("-q,--quiet", compileCmd.quiet, "do not print a line per bundle");
+
+  auto *inspect = app.add_subcommand("inspect", "describe a bundle: manifest, programs, maps, rule table");
+  std::string inspectDir, inspectFormat = "text";
+  inspect->add_option("bundle", inspectDir, "bundle directory")->required();
+  inspect->add_option("--format", inspectFormat, "output format")->check(CLI::IsMember({"text", "json"}));
+
+  auto *test = app.add_subcommand("test", "run policy unit tests (<policy>_test.yaml beside <policy>.bw)");
+  addCommon(test, testOpts);
+  PolicyTestOptions testCmd;
+  test->add_flag("-v,--verbose", testCmd.verbose, "print passing tests too");
+  test->add_option("--min-coverage", testCmd.minCoverage, "fail unless each tested policy exercises this percent of its rules");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -225,6 +246,24 @@ int run(int argc, char **argv) {
     return runExplain(code, listCodes);
   }
   if (*hooks) return runHooks();
+  if (*inspect) return runInspect(inspectDir, inspectFormat);
+  if (*compile || *test) {
+    CommonOptions &o = *compile ? compileOpts : testOpts;
+    int rc = kExitClean;
+    auto c = makeCompilation(o, &rc);
+    if (!c) return rc;
+    c->check();
+    if (c->diags().errorCount()) return report(*c, o, Severity::Error);
+    if (*test) return runPolicyTests(*c, testCmd);
+    std::string ioError;
+    bool ok = compilePolicies(*c, compileCmd, &ioError);
+    if (!ioError.empty()) {
+      std::cerr << "bulwarkc: error: " << ioError << "\n";
+      return kExitUsage;
+    }
+    int reported = report(*c, o, Severity::Error);
+    return ok ? reported : kExitFindings;
+  }
   return kExitUsage;
 }
 
