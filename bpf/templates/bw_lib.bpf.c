@@ -1,7 +1,12 @@
 /* Bulwark BPF template library: maps, policy rodata, field extraction, matching
  * primitives called by the generated decision code, counters and records.
  * CO-RE only. Linked with the hook templates and the generated module by bulwarkc. */
+#define BW_LIB_IMPL
 #include "bw_lib.h"
+
+/* Library entry points: static in BTF, kept alive for the link (see bw_lib.h). */
+#define BW_API static __attribute__((used))
+BW_API void bw_path_walk(const struct path *p, struct bw_str *out);
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -107,12 +112,20 @@ static __always_inline struct bw_tmp *tmp(void) {
   return bpf_map_lookup_elem(&bw_tmp, &z);
 }
 
+/* BW_INT_SLOTS is not a power of two: bound int slot indexes with a compare. */
+static __always_inline __u64 *int_of(struct bw_event *ev, __u32 slot) {
+  if (slot >= BW_INT_SLOTS)
+    slot = 0;
+  barrier_var(slot);
+  return &ev->ints[slot < BW_INT_SLOTS ? slot : 0];
+}
+
 static __always_inline struct bw_str *str_of(struct bw_event *ev, __u32 slot) {
   return &ev->strs[slot & (BW_STR_SLOTS - 1)];
 }
 
 /* ---- event ---- */
-struct bw_event *bw_event_begin(__u32 hook) {
+BW_API struct bw_event *bw_event_begin(__u32 hook) {
   __u32 cpu = bpf_get_smp_processor_id();
   struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
   if (!ev)
@@ -143,7 +156,7 @@ static __always_inline void set_len(struct bw_str *out, long n) {
   out->truncated = n >= BW_PATH_MAX;
 }
 
-void bw_str_kernel(const char *src, struct bw_str *out) {
+BW_API void bw_str_kernel(const char *src, struct bw_str *out) {
   if (!src) {
     out->len = 0;
     out->data[0] = 0;
@@ -152,7 +165,7 @@ void bw_str_kernel(const char *src, struct bw_str *out) {
   set_len(out, bpf_probe_read_kernel_str(out->data, BW_PATH_MAX, src));
 }
 
-void bw_str_user(const char *src, struct bw_str *out) {
+BW_API void bw_str_user(const char *src, struct bw_str *out) {
   if (!src) {
     out->len = 0;
     out->data[0] = 0;
@@ -161,13 +174,13 @@ void bw_str_user(const char *src, struct bw_str *out) {
   set_len(out, bpf_probe_read_user_str(out->data, BW_PATH_MAX, src));
 }
 
-void bw_task_comm(struct task_struct *t, struct bw_str *out) {
+BW_API void bw_task_comm(struct task_struct *t, struct bw_str *out) {
   set_len(out, bpf_probe_read_kernel_str(out->data, 16, BPF_CORE_READ(t, comm)));
   out->truncated = 0;
 }
 
 /* ---- paths ---- */
-void bw_path_d_path(struct path *p, struct bw_str *out) {
+BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
   long n = bpf_d_path(p, out->data, BW_PATH_MAX);
   if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
     bw_path_walk(p, out);
@@ -250,15 +263,15 @@ static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *ou
   out->truncated = c.truncated || (c.d && c.off == 0);
 }
 
-void bw_path_walk(const struct path *p, struct bw_str *out) {
+BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
 }
 
-void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
+BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   walk_from(d, BPF_CORE_READ(dir, mnt), out);
 }
 
-void bw_task_exe(struct task_struct *t, struct bw_str *out) {
+BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
   struct file *f = BPF_CORE_READ(t, mm, exe_file);
   if (!f) { /* kernel thread */
     out->len = 0;
@@ -344,7 +357,7 @@ static void task_cgroup(struct task_struct *t, struct bw_str *out) {
 }
 
 /* ---- common fields ---- */
-void bw_fill_common(struct bw_event *ev, __u64 need) {
+BW_API void bw_fill_common(struct bw_event *ev, __u64 need) {
   struct task_struct *t = (struct task_struct *)bpf_get_current_task();
   if (need & (BW_NEED_INT(0) | BW_NEED_INT(1))) {
     __u64 pt = bpf_get_current_pid_tgid();
@@ -373,7 +386,7 @@ void bw_fill_common(struct bw_event *ev, __u64 need) {
 }
 
 /* ---- network ---- */
-void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot) {
+BW_API void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot) {
   struct bw_addr *a = &ev->addrs[addr_slot & (BW_ADDR_SLOTS - 1)];
   __u16 family = 0;
   if (!sa)
@@ -388,21 +401,21 @@ void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u3
     a->bytes[11] = 0xff;
     bpf_probe_read_kernel(&a->bytes[12], 4, &in->sin_addr);
     bpf_probe_read_kernel(&port, 2, &in->sin_port);
-    ev->ints[port_slot & (BW_INT_SLOTS - 1)] = __builtin_bswap16(port);
+    *int_of(ev, port_slot) = __builtin_bswap16(port);
   } else if (family == 10 /* AF_INET6 */) {
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
     __u16 port = 0;
     a->family = 10;
     bpf_probe_read_kernel(a->bytes, 16, &in6->sin6_addr);
     bpf_probe_read_kernel(&port, 2, &in6->sin6_port);
-    ev->ints[port_slot & (BW_INT_SLOTS - 1)] = __builtin_bswap16(port);
+    *int_of(ev, port_slot) = __builtin_bswap16(port);
   }
 }
 
 /* ---- scope ---- */
 static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms);
 
-int bw_in_scope(struct bw_event *ev) {
+BW_API int bw_in_scope(struct bw_event *ev) {
   __u32 kind = bw_cfg_scope_kind;
   if (kind == BW_SCOPE_CGROUP) {
     __u32 n = bw_cfg_cgroup_count;
@@ -461,7 +474,7 @@ static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms) {
   return v->best;
 }
 
-__u32 bw_match_exact(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+BW_API __u32 bw_match_exact(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
   return lookup_exact(str_of(ev, slot), group, atoms);
 }
 
@@ -472,7 +485,7 @@ static __always_inline void put_group(__u8 *g, __u32 group) {
   g[3] = group;
 }
 
-__u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
   struct bw_tmp *t = tmp();
   if (!t)
     return BW_NO_RULE;
@@ -507,7 +520,7 @@ static long rev_step(__u32 i, void *arg) {
   return 0;
 }
 
-__u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+BW_API __u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
   struct bw_tmp *t = tmp();
   if (!t)
     return BW_NO_RULE;
@@ -550,7 +563,7 @@ static long dfa_step(__u32 i, void *arg) {
   return c->state == BW_DFA_DEAD;
 }
 
-__u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *atoms) {
+BW_API __u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
   __u32 k0 = base, k1 = base + 1;
   __u32 *ncls = bpf_map_lookup_elem(&bw_m_dfa, &k0);
@@ -571,7 +584,7 @@ __u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *atoms) {
   return v->best;
 }
 
-__u32 bw_match_cidr(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+BW_API __u32 bw_match_cidr(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
   struct bw_tmp *t = tmp();
   if (!t)
     return BW_NO_RULE;
@@ -588,13 +601,13 @@ __u32 bw_match_cidr(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) 
   return v->best;
 }
 
-__u32 bw_match_int(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+BW_API __u32 bw_match_int(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
   struct bw_tmp *t = tmp();
   if (!t)
     return BW_NO_RULE;
   t->ikey.group = group;
   t->ikey.pad = 0;
-  t->ikey.value = ev->ints[slot & (BW_INT_SLOTS - 1)];
+  t->ikey.value = *int_of(ev, slot);
   struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_int, &t->ikey);
   if (!v)
     return BW_NO_RULE;
@@ -612,7 +625,7 @@ static __always_inline __u32 word_action(__u32 w) {
   return w == BW_NO_RULE ? bw_policy_info(BW_INFO_DEFAULT) : (w & 3);
 }
 
-int bw_wants_record(__u32 w) { return word_action(w) != BW_ACT_ALLOW; }
+BW_API int bw_wants_record(__u32 w) { return word_action(w) != BW_ACT_ALLOW; }
 
 static __always_inline struct bw_counter *counter(__u32 rule) {
   __u32 idx = rule == BW_NO_RULE ? bw_policy_info(BW_INFO_RULE_COUNT) : rule;
@@ -686,7 +699,7 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
   }
 }
 
-int bw_apply(struct bw_event *ev, __u32 w) {
+BW_API int bw_apply(struct bw_event *ev, __u32 w) {
   __u32 action = word_action(w);
   __u32 rule = BW_WORD_RULE(w);
   struct bw_counter *cnt = counter(rule);
@@ -709,10 +722,10 @@ int bw_apply(struct bw_event *ev, __u32 w) {
 }
 
 /* ---- chain ---- */
-int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
-__u32 bw_slot(void) { return bw_cfg_slot; }
+BW_API int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
+BW_API __u32 bw_slot(void) { return bw_cfg_slot; }
 
-int bw_fold(int verdict) {
+BW_API int bw_fold(int verdict) {
   __u32 z = 0;
   struct bw_state *st = bpf_map_lookup_elem(&bw_state, &z);
   if (!st)
@@ -723,7 +736,7 @@ int bw_fold(int verdict) {
   return (int)st->verdict;
 }
 
-__u32 bw_next_index(__u32 next_slot_plus_1) {
+BW_API __u32 bw_next_index(__u32 next_slot_plus_1) {
   __u32 s = next_slot_plus_1 - 1;
   __u32 *g = bpf_map_lookup_elem(&bw_gen, &s);
   return s * 2 + (g ? (*g & 1) : 0);

@@ -29,6 +29,20 @@ enum bw_hook_id {
   BW_HOOK_COUNT
 };
 
+/* Field slots and need bits from the catalogue: BW_S_<HOOK>_<cid> is the slot index in its
+ * kind's array, BW_F_<HOOK>_<cid> the bit number in the need mask. */
+#define BW_KINDBASE_INT 0
+#define BW_KINDBASE_ADDR 16
+#define BW_KINDBASE_STR 24
+enum bw_field_slots {
+#define BW_FIELD(hook, cid, name, type, kind, slot, summary)                                       \
+  BW_S_##hook##_##cid = slot, BW_F_##hook##_##cid = BW_KINDBASE_##kind + slot,
+#include "hooks.def"
+};
+#define BW_WANT(need, hook, cid) ((need) & (1ull << BW_F_##hook##_##cid))
+#define BW_INT(ev, hook, cid) ((ev)->ints[BW_S_##hook##_##cid])
+#define BW_STR(ev, hook, cid) (&(ev)->strs[BW_S_##hook##_##cid])
+
 /* ---- interface of the generated module (compiler/backend/Codegen.cpp) ---- */
 #define BW_HOOK(id, name, kind, attach, summary)                                                   \
   extern __u64 bw_need_##id(void);                /* BW_NEED_* bits the decision reads */      \
@@ -42,7 +56,11 @@ extern __u32 bw_policy_info(__u32 what);
 #define BW_INFO_DEFAULT 1    /* enum bw_action of the default (allow or deny) */
 #define BW_INFO_RULE_COUNT 2 /* bw_counters has RULE_COUNT + 1 entries */
 
-/* ---- library (bw_lib.bpf.c) ---- */
+/* ---- library (bw_lib.bpf.c) ----
+ * Defined `static __attribute__((used))` there: BTF must mark them static (the kernel
+ * verifies global functions on their own, which does not work with map-value pointer
+ * arguments). bulwarkc gives them external linkage just for the link, then internalises. */
+#ifndef BW_LIB_IMPL
 /* Scratch event of this CPU, reset for `hook`; NULL if the scratch map is too small. */
 struct bw_event *bw_event_begin(__u32 hook);
 int bw_in_scope(struct bw_event *ev);
@@ -64,6 +82,7 @@ int bw_chained(void);
 int bw_fold(int verdict);
 __u32 bw_next_index(__u32 next_slot_plus_1);
 __u32 bw_slot(void);
+#endif
 
 /* The chain step of bw_abi.h, in the hook program (needs ctx and the hook's maps). */
 #define BW_FINISH(ctx, id, verdict)                                                                \
@@ -79,12 +98,13 @@ __u32 bw_slot(void);
     __v;                                                                                           \
   })
 
-/* Body shared by every hook program: `extract(ev, need)` is a statement filling the
- * hook's own fields selected by `need`. */
-#define BW_HOOK_BODY(ctx, id, ret, extract)                                                        \
+/* Body shared by every hook program. `applies`: whether this call is one the hook is about
+ * (mmap: only executable mappings); `extract` is a statement filling the hook's own fields
+ * selected by `need` (it may use `ev` and `need`). */
+#define BW_HOOK_BODY(ctx, id, ret, applies, extract)                                               \
   ({                                                                                               \
     int __verdict = 0;                                                                             \
-    struct bw_event *ev = bw_event_begin(BW_HOOK_##id);                                            \
+    struct bw_event *ev = (applies) ? bw_event_begin(BW_HOOK_##id) : 0;                            \
     if (ev && bw_in_scope(ev)) {                                                                   \
       __u64 need = bw_need_##id();                                                                 \
       bw_fill_common(ev, need);                                                                    \

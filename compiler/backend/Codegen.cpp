@@ -267,6 +267,12 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
         f.addFnAttr("target-features", features);
     }
 
+  // Library functions are static in C (so BTF calls them static functions, which the
+  // verifier checks in their caller's context); give them external linkage for the link.
+  for (auto &f : *lib)
+    if (!f.isDeclaration() && f.hasLocalLinkage())
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+
   // Link: library, then every used hook's template, then the generated module.
   llvm::Linker linker(*lib);
   for (const auto &h : low.hooks) {

@@ -9,7 +9,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <bpf/bpf.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <map>
@@ -46,9 +51,9 @@ int openErrno(const std::string &path, int flags = O_RDONLY) {
   return 0;
 }
 
-void load(Loaded &l, bulwark::bundle::Bundle &b) {
+void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle) {
   std::string err;
-  ASSERT_TRUE(bulwark::bundle::readBundle(kBundle, b, &err)) << err;
+  ASSERT_TRUE(bulwark::bundle::readBundle(path, b, &err)) << err;
   mkdir("/sys/fs/bpf/bwtest", 0700);
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "vmtest",
               .pin_root_path = "/sys/fs/bpf/bwtest");
@@ -65,7 +70,16 @@ void load(Loaded &l, bulwark::bundle::Bundle &b) {
   g_log.clear();
   libbpf_set_print(printFn);
   int rc = bpf_object__load(l.obj);
-  ASSERT_EQ(rc, 0) << "load failed: " << rc << "\n" << g_log.substr(g_log.size() > 20000 ? g_log.size() - 20000 : 0);
+  if (rc) {
+    size_t at = g_log.find("-- BEGIN PROG LOAD LOG");
+    std::string part = at == std::string::npos ? g_log : g_log.substr(at);
+    if (part.size() > 12000)
+      part = part.substr(0, 4000) + "\n...\n" + part.substr(part.size() - 8000);
+    size_t err = g_log.find("failed to load");
+    FAIL() << "load failed: " << rc << "\n"
+           << (err != std::string::npos ? g_log.substr(g_log.rfind('\n', err) + 1, 300) : "") << "\n"
+           << part;
+  }
   for (const auto &m : b.manifest.maps) {
     if (m.data.empty())
       continue;
@@ -138,4 +152,213 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   }
   EXPECT_GE(hits, 1u);
   EXPECT_GE(emitted, 1u);
+}
+
+namespace {
+
+struct Rec {
+  uint32_t rule, action, flags, hook;
+  std::vector<std::string> strs;
+};
+
+int onRecord(void *ctx, void *data, size_t size) {
+  auto *out = static_cast<std::vector<Rec> *>(ctx);
+  if (size < sizeof(bw_record))
+    return 0;
+  auto *r = static_cast<const bw_record *>(data);
+  Rec x{r->rule, r->action, r->flags, r->hook, {}};
+  size_t off = sizeof(bw_record);
+  for (int i = 0; i < BW_STR_SLOTS; ++i) {
+    if (!r->str_len[i] || off + r->str_len[i] > size)
+      continue;
+    x.strs.emplace_back(static_cast<const char *>(data) + off, r->str_len[i] - 1);
+    off += r->str_len[i];
+  }
+  out->push_back(x);
+  return 0;
+}
+
+int childStatus(const std::function<int()> &fn) {
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(fn());
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+}
+
+int errnoOf(int rc) { return rc < 0 ? errno : 0; }
+
+int connectTo(int family, const char *addr, int port) {
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return errno;
+  int rc;
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    rc = connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  } else {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    inet_pton(AF_INET6, addr, &sa.sin6_addr);
+    rc = connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  }
+  int e = rc < 0 ? errno : 0;
+  close(fd);
+  return e;
+}
+
+int bindTo(int port, bool doListen) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int e = errnoOf(bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa));
+  if (!e && doListen)
+    e = errnoOf(listen(fd, 1));
+  close(fd);
+  return e;
+}
+
+} // namespace
+
+TEST(BackendVm, AllHooksVerifyAndEnforce) {
+  if (!bulwark::guest::InGuest())
+    GTEST_SKIP() << "needs the run-vm guest";
+  Loaded l;
+  bulwark::bundle::Bundle b;
+  ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb"));
+  ASSERT_EQ(b.manifest.programs.size(), 17u);
+  bpf_program *p;
+  std::vector<bpf_link *> links;
+  bpf_object__for_each_program(p, l.obj) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len), 0);
+    std::printf("verifier: %-28s verified_insns=%6u xlated=%6u bytes\n", bpf_program__name(p),
+                info.verified_insns, info.xlated_prog_len);
+  }
+  std::printf("object %zu bytes\n", b.object.size());
+
+  // fixtures
+  system("rm -rf /tmp/bwvm; mkdir -p /tmp/bwvm/noren /tmp/bwvm/nomount /tmp/bwvm/okmount");
+  for (const char *f : {"/tmp/bwvm/nounlink", "/tmp/bwvm/f", "/tmp/bwvm/f2", "/tmp/bwvm/nochmod",
+                        "/tmp/bwvm/nomap", "/tmp/bwvm/audited", "/tmp/bwvm/okunlink"})
+    bulwark::guest::WriteFile(f, std::string(4096, 'x'));
+  system("cp /bulwark/bin/busybox /tmp/bwvm/noexec-bb; cp /bulwark/bin/busybox /tmp/bwvm/okexec");
+
+  std::vector<Rec> recs;
+  ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(l.obj, "bw_events")),
+                                     onRecord, &recs, nullptr);
+  ASSERT_NE(rb, nullptr);
+
+  bpf_object__for_each_program(p, l.obj) {
+    bpf_link *k = bpf_program__attach_lsm(p);
+    ASSERT_NE(k, nullptr) << bpf_program__name(p) << ": " << std::strerror(errno);
+    links.push_back(k);
+  }
+  std::map<std::string, int> got;
+  got["unlink"] = errnoOf(unlink("/tmp/bwvm/nounlink"));
+  got["unlink-ok"] = errnoOf(unlink("/tmp/bwvm/okunlink"));
+  got["rename"] = errnoOf(rename("/tmp/bwvm/f2", "/tmp/bwvm/noren/f2"));
+  got["chmod"] = errnoOf(chmod("/tmp/bwvm/nochmod", 0666));
+  got["chmod-ok"] = errnoOf(chmod("/tmp/bwvm/nochmod", 0644));
+  got["link"] = errnoOf(link("/tmp/bwvm/f", "/tmp/bwvm/nolink"));
+  got["link-ok"] = errnoOf(link("/tmp/bwvm/f", "/tmp/bwvm/oklink"));
+  {
+    int fd = open("/tmp/bwvm/nomap", O_RDONLY);
+    void *m = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    got["mmap-exec"] = m == MAP_FAILED ? errno : 0;
+    if (m != MAP_FAILED)
+      munmap(m, 4096);
+    m = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    got["mmap-read"] = m == MAP_FAILED ? errno : 0;
+    if (m != MAP_FAILED)
+      munmap(m, 4096);
+    close(fd);
+  }
+  got["exec"] = childStatus([] {
+    char *argv[] = {const_cast<char *>("true"), nullptr};
+    execv("/tmp/bwvm/noexec-bb", argv);
+    return errno;
+  });
+  got["exec-ok"] = childStatus([] {
+    char *argv[] = {const_cast<char *>("true"), nullptr};
+    execv("/tmp/bwvm/okexec", argv);
+    return 100 + errno;
+  });
+  {
+    pid_t c = fork();
+    if (c == 0) {
+      for (;;)
+        pause();
+    }
+    got["signal"] = errnoOf(kill(c, SIGUSR2));
+    got["signal-ok"] = errnoOf(kill(c, SIGKILL));
+    waitpid(c, nullptr, 0);
+  }
+  got["setuid"] = childStatus([] { return setuid(4242) < 0 ? errno : 0; });
+  got["setuid-ok"] = childStatus([] { return setuid(4241) < 0 ? errno : 0; });
+  got["connect4"] = connectTo(AF_INET, "10.99.1.1", 9);
+  got["connect6"] = connectTo(AF_INET6, "fd00:99::1", 9);
+  got["connect4-other-port"] = connectTo(AF_INET, "10.99.1.1", 10);
+  got["bind"] = bindTo(4444, false);
+  got["bind-ok"] = bindTo(4446, false);
+  got["listen"] = bindTo(4445, true);
+  {
+    int fd = socket(AF_INET, SOCK_DGRAM, 253);
+    got["socket"] = fd < 0 ? errno : 0;
+    if (fd >= 0)
+      close(fd);
+  }
+  got["bpf-obj-get"] = errnoOf(bpf_obj_get("/sys/fs/bpf/bw-does-not-exist"));
+  got["mount"] = errnoOf(mount("none", "/tmp/bwvm/nomount", "tmpfs", 0, nullptr));
+  got["mount-ok"] = errnoOf(mount("none", "/tmp/bwvm/okmount", "tmpfs", 0, nullptr));
+  got["open-audit"] = openErrno("/tmp/bwvm/audited");
+  for (auto *k : links)
+    bpf_link__destroy(k);
+  umount("/tmp/bwvm/okmount");
+  ring_buffer__consume(rb);
+  ring_buffer__free(rb);
+
+  std::map<std::string, int> want = {
+      {"unlink", EPERM}, {"unlink-ok", 0}, {"rename", EPERM}, {"chmod", EPERM}, {"chmod-ok", 0},
+      {"link", EPERM}, {"link-ok", 0}, {"mmap-exec", EPERM}, {"mmap-read", 0}, {"exec", EPERM},
+      {"exec-ok", 0}, {"signal", EPERM}, {"signal-ok", 0}, {"setuid", EPERM}, {"setuid-ok", 0},
+      {"connect4", EPERM}, {"connect6", EPERM}, {"bind", EPERM}, {"bind-ok", 0},
+      {"listen", EPERM}, {"socket", EPERM}, {"bpf-obj-get", EPERM}, {"mount", EPERM},
+      {"mount-ok", 0}, {"open-audit", 0}};
+  for (auto &[k, v] : want)
+    EXPECT_EQ(got[k], v) << k << " -> " << std::strerror(got[k]);
+  EXPECT_NE(got["connect4-other-port"], EPERM);
+
+  // records: one per denial, with the hook's strings; the audit rule too
+  std::map<uint32_t, int> perRule;
+  bool auditSeen = false, unlinkPath = false;
+  for (const auto &r : recs) {
+    perRule[r.rule]++;
+    if (r.action == 2 /* audit */) {
+      auditSeen = true;
+      for (auto &s : r.strs)
+        auditSeen = auditSeen || s == "/tmp/bwvm/audited";
+    }
+    if (b.manifest.rules.at(r.rule < b.manifest.rules.size() ? r.rule : 0).name == "no-unlink")
+      for (auto &s : r.strs)
+        unlinkPath = unlinkPath || s == "/tmp/bwvm/nounlink";
+  }
+  std::printf("records: %zu\n", recs.size());
+  for (const auto &r : recs) {
+    std::printf("  rule %u action %u flags %u hook %u:", r.rule, r.action, r.flags, r.hook);
+    for (auto &s : r.strs)
+      std::printf(" '%s'", s.c_str());
+    std::printf("\n");
+  }
+  EXPECT_TRUE(auditSeen);
+  EXPECT_TRUE(unlinkPath);
+  EXPECT_GE(recs.size(), 14u);
 }

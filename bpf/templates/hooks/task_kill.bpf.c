@@ -1,0 +1,18 @@
+/* Template for hook process.signal (LSM task_kill). */
+#include "../bw_lib.h"
+
+BW_SHARED_HOOK_MAPS(PROCESS_SIGNAL)
+
+SEC("lsm/task_kill")
+int BPF_PROG(bw_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+             const struct cred *cred, int ret) {
+  return BW_HOOK_BODY(ctx, PROCESS_SIGNAL, ret, 1, ({
+    BW_INT(ev, PROCESS_SIGNAL, target_pid) = BPF_CORE_READ(p, tgid);
+    BW_INT(ev, PROCESS_SIGNAL, target_uid) = BPF_CORE_READ(p, real_cred, uid.val);
+    BW_INT(ev, PROCESS_SIGNAL, signal_sig) = sig;
+    if (BW_WANT(need, PROCESS_SIGNAL, target_comm))
+      bw_task_comm(p, BW_STR(ev, PROCESS_SIGNAL, target_comm));
+    if (BW_WANT(need, PROCESS_SIGNAL, target_exe))
+      bw_task_exe(p, BW_STR(ev, PROCESS_SIGNAL, target_exe));
+  }));
+}
