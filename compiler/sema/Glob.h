@@ -1,6 +1,6 @@
-// Glob patterns on paths: `*` (no `/`), `**` (anything, as a whole segment), `?`,
-// `[...]` classes with ranges and `!`/`^` negation. Validation for sema and a reference
-// matcher for the host evaluator and lint (the back end builds its DFA separately).
+// Glob rules of the language on top of the one glob implementation (ir/GlobPattern, which
+// the host evaluator and the back end's DFA builder share). Sema adds the language's rule
+// that `**` is a whole path segment, and lint's prefix suggestion.
 #pragma once
 
 #include <optional>
@@ -9,14 +9,14 @@
 
 namespace bulwark {
 
-// nullopt when valid; otherwise a message and the byte offset of the problem.
 struct GlobError {
   std::string message;
-  size_t offset;
+  size_t offset;  // byte offset of the problem in the pattern
 };
+// nullopt when the pattern is valid.
 std::optional<GlobError> validateGlob(std::string_view pattern);
 
-// Whether `text` matches `pattern` (which must be valid).
+// Whether `text` matches `pattern` (which must be valid): ir::globMatch.
 bool globMatch(std::string_view pattern, std::string_view text);
 
 // "/dir/**" → "/dir/": the prefix a pattern is equivalent to, if it is one (lint W0107).
