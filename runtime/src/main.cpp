@@ -220,7 +220,7 @@ struct EventReader {
     std::fputc('\n', stdout);
     std::fflush(stdout);
     seen++;
-    return limit && seen >= limit ? 1 : 0;  // non-zero stops ring_buffer__poll/consume
+    return limit && seen >= limit ? -ECANCELED : 0;  // a negative value stops libbpf's loop
   }
   static int callback(void *ctx, void *data, size_t size) {
     return static_cast<EventReader *>(ctx)->onSample(data, size);
@@ -248,13 +248,13 @@ int cmdEvents(const std::string &root, bool follow, const std::string &format, u
   } else {
     while (!gStop && !(count && rd.seen >= count) && !(deadline && monotonicNs() > deadline)) {
       rc = ring_buffer__poll(rb, 200);
-      if (rc < 0 && rc != -EINTR)
+      if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
         break;
       rc = 0;
     }
   }
   ring_buffer__free(rb);
-  if (rc < 0 && rc != -EINTR)
+  if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
     throw Error(Exit::Failed, "reading events failed: " + errnoText(-rc));
   return 0;
 }
