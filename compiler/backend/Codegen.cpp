@@ -383,6 +383,20 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     m.print(os, nullptr);
   }
 
+  // BTF is all the kernel and libbpf read; DWARF would make the object ~10x larger.
+  // AsmPrinter emits DWARF unless the module asks for CodeView without a DWARF version
+  // (BPFAsmPrinter adds its BTF handler regardless), so say exactly that.
+  if (!opts.keepDwarf) {
+    llvm::SmallVector<llvm::Module::ModuleFlagEntry, 8> flags;
+    m.getModuleFlagsMetadata(flags);
+    if (auto *nmd = m.getModuleFlagsMetadata())
+      nmd->eraseFromParent();
+    for (const auto &f : flags)
+      if (f.Key->getString() != "Dwarf Version" && f.Key->getString() != "CodeView")
+        m.addModuleFlag(f.Behavior, f.Key->getString(), f.Val);
+    m.addModuleFlag(llvm::Module::Warning, "CodeView", 1);
+  }
+
   auto t2 = Clock::now();
   llvm::SmallVector<char, 0> buf;
   {

@@ -12,7 +12,8 @@
 namespace bulwark::backend {
 
 struct CodegenOptions {
-  bool keepIr = false;  // fill CodegenOutput::ir with the optimised module (debugging)
+  bool keepIr = false;     // fill CodegenOutput::ir with the optimised module (debugging)
+  bool keepDwarf = false;  // also emit DWARF (.debug_*) next to BTF
 };
 
 struct ProgramOut {
