@@ -744,9 +744,10 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
 }
 
 void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace) {
+  if (!exists(pins_.policyDir(policy)))
+    throw Error(Exit::NotFound, "policy " + policy + " is not loaded (nothing pinned at " +
+                                    pins_.policyDir(policy) + ")");
   preflight();
-  if (!exists(pins_.root))
-    throw Error(Exit::NotFound, "policy " + policy + " is not loaded (no pin root " + pins_.root + ")");
   Lock lock(pins_.root, true);
   auto st = readPolicy(pins_, policy);
   if (!st)

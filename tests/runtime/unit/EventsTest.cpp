@@ -1,0 +1,135 @@
+// Decoding struct bw_record samples and formatting them; the hook table.
+#include "Abi.h"
+#include "Events.h"
+#include "Hooks.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace bulwark::rt {
+namespace {
+
+std::vector<char> sample(uint32_t hook, const std::vector<std::pair<uint32_t, std::string>> &strs) {
+  bw_record r{};
+  r.ktime_ns = 5'000'000'000ull;
+  r.abi = BW_ABI_VERSION;
+  r.hook = hook;
+  r.slot = 3;
+  r.rule = 1;
+  r.action = BW_ACT_DENY;
+  r.pid = 101;
+  r.tgid = 100;
+  r.uid = 1000;
+  r.cgroup_id = 42;
+  std::strcpy(r.comm, "cat");
+  std::vector<char> tail;
+  for (const auto &[slot, s] : strs) {  // in packing order: exe (1), then hook slots
+    r.str_len[slot] = uint32_t(s.size() + 1);
+    tail.insert(tail.end(), s.begin(), s.end());
+    tail.push_back(0);
+  }
+  std::vector<char> out(sizeof r + tail.size());
+  std::memcpy(out.data(), &r, sizeof r);
+  if (!tail.empty())
+    std::memcpy(out.data() + sizeof r, tail.data(), tail.size());
+  return out;
+}
+
+TEST(Events, DecodesAFileOpenRecord) {
+  auto s = sample(hookById("FILE_OPEN")->index, {{1, "/usr/bin/cat"}, {5, "/etc/shadow"}});
+  std::map<uint32_t, SlotInfo> slots{{3, {"no-shadow", {"r0", "deny-shadow"}}}};
+  Event e;
+  std::string why;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), slots, 1'700'000'000'000'000'000ll, &e, &why)) << why;
+  EXPECT_EQ(e.policy, "no-shadow");
+  EXPECT_EQ(e.rule, "deny-shadow");
+  EXPECT_EQ(e.action, "deny");
+  EXPECT_EQ(e.hook, "file.open");
+  EXPECT_EQ(e.exe, "/usr/bin/cat");
+  EXPECT_EQ(e.object, "/etc/shadow");
+  EXPECT_EQ(e.comm, "cat");
+  EXPECT_EQ(e.tgid, 100u);
+  EXPECT_EQ(e.timeNs, 1'700'000'005'000'000'000ull);
+  EXPECT_EQ(formatText(e),
+            "2023-11-14T22:13:25.000000Z policy=no-shadow rule=deny-shadow action=deny hook=file.open pid=101 "
+            "tgid=100 uid=1000 comm=cat exe=/usr/bin/cat cgroup=42 object=/etc/shadow");
+  e.cgroup = "/system.slice/ssh.service";
+  std::string j = formatJson(e);
+  EXPECT_NE(j.find("\"policy\":\"no-shadow\",\"rule\":\"deny-shadow\",\"action\":\"deny\",\"hook\":\"file.open\""),
+            std::string::npos) << j;
+  EXPECT_NE(j.find("\"cgroup\":\"/system.slice/ssh.service\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"object\":\"/etc/shadow\"}"), std::string::npos) << j;
+}
+
+TEST(Events, UnknownSlotsRulesAndAuditFlags) {
+  auto s = sample(hookById("FILE_OPEN")->index, {{5, "x y\"z"}});
+  bw_record *r = reinterpret_cast<bw_record *>(s.data());
+  r->flags = BW_REC_WOULD_DENY;
+  r->rule = 9;
+  Event e;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), {}, 0, &e));
+  EXPECT_EQ(e.policy, "slot:3");
+  EXPECT_EQ(e.rule, "#9");
+  EXPECT_EQ(e.action, "would-deny");
+  EXPECT_EQ(e.exe, "");
+  EXPECT_EQ(e.object, "x y\"z");
+  EXPECT_NE(formatText(e).find("object=\"x y\\\"z\""), std::string::npos) << formatText(e);
+  r->rule = BW_NO_RULE;
+  r->flags = BW_REC_DEFAULT;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), {}, 0, &e));
+  EXPECT_EQ(e.rule, "(default)");
+}
+
+TEST(Events, NetworkObjectIsAddressAndPort) {
+  auto s = sample(hookById("NET_CONNECT")->index, {});
+  bw_record *r = reinterpret_cast<bw_record *>(s.data());
+  uint8_t v4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 7};
+  std::memcpy(r->addrs[0].bytes, v4, 16);
+  r->ints[7] = 443;
+  Event e;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), {}, 0, &e));
+  EXPECT_EQ(e.hook, "net.connect");
+  EXPECT_EQ(e.object, "10.0.0.7:443");
+}
+
+TEST(Events, RejectsShortAndForeignRecords) {
+  auto s = sample(0, {});
+  Event e;
+  std::string why;
+  EXPECT_FALSE(decodeRecord(s.data(), 10, {}, 0, &e, &why));
+  EXPECT_NE(why.find("shorter"), std::string::npos);
+  reinterpret_cast<bw_record *>(s.data())->abi = 99;
+  EXPECT_FALSE(decodeRecord(s.data(), s.size(), {}, 0, &e, &why));
+  EXPECT_NE(why.find("ABI 99"), std::string::npos);
+  // A string length past the end is clamped, not overread.
+  auto t = sample(0, {{5, "abc"}});
+  reinterpret_cast<bw_record *>(t.data())->str_len[5] = 4000;
+  ASSERT_TRUE(decodeRecord(t.data(), t.size(), {}, 0, &e));
+  EXPECT_EQ(e.object, "abc");
+}
+
+TEST(Events, JsonEscaping) {
+  EXPECT_EQ(jsonEscape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
+}
+
+TEST(Hooks, TableComesFromTheCatalogue) {
+  const Hook *h = hookByName("file.open");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->index, 0u);
+  EXPECT_EQ(h->id, "FILE_OPEN");
+  EXPECT_EQ(h->attach, "file_open");
+  EXPECT_TRUE(h->lsm);
+  EXPECT_EQ(h->objectName, "file.path");
+  EXPECT_EQ(hookByAttach("bprm_check_security")->name, "process.exec");
+  EXPECT_EQ(progsMapName(*hookById("KERNEL_MOUNT")), "bw_progs_KERNEL_MOUNT");
+  EXPECT_FALSE(hookByName("kprobe")->lsm);
+  EXPECT_EQ(hookByAttach(""), nullptr);
+  EXPECT_TRUE(isSharedMapName("bw_next_NET_BIND"));
+  EXPECT_TRUE(isSharedMapName("bw_events"));
+  EXPECT_FALSE(isSharedMapName("bw_counters"));
+  EXPECT_FALSE(isSharedMapName("bw_progs_KPROBE"));
+}
+
+}  // namespace
+}  // namespace bulwark::rt
