@@ -22,6 +22,7 @@ struct BundleSpec {
   std::vector<FileId> deny;    // rule 0 (deny-protected)
   std::vector<FileId> audit;   // rule 1 (audit-watched)
   std::string object = "deny_inode.bpf.o";  // fixture object, in the fixture directory
+  bool unlinkHook = false;  // object is deny_inode_unlink.bpf.o: also lists bw_path_unlink
   std::string mode = "enforce";
   int abi = 1;
   int format = 1;
@@ -67,8 +68,12 @@ inline std::string MakeBundleFrom(const std::string &fixtureDir, const std::stri
     << "programs:\n"
     << "  - name: bw_file_open\n"
     << "    hook: file.open\n"
-    << "    attach: lsm/file_open\n"
-    << "maps:\n"
+    << "    attach: lsm/file_open\n";
+  if (s.unlinkHook)
+    m << "  - name: bw_path_unlink\n"
+      << "    hook: file.unlink\n"
+      << "    attach: lsm/path_unlink\n";
+  m << "maps:\n"
     << "  - name: bw_counters\n"
     << "    type: percpu_array\n"
     << "    key_size: 4\n"

@@ -1,0 +1,84 @@
+// Hot swaps between versions that use different hooks (file.open only ↔ file.open +
+// file.unlink): the added hook enforces from the switch on, the removed one stops, its
+// dispatcher goes when no policy of the lane uses the hook, and a second policy chained
+// behind it keeps enforcing throughout.
+#include <gtest/gtest.h>
+
+#include "RuntimeVmUtil.h"
+
+namespace bulwark::rttest {
+namespace {
+
+int UnlinkErrno(const std::string &path) { return ::unlink(path.c_str()) == 0 ? 0 : errno; }
+
+TEST(HookSets, SwapAddsAndRemovesHooks) {
+  ASSERT_TRUE(guest::InGuest());
+  TempDir tmp;
+  PinRoot root;
+  std::string a = tmp.CreateFile("a"), b = tmp.CreateFile("b");
+  std::string u1 = tmp.CreateFile("u1"), u2 = tmp.CreateFile("u2");
+  BundleSpec other;  // slot 0, lane 0: denies open(b), file.open only
+  other.name = "other";
+  other.deny = {IdOf(b)};
+  ASSERT_EQ(Bulwark(root, {"load", MakeBundle(tmp.path(), other)}).exit_code, 0);
+
+  BundleSpec v1;  // slot 1: file.open only
+  v1.deny = {IdOf(a), IdOf(u1), IdOf(u2)};
+  BundleSpec v2 = v1;  // file.open + file.unlink
+  v2.object = "deny_inode_unlink.bpf.o";
+  v2.unlinkHook = true;
+  std::string b1 = MakeBundle(tmp.path(), v1, "v1.bwb"), b2 = MakeBundle(tmp.path(), v2, "v2.bwb");
+  const std::string unlinkDispatcher = root.path() + "/dispatch/path_unlink-0";
+
+  ASSERT_EQ(Bulwark(root, {"load", b1}).exit_code, 0);
+  EXPECT_EQ(guest::OpenErrno(a), EPERM);
+  EXPECT_EQ(guest::OpenErrno(b), EPERM);
+  EXPECT_FALSE(Exists(unlinkDispatcher));
+
+  auto r = Bulwark(root, {"load", b2});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("hooks file.open,file.unlink"), std::string::npos) << r.output;
+  EXPECT_TRUE(Exists(unlinkDispatcher));
+  EXPECT_EQ(UnlinkErrno(u1), EPERM);
+  EXPECT_EQ(guest::OpenErrno(a), EPERM);
+  EXPECT_EQ(guest::OpenErrno(b), EPERM);
+
+  r = Bulwark(root, {"load", b1});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(Exists(unlinkDispatcher)) << "no policy of lane 0 uses file.unlink any more";
+  EXPECT_EQ(UnlinkErrno(u1), 0);
+  EXPECT_EQ(guest::OpenErrno(a), EPERM);
+  EXPECT_EQ(guest::OpenErrno(b), EPERM);
+
+  ASSERT_EQ(Bulwark(root, {"load", b2}).exit_code, 0);
+  EXPECT_EQ(UnlinkErrno(u2), EPERM);
+  auto st = Bulwark(root, {"status", "deny-test"});
+  EXPECT_NE(st.output.find("hooks:      file.open,file.unlink"), std::string::npos) << st.output;
+
+  ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);
+  EXPECT_FALSE(Exists(unlinkDispatcher));
+  EXPECT_EQ(guest::OpenErrno(a), 0);
+  EXPECT_EQ(guest::OpenErrno(b), EPERM);
+  EXPECT_EQ(UnlinkErrno(u2), 0);
+  ASSERT_EQ(Bulwark(root, {"unload", "other"}).exit_code, 0);
+  EXPECT_EQ(guest::OpenErrno(b), 0);
+}
+
+TEST(HookSets, FirstLoadOfAMultiHookPolicy) {
+  ASSERT_TRUE(guest::InGuest());
+  TempDir tmp;
+  PinRoot root;
+  std::string u = tmp.CreateFile("u");
+  BundleSpec v2;
+  v2.object = "deny_inode_unlink.bpf.o";
+  v2.unlinkHook = true;
+  v2.deny = {IdOf(u)};
+  ASSERT_EQ(Bulwark(root, {"load", MakeBundle(tmp.path(), v2)}).exit_code, 0);
+  EXPECT_EQ(guest::OpenErrno(u), EPERM);
+  EXPECT_EQ(UnlinkErrno(u), EPERM);
+  ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);
+  EXPECT_EQ(UnlinkErrno(u), 0);
+}
+
+}  // namespace
+}  // namespace bulwark::rttest
