@@ -1,0 +1,330 @@
+// bulwarkc as users and CI run it: documented exit codes (docs/cli.md), output formats,
+// fmt --check, explain. Runs the built binary (BULWARKC_PATH, from CMake).
+#include "FrontendTestSupport.h"
+#include "MiniJson.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+extern char **environ;
+
+namespace bulwark::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exitCode = -1;
+  std::string out, err;
+};
+
+class BulwarkcCli : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "bulwarkc-cli-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    tmp_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);
+  }
+
+  RunResult run(const std::vector<std::string> &args) {
+    std::vector<std::string> argv{BULWARKC_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char *> cargv;
+    for (auto &a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    std::string outPath = tmp_ + "/.stdout", errPath = tmp_ + "/.stderr";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    pid_t pid;
+    RunResult r;
+    int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot run " << BULWARKC_PATH << ": " << strerror(rc);
+      return r;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = readFile(outPath);
+    r.err = readFile(errPath);
+    return r;
+  }
+
+  std::string write(const std::string &name, const std::string &text) {
+    std::string path = tmp_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  static std::string corpus(const std::string &name) { return frontendTestDir() + "/diagnostics/" + name; }
+
+  std::string tmp_;
+};
+
+std::string describe(const RunResult &r) {
+  return "exit " + std::to_string(r.exitCode) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
+}
+
+const char *kCleanPolicy = R"(policy clean {
+  rule no_shadow {
+    on file.open
+    when file.path == "/etc/shadow"
+    deny
+  }
+}
+)";
+
+// One unused list: a lint warning and nothing else.
+const char *kWarningOnlyPolicy = R"(policy warns {
+  list unused = ["/a"]
+
+  rule no_shadow {
+    on file.open
+    when file.path == "/etc/shadow"
+    deny
+  }
+}
+)";
+
+const char *kTypeErrorPolicy = R"(policy broken {
+  rule ssh {
+    on net.connect
+    when net.dport == "22"
+    deny
+  }
+}
+)";
+
+TEST_F(BulwarkcCli, ShippedPoliciesAndStdlibCheckClean) {
+  auto r = run({"check", sourceDir() + "/policies", sourceDir() + "/stdlib"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.err, "") << describe(r);
+}
+
+TEST_F(BulwarkcCli, ShippedPoliciesAndStdlibLintClean) {
+  auto r = run({"lint", sourceDir() + "/policies", sourceDir() + "/stdlib"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.err, "") << describe(r);
+}
+
+TEST_F(BulwarkcCli, CleanFileExits0) {
+  std::string f = write("clean.bw", kCleanPolicy);
+  EXPECT_EQ(run({"check", f}).exitCode, 0);
+  EXPECT_EQ(run({"lint", f}).exitCode, 0);
+}
+
+TEST_F(BulwarkcCli, ErrorsExit1AndAreReportedOnStderr) {
+  std::string f = write("broken.bw", kTypeErrorPolicy);
+  auto r = run({"check", f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.err.find(f + ":4:23: error[E0006]: cannot compare 'net.dport' (port) with string \"22\""), std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.err.find("1 error, 0 warnings generated."), std::string::npos) << describe(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(BulwarkcCli, ErrorsExit1EvenAtFailLevelError) {
+  std::string f = write("broken.bw", kTypeErrorPolicy);
+  EXPECT_EQ(run({"lint", "--fail-level", "error", f}).exitCode, 1);
+}
+
+TEST_F(BulwarkcCli, WarningsExit1OnlyAtFailLevelWarning) {
+  std::string f = write("warns.bw", kWarningOnlyPolicy);
+  auto byDefault = run({"lint", f});
+  EXPECT_EQ(byDefault.exitCode, 1) << describe(byDefault);
+  EXPECT_NE(byDefault.err.find("warning[W0108]: list 'unused' is never used"), std::string::npos) << describe(byDefault);
+  EXPECT_EQ(run({"lint", "--fail-level", "warning", f}).exitCode, 1);
+  auto atError = run({"lint", "--fail-level", "error", f});
+  EXPECT_EQ(atError.exitCode, 0) << describe(atError);
+  EXPECT_NE(atError.err.find("warning[W0108]"), std::string::npos) << "still reported, only not failing";
+  // check does not lint.
+  auto check = run({"check", f});
+  EXPECT_EQ(check.exitCode, 0) << describe(check);
+  EXPECT_EQ(check.err, "");
+}
+
+TEST_F(BulwarkcCli, BadFlagsExit2) {
+  std::string f = write("clean.bw", kCleanPolicy);
+  EXPECT_EQ(run({"check", "--no-such-flag", f}).exitCode, 2);
+  EXPECT_EQ(run({"check", "--format", "xml", f}).exitCode, 2);
+  EXPECT_EQ(run({"lint", "--fail-level", "note", f}).exitCode, 2);
+  EXPECT_EQ(run({"frobnicate", f}).exitCode, 2);
+  EXPECT_EQ(run({}).exitCode, 2);
+  EXPECT_EQ(run({"check"}).exitCode, 2) << "paths are required";
+  EXPECT_EQ(run({"explain"}).exitCode, 2);
+}
+
+TEST_F(BulwarkcCli, MissingInputExits2) {
+  auto r = run({"check", tmp_ + "/does-not-exist.bw"});
+  EXPECT_EQ(r.exitCode, 2) << describe(r);
+  EXPECT_NE(r.err.find("no such file or directory"), std::string::npos) << describe(r);
+  EXPECT_EQ(run({"lint", tmp_ + "/does-not-exist.bw"}).exitCode, 2);
+  EXPECT_EQ(run({"fmt", "--check", tmp_ + "/does-not-exist.bw"}).exitCode, 2);
+}
+
+TEST_F(BulwarkcCli, UnwritableOutputExits2) {
+  std::string f = write("clean.bw", kCleanPolicy);
+  auto r = run({"check", "--format", "json", "-o", tmp_ + "/no/such/dir/out.json", f});
+  EXPECT_EQ(r.exitCode, 2) << describe(r);
+}
+
+TEST_F(BulwarkcCli, FmtCheckPrintsAUnifiedDiffAndExits1WithoutWriting) {
+  const std::string messy = "policy p{\nrule r{on file.open when file.path==\"/x\" deny}\n}\n";
+  std::string f = write("messy.bw", messy);
+  auto r = run({"fmt", "--check", f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.out.find("--- a/" + f), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("+++ b/" + f), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n@@ -1,3 +1,7 @@\n"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n-policy p{\n"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n+policy p {\n"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n+    when file.path == \"/x\"\n"), std::string::npos) << describe(r);
+  EXPECT_EQ(readFile(f), messy) << "--check must not change the file";
+}
+
+TEST_F(BulwarkcCli, FmtRewritesInPlaceThenCheckIsClean) {
+  std::string f = write("messy.bw", "policy p{\nrule r{on file.open when file.path==\"/x\" deny}\n}\n");
+  auto r = run({"fmt", f});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(f), "policy p {\n  rule r {\n    on file.open\n    when file.path == \"/x\"\n    deny\n  }\n}\n");
+  auto again = run({"fmt", "--check", f});
+  EXPECT_EQ(again.exitCode, 0) << describe(again);
+  EXPECT_EQ(again.out, "");
+}
+
+TEST_F(BulwarkcCli, FmtCheckIsCleanOnShippedFiles) {
+  auto r = run({"fmt", "--check", sourceDir() + "/policies", sourceDir() + "/stdlib"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(BulwarkcCli, FmtRefusesFilesWithSyntaxErrors) {
+  const std::string bad = "policy p {\n  rule r { on file.open }\n}\n";
+  std::string f = write("bad.bw", bad);
+  auto r = run({"fmt", f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.err.find("error[E0001]"), std::string::npos) << describe(r);
+  EXPECT_EQ(readFile(f), bad);
+}
+
+TEST_F(BulwarkcCli, ExplainPrintsTheRegisteredExplanation) {
+  auto r = run({"explain", "E0006"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  const DiagKindInfo *k = findDiagKind("E0006");
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(r.out, "E0006: type mismatch (error)\n\n" + std::string(k->explanation) + "\n");
+}
+
+TEST_F(BulwarkcCli, ExplainUnknownCodeExits2) {
+  auto r = run({"explain", "E9999"});
+  EXPECT_EQ(r.exitCode, 2) << describe(r);
+  EXPECT_NE(r.err.find("unknown diagnostic code 'E9999'"), std::string::npos) << describe(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(BulwarkcCli, ExplainListNamesEveryCode) {
+  auto r = run({"explain", "--list"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  for (const auto &k : allDiagKinds())
+    EXPECT_NE(r.out.find(std::string(k.code) + "  " + std::string(severityName(k.severity)) + "  " + std::string(k.title) + "\n"),
+              std::string::npos)
+        << k.code;
+}
+
+TEST_F(BulwarkcCli, GithubFormatPrintsWorkflowCommands) {
+  std::string f = write("broken.bw", kTypeErrorPolicy);
+  auto r = run({"check", "--format", "github", f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_EQ(r.out, "::error file=" + f + ",line=4,col=23,title=E0006 type mismatch::cannot compare 'net.dport' (port) with "
+                   "string \"22\" (help: write the number without quotes)\n");
+  std::string w = write("warns.bw", kWarningOnlyPolicy);
+  auto lint = run({"lint", "--format", "github", w});
+  EXPECT_EQ(lint.out, "::warning file=" + w + ",line=2,col=8,title=W0108 unused declaration::list 'unused' is never used\n");
+}
+
+TEST_F(BulwarkcCli, JsonAndSarifGoToStdoutAsValidJson) {
+  std::string f = write("broken.bw", kTypeErrorPolicy);
+  for (std::string format : {"json", "sarif"}) {
+    auto r = run({"lint", "--format", format, f});
+    EXPECT_EQ(r.exitCode, 1) << format;
+    EXPECT_EQ(r.err, "") << format;
+    std::string error;
+    auto doc = parseJson(r.out, &error);
+    ASSERT_TRUE(doc) << format << ": " << error << "\n" << r.out;
+    if (format == "json") {
+      ASSERT_NE(doc->at("diagnostics[0].code"), nullptr);
+      EXPECT_EQ(doc->at("diagnostics[0].code")->string, "E0006");
+    } else {
+      ASSERT_NE(doc->at("runs[0].results[0].ruleId"), nullptr);
+      EXPECT_EQ(doc->at("runs[0].results[0].ruleId")->string, "E0006");
+    }
+  }
+}
+
+TEST_F(BulwarkcCli, OutputFlagWritesTheReportToAFile) {
+  std::string f = write("broken.bw", kTypeErrorPolicy);
+  std::string out = tmp_ + "/report.sarif";
+  auto r = run({"check", "--format", "sarif", "-o", out, f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_EQ(r.out, "");
+  std::string error;
+  EXPECT_TRUE(parseJson(readFile(out), &error)) << error;
+}
+
+TEST_F(BulwarkcCli, CheckOfADirectoryFindsItsPolicies) {
+  write("a.bw", kCleanPolicy);
+  fs::create_directories(tmp_ + "/sub");
+  write("sub/b.bw", kTypeErrorPolicy);
+  write("notes.txt", "not a policy {");
+  auto r = run({"check", tmp_});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.err.find("sub/b.bw:4:23: error[E0006]"), std::string::npos) << describe(r);
+  EXPECT_EQ(r.err.find("notes.txt"), std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, StdlibFlagAddsAModuleDirectory) {
+  fs::create_directories(tmp_ + "/lib/site");
+  write("lib/site/paths.bw", "list secrets = [\"/srv/secret\"]\n");
+  std::string f = write("uses.bw", "import site.paths\n\npolicy p {\n  rule r {\n    on file.open\n    when file.path in "
+                                   "paths.secrets\n    deny\n  }\n}\n");
+  auto without = run({"check", f});
+  EXPECT_EQ(without.exitCode, 1) << describe(without);
+  EXPECT_NE(without.err.find("error[E0002]: module 'site.paths' not found"), std::string::npos) << describe(without);
+  auto with = run({"check", "--stdlib", tmp_ + "/lib", f});
+  EXPECT_EQ(with.exitCode, 0) << describe(with);
+}
+
+TEST_F(BulwarkcCli, KprobeWithMissingBtfIsAnError) {
+  std::string f = write("kp.bw", "policy p {\n  rule r {\n    on kprobe \"do_unlinkat\"\n    audit\n  }\n}\n");
+  auto r = run({"check", "--btf", tmp_ + "/no-btf", f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.err.find("error[E0020]: cannot read kernel BTF from '" + tmp_ + "/no-btf'"), std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, VersionAndHooks) {
+  auto v = run({"--version"});
+  EXPECT_EQ(v.exitCode, 0) << describe(v);
+  EXPECT_EQ(v.out.rfind("bulwarkc ", 0), 0u) << describe(v);
+  auto h = run({"hooks"});
+  EXPECT_EQ(h.exitCode, 0) << describe(h);
+  EXPECT_NE(h.out.find("| `file.open` |"), std::string::npos);
+}
+
+} // namespace
+} // namespace bulwark::test
