@@ -456,6 +456,52 @@ void scrubSlot(Shared &shared, uint32_t slot) {
   }
 }
 
+// Every pin under `dir` (recursively): what it is and the kernel memory it holds.
+std::vector<PinnedObject> describePins(const std::string &dir) {
+  std::vector<PinnedObject> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory())
+      continue;
+    PinnedObject po;
+    po.path = it->path().string();
+    std::optional<Fd> fd;
+    try {
+      fd = openPin(po.path);
+    } catch (const Error &) {
+    }
+    if (!fd)
+      continue;
+    if (auto m = mapInfo(fd->get())) {
+      po.kind = "map";
+      po.id = m->id;
+      po.detail = "type " + std::to_string(m->type) + ", key " + std::to_string(m->keySize) + " B, value " +
+                  std::to_string(m->valueSize) + " B, max_entries " + std::to_string(m->maxEntries);
+    } else if (auto p = progInfo(fd->get())) {
+      po.kind = "prog";
+      po.id = p->id;
+      po.detail = p->name + ", " + std::to_string(p->xlatedLen / 8) + " insns, " + std::to_string(p->jitedLen) +
+                  " B jited";
+      if (p->runCnt)
+        po.detail += ", " + std::to_string(p->runCnt) + " runs, " + std::to_string(p->runTimeNs / p->runCnt) +
+                     " ns/run";
+    } else if (auto l = linkInfo(fd->get())) {
+      po.kind = "link";
+      po.id = l->id;
+      po.detail = "prog id " + std::to_string(l->progId);
+    } else {
+      po.kind = "other";
+    }
+    po.memlock = fdMemlock(fd->get());
+    if (auto m = mapInfo(fd->get()); m && m->type == BPF_MAP_TYPE_RINGBUF)
+      po.memlock = std::max<uint64_t>(po.memlock, m->maxEntries);  // fdinfo counts one page
+    out.push_back(po);
+  }
+  std::sort(out.begin(), out.end(), [](auto &a, auto &b) { return a.path < b.path; });
+  return out;
+}
+
 double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -806,6 +852,18 @@ std::vector<PolicySummary> Runtime::list() {
   return out;
 }
 
+SharedStatus Runtime::sharedStatus() {
+  SharedStatus ss;
+  if (!exists(pins_.root))
+    return ss;
+  Lock lock(pins_.root, false);
+  ss.maps = describePins(pins_.shared());
+  ss.dispatchers = describePins(pins_.dispatchDir());
+  for (const auto &p : ss.maps)
+    ss.kernelMemory += p.memlock;
+  return ss;
+}
+
 std::map<uint32_t, Runtime::SlotNames> Runtime::slotNames() {
   std::map<uint32_t, SlotNames> out;
   for (const auto &s : list()) {
@@ -837,39 +895,9 @@ PolicyStatus Runtime::status(const std::string &policy) {
   const auto &sum = ps.summary;
 
   // Pins of the policy (all generations present) and their kernel memory.
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(pins_.policyDir(policy), ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec)
-      break;
-    if (it->is_directory())
-      continue;
-    PinnedObject po;
-    po.path = it->path().string();
-    auto fd = openPin(po.path);
-    if (!fd)
-      continue;
-    if (auto m = mapInfo(fd->get())) {
-      po.kind = "map";
-      po.id = m->id;
-      po.detail = "type " + std::to_string(m->type) + ", key " + std::to_string(m->keySize) + " B, value " +
-                  std::to_string(m->valueSize) + " B, max_entries " + std::to_string(m->maxEntries);
-    } else if (auto p = progInfo(fd->get())) {
-      po.kind = "prog";
-      po.id = p->id;
-      po.detail = p->name + ", " + std::to_string(p->xlatedLen / 8) + " insns, " +
-                  std::to_string(p->jitedLen) + " B jited";
-      if (p->runCnt)
-        po.detail += ", " + std::to_string(p->runCnt) + " runs, " +
-                     std::to_string(p->runTimeNs / p->runCnt) + " ns/run";
-    } else {
-      po.kind = "other";
-    }
-    po.memlock = fdMemlock(fd->get());
-    ps.kernelMemory += po.memlock;
-    ps.pins.push_back(po);
-  }
-  std::sort(ps.pins.begin(), ps.pins.end(), [](auto &a, auto &b) { return a.path < b.path; });
+  ps.pins = describePins(pins_.policyDir(policy));
+  for (const auto &p : ps.pins)
+    ps.kernelMemory += p.memlock;
 
   // Per-rule counters of the enforcing generation, summed over CPUs.
   std::vector<RuleRecord> rules;

@@ -67,6 +67,12 @@ struct PolicyStatus {
   std::vector<std::string> dispatchers;  // dispatcher link pins its hooks use
 };
 
+struct SharedStatus {
+  std::vector<PinnedObject> maps;         // <pin root>/shared
+  std::vector<PinnedObject> dispatchers;  // <pin root>/dispatch (links)
+  uint64_t kernelMemory = 0;
+};
+
 class Runtime {
 public:
   explicit Runtime(std::string pinRoot);
@@ -76,6 +82,7 @@ public:
   void unload(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   std::vector<PolicySummary> list();
   PolicyStatus status(const std::string &policy);
+  SharedStatus sharedStatus();
   // Slot → policy name and rule names of its active generation (events decoding).
   struct SlotNames {
     std::string policy;

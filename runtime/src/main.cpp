@@ -112,6 +112,12 @@ int cmdStatus(const std::string &root, const std::string &policy) {
                   p.healthy ? "" : " BROKEN");
     }
     std::printf("kernel memory (policies): %s\n", human(total).c_str());
+    auto shared = rt.sharedStatus();
+    std::printf("dispatchers: %zu attached\n", shared.dispatchers.size());
+    for (const auto &d : shared.dispatchers)
+      std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
+    std::printf("shared maps: %zu, kernel memory %s\n", shared.maps.size(),
+                human(shared.kernelMemory).c_str());
     return 0;
   }
   auto st = rt.status(policy);
