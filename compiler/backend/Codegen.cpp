@@ -1,6 +1,7 @@
 #include "Codegen.h"
 
 #include "BpfBuilder.h"
+#include "BtfCanon.h"
 #include "Templates.h"
 #include "bw_event.h"
 
@@ -409,6 +410,9 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     pm.run(m);
   }
   out.object.assign(buf.begin(), buf.end());
+  std::string cerr;
+  if (!canonicalizeBtf(out.object, &cerr))
+    errs.push_back(internal("BTF canonicalisation: " + cerr));
   out.emitMs = msSince(t2);
   return errs;
 }

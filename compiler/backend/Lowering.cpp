@@ -512,28 +512,32 @@ private:
         v.best = 0;
         maps["bw_m_exact"][k] = valBytes(v);
       }
+    // arrays: entries in index order
+    std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> arrays;
     for (size_t i = 0; i < dfaWords.size(); ++i) {
       Bytes k, v;
       putLe(k, i, 4);
       putLe(v, dfaWords[i], 4);
-      maps["bw_m_dfa"][k] = v;
+      arrays["bw_m_dfa"].emplace_back(k, v);
     }
     for (size_t i = 0; i < dfaAcc.size(); ++i) {
       Bytes k;
       putLe(k, i, 4);
-      maps["bw_m_dfa_acc"][k] = valBytes(dfaAcc[i]);
+      arrays["bw_m_dfa_acc"].emplace_back(k, valBytes(dfaAcc[i]));
     }
     out.dfaWords = static_cast<uint32_t>(dfaWords.size());
     out.dfaAccEntries = static_cast<uint32_t>(dfaAcc.size());
-    for (auto &[name, entries] : maps) {
+    for (auto &[name, entries] : maps)
+      for (auto &[k, v] : entries)
+        arrays[name].emplace_back(k, v);  // hash/LPM: sorted by key bytes
+    for (auto &[name, entries] : arrays) {
       if (entries.empty())
         continue;
       MapImage img;
       img.name = name;
       img.keySize = static_cast<uint32_t>(entries.begin()->first.size());
       img.valueSize = static_cast<uint32_t>(entries.begin()->second.size());
-      for (auto &[k, v] : entries)
-        img.entries.emplace_back(k, v);
+      img.entries = std::move(entries);
       if (img.entries.size() > limits.maxMapEntries) {
         ir::SourceLoc loc = policy.loc;
         error(BackendError::Kind::Budget, loc,

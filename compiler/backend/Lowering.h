@@ -83,7 +83,7 @@ struct LoweredHook {
   uint32_t costEstimate = 0;           // instructions, rough
 };
 
-// Initial contents of one map: entries sorted by key bytes.
+// Initial contents of one map: hash and LPM entries sorted by key bytes, arrays by index.
 struct MapImage {
   std::string name;
   uint32_t keySize = 0, valueSize = 0;

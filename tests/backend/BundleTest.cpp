@@ -1,1 +1,114 @@
+// Bundle directory round trip, byte-identical output, inspect text/JSON.
+#include "Backend.h"
+#include "Bundle.h"
+#include "PolicyBuilder.h"
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace bwtest;
+using bulwark::HookId;
+using bulwark::ir::TestOp;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path &p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream o;
+  o << f.rdbuf();
+  return o.str();
+}
+
+std::map<std::string, std::string> tree(const fs::path &dir) {
+  std::map<std::string, std::string> out;
+  for (const auto &e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file())
+      out[fs::relative(e.path(), dir).string()] = slurp(e.path());
+  return out;
+}
+
+bulwark::ir::Policy policy() {
+  const HookId FO = HookId::FILE_OPEN;
+  auto p = PolicyBuilder("bundle-test")
+               .rule("deny-etc", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/etc/"})))
+               .rule("audit-keys", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/home/*/.ssh/*"})),
+                     bulwark::ir::Action::Audit)
+               .build();
+  p.description = "quotes \" and: colons";
+  p.scope.kind = bulwark::ir::Scope::Kind::Executable;
+  p.scope.paths = {"/usr/bin/curl"};
+  return p;
+}
+
+} // namespace
+
+TEST(Bundle, WriteReadRoundTripAndDeterminism) {
+  auto r = bulwark::backend::compileBundle(policy());
+  ASSERT_TRUE(r) << r.errors[0].message;
+  fs::path base = fs::temp_directory_path() / ("bwbe-" + std::to_string(getpid()));
+  fs::remove_all(base);
+  std::string err;
+  ASSERT_TRUE(bulwark::backend::writeBundle(r->bundle, base / "a.bwb", &err)) << err;
+  auto r2 = bulwark::backend::compileBundle(policy());
+  ASSERT_TRUE(r2);
+  ASSERT_TRUE(bulwark::backend::writeBundle(r2->bundle, base / "b.bwb", &err)) << err;
+  auto ta = tree(base / "a.bwb"), tb = tree(base / "b.bwb");
+  EXPECT_EQ(ta, tb);
+  EXPECT_TRUE(ta.count("manifest.yaml"));
+  EXPECT_TRUE(ta.count("policy.bpf.o"));
+  EXPECT_TRUE(ta.count("maps/bw_m_prefix.bin"));
+  EXPECT_TRUE(ta.count("maps/bw_m_exact.bin"));  // the executable scope's entry
+
+  bulwark::bundle::Bundle back;
+  ASSERT_TRUE(bulwark::bundle::readBundle(base / "a.bwb", back, &err)) << err;
+  EXPECT_EQ(back.object, r->bundle.object);
+  EXPECT_EQ(back.mapData, r->bundle.mapData);
+  EXPECT_EQ(bulwark::bundle::writeManifest(back.manifest), bulwark::bundle::writeManifest(r->bundle.manifest));
+  EXPECT_EQ(back.manifest.policy.description, "quotes \" and: colons");
+  EXPECT_EQ(back.manifest.policy.scope, "executable");
+  ASSERT_EQ(back.manifest.rules.size(), 2u);
+  EXPECT_EQ(back.manifest.rules[1].action, "audit");
+  EXPECT_EQ(back.manifest.rules[1].loc, "test.bw:3:3");
+
+  // rewriting into an existing directory drops stale map files
+  bulwark::bundle::Bundle fewer = back;
+  fewer.manifest.maps.clear();
+  fewer.mapData.clear();
+  ASSERT_TRUE(bulwark::bundle::writeBundle(fewer, base / "a.bwb", &err));
+  EXPECT_FALSE(fs::exists(base / "a.bwb/maps/bw_m_prefix.bin"));
+  fs::remove_all(base);
+}
+
+TEST(Bundle, InspectTextAndJson) {
+  auto r = bulwark::backend::compileBundle(policy());
+  ASSERT_TRUE(r);
+  std::string text = bulwark::bundle::inspectText(r->bundle);
+  EXPECT_NE(text.find("policy bundle-test"), std::string::npos);
+  EXPECT_NE(text.find("bw_file_open  lsm/file_open"), std::string::npos);
+  EXPECT_NE(text.find("#1 audit-keys  file.open -> audit"), std::string::npos);
+  std::string json = bulwark::bundle::inspectJson(r->bundle);
+  EXPECT_EQ(json.front(), '{');
+  EXPECT_NE(json.find("\"description\":\"quotes \\\" and: colons\""), std::string::npos);
+  EXPECT_NE(json.find("\"attach\":\"lsm/file_open\""), std::string::npos);
+}
+
+TEST(Bundle, RejectsCorruptInput) {
+  bulwark::bundle::Manifest m;
+  std::string err;
+  EXPECT_FALSE(bulwark::bundle::readManifest("format: other\n", m, &err));
+  EXPECT_FALSE(bulwark::bundle::readManifest("{{{", m, &err));
+  auto r = bulwark::backend::compileBundle(policy());
+  ASSERT_TRUE(r);
+  fs::path dir = fs::temp_directory_path() / ("bwbe-c-" + std::to_string(getpid()));
+  ASSERT_TRUE(bulwark::backend::writeBundle(r->bundle, dir, &err));
+  std::ofstream(dir / "maps/bw_m_prefix.bin", std::ios::app) << "x";
+  bulwark::bundle::Bundle b;
+  EXPECT_FALSE(bulwark::bundle::readBundle(dir, b, &err));
+  EXPECT_NE(err.find("size"), std::string::npos);
+  fs::remove_all(dir);
+}

@@ -1,1 +1,98 @@
+// Host evaluator: glob and CIDR primitives, first-match/default/mode semantics.
+#include "Evaluator.h"
+#include "GlobPattern.h"
+#include "PolicyBuilder.h"
+
 #include <gtest/gtest.h>
+
+using namespace bwtest;
+using bulwark::HookId;
+using bulwark::ir::Action;
+using bulwark::ir::TestOp;
+namespace ir = bulwark::ir;
+
+TEST(Glob, Basics) {
+  EXPECT_TRUE(ir::globMatch("/etc/*.conf", "/etc/a.conf"));
+  EXPECT_FALSE(ir::globMatch("/etc/*.conf", "/etc/x/a.conf"));
+  EXPECT_TRUE(ir::globMatch("/etc/**.conf", "/etc/x/a.conf"));
+  EXPECT_TRUE(ir::globMatch("/a/**/b", "/a/b"));
+  EXPECT_TRUE(ir::globMatch("/a/**/b", "/a/x/y/b"));
+  EXPECT_FALSE(ir::globMatch("/a/**/b", "/a/xb"));
+  EXPECT_TRUE(ir::globMatch("/a/?", "/a/x"));
+  EXPECT_FALSE(ir::globMatch("/a/?", "/a//"));
+  EXPECT_FALSE(ir::globMatch("/a/?", "/a/xy"));
+  EXPECT_TRUE(ir::globMatch("/a/[a-c]x", "/a/bx"));
+  EXPECT_FALSE(ir::globMatch("/a/[a-c]x", "/a/dx"));
+  EXPECT_TRUE(ir::globMatch("/a/[!a-c]x", "/a/dx"));
+  EXPECT_TRUE(ir::globMatch("/a/[^a-c]x", "/a/dx"));
+  EXPECT_FALSE(ir::globMatch("/a[!x]b", "/a/b"));  // sets never match '/'
+  EXPECT_TRUE(ir::globMatch("/a/[]]", "/a/]"));
+  EXPECT_TRUE(ir::globMatch("/a/\\*", "/a/*"));
+  EXPECT_FALSE(ir::globMatch("/a/\\*", "/a/x"));
+  EXPECT_TRUE(ir::globMatch("**", ""));
+  EXPECT_TRUE(ir::globMatch("*", ""));
+  EXPECT_FALSE(ir::globMatch("*", "/"));
+  std::string err;
+  EXPECT_FALSE(ir::parseGlob("/a/[abc", &err));
+  EXPECT_FALSE(ir::parseGlob("/a/\\", &err));
+}
+
+TEST(Cidr, ParseAndContain) {
+  auto net = ir::parseCidr("10.1.0.0/16");
+  ASSERT_TRUE(net);
+  EXPECT_EQ(net->prefixLen, 112u);
+  EXPECT_TRUE(ir::cidrContains(*net, ir::parseAddress("10.1.2.3")->addr));
+  EXPECT_FALSE(ir::cidrContains(*net, ir::parseAddress("10.2.2.3")->addr));
+  auto v6 = ir::parseCidr("fd00:1::/32");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->prefixLen, 32u);
+  EXPECT_TRUE(ir::cidrContains(*v6, ir::parseAddress("fd00:1::5")->addr));
+  EXPECT_FALSE(ir::cidrContains(*v6, ir::parseAddress("fd00:2::5")->addr));
+  EXPECT_FALSE(ir::cidrContains(*net, ir::parseAddress("::a01:203")->addr));  // not v4-mapped
+  EXPECT_FALSE(ir::parseCidr("10.0.0.0/33"));
+  EXPECT_FALSE(ir::parseCidr("nonsense"));
+}
+
+TEST(Evaluator, FirstMatchDefaultsAndModes) {
+  auto p = PolicyBuilder("p")
+               .rule("allow-tmp", HookId::FILE_OPEN, cTest(HookId::FILE_OPEN, "file.path", TestOp::Prefix, strs({"/tmp/"})), Action::Allow)
+               .rule("deny-tmp-x", HookId::FILE_OPEN, cTest(HookId::FILE_OPEN, "file.path", TestOp::Eq, strs({"/tmp/x"})))
+               .rule("kill-root-exec", HookId::PROCESS_EXEC,
+                     cAnd({cTest(HookId::PROCESS_EXEC, "process.uid", TestOp::Eq, {int64_t(0)}),
+                           cTest(HookId::PROCESS_EXEC, "exec.path", TestOp::Glob, strs({"/tmp/**"}))}),
+                     Action::Kill)
+               .defaultDeny()
+               .build();
+  ir::Event tmpx{{"file.path", std::string("/tmp/x")}};
+  auto d = ir::evaluate(p, HookId::FILE_OPEN, tmpx);
+  EXPECT_TRUE(d.matched);
+  EXPECT_EQ(d.ruleName, "allow-tmp");  // first match wins, even over a later deny
+  EXPECT_FALSE(d.denied);
+  d = ir::evaluate(p, HookId::FILE_OPEN, {{"file.path", std::string("/etc/passwd")}});
+  EXPECT_FALSE(d.matched);
+  EXPECT_TRUE(d.denied);  // default deny on a hook with rules
+  d = ir::evaluate(p, HookId::FILE_UNLINK, {{"file.path", std::string("/etc/passwd")}});
+  EXPECT_FALSE(d.denied);  // ... but not on hooks without rules
+  ir::Event ex{{"process.uid", int64_t(0)}, {"exec.path", std::string("/tmp/a/b")}};
+  d = ir::evaluate(p, HookId::PROCESS_EXEC, ex);
+  EXPECT_EQ(d.action, Action::Kill);
+  EXPECT_TRUE(d.denied);
+  EXPECT_TRUE(d.killed);
+  ir::EvalOptions audit;
+  audit.modeOverride = ir::Mode::Audit;
+  d = ir::evaluate(p, HookId::PROCESS_EXEC, ex, audit);
+  EXPECT_FALSE(d.denied);
+  EXPECT_FALSE(d.killed);
+  EXPECT_TRUE(d.wouldDeny);
+}
+
+TEST(Evaluator, IntOpsAndNot) {
+  auto h = HookId::FILE_OPEN;
+  auto p = PolicyBuilder("p")
+               .rule("flags", h, cAnd({cTest(h, "file.flags", TestOp::HasFlags, {int64_t(0101)}),
+                                       cNot(cTest(h, "process.uid", TestOp::Lt, {int64_t(1000)}))}))
+               .build();
+  EXPECT_TRUE(ir::evaluate(p, h, {{"file.flags", int64_t(0301)}, {"process.uid", int64_t(1000)}}).matched);
+  EXPECT_FALSE(ir::evaluate(p, h, {{"file.flags", int64_t(0301)}, {"process.uid", int64_t(999)}}).matched);
+  EXPECT_FALSE(ir::evaluate(p, h, {{"file.flags", int64_t(0001)}, {"process.uid", int64_t(1000)}}).matched);
+}

@@ -1,1 +1,243 @@
+// Each lowering on its own: groups, decision plans and exact map contents.
+#include "Lowering.h"
+#include "PolicyBuilder.h"
+
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+using namespace bwtest;
+using bulwark::HookId;
+using bulwark::ir::Action;
+using bulwark::ir::TestOp;
+namespace ir = bulwark::ir;
+namespace be = bulwark::backend;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+be::Lowered lowerOk(const ir::Policy &p) {
+  be::Lowered low;
+  auto errs = be::lower(p, {}, low);
+  EXPECT_TRUE(errs.empty()) << (errs.empty() ? "" : errs[0].message);
+  return low;
+}
+
+uint32_t u32(const Bytes &b, size_t off) {
+  uint32_t v;
+  std::memcpy(&v, b.data() + off, 4);
+  return v;
+}
+uint64_t u64(const Bytes &b, size_t off) {
+  uint64_t v;
+  std::memcpy(&v, b.data() + off, 8);
+  return v;
+}
+std::string lpmString(const Bytes &k) {
+  uint32_t bits = u32(k, 0) - 32;
+  return std::string(reinterpret_cast<const char *>(k.data() + 8), bits / 8);
+}
+
+const HookId FO = HookId::FILE_OPEN;
+
+} // namespace
+
+TEST(Lowering, ExactStringsOneGroupMinWord) {
+  auto p = PolicyBuilder()
+               .rule("a", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/x", "/y"})), Action::Deny)
+               .rule("b", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/y", "/z"})), Action::Audit)
+               .build();
+  auto low = lowerOk(p);
+  ASSERT_EQ(low.groups.size(), 1u);
+  EXPECT_EQ(low.groups[0].kind, be::GroupKind::Exact);
+  ASSERT_EQ(low.hooks.size(), 1u);
+  EXPECT_TRUE(low.hooks[0].compounds.empty());
+  EXPECT_EQ(low.hooks[0].needMask, 1ull << (24 + 5));
+  const auto &m = low.maps.at("bw_m_exact");
+  EXPECT_EQ(m.keySize, 16u);
+  EXPECT_EQ(m.valueSize, 40u);
+  ASSERT_EQ(m.entries.size(), 3u);
+  std::map<uint64_t, uint32_t> byHash;
+  for (const auto &[k, v] : m.entries) {
+    EXPECT_EQ(u32(k, 0), low.groups[0].id);
+    EXPECT_EQ(u32(k, 4), 2u);
+    byHash[u64(k, 8)] = u32(v, 0);
+  }
+  EXPECT_EQ(byHash[be::fnv1a64("/x")], be::decisionWord(0, Action::Deny));
+  EXPECT_EQ(byHash[be::fnv1a64("/y")], be::decisionWord(0, Action::Deny));  // min of both rules
+  EXPECT_EQ(byHash[be::fnv1a64("/z")], be::decisionWord(1, Action::Audit));
+}
+
+TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
+  auto p = PolicyBuilder()
+               .rule("deep", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/b/"})), Action::Audit)
+               .rule("shallow", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"})), Action::Deny)
+               .rule("other", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/c"})), Action::Deny)
+               .build();
+  auto low = lowerOk(p);
+  const auto &m = low.maps.at("bw_m_prefix");
+  EXPECT_EQ(m.keySize, 260u);
+  std::map<std::string, uint32_t> best;
+  for (const auto &[k, v] : m.entries) {
+    EXPECT_EQ(k[4] << 24 | k[5] << 16 | k[6] << 8 | k[7], static_cast<int>(low.groups[0].id));
+    best[lpmString(k)] = u32(v, 0);
+  }
+  ASSERT_EQ(best.size(), 3u);
+  EXPECT_EQ(best["/a/b/"], be::decisionWord(0, Action::Audit));
+  EXPECT_EQ(best["/a/"], be::decisionWord(1, Action::Deny));
+  EXPECT_EQ(best["/c"], be::decisionWord(2, Action::Deny));
+
+  // reversed order: the longer key inherits the shorter, earlier rule
+  auto p2 = PolicyBuilder()
+                .rule("shallow", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"})))
+                .rule("deep", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/b/"})))
+                .build();
+  auto low2 = lowerOk(p2);
+  for (const auto &[k, v] : low2.maps.at("bw_m_prefix").entries)
+    EXPECT_EQ(u32(v, 0), be::decisionWord(0, Action::Deny)) << lpmString(k);
+}
+
+TEST(Lowering, SuffixKeysAreReversed) {
+  auto p = PolicyBuilder().rule("keys", FO, cTest(FO, "file.path", TestOp::Suffix, strs({".key", ".pem"}))).build();
+  auto low = lowerOk(p);
+  ASSERT_EQ(low.groups[0].kind, be::GroupKind::Suffix);
+  std::set<std::string> keys;
+  for (const auto &[k, v] : low.maps.at("bw_m_suffix").entries)
+    keys.insert(lpmString(k));
+  EXPECT_EQ(keys, (std::set<std::string>{"yek.", "mep."}));
+  EXPECT_FALSE(low.maps.count("bw_m_prefix"));
+}
+
+TEST(Lowering, GlobGroupIsOneDfa) {
+  auto p = PolicyBuilder()
+               .rule("g1", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/etc/*.conf", "/srv/**/secret"})))
+               .rule("g2", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/tmp/?"})))
+               .build();
+  auto low = lowerOk(p);
+  ASSERT_EQ(low.groups.size(), 1u);
+  const auto &g = low.groups[0];
+  EXPECT_EQ(g.kind, be::GroupKind::Glob);
+  EXPECT_EQ(g.dfaBase, 0u);
+  EXPECT_GT(g.dfaStates, 5u);
+  const auto &d = low.maps.at("bw_m_dfa");
+  uint32_t ncls = u32(d.entries[0].second, 0);
+  EXPECT_EQ(d.entries.size(), 2u + 256u + g.dfaStates * ncls);
+  EXPECT_EQ(low.maps.at("bw_m_dfa_acc").entries.size(), g.dfaStates);
+}
+
+TEST(Lowering, CidrV4MappedAndPrecomputed) {
+  const HookId NC = HookId::NET_CONNECT;
+  auto p = PolicyBuilder()
+               .rule("host", NC, cTest(NC, "net.daddr", TestOp::Eq, {cidr("10.1.2.3")}), Action::Audit)
+               .rule("net", NC, cTest(NC, "net.daddr", TestOp::InCidr, {cidr("10.0.0.0/8"), cidr("fd00::/16")}))
+               .build();
+  auto low = lowerOk(p);
+  ASSERT_EQ(low.groups.size(), 1u);  // == and in-CIDR on one field share a group
+  const auto &m = low.maps.at("bw_m_cidr");
+  EXPECT_EQ(m.keySize, 24u);
+  std::map<uint32_t, uint32_t> bestByLen;
+  for (const auto &[k, v] : m.entries)
+    bestByLen[u32(k, 0)] = u32(v, 0);
+  EXPECT_EQ(bestByLen[32 + 128], be::decisionWord(0, Action::Audit));
+  EXPECT_EQ(bestByLen[32 + 96 + 8], be::decisionWord(1, Action::Deny));
+  EXPECT_EQ(bestByLen[32 + 16], be::decisionWord(1, Action::Deny));
+  for (const auto &[k, v] : m.entries)
+    if (u32(k, 0) == 32 + 128) {
+      EXPECT_EQ(k[8 + 10], 0xff);
+      EXPECT_EQ(k[8 + 12], 10);
+    }
+}
+
+TEST(Lowering, IntsInlineOrHashed) {
+  auto few = PolicyBuilder()
+                 .rule("root", FO, cTest(FO, "process.uid", TestOp::Eq, {int64_t(0), int64_t(1)}))
+                 .rule("wr", FO, cTest(FO, "file.flags", TestOp::HasFlags, {int64_t(01)}))
+                 .build();
+  auto low = lowerOk(few);
+  EXPECT_TRUE(low.groups.empty());
+  ASSERT_EQ(low.hooks[0].compounds.size(), 2u);
+  EXPECT_EQ(low.hooks[0].compounds[0].cond.kind, be::LCond::Kind::IntCmp);
+  EXPECT_EQ(low.hooks[0].compounds[1].cond.op, TestOp::HasFlags);
+  std::vector<ir::Value> many;
+  for (int i = 0; i < 10; ++i)
+    many.emplace_back(int64_t(1000 + i));
+  auto lots = PolicyBuilder().rule("uids", FO, cTest(FO, "process.uid", TestOp::Eq, many)).build();
+  auto low2 = lowerOk(lots);
+  ASSERT_EQ(low2.groups.size(), 1u);
+  EXPECT_EQ(low2.groups[0].kind, be::GroupKind::IntSet);
+  EXPECT_EQ(low2.maps.at("bw_m_int").entries.size(), 10u);
+}
+
+TEST(Lowering, CompoundRulesGetAtomsNotRuleGrowth) {
+  // 50 rules over the same two fields: still 2 lookups (groups), atoms in the values.
+  PolicyBuilder pb;
+  for (int i = 0; i < 50; ++i)
+    pb.rule("r" + std::to_string(i), FO,
+            cAnd({cTest(FO, "file.path", TestOp::Prefix, strs({("/d" + std::to_string(i) + "/").c_str()})),
+                  cTest(FO, "process.comm", TestOp::Eq, strs({("c" + std::to_string(i)).c_str()}))}));
+  auto low = lowerOk(pb.build());
+  EXPECT_EQ(low.groups.size(), 2u);
+  EXPECT_EQ(low.hooks[0].atoms, 100u);
+  EXPECT_EQ(low.hooks[0].compounds.size(), 50u);
+  for (const auto &[k, v] : low.maps.at("bw_m_prefix").entries) {
+    EXPECT_EQ(u32(v, 0), be::kNoRule);  // no single-test rule
+    int bits = 0;
+    for (int w = 0; w < 4; ++w)
+      bits += __builtin_popcountll(u64(v, 8 + 8 * w));
+    EXPECT_EQ(bits, 1);
+  }
+}
+
+TEST(Lowering, OrOfMembershipTestsIsSimple) {
+  auto p = PolicyBuilder()
+               .rule("either", FO, cOr({cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"})),
+                                        cTest(FO, "file.path", TestOp::Suffix, strs({".x"}))}))
+               .build();
+  auto low = lowerOk(p);
+  EXPECT_EQ(low.groups.size(), 2u);
+  EXPECT_TRUE(low.hooks[0].compounds.empty());
+}
+
+TEST(Lowering, BudgetErrorsCarryLocations) {
+  std::string longPrefix(300, 'a');
+  auto p = PolicyBuilder().rule("long", FO, cTest(FO, "file.path", TestOp::Prefix, {longPrefix})).build();
+  be::Lowered low;
+  auto errs = be::lower(p, {}, low);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Budget);
+  EXPECT_EQ(errs[0].loc.file, "test.bw");
+  EXPECT_NE(errs[0].message.find("252"), std::string::npos);
+
+  // a glob set whose DFA explodes: (a|b)* a (a|b){n}
+  std::string g = "**a";
+  for (int i = 0; i < 14; ++i)
+    g += "?";
+  auto p2 = PolicyBuilder().rule("blowup", FO, cTest(FO, "file.path", TestOp::Glob, {g})).build();
+  be::LoweringLimits lim;
+  lim.maxDfaStates = 1000;
+  errs = be::lower(p2, lim, low);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Budget);
+  EXPECT_NE(errs[0].message.find("DFA states"), std::string::npos);
+
+  PolicyBuilder pb;
+  for (int i = 0; i < 130; ++i)
+    pb.rule("r" + std::to_string(i), FO,
+            cAnd({cTest(FO, "file.path", TestOp::Eq, strs({("/f" + std::to_string(i)).c_str()})),
+                  cTest(FO, "process.comm", TestOp::Eq, strs({("c" + std::to_string(i)).c_str()}))}));
+  errs = be::lower(pb.build(), {}, low);
+  ASSERT_FALSE(errs.empty());
+  EXPECT_NE(errs[0].message.find("256"), std::string::npos);
+  EXPECT_EQ(errs[0].loc.file, "test.bw");
+}
+
+TEST(Lowering, KprobeIsReportedUnsupported) {
+  PolicyBuilder pb;
+  pb.rule("k", HookId::KPROBE, cTrue(), Action::Audit);
+  be::Lowered low;
+  auto errs = be::lower(pb.build(), {}, low);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Unsupported);
+}

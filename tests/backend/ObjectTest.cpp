@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace bwtest;
 using bulwark::HookId;
 using bulwark::ir::TestOp;
@@ -50,4 +52,116 @@ TEST(Object, FileOpenThinSlice) {
   std::printf("object: %zu bytes, %zu insns, compile %.1f ms (lower %.1f link %.1f opt %.1f emit %.1f)\n",
               r->bundle.object.size(), s.programInsns["bw_file_open"], r->stats.totalMs,
               r->stats.lowerMs, r->stats.linkMs, r->stats.optMs, r->stats.emitMs);
+}
+
+namespace {
+
+struct Case {
+  const char *name;
+  bulwark::ir::Policy policy;
+  std::vector<std::string> present;  // match maps that must be in the object
+};
+
+std::vector<Case> loweringCases() {
+  const HookId FO = HookId::FILE_OPEN, NC = HookId::NET_CONNECT;
+  std::vector<bulwark::ir::Value> manyUids;
+  for (int i = 0; i < 8; ++i)
+    manyUids.emplace_back(int64_t(1000 + i));
+  return {
+      {"exact", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/a", "/b"}))).build(),
+       {"bw_m_exact"}},
+      {"prefix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"}))).build(),
+       {"bw_m_prefix"}},
+      {"suffix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Suffix, strs({".so"}))).build(),
+       {"bw_m_suffix"}},
+      {"glob", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/a/**/[xy]?.c"}))).build(),
+       {"bw_m_dfa", "bw_m_dfa_acc"}},
+      {"cidr", PolicyBuilder().rule("r", NC, cTest(NC, "net.daddr", TestOp::InCidr, {cidr("10.0.0.0/8"), cidr("fd00::/8")})).build(),
+       {"bw_m_cidr"}},
+      {"intset", PolicyBuilder().rule("r", FO, cTest(FO, "process.uid", TestOp::Eq, manyUids)).build(),
+       {"bw_m_int"}},
+      {"flags", PolicyBuilder().rule("r", FO, cTest(FO, "file.flags", TestOp::HasFlags, {int64_t(01)})).build(),
+       {}},
+  };
+}
+
+} // namespace
+
+TEST(Object, EachLoweringEmitsItsMaps) {
+  const std::vector<std::string> all = {"bw_m_prefix", "bw_m_suffix", "bw_m_dfa",
+                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int"};
+  for (auto &c : loweringCases()) {
+    auto r = bulwark::backend::compileBundle(c.policy);
+    ASSERT_TRUE(r) << c.name << ": " << r.errors[0].message;
+    auto s = summarize(r->bundle.object);
+    ASSERT_TRUE(s.opened) << c.name;
+    EXPECT_TRUE(s.hasBtf && s.hasBtfExt) << c.name;
+    ASSERT_EQ(s.programs.size(), 1u) << c.name;
+    for (const auto &m : all) {
+      bool want = std::find(c.present.begin(), c.present.end(), m) != c.present.end();
+      EXPECT_EQ(s.maps.count(m) != 0, want) << c.name << " " << m;
+    }
+    // every map with initial data has a matching manifest entry and data size
+    for (const auto &me : r->bundle.manifest.maps) {
+      ASSERT_TRUE(s.maps.count(me.name)) << c.name << " " << me.name;
+      EXPECT_EQ(s.maps[me.name].keySize, me.keySize) << c.name << " " << me.name;
+      EXPECT_EQ(s.maps[me.name].valueSize, me.valueSize) << c.name << " " << me.name;
+      if (!me.data.empty()) {
+        EXPECT_EQ(r->bundle.mapData.at(me.data).size(), size_t(me.entries) * (me.keySize + me.valueSize));
+      }
+    }
+    std::printf("%-7s object %6zu bytes, %5zu insns, %zu relocations, compile %.0f ms\n", c.name,
+                r->bundle.object.size(), s.programInsns.begin()->second,
+                s.relocations.count(".rel" + s.programs.begin()->second)
+                    ? s.relocations[".rel" + s.programs.begin()->second]
+                    : 0,
+                r->stats.totalMs);
+  }
+}
+
+TEST(Object, MultiHookPolicyHasOneProgramPerHook) {
+  const HookId FO = HookId::FILE_OPEN, EX = HookId::PROCESS_EXEC, NS = HookId::NET_SOCKET;
+  auto p = PolicyBuilder()
+               .rule("a", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"})))
+               .rule("b", EX, cTest(EX, "exec.path", TestOp::Eq, strs({"/bin/nc"})))
+               .rule("c", NS, cTest(NS, "socket.type", TestOp::Eq, {int64_t(3)}))
+               .build();
+  auto r = bulwark::backend::compileBundle(p);
+  ASSERT_TRUE(r) << r.errors[0].message;
+  auto s = summarize(r->bundle.object);
+  ASSERT_TRUE(s.opened);
+  EXPECT_EQ(s.programs, (std::map<std::string, std::string>{{"bw_file_open", "lsm/file_open"},
+                                                            {"bw_bprm_check_security", "lsm/bprm_check_security"},
+                                                            {"bw_socket_create", "lsm/socket_create"}}));
+  for (const char *m : {"bw_progs_FILE_OPEN", "bw_progs_PROCESS_EXEC", "bw_progs_NET_SOCKET"})
+    EXPECT_TRUE(s.maps.count(m)) << m;
+  EXPECT_FALSE(s.maps.count("bw_progs_FILE_UNLINK"));
+  EXPECT_EQ(r->bundle.manifest.programs.size(), 3u);
+}
+
+TEST(Object, LazyExtractionRemovesUnusedFields) {
+  // a policy that reads only file.flags must not contain the path walk or d_path
+  const HookId FO = HookId::FILE_OPEN;
+  auto flagsOnly = bulwark::backend::compileBundle(
+      PolicyBuilder().rule("r", FO, cTest(FO, "file.flags", TestOp::HasFlags, {int64_t(01)}), bulwark::ir::Action::Allow).build());
+  auto withPath = bulwark::backend::compileBundle(
+      PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/x"})), bulwark::ir::Action::Allow).build());
+  ASSERT_TRUE(flagsOnly && withPath);
+  auto a = summarize(flagsOnly->bundle.object), b = summarize(withPath->bundle.object);
+  EXPECT_LT(a.programInsns["bw_file_open"] + 50, b.programInsns["bw_file_open"]);
+  std::printf("flags-only %zu insns, path %zu insns\n", a.programInsns["bw_file_open"],
+              b.programInsns["bw_file_open"]);
+}
+
+TEST(Object, DeterministicBytes) {
+  for (auto &c : loweringCases()) {
+    auto r1 = bulwark::backend::compileBundle(c.policy);
+    auto r2 = bulwark::backend::compileBundle(c.policy);
+    ASSERT_TRUE(r1 && r2);
+    EXPECT_EQ(r1->bundle.object, r2->bundle.object) << c.name;
+    EXPECT_EQ(r1->bundle.mapData, r2->bundle.mapData) << c.name;
+    EXPECT_EQ(bulwark::bundle::writeManifest(r1->bundle.manifest),
+              bulwark::bundle::writeManifest(r2->bundle.manifest))
+        << c.name;
+  }
 }

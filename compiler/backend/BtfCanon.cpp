@@ -1,0 +1,238 @@
+#include "BtfCanon.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+namespace bulwark::backend {
+
+namespace {
+
+template <class T> T rd(const uint8_t *p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T> void wr(uint8_t *p, T v) { std::memcpy(p, &v, sizeof v); }
+
+enum : uint32_t {
+  kInt = 1, kPtr, kArray, kStruct, kUnion, kEnum, kFwd, kTypedef, kVolatile, kConst, kRestrict,
+  kFunc, kFuncProto, kVar, kDatasec, kFloat, kDeclTag, kTypeTag, kEnum64
+};
+
+struct Type {
+  size_t off;  // byte offset of struct btf_type within the type section
+  uint32_t kind, vlen;
+  size_t size; // bytes including trailing data
+};
+
+bool findSection(const std::vector<uint8_t> &elf, const char *want, size_t &off, size_t &size) {
+  if (elf.size() < 64 || std::memcmp(elf.data(), "\x7f" "ELF", 4) || elf[4] != 2 || elf[5] != 1)
+    return false;
+  uint64_t shoff = rd<uint64_t>(&elf[0x28]);
+  uint16_t shentsize = rd<uint16_t>(&elf[0x3a]), shnum = rd<uint16_t>(&elf[0x3c]),
+           shstrndx = rd<uint16_t>(&elf[0x3e]);
+  if (shoff + static_cast<uint64_t>(shnum) * shentsize > elf.size() || shstrndx >= shnum)
+    return false;
+  auto sh = [&](int i) { return &elf[shoff + static_cast<size_t>(i) * shentsize]; };
+  uint64_t strOff = rd<uint64_t>(sh(shstrndx) + 24);
+  for (int i = 0; i < shnum; ++i) {
+    uint32_t name = rd<uint32_t>(sh(i));
+    if (strOff + name >= elf.size())
+      continue;
+    if (!std::strcmp(reinterpret_cast<const char *>(&elf[strOff + name]), want)) {
+      off = rd<uint64_t>(sh(i) + 24);
+      size = rd<uint64_t>(sh(i) + 32);
+      return off + size <= elf.size();
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
+  auto fail = [&](const char *m) {
+    if (error)
+      *error = m;
+    return false;
+  };
+  size_t secOff, secSize;
+  if (!findSection(elf, ".BTF", secOff, secSize))
+    return fail("no .BTF section");
+  uint8_t *btf = &elf[secOff];
+  if (secSize < 24 || rd<uint16_t>(btf) != 0xeB9F)
+    return fail("bad BTF header");
+  uint32_t hdrLen = rd<uint32_t>(btf + 4), typeOff = rd<uint32_t>(btf + 8),
+           typeLen = rd<uint32_t>(btf + 12), strOff = rd<uint32_t>(btf + 16),
+           strLen = rd<uint32_t>(btf + 20);
+  if (static_cast<size_t>(hdrLen) + strOff + strLen > secSize ||
+      static_cast<size_t>(hdrLen) + typeOff + typeLen > secSize)
+    return fail("BTF sections out of range");
+  uint8_t *types = btf + hdrLen + typeOff;
+  uint8_t *strs = btf + hdrLen + strOff;
+
+  std::vector<Type> ts;  // ts[i] is type id i + 1
+  for (size_t p = 0; p < typeLen;) {
+    if (p + 12 > typeLen)
+      return fail("truncated BTF type");
+    uint32_t info = rd<uint32_t>(types + p + 4);
+    Type t{p, (info >> 24) & 0x1f, info & 0xffff, 12};
+    switch (t.kind) {
+    case kInt: case kVar: case kDeclTag: t.size += 4; break;
+    case kArray: t.size += 12; break;
+    case kStruct: case kUnion: case kDatasec: case kEnum64: t.size += 12ull * t.vlen; break;
+    case kEnum: case kFuncProto: t.size += 8ull * t.vlen; break;
+    case kPtr: case kFwd: case kTypedef: case kVolatile: case kConst: case kRestrict: case kFunc:
+    case kFloat: case kTypeTag: break;
+    default: return fail("unknown BTF kind");
+    }
+    ts.push_back(t);
+    p += t.size;
+  }
+  size_t n = ts.size();
+  size_t first = n;  // first id - 1 of the trailing FWD block
+  while (first > 0 && ts[first - 1].kind == kFwd)
+    --first;
+  if (first == n)
+    return true;  // no forward declarations
+  for (size_t i = 0; i < first; ++i)
+    if (ts[i].kind == kFwd)
+      return fail("forward declaration before the trailing block");
+
+  auto nameOf = [&](uint32_t off) -> std::string {
+    return off < strLen ? std::string(reinterpret_cast<const char *>(strs + off)) : std::string();
+  };
+  // Each FWD's first referrer (a deterministic id): breaks ties between equal names,
+  // which occur when linked modules carry their own copies of a kernel struct.
+  std::map<uint32_t, uint32_t> firstRef;
+  auto forEachRef = [&](auto &&fn) {
+    for (size_t i = 0; i < first; ++i) {
+      uint8_t *t = types + ts[i].off;
+      uint8_t *x = t + 12;
+      switch (ts[i].kind) {
+      case kPtr: case kTypedef: case kVolatile: case kConst: case kRestrict: case kFunc:
+      case kVar: case kDeclTag: case kTypeTag: case kFuncProto:
+        fn(i, t + 8);
+        break;
+      default: break;
+      }
+      switch (ts[i].kind) {
+      case kArray: fn(i, x); fn(i, x + 4); break;
+      case kStruct: case kUnion:
+        for (uint32_t k = 0; k < ts[i].vlen; ++k)
+          fn(i, x + 12 * k + 4);
+        break;
+      case kFuncProto:
+        for (uint32_t k = 0; k < ts[i].vlen; ++k)
+          fn(i, x + 8 * k + 4);
+        break;
+      case kDatasec:
+        for (uint32_t k = 0; k < ts[i].vlen; ++k)
+          fn(i, x + 12 * k);
+        break;
+      default: break;
+      }
+    }
+  };
+  forEachRef([&](size_t i, uint8_t *p) {
+    uint32_t id = rd<uint32_t>(p);
+    if (id > first && !firstRef.count(id))
+      firstRef[id] = static_cast<uint32_t>(i + 1);
+  });
+  // new order of the FWD block
+  std::vector<size_t> order(n - first);
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = first + i;
+  auto key = [&](size_t i) {
+    const uint8_t *t = types + ts[i].off;
+    auto r = firstRef.find(static_cast<uint32_t>(i + 1));
+    return std::make_tuple(nameOf(rd<uint32_t>(t)), rd<uint32_t>(t + 4) >> 31,
+                           r == firstRef.end() ? 0u : r->second);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  std::map<uint32_t, uint32_t> newId;  // old id -> new id
+  for (size_t i = 0; i < order.size(); ++i)
+    newId[static_cast<uint32_t>(order[i] + 1)] = static_cast<uint32_t>(first + i + 1);
+
+  // strings: everything past the last string a non-FWD type names belongs to FWD names
+  size_t cut = 0;
+  auto seeStr = [&](uint32_t off) {
+    if (off && off < strLen)
+      cut = std::max(cut, off + std::strlen(reinterpret_cast<const char *>(strs + off)) + 1);
+  };
+  auto remap = [&](uint8_t *p) {
+    auto it = newId.find(rd<uint32_t>(p));
+    if (it != newId.end())
+      wr<uint32_t>(p, it->second);
+  };
+  for (size_t i = 0; i < first; ++i) {
+    uint8_t *t = types + ts[i].off;
+    seeStr(rd<uint32_t>(t));
+    uint8_t *x = t + 12;
+    switch (ts[i].kind) {
+    case kPtr: case kTypedef: case kVolatile: case kConst: case kRestrict: case kFunc:
+    case kVar: case kDeclTag: case kTypeTag: case kFuncProto:
+      remap(t + 8);
+      break;
+    default: break;
+    }
+    switch (ts[i].kind) {
+    case kArray: remap(x); remap(x + 4); break;
+    case kStruct: case kUnion:
+      for (uint32_t k = 0; k < ts[i].vlen; ++k) {
+        seeStr(rd<uint32_t>(x + 12 * k));
+        remap(x + 12 * k + 4);
+      }
+      break;
+    case kEnum:
+      for (uint32_t k = 0; k < ts[i].vlen; ++k)
+        seeStr(rd<uint32_t>(x + 8 * k));
+      break;
+    case kEnum64:
+      for (uint32_t k = 0; k < ts[i].vlen; ++k)
+        seeStr(rd<uint32_t>(x + 12 * k));
+      break;
+    case kFuncProto:
+      for (uint32_t k = 0; k < ts[i].vlen; ++k) {
+        seeStr(rd<uint32_t>(x + 8 * k));
+        remap(x + 8 * k + 4);
+      }
+      break;
+    case kDatasec:
+      for (uint32_t k = 0; k < ts[i].vlen; ++k)
+        remap(x + 12 * k);
+      break;
+    default: break;
+    }
+  }
+  // rebuild the FWD block and the string tail in the new order
+  std::vector<uint8_t> block;
+  std::vector<char> tail;
+  std::map<std::string, uint32_t> tailOff;
+  for (size_t i : order) {
+    const uint8_t *t = types + ts[i].off;
+    uint8_t rec[12];
+    std::memcpy(rec, t, 12);
+    uint32_t nameOff = rd<uint32_t>(t);
+    if (nameOff >= cut) {
+      std::string s = nameOf(nameOff);
+      auto it = tailOff.find(s);
+      if (it == tailOff.end()) {
+        it = tailOff.emplace(s, static_cast<uint32_t>(cut + tail.size())).first;
+        tail.insert(tail.end(), s.begin(), s.end());
+        tail.push_back('\0');
+      }
+      wr<uint32_t>(rec, it->second);
+    }
+    block.insert(block.end(), rec, rec + 12);
+  }
+  if (cut + tail.size() != strLen)
+    return fail("string table tail is not made of forward-declaration names only");
+  std::memcpy(types + ts[first].off, block.data(), block.size());
+  std::memcpy(strs + cut, tail.data(), tail.size());
+  return true;
+}
+
+} // namespace bulwark::backend
