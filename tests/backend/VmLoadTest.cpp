@@ -7,6 +7,7 @@
 #include "bw_event.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <bpf/bpf.h>
@@ -51,7 +52,40 @@ int openErrno(const std::string &path, int flags = O_RDONLY) {
   return 0;
 }
 
-void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle) {
+// Sets a const volatile global of .rodata before load (what the runtime does).
+bool setRodata(bpf_object *obj, const char *name, const void *val, size_t size) {
+  bpf_map *ro = nullptr;
+  bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    const char *n = bpf_map__name(m);
+    if (std::strstr(n, ".rodata"))
+      ro = m;
+  }
+  btf *b = bpf_object__btf(obj);
+  if (!ro || !b)
+    return false;
+  int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+  if (sec < 0)
+    return false;
+  const btf_type *t = btf__type_by_id(b, sec);
+  const btf_var_secinfo *vs = btf_var_secinfos(t);
+  size_t total = 0;
+  auto *init = static_cast<const uint8_t *>(bpf_map__initial_value(ro, &total));
+  std::vector<uint8_t> data(init, init + total);
+  for (int i = 0; i < btf_vlen(t); ++i, ++vs) {
+    const btf_type *v = btf__type_by_id(b, vs->type);
+    if (!std::strcmp(btf__name_by_offset(b, v->name_off), name) && vs->size == size &&
+        vs->offset + size <= total) {
+      std::memcpy(data.data() + vs->offset, val, size);
+      return bpf_map__set_initial_value(ro, data.data(), total) == 0;
+    }
+  }
+  return false;
+}
+
+using Tweak = std::function<void(bpf_object *)>;
+
+void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle, Tweak tweak = {}) {
   std::string err;
   ASSERT_TRUE(bulwark::bundle::readBundle(path, b, &err)) << err;
   mkdir("/sys/fs/bpf/bwtest", 0700);
@@ -65,6 +99,8 @@ void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle) {
     uint32_t n = m.maxEntries ? m.maxEntries : static_cast<uint32_t>(libbpf_num_possible_cpus());
     ASSERT_EQ(bpf_map__set_max_entries(map, n), 0) << m.name;
   }
+  if (tweak)
+    tweak(l.obj);
   bpf_program *p;
   bpf_object__for_each_program(p, l.obj) bpf_program__set_log_level(p, 4 /* stats */);
   g_log.clear();
@@ -361,4 +397,50 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
   EXPECT_TRUE(auditSeen);
   EXPECT_TRUE(unlinkPath);
   EXPECT_GE(recs.size(), 14u);
+}
+
+// Chained mode (lane set): the fold into bw_state and the tail call are live code now and
+// must pass the verifier too (tail calls mixed with bpf-to-bpf calls, stack limits).
+TEST(BackendVm, ChainedModeVerifiesAndFolds) {
+  if (!bulwark::guest::InGuest())
+    GTEST_SKIP() << "needs the run-vm guest";
+  system("rm -rf /sys/fs/bpf/bwtest/*");
+  Loaded l;
+  bulwark::bundle::Bundle b;
+  ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb", [](bpf_object *o) {
+    uint32_t lane = 0, slot = 3;
+    ASSERT_TRUE(setRodata(o, "bw_cfg_lane", &lane, 4));
+    ASSERT_TRUE(setRodata(o, "bw_cfg_slot", &slot, 4));
+  }));
+  bpf_program *p;
+  bpf_object__for_each_program(p, l.obj) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len), 0);
+    std::printf("chained: %-28s verified_insns=%6u\n", bpf_program__name(p), info.verified_insns);
+  }
+  // attached alone, the program folds into bw_state: reset it as a dispatcher would
+  int st = bpf_map__fd(bpf_object__find_map_by_name(l.obj, "bw_state"));
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<bw_state> zero(ncpu);
+  uint32_t k = 0;
+  ASSERT_EQ(bpf_map_update_elem(st, &k, zero.data(), 0), 0);
+  system("mkdir -p /tmp/bwvm; echo x > /tmp/bwvm/nounlink; echo x > /tmp/bwvm/ok");
+  bpf_program *prog = bpf_object__find_program_by_name(l.obj, "bw_path_unlink");
+  bpf_link *link = bpf_program__attach_lsm(prog);
+  ASSERT_NE(link, nullptr);
+  int okFirst = errnoOf(unlink("/tmp/bwvm/ok"));
+  int denied = errnoOf(unlink("/tmp/bwvm/nounlink"));
+  bpf_link__destroy(link);
+  EXPECT_EQ(okFirst, 0);
+  EXPECT_EQ(denied, EPERM);
+  std::vector<bw_state> after(ncpu);
+  ASSERT_EQ(bpf_map_lookup_elem(st, &k, after.data()), 0);
+  uint32_t depth = 0, verdict = 0;
+  for (auto &s : after) {
+    depth += s.depth;
+    verdict |= s.verdict;
+  }
+  EXPECT_EQ(depth, 2u);  // two events walked through this policy
+  EXPECT_EQ(static_cast<int>(verdict), -EPERM);
 }
