@@ -23,6 +23,7 @@ struct BundleSpec {
   std::vector<FileId> audit;   // rule 1 (audit-watched)
   std::string object = "deny_inode.bpf.o";  // fixture object, in the fixture directory
   bool unlinkHook = false;  // object is deny_inode_unlink.bpf.o: also lists bw_path_unlink
+  bool allHooks = false;    // object is all_hooks.bpf.o: bw_all_<ID> on every LSM hook, no maps
   std::string mode = "enforce";
   int abi = 1;
   int format = 1;
@@ -52,6 +53,19 @@ inline std::string MakeBundleFrom(const std::string &fixtureDir, const std::stri
   data.close();
   size_t entries = s.deny.size() + s.audit.size();
   std::ofstream m(b / "manifest.yaml");
+  if (s.allHooks) {
+    fs::remove_all(b / "maps");
+    m << "format: bulwark-bundle\nformat_version: 1\nabi: " << s.abi << "\ncompiler: \"" << s.compiler << "\"\n"
+      << "policy:\n  name: \"" << s.name << "\"\n  mode: enforce\n  default: allow\n"
+      << "  scope:\n    kind: host\n    paths: []\n  source_digest: \"" << s.digest << "\"\n"
+      << "programs:\n";
+#define BW_HOOK(id, name, kind, attach, summary)                                                   \
+  if (std::string(#kind) == "LSM")                                                                 \
+    m << "  - name: bw_all_" #id "\n    hook: " name "\n    attach: lsm/" attach "\n";
+#include "hooks.def"
+    m << "maps: []\nrodata:\n  - name: bw_cfg_slot\n    size: 4\n  - name: bw_cfg_lane\n    size: 4\nrules: []\n";
+    return b.string();
+  }
   m << "format: " << (s.format == 1 ? "bulwark-bundle" : "something-else") << "\n"
     << "format_version: " << s.format << "\n"
     << "abi: " << s.abi << "\n"
