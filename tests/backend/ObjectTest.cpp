@@ -165,3 +165,39 @@ TEST(Object, DeterministicBytes) {
         << c.name;
   }
 }
+
+TEST(Object, CostDoesNotGrowWithRules) {
+  const HookId FO = HookId::FILE_OPEN;
+  auto build = [&](int n) {
+    PolicyBuilder pb("scale");
+    for (int i = 0; i < n; ++i) {
+      std::string d = "/srv/app" + std::to_string(i);
+      switch (i % 4) {
+      case 0: pb.rule("e" + std::to_string(i), FO, cTest(FO, "file.path", TestOp::Eq, {d + "/secret"})); break;
+      case 1: pb.rule("p" + std::to_string(i), FO, cTest(FO, "file.path", TestOp::Prefix, {d + "/private/"})); break;
+      case 2: pb.rule("s" + std::to_string(i), FO, cTest(FO, "file.path", TestOp::Suffix, {".k" + std::to_string(i)})); break;
+      default:
+        if (i < 400)
+          pb.rule("g" + std::to_string(i), FO, cTest(FO, "file.path", TestOp::Glob, {d + "/*/key?"}));
+        else
+          pb.rule("c" + std::to_string(i), FO,
+                  cAnd({cTest(FO, "file.path", TestOp::Prefix, {d + "/"}),
+                        cTest(FO, "process.comm", TestOp::Eq, strs({"cat"}))}));
+      }
+    }
+    return pb.build();
+  };
+  auto small = bulwark::backend::compileBundle(build(8));
+  auto large = bulwark::backend::compileBundle(build(600));
+  ASSERT_TRUE(small) << small.errors[0].message;
+  ASSERT_TRUE(large) << large.errors[0].message;
+  auto a = summarize(small->bundle.object), b = summarize(large->bundle.object);
+  // same groups -> same code; compound rules add a few instructions each
+  EXPECT_LT(b.programInsns["bw_file_open"], a.programInsns["bw_file_open"] + 12 * 200);
+  size_t entries = 0;
+  for (const auto &m : large->bundle.manifest.maps)
+    entries += m.entries;
+  std::printf("8 rules: %zu insns, %.0f ms; 600 rules: %zu insns, %.0f ms, %zu map entries, object %zu bytes\n",
+              a.programInsns["bw_file_open"], small->stats.totalMs, b.programInsns["bw_file_open"],
+              large->stats.totalMs, entries, large->bundle.object.size());
+}
