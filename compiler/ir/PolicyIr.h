@@ -67,7 +67,7 @@ struct Rule {
 
 struct Scope {
   enum class Kind { Host, Cgroup, Executable } kind = Kind::Host;
-  std::vector<std::string> paths;  // cgroup v2 paths or executable paths
+  std::vector<std::string> paths;  // cgroup paths relative to the cgroup v2 root ("/app.slice"), or executable paths
 };
 
 struct Policy {

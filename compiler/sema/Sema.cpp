@@ -80,6 +80,16 @@ std::string valueText(const ir::Value &v) {
   return formatCidr(std::get<ir::Cidr>(v));
 }
 
+// Cgroup scopes are kept relative to the cgroup v2 root, which is where the runtime mounts
+// it: "/sys/fs/cgroup/app.slice" and "/app.slice" both become "/app.slice".
+std::string canonicalCgroupPath(std::string p) {
+  const std::string mount = "/sys/fs/cgroup";
+  if (p == mount) return "/";
+  if (p.rfind(mount + "/", 0) == 0) p = p.substr(mount.size());
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
 ir::Cond makeTrue() { return ir::Cond{ir::Cond::Kind::True, {}, {}}; }
 ir::Cond makeFalse() { return ir::Cond{ir::Cond::Kind::False, {}, {}}; }
 ir::Cond makeNot(ir::Cond c) {
@@ -791,7 +801,7 @@ struct Sema::Impl {
         error(DiagId::E0014, loc, *err);
         continue;
       }
-      out.paths.push_back(v);
+      out.paths.push_back(out.kind == ir::Scope::Kind::Cgroup ? canonicalCgroupPath(v) : v);
     }
   }
 

@@ -1,0 +1,235 @@
+// bulwark-attack: performs one real system call an attacker would, and reports whether the
+// kernel allowed it. Used by the demo (scripts/demo) and the policy library's VM tests.
+//
+//   bulwark-attack ACTION ARGS...      exit 0: allowed   10: blocked (EPERM/EACCES)
+//                                      11: killed is reported by the shell   20: failed otherwise
+//                                      2: usage
+// Every action is a plain syscall on objects the caller names, so tests decide what is touched.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Args = std::vector<std::string>;
+
+// The outcome of one syscall: -1 with errno set on failure, as the kernel returned it.
+int report(const char *what, long rc) {
+  if (rc >= 0) {
+    std::printf("allowed: %s\n", what);
+    return 0;
+  }
+  int e = errno;
+  if (e == EPERM || e == EACCES) {
+    std::printf("blocked: %s: %s\n", what, std::strerror(e));
+    return 10;
+  }
+  std::printf("failed: %s: %s\n", what, std::strerror(e));
+  return 20;
+}
+
+int openFile(const Args &a) {
+  int flags = a.size() > 1 && a[1] == "write" ? O_WRONLY | O_CREAT : O_RDONLY;
+  int fd = open(a[0].c_str(), flags | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+  return report("open", fd);
+}
+
+int execFile(const Args &a) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char *> argv;
+    for (const auto &s : a) argv.push_back(const_cast<char *>(s.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(errno == EPERM || errno == EACCES ? 110 : 120);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) {
+    std::printf("killed: exec: signal %d\n", WTERMSIG(status));
+    return 11;
+  }
+  int code = WEXITSTATUS(status);
+  errno = code == 110 ? EPERM : code == 120 ? ENOEXEC : 0;
+  return report("exec", code == 110 || code == 120 ? -1 : 0);
+}
+
+int mmapExec(const Args &a) {
+  int fd = open(a[0].c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return report("open for mmap", -1);
+  void *p = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  if (p != MAP_FAILED) munmap(p, 4096);
+  return report("mmap PROT_EXEC", p == MAP_FAILED ? -1 : 0);
+}
+
+int connectTo(const Args &a) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  int family;
+  auto *v4 = reinterpret_cast<sockaddr_in *>(&ss);
+  auto *v6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+  uint16_t port = static_cast<uint16_t>(std::stoi(a[1]));
+  if (inet_pton(AF_INET, a[0].c_str(), &v4->sin_addr) == 1) {
+    family = AF_INET; v4->sin_family = AF_INET; v4->sin_port = htons(port); len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, a[0].c_str(), &v6->sin6_addr) == 1) {
+    family = AF_INET6; v6->sin6_family = AF_INET6; v6->sin6_port = htons(port); len = sizeof *v6;
+  } else {
+    std::fprintf(stderr, "bad address %s\n", a[0].c_str());
+    return 2;
+  }
+  int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s < 0) return report("socket", -1);
+  long rc = connect(s, reinterpret_cast<sockaddr *>(&ss), len);
+  // Non-blocking: EINPROGRESS / ENETUNREACH / ECONNREFUSED mean the LSM let it through.
+  if (rc < 0 && errno != EPERM && errno != EACCES) rc = 0;
+  int saved = errno;
+  close(s);
+  errno = saved;
+  return report("connect", rc);
+}
+
+int bindPort(const Args &a) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(a[0])));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  long rc = bind(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  if (rc == 0 && a.size() > 1 && a[1] == "listen") rc = listen(s, 1);
+  int saved = errno;
+  close(s);
+  errno = saved;
+  return report(a.size() > 1 ? "bind+listen" : "bind", rc);
+}
+
+int rawSocket(const Args &a) {
+  int s = a[0] == "packet" ? socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0) : socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+  if (s >= 0) close(s);
+  return report("socket", s);
+}
+
+int ptraceAttach(const Args &a) {
+  pid_t target = static_cast<pid_t>(std::stoi(a[0]));
+  long rc = ptrace(PTRACE_ATTACH, target, nullptr, nullptr);
+  if (rc == 0) {
+    waitpid(target, nullptr, 0);
+    ptrace(PTRACE_DETACH, target, nullptr, nullptr);
+  }
+  return report("ptrace attach", rc);
+}
+
+int setUid(const Args &a) { return report("setuid", setuid(static_cast<uid_t>(std::stoul(a[0])))); }
+
+int doMount(const Args &a) { return report("mount", mount(a[0].c_str(), a[1].c_str(), a[2].c_str(), 0, nullptr)); }
+
+int moduleLoad(const Args &a) {
+  // finit_module reads the file in the kernel (LSM kernel_read_file); init_module takes the
+  // image from memory (LSM kernel_load_data). An attacker can use either: try both.
+  int fd = open(a[0].c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return report("open module", -1);
+  long rc = syscall(SYS_finit_module, fd, "", 0);
+  int r1 = report("finit_module", rc);
+  char buf[4096];
+  ssize_t n = pread(fd, buf, sizeof buf, 0);
+  close(fd);
+  rc = syscall(SYS_init_module, buf, n > 0 ? n : 0, "");
+  int r2 = report("init_module", rc);
+  // Blocked only when both doors are shut; through either one is not blocked.
+  if (r1 == 10 && r2 == 10) return 10;
+  return r1 == 0 || r2 == 0 ? 0 : 20;
+}
+
+int bpfProgLoad(const Args &) {
+  // The smallest valid program: r0 = 0; exit.
+  struct bpf_insn insns[2] = {};
+  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  insns[1].code = BPF_JMP | BPF_EXIT;
+  union bpf_attr attr {};
+  attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  attr.insns = reinterpret_cast<uint64_t>(insns);
+  attr.insn_cnt = 2;
+  attr.license = reinterpret_cast<uint64_t>("GPL");
+  long fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  if (fd >= 0) close(static_cast<int>(fd));
+  return report("bpf(BPF_PROG_LOAD)", fd);
+}
+
+int unlinkPath(const Args &a) { return report("unlink", unlink(a[0].c_str())); }
+int renamePath(const Args &a) { return report("rename", rename(a[0].c_str(), a[1].c_str())); }
+int linkPath(const Args &a) { return report("link", link(a[0].c_str(), a[1].c_str())); }
+int chmodPath(const Args &a) { return report("chmod", chmod(a[0].c_str(), static_cast<mode_t>(std::stoul(a[1], nullptr, 8)))); }
+int killPid(const Args &a) { return report("kill", kill(static_cast<pid_t>(std::stoi(a[0])), std::stoi(a[1]))); }
+
+struct Action {
+  const char *name;
+  size_t minArgs;
+  const char *usage;
+  std::function<int(const Args &)> run;
+};
+
+const std::vector<Action> kActions = {
+    {"open", 1, "PATH [write]", openFile},
+    {"exec", 1, "PATH [ARGS...]", execFile},
+    {"mmap-exec", 1, "PATH", mmapExec},
+    {"connect", 2, "ADDR PORT", connectTo},
+    {"bind", 1, "PORT [listen]", bindPort},
+    {"raw-socket", 1, "inet|packet", rawSocket},
+    {"ptrace", 1, "PID", ptraceAttach},
+    {"setuid", 1, "UID", setUid},
+    {"mount", 3, "SOURCE TARGET FSTYPE", doMount},
+    {"module", 1, "FILE", moduleLoad},
+    {"bpf-load", 0, "", bpfProgLoad},
+    {"unlink", 1, "PATH", unlinkPath},
+    {"rename", 2, "FROM TO", renamePath},
+    {"link", 2, "EXISTING NEW", linkPath},
+    {"chmod", 2, "PATH OCTAL_MODE", chmodPath},
+    {"kill", 2, "PID SIGNAL", killPid},
+};
+
+int usage() {
+  std::fprintf(stderr, "usage: bulwark-attack ACTION ARGS...\n");
+  for (const auto &a : kActions) std::fprintf(stderr, "  %-11s %s\n", a.name, a.usage);
+  std::fprintf(stderr, "exit: 0 allowed, 10 blocked (EPERM/EACCES), 11 killed, 20 failed otherwise, 2 usage\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage();
+  std::string name = argv[1];
+  Args args(argv + 2, argv + argc);
+  for (const auto &a : kActions)
+    if (name == a.name) {
+      if (args.size() < a.minArgs) return usage();
+      try {
+        return a.run(args);
+      } catch (const std::exception &e) {
+        std::fprintf(stderr, "bulwark-attack: bad argument: %s\n", e.what());
+        return 2;
+      }
+    }
+  return usage();
+}
