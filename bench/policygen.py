@@ -18,6 +18,8 @@ Kinds (and the operator each rule uses):
   glob    FIELD matches "ROOT/r/dNNNNN/*.g"
   cidr    net.daddr in 10.A.B.0/24            (never 127.0.0.0/8)
   port    net.dport == 20000+N                (never the benchmark's port)
+  uid     process.uid == 40000+N              (any hook; reads no path: the cost of the
+                                              dispatch and decision framework alone)
 """
 import argparse
 import sys
@@ -30,6 +32,7 @@ HOOKS = {
     "net.connect": (None, ("cidr", "port")),
 }
 PATH_KINDS = ("exact", "prefix", "suffix", "glob")
+EXTRA_KINDS = ("uid",)  # valid on every hook, not part of a hook's benchmark matrix
 DEFAULT_ROOT = "/tmp/bwb"
 PORT_BASE = 20000
 
@@ -57,6 +60,8 @@ def condition(hook, kind, i, root=DEFAULT_ROOT):
         return f"net.daddr in 10.{(i >> 8) & 255}.{i & 255}.0/24"
     if kind == "port":
         return f"net.dport == {PORT_BASE + i}"
+    if kind == "uid":
+        return f"process.uid == {40000 + i}"
     raise ValueError(f"unknown kind {kind}")
 
 
@@ -65,7 +70,7 @@ def policy(hook, kind, rules, name, root=DEFAULT_ROOT, extra_rules=()):
     (a list of (rule name, condition, action)) after them."""
     if hook not in HOOKS:
         raise ValueError(f"unknown hook {hook}")
-    if kind not in HOOKS[hook][1]:
+    if kind not in HOOKS[hook][1] + EXTRA_KINDS:
         raise ValueError(f"hook {hook} has no {kind} benchmark kind")
     if kind == "cidr" and rules > 65536:
         raise ValueError("at most 65536 distinct /24 CIDRs in 10.0.0.0/8")

@@ -8,7 +8,9 @@ import math
 import statistics
 from collections import defaultdict
 
-KIND_ORDER = ["exact", "prefix", "suffix", "glob", "cidr", "port"]
+OPS_HOOK = {"open": "file.open", "exec": "process.exec", "unlink": "file.unlink", "connect": "net.connect"}
+KIND_ORDER = ["exact", "prefix", "suffix", "glob", "cidr", "port", "uid"]
+CHART_KINDS = KIND_ORDER[:-1]
 COLORS = {"exact": "#1f77b4", "prefix": "#ff7f0e", "suffix": "#2ca02c", "glob": "#d62728",
           "cidr": "#9467bd", "port": "#8c564b", "landlock_exact": "#17becf", "landlock_prefix": "#bcbd22",
           "empty": "#7f7f7f"}
@@ -79,6 +81,7 @@ def analyse(meta, compiled, records, ops):
             if setup == "bulwark":
                 e["load_wall_ms"] = med([r.get("load_wall_ms") for _, r, _ in ok])
                 e["load_verify_ms"] = med([r.get("load_verify_ms") for _, r, _ in ok])
+                e["load_total_ms"] = med([r.get("load_total_ms") for _, r, _ in ok])
                 e["switch_us"] = med([r.get("switch_us") for _, r, _ in ok])
                 # the policy's default counter saw every measured call: the program ran
                 e["counted"] = all(r.get("default_hits", 0) >= r.get("ops", 0) > 0 for _, r, _ in ok) if ok else None
@@ -193,11 +196,11 @@ def targets(res):
                       "measured": f"at {n} rules: Bulwark {fmt_pct(b)}, Landlock {fmt_pct(l)}; "
                                   f"Bulwark higher at {len(worse)}/{len(pairs)} sizes",
                       "pass": not worse})
-    comp = [c for c in res["compile"] if c["rules"] == 10000]
+    comp = [c for c in res["compile"] if c["rules"] == 10000 and not c.get("breakdown")]
     if comp:
         ok = [c for c in comp if "error" not in c]
         worst = max(ok, key=lambda c: c["compile_s"]) if ok else None
-        t.append({"name": "compile 10,000 rules (each hook and kind that compiles)", "target": "< 1 s",
+        t.append({"name": "compile 10,000 rules, CPU time (each hook and kind that compiles)", "target": "< 1 s",
                   "measured": (f"worst {worst['compile_s']:.2f} s ({worst['hook']} {worst['kind']}); "
                                f"{len(comp) - len(ok)} of {len(comp)} do not compile yet") if worst else "none compile",
                   "pass": None if not ok else all(c["compile_s"] < 1.0 for c in ok)})
@@ -230,7 +233,10 @@ def cost_rows(res, op):
     c = res["cost"].get(op, {})
     rows = []
     for cid, e in c.get("configs", {}).items():
-        label = cid if e["setup"] in ("none", "empty") else f"{e['setup']} {e['kind']} {e['rules']}"
+        label = {"empty": "empty BPF LSM program"}.get(cid, cid) if e["setup"] in ("none", "empty") \
+            else f"{e['setup']} {e['kind']} {e['rules']}"
+        if e["kind"] == "uid":
+            label += " (reads no path: dispatch + decision framework)"
         spread = ""
         if "ratio_min" in e:
             spread = f"{(e['ratio_min'] - 1) * 100:+.1f}..{(e['ratio_max'] - 1) * 100:+.1f}%"
@@ -287,7 +293,9 @@ def render(res, md):
                    else "Not measured.")
         out.append("")
         out.append(table(["configuration", "k instr/op" if m["cost_clock"] == "icount" else "us/op (TCG)",
-                          "added vs none", "per-round range", "load ms", "note"], cost_rows(res, op), md))
+                          "added vs none", "per-round range",
+                          "load ms (virtual)" if m["cost_clock"] == "icount" else "load ms", "note"],
+                         cost_rows(res, op), md))
         sc = [(k, v["scaling"]) for k, v in c.get("kinds", {}).items() if "scaling" in v]
         if sc:
             out.append("")
@@ -297,12 +305,26 @@ def render(res, md):
     out.append(f"{h}Compile time and bundle size (host, `bulwarkc compile`)")
     rows = []
     for c in sorted(res["compile"], key=lambda c: (c["hook"], KIND_ORDER.index(c["kind"]), c["rules"])):
-        rows.append([c["hook"], c["kind"], c["rules"], f"{c['compile_s']:.3f}",
+        rows.append([c["hook"], c["kind"], c["rules"], f"{c['compile_s']:.3f}", f"{c['compile_wall_s']:.3f}",
                      f"{c['bundle_bytes'] / 1024:.0f}" if "bundle_bytes" in c else "-",
                      f"{c['object_bytes'] / 1024:.0f}" if "object_bytes" in c else "-",
                      "not yet supported: " + c["error"][:80] if "error" in c else ""])
-    out.append(table(["hook", "kind", "rules", "compile s", "bundle KiB", "object KiB", "note"], rows, md))
+    out.append(table(["hook", "kind", "rules", "compile CPU s", "wall s", "bundle KiB", "object KiB", "note"],
+                     rows, md))
     out.append("")
+    rows = []
+    for op in ("open", "connect"):
+        for cid, e in res["cost"].get(op, {}).get("configs", {}).items():
+            if e["setup"] == "bulwark" and e.get("load_wall_ms"):
+                rows.append([OPS_HOOK[op], e["kind"], e["rules"], f"{e['load_wall_ms']:.0f}",
+                             f"{e['load_total_ms']:.0f}" if e.get("load_total_ms") else "-",
+                             f"{e['load_verify_ms']:.0f}" if e.get("load_verify_ms") else "-"])
+    if rows:
+        clock = "icount virtual ms: 1 ns per guest instruction" if m["cost_clock"] == "icount" else "TCG wall ms"
+        out.append(f"{h}Load time (guest, `bulwark load` of a fresh policy; {clock})")
+        out.append(table(["hook", "kind", "rules", "bulwark process", "lock to unlock (bulwark's 'total')",
+                          "open+verify+load+fill maps"], rows, md))
+        out.append("")
     if res["swap"]:
         out.append(f"{h}Hot swap (TCG)")
         f1 = lambda v, f="{:.1f}": "-" if v is None else f.format(v)  # noqa: E731
@@ -354,15 +376,21 @@ def _panel(x0, y0, w, h, title, series, ylabel, ylog=False, hlines=(), xmax=1000
     o = [f'<g transform="translate({x0},{y0})">',
          f'<text x="{w / 2}" y="-8" text-anchor="middle" font-size="13" font-weight="bold">{_esc(title)}</text>']
     ys = [p[1] for s in series for p in s[3] if p[1] is not None] + [v for v, _, _ in hlines]
+    # headroom above the data for the legend (top left)
+    nleg = sum(1 for s in series if any(y is not None for _, y in s[3]))
+    room = min(0.75, 0.075 * nleg + 0.04)
     if ylog:
         ys = [y for y in ys if y > 0]
         lo = 10 ** math.floor(math.log10(min(ys))) if ys else 0.01
-        hi = 10 ** math.ceil(math.log10(max(ys))) if ys else 10
+        top = math.log10(max(ys)) if ys else 1
+        top += (top - math.log10(lo)) * room / (1 - room)
+        hi = 10 ** math.ceil(top)
         ty = lambda v: h - (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * h  # noqa
         ticks = [10 ** e for e in range(int(math.log10(lo)), int(math.log10(hi)) + 1)]
     else:
         lo = min([0.0] + ys)
         hi = max([1.0] + ys)
+        hi += (hi - lo) * room / (1 - room)
         span = hi - lo
         step = 10 ** math.floor(math.log10(span)) if span > 0 else 1
         if span / step < 4:
@@ -375,7 +403,7 @@ def _panel(x0, y0, w, h, title, series, ylabel, ylog=False, hlines=(), xmax=1000
     o.append(f'<rect x="0" y="0" width="{w}" height="{h}" fill="white" stroke="#999"/>')
     for t in ticks:
         y = ty(t)
-        lab = (f"{t:g}" if ylog else f"{t:g}")
+        lab = f"{int(round(t)):,}" if abs(t) >= 1000 and float(t).is_integer() else f"{t:g}"
         o.append(f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
         o.append(f'<text x="-4" y="{y + 4:.1f}" text-anchor="end" font-size="10">{lab}</text>')
     n = 1
@@ -392,6 +420,12 @@ def _panel(x0, y0, w, h, title, series, ylabel, ylog=False, hlines=(), xmax=1000
         o.append(f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-dasharray="2,3"/>')
         o.append(f'<text x="{w - 3}" y="{y - 3:.1f}" text-anchor="end" font-size="9" fill="{color}">'
                  f'{_esc(label)}</text>')
+    lines = []
+    shown = [s for s in series if any(y is not None and (not ylog or y > 0) for _, y in s[3])]
+    if shown:
+        lw = 14 + 6.2 * max(len(s[0]) for s in shown)
+        o.append(f'<rect x="4" y="2" width="{lw:.0f}" height="{13 * len(shown) + 4}" fill="white" '
+                 f'fill-opacity="0.85" stroke="#ddd"/>')
     ly = 12
     for label, color, dash, pts in series:
         pts = [(x, y) for x, y in pts if y is not None and (not ylog or y > 0)]
@@ -399,18 +433,26 @@ def _panel(x0, y0, w, h, title, series, ylabel, ylog=False, hlines=(), xmax=1000
             continue
         d = " ".join(f"{tx(x):.1f},{ty(y):.1f}" for x, y in pts)
         da = ' stroke-dasharray="6,3"' if dash else ""
-        o.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="1.8"{da}/>')
+        lines.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="1.8"{da}/>')
         for x, y in pts:
-            o.append(f'<circle cx="{tx(x):.1f}" cy="{ty(y):.1f}" r="2.5" fill="{color}"/>')
+            lines.append(f'<circle cx="{tx(x):.1f}" cy="{ty(y):.1f}" r="2.5" fill="{color}"/>')
         o.append(f'<line x1="8" x2="26" y1="{ly - 4}" y2="{ly - 4}" stroke="{color}" stroke-width="2"{da}/>')
         o.append(f'<text x="30" y="{ly}" font-size="10">{_esc(label)}</text>')
         ly += 13
+    # data under the legend box: insert the lines before it
+    k = next((i for i, x in enumerate(o) if x.startswith('<rect x="4" y="2"')), len(o))
+    o[k:k] = lines
     o.append("</g>")
     return o
 
 
+def _pts(d):
+    """{rules: value} (keys may be strings after a JSON round trip) -> sorted [(rules, value)]."""
+    return sorted((int(k), v) for k, v in d.items())
+
+
 def svg(res):
-    W, H = 1000, 1010
+    W, H = 1000, 900
     pw, ph = 400, 210
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif">',
          f'<rect width="{W}" height="{H}" fill="white"/>']
@@ -426,12 +468,12 @@ def svg(res):
     for i, op in enumerate(["open", "exec", "unlink", "connect"]):
         c = res["cost"].get(op, {})
         series = []
-        for kind in KIND_ORDER:
+        for kind in CHART_KINDS:
             k = c.get("kinds", {}).get(kind)
             if k:
-                series.append((f"Bulwark {kind}", COLORS[kind], False, sorted(k["added_pct"].items())))
+                series.append((f"Bulwark {kind}", COLORS[kind], False, _pts(k["added_pct"])))
         for kind, k in c.get("landlock", {}).items():
-            series.append((f"Landlock {kind}", COLORS["landlock_" + kind], True, sorted(k["added_pct"].items())))
+            series.append((f"Landlock {kind}", COLORS["landlock_" + kind], True, _pts(k["added_pct"])))
         hl = []
         if c.get("empty_added_pct") is not None:
             hl.append((c["empty_added_pct"], "#555", "empty BPF LSM program"))
@@ -441,26 +483,27 @@ def svg(res):
     # compile time
     series = []
     for hook in sorted({c["hook"] for c in res["compile"]}):
-        for kind in KIND_ORDER:
+        for kind in CHART_KINDS:
             pts = sorted((c["rules"], c["compile_s"]) for c in res["compile"]
-                         if c["hook"] == hook and c["kind"] == kind and "error" not in c)
+                         if c["hook"] == hook and c["kind"] == kind and "error" not in c and not c.get("breakdown"))
             if pts and (hook in ("file.open", "net.connect")):
                 series.append((f"{hook} {kind}", COLORS[kind], hook != "file.open", pts))
-    o += _panel(*pos[4], pw, ph, "compile time (host, s)", series, "seconds", ylog=True,
+    o += _panel(*pos[4], pw, ph, "compile time (host, CPU s)", series, "seconds", ylog=True,
                 hlines=[(1.0, "#d00", "target 1 s")])
-    # load time
+    # load time (cost guest's clock)
     series = []
     c = res["cost"].get("open", {})
-    for kind in KIND_ORDER:
+    for kind in CHART_KINDS:
         pts = sorted((e["rules"], e["load_wall_ms"]) for e in c.get("configs", {}).values()
                      if e["setup"] == "bulwark" and e["kind"] == kind and e.get("load_wall_ms"))
         if pts:
             series.append((f"bulwark load, file.open {kind}", COLORS[kind], False, pts))
-    sw = [(s["rules"], s["latency_ms"]) for s in res["swap"] if s["latency_ms"]]
-    if sw:
-        series.append(("hot swap latency", "#000", True, sw))
-    o += _panel(*pos[5], pw, ph, "load and swap (guest, TCG, ms)", series, "milliseconds", ylog=True,
-                hlines=[(5.0, "#d00", "swap target 5 ms")])
+    pts = sorted((e["rules"], e["load_verify_ms"]) for e in c.get("configs", {}).values()
+                 if e["setup"] == "bulwark" and e["kind"] == "exact" and e.get("load_verify_ms"))
+    if pts:
+        series.append(("of which open+verify+load+fill (exact)", COLORS["exact"], True, pts))
+    clock = "icount virtual ms" if m.get("cost_clock") == "icount" else "TCG ms"
+    o += _panel(*pos[5], pw, ph, f"bulwark load time (guest, {clock})", series, "milliseconds", ylog=True)
     o.append("</svg>")
     return "\n".join(o) + "\n"
 
