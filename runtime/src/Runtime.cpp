@@ -730,6 +730,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     Fd pass = loadPass(pins_, *h, slot);
     int pfd = shared.progs(*h);
     mapUpdateFd(pfd, progIndex(slot, next), pass.get(), progsMapName(*h));
+    undo.add([pfd, slot, next] { mapDelete(pfd, progIndex(slot, next)); });
   }
 
   StateRecord gr{};

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include <fstream>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 
@@ -114,6 +115,26 @@ TEST(PinConflict, ForeignMapAtASharedPinIsReported) {
   EXPECT_NE(r.output.find("shared/bw_gen is taken"), std::string::npos) << r.output;
   EXPECT_FALSE(Exists(root.path() + "/deny-test"));
   EXPECT_FALSE(Exists(root.path() + "/dispatch/file_open-0"));
+}
+
+TEST(Privilege, UnprivilegedLoadIsRefusedWithExit6) {
+  ASSERT_TRUE(guest::InGuest());
+  TempDir tmp;
+  PinRoot root;
+  chmod(tmp.path().c_str(), 0755);
+  BundleSpec s;
+  s.deny = {IdOf(tmp.CreateFile("a"))};
+  std::string bundle = MakeBundle(tmp.path(), s);
+  std::filesystem::permissions(bundle, std::filesystem::perms::all, std::filesystem::perm_options::add);
+  auto child = guest::RunInChild([&] {
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      return 100;
+    auto r = Bulwark(root, {"load", bundle});
+    std::fprintf(stderr, "%s", r.output.c_str());
+    return r.exit_code == 6 && r.output.find("missing privilege") != std::string::npos ? 0 : 1;
+  });
+  EXPECT_EQ(child.exit_code, 0);
+  EXPECT_FALSE(Exists(root.path() + "/deny-test"));
 }
 
 TEST(NotLoaded, UnloadOfUnknownPolicyIsNotFound) {
