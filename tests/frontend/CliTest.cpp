@@ -317,6 +317,15 @@ TEST_F(BulwarkcCli, KprobeWithMissingBtfIsAnError) {
   EXPECT_NE(r.err.find("error[E0020]: cannot read kernel BTF from '" + tmp_ + "/no-btf'"), std::string::npos) << describe(r);
 }
 
+// Known bug (see KnownFrontEndBugsTest.cpp): not-UTF-8 input is an internal error, exit 3.
+TEST_F(BulwarkcCli, DISABLED_NonUtf8InputIsAFindingNotAnInternalError) {
+  std::string f = write("latin1.bw", "policy p {\n  # caf\xe9\n}\n");
+  auto r = run({"check", f});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.err.find("error[E0001]"), std::string::npos) << describe(r);
+  EXPECT_EQ(run({"fmt", "--check", f}).exitCode, 1);
+}
+
 TEST_F(BulwarkcCli, VersionAndHooks) {
   auto v = run({"--version"});
   EXPECT_EQ(v.exitCode, 0) << describe(v);

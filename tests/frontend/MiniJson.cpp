@@ -7,8 +7,8 @@ namespace bulwark::test {
 
 const JsonValue *JsonValue::get(std::string_view key) const {
   if (kind != Kind::Object) return nullptr;
-  for (const auto &[k, v] : object)
-    if (k == key) return &v;
+  for (const auto &m : object)
+    if (m.key == key) return &m;
   return nullptr;
 }
 
@@ -215,7 +215,8 @@ private:
       ++p_;
       auto item = value(depth + 1);
       if (!item) return std::nullopt;
-      v.object.emplace_back(std::move(*key), std::move(*item));
+      item->key = std::move(*key);
+      v.object.push_back(std::move(*item));
       ws();
       if (p_ < t_.size() && t_[p_] == ',') { ++p_; continue; }
       if (p_ < t_.size() && t_[p_] == '}') { ++p_; return v; }

@@ -210,14 +210,14 @@ TEST_F(RenderSarif, ResultsMatchTheDiagnosticsAndPointAtTheirRule) {
     const JsonValue &fp = need(r, "partialFingerprints");
     ASSERT_TRUE(fp.isObject());
     ASSERT_FALSE(fp.object.empty());
-    for (const auto &[key, value] : fp.object) EXPECT_FALSE(value.string.empty()) << key;
+    for (const auto &m : fp.object) EXPECT_FALSE(m.string.empty()) << m.key;
   }
 }
 
 std::vector<std::string> fingerprints(const JsonValue &sarif) {
   std::vector<std::string> out;
   for (const auto &r : need(sarif, "runs[0].results").array)
-    for (const auto &[key, value] : need(r, "partialFingerprints").object) out.push_back(key + "=" + value.string);
+    for (const auto &m : need(r, "partialFingerprints").object) out.push_back(m.key + "=" + m.string);
   return out;
 }
 
