@@ -83,6 +83,34 @@ TEST(KnownFrontEndBugs, UsingAModuleWithSyntaxErrorsDoesNotCascade) {
   EXPECT_TRUE(codesAt(c, 6).empty()) << all(c);
 }
 
+// A constant or list that refers to itself (directly or through others) is reported by
+// nobody: declValue's cycle guard yields "no value" silently, so every rule using it fails
+// sema without a diagnostic and is dropped from the IR. `bulwarkc check` exits 0 and the
+// policy loses those rules. E0008 covers only macros.
+TEST(KnownFrontEndBugs, DISABLED_ConstantAndListCyclesAreErrorsNotSilentlyDroppedRules) {
+  auto c = lintText("const a = b\n"
+                    "const b = a\n"
+                    "list l = [l, \"/x\"]\n\n"
+                    "policy p {\n"
+                    "  rule uses_const {\n    on net.connect\n    when net.dport == a\n    deny\n  }\n\n"
+                    "  rule uses_list {\n    on file.open\n    when file.path in l\n    deny\n  }\n"
+                    "}\n");
+  ASSERT_EQ(c->semaResult().policies.size(), 1u);
+  size_t rules = c->semaResult().policies[0].ir.rules.size();
+  EXPECT_TRUE(c->diags().errorCount() > 0 || rules == 2)
+      << "no error, yet " << 2 - rules << " of 2 rules were dropped:\n" << all(*c);
+  EXPECT_GE(codesAt(*c, 1).size() + codesAt(*c, 2).size(), 1u) << "the const cycle is not reported:\n" << all(*c);
+  EXPECT_EQ(codesAt(*c, 3).size(), 1u) << "the list cycle is not reported:\n" << all(*c);
+}
+
+// E0017's column is computed in the unescaped message, so an escape before the bad
+// `{field}` shifts the caret left by one per escape (here 2: it points into `hi\"`).
+TEST(KnownFrontEndBugs, DISABLED_MessageTemplateColumnCountsEscapes) {
+  auto c = lintText("policy p {\n  rule r {\n    on file.open\n    deny \"say \\\"hi\\\" {file.nope}\"\n  }\n}\n");
+  ASSERT_EQ(c->diags().all().size(), 1u) << all(*c);
+  EXPECT_EQ(c->diags().all()[0].loc.column, 22u) << "the '{' of {file.nope} is at column 22:\n" << all(*c);
+}
+
 // Found by the fuzzer: bytes that are not UTF-8 (a Latin-1 'é' in a comment) make the
 // ANTLR input stream throw std::range_error ("wstring_convert::from_bytes") out of
 // parseFile; bulwarkc reports "internal error" and exits 3. It should be an E0001 at the
