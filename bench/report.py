@@ -60,8 +60,10 @@ def analyse(meta, compiled, records, ops):
                 base = [seqs[k]["ns_median"] for k in (sq - 1, sq + 1)
                         if k in seqs and seqs[k]["config"] == "none" and seqs[k].get("ns_median")
                         and "error" not in seqs[k]]
-                ratio = r["ns_median"] / statistics.mean(base) if base and r.get("ns_median") and \
-                    "error" not in r else None
+                ok = base and r.get("ns_median") and "error" not in r
+                ratio = r["ns_median"] / statistics.mean(base) if ok else None
+                if ok:
+                    r = dict(r, added_ns=r["ns_median"] - statistics.mean(base))
                 per_cfg[r["config"]].append((rd, r, ratio))
         out = {"configs": {}, "unsupported": [], "kinds": {}, "landlock": {},
                "none_ns": med(nones),
@@ -76,6 +78,7 @@ def analyse(meta, compiled, records, ops):
             e = {"setup": setup, "kind": kind, "rules": n, "rounds": len(ok),
                  "ns": med([r["ns_median"] for _, r, _ in ok]), "ratio": med(ratios)}
             e["added_pct"] = (e["ratio"] - 1) * 100 if e["ratio"] is not None else None
+            e["added_ns"] = med([r.get("added_ns") for _, r, _ in ok])
             if len(ratios) > 1:
                 e["ratio_min"], e["ratio_max"] = min(ratios), max(ratios)
             if setup == "bulwark":
@@ -107,6 +110,9 @@ def analyse(meta, compiled, records, ops):
                 (out["kinds"] if setup == "bulwark" else out["landlock"])[kind] = k
         if "empty" in out["configs"]:
             out["empty_added_pct"] = out["configs"]["empty"]["added_pct"]
+        widths = [(e["ratio_max"] - e["ratio_min"]) * 100 for e in out["configs"].values() if "ratio_max" in e]
+        # differences smaller than this (percentage points) are not told apart by this run
+        out["resolution_pct"] = max(0.2, med(widths) or 0.0) if widths else None
         if rounds or any(c["op"] == op for c in compiled):
             res["cost"][op] = out
     for rec in compiled:
@@ -189,12 +195,16 @@ def targets(res):
             pairs = [(n, bw[n], ll["added_pct"][n]) for n in ll["added_pct"] if n in bw]
             if not pairs:
                 continue
-            worse = [p for p in pairs if p[1] > p[2]]
+            tol = c.get("resolution_pct") or 0.0
+            worse = [p for p in pairs if p[1] > p[2] + tol]
+            ties = [p for p in pairs if abs(p[1] - p[2]) <= tol]
             n, b, l = max(pairs)
+            detail = f"Bulwark higher at {len(worse)}/{len(pairs)} sizes"
+            if ties:
+                detail += f", within this run's resolution ({tol:.1f} points) at {len(ties)}"
             t.append({"name": f"{op}: Bulwark {kind} vs Landlock on the same paths (added cost)",
                       "target": "Bulwark <= Landlock",
-                      "measured": f"at {n} rules: Bulwark {fmt_pct(b)}, Landlock {fmt_pct(l)}; "
-                                  f"Bulwark higher at {len(worse)}/{len(pairs)} sizes",
+                      "measured": f"at {n} rules: Bulwark {fmt_pct(b)}, Landlock {fmt_pct(l)}; {detail}",
                       "pass": not worse})
     comp = [c for c in res["compile"] if c["rules"] == 10000 and not c.get("breakdown")]
     if comp:
@@ -245,9 +255,10 @@ def cost_rows(res, op):
         note = "; ".join(e.get("errors", []))
         if e.get("counted") is False:
             note = (note + "; " if note else "") + "default counter missed calls"
-        rows.append([label, f"{e['ns'] / 1000:.2f}" if e["ns"] else "-", fmt_pct(e["added_pct"]), spread, load, note])
+        rows.append([label, f"{e['ns'] / 1000:.2f}" if e["ns"] else "-", fmt_pct(e["added_pct"]),
+                     f"{e['added_ns'] / 1000:+.2f}" if e.get("added_ns") is not None else "-", spread, load, note])
     for u in c.get("unsupported", []):
-        rows.append([f"bulwark {u['kind']} {u['rules']}", "-", "not yet supported", "", "", u["error"][:90]])
+        rows.append([f"bulwark {u['kind']} {u['rules']}", "-", "not yet supported", "", "", "", u["error"][:90]])
     return rows
 
 
@@ -286,14 +297,17 @@ def render(res, md):
         c = res["cost"].get(op)
         if not c:
             continue
-        noise = f"; 'none' varied {c['noise_pct']:.1f}% between rounds" if c.get("noise_pct") is not None else ""
+        noise = f"; the baseline varied {c['noise_pct']:.1f}% over the run" if c.get("noise_pct") is not None else ""
+        if c.get("resolution_pct") is not None:
+            noise += f"; per-round ratios of a configuration agree within {c['resolution_pct']:.1f} points (median)"
         out.append(f"{h}Syscall cost: {names[op]}")
         unit = "k instructions" if m["cost_clock"] == "icount" else "us (TCG wall clock)"
         out.append(f"No program: {c['none_ns'] / 1000:.2f} {unit} per operation{noise}." if c.get("none_ns")
                    else "Not measured.")
         out.append("")
         out.append(table(["configuration", "k instr/op" if m["cost_clock"] == "icount" else "us/op (TCG)",
-                          "added vs none", "per-round range",
+                          "added vs none", "added k instr" if m["cost_clock"] == "icount" else "added us",
+                          "per-round range",
                           "load ms (virtual)" if m["cost_clock"] == "icount" else "load ms", "note"],
                          cost_rows(res, op), md))
         sc = [(k, v["scaling"]) for k, v in c.get("kinds", {}).items() if "scaling" in v]
