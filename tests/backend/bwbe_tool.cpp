@@ -1,12 +1,19 @@
 // bwbe-tool: tiny test driver of the back end (not the product CLI, which is bulwarkc).
 //   bwbe-tool vm-policy <out.bwb>   compile the fixed policy the VM test enforces
 //   bwbe-tool vm-all-hooks <out.bwb> one rule per LSM hook, for the VM test
+//   bwbe-tool stress <out dir> [sizes...]   stress bundles (StressGen.h) + probes + compile times
 //   bwbe-tool inspect <dir> [--json]
 #include "Backend.h"
 #include "PolicyBuilder.h"
+#include "StressGen.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 using namespace bwtest;
 using bulwark::HookId;
@@ -66,7 +73,70 @@ static bulwark::ir::Policy allHooksPolicy() {
       .build();
 }
 
+static const char *actionText(bulwark::ir::Action a) {
+  switch (a) {
+  case bulwark::ir::Action::Allow: return "allow";
+  case bulwark::ir::Action::Deny: return "deny";
+  case bulwark::ir::Action::Audit: return "audit";
+  case bulwark::ir::Action::Kill: return "kill";
+  }
+  return "?";
+}
+
+// stress-<n>.bwb, stress-<n>.probes (one tab-separated line per probe: name hook path write
+// addr port | expected: denied rule action record, from the host evaluator) and
+// compile-times.txt (one line per size).
+static int stress(const std::filesystem::path &out, std::vector<int> sizes) {
+  if (sizes.empty())
+    sizes = {10, 100, 1000, 10000};
+  std::filesystem::create_directories(out);
+  std::ofstream times(out / "compile-times.txt");
+  for (int n : sizes) {
+    auto set = bwtest::stressSet(n);
+    auto r = bulwark::backend::compileBundle(set.policy);
+    if (!r) {
+      for (auto &e : r.errors)
+        std::fprintf(stderr, "stress %d: %s\n", n, e.message.c_str());
+      return 1;
+    }
+    std::string name = "stress-" + std::to_string(n);
+    std::string err;
+    if (!bulwark::backend::writeBundle(r->bundle, out / (name + ".bwb"), &err)) {
+      std::fprintf(stderr, "%s\n", err.c_str());
+      return 1;
+    }
+    size_t entries = 0;
+    for (const auto &m : r->bundle.manifest.maps)
+      entries += m.entries;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "rules=%d compile_ms=%.1f lower_ms=%.1f link_ms=%.1f opt_ms=%.1f emit_ms=%.1f "
+                  "groups=%zu map_entries=%zu object_bytes=%zu\n",
+                  n, r->stats.totalMs, r->stats.lowerMs, r->stats.linkMs, r->stats.optMs,
+                  r->stats.emitMs, r->lowered.groups.size(), entries, r->bundle.object.size());
+    times << line;
+    std::fputs(line, stdout);
+    std::ofstream probes(out / (name + ".probes"));
+    for (const auto &p : set.probes) {
+      auto d = bulwark::ir::evaluate(set.policy, p.hook, p.event);
+      bool record = d.action != bulwark::ir::Action::Allow;
+      probes << p.name << '\t' << bulwark::Catalogue::get().hook(p.hook).name << '\t'
+             << (p.path.empty() ? "-" : p.path) << '\t' << (p.write ? 1 : 0) << '\t'
+             << (p.addr.empty() ? "-" : p.addr) << '\t' << p.port << '\t' << (d.denied ? 1 : 0)
+             << '\t' << (d.matched ? static_cast<int64_t>(d.ruleId) : -1) << '\t'
+             << actionText(d.action) << '\t' << (record ? 1 : 0) << '\n';
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && !std::strcmp(argv[1], "stress")) {
+    std::vector<int> sizes;
+    for (int i = 3; i < argc; ++i)
+      sizes.push_back(std::atoi(argv[i]));
+    return stress(argv[2], sizes);
+  }
   if (argc >= 3 && !std::strcmp(argv[1], "vm-policy")) {
     auto p = PolicyBuilder("vmtest")
                  .rule("deny-one-file", HookId::FILE_OPEN,
