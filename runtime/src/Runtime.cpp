@@ -502,6 +502,16 @@ std::vector<PinnedObject> describePins(const std::string &dir) {
   return out;
 }
 
+// Test hook: BULWARK_FAULT=<point> makes the process die at that point, as a crash would
+// (no undo, no cleanup), so the VM tests can check what a later bulwark makes of it.
+void faultPoint(const char *point) {
+  const char *f = std::getenv("BULWARK_FAULT");
+  if (f && std::strcmp(f, point) == 0) {
+    std::fprintf(stderr, "bulwark: BULWARK_FAULT: dying at %s\n", point);
+    ::_exit(70);
+  }
+}
+
 double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -666,6 +676,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   uint32_t next = cur ^ 1;
   uint64_t oldMask = res.replaced ? st->gens[cur].hooksMask : 0;
 
+  faultPoint("after-load");
   std::string genDir = pins_.genDir(b.name, next);
   removeTree(genDir);  // a stale generation of an interrupted load
   mkdirs(genDir);
@@ -709,7 +720,10 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     int pfd = shared.progs(h);
     mapUpdateFd(pfd, progIndex(slot, next), bpf_program__fd(prog), progsMapName(h));
     undo.add([pfd, slot, next] { mapDelete(pfd, progIndex(slot, next)); });
-    if (!((oldMask >> hi) & 1)) {
+    // A hook the enforcing version does not use, or one it uses but whose chain link is
+    // missing (an interrupted unload): stand-in at the enforcing generation, then link.
+    bool linked = inChain(shared.chain(h), slot);
+    if (!((oldMask >> hi) & 1) || !linked) {
       added.push_back(&h);
       Fd pass = loadPass(pins_, h, slot);
       mapUpdateFd(pfd, progIndex(slot, cur), pass.get(), progsMapName(h));
@@ -748,11 +762,13 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   gr.loadDurationNs = uint64_t(msSince(t0) * 1e6);
   writeRecord(st->fd.get(), 1 + next, gr);
 
+  faultPoint("before-switch");
   // ---- the switch ----
   auto tSwitch = Clock::now();
   mapUpdateU32(shared.gen(), slot, next, "bw_gen");
   res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
   undo.commit();
+  faultPoint("after-switch");
 
   // ---- after the switch: free the previous generation once no event can be in it ----
   auto warn = [&](const std::string &w) { res.warnings.push_back(w); };
@@ -813,6 +829,7 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
       if (unlinkSlot(chain, slot))
         used.push_back(&h);
     }
+    faultPoint("unload-after-unlink");
     std::this_thread::sleep_for(grace);
     scrubSlot(shared, slot);
     for (const auto &h : hooks())
@@ -845,9 +862,16 @@ std::vector<PolicySummary> Runtime::list() {
     s.gen = gens ? shared.genOf(s.slot) : 0;
     s.header = st->header;
     s.active = st->gens[s.gen];
-    s.healthy = s.active.valid == 1;
-    for (const Hook *h : hooksOfMask(s.active.hooksMask))
+    if (s.active.valid != 1)
+      s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
+    for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
       s.hooks.push_back(std::string(h->name));
+      if (gens && shared.hasHook(*h) && !inChain(shared.chain(*h), s.slot))
+        s.problems.push_back(std::string(h->name) + " is not linked into lane " + std::to_string(s.lane));
+      if (!exists(pins_.dispatcher(*h, s.lane)))
+        s.problems.push_back("no dispatcher for " + std::string(h->name) + " in lane " + std::to_string(s.lane));
+    }
+    s.healthy = s.problems.empty();
     out.push_back(s);
   }
   return out;

@@ -36,7 +36,8 @@ struct LoadResult {
 struct PolicySummary {
   std::string name;
   uint32_t slot = 0, lane = 0, gen = 0;
-  bool healthy = true;      // the active generation's record is valid
+  bool healthy = true;      // problems is empty
+  std::vector<std::string> problems;  // why it does not enforce as recorded (interrupted commands)
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
   std::vector<std::string> hooks;

@@ -92,7 +92,7 @@ int cmdList(const std::string &root) {
     std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
                 p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", p.gen,
                 timeString(p.active.loadedNs).c_str(), joined(p.hooks).c_str(),
-                p.healthy ? "" : "  (BROKEN: no valid active generation; reload or unload it)");
+                p.healthy ? "" : ("  (BROKEN: " + joined(p.problems, "; ") + "; load it again or unload it)").c_str());
   return 0;
 }
 
@@ -122,7 +122,8 @@ int cmdStatus(const std::string &root, const std::string &policy) {
   }
   auto st = rt.status(policy);
   const auto &s = st.summary;
-  std::printf("policy:     %s%s\n", s.name.c_str(), s.healthy ? "" : " (BROKEN: no valid active generation)");
+  std::printf("policy:     %s%s\n", s.name.c_str(),
+              s.healthy ? "" : (" (BROKEN: " + joined(s.problems, "; ") + "; load it again or unload it)").c_str());
   std::printf("slot:       %u (lane %u), generation %u\n", s.slot, s.lane, s.gen);
   std::printf("mode:       %s\n", s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce");
   std::printf("loaded:     %s (load took %.2f ms)\n", timeString(s.active.loadedNs).c_str(),
