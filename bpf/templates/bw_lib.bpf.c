@@ -20,6 +20,11 @@ const volatile __u32 bw_cfg_cgroup_count = 0;        /* cgroup scope: subtrees *
 const volatile __u64 bw_cfg_cgroup_id[BW_SCOPE_CGROUPS] = {};
 const volatile __u32 bw_cfg_cgroup_level[BW_SCOPE_CGROUPS] = {};
 #define BW_GROUP_SCOPE_EXE 0xfffffffeu               /* bw_m_exact group of the exe scope */
+/* Record rate limit per rule and CPU (bw_rlimit): records per second (0 = no limit) and
+ * how many may pass back to back (0 = as many as the rate allows in one second).
+ * Decisions and `hits` are never limited; a suppressed record counts in `limited`. */
+const volatile __u32 bw_cfg_rec_rate = BW_REC_RATE_DEFAULT;
+const volatile __u32 bw_cfg_rec_burst = 0;
 
 /* ---- per-policy maps (max_entries set by the runtime from the manifest) ---- */
 struct {
@@ -54,6 +59,13 @@ struct {
   __type(key, __u32);
   __type(value, struct bw_counter);
 } bw_counters SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bw_rl);
+} bw_rlimit SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -625,11 +637,48 @@ static __always_inline __u32 word_action(__u32 w) {
   return w == BW_NO_RULE ? bw_policy_info(BW_INFO_DEFAULT) : (w & 3);
 }
 
-BW_API int bw_wants_record(__u32 w) { return word_action(w) != BW_ACT_ALLOW; }
+static __always_inline __u32 rule_index(__u32 rule) {
+  return rule == BW_NO_RULE ? bw_policy_info(BW_INFO_RULE_COUNT) : rule;
+}
 
 static __always_inline struct bw_counter *counter(__u32 rule) {
-  __u32 idx = rule == BW_NO_RULE ? bw_policy_info(BW_INFO_RULE_COUNT) : rule;
+  __u32 idx = rule_index(rule);
   return bpf_map_lookup_elem(&bw_counters, &idx);
+}
+
+/* The rule's token bucket on this CPU: 1 when a record may be sent now. */
+static __always_inline int rate_ok(__u32 rule) {
+  __u32 rate = bw_cfg_rec_rate;
+  if (!rate)
+    return 1;
+  __u32 idx = rule_index(rule);
+  struct bw_rl *rl = bpf_map_lookup_elem(&bw_rlimit, &idx);
+  if (!rl)
+    return 1;
+  __u64 burst = bw_cfg_rec_burst ? bw_cfg_rec_burst : rate;
+  __u64 interval = 1000000000ull / rate;
+  if (!interval)
+    interval = 1;
+  __u64 now = bpf_ktime_get_ns();
+  __u64 tat = rl->tat;
+  if (tat < now)
+    tat = now;
+  if (tat - now > (burst - 1) * interval)
+    return 0;
+  rl->tat = tat + interval;
+  return 1;
+}
+
+BW_API int bw_wants_record(__u32 w) {
+  if (word_action(w) == BW_ACT_ALLOW)
+    return 0;
+  __u32 rule = BW_WORD_RULE(w);
+  if (rate_ok(rule))
+    return 1;
+  struct bw_counter *cnt = counter(rule);
+  if (cnt)
+    __sync_fetch_and_add(&cnt->limited, 1);
+  return 0;
 }
 
 struct pack_ctx {
@@ -699,7 +748,7 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
   }
 }
 
-BW_API int bw_apply(struct bw_event *ev, __u32 w) {
+BW_API int bw_apply(struct bw_event *ev, __u32 w, int record) {
   __u32 action = word_action(w);
   __u32 rule = BW_WORD_RULE(w);
   struct bw_counter *cnt = counter(rule);
@@ -717,7 +766,8 @@ BW_API int bw_apply(struct bw_event *ev, __u32 w) {
     bpf_send_signal(9 /* SIGKILL */);
     flags |= BW_REC_KILLED;
   }
-  emit(ev, rule, action, flags, cnt);
+  if (record)
+    emit(ev, rule, action, flags, cnt);
   return deny ? -EPERM : 0;
 }
 

@@ -73,9 +73,11 @@ void bw_str_user(const char *src, struct bw_str *out);
 void bw_task_exe(struct task_struct *t, struct bw_str *out);
 void bw_task_comm(struct task_struct *t, struct bw_str *out);
 void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot);
-/* Counters, record, kill. Returns this policy's verdict for decision word `w`: 0 or -EPERM. */
-int bw_apply(struct bw_event *ev, __u32 w);
-/* 1 when decision word `w` sends a record: the template then extracts every field first. */
+/* Counters, record (when `record`), kill. Returns this policy's verdict for decision word
+ * `w`: 0 or -EPERM. */
+int bw_apply(struct bw_event *ev, __u32 w, int record);
+/* 1 when decision word `w` sends a record and the rule's rate limit lets it through (a
+ * suppressed record counts in `limited`): the template then extracts every field first. */
 int bw_wants_record(__u32 w);
 /* Chain step helpers: standalone (lane unset) or chained; fold into bw_state. */
 int bw_chained(void);
@@ -110,12 +112,13 @@ __u32 bw_slot(void);
       bw_fill_common(ev, need);                                                                    \
       extract;                                                                                     \
       __u32 word = bw_decide_##id(ev);                                                             \
-      if (bw_wants_record(word)) {                                                                 \
+      int record = bw_wants_record(word);                                                          \
+      if (record) {                                                                                \
         need = ~need;                                                                              \
         bw_fill_common(ev, need);                                                                  \
         extract;                                                                                   \
       }                                                                                            \
-      __verdict = bw_apply(ev, word);                                                              \
+      __verdict = bw_apply(ev, word, record);                                                      \
     }                                                                                              \
     if (!bw_chained() && (ret))                                                                    \
       __verdict = (ret);                                                                           \

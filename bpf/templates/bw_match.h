@@ -77,6 +77,15 @@ struct bw_tmp {
   struct bw_int_key ikey;
 };
 
+/* bw_rlimit (PERCPU_ARRAY, index = rule id, the default at rule count): the record rate
+ * limit of each rule on each CPU, a GCRA token bucket. `tat` is the theoretical arrival
+ * time (ns) of the next record; a record at `now` passes when tat - now <= (burst - 1) *
+ * interval, and then tat = max(tat, now) + interval, interval = 1e9 / rate. */
+struct bw_rl {
+  bw_u64 tat;
+};
+#define BW_REC_RATE_DEFAULT 1000u   /* bw_cfg_rec_rate: records per second per rule per CPU */
+
 /* Record assembly buffer (bw_recbuf, PERCPU_ARRAY of 1): struct bw_record then up to
  * 1 + BW_STR_SLOTS - BW_COMMON_STR_SLOTS strings, plus slack for bounded copies. */
 #define BW_RECBUF_SIZE (sizeof(struct bw_record) + (BW_STR_SLOTS - BW_COMMON_STR_SLOTS + 2) * BW_PATH_MAX)

@@ -41,6 +41,7 @@ const std::map<std::string, MapShape> &mapShapes() {
       {"bw_tmp", {"percpu_array", 4, sizeof(struct bw_tmp)}},
       {"bw_recbuf", {"percpu_array", 4, BW_RECBUF_SIZE}},
       {"bw_counters", {"percpu_array", 4, sizeof(struct bw_counter)}},
+      {"bw_rlimit", {"percpu_array", 4, sizeof(struct bw_rl)}},
       {"bw_m_exact", {"hash", sizeof(struct bw_exact_key), sizeof(struct bw_match_val)}},
       {"bw_m_prefix", {"lpm_trie", sizeof(struct bw_lpm_str_key), sizeof(struct bw_match_val)}},
       {"bw_m_suffix", {"lpm_trie", sizeof(struct bw_lpm_str_key), sizeof(struct bw_match_val)}},
@@ -63,6 +64,9 @@ const std::vector<bundle::RodataEntry> &runtimeRodata() {
       {"bw_cfg_cgroup_count", 4, "cgroup scope: number of (id, level) pairs used, at most 8"},
       {"bw_cfg_cgroup_id", 64, "cgroup scope: u64[8] cgroup ids of the scope's subtrees"},
       {"bw_cfg_cgroup_level", 32, "cgroup scope: u32[8] ancestor levels of those cgroups"},
+      {"bw_cfg_rec_rate", 4,
+       "records per second per rule per CPU (token bucket, bw_rlimit); default 1000, 0 = no limit"},
+      {"bw_cfg_rec_burst", 4, "records a rule may send back to back; default 0 = the rate"},
   };
   return r;
 }
@@ -120,7 +124,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
     e.valueSize = it->second.value;
     if (name == "bw_scratch")
       e.maxEntries = 0;
-    else if (name == "bw_counters")
+    else if (name == "bw_counters" || name == "bw_rlimit")
       e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1);
     else
       e.maxEntries = 1;
