@@ -23,19 +23,33 @@ std::string unifiedDiff(const std::string &path, const std::string &before, cons
   if (before == after) return {};
   auto a = splitLines(before), b = splitLines(after);
   size_t n = a.size(), m = b.size();
-  // LCS table: policy files are small, O(n*m) is fine.
-  std::vector<std::vector<uint32_t>> lcs(n + 1, std::vector<uint32_t>(m + 1, 0));
-  for (size_t i = n; i-- > 0;)
-    for (size_t j = m; j-- > 0;)
-      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
   struct Op { char kind; size_t ai, bi; };
   std::vector<Op> ops;
-  size_t i = 0, j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] == b[j]) { ops.push_back({' ', i++, j++}); }
-    else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) { ops.push_back({'+', i, j++}); }
-    else { ops.push_back({'-', i++, j}); }
+  // Common head and tail first: formatting changes are usually local.
+  size_t head = 0;
+  while (head < n && head < m && a[head] == b[head]) ++head;
+  size_t tail = 0;
+  while (tail < n - head && tail < m - head && a[n - 1 - tail] == b[m - 1 - tail]) ++tail;
+  for (size_t k = 0; k < head; ++k) ops.push_back({' ', k, k});
+  size_t an = n - head - tail, bm = m - head - tail;
+  if (an * bm <= 4'000'000) {
+    // LCS over the middle.
+    std::vector<std::vector<uint32_t>> lcs(an + 1, std::vector<uint32_t>(bm + 1, 0));
+    for (size_t i = an; i-- > 0;)
+      for (size_t j = bm; j-- > 0;)
+        lcs[i][j] = a[head + i] == b[head + j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    size_t i = 0, j = 0;
+    while (i < an || j < bm) {
+      if (i < an && j < bm && a[head + i] == b[head + j]) { ops.push_back({' ', head + i++, head + j++}); }
+      else if (j < bm && (i == an || lcs[i][j + 1] >= lcs[i + 1][j])) { ops.push_back({'+', head + i, head + j++}); }
+      else { ops.push_back({'-', head + i++, head + j}); }
+    }
+  } else {
+    // Too large to align line by line in bounded memory: one replacement block.
+    for (size_t i = 0; i < an; ++i) ops.push_back({'-', head + i, head});
+    for (size_t j = 0; j < bm; ++j) ops.push_back({'+', head + an, head + j});
   }
+  for (size_t k = 0; k < tail; ++k) ops.push_back({' ', n - tail + k, m - tail + k});
   std::string out = "--- a/" + path + "\n+++ b/" + path + "\n";
   size_t k = 0;
   while (k < ops.size()) {

@@ -7,7 +7,12 @@ file        : importDecl* topDecl* EOF ;
 
 importDecl  : IMPORT qualifiedName ;
 
-topDecl     : policyDecl | listDecl | macroDecl | constDecl ;
+topDecl     : policyDecl | listDecl | macroDecl | constDecl
+            // Misplaced but whole: parsed so the error says what is wrong (AstBuilder reports).
+            // Other stray tokens are skipped by TopLevelErrorStrategy in parse/Parser.cpp.
+            | ruleDecl                                        // a rule outside any policy
+            | importDecl                                      // an import after declarations
+            ;
 
 policyDecl  : POLICY IDENT LBRACE policyItem* RBRACE ;
 

@@ -31,6 +31,10 @@ struct Cidr {
 
 using Value = std::variant<int64_t, std::string, Cidr>;
 
+// Longest prefix or suffix pattern: the key of a kernel LPM trie holds 256 bytes, 4 of which
+// name the match group. Sema rejects longer ones (E0014); the back end relies on it.
+constexpr uint32_t kMaxAffixBytes = 252;
+
 enum class TestOp {
   Eq,        // field == any of values (values.size() >= 1); ints, strings, paths, addrs
   Lt, Le, Gt, Ge,  // ints only, exactly one value

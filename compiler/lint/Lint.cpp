@@ -135,13 +135,20 @@ bool isBlocking(ir::Action a) { return a == ir::Action::Deny || a == ir::Action:
 } // namespace
 
 void lint(const SourceManager &sm, const SemaResult &sema, DiagnosticEngine &diags) {
+  // One warning per place: several checks can notice the same thing.
+  std::set<std::pair<FileId, uint32_t>> seen;
+  auto once = [&](const SourceLoc &l) { return seen.insert({l.file, l.offset}).second; };
+  // Sema's specific reason (an empty list) first; the generic constant-condition check below
+  // then skips the same place.
+  for (const auto &c : sema.facts.constantConds)
+    if (once(c.loc)) diags.report(DiagId::W0103, c.loc, "condition is always " + std::string(c.value ? "true" : "false") + ": " + c.why);
   for (const auto &p : sema.policies) {
     const auto &rules = p.ir.rules;
     for (size_t j = 0; j < rules.size(); ++j) {
       const ast::RuleDecl *rj = p.rules[j];
       bool constVal = false;
       if (rj->when) {
-        if (auto why = constantCond(rules[j].cond, &constVal))
+        if (auto why = constantCond(rules[j].cond, &constVal); why && once(rj->when->loc))
           diags.report(DiagId::W0103, rj->when->loc, "condition is always " + std::string(constVal ? "true" : "false") + ": " + *why);
       }
       if (p.ir.mode == ir::Mode::Audit && isBlocking(rules[j].action)) {
@@ -167,15 +174,11 @@ void lint(const SourceManager &sm, const SemaResult &sema, DiagnosticEngine &dia
     }
   }
 
-  std::set<std::pair<FileId, uint32_t>> seen;
-  auto once = [&](const SourceLoc &l) { return seen.insert({l.file, l.offset}).second; };
   for (const auto &dup : sema.facts.duplicateEntries) {
     if (!once(dup.loc)) continue;
     auto &d = diags.report(DiagId::W0102, dup.loc, "duplicate list entry " + dup.value);
     d.notes.push_back({dup.firstLoc, "first listed here"});
   }
-  for (const auto &c : sema.facts.constantConds)
-    if (once(c.loc)) diags.report(DiagId::W0103, c.loc, "condition is always " + std::string(c.value ? "true" : "false") + ": " + c.why);
   for (const auto &lit : sema.facts.pathLiterals)
     if (isNonCanonicalPath(lit.value) && once(lit.loc)) {
       auto &d = diags.report(DiagId::W0106, lit.loc, "path \"" + lit.value + "\" is not canonical; the kernel reports resolved paths, so it never matches as written");

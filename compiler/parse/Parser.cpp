@@ -6,6 +6,7 @@
 #include <antlr4-runtime.h>
 
 #include <charconv>
+#include <cstdio>
 
 namespace bulwark {
 
@@ -59,6 +60,9 @@ private:
   std::vector<uint32_t> cpToByte_;
 };
 
+// The message TopLevelErrorStrategy hands to the listener for skipped top-level input.
+const std::string kStrayTopLevel = "stray input at top level";
+
 std::string describeToken(const antlr4::dfa::Vocabulary &vocab, size_t type) {
   switch (type) {
   case antlr4::Token::EOF: return "end of file";
@@ -98,6 +102,8 @@ public:
     auto *parser = dynamic_cast<antlr4::Parser *>(recognizer);
     if (offending && offending->getType() == BulwarkLexer::ERROR_CHAR) {
       msg = "unexpected character " + found;
+    } else if (antlrMsg == kStrayTopLevel) {
+      msg = "unexpected " + found + "; expected 'policy', 'list', 'macro', 'const' or 'import'";
     } else if (parser) {
       msg = "unexpected " + found;
       auto expected = parser->getExpectedTokens();
@@ -126,6 +132,26 @@ private:
   FileId id_;
   const OffsetMap &map_;
   DiagnosticEngine &diags_;
+};
+
+// ANTLR's default recovery at the entry of the file's top-level loop throws and then skips
+// to the end of the file, hiding every later error. At file level, skip only the stray
+// tokens, up to the next token that can start a declaration, reporting them once.
+class TopLevelErrorStrategy : public antlr4::DefaultErrorStrategy {
+public:
+  void sync(antlr4::Parser *recognizer) override {
+    if (!dynamic_cast<BulwarkParser::FileContext *>(recognizer->getContext()) || inErrorRecoveryMode(recognizer)) {
+      DefaultErrorStrategy::sync(recognizer);
+      return;
+    }
+    size_t la = recognizer->getInputStream()->LA(1);
+    antlr4::misc::IntervalSet expecting = recognizer->getExpectedTokens();
+    if (la == antlr4::Token::EOF || expecting.contains(la)) return;
+    beginErrorCondition(recognizer);
+    recognizer->notifyErrorListeners(recognizer->getCurrentToken(), kStrayTopLevel, nullptr);
+    consumeUntil(recognizer, expecting);
+    endErrorCondition(recognizer);
+  }
 };
 
 class AstBuilder {
@@ -187,6 +213,16 @@ public:
     }
     for (auto *top : ctx->topDecl()) {
       ast::TopItem item;
+      if (top->ruleDecl()) {
+        diags_.report(DiagId::E0001, loc(top->ruleDecl()->RULE()), "a rule belongs inside a policy { ... }");
+        ++strayErrors;
+        continue;
+      }
+      if (top->importDecl()) {
+        diags_.report(DiagId::E0001, loc(top->importDecl()), "imports come before declarations and policies");
+        ++strayErrors;
+        continue;
+      }
       if (top->policyDecl()) {
         item.kind = ast::TopItem::Kind::Policy;
         item.policy = policy(top->policyDecl());
@@ -467,27 +503,63 @@ private:
   FileId id_;
   const OffsetMap &map_;
   DiagnosticEngine &diags_;
+
+public:
+  size_t strayErrors = 0;
 };
 
 } // namespace
 
+// Bulwark files are UTF-8. Each byte of an invalid sequence is reported once per run and
+// replaced by '?' in the copy the lexer reads, so offsets stay the same and parsing goes on
+// (ANTLR's UTF-8 decoder would throw).
+std::string checkUtf8(const SourceFile &src, FileId id, DiagnosticEngine &diags) {
+  std::string text = src.text();
+  bool inBadRun = false;
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= text.size() && !(c == 0xC0 || c == 0xC1 || c > 0xF4);
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      i += len;
+      inBadRun = false;
+      continue;
+    }
+    if (!inBadRun) {
+      SourceLoc loc = src.locAt(static_cast<uint32_t>(i));
+      loc.file = id;
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      diags.report(DiagId::E0001, loc, std::string("invalid UTF-8 byte ") + hex + "; Bulwark files are UTF-8");
+    }
+    inBadRun = true;
+    text[i++] = '?';
+  }
+  return text;
+}
+
 std::unique_ptr<ast::File> parseFile(const SourceManager &sm, FileId id, DiagnosticEngine &diags) {
   const SourceFile &src = sm.file(id);
-  OffsetMap map(src.text());
-  antlr4::ANTLRInputStream input(src.text());
+  size_t errorsBefore = diags.errorCount();
+  std::string text = checkUtf8(src, id, diags);
+  bool badUtf8 = diags.errorCount() != errorsBefore;
+  OffsetMap map(text);
+  antlr4::ANTLRInputStream input(text);
   BulwarkLexer lexer(&input);
   SyntaxErrorListener listener(src, id, map, diags);
   lexer.removeErrorListeners();
   lexer.addErrorListener(&listener);
   antlr4::CommonTokenStream tokens(&lexer);
   BulwarkParser parser(&tokens);
+  parser.setErrorHandler(std::make_shared<TopLevelErrorStrategy>());
   parser.removeErrorListeners();
   parser.addErrorListener(&listener);
   auto *tree = parser.file();
 
   AstBuilder builder(src, id, map, diags);
   auto file = builder.build(tree);
-  file->hasSyntaxErrors = listener.count > 0;
+  file->hasSyntaxErrors = listener.count > 0 || builder.strayErrors > 0 || badUtf8;
 
   // Comments are on the hidden channel; the formatter re-attaches them by position.
   for (auto *tok : tokens.getTokens()) {

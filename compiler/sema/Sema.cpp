@@ -27,6 +27,7 @@ struct Scope {
   const Scope *parent = nullptr;
   FileId file = 0;
   bool isModule = false;
+  bool broken = false;  // a module with syntax errors: its names are unknown, not missing
   std::map<std::string, const ast::Decl *> decls;
   std::map<std::string, const Scope *> modules;  // import alias → module scope
 };
@@ -111,6 +112,7 @@ struct Sema::Impl {
   std::map<const ast::File *, const Scope *> moduleScopes;
   std::map<const ast::Decl *, const Scope *> declScope;  // where a decl's body resolves names
   std::map<const ast::Decl *, std::optional<Val>> valueCache;
+  std::vector<const ast::Decl *> valueStack;  // lists/constants being evaluated (cycle check)
   std::vector<const ast::Decl *> macroStack;
   std::set<const ast::Decl *> reportedCycles;
 
@@ -157,7 +159,10 @@ struct Sema::Impl {
     Scope *raw = scope.get();
     scopes.push_back(std::move(scope));
     moduleScopes[&mod] = raw;
-    if (mod.hasSyntaxErrors) return raw;  // its E0001s are already reported
+    if (mod.hasSyntaxErrors) {  // its E0001s are already reported
+      raw->broken = true;
+      return raw;
+    }
     if (depth < 16) addImports(*raw, mod, depth);
     for (const auto &item : mod.items) {
       if (item.kind == ast::TopItem::Kind::Decl) {
@@ -186,6 +191,15 @@ struct Sema::Impl {
         return nullptr;
       }
     return nullptr;
+  }
+
+  // A name in a module that failed to parse: its errors are reported already.
+  bool inBrokenModule(const Scope *scope, const std::string &name) const {
+    auto dot = name.find('.');
+    if (dot == std::string::npos) return false;
+    for (const Scope *s = scope; s; s = s->parent)
+      if (auto it = s->modules.find(name.substr(0, dot)); it != s->modules.end()) return it->second->broken;
+    return false;
   }
   const ast::Decl *use(const ast::Decl *d) {
     facts.used.insert(d);
@@ -249,6 +263,7 @@ struct Sema::Impl {
   }
 
   void reportUnknownName(const ast::Expr &e, const Scope *scope, const HookCtx *hook, bool moduleMissing) {
+    if (inBrokenModule(scope, e.text)) return;
     auto dot = e.text.find('.');
     if (dot != std::string::npos && hook && !moduleMissing) {
       // Looks like a field: say which hook lacks it.
@@ -284,8 +299,16 @@ struct Sema::Impl {
   }
 
   std::optional<Val> declValue(const ast::Decl &d) {
+    if (auto onStack = std::find(valueStack.begin(), valueStack.end(), &d); onStack != valueStack.end()) {
+      reportValueCycle(onStack);
+      return std::nullopt;
+    }
     if (auto it = valueCache.find(&d); it != valueCache.end()) return it->second;
-    valueCache[&d] = std::nullopt;  // guards const cycles
+    valueStack.push_back(&d);
+    struct Pop {
+      std::vector<const ast::Decl *> &stack;
+      ~Pop() { stack.pop_back(); }
+    } pop{valueStack};
     const Scope *scope = declScope[&d];
     std::optional<Val> v;
     if (d.kind == ast::Decl::Kind::List) {
@@ -297,6 +320,21 @@ struct Sema::Impl {
     }
     valueCache[&d] = v;
     return v;
+  }
+
+  // E0008 for a list or constant that reaches itself; `from` points at its first occurrence.
+  void reportValueCycle(std::vector<const ast::Decl *>::iterator from) {
+    const ast::Decl *d = *from;
+    if (!reportedCycles.insert(d).second) return;
+    std::string cycle;
+    for (auto it = from; it != valueStack.end(); ++it) {
+      cycle += (*it)->name() + " -> ";
+      reportedCycles.insert(*it);
+    }
+    cycle += d->name();
+    const char *what = d->kind == ast::Decl::Kind::List ? "list" : "constant";
+    auto &diag = error(DiagId::E0008, d->nameLoc(), std::string(what) + " '" + d->name() + "' refers to itself");
+    diag.notes.push_back({{}, "cycle: " + cycle});
   }
 
   std::optional<Val> applyDeclaredType(const Val &v, const std::string &name, SourceLoc loc, bool isList) {
@@ -401,7 +439,14 @@ struct Sema::Impl {
           error(DiagId::E0014, loc, "path prefix: " + *err);
           return false;
         }
-      } else if (op == ir::TestOp::Glob) {
+      }
+      if ((op == ir::TestOp::Prefix || op == ir::TestOp::Suffix) && s.size() > ir::kMaxAffixBytes) {
+        error(DiagId::E0014, loc, std::string(op == ir::TestOp::Prefix ? "prefix" : "suffix") + " is " + std::to_string(s.size()) +
+                                      " bytes long; prefixes and suffixes are limited to " + std::to_string(ir::kMaxAffixBytes) +
+                                      " bytes (the key of a kernel LPM trie)");
+        return false;
+      }
+      if (op == ir::TestOp::Glob) {
         if (auto ge = validateGlob(s)) {
           SourceLoc at = loc;
           at.column += static_cast<uint32_t>(ge->offset + 1);
@@ -410,7 +455,7 @@ struct Sema::Impl {
           error(DiagId::E0011, at, "invalid glob \"" + s + "\": " + ge->message);
           return false;
         }
-        if (to.kind == TypeKind::Path && (s.empty() || (s[0] != '/' && s[0] != '*'))) {
+        if (to.kind == TypeKind::Path && !(s.rfind("/", 0) == 0 || s.rfind("**", 0) == 0)) {
           auto &d = error(DiagId::E0011, loc, "glob \"" + s + "\" on a path must start with '/' or '**'");
           d.help = "use \"/**/" + s + "\" to match at any depth";
           return false;
@@ -699,13 +744,21 @@ struct Sema::Impl {
   // ---- policies ----
   void checkMessage(const ast::RuleDecl &r, const HookCtx &hook) {
     const std::string &m = *r.message;
-    // Offsets in the unescaped text match the raw literal for the characters we point at
-    // unless escapes come first; point at the literal's start + 1 + offset, good for the usual case.
+    // Offsets are found in the unescaped text; carets point into the literal as written.
+    auto rawIndex = [&](size_t off) {
+      size_t raw = 1, k = 0;  // skip the opening quote
+      while (k < off && raw < r.messageRaw.size()) {
+        raw += r.messageRaw[raw] == '\\' ? 2 : 1;
+        ++k;
+      }
+      return raw;
+    };
     auto at = [&](size_t off, size_t len) {
+      size_t begin = rawIndex(off), end = rawIndex(off + len);
       SourceLoc l = r.messageLoc;
-      l.column += static_cast<uint32_t>(off + 1);
-      l.offset += static_cast<uint32_t>(off + 1);
-      l.length = static_cast<uint32_t>(len);
+      l.column += static_cast<uint32_t>(begin);
+      l.offset += static_cast<uint32_t>(begin);
+      l.length = static_cast<uint32_t>(end - begin);
       return l;
     };
     for (size_t i = 0; i < m.size(); ++i) {

@@ -318,7 +318,7 @@ TEST_F(BulwarkcCli, KprobeWithMissingBtfIsAnError) {
 }
 
 // Known bug (see KnownFrontEndBugsTest.cpp): not-UTF-8 input is an internal error, exit 3.
-TEST_F(BulwarkcCli, DISABLED_NonUtf8InputIsAFindingNotAnInternalError) {
+TEST_F(BulwarkcCli, NonUtf8InputIsAFindingNotAnInternalError) {
   std::string f = write("latin1.bw", "policy p {\n  # caf\xe9\n}\n");
   auto r = run({"check", f});
   EXPECT_EQ(r.exitCode, 1) << describe(r);

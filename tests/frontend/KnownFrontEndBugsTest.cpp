@@ -87,7 +87,7 @@ TEST(KnownFrontEndBugs, UsingAModuleWithSyntaxErrorsDoesNotCascade) {
 // nobody: declValue's cycle guard yields "no value" silently, so every rule using it fails
 // sema without a diagnostic and is dropped from the IR. `bulwarkc check` exits 0 and the
 // policy loses those rules. E0008 covers only macros.
-TEST(KnownFrontEndBugs, DISABLED_ConstantAndListCyclesAreErrorsNotSilentlyDroppedRules) {
+TEST(KnownFrontEndBugs, ConstantAndListCyclesAreErrorsNotSilentlyDroppedRules) {
   auto c = lintText("const a = b\n"
                     "const b = a\n"
                     "list l = [l, \"/x\"]\n\n"
@@ -105,7 +105,7 @@ TEST(KnownFrontEndBugs, DISABLED_ConstantAndListCyclesAreErrorsNotSilentlyDroppe
 
 // E0017's column is computed in the unescaped message, so an escape before the bad
 // `{field}` shifts the caret left by one per escape (here 2: it points into `hi\"`).
-TEST(KnownFrontEndBugs, DISABLED_MessageTemplateColumnCountsEscapes) {
+TEST(KnownFrontEndBugs, MessageTemplateColumnCountsEscapes) {
   auto c = lintText("policy p {\n  rule r {\n    on file.open\n    deny \"say \\\"hi\\\" {file.nope}\"\n  }\n}\n");
   ASSERT_EQ(c->diags().all().size(), 1u) << all(*c);
   EXPECT_EQ(c->diags().all()[0].loc.column, 22u) << "the '{' of {file.nope} is at column 22:\n" << all(*c);
@@ -115,7 +115,7 @@ TEST(KnownFrontEndBugs, DISABLED_MessageTemplateColumnCountsEscapes) {
 // ANTLR input stream throw std::range_error ("wstring_convert::from_bytes") out of
 // parseFile; bulwarkc reports "internal error" and exits 3. It should be an E0001 at the
 // offending byte (exit 1), and parseFile should not throw.
-TEST(KnownFrontEndBugs, DISABLED_InvalidUtf8IsASyntaxErrorNotAnException) {
+TEST(KnownFrontEndBugs, InvalidUtf8IsASyntaxErrorNotAnException) {
   const std::string text = "policy p {\n  # caf\xe9\n}\n";
   std::unique_ptr<Compilation> c;
   ASSERT_NO_THROW(c = lintText(text));
