@@ -8,6 +8,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -321,7 +322,37 @@ Bundle readBundle(const fs::path &dirIn) {
   validateManifest(b);
   checkMapFiles(b);
   checkObject(b);
+  b.contentHash = bundleContentHash(b);
   return b;
+}
+
+uint64_t bundleContentHash(const Bundle &b) {
+  uint64_t h = 1469598103934665603ull;
+  auto feed = [&](const fs::path &p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+      bad(b.dir, "cannot read " + p.string());
+    std::string name = p.lexically_relative(b.dir).string();
+    for (char c : name + '\0')
+      h = (h ^ uint8_t(c)) * 1099511628211ull;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      for (std::streamsize i = 0; i < in.gcount(); i++)
+        h = (h ^ uint8_t(buf[i])) * 1099511628211ull;
+      if (!in)
+        break;
+    }
+  };
+  feed(b.dir / "manifest.yaml");
+  feed(b.objectPath());
+  std::vector<std::string> data;
+  for (const auto &m : b.maps)
+    if (!m.data.empty())
+      data.push_back(m.data);
+  std::sort(data.begin(), data.end());
+  for (const auto &d : data)
+    feed(b.dir / d);
+  return h;
 }
 
 } // namespace bulwark::rt

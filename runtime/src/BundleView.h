@@ -58,6 +58,8 @@ struct Bundle {
   std::vector<BundleRodata> rodata;
   std::vector<BundleRule> rules;
 
+  uint64_t contentHash = 0;  // FNV-1a 64 over manifest, object and map data (change detection)
+
   std::filesystem::path objectPath() const { return dir / "policy.bpf.o"; }
 };
 
@@ -69,6 +71,10 @@ inline constexpr uint32_t kBundleFormat = 1;
 // maps with the manifest's sizes, and the ABI rodata. Throws Error(BadBundle) naming the
 // problem.
 Bundle readBundle(const std::filesystem::path &dir);
+
+// FNV-1a 64 over the bundle's manifest, object and map data files, in a fixed order.
+// Throws Error(BadBundle) if a file cannot be read.
+uint64_t bundleContentHash(const Bundle &b);
 
 // Structural checks of an already-read manifest (no files touched). Exposed for tests.
 void validateManifest(const Bundle &b);

@@ -759,6 +759,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   copyField(gr.compiler, b.compiler);
   copyField(gr.digest, b.sourceDigest);
   copyField(gr.bundle, b.dir.string());
+  gr.contentHash = b.contentHash;
   gr.loadDurationNs = uint64_t(msSince(t0) * 1e6);
   writeRecord(st->fd.get(), 1 + next, gr);
 

@@ -31,7 +31,7 @@ struct StateRecord {
   char compiler[32];
   char digest[80];
   char bundle[256];
-  char reserved[8];
+  uint64_t contentHash; // FNV-1a of the bundle's files (Bundle::contentHash): unchanged bundles are adopted
 };
 static_assert(sizeof(StateRecord) == 512);
 

@@ -3,8 +3,10 @@
 #include "Abi.h"
 #include "Bpf.h"
 #include "BundleView.h"
+#include "Daemon.h"
 #include "Doctor.h"
 #include "Error.h"
+#include "EventReader.h"
 #include "Events.h"
 #include "Runtime.h"
 #include "System.h"
@@ -17,6 +19,9 @@
 #include <unistd.h>
 
 #include <cinttypes>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -151,119 +156,42 @@ int cmdStatus(const std::string &root, const std::string &policy) {
 }
 
 // ---- events ---------------------------------------------------------------------------------
-struct EventReader {
-  Runtime &rt;
-  bool json;
-  uint64_t limit;
-  uint64_t seen = 0;
-  int64_t monoToReal;
-  std::map<uint32_t, SlotInfo> slots;
-  uint64_t slotsRefreshedNs = 0;
-  std::map<uint64_t, std::string> cgroupCache;
-  int cgroupRoot = -1;
-
-  void refreshSlots() {
-    slots.clear();
-    for (auto &[slot, names] : rt.slotNames())
-      slots[slot] = SlotInfo{names.policy, names.rules};
-    slotsRefreshedNs = monotonicNs();
-  }
-
-  // cgroup id → path, via a file handle on the cgroup2 root (kernfs node id).
-  std::string cgroupPath(uint64_t id) {
-    auto it = cgroupCache.find(id);
-    if (it != cgroupCache.end())
-      return it->second;
-    std::string path;
-    if (cgroupRoot < 0)
-      cgroupRoot = ::open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cgroupRoot >= 0) {
-      struct {
-        struct file_handle fh;
-        uint64_t id;
-      } h{};
-      h.fh.handle_bytes = sizeof(uint64_t);
-      h.fh.handle_type = 0xfe;  // FILEID_KERNFS
-      h.id = id;
-      int fd = ::open_by_handle_at(cgroupRoot, &h.fh, O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        char buf[4096];
-        ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
-        if (n > 0) {
-          path.assign(buf, size_t(n));
-          if (path.rfind("/sys/fs/cgroup", 0) == 0)
-            path = path.substr(14);
-          if (path.empty())
-            path = "/";
-        }
-        ::close(fd);
-      }
-    }
-    if (cgroupCache.size() > 4096)
-      cgroupCache.clear();
-    cgroupCache[id] = path;
-    return path;
-  }
-
-  int onSample(void *data, size_t size) {
-    uint32_t slot = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->slot : 0;
-    if (!slots.count(slot) && monotonicNs() - slotsRefreshedNs > 100000000ull)
-      refreshSlots();
-    Event e;
-    std::string why;
-    if (!decodeRecord(data, size, slots, monoToReal, &e, &why)) {
-      std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
-      return 0;
-    }
-    e.cgroup = cgroupPath(e.cgroupId);
-    if (e.exe.empty()) {  // best effort: the process may be gone
-      char buf[4096];
-      ssize_t n = ::readlink(("/proc/" + std::to_string(e.tgid) + "/exe").c_str(), buf, sizeof buf - 1);
-      if (n > 0)
-        e.exe.assign(buf, size_t(n));
-    }
-    std::string line = json ? formatJson(e) : formatText(e);
-    std::fputs(line.c_str(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-    seen++;
-    return limit && seen >= limit ? -ECANCELED : 0;  // a negative value stops libbpf's loop
-  }
-  static int callback(void *ctx, void *data, size_t size) {
-    return static_cast<EventReader *>(ctx)->onSample(data, size);
-  }
-};
-
 int cmdEvents(const std::string &root, bool follow, const std::string &format, uint64_t count, double timeout) {
   Runtime rt(root);
-  PinLayout pins{root};
-  auto fd = openMapPin(pins.sharedMap("bw_events"));
-  if (!fd)
-    throw Error(Exit::NotFound, "no event ring buffer pinned at " + pins.sharedMap("bw_events"),
+  EventReader rd(rt, stdout, format == "json", count);
+  if (!rd.open())
+    throw Error(Exit::NotFound, "no event ring buffer pinned at " + rt.pins().sharedMap("bw_events"),
                 "load a policy first");
-  EventReader rd{rt, format == "json", count, 0, int64_t(realtimeNs()) - int64_t(monotonicNs()), {}, 0, {}, -1};
-  rd.refreshSlots();
-  ring_buffer *rb = ring_buffer__new(fd->get(), EventReader::callback, &rd, nullptr);
-  if (!rb)
-    throw Error(Exit::Failed, "cannot read the event ring buffer: " + errnoText(errno));
   signal(SIGINT, onSignal);
   signal(SIGTERM, onSignal);
   uint64_t deadline = timeout > 0 ? monotonicNs() + uint64_t(timeout * 1e9) : 0;
   int rc = 0;
   if (!follow) {
-    rc = ring_buffer__consume(rb);
+    rc = rd.consume();
   } else {
-    while (!gStop && !(count && rd.seen >= count) && !(deadline && monotonicNs() > deadline)) {
-      rc = ring_buffer__poll(rb, 200);
+    while (!gStop && !rd.limitReached() && !(deadline && monotonicNs() > deadline)) {
+      rc = rd.poll(200);
       if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
         break;
       rc = 0;
     }
   }
-  ring_buffer__free(rb);
   if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
     throw Error(Exit::Failed, "reading events failed: " + errnoText(-rc));
   return 0;
+}
+
+int cmdRun(const std::string &configPath, const std::string &rootOverride) {
+  std::ifstream in(configPath);
+  if (!in)
+    throw Error(Exit::Usage, "cannot read the config file " + configPath + ": " + errnoText(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  DaemonConfig cfg = parseDaemonConfig(text.str(), std::filesystem::absolute(configPath).parent_path());
+  if (!rootOverride.empty())
+    cfg.pinRoot = rootOverride;
+  Daemon d(cfg);
+  return d.run();
 }
 
 int cmdDoctor(const std::string &root, bool json) {
@@ -316,6 +244,12 @@ int main(int argc, char **argv) {
   events->add_option("--timeout", timeout, "with --follow: stop after this many seconds");
   common(events);
 
+  std::string config, runRoot;
+  auto *run = app.add_subcommand("run", "daemon: keep the bundles of a directory loaded, serve metrics, log events");
+  run->add_option("--config", config, "YAML config file (see docs/operations.md)")->required();
+  run->add_option("--pin-root", runRoot, "overrides the config's pin_root");
+  run->add_flag("-v,--verbose", verbose, "show libbpf's messages");
+
   auto *doctor = app.add_subcommand("doctor", "check what this kernel supports (test-loads programs)");
   doctor->add_flag("--json", json, "machine-readable output");
   common(doctor);
@@ -348,6 +282,8 @@ int main(int argc, char **argv) {
       return cmdEvents(root, follow, format, count, timeout);
     if (*doctor)
       return cmdDoctor(root, json);
+    if (*run)
+      return cmdRun(config, runRoot);
   } catch (const Error &e) {
     std::cerr << "bulwark: error: " << e.what() << "\n";
     if (!e.hint().empty())

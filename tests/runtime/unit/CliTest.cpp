@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -54,17 +55,30 @@ std::string tmpRoot() { return (fs::temp_directory_path() / ("bw-cli-" + std::to
 TEST(Cli, UsageErrorsExitWith2) {
   for (auto args : std::vector<std::vector<std::string>>{
            {}, {"frobnicate"}, {"load"}, {"load", "x.bwb", "--mode", "bogus"}, {"unload"},
-           {"events", "--format", "xml"}, {"list", "--no-such-flag"}, {"status", "a", "b"}}) {
+           {"events", "--format", "xml"}, {"list", "--no-such-flag"}, {"status", "a", "b"}, {"run"}}) {
     Result r = bulwark(args);
     EXPECT_EQ(r.code, 2) << "args: " << ::testing::PrintToString(args) << "\n" << r.out;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << r.out;
   }
 }
 
+TEST(Cli, BadDaemonConfigExitsWith2) {
+  fs::path dir = tmpRoot() + "-cfg";
+  fs::create_directories(dir);
+  std::ofstream(dir / "c.yaml") << "pin_root: /sys/fs/bpf/x\n";
+  Result r = bulwark({"run", "--config", (dir / "c.yaml").string()});
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("config: 'bundle_dir' is required"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+  Result m = bulwark({"run", "--config", "/nonexistent/bulwark.yaml"});
+  EXPECT_EQ(m.code, 2) << m.out;
+  EXPECT_NE(m.out.find("cannot read the config file"), std::string::npos) << m.out;
+}
+
 TEST(Cli, HelpAndVersion) {
   Result h = bulwark({"--help"});
   EXPECT_EQ(h.code, 0);
-  for (const char *w : {"load", "unload", "list", "status", "events", "doctor", "Exit codes"})
+  for (const char *w : {"load", "unload", "list", "status", "events", "doctor", "run", "Exit codes"})
     EXPECT_NE(h.out.find(w), std::string::npos) << w;
   Result l = bulwark({"load", "--help"});
   EXPECT_EQ(l.code, 0);

@@ -1,0 +1,99 @@
+// `bulwark run --config FILE`: keeps the policies of a bundle directory loaded.
+//
+// It watches the directory with inotify (including the Kubernetes ConfigMap/Secret volume
+// layout, where entries are symlinks into `..data`, which is swapped atomically by a
+// rename), loads new and changed bundles (hot swap), unloads policies whose bundle is gone,
+// keeps the previous version when a new one fails, writes every decision from the ring
+// buffer as a line (JSON by default), and serves Prometheus metrics. Stopping it (SIGTERM)
+// leaves every policy enforcing; a restarted daemon adopts unchanged policies as they are.
+#pragma once
+
+#include "Runtime.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark::rt {
+
+struct DaemonConfig {
+  std::string bundleDir;                // required
+  std::string pinRoot;                  // default: defaultPinRoot()
+  std::optional<std::string> mode;      // enforce | audit: overrides every bundle's mode
+  std::string metrics;                  // "host:port" or ":port"; empty = no metrics endpoint
+  std::string events = "stdout";        // stdout | none | <file> (appended)
+  std::string eventsFormat = "json";    // json | text
+  bool unloadRemoved = true;            // unload policies whose bundle left the directory
+  double debounceSeconds = 0.3;         // quiet time after a change before reconciling
+  double resyncSeconds = 60;            // reconcile this often even without inotify events
+};
+
+// Parses the YAML config (keys: bundle_dir, pin_root, mode, metrics, events, events_format,
+// unload_removed, debounce_seconds, resync_seconds). Relative paths are relative to
+// `baseDir`. Throws Error(Usage) naming the problem.
+DaemonConfig parseDaemonConfig(const std::string &yaml, const std::filesystem::path &baseDir);
+
+// Bundle directories in `dir`: entries (directories or symlinks to them) that hold a
+// manifest.yaml; names starting with '.' (`..data`, `..2024_...`) are skipped. Paths are
+// `dir/<entry>`, not resolved, so they stay the same across `..data` swaps. Sorted.
+std::vector<std::filesystem::path> scanBundleDir(const std::filesystem::path &dir);
+
+struct ReconcileAction {
+  enum class Kind { Load, Adopt, Unload, Keep } kind;
+  std::string policy;
+  std::filesystem::path bundle;  // Load/Adopt/Keep
+  std::string reason;
+};
+
+// What to do, given the bundles found (valid ones with their content hash and name; paths
+// of invalid ones) and the loaded policies. Pure: unit-tested.
+struct FoundBundle {
+  std::filesystem::path path;
+  std::string policy;         // empty if the bundle is invalid
+  uint64_t contentHash = 0;
+  std::string mode;           // effective mode (config override or the bundle's)
+};
+struct LoadedPolicy {
+  std::string name;
+  std::string bundle;         // recorded bundle path
+  uint64_t contentHash = 0;
+  std::string mode;
+  bool healthy = true;
+};
+std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found,
+                                           const std::vector<LoadedPolicy> &loaded,
+                                           const std::filesystem::path &bundleDir, bool unloadRemoved);
+
+// Prometheus text exposition helpers.
+std::string promLabel(const std::string &value);  // escaped and quoted
+
+class Daemon {
+public:
+  explicit Daemon(DaemonConfig cfg);
+  // Runs until SIGTERM/SIGINT; returns the exit code.
+  int run();
+  // One reconcile pass (also used at start); returns the number of failures.
+  int reconcile(bool startup);
+  std::string metricsText();
+
+private:
+  void log(const std::string &msg);
+  void rebuildWatches();
+
+  DaemonConfig cfg_;
+  Runtime rt_;
+  int inotify_ = -1;
+  std::map<int, std::string> watches_;
+  // metrics
+  std::map<std::string, uint64_t> loadsOk_, loadsFailed_, unloads_;
+  std::map<std::string, double> lastLoadSeconds_, lastSwitchMicros_;
+  std::map<std::string, std::string> lastError_;  // by bundle path
+  uint64_t reconciles_ = 0, inotifyEvents_ = 0;
+  double startedAt_ = 0;
+  class EventReader *events_ = nullptr;
+};
+
+} // namespace bulwark::rt

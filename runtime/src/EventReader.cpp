@@ -1,0 +1,134 @@
+#include "EventReader.h"
+
+#include "Abi.h"
+#include "Bpf.h"
+#include "Error.h"
+#include "Runtime.h"
+#include "System.h"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace bulwark::rt {
+
+EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit)
+    : rt_(rt), out_(out), json_(json), limit_(limit),
+      monoToReal_(int64_t(realtimeNs()) - int64_t(monotonicNs())) {}
+
+EventReader::~EventReader() {
+  if (rb_)
+    ring_buffer__free(rb_);
+  if (mapFd_ >= 0)
+    ::close(mapFd_);
+  if (cgroupRoot_ >= 0)
+    ::close(cgroupRoot_);
+}
+
+bool EventReader::open() {
+  if (rb_)
+    return true;
+  auto fd = openMapPin(rt_.pins().sharedMap("bw_events"));
+  if (!fd)
+    return false;
+  refreshSlots();
+  rb_ = ring_buffer__new(fd->get(), &EventReader::callback, this, nullptr);
+  if (!rb_)
+    throw Error(Exit::Failed, "cannot read the event ring buffer: " + errnoText(errno));
+  mapFd_ = fd->release();
+  return true;
+}
+
+int EventReader::epollFd() const { return rb_ ? ring_buffer__epoll_fd(rb_) : -1; }
+int EventReader::consume() { return rb_ ? ring_buffer__consume(rb_) : 0; }
+int EventReader::poll(int timeoutMs) { return rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0; }
+
+uint64_t EventReader::countOf(const std::string &action) const {
+  auto it = byAction_.find(action);
+  return it == byAction_.end() ? 0 : it->second;
+}
+
+void EventReader::refreshSlots() {
+  slots_.clear();
+  try {
+    for (auto &[slot, names] : rt_.slotNames())
+      slots_[slot] = SlotInfo{names.policy, names.rules};
+  } catch (const Error &) {
+    // keep decoding with "slot:<n>" names
+  }
+  slotsRefreshedNs_ = monotonicNs();
+}
+
+// cgroup id → path, via a file handle on the cgroup2 root (kernfs node id).
+std::string EventReader::cgroupPath(uint64_t id) {
+  auto it = cgroupCache_.find(id);
+  if (it != cgroupCache_.end())
+    return it->second;
+  std::string path;
+  if (cgroupRoot_ < 0)
+    cgroupRoot_ = ::open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cgroupRoot_ >= 0) {
+    struct {
+      struct file_handle fh;
+      uint64_t id;
+    } h{};
+    h.fh.handle_bytes = sizeof(uint64_t);
+    h.fh.handle_type = 0xfe;  // FILEID_KERNFS
+    h.id = id;
+    int fd = ::open_by_handle_at(cgroupRoot_, &h.fh, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buf[4096];
+      ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
+      if (n > 0) {
+        path.assign(buf, size_t(n));
+        if (path.rfind("/sys/fs/cgroup", 0) == 0)
+          path = path.substr(14);
+        if (path.empty())
+          path = "/";
+      }
+      ::close(fd);
+    }
+  }
+  if (cgroupCache_.size() > 4096)
+    cgroupCache_.clear();
+  cgroupCache_[id] = path;
+  return path;
+}
+
+int EventReader::onSample(void *data, size_t size) {
+  uint32_t slot = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->slot : 0;
+  // A slot we do not know (a policy loaded since): refresh, at most ten times a second.
+  if (!slots_.count(slot) && monotonicNs() - slotsRefreshedNs_ > 100000000ull)
+    refreshSlots();
+  Event e;
+  std::string why;
+  if (!decodeRecord(data, size, slots_, monoToReal_, &e, &why)) {
+    decodeErrors_++;
+    std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
+    return 0;
+  }
+  e.cgroup = cgroupPath(e.cgroupId);
+  if (e.exe.empty()) {  // best effort: the process may be gone
+    char buf[4096];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(e.tgid) + "/exe").c_str(), buf, sizeof buf - 1);
+    if (n > 0)
+      e.exe.assign(buf, size_t(n));
+  }
+  byAction_[e.action]++;
+  if (out_) {
+    std::string line = json_ ? formatJson(e) : formatText(e);
+    std::fputs(line.c_str(), out_);
+    std::fputc('\n', out_);
+    std::fflush(out_);
+  }
+  seen_++;
+  return limitReached() ? -ECANCELED : 0;  // a negative value stops libbpf's loop
+}
+
+int EventReader::callback(void *ctx, void *data, size_t size) {
+  return static_cast<EventReader *>(ctx)->onSample(data, size);
+}
+
+} // namespace bulwark::rt

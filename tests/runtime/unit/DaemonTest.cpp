@@ -1,0 +1,162 @@
+// The daemon's pure parts: config, bundle directory scanning (incl. the Kubernetes
+// ConfigMap layout), the reconcile plan, metric label escaping, content hashing.
+#include "BundleView.h"
+#include "Daemon.h"
+#include "Error.h"
+#include "TestBundle.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace bulwark::rt {
+namespace {
+namespace fs = std::filesystem;
+using K = ReconcileAction::Kind;
+
+class TmpDir {
+public:
+  TmpDir() {
+    path_ = fs::temp_directory_path() / ("bw-daemon-test-" + std::to_string(getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TmpDir() { fs::remove_all(path_); }
+  const fs::path &path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
+TEST(DaemonConfig, ParsesAndResolvesPaths) {
+  auto c = parseDaemonConfig("bundle_dir: bundles\nmetrics: 127.0.0.1:9737\nmode: audit\nevents: ev.jsonl\n"
+                             "events_format: text\nunload_removed: false\ndebounce_seconds: 1.5\n",
+                             "/etc/bulwark");
+  EXPECT_EQ(c.bundleDir, "/etc/bulwark/bundles");
+  EXPECT_EQ(c.metrics, "127.0.0.1:9737");
+  EXPECT_EQ(c.mode, std::optional<std::string>("audit"));
+  EXPECT_EQ(c.events, "/etc/bulwark/ev.jsonl");
+  EXPECT_EQ(c.eventsFormat, "text");
+  EXPECT_FALSE(c.unloadRemoved);
+  EXPECT_DOUBLE_EQ(c.debounceSeconds, 1.5);
+  auto d = parseDaemonConfig("bundle_dir: /srv/b\n", "/x");
+  EXPECT_EQ(d.bundleDir, "/srv/b");
+  EXPECT_EQ(d.events, "stdout");
+  EXPECT_TRUE(d.unloadRemoved);
+  EXPECT_FALSE(d.mode.has_value());
+}
+
+TEST(DaemonConfig, ErrorsAreUsageErrors) {
+  for (const char *bad : {"", "[1, 2]", "pin_root: /x\n", "bundle_dir: /b\nfrobnicate: 1\n",
+                          "bundle_dir: /b\nmode: maybe\n", "bundle_dir: /b\nmetrics: 9737\n",
+                          "bundle_dir: /b\nevents_format: xml\n", "bundle_dir: /b\nresync_seconds: 0\n",
+                          "bundle_dir: /b\nunload_removed: perhaps\n", "bundle_dir: [\n"}) {
+    try {
+      parseDaemonConfig(bad, "/");
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), Exit::Usage) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("config: ", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(DaemonScan, KubernetesConfigMapLayout) {
+  TmpDir t;
+  const fs::path &d = t.path();
+  // ..2026_11_25_00_00_00.1/{a.bwb,b.bwb}, ..data -> it, a.bwb -> ..data/a.bwb, b.bwb -> ..data/b.bwb
+  fs::path ts = d / "..2026_11_25_00_00_00.1";
+  for (const char *n : {"a.bwb", "b.bwb"}) {
+    fs::create_directories(ts / n);
+    std::ofstream(ts / n / "manifest.yaml") << "x";
+  }
+  fs::create_directory_symlink(ts.filename(), d / "..data");
+  fs::create_directory_symlink("..data/a.bwb", d / "a.bwb");
+  fs::create_directory_symlink("..data/b.bwb", d / "b.bwb");
+  // Not bundles: hidden, a plain file, a directory without a manifest, a dangling link.
+  fs::create_directories(d / ".hidden.bwb");
+  std::ofstream(d / ".hidden.bwb" / "manifest.yaml") << "x";
+  std::ofstream(d / "README") << "x";
+  fs::create_directories(d / "empty.bwb");
+  fs::create_directory_symlink("..data/gone.bwb", d / "gone.bwb");
+  // A plain (non-Kubernetes) bundle directory too.
+  fs::create_directories(d / "plain.bwb");
+  std::ofstream(d / "plain.bwb" / "manifest.yaml") << "x";
+  auto found = scanBundleDir(d);
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0], d / "a.bwb");  // the symlink path, not ..2026.../a.bwb
+  EXPECT_EQ(found[1], d / "b.bwb");
+  EXPECT_EQ(found[2], d / "plain.bwb");
+  EXPECT_TRUE(scanBundleDir(d / "nonexistent").empty());
+}
+
+TEST(DaemonPlan, LoadsAdoptsSwapsUnloads) {
+  fs::path dir = "/b";
+  std::vector<FoundBundle> found = {
+      {"/b/new.bwb", "new", 1, "enforce"},        // not loaded → load
+      {"/b/same.bwb", "same", 2, "enforce"},      // loaded, same content → adopt
+      {"/b/changed.bwb", "changed", 3, "enforce"},  // loaded, other content → load (swap)
+      {"/b/mode.bwb", "mode", 4, "audit"},        // loaded in enforce → load
+      {"/b/broken.bwb", "broken", 5, "enforce"},  // loaded but BROKEN → load
+      {"/b/bad.bwb", "", 0, ""},                  // invalid bundle
+      {"/b/dup.bwb", "same", 6, "enforce"},       // second bundle with the same name
+  };
+  std::vector<LoadedPolicy> loaded = {
+      {"same", "/b/same.bwb", 2, "enforce", true},
+      {"changed", "/b/changed.bwb", 99, "enforce", true},
+      {"mode", "/b/mode.bwb", 4, "enforce", true},
+      {"broken", "/b/broken.bwb", 5, "enforce", false},
+      {"was-here", "/b/was-here.bwb", 7, "enforce", true},  // bundle removed → unload
+      {"from-bad", "/b/bad.bwb", 8, "enforce", true},       // its bundle is now invalid → keep
+      {"elsewhere", "/opt/x.bwb", 9, "enforce", true},      // loaded from elsewhere → not ours
+      {"prefix", "/bb/y.bwb", 10, "enforce", true},         // /bb is not under /b
+  };
+  auto plan = planReconcile(found, loaded, dir, true);
+  std::map<std::string, K> kinds;
+  for (const auto &a : plan)
+    if (!(a.policy == "same" && a.kind == K::Keep))  // the duplicate
+      kinds[a.policy] = a.kind;
+  EXPECT_EQ(kinds["new"], K::Load);
+  EXPECT_EQ(kinds["same"], K::Adopt);
+  EXPECT_EQ(kinds["changed"], K::Load);
+  EXPECT_EQ(kinds["mode"], K::Load);
+  EXPECT_EQ(kinds["broken"], K::Load);
+  EXPECT_EQ(kinds["was-here"], K::Unload);
+  EXPECT_EQ(kinds["from-bad"], K::Keep);
+  EXPECT_FALSE(kinds.count("elsewhere"));
+  EXPECT_FALSE(kinds.count("prefix"));
+  bool dupKept = false;
+  for (const auto &a : plan)
+    dupKept |= a.policy == "same" && a.kind == K::Keep && a.bundle == "/b/dup.bwb";
+  EXPECT_TRUE(dupKept);
+  // unload_removed: false never unloads.
+  for (const auto &a : planReconcile(found, loaded, dir, false))
+    EXPECT_NE(a.kind, K::Unload) << a.policy;
+}
+
+TEST(DaemonMetrics, LabelEscaping) {
+  EXPECT_EQ(promLabel("plain"), "\"plain\"");
+  EXPECT_EQ(promLabel("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+}
+
+TEST(BundleHash, ChangesWithAnyFile) {
+  TmpDir t;
+  rttest::BundleSpec s;
+  s.deny = {{1, 2}};
+  std::string p = rttest::MakeBundleFrom(BULWARK_RT_FIXTURE_DIR, t.path().string(), s);
+  uint64_t h1 = readBundle(p).contentHash;
+  EXPECT_EQ(readBundle(p).contentHash, h1) << "deterministic";
+  s.deny = {{1, 3}};
+  rttest::MakeBundleFrom(BULWARK_RT_FIXTURE_DIR, t.path().string(), s);
+  uint64_t h2 = readBundle(p).contentHash;
+  EXPECT_NE(h1, h2) << "map data changed";
+  s.digest = "other";
+  rttest::MakeBundleFrom(BULWARK_RT_FIXTURE_DIR, t.path().string(), s);
+  EXPECT_NE(readBundle(p).contentHash, h2) << "manifest changed";
+}
+
+}  // namespace
+}  // namespace bulwark::rt

@@ -1,0 +1,209 @@
+// The daemon (`bulwark run --config`) against the real kernel: a bundle directory in the
+// Kubernetes ConfigMap layout (entries are symlinks into ..data, swapped by an atomic
+// rename) is kept loaded; new versions are hot-swapped, a broken version keeps the previous
+// one enforcing, removed bundles are unloaded, plain directories and in-place edits work,
+// decisions are written as JSON lines, metrics are served, and a stopped daemon leaves the
+// policies enforcing for a restarted one to adopt.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <regex>
+
+#include "RuntimeVmUtil.h"
+
+namespace bulwark::rttest {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kPort = 19737;
+
+bool WaitFor(const std::function<bool()> &cond, double seconds = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+std::string HttpGet(const std::string &path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(kPort);
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
+    (void)!write(fd, req.data(), req.size());
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+      out.append(buf, size_t(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string Slurp(const std::string &path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+class DaemonTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_TRUE(guest::InGuest());
+    dir = tmp.path() + "/bundles";
+    fs::create_directories(dir);
+    a = tmp.CreateFile("a");
+    b = tmp.CreateFile("b");
+    c = tmp.CreateFile("c");
+    cfg = tmp.path() + "/bulwark.yaml";
+    std::ofstream(cfg) << "bundle_dir: bundles\n"
+                       << "pin_root: " << root.path() << "\n"
+                       << "metrics: 127.0.0.1:" << kPort << "\n"
+                       << "events: events.jsonl\n"
+                       << "debounce_seconds: 0.2\n"
+                       << "resync_seconds: 30\n";
+  }
+  void TearDown() override {
+    Stop();
+    Bulwark(root, {"unload", "deny-test"});
+    Bulwark(root, {"unload", "plain"});
+  }
+
+  // Publishes a version the way the kubelet updates a ConfigMap volume.
+  void Publish(const BundleSpec &s) {
+    std::string ts = "..ts_" + std::to_string(++version);
+    fs::create_directories(dir + "/" + ts);
+    MakeBundle(dir + "/" + ts, s, "deny-test.bwb");
+    fs::create_directory_symlink(ts, dir + "/..data_tmp");
+    fs::rename(dir + "/..data_tmp", dir + "/..data");  // the atomic swap
+    if (!fs::is_symlink(dir + "/deny-test.bwb"))
+      fs::create_directory_symlink("..data/deny-test.bwb", dir + "/deny-test.bwb");
+    if (version > 1)
+      fs::remove_all(dir + "/..ts_" + std::to_string(version - 1));
+  }
+  // A corrupt version, published the same way.
+  void PublishCorrupt(const BundleSpec &s) {
+    std::string ts = "..ts_" + std::to_string(++version);
+    fs::create_directories(dir + "/" + ts);
+    std::string p = MakeBundle(dir + "/" + ts, s, "deny-test.bwb");
+    fs::resize_file(p + "/policy.bpf.o", 100);
+    fs::create_directory_symlink(ts, dir + "/..data_tmp");
+    fs::rename(dir + "/..data_tmp", dir + "/..data");
+  }
+
+  void Start() {
+    log = tmp.path() + "/daemon." + std::to_string(++starts) + ".log";
+    pid = fork();
+    if (pid == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execlp("bulwark", "bulwark", "run", "--config", cfg.c_str(), nullptr);
+      _exit(127);
+    }
+    ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_up 1") != std::string::npos; }))
+        << Slurp(log);
+  }
+  int Stop() {
+    if (pid <= 0)
+      return -1;
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+
+  TempDir tmp;
+  PinRoot root;
+  std::string dir, cfg, log, a, b, c;
+  pid_t pid = -1;
+  int version = 0, starts = 0;
+};
+
+TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
+  BundleSpec v1, v2, broken;
+  v1.deny = {IdOf(a)};
+  v2.deny = {IdOf(b)};
+  broken.deny = {IdOf(c)};
+  Publish(v1);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(a) == EPERM; })) << Slurp(log);
+
+  Publish(v2);  // hot swap through the ..data rename
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(b) == EPERM && guest::OpenErrno(a) == 0; })) << Slurp(log);
+
+  PublishCorrupt(broken);  // must keep v2
+  ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_bundle_errors{bundle=") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(b), EPERM);
+  EXPECT_EQ(guest::OpenErrno(c), 0);
+  EXPECT_NE(Slurp(log).find("is not loadable: corrupt bundle"), std::string::npos) << Slurp(log);
+
+  Publish(v1);  // fixed again
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(a) == EPERM && guest::OpenErrno(b) == 0; })) << Slurp(log);
+
+  // A plain directory (not a ConfigMap) next to it, then edited in place.
+  BundleSpec plain;
+  plain.name = "plain";
+  plain.deny = {IdOf(c)};
+  MakeBundle(dir, plain, "plain.bwb");
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(c) == EPERM; })) << Slurp(log);
+  plain.deny = {};
+  plain.audit = {IdOf(c)};
+  MakeBundle(tmp.path(), plain, "plain-v2.bwb");
+  fs::copy_file(tmp.path() + "/plain-v2.bwb/maps/deny_inodes.bin", dir + "/plain.bwb/maps/deny_inodes.bin",
+                fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(c) == 0; })) << "in-place edit not picked up\n" << Slurp(log);
+
+  // Events and metrics.
+  guest::OpenErrno(a);
+  ASSERT_TRUE(WaitFor([&] {
+    return Slurp(tmp.path() + "/events.jsonl").find("\"policy\":\"deny-test\",\"rule\":\"deny-protected\",\"action\":\"deny\"") !=
+           std::string::npos;
+  })) << Slurp(tmp.path() + "/events.jsonl");
+  std::string m = HttpGet("/metrics");
+  std::printf("%s", m.substr(m.find("\r\n\r\n") + 4).c_str());
+  EXPECT_NE(m.find("HTTP/1.0 200 OK"), std::string::npos);
+  std::smatch hit;
+  EXPECT_TRUE(std::regex_search(
+      m, hit,
+      std::regex(R"(bulwark_rule_hits_total\{policy="deny-test",rule="deny-protected",hook="file.open",action="deny"\} ([0-9]+))")))
+      << m;
+  EXPECT_NE(m.find("bulwark_loads_total{policy=\"deny-test\",result=\"ok\"} 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("bulwark_loads_total{policy=\"plain\",result=\"ok\"} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("bulwark_policy_info{policy=\"deny-test\",slot=\"0\""), std::string::npos) << m;
+  EXPECT_NE(m.find("bulwark_events_total{action=\"deny\"}"), std::string::npos) << m;
+  EXPECT_NE(HttpGet("/nope").find("404"), std::string::npos);
+
+  // Stopping leaves everything enforcing.
+  EXPECT_EQ(Stop(), 0);
+  EXPECT_EQ(guest::OpenErrno(a), EPERM);
+  // A restarted daemon adopts both without reloading.
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("adopted policy plain") != std::string::npos; })) << Slurp(log);
+  EXPECT_NE(Slurp(log).find("adopted policy deny-test"), std::string::npos) << Slurp(log);
+  EXPECT_EQ(Slurp(log).find("loaded policy"), std::string::npos) << Slurp(log);
+  EXPECT_EQ(Slurp(log).find("replaced policy"), std::string::npos) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(a), EPERM);
+
+  // Removing a bundle unloads its policy; the other stays.
+  fs::remove(dir + "/deny-test.bwb");
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(a) == 0; })) << Slurp(log);
+  ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/deny-test"); })) << Slurp(log);
+  EXPECT_NE(Slurp(log).find("unloaded policy deny-test (its bundle left"), std::string::npos) << Slurp(log);
+  EXPECT_TRUE(Exists(root.path() + "/plain"));
+  EXPECT_EQ(Stop(), 0);
+}
+
+}  // namespace
+}  // namespace bulwark::rttest
