@@ -7,6 +7,7 @@
 /* Library entry points: static in BTF, kept alive for the link (see bw_lib.h). */
 #define BW_API static __attribute__((used))
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out);
+BW_API void bw_current_exe(struct bw_str *out, int refresh);
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -25,6 +26,9 @@ const volatile __u32 bw_cfg_cgroup_level[BW_SCOPE_CGROUPS] = {};
  * Decisions and `hits` are never limited; a suppressed record counts in `limited`. */
 const volatile __u32 bw_cfg_rec_rate = BW_REC_RATE_DEFAULT;
 const volatile __u32 bw_cfg_rec_burst = 0;
+/* process.exe of the current task from bw_exe (1, default) or a walk of mm->exe_file at
+ * every event (0). */
+const volatile __u32 bw_cfg_exe_cache = 1;
 
 /* ---- per-policy maps (max_entries set by the runtime from the manifest) ---- */
 struct {
@@ -66,6 +70,14 @@ struct {
   __type(key, __u32);
   __type(value, struct bw_rl);
 } bw_rlimit SEC(".maps");
+
+/* Per-task cache of process.exe (bw_match.h); max_entries must stay 0. */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct bw_exe_cache);
+} bw_exe SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -293,6 +305,50 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
   walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
 }
 
+/* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
+ * else the walk, whose result then refreshes the entry. `refresh` (the exec hook) always
+ * walks. Tasks that exec'd before the policy was loaded, or whose cache was created while
+ * the exec hook was not attached, pay the walk once per exec and thread. */
+BW_API void bw_current_exe(struct bw_str *out, int refresh) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  if (!bw_cfg_exe_cache) {
+    bw_task_exe(t, out);
+    return;
+  }
+  __u64 id = BPF_CORE_READ(t, self_exec_id);
+  struct file *f = BPF_CORE_READ(t, mm, exe_file);
+  if (!f) { /* kernel thread */
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (c && !refresh && c->valid && c->exec_id == id && c->file == (__u64)f) {
+    __builtin_memcpy(out->data, c->path, BW_EXE_CACHE_MAX);
+    out->len = c->len & (BW_EXE_CACHE_MAX - 1);
+    out->truncated = 0;
+    return;
+  }
+  walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+  if (c && !out->truncated && out->len < BW_EXE_CACHE_MAX) {
+    c->valid = 0;
+    __builtin_memcpy(c->path, out->data, BW_EXE_CACHE_MAX);
+    c->path[BW_EXE_CACHE_MAX - 1] = 0;
+    c->len = out->len;
+    c->exec_id = id;
+    c->file = (__u64)f;
+    c->valid = 1;
+  }
+}
+
+/* The exec hook (hooks/bprm_committed_creds.bpf.c): the new program's path, into the cache. */
+BW_API void bw_exe_at_exec(void) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
+  if (ev && bw_cfg_exe_cache)
+    bw_current_exe(&ev->strs[1], 1);
+}
+
 /* cgroup v2 path of the task, relative to the root: kernfs walk. kernfs_node.parent was
  * renamed __parent in 6.15; both are handled. */
 struct kernfs_node___old {
@@ -388,7 +444,7 @@ BW_API void bw_fill_common(struct bw_event *ev, __u64 need) {
   if (need & BW_NEED_STR(0))
     bw_task_comm(t, &ev->strs[0]);
   if ((need & BW_NEED_STR(1)) && ev->strs[1].len == 0)
-    bw_task_exe(t, &ev->strs[1]);
+    bw_current_exe(&ev->strs[1], 0);
   if (need & BW_NEED_STR(2))
     task_cgroup(t, &ev->strs[2]);
   if (need & BW_NEED_STR(3))
@@ -441,9 +497,8 @@ BW_API int bw_in_scope(struct bw_event *ev) {
     return 0;
   }
   if (kind == BW_SCOPE_EXECUTABLE) {
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
     __u64 atoms[BW_ATOM_WORDS] = {};
-    bw_task_exe(t, &ev->strs[1]);
+    bw_current_exe(&ev->strs[1], 0);
     return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE;
   }
   return 1;

@@ -70,7 +70,9 @@ void bw_path_walk(const struct path *p, struct bw_str *out);      /* bounded den
 void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out);
 void bw_str_kernel(const char *src, struct bw_str *out);
 void bw_str_user(const char *src, struct bw_str *out);
-void bw_task_exe(struct task_struct *t, struct bw_str *out);
+void bw_task_exe(struct task_struct *t, struct bw_str *out);   /* walk of t->mm->exe_file */
+void bw_current_exe(struct bw_str *out, int refresh);          /* cached per task and exec */
+void bw_exe_at_exec(void);                                     /* the exec hook: refresh */
 void bw_task_comm(struct task_struct *t, struct bw_str *out);
 void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot);
 /* Counters, record (when `record`), kill. Returns this policy's verdict for decision word

@@ -86,6 +86,19 @@ struct bw_rl {
 };
 #define BW_REC_RATE_DEFAULT 1000u   /* bw_cfg_rec_rate: records per second per rule per CPU */
 
+/* bw_exe (TASK_STORAGE): process.exe of a task, cached per exec. Valid while the task's
+ * self_exec_id and mm->exe_file are still the ones recorded (an exec changes the first,
+ * prctl(PR_SET_MM_EXE_FILE) the second); otherwise the path is walked again and the entry
+ * refreshed. Paths of BW_EXE_CACHE_MAX bytes or more are not cached (always walked). */
+#define BW_EXE_CACHE_MAX 256
+struct bw_exe_cache {
+  bw_u64 exec_id;                /* task->self_exec_id */
+  bw_u64 file;                   /* task->mm->exe_file (address) */
+  bw_u32 len;                    /* strlen(path) */
+  bw_u32 valid;
+  char path[BW_EXE_CACHE_MAX];   /* NUL-terminated */
+};
+
 /* Record assembly buffer (bw_recbuf, PERCPU_ARRAY of 1): struct bw_record then up to
  * 1 + BW_STR_SLOTS - BW_COMMON_STR_SLOTS strings, plus slack for bounded copies. */
 #define BW_RECBUF_SIZE (sizeof(struct bw_record) + (BW_STR_SLOTS - BW_COMMON_STR_SLOTS + 2) * BW_PATH_MAX)

@@ -67,6 +67,7 @@ const std::vector<bundle::RodataEntry> &runtimeRodata() {
       {"bw_cfg_rec_rate", 4,
        "records per second per rule per CPU (token bucket, bw_rlimit); default 1000, 0 = no limit"},
       {"bw_cfg_rec_burst", 4, "records a rule may send back to back; default 0 = the rate"},
+      {"bw_cfg_exe_cache", 4, "1 (default): process.exe from the per-task cache bw_exe; 0: walk every event"},
   };
   return r;
 }
@@ -88,6 +89,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   CodegenOutput cg;
   CodegenOptions co;
   co.keepIr = options.keepIr;
+  co.exeCacheProgram = options.exeCacheProgram;
   res.errors = generateObject(policy, cr.lowered, co, cg);
   if (!res.errors.empty())
     return res;
@@ -113,10 +115,13 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   m.policy.sourceDigest = policy.sourceDigest;
   for (const auto &p : cg.programs)
     m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section});
+  for (const auto &[name, section] : cg.helpers)
+    m.helpers.push_back({name, section, "caches process.exe at exec (bw_exe); attach directly"});
   for (const auto &name : cg.maps) {
     auto it = mapShapes().find(name);
     if (it == mapShapes().end())
-      continue;  // shared (pinned) maps: bw_state, bw_gen, bw_events, bw_progs_*, bw_next_*
+      continue;  // shared (pinned) maps: bw_state, bw_gen, bw_events, bw_progs_*, bw_next_*;
+                 // bw_exe (task storage: max_entries must stay 0, keep the object's)
     bundle::MapEntry e;
     e.name = name;
     e.type = it->second.type;

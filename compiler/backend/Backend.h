@@ -20,6 +20,11 @@ struct BackendOptions {
   LoweringLimits limits;
   std::string compilerVersion;  // default "bulwarkc <project version>"
   bool keepIr = false;          // CompileResult::ir gets the optimised LLVM IR
+  // Add the helper program bw_exe_exec (lsm/bprm_committed_creds, manifest `helpers`) that
+  // caches process.exe at exec. Off by default: a runtime must attach helpers directly
+  // (and accept programs that are not policy hooks) before bundles carry it. Without it
+  // the cache is still filled, by the first event of each task after its exec.
+  bool exeCacheProgram = false;
 };
 
 struct CompileStats {

@@ -296,6 +296,23 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     }
     out.programs.push_back({"bw_" + attach, h.hook, "lsm/" + attach});
   }
+  if (opts.exeCacheProgram) {
+    auto hm = parseTemplate(ctx, "bprm_committed_creds", errs);
+    if (!hm)
+      return errs;
+    for (auto &g : hm->globals())
+      if (!g.isDeclaration() && lib->getNamedGlobal(g.getName()) &&
+          !lib->getNamedGlobal(g.getName())->isDeclaration()) {
+        g.setInitializer(nullptr);
+        g.setLinkage(llvm::GlobalValue::ExternalLinkage);
+        g.eraseMetadata(llvm::LLVMContext::MD_dbg);
+      }
+    if (linker.linkInModule(std::move(hm))) {
+      errs.push_back(internal("linking the exec helper failed"));
+      return errs;
+    }
+    out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds"});
+  }
   if (linker.linkInModule(std::move(gen))) {
     errs.push_back(internal("linking generated code failed"));
     return errs;
@@ -316,6 +333,8 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   std::set<std::string> progNames;
   for (const auto &p : out.programs)
     progNames.insert(p.name);
+  for (const auto &h : out.helpers)
+    progNames.insert(h.first);
   for (const char *n : {"llvm.used", "llvm.compiler.used"})
     if (auto *g = m.getNamedGlobal(n))
       g->eraseFromParent();

@@ -14,6 +14,7 @@ namespace bulwark::backend {
 struct CodegenOptions {
   bool keepIr = false;     // fill CodegenOutput::ir with the optimised module (debugging)
   bool keepDwarf = false;  // also emit DWARF (.debug_*) next to BTF
+  bool exeCacheProgram = false;  // link the exec hook that fills the process.exe cache
 };
 
 struct ProgramOut {
@@ -25,6 +26,7 @@ struct ProgramOut {
 struct CodegenOutput {
   std::vector<uint8_t> object;
   std::vector<ProgramOut> programs;
+  std::vector<std::pair<std::string, std::string>> helpers;  // (name, section)
   std::vector<std::string> maps;  // every map the object defines (after dead-code removal)
   std::string ir;
   double linkMs = 0, optMs = 0, emitMs = 0;

@@ -39,6 +39,17 @@ std::string writeManifest(const Manifest &m) {
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
+  if (!m.helpers.empty()) {
+    e << YAML::Key << "helpers" << YAML::Value << YAML::BeginSeq;
+    for (const auto &h : m.helpers) {
+      e << YAML::BeginMap;
+      e << YAML::Key << "name" << YAML::Value << h.name;
+      e << YAML::Key << "attach" << YAML::Value << h.attach;
+      e << YAML::Key << "purpose" << YAML::Value << YAML::DoubleQuoted << h.purpose;
+      e << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+  }
   e << YAML::Key << "maps" << YAML::Value << YAML::BeginSeq;
   for (const auto &x : m.maps) {
     e << YAML::BeginMap;
@@ -102,6 +113,10 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
     for (const auto &x : n["programs"])
       m.programs.push_back({x["name"].as<std::string>(), x["hook"].as<std::string>(),
                             x["attach"].as<std::string>()});
+    if (n["helpers"])
+      for (const auto &x : n["helpers"])
+        m.helpers.push_back({x["name"].as<std::string>(), x["attach"].as<std::string>(),
+                             x["purpose"].as<std::string>("")});
     for (const auto &x : n["maps"]) {
       MapEntry e;
       e.name = x["name"].as<std::string>();
@@ -242,6 +257,11 @@ std::string inspectText(const Bundle &b) {
   o << "programs (" << m.programs.size() << "):\n";
   for (const auto &p : m.programs)
     o << "  " << p.name << "  " << p.attach << "  (" << p.hook << ")\n";
+  if (!m.helpers.empty()) {
+    o << "helpers (" << m.helpers.size() << "):\n";
+    for (const auto &h : m.helpers)
+      o << "  " << h.name << "  " << h.attach << "  (" << h.purpose << ")\n";
+  }
   o << "maps (" << m.maps.size() << "):\n";
   for (const auto &x : m.maps) {
     o << "  " << std::left << std::setw(14) << x.name << std::setw(13) << x.type
@@ -280,6 +300,11 @@ std::string inspectJson(const Bundle &b) {
     o << (i ? "," : "") << "{\"name\":" << jsonStr(m.programs[i].name)
       << ",\"hook\":" << jsonStr(m.programs[i].hook) << ",\"attach\":" << jsonStr(m.programs[i].attach)
       << "}";
+  o << "],\"helpers\":[";
+  for (size_t i = 0; i < m.helpers.size(); ++i)
+    o << (i ? "," : "") << "{\"name\":" << jsonStr(m.helpers[i].name)
+      << ",\"attach\":" << jsonStr(m.helpers[i].attach)
+      << ",\"purpose\":" << jsonStr(m.helpers[i].purpose) << "}";
   o << "],\"maps\":[";
   for (size_t i = 0; i < m.maps.size(); ++i) {
     const auto &x = m.maps[i];

@@ -31,6 +31,15 @@ struct ProgramEntry {
   std::string attach;  // ELF section: "lsm/file_open"
 };
 
+// A program that is not a policy hook: attached directly by the runtime (never chained,
+// never in a prog array), e.g. the process.exe cache filled at exec. Listed only when the
+// bundle has one (bulwarkc option), so bundles without helpers are unchanged.
+struct HelperEntry {
+  std::string name;     // "bw_exe_exec"
+  std::string attach;   // "lsm/bprm_committed_creds"
+  std::string purpose;
+};
+
 struct MapEntry {
   std::string name;         // map name in the object, "bw_m_exact"
   std::string type;         // hash | lpm_trie | array | percpu_array
@@ -63,6 +72,7 @@ struct Manifest {
   std::string compiler;  // "bulwarkc 0.1.0"
   PolicyInfo policy;
   std::vector<ProgramEntry> programs;
+  std::vector<HelperEntry> helpers;
   std::vector<MapEntry> maps;
   std::vector<RodataEntry> rodata;
   std::vector<RuleEntry> rules;

@@ -1,12 +1,14 @@
 // Bundle directory round trip, byte-identical output, inspect text/JSON.
 #include "Backend.h"
 #include "Bundle.h"
+#include "ObjectSummary.h"
 #include "PolicyBuilder.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -111,4 +113,44 @@ TEST(Bundle, RejectsCorruptInput) {
   EXPECT_FALSE(bulwark::bundle::readBundle(dir, b, &err));
   EXPECT_NE(err.find("size"), std::string::npos);
   fs::remove_all(dir);
+}
+
+// The exec helper (process.exe cache) is opt-in: without it the manifest has no `helpers`
+// and the object no extra program; with it both list bw_exe_exec, and the task storage map
+// bw_exe (max_entries 0) stays out of the manifest's sized maps either way.
+TEST(Bundle, ExeCacheHelperIsOptIn) {
+  auto plain = bulwark::backend::compileBundle(policy());
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->bundle.manifest.helpers.empty());
+  EXPECT_EQ(bulwark::bundle::writeManifest(plain->bundle.manifest).find("helpers"), std::string::npos);
+  auto s = summarize(plain->bundle.object);
+  EXPECT_EQ(s.programs.size(), 1u);
+  ASSERT_TRUE(s.maps.count("bw_exe"));
+  EXPECT_EQ(s.maps["bw_exe"].type, 29u /* BPF_MAP_TYPE_TASK_STORAGE */);
+  EXPECT_EQ(s.maps["bw_exe"].maxEntries, 0u);
+
+  bulwark::backend::BackendOptions o;
+  o.exeCacheProgram = true;
+  auto with = bulwark::backend::compileBundle(policy(), o);
+  ASSERT_TRUE(with) << with.errors[0].message;
+  ASSERT_EQ(with->bundle.manifest.helpers.size(), 1u);
+  EXPECT_EQ(with->bundle.manifest.helpers[0].name, "bw_exe_exec");
+  EXPECT_EQ(with->bundle.manifest.helpers[0].attach, "lsm/bprm_committed_creds");
+  auto sw = summarize(with->bundle.object);
+  EXPECT_EQ(sw.programs["bw_exe_exec"], "lsm/bprm_committed_creds");
+  EXPECT_EQ(sw.programs["bw_file_open"], "lsm/file_open");
+  bulwark::bundle::Manifest back;
+  std::string err;
+  ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(with->bundle.manifest), back, &err)) << err;
+  ASSERT_EQ(back.helpers.size(), 1u);
+  EXPECT_EQ(back.helpers[0].attach, "lsm/bprm_committed_creds");
+  for (const auto &m : with->bundle.manifest.maps)
+    EXPECT_NE(m.name, "bw_exe");
+  EXPECT_NE(bulwark::bundle::inspectText(with->bundle).find("helpers (1)"), std::string::npos);
+  // the rodata the runtime may set includes the new switches
+  std::set<std::string> ro;
+  for (const auto &r : with->bundle.manifest.rodata)
+    ro.insert(r.name);
+  for (const char *n : {"bw_cfg_rec_rate", "bw_cfg_rec_burst", "bw_cfg_exe_cache"})
+    EXPECT_TRUE(ro.count(n)) << n;
 }

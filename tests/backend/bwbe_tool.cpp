@@ -1,6 +1,7 @@
 // bwbe-tool: tiny test driver of the back end (not the product CLI, which is bulwarkc).
 //   bwbe-tool vm-policy <out.bwb>   compile the fixed policy the VM test enforces
 //   bwbe-tool vm-all-hooks <out.bwb> one rule per LSM hook, for the VM test
+//   bwbe-tool vm-exe <out dir>      process.exe cache policies (with the exec helper)
 //   bwbe-tool stress <out dir> [sizes...]   stress bundles (StressGen.h) + probes + compile times
 //   bwbe-tool inspect <dir> [--json]
 #include "Backend.h"
@@ -130,7 +131,50 @@ static int stress(const std::filesystem::path &out, std::vector<int> sizes) {
   return 0;
 }
 
+static int writeOne(const bulwark::ir::Policy &p, const std::filesystem::path &dir,
+                    const bulwark::backend::BackendOptions &o = {}) {
+  auto r = bulwark::backend::compileBundle(p, o);
+  if (!r) {
+    for (auto &e : r.errors)
+      std::fprintf(stderr, "%s: %s\n", p.name.c_str(), e.message.c_str());
+    return 1;
+  }
+  std::string err;
+  if (!bulwark::backend::writeBundle(r->bundle, dir, &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// The exe cache tests (ExeCacheVmTest.cpp): a rule on process.exe of a deep path, the
+// same policy scoped to that executable, both with the exec helper.
+static int vmExe(const std::filesystem::path &out) {
+  const HookId FO = HookId::FILE_OPEN;
+  const char *deep = "/tmp/bwexe/a/b/c/d/e/f/g/h/i/j/k/tool";
+  auto exeRule = PolicyBuilder("vmexe")
+                     .rule("deep-tool-opens-target", FO,
+                           cAnd({cTest(FO, "process.exe", TestOp::Eq, strs({deep})),
+                                 cTest(FO, "file.path", TestOp::Eq, strs({"/tmp/bwexe/target"}))}))
+                     .rule("audit-other-tool", FO,
+                           cAnd({cTest(FO, "process.exe", TestOp::Prefix, strs({"/tmp/bwexe/other/"})),
+                                 cTest(FO, "file.path", TestOp::Eq, strs({"/tmp/bwexe/target"}))}),
+                           bulwark::ir::Action::Audit)
+                     .build();
+  auto scoped = PolicyBuilder("vmexescope")
+                    .rule("target", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/tmp/bwexe/target"})))
+                    .build();
+  scoped.scope.kind = bulwark::ir::Scope::Kind::Executable;
+  scoped.scope.paths = {deep};
+  bulwark::backend::BackendOptions o;
+  o.exeCacheProgram = true;
+  std::filesystem::create_directories(out);
+  return writeOne(exeRule, out / "vmexe.bwb", o) || writeOne(scoped, out / "vmexescope.bwb", o);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && !std::strcmp(argv[1], "vm-exe"))
+    return vmExe(argv[2]);
   if (argc >= 3 && !std::strcmp(argv[1], "stress")) {
     std::vector<int> sizes;
     for (int i = 3; i < argc; ++i)
