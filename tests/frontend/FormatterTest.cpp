@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 
@@ -67,6 +68,27 @@ TEST_P(TestFileFormat, IsIdempotentAndKeepsComments) {
   EXPECT_EQ(twice, once) << "fmt is not idempotent on " << relativeToSource(GetParam()) << ":\n"
                          << unifiedDiff("fmt(x)", once, twice);
   EXPECT_EQ(countComments("once.bw", once), countComments(GetParam(), text)) << "fmt dropped or split a comment:\n" << once;
+}
+
+// Layout is all fmt changes: linting fmt(x) reports what linting x does (codes and
+// messages; positions move). Test modules are found as for the golden tests.
+std::vector<std::string> findings(const std::string &name, const std::string &text) {
+  CompilationOptions opts;
+  opts.stdlibDirs = {frontendTestDir() + "/diagnostics/modules"};
+  Compilation c(opts);
+  c.addSource(name, text);
+  c.lint();
+  std::vector<std::string> out;
+  for (const auto &d : c.diags().all()) out.push_back(std::string(d.code()) + ": " + d.message);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_P(TestFileFormat, KeepsTheMeaning) {
+  const std::string text = readFile(GetParam());
+  std::string once, why;
+  ASSERT_TRUE(formatText(GetParam(), text, &once, &why)) << why;
+  EXPECT_EQ(findings("x.bw", once), findings("x.bw", text));
 }
 
 TEST(TestFiles, MostOfThemParse) { EXPECT_GE(parsingTestPolicyFiles().size(), 30u); }

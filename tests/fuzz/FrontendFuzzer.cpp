@@ -2,7 +2,8 @@
 // Compilation with lint (parse, module loading, sema, lint) exactly as `bulwarkc lint`
 // does; the diagnostics are rendered in every format (JSON and SARIF must be valid JSON);
 // and when the source parses without errors (what `bulwarkc fmt` requires) it is
-// formatted, and the result must parse, keep every comment and be a fixed point of fmt.
+// formatted, and the result must parse, keep every comment, be a fixed point of fmt and
+// mean the same: linting it reports the same diagnostics (code and message; positions move).
 // Any violation abort()s, which libFuzzer reports as a crash with the input saved.
 //
 // Built only with -DBULWARK_FUZZ=ON and clang (tests/fuzz/fuzz-smoke does that); see
@@ -14,11 +15,13 @@
 #include "MiniJson.h"
 #include "Parser.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -42,7 +45,21 @@ void renderEverything(bulwark::Compilation &c) {
   (void)bulwark::renderDiagnostics(c.sources(), c.diags().all(), bulwark::DiagFormat::Text, opts);
 }
 
-void checkFormatter(const std::string &text) {
+// Diagnostics without positions, sorted: what must not change when only layout changes.
+std::vector<std::string> findings(bulwark::Compilation &c) {
+  std::vector<std::string> out;
+  for (const auto &d : c.diags().all()) out.push_back(std::string(d.code()) + ": " + d.message);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string joined(const std::vector<std::string> &v) {
+  std::string out;
+  for (const auto &s : v) out += "  " + s + "\n";
+  return out;
+}
+
+void checkFormatter(const std::string &text, const std::vector<std::string> &before) {
   bulwark::SourceManager sm;
   bulwark::DiagnosticEngine diags;
   bulwark::FileId id = sm.add("fuzz.bw", text);
@@ -65,6 +82,15 @@ void checkFormatter(const std::string &text) {
     fail("fmt is not idempotent",
          "--- input:\n" + text + "\n--- fmt(input):\n" + once + "\n--- diff fmt(fmt(input)):\n" +
              bulwark::unifiedDiff("fmt1.bw", once, twice));
+
+  bulwark::Compilation formatted;
+  formatted.addSource("fuzz.bw", once);
+  formatted.lint();
+  auto after = findings(formatted);
+  if (after != before)
+    fail("fmt changed what the policy means",
+         "--- input:\n" + text + "\n--- fmt(input):\n" + once + "\n--- lint(input):\n" + joined(before) +
+             "--- lint(fmt(input)):\n" + joined(after));
 }
 
 } // namespace
@@ -88,6 +114,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.diags().sort();
   renderEverything(c);
 
-  checkFormatter(text);
+  checkFormatter(text, findings(c));
   return 0;
 }
