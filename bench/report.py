@@ -243,8 +243,8 @@ def cost_rows(res, op):
     c = res["cost"].get(op, {})
     rows = []
     for cid, e in c.get("configs", {}).items():
-        label = {"empty": "empty BPF LSM program"}.get(cid, cid) if e["setup"] in ("none", "empty") \
-            else f"{e['setup']} {e['kind']} {e['rules']}"
+        label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only"}.get(cid, cid) \
+            if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
         if e["kind"] == "uid":
             label += " (reads no path: dispatch + decision framework)"
         spread = ""
@@ -491,6 +491,9 @@ def svg(res):
         hl = []
         if c.get("empty_added_pct") is not None:
             hl.append((c["empty_added_pct"], "#555", "empty BPF LSM program"))
+        dp = c.get("configs", {}).get("dpath", {}).get("added_pct")
+        if dp is not None:
+            hl.append((dp, "#555", "program calling bpf_d_path only"))
         if op == "open":
             hl.append((10.0, "#d00", "target +10%"))
         o += _panel(*pos[i], pw, ph, f"{names[op]}: added cost (%)", series, "% over no program", hlines=hl)
