@@ -471,6 +471,12 @@ int Daemon::run() {
   rebuildWatches();
   bool eventsWatched = false;
   auto openEvents = [&] {
+    if (eventsWatched && reader.replaced()) {
+      log("the event ring buffer was replaced (pin root recreated): reading the new one");
+      reader.consume();
+      reader.close();  // closing its epoll fd also takes it out of our epoll set
+      eventsWatched = false;
+    }
     if (!eventsWatched && reader.open()) {
       watch(reader.epollFd(), kEvents);
       eventsWatched = true;

@@ -19,12 +19,33 @@ EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit)
       monoToReal_(int64_t(realtimeNs()) - int64_t(monotonicNs())) {}
 
 EventReader::~EventReader() {
-  if (rb_)
-    ring_buffer__free(rb_);
-  if (mapFd_ >= 0)
-    ::close(mapFd_);
+  close();
   if (cgroupRoot_ >= 0)
     ::close(cgroupRoot_);
+}
+
+void EventReader::close() {
+  if (rb_)
+    ring_buffer__free(rb_);
+  rb_ = nullptr;
+  if (mapFd_ >= 0)
+    ::close(mapFd_);
+  mapFd_ = -1;
+}
+
+bool EventReader::replaced() const {
+  if (mapFd_ < 0)
+    return false;
+  std::optional<Fd> pinned;
+  try {
+    pinned = openMapPin(rt_.pins().sharedMap("bw_events"));
+  } catch (const Error &) {
+    return true;
+  }
+  if (!pinned)
+    return false;  // nothing pinned now: keep what we have until something is
+  auto a = mapInfo(mapFd_), b = mapInfo(pinned->get());
+  return a && b && a->id != b->id;
 }
 
 bool EventReader::open() {

@@ -26,6 +26,10 @@ public:
   // Opens <pin root>/shared/bw_events. False if it is not pinned (yet).
   bool open();
   bool isOpen() const { return rb_ != nullptr; }
+  // True if the pinned bw_events is no longer the map being read (the pin root was
+  // removed and recreated); the caller then closes and opens again.
+  bool replaced() const;
+  void close();
   int epollFd() const;  // for an outer epoll loop
   int consume();        // everything buffered now; <0 on error (-ECANCELED: limit reached)
   int poll(int timeoutMs);
