@@ -116,6 +116,8 @@ void readManifest(Bundle &b) {
   b.sourceDigest = m.policy.sourceDigest;
   for (const auto &p : m.programs)
     b.programs.push_back({p.name, p.hook, p.attach});
+  for (const auto &h : m.helpers)
+    b.helpers.push_back({h.name, h.attach, h.purpose});
   for (const auto &x : m.maps)
     b.maps.push_back({x.name, x.type, x.keySize, x.valueSize, x.maxEntries, x.entries, x.data});
   for (const auto &r : m.rodata)
@@ -164,25 +166,26 @@ void checkObject(const Bundle &b) {
   if (!o)
     bad(b.dir, "policy.bpf.o is not a valid BPF object (" + errnoText(errno) + ")");
 
-  std::set<std::string> manifestProgs;
+  std::map<std::string, std::string> manifestProgs;  // name → section
   for (const auto &p : b.programs)
-    manifestProgs.insert(p.name);
+    manifestProgs[p.name] = p.attach;
+  for (const auto &h : b.helpers)
+    manifestProgs[h.name] = h.attach;
   bpf_program *prog;
   std::set<std::string> seen;
   bpf_object__for_each_program(prog, o.get()) {
     std::string name = bpf_program__name(prog);
     std::string sec = sectionAttach(bpf_program__section_name(prog));
-    if (!manifestProgs.count(name))
+    auto it = manifestProgs.find(name);
+    if (it == manifestProgs.end())
       bad(b.dir, "policy.bpf.o has program '" + name + "' (" + sec + ") that the manifest does not list");
-    for (const auto &p : b.programs)
-      if (p.name == name && p.attach != sec)
-        bad(b.dir, "program '" + name + "' is in section '" + sec + "' but the manifest says '" +
-                       p.attach + "'");
+    if (it->second != sec)
+      bad(b.dir, "program '" + name + "' is in section '" + sec + "' but the manifest says '" + it->second + "'");
     seen.insert(name);
   }
-  for (const auto &p : b.programs)
-    if (!seen.count(p.name))
-      bad(b.dir, "the manifest lists program '" + p.name + "' but policy.bpf.o has no such program");
+  for (const auto &[name, sec] : manifestProgs)
+    if (!seen.count(name))
+      bad(b.dir, "the manifest lists program '" + name + "' but policy.bpf.o has no such program");
 
   std::map<std::string, const BundleMap *> manifestMaps;
   for (const auto &m : b.maps)
@@ -285,6 +288,12 @@ void validateManifest(const Bundle &b) {
       bad(b.dir, "two programs for hook " + p.hook);
     if (!progNames.insert(p.name).second)
       bad(b.dir, "two programs named " + p.name);
+  }
+  for (const auto &h : b.helpers) {
+    if (h.attach.rfind("lsm/", 0) != 0 || h.attach.size() <= 4)
+      bad(b.dir, "helper '" + h.name + "' must be an LSM program (section lsm/<hook>), not '" + h.attach + "'");
+    if (!progNames.insert(h.name).second)
+      bad(b.dir, "two programs named " + h.name);
   }
   std::set<std::string> mapNames;
   for (const auto &m : b.maps) {

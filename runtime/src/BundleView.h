@@ -16,6 +16,14 @@ struct BundleProgram {
   std::string attach;  // "lsm/file_open"
 };
 
+// A program that is not a policy hook (e.g. the process.exe cache filled at exec): attached
+// directly with the policy's generation, never chained, never in a prog array.
+struct BundleHelper {
+  std::string name;    // "bw_exe_exec"
+  std::string attach;  // "lsm/bprm_committed_creds"
+  std::string purpose;
+};
+
 struct BundleMap {
   std::string name;
   std::string type;    // "hash", "array", "lpm_trie", ...
@@ -54,6 +62,7 @@ struct Bundle {
   std::vector<std::string> scopePaths;    // cgroup v2 paths (cgroup scope)
   std::string sourceDigest;
   std::vector<BundleProgram> programs;
+  std::vector<BundleHelper> helpers;
   std::vector<BundleMap> maps;
   std::vector<BundleRodata> rodata;
   std::vector<BundleRule> rules;

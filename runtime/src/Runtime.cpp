@@ -420,13 +420,13 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
   bpf_link *link = bpf_program__attach_lsm(prog);
   if (!link)
     throw loadError(errno, "cannot attach the dispatcher for " + std::string(h.name));
+  // The pin holds the link; bpf_link__destroy only closes our fd (it would detach the
+  // link if the pin had failed). Never bpf_link__disconnect: that leaks the fd, and a
+  // long-running process (the daemon) would then keep the link attached after unpinning.
   int err = bpf_link__pin(link, path.c_str());
-  bpf_link__disconnect(link);
-  if (err != 0) {
-    bpf_link__destroy(link);  // never pinned: closing the fd detaches it
-    throw Error(Exit::Failed, "cannot pin dispatcher link " + path + ": " + errnoText(-err));
-  }
   bpf_link__destroy(link);
+  if (err != 0)
+    throw Error(Exit::Failed, "cannot pin dispatcher link " + path + ": " + errnoText(-err));
   return true;
 }
 
@@ -705,6 +705,21 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
         throw Error(Exit::Failed, "cannot fill the rule table: " + errnoText(errno));
     }
     pinFd(rfd.get(), pins_.rules(b.name, next));
+  }
+
+  // Helper programs run beside the policy (not chained): attach them now, pinned in the new
+  // generation's directory, so removing that directory detaches them again (undo, or the
+  // cleanup after the next switch).
+  for (const auto &hp : b.helpers) {
+    bpf_program *prog = bpf_object__find_program_by_name(o.obj, hp.name.c_str());
+    bpf_link *link = prog ? bpf_program__attach_lsm(prog) : nullptr;
+    if (!link)
+      throw loadError(errno, "cannot attach helper program " + hp.name + " (" + hp.attach + ")");
+    int err = bpf_link__pin(link, pins_.helper(b.name, next, hp.name).c_str());
+    bpf_link__destroy(link);  // closes our fd only; the pin keeps it attached
+    if (err != 0)
+      throw Error(Exit::Failed, "cannot pin helper link " + pins_.helper(b.name, next, hp.name) + ": " +
+                                    errnoText(-err));
   }
 
   // ---- wire the new generation in, still invisible ----

@@ -23,6 +23,7 @@ struct BundleSpec {
   std::vector<FileId> audit;   // rule 1 (audit-watched)
   std::string object = "deny_inode.bpf.o";  // fixture object, in the fixture directory
   bool unlinkHook = false;  // object is deny_inode_unlink.bpf.o: also lists bw_path_unlink
+  bool helper = false;      // object is deny_inode_helper.bpf.o: lists the helper bw_exec_helper
   bool allHooks = false;    // object is all_hooks.bpf.o: bw_all_<ID> on every LSM hook, no maps
   std::string mode = "enforce";
   int abi = 1;
@@ -87,6 +88,11 @@ inline std::string MakeBundleFrom(const std::string &fixtureDir, const std::stri
     m << "  - name: bw_path_unlink\n"
       << "    hook: file.unlink\n"
       << "    attach: lsm/path_unlink\n";
+  if (s.helper)
+    m << "helpers:\n"
+      << "  - name: bw_exec_helper\n"
+      << "    attach: lsm/bprm_committed_creds\n"
+      << "    purpose: \"counts execs (test)\"\n";
   m << "maps:\n"
     << "  - name: bw_counters\n"
     << "    type: percpu_array\n"

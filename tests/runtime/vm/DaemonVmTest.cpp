@@ -202,6 +202,18 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/deny-test"); })) << Slurp(log);
   EXPECT_NE(Slurp(log).find("unloaded policy deny-test (its bundle left"), std::string::npos) << Slurp(log);
   EXPECT_TRUE(Exists(root.path() + "/plain"));
+  fs::remove_all(dir + "/plain.bwb");
+  ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/plain"); })) << Slurp(log);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 0);
+  // This daemon attaches a dispatcher itself and drops it again: nothing may stay attached
+  // behind its back (a leaked link fd would keep the program attached after unpinning).
+  Publish(v1);
+  ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(a) == EPERM; })) << Slurp(log);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 1);
+  fs::remove(dir + "/deny-test.bwb");
+  ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/deny-test"); })) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(a), 0);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 0);
   EXPECT_EQ(Stop(), 0);
 }
 

@@ -80,5 +80,50 @@ TEST(HookSets, FirstLoadOfAMultiHookPolicy) {
   EXPECT_EQ(UnlinkErrno(u), 0);
 }
 
+uint64_t ExecCount(const std::string &mapPin) {
+  int fd = bpf_obj_get(mapPin.c_str());
+  if (fd < 0)
+    return 0;
+  __u32 key = 0;
+  __u64 v = 0;
+  bpf_map_lookup_elem(fd, &key, &v);
+  close(fd);
+  return v;
+}
+
+TEST(HookSets, HelperProgramsFollowTheirVersion) {
+  ASSERT_TRUE(guest::InGuest());
+  TempDir tmp;
+  PinRoot root;
+  BundleSpec plain, withHelper;
+  plain.deny = {IdOf(tmp.CreateFile("a"))};
+  withHelper = plain;
+  withHelper.object = "deny_inode_helper.bpf.o";
+  withHelper.helper = true;
+  std::string bPlain = MakeBundle(tmp.path(), plain, "plain.bwb"), bHelper = MakeBundle(tmp.path(), withHelper, "helper.bwb");
+  ASSERT_EQ(CountLinks("bw_exec_helper"), 0);
+
+  auto r = Bulwark(root, {"load", bHelper});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string gen = Exists(root.path() + "/deny-test/gen1") ? "gen1" : "gen0";
+  EXPECT_TRUE(Exists(root.path() + "/deny-test/" + gen + "/helper_bw_exec_helper"));
+  EXPECT_EQ(CountLinks("bw_exec_helper"), 1);
+  EXPECT_FALSE(Exists(root.path() + "/dispatch/bprm_committed_creds-0")) << "helpers are not dispatched";
+  uint64_t before = ExecCount(root.path() + "/deny-test/" + gen + "/exec_count");
+  ASSERT_EQ(guest::RunCommand({"sh", "-c", "true"}).exit_code, 0);
+  EXPECT_GT(ExecCount(root.path() + "/deny-test/" + gen + "/exec_count"), before);
+
+  // Swap to a version without the helper: its link goes with its generation.
+  ASSERT_EQ(Bulwark(root, {"load", bPlain}).exit_code, 0);
+  EXPECT_EQ(CountLinks("bw_exec_helper"), 0);
+  // And back; then unload.
+  ASSERT_EQ(Bulwark(root, {"load", bHelper}).exit_code, 0);
+  ASSERT_EQ(Bulwark(root, {"load", bHelper}).exit_code, 0);  // helper → helper swap
+  EXPECT_EQ(CountLinks("bw_exec_helper"), 1);
+  ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);
+  EXPECT_EQ(CountLinks("bw_exec_helper"), 0);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 0);
+}
+
 }  // namespace
 }  // namespace bulwark::rttest

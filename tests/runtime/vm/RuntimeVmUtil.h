@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <bpf/bpf.h>
+
 #include "GuestUtil.h"
 
 #include "TestBundle.h"
@@ -63,6 +65,31 @@ inline ChildResult Bulwark(const PinRoot &root, std::vector<std::string> args) {
   argv.push_back(root.path());
   if (getenv("BULWARK_TEST_VERBOSE")) argv.push_back("-v");
   return RunCommand(argv, std::chrono::seconds(120));
+}
+
+// Attached links whose program's name starts with `prefix` (kernel names are cut at 15
+// characters), found by walking every link id: what is really attached, pins or not.
+inline int CountLinks(const std::string &prefix) {
+  int n = 0;
+  for (__u32 id = 0; bpf_link_get_next_id(id, &id) == 0;) {
+    int lfd = bpf_link_get_fd_by_id(id);
+    if (lfd < 0)
+      continue;
+    bpf_link_info li{};
+    __u32 len = sizeof li;
+    if (bpf_obj_get_info_by_fd(lfd, &li, &len) == 0) {
+      int pfd = bpf_prog_get_fd_by_id(li.prog_id);
+      if (pfd >= 0) {
+        bpf_prog_info pi{};
+        __u32 plen = sizeof pi;
+        if (bpf_obj_get_info_by_fd(pfd, &pi, &plen) == 0 && std::string(pi.name).rfind(prefix, 0) == 0)
+          n++;
+        close(pfd);
+      }
+    }
+    close(lfd);
+  }
+  return n;
 }
 
 inline bool Exists(const std::string &p) {
