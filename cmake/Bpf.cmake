@@ -27,10 +27,12 @@ function(bulwark_bpf_compile)
   if(A_BITCODE)
     set(mode -emit-llvm -c)
   endif()
+  # Header dependencies come from clang's depfile (IMPLICIT_DEPENDS is ignored by Ninja, which
+  # would leave stale bitcode behind when a shared BPF header changes).
   add_custom_command(
     OUTPUT ${A_OUTPUT}
-    COMMAND ${BULWARK_CLANG_BPF} ${BULWARK_BPF_CFLAGS} ${mode} ${A_SOURCE} -o ${A_OUTPUT}
+    COMMAND ${BULWARK_CLANG_BPF} ${BULWARK_BPF_CFLAGS} ${mode} -MD -MF ${A_OUTPUT}.d ${A_SOURCE} -o ${A_OUTPUT}
     DEPENDS ${A_SOURCE} ${BULWARK_VMLINUX_H} ${A_DEPENDS}
-    IMPLICIT_DEPENDS C ${A_SOURCE}
+    DEPFILE ${A_OUTPUT}.d
     COMMENT "BPF ${A_SOURCE}")
 endfunction()
