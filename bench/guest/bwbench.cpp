@@ -678,6 +678,8 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
         if (errno == EPERM) {
           sh->flipBefore = t0;
           sh->flipAfter = t1;
+          if (!sh->genSeen)  // switched between this iteration's bw_gen read and its open
+            sh->genSeen = t0;
           break;
         }
         sh->otherErr = errno;
@@ -864,6 +866,7 @@ void runFlood(const std::string &id, const std::string &mode, const std::string 
         .add("decisions_per_s", double(after.hits - before.hits) / s)
         .add("emitted", after.emitted - before.emitted)
         .add("dropped", after.dropped - before.dropped)
+        .add("limited", after.limited - before.limited)
         .add("ring_drops", after.ringDrops - before.ringDrops)
         .add("delivered", delivered)
         .add("delivered_bytes", uint64_t(bytes) - bytesBefore)
