@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
@@ -240,4 +241,21 @@ TEST(Lowering, KprobeIsReportedUnsupported) {
   auto errs = be::lower(pb.build(), {}, low);
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Unsupported);
+}
+
+// The default DFA budget (32768 states per group) stops an exploding glob set with an error
+// rather than a long compile or a huge map.
+TEST(Lowering, DfaBlowUpHitsTheDefaultBudget) {
+  std::string g = "**a";
+  for (int i = 0; i < 16; ++i)
+    g += "?";
+  auto p = PolicyBuilder().rule("blowup", FO, cTest(FO, "file.path", TestOp::Glob, {g})).build();
+  be::Lowered low;
+  auto t0 = std::chrono::steady_clock::now();
+  auto errs = be::lower(p, {}, low);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Budget);
+  EXPECT_NE(errs[0].message.find("32768"), std::string::npos) << errs[0].message;
+  std::printf("refused after %.0f ms: %s\n", ms, errs[0].message.c_str());
 }
