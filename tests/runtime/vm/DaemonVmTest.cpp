@@ -145,8 +145,8 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   PublishCorrupt(broken);  // must keep v2
   ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_bundle_errors{bundle=") != std::string::npos; }))
       << Slurp(log);
-  EXPECT_EQ(guest::OpenErrno(b), EPERM);
-  EXPECT_EQ(guest::OpenErrno(c), 0);
+  EXPECT_EQ(guest::OpenErrno(b), EPERM) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(c), 0) << Slurp(log);
   EXPECT_NE(Slurp(log).find("is not loadable: corrupt bundle"), std::string::npos) << Slurp(log);
 
   Publish(v1);  // fixed again
@@ -179,14 +179,14 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
       m, hit,
       std::regex(R"(bulwark_rule_hits_total\{policy="deny-test",rule="deny-protected",hook="file.open",action="deny"\} ([0-9]+))")))
       << m;
-  EXPECT_NE(m.find("bulwark_loads_total{policy=\"deny-test\",result=\"ok\"} 3"), std::string::npos) << m;
-  EXPECT_NE(m.find("bulwark_loads_total{policy=\"plain\",result=\"ok\"} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("bulwark_loads_total{policy=\"deny-test\",result=\"ok\"} 3"), std::string::npos) << m << Slurp(log);
+  EXPECT_NE(m.find("bulwark_loads_total{policy=\"plain\",result=\"ok\"} 2"), std::string::npos) << m << Slurp(log);
   EXPECT_NE(m.find("bulwark_policy_info{policy=\"deny-test\",slot=\"0\""), std::string::npos) << m;
   EXPECT_NE(m.find("bulwark_events_total{action=\"deny\"}"), std::string::npos) << m;
   EXPECT_NE(HttpGet("/nope").find("404"), std::string::npos);
 
   // Stopping leaves everything enforcing.
-  EXPECT_EQ(Stop(), 0);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   // A restarted daemon adopts both without reloading.
   Start();
@@ -204,17 +204,17 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   EXPECT_TRUE(Exists(root.path() + "/plain"));
   fs::remove_all(dir + "/plain.bwb");
   ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/plain"); })) << Slurp(log);
-  EXPECT_EQ(CountLinks("bw_dispatch_"), 0);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 0) << Slurp(log);
   // This daemon attaches a dispatcher itself and drops it again: nothing may stay attached
   // behind its back (a leaked link fd would keep the program attached after unpinning).
   Publish(v1);
   ASSERT_TRUE(WaitFor([&] { return guest::OpenErrno(a) == EPERM; })) << Slurp(log);
-  EXPECT_EQ(CountLinks("bw_dispatch_"), 1);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 1) << Slurp(log);
   fs::remove(dir + "/deny-test.bwb");
   ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/deny-test"); })) << Slurp(log);
-  EXPECT_EQ(guest::OpenErrno(a), 0);
-  EXPECT_EQ(CountLinks("bw_dispatch_"), 0);
-  EXPECT_EQ(Stop(), 0);
+  EXPECT_EQ(guest::OpenErrno(a), 0) << Slurp(log);
+  EXPECT_EQ(CountLinks("bw_dispatch_"), 0) << Slurp(log);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
 }
 
 }  // namespace
