@@ -105,7 +105,11 @@ __u32 bw_slot(void);
 /* Body shared by every hook program. `applies`: whether this call is one the hook is about
  * (mmap: only executable mappings); `extract` is a statement filling the hook's own fields
  * selected by `need` (it may use `ev` and `need`). */
-#define BW_HOOK_BODY(ctx, id, ret, applies, extract)                                               \
+#define BW_HOOK_BODY(ctx, id, ret, applies, extract) BW_HOOK_BODY_AS(ctx, id, id, ret, applies, extract)
+
+/* A companion attach point (see hooks.def) decides with hook `id`'s rules and records events
+ * as `id`, but chains through its own prog array and lanes (`chain_id`). */
+#define BW_HOOK_BODY_AS(ctx, id, chain_id, ret, applies, extract)                                  \
   ({                                                                                               \
     int __verdict = 0;                                                                             \
     struct bw_event *ev = (applies) ? bw_event_begin(BW_HOOK_##id) : 0;                            \
@@ -124,7 +128,7 @@ __u32 bw_slot(void);
     }                                                                                              \
     if (!bw_chained() && (ret))                                                                    \
       __verdict = (ret);                                                                           \
-    BW_FINISH(ctx, id, __verdict);                                                                 \
+    BW_FINISH(ctx, chain_id, __verdict);                                                           \
   })
 
 #include "bw_shared_maps.bpf.h"

@@ -276,8 +276,14 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
 
   // Link: library, then every used hook's template, then the generated module.
   llvm::Linker linker(*lib);
+  // Each used hook's program, then its companions' (further attach points, same rules).
+  std::vector<std::pair<HookId, HookId>> programs;  // (hook the program is for, its rules' hook)
   for (const auto &h : low.hooks) {
-    std::string attach = lowerAttach(h.hook);
+    programs.emplace_back(h.hook, h.hook);
+    for (const HookInfo *c : Catalogue::get().companions(h.hook)) programs.emplace_back(c->id, h.hook);
+  }
+  for (const auto &[progHook, ruleHook] : programs) {
+    std::string attach = lowerAttach(progHook);
     auto hm = parseTemplate(ctx, attach, errs);
     if (!hm)
       return errs;
@@ -294,7 +300,7 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
       errs.push_back(internal("linking template " + attach + " failed"));
       return errs;
     }
-    out.programs.push_back({"bw_" + attach, h.hook, "lsm/" + attach});
+    out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach});
   }
   if (opts.exeCacheProgram) {
     auto hm = parseTemplate(ctx, "bprm_committed_creds", errs);

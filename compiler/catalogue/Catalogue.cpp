@@ -45,6 +45,13 @@ const HookInfo *Catalogue::findHook(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<const HookInfo *> Catalogue::companions(HookId primary) const {
+  std::vector<const HookInfo *> out;
+  for (const auto &h : hooks_)
+    if (h.id != primary && h.name == hook(primary).name && findHook(h.name)->id == primary) out.push_back(&h);
+  return out;
+}
+
 const FieldInfo *Catalogue::findField(HookId id, std::string_view name) const {
   for (const auto &f : hook(id).fields)
     if (f.name == name)

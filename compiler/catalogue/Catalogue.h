@@ -67,7 +67,9 @@ public:
 
   std::span<const HookInfo> hooks() const { return hooks_; }
   const HookInfo &hook(HookId id) const { return hooks_[static_cast<size_t>(id)]; }
-  const HookInfo *findHook(std::string_view name) const;
+  const HookInfo *findHook(std::string_view name) const;  // the first hook of that name
+  // Further attach points of the same language hook (catalogue entries repeating its name).
+  std::vector<const HookInfo *> companions(HookId primary) const;
   const FieldInfo *findField(HookId hook, std::string_view name) const;
   std::span<const EnumInfo> enums() const { return enums_; }
   const EnumInfo *findEnum(FieldType type) const;

@@ -158,7 +158,10 @@ int runHooks() {
     if (f.common) std::cout << "| `" << f.name << "` | " << Catalogue::typeName(f.type) << " | " << f.summary << " |\n";
   std::cout << "\n| hook | kernel attach point | can prevent | fields |\n|---|---|---|---|\n";
   for (const auto &h : cat.hooks()) {
-    std::cout << "| `" << h.name << "` | " << (h.kind == HookKind::Lsm ? "LSM `" + std::string(h.attach) + "`" : std::string("kprobe on the named function"))
+    if (cat.findHook(h.name)->id != h.id) continue;  // a companion: listed with its hook
+    std::string attach = "LSM `" + std::string(h.attach) + "`";
+    for (const HookInfo *c : cat.companions(h.id)) attach += ", `" + std::string(c->attach) + "`";
+    std::cout << "| `" << h.name << "` | " << (h.kind == HookKind::Lsm ? attach : std::string("kprobe on the named function"))
               << " | " << (h.canPrevent() ? "yes (allow, deny, audit, kill)" : "no (audit, kill)") << " | ";
     bool first = true;
     for (const auto &f : h.fields) {

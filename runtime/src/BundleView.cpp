@@ -275,7 +275,7 @@ void validateManifest(const Bundle &b) {
     bad(b.dir, "the manifest lists no programs");
   std::set<std::string> hooksSeen, progNames;
   for (const auto &p : b.programs) {
-    const Hook *h = hookByName(p.hook);
+    const Hook *h = programHook(p);
     if (!h)
       bad(b.dir, "program '" + p.name + "' is for unknown hook '" + p.hook + "'");
     if (!h->lsm)
@@ -284,8 +284,9 @@ void validateManifest(const Bundle &b) {
     if (p.attach != "lsm/" + std::string(h->attach))
       bad(b.dir, "program '" + p.name + "' for hook " + p.hook + " must be in section lsm/" +
                      std::string(h->attach) + ", not '" + p.attach + "'");
-    if (!hooksSeen.insert(p.hook).second)
-      bad(b.dir, "two programs for hook " + p.hook);
+    // One program per attach point (a hook such as kernel.module_load has two).
+    if (!hooksSeen.insert(p.attach).second)
+      bad(b.dir, "two programs for " + p.attach);
     if (!progNames.insert(p.name).second)
       bad(b.dir, "two programs named " + p.name);
   }

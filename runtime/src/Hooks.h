@@ -25,6 +25,13 @@ std::span<const Hook> hooks();
 const Hook *hookByIndex(uint32_t index);
 const Hook *hookByName(std::string_view name);     // "file.open"
 const Hook *hookByAttach(std::string_view attach); // "file_open"
+// The hook a bundle program runs on: by its attach point ("lsm/kernel_load_data"), which
+// tells companion attach points of one language hook apart; else by hook name.
+template <class Program> const Hook *programHook(const Program &p) {
+  if (p.attach.rfind("lsm/", 0) == 0)
+    if (const Hook *h = hookByAttach(std::string_view(p.attach).substr(4))) return h;
+  return hookByName(p.hook);
+}
 const Hook *hookById(std::string_view id);         // "FILE_OPEN"
 
 // Shared map / program names for a hook.

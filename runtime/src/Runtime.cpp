@@ -637,7 +637,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   std::map<uint32_t, bpf_program *> progs;  // hook index → program
   uint64_t hooksMask = 0;
   for (const auto &p : b.programs) {
-    const Hook *h = hookByName(p.hook);
+    const Hook *h = programHook(p);
     progs[h->index] = bpf_object__find_program_by_name(o.obj, p.name.c_str());
     hooksMask |= 1ull << h->index;
     res.hooks.push_back(p.hook);

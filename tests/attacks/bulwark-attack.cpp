@@ -151,10 +151,12 @@ int moduleLoad(const Args &a) {
   if (fd < 0) return report("open module", -1);
   long rc = syscall(SYS_finit_module, fd, "", 0);
   int r1 = report("finit_module", rc);
-  char buf[4096];
-  ssize_t n = pread(fd, buf, sizeof buf, 0);
+  // init_module rejects an image shorter than an ELF header before it asks the LSMs, so
+  // always hand it a full buffer (the file's bytes, zero-padded).
+  char buf[4096] = {};
+  if (pread(fd, buf, sizeof buf, 0) < 0) buf[0] = 0;
   close(fd);
-  rc = syscall(SYS_init_module, buf, n > 0 ? n : 0, "");
+  rc = syscall(SYS_init_module, buf, sizeof buf, "");
   int r2 = report("init_module", rc);
   // Blocked only when both doors are shut; through either one is not blocked.
   if (r1 == 10 && r2 == 10) return 10;
