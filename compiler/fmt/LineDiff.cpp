@@ -50,7 +50,8 @@ std::string unifiedDiff(const std::string &path, const std::string &before, cons
     for (size_t j = 0; j < bm; ++j) ops.push_back({'+', head + an, head + j});
   }
   for (size_t k = 0; k < tail; ++k) ops.push_back({' ', n - tail + k, m - tail + k});
-  std::string out = "--- a/" + path + "\n+++ b/" + path + "\n";
+  std::string rel = path.rfind('/', 0) == 0 ? path.substr(1) : path;  // a/abs/path, not a//abs/path
+  std::string out = "--- a/" + rel + "\n+++ b/" + rel + "\n";
   size_t k = 0;
   while (k < ops.size()) {
     if (ops[k].kind == ' ') { ++k; continue; }

@@ -16,8 +16,11 @@ std::optional<GlobError> validateGlob(std::string_view p) {
       size_t j = i + 1;
       if (j < p.size() && (p[j] == '!' || p[j] == '^')) ++j;
       if (j < p.size() && p[j] == ']') ++j;
-      for (; j < p.size() && p[j] != ']'; ++j)
+      for (; j < p.size() && p[j] != ']'; ++j) {
         if (p[j] == '/') return GlobError{"a character class cannot contain '/'", j};
+        if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']' && p[j + 2] < p[j])
+          return GlobError{std::string("range '") + p[j] + "-" + p[j + 2] + "' is reversed and matches nothing", j};
+      }
       i = j;
       continue;
     }

@@ -384,12 +384,13 @@ struct Sema::Impl {
         out.items.push_back(v->items[i]);
         out.locs.push_back(v->locs[i]);
       }
+      // Checked while splicing, so nested lists cannot grow past the limit in memory first.
+      if (out.items.size() > opts.maxListEntries) {
+        error(DiagId::E0015, e.loc, "list has more than " + std::to_string(opts.maxListEntries) + " entries; one kernel map holds at most " + std::to_string(opts.maxListEntries));
+        return std::nullopt;
+      }
     }
     if (!ok) return std::nullopt;
-    if (out.items.size() > opts.maxListEntries) {
-      error(DiagId::E0015, e.loc, "list has " + std::to_string(out.items.size()) + " entries; one kernel map holds at most " + std::to_string(opts.maxListEntries));
-      return std::nullopt;
-    }
     out.type = Type::listOf(elem);
     return out;
   }

@@ -102,15 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   bulwark::Compilation c;
   c.addSource("fuzz.bw", text);
-  try {
-    c.lint();
-  } catch (const std::range_error &e) {
-    // KNOWN BUG (tests/frontend/KnownFrontEndBugsTest.cpp, InvalidUtf8...): the ANTLR
-    // input stream throws on bytes that are not UTF-8 instead of the parser reporting a
-    // syntax error. Skipped here so the fuzzer can find other bugs; remove when fixed.
-    if (std::string(e.what()).find("wstring_convert") != std::string::npos) return -1;
-    throw;
-  }
+  c.lint();  // must not throw: invalid UTF-8 and every other input is a diagnostic
   c.diags().sort();
   renderEverything(c);
 
