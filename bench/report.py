@@ -435,8 +435,9 @@ def _panel(x0, y0, w, h, title, series, ylabel, ylog=False, hlines=(), xmax=1000
         o.append(f'<text x="{x:.1f}" y="{h + 13}" text-anchor="middle" font-size="10">{n:,}</text>')
         n *= 10
     o.append(f'<text x="{w / 2}" y="{h + 27}" text-anchor="middle" font-size="10">rules</text>')
-    o.append(f'<text x="-34" y="{h / 2}" text-anchor="middle" font-size="10" '
-             f'transform="rotate(-90 -34 {h / 2})">{_esc(ylabel)}</text>')
+    yl = -48 if ylog else -34
+    o.append(f'<text x="{yl}" y="{h / 2}" text-anchor="middle" font-size="10" '
+             f'transform="rotate(-90 {yl} {h / 2})">{_esc(ylabel)}</text>')
     for v, color, label in hlines:
         y = ty(v)
         o.append(f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-dasharray="2,3"/>')
