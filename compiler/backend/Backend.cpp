@@ -12,16 +12,6 @@ namespace bulwark::backend {
 
 namespace {
 
-const char *actionName(ir::Action a) {
-  switch (a) {
-  case ir::Action::Allow: return "allow";
-  case ir::Action::Deny: return "deny";
-  case ir::Action::Audit: return "audit";
-  case ir::Action::Kill: return "kill";
-  }
-  return "?";
-}
-
 std::string locText(const ir::SourceLoc &l) {
   if (l.file.empty() && l.line == 0)
     return "";
@@ -155,7 +145,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   m.rodata = runtimeRodata();
   for (const auto &r : policy.rules)
     m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name),
-                       actionName(r.action), r.message, locText(r.loc)});
+                       ir::actionName(r.action), r.message, locText(r.loc)});
   b.object = std::move(cg.object);
   cr.stats.totalMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   res.value = std::move(cr);

@@ -282,13 +282,12 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     programs.emplace_back(h.hook, h.hook);
     for (const HookInfo *c : Catalogue::get().companions(h.hook)) programs.emplace_back(c->id, h.hook);
   }
-  for (const auto &[progHook, ruleHook] : programs) {
-    std::string attach = lowerAttach(progHook);
+  // Shared maps are defined by the library and by every template (same header): keep the
+  // library's definition.
+  auto linkTemplate = [&](const std::string &attach) {
     auto hm = parseTemplate(ctx, attach, errs);
     if (!hm)
-      return errs;
-    // Shared maps are defined by the library and by every template (same header):
-    // keep the library's definition.
+      return false;
     for (auto &g : hm->globals())
       if (!g.isDeclaration() && lib->getNamedGlobal(g.getName()) &&
           !lib->getNamedGlobal(g.getName())->isDeclaration()) {
@@ -298,25 +297,19 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
       }
     if (linker.linkInModule(std::move(hm))) {
       errs.push_back(internal("linking template " + attach + " failed"));
-      return errs;
+      return false;
     }
+    return true;
+  };
+  for (const auto &[progHook, ruleHook] : programs) {
+    std::string attach = lowerAttach(progHook);
+    if (!linkTemplate(attach))
+      return errs;
     out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach});
   }
   if (opts.exeCacheProgram) {
-    auto hm = parseTemplate(ctx, "bprm_committed_creds", errs);
-    if (!hm)
+    if (!linkTemplate("bprm_committed_creds"))
       return errs;
-    for (auto &g : hm->globals())
-      if (!g.isDeclaration() && lib->getNamedGlobal(g.getName()) &&
-          !lib->getNamedGlobal(g.getName())->isDeclaration()) {
-        g.setInitializer(nullptr);
-        g.setLinkage(llvm::GlobalValue::ExternalLinkage);
-        g.eraseMetadata(llvm::LLVMContext::MD_dbg);
-      }
-    if (linker.linkInModule(std::move(hm))) {
-      errs.push_back(internal("linking the exec helper failed"));
-      return errs;
-    }
     out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds"});
   }
   if (linker.linkInModule(std::move(gen))) {

@@ -22,16 +22,6 @@ struct TestFailure : std::runtime_error {
   int line, column;
 };
 
-std::string actionName(ir::Action a) {
-  switch (a) {
-  case ir::Action::Allow: return "allow";
-  case ir::Action::Deny: return "deny";
-  case ir::Action::Audit: return "audit";
-  case ir::Action::Kill: return "kill";
-  }
-  return "?";
-}
-
 int64_t enumValue(FieldType type, const YAML::Node &n) {
   const EnumInfo *e = Catalogue::get().findEnum(type);
   auto one = [&](const std::string &name) -> int64_t {
@@ -141,8 +131,8 @@ int runPolicyTests(Compilation &c, const PolicyTestOptions &opts) {
         if (d.matched) coverage[policy->ir.name].hit.insert(d.ruleId);
         const YAML::Node &expect = t["expect"];
         if (!expect) throw TestFailure(t, "test has no `expect`");
-        std::string got = actionName(d.action) + (d.matched ? " by rule " + d.ruleName : " (policy default)");
-        if (expect["action"] && expect["action"].as<std::string>() != actionName(d.action))
+        std::string got = std::string(ir::actionName(d.action)) + (d.matched ? " by rule " + d.ruleName : " (policy default)");
+        if (expect["action"] && expect["action"].as<std::string>() != std::string(ir::actionName(d.action)))
           throw TestFailure(expect["action"], "expected " + expect["action"].as<std::string>() + ", got " + got);
         if (expect["rule"] && (!d.matched || expect["rule"].as<std::string>() != d.ruleName))
           throw TestFailure(expect["rule"], "expected rule " + expect["rule"].as<std::string>() + ", got " + got);

@@ -20,6 +20,17 @@ struct SourceLoc {
 };
 
 enum class Action { Allow, Deny, Audit, Kill };
+
+// The action as the language spells it: "allow", "deny", "audit", "kill".
+inline const char *actionName(Action a) {
+  switch (a) {
+  case Action::Allow: return "allow";
+  case Action::Deny: return "deny";
+  case Action::Audit: return "audit";
+  case Action::Kill: return "kill";
+  }
+  return "?";
+}
 enum class Mode { Enforce, Audit };
 
 // An IPv4 address is stored IPv4-mapped (::ffff:a.b.c.d) with prefix + 96, like the kernel side.

@@ -33,16 +33,6 @@ namespace {
 const char *kProducer = "/bulwark/bin/bwbe-produce";
 const char *kTestBinary = "/bulwark/bin/backend_vm_policy_test";  // parent of every producer
 
-const char *actionName(ir::Action a) {
-  switch (a) {
-  case ir::Action::Allow: return "allow";
-  case ir::Action::Deny: return "deny";
-  case ir::Action::Audit: return "audit";
-  case ir::Action::Kill: return "kill";
-  }
-  return "?";
-}
-
 int64_t enumerator(const char *name) {
   int64_t v = 0;
   if (!Catalogue::get().findEnumerator(name, &v))
@@ -415,7 +405,7 @@ int main(int argc, char **argv) {
       ir::Decision d = ir::evaluate(*policy, hook->id, ev);
       // the YAML's own expectation (what `bulwarkc test` checks) must hold too
       const YAML::Node &x = t["expect"];
-      bool agrees = (!x["action"] || x["action"].as<std::string>() == actionName(d.action)) &&
+      bool agrees = (!x["action"] || x["action"].as<std::string>() == ir::actionName(d.action)) &&
                     (!x["rule"] || (d.matched && x["rule"].as<std::string>() == d.ruleName)) &&
                     (!x["default"] || x["default"].as<bool>() == !d.matched);
       mismatches += !agrees;
@@ -444,7 +434,7 @@ int main(int argc, char **argv) {
       o << YAML::Key << "matched" << YAML::Value << d.matched;
       o << YAML::Key << "rule" << YAML::Value << (d.matched ? static_cast<int64_t>(d.ruleId) : -1);
       o << YAML::Key << "rule_name" << YAML::Value << d.ruleName;
-      o << YAML::Key << "action" << YAML::Value << actionName(d.action);
+      o << YAML::Key << "action" << YAML::Value << ir::actionName(d.action);
       o << YAML::Key << "would_deny" << YAML::Value << d.wouldDeny;
       o << YAML::Key << "yaml_agrees" << YAML::Value << agrees;
       o << YAML::EndMap;
