@@ -521,6 +521,11 @@ std::string checkUtf8(const SourceFile &src, FileId id, DiagnosticEngine &diags)
     size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     bool ok = len > 0 && i + len <= text.size() && !(c == 0xC0 || c == 0xC1 || c > 0xF4);
     for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok && len > 2) {
+      // RFC 3629: no overlong forms, no UTF-16 surrogates, nothing above U+10FFFF.
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F) && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F);
+    }
     if (ok) {
       i += len;
       inBadRun = false;
@@ -545,7 +550,19 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sm, FileId id, Diagnos
   std::string text = checkUtf8(src, id, diags);
   bool badUtf8 = diags.errorCount() != errorsBefore;
   OffsetMap map(text);
-  antlr4::ANTLRInputStream input(text);
+  antlr4::ANTLRInputStream input;
+  try {
+    input.load(text);
+  } catch (const std::exception &) {
+    // checkUtf8 should have made this impossible; never let the decoder's throw escape.
+    SourceLoc loc = src.locAt(0);
+    loc.file = id;
+    diags.report(DiagId::E0001, loc, "the file is not valid UTF-8");
+    auto empty = std::make_unique<ast::File>();
+    empty->id = id;
+    empty->hasSyntaxErrors = true;
+    return empty;
+  }
   BulwarkLexer lexer(&input);
   SyntaxErrorListener listener(src, id, map, diags);
   lexer.removeErrorListeners();

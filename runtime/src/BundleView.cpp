@@ -275,15 +275,17 @@ void validateManifest(const Bundle &b) {
     bad(b.dir, "the manifest lists no programs");
   std::set<std::string> hooksSeen, progNames;
   for (const auto &p : b.programs) {
-    const Hook *h = programHook(p);
-    if (!h)
+    const Hook *named = hookByName(p.hook);
+    if (!named)
       bad(b.dir, "program '" + p.name + "' is for unknown hook '" + p.hook + "'");
-    if (!h->lsm)
+    if (!named->lsm)
       throw Error(Exit::BadBundle, "bundle " + b.dir.string() + ": program '" + p.name + "' uses hook '" +
                                        p.hook + "', which this runtime cannot attach yet (LSM hooks only)");
-    if (p.attach != "lsm/" + std::string(h->attach))
+    // The section must be one of the hook's attach points (kernel.module_load has two).
+    const Hook *h = programHook(p);
+    if (!h || h->name != named->name || p.attach != "lsm/" + std::string(h->attach))
       bad(b.dir, "program '" + p.name + "' for hook " + p.hook + " must be in section lsm/" +
-                     std::string(h->attach) + ", not '" + p.attach + "'");
+                     std::string(named->attach) + ", not '" + p.attach + "'");
     // One program per attach point (a hook such as kernel.module_load has two).
     if (!hooksSeen.insert(p.attach).second)
       bad(b.dir, "two programs for " + p.attach);

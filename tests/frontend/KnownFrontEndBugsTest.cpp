@@ -115,6 +115,18 @@ TEST(KnownFrontEndBugs, MessageTemplateColumnCountsEscapes) {
 // ANTLR input stream throw std::range_error ("wstring_convert::from_bytes") out of
 // parseFile; bulwarkc reports "internal error" and exits 3. It should be an E0001 at the
 // offending byte (exit 1), and parseFile should not throw.
+// Found by the fuzzer after the first fix: sequences that look like UTF-8 but are overlong,
+// surrogates or above U+10FFFF also made ANTLR's decoder throw.
+TEST(KnownFrontEndBugs, StrictUtf8OverlongSurrogateAndOutOfRangeAreSyntaxErrors) {
+  for (const std::string bad : {"\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x80\x80\x80"}) {
+    std::unique_ptr<Compilation> c;
+    ASSERT_NO_THROW(c = lintText("policy p {\n  # x" + bad + "\n}\n"));
+    auto at2 = codesAt(*c, 2);
+    ASSERT_EQ(at2.size(), 1u) << all(*c);
+    EXPECT_EQ(at2[0].substr(0, 5), "E0001");
+  }
+}
+
 TEST(KnownFrontEndBugs, InvalidUtf8IsASyntaxErrorNotAnException) {
   const std::string text = "policy p {\n  # caf\xe9\n}\n";
   std::unique_ptr<Compilation> c;
