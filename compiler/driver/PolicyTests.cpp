@@ -1,5 +1,6 @@
 #include "PolicyTests.h"
 
+#include "EventYaml.h"
 #include "Evaluator.h"
 #include "ExitCodes.h"
 
@@ -16,60 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TestFailure : std::runtime_error {
-  TestFailure(const YAML::Node &n, const std::string &msg)
-      : std::runtime_error(msg), line(n.Mark().line + 1), column(n.Mark().column + 1) {}
-  int line, column;
-};
-
-int64_t enumValue(FieldType type, const YAML::Node &n) {
-  const EnumInfo *e = Catalogue::get().findEnum(type);
-  auto one = [&](const std::string &name) -> int64_t {
-    if (e)
-      for (const auto &v : e->values)
-        if (v.name == name) return v.value;
-    throw TestFailure(n, "'" + name + "' is not a value of " + std::string(Catalogue::typeName(type)));
-  };
-  if (n.IsSequence()) {
-    int64_t v = 0;
-    for (const auto &x : n) v |= one(x.as<std::string>());
-    return v;
-  }
-  std::string s = n.as<std::string>();
-  if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) return n.as<int64_t>();
-  int64_t v = 0;
-  size_t pos = 0;
-  while (pos <= s.size()) {  // "O_WRONLY|O_CREAT"
-    size_t bar = s.find('|', pos);
-    std::string part = s.substr(pos, bar == std::string::npos ? std::string::npos : bar - pos);
-    v |= one(part);
-    if (bar == std::string::npos) break;
-    pos = bar + 1;
-  }
-  return v;
-}
-
-ir::Value fieldValue(const FieldInfo &f, const YAML::Node &n) {
-  try {
-    switch (f.type) {
-    case FieldType::BOOL: return int64_t{n.as<bool>() ? 1 : 0};
-    case FieldType::INT:
-    case FieldType::UID:
-    case FieldType::GID:
-    case FieldType::PORT: return n.as<int64_t>();
-    case FieldType::STRING:
-    case FieldType::PATH: return n.as<std::string>();
-    case FieldType::IP: {
-      auto a = ir::parseAddress(n.as<std::string>());
-      if (!a) throw TestFailure(n, "'" + n.as<std::string>() + "' is not an IPv4 or IPv6 address");
-      return *a;
-    }
-    default: return enumValue(f.type, n);
-    }
-  } catch (const YAML::BadConversion &) {
-    throw TestFailure(n, "value for '" + std::string(f.name) + "' is not a " + std::string(Catalogue::typeName(f.type)));
-  }
-}
+// A test that fails, at its YAML node (an event value that does not fit its field is one).
+using TestFailure = EventValueError;
 
 struct PolicyCoverage {
   size_t rules = 0;
@@ -125,7 +74,7 @@ int runPolicyTests(Compilation &c, const PolicyTestOptions &opts) {
           std::string field = kv.first.as<std::string>();
           const FieldInfo *f = Catalogue::get().findField(hook->id, field);
           if (!f) throw TestFailure(kv.first, "hook '" + std::string(hook->name) + "' has no field '" + field + "'");
-          event[field] = fieldValue(*f, kv.second);
+          event[field] = eventFieldValue(*f, kv.second);
         }
         ir::Decision d = ir::evaluate(policy->ir, hook->id, event);
         if (d.matched) coverage[policy->ir.name].hit.insert(d.ruleId);

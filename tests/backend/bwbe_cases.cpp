@@ -17,6 +17,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include "EventYaml.h"
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -37,52 +39,6 @@ int64_t enumerator(const char *name) {
   int64_t v = 0;
   if (!Catalogue::get().findEnumerator(name, &v))
     throw std::runtime_error(std::string("no enumerator ") + name);
-  return v;
-}
-
-// YAML value -> ir::Value, like `bulwarkc test` (compiler/driver/PolicyTests.cpp).
-ir::Value fieldValue(const FieldInfo &f, const YAML::Node &n) {
-  switch (f.type) {
-  case FieldType::BOOL: return int64_t{n.as<bool>() ? 1 : 0};
-  case FieldType::INT:
-  case FieldType::UID:
-  case FieldType::GID:
-  case FieldType::PORT: return n.as<int64_t>();
-  case FieldType::STRING:
-  case FieldType::PATH: return n.as<std::string>();
-  case FieldType::IP: {
-    auto a = ir::parseAddress(n.as<std::string>());
-    if (!a)
-      throw std::runtime_error("bad address " + n.as<std::string>());
-    return *a;
-  }
-  default: break;
-  }
-  const EnumInfo *e = Catalogue::get().findEnum(f.type);
-  auto one = [&](const std::string &s) -> int64_t {
-    if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-'))
-      return std::stoll(s);
-    if (e)
-      for (const auto &v : e->values)
-        if (v.name == s)
-          return v.value;
-    throw std::runtime_error("'" + s + "' is not a value of " + std::string(f.name));
-  };
-  int64_t v = 0;
-  if (n.IsSequence()) {
-    for (const auto &x : n)
-      v |= one(x.as<std::string>());
-    return v;
-  }
-  std::string s = n.as<std::string>();
-  size_t pos = 0;
-  while (true) {
-    size_t bar = s.find('|', pos);
-    v |= one(s.substr(pos, bar == std::string::npos ? std::string::npos : bar - pos));
-    if (bar == std::string::npos)
-      break;
-    pos = bar + 1;
-  }
   return v;
 }
 
@@ -400,7 +356,7 @@ int main(int argc, char **argv) {
           std::fprintf(stderr, "%s: no field %s\n", testFile.c_str(), kv.first.as<std::string>().c_str());
           return 1;
         }
-        ev[std::string(f->name)] = fieldValue(*f, kv.second);
+        ev[std::string(f->name)] = eventFieldValue(*f, kv.second);
       }
       ir::Decision d = ir::evaluate(*policy, hook->id, ev);
       // the YAML's own expectation (what `bulwarkc test` checks) must hold too
