@@ -127,28 +127,6 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
   return true;
 }
 
-std::string jsonEscape(const std::string &s) {
-  std::string o;
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': o += "\\\""; break;
-    case '\\': o += "\\\\"; break;
-    case '\n': o += "\\n"; break;
-    case '\t': o += "\\t"; break;
-    case '\r': o += "\\r"; break;
-    default:
-      if (c < 0x20) {
-        char b[8];
-        std::snprintf(b, sizeof b, "\\u%04x", c);
-        o += b;
-      } else {
-        o += char(c);
-      }
-    }
-  }
-  return o;
-}
-
 namespace {
 std::string quoted(const std::string &s) {
   bool plain = !s.empty();

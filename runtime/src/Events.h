@@ -2,6 +2,8 @@
 // decoding and one-line formatting (text or JSON), and the reader loop.
 #pragma once
 
+#include "Json.h"  // jsonEscape, shared with bulwarkc (compiler/diag)
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,6 +39,5 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
 
 std::string formatText(const Event &e);
 std::string formatJson(const Event &e);
-std::string jsonEscape(const std::string &s);
 
 } // namespace bulwark::rt
