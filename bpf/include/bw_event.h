@@ -17,10 +17,15 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_ADDR_SLOTS 2
 #define BW_STR_SLOTS 8
 
-/* A NUL-terminated string; len excludes the NUL. */
+/* A NUL-terminated string; len excludes the NUL. A path taken from a kernel object also
+ * carries that file's identity (ino != 0): the kernel dev_t of its super block and its
+ * inode number, so rules can match every hard link of a protected file. */
 struct bw_str {
   bw_u32 len;
   bw_u32 truncated; /* 1 when the source was longer than BW_PATH_MAX - 1 */
+  bw_u64 ino;       /* 0: no file behind this string */
+  bw_u32 dev;       /* kernel encoding: major << 20 | minor */
+  bw_u32 pad;
   char data[BW_PATH_MAX];
 };
 

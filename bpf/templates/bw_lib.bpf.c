@@ -29,6 +29,10 @@ const volatile __u32 bw_cfg_rec_burst = 0;
 /* process.exe of the current task from bw_exe (1, default) or a walk of mm->exe_file at
  * every event (0). */
 const volatile __u32 bw_cfg_exe_cache = 1;
+/* Identity groups (bw_match.h, set by bulwarkc): group ids and BW_IDENT_EXACT/PREFIX. */
+const volatile __u32 bw_cfg_ident_count = 0;
+const volatile __u32 bw_cfg_ident_group[BW_IDENT_GROUPS] = {};
+const volatile __u32 bw_cfg_ident_kind[BW_IDENT_GROUPS] = {};
 
 /* ---- per-policy maps (max_entries set by the runtime from the manifest) ---- */
 struct {
@@ -131,6 +135,13 @@ struct {
   __type(value, struct bw_match_val);
 } bw_m_dfa_acc SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, struct bw_ident_key);
+  __type(value, struct bw_match_val);
+} bw_m_ident SEC(".maps");
+
 static __always_inline struct bw_tmp *tmp(void) {
   __u32 z = 0;
   return bpf_map_lookup_elem(&bw_tmp, &z);
@@ -169,6 +180,8 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
   for (int i = 0; i < BW_STR_SLOTS; i++) {
     ev->strs[i].len = 0;
     ev->strs[i].truncated = 0;
+    ev->strs[i].ino = 0;
+    ev->strs[i].dev = 0;
     ev->strs[i].data[0] = 0;
   }
   return ev;
@@ -204,6 +217,13 @@ BW_API void bw_task_comm(struct task_struct *t, struct bw_str *out) {
 }
 
 /* ---- paths ---- */
+/* The identity of the file a path names (0 for a negative dentry). */
+static __always_inline void set_identity(struct bw_str *out, struct dentry *d) {
+  struct inode *i = d ? BPF_CORE_READ(d, d_inode) : 0;
+  out->ino = i ? BPF_CORE_READ(i, i_ino) : 0;
+  out->dev = i ? BPF_CORE_READ(i, i_sb, s_dev) : 0;
+}
+
 BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
   long n = bpf_d_path(p, out->data, BW_PATH_MAX);
   if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
@@ -211,6 +231,7 @@ BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
     return;
   }
   set_len(out, n);
+  set_identity(out, BPF_CORE_READ(p, dentry));
 }
 
 /* Dentry walk, leaf to root, written right to left into tmp()->walk; crosses mounts via
@@ -289,10 +310,12 @@ static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *ou
 
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
+  set_identity(out, BPF_CORE_READ(p, dentry));
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   walk_from(d, BPF_CORE_READ(dir, mnt), out);
+  set_identity(out, d);
 }
 
 BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
@@ -303,6 +326,7 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
     return;
   }
   walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+  set_identity(out, BPF_CORE_READ(f, f_path.dentry));
 }
 
 /* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
@@ -323,6 +347,7 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  set_identity(out, BPF_CORE_READ(f, f_path.dentry));
   if (c && !refresh && c->valid && c->exec_id == id && c->file == (__u64)f) {
     __builtin_memcpy(out->data, c->path, BW_EXE_CACHE_MAX);
     out->len = c->len & (BW_EXE_CACHE_MAX - 1);
@@ -525,16 +550,20 @@ static long hash_step(__u32 i, void *arg) {
   return 0;
 }
 
-static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms) {
+static struct bw_match_val *exact_val(struct bw_str *s, __u32 group) {
   struct bw_tmp *t = tmp();
   if (!t)
-    return BW_NO_RULE;
+    return 0;
   struct hash_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .h = BW_FNV_OFFSET};
   bpf_loop(c.len, hash_step, &c, 0);
   t->ekey.group = group;
   t->ekey.len = c.len;
   t->ekey.hash = c.h;
-  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_exact, &t->ekey);
+  return bpf_map_lookup_elem(&bw_m_exact, &t->ekey);
+}
+
+static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms) {
+  struct bw_match_val *v = exact_val(s, group);
   if (!v)
     return BW_NO_RULE;
   or_atoms(atoms, v);
@@ -552,26 +581,145 @@ static __always_inline void put_group(__u8 *g, __u32 group) {
   g[3] = group;
 }
 
-BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+static struct bw_match_val *prefix_val(struct bw_str *s, __u32 group) {
   struct bw_tmp *t = tmp();
   if (!t)
-    return BW_NO_RULE;
-  struct bw_str *s = str_of(ev, slot);
+    return 0;
   __u32 n = s->len;
   if (n > BW_LPM_STR_MAX)
     n = BW_LPM_STR_MAX;
   barrier_var(n);
   n &= 0xff;
   if (n > BW_LPM_STR_MAX)
-    return BW_NO_RULE;
+    return 0;
   bpf_probe_read_kernel(t->skey.data, n, s->data);
   put_group(t->skey.group, group);
   t->skey.prefixlen = 32 + 8 * n;
-  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_prefix, &t->skey);
+  return bpf_map_lookup_elem(&bw_m_prefix, &t->skey);
+}
+
+BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_match_val *v = prefix_val(str_of(ev, slot), group);
   if (!v)
     return BW_NO_RULE;
   or_atoms(atoms, v);
   return v->best;
+}
+
+/* ---- file identity (bw_match.h: bw_m_ident) ---- */
+/* The generated code calls this beside bw_match_exact/prefix for identity groups: a hard
+ * link (or any other name) of a protected file means what the protected path means. */
+BW_API __u32 bw_match_identity(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  if (!s->ino)
+    return BW_NO_RULE;
+  struct bw_ident_key k = {.group = group, .dev = s->dev, .ino = s->ino};
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_ident, &k);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+struct ident_ctx {
+  struct bw_str *path; /* learn: the protected path; forget: unused */
+  __u32 dev;
+  __u64 ino;
+};
+
+/* Learning: the inode takes what `path` means in each identity group (merged with what it
+ * already means). */
+static long ident_learn_step(__u32 i, void *arg) {
+  struct ident_ctx *c = arg;
+  if (i >= BW_IDENT_GROUPS)
+    return 1;
+  barrier_var(i); /* keep the mask: the verifier loses the bound above on the way to the index */
+  i &= BW_IDENT_GROUPS - 1;
+  __u32 group = bw_cfg_ident_group[i];
+  struct bw_match_val *v = 0;
+  /* bw_policy_info is constant after linking: a policy without one kind keeps no map for it */
+  if (bw_cfg_ident_kind[i] == BW_IDENT_PREFIX) {
+    if (bw_policy_info(BW_INFO_IDENT_PREFIX))
+      v = prefix_val(c->path, group);
+  } else if (bw_policy_info(BW_INFO_IDENT_EXACT)) {
+    v = exact_val(c->path, group);
+  }
+  if (!v)
+    return 0;
+  struct bw_match_val nv = *v;
+  struct bw_ident_key k = {.group = group, .dev = c->dev, .ino = c->ino};
+  struct bw_match_val *old = bpf_map_lookup_elem(&bw_m_ident, &k);
+  if (old) {
+    if (old->best < nv.best)
+      nv.best = old->best;
+    or_atoms(nv.atoms, old);
+  }
+  bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY);
+  return 0;
+}
+
+static long ident_forget_step(__u32 i, void *arg) {
+  struct ident_ctx *c = arg;
+  if (i >= BW_IDENT_GROUPS)
+    return 1;
+  barrier_var(i);
+  struct bw_ident_key k = {.group = bw_cfg_ident_group[i & (BW_IDENT_GROUPS - 1)], .dev = c->dev, .ino = c->ino};
+  bpf_map_delete_elem(&bw_m_ident, &k);
+  return 0;
+}
+
+static __always_inline struct bw_str *ident_scratch(__u32 i) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
+  return ev ? &ev->strs[i & (BW_STR_SLOTS - 1)] : 0;
+}
+
+/* `inode` of dentry `d` takes the meaning of the path `dir`/`name` (where d is or goes). */
+static __always_inline void ident_learn(const struct path *dir, struct dentry *name, struct inode *inode,
+                                        __u32 scratch) {
+  struct bw_str *s = ident_scratch(scratch);
+  if (!s || !inode || !bw_cfg_ident_count)
+    return;
+  bw_dentry_walk(dir, name, s);
+  struct ident_ctx c = {.path = s, .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
+  bpf_loop(bw_cfg_ident_count, ident_learn_step, &c, 0);
+}
+
+/* An inode whose last link goes away is forgotten, so a file that later gets its number
+ * is not taken for it. (The LSM hook runs before the operation; should it fail, the file
+ * keeps its path protection, and it had no other name.) */
+static __always_inline void ident_forget_last(struct inode *inode) {
+  if (!inode || !bw_cfg_ident_count || BPF_CORE_READ(inode, i_nlink) != 1)
+    return;
+  struct ident_ctx c = {.path = 0, .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
+  bpf_loop(bw_cfg_ident_count, ident_forget_step, &c, 0);
+}
+
+/* Helpers (hooks/identity.bpf.c). A hard link of a protected file is protected. */
+BW_API void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_dir) {
+  ident_learn(new_dir, old_dentry, BPF_CORE_READ(old_dentry, d_inode), 2);
+}
+
+/* A file renamed onto a protected path takes its protection (and the replaced file, if
+ * that was its last link, is forgotten); a protected file renamed away keeps it. With
+ * RENAME_EXCHANGE both files move. */
+BW_API void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+                               struct dentry *new_dentry, unsigned int flags) {
+  struct inode *moved = BPF_CORE_READ(old_dentry, d_inode);
+  struct inode *target = BPF_CORE_READ(new_dentry, d_inode);
+  if (flags & 2 /* RENAME_EXCHANGE */) {
+    ident_learn(old_dir, old_dentry, target, 2);
+  } else if (target && target != moved) {
+    ident_forget_last(target);
+  }
+  ident_learn(old_dir, old_dentry, moved, 2);
+  ident_learn(new_dir, new_dentry, moved, 3);
+  if (flags & 2)
+    ident_learn(new_dir, new_dentry, target, 3);
+}
+
+BW_API void bw_ident_at_unlink(struct dentry *dentry) {
+  ident_forget_last(BPF_CORE_READ(dentry, d_inode));
 }
 
 struct rev_ctx {

@@ -52,9 +52,7 @@ enum bw_field_slots {
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
 #define BW_WORD_RULE(w) ((w) == BW_NO_RULE ? BW_NO_RULE : (w) >> 2)
 extern __u32 bw_policy_info(__u32 what);
-#define BW_INFO_MODE 0       /* enum bw_mode */
-#define BW_INFO_DEFAULT 1    /* enum bw_action of the default (allow or deny) */
-#define BW_INFO_RULE_COUNT 2 /* bw_counters has RULE_COUNT + 1 entries */
+/* `what`: BW_INFO_* (bw_match.h) */
 
 /* ---- library (bw_lib.bpf.c) ----
  * Defined `static __attribute__((used))` there: BTF must mark them static (the kernel
@@ -73,6 +71,12 @@ void bw_str_user(const char *src, struct bw_str *out);
 void bw_task_exe(struct task_struct *t, struct bw_str *out);   /* walk of t->mm->exe_file */
 void bw_current_exe(struct bw_str *out, int refresh);          /* cached per task and exec */
 void bw_exe_at_exec(void);                                     /* the exec hook: refresh */
+/* File identity helpers (bw_match.h, bw_m_ident): learn hard links and renames of
+ * protected files, forget an inode's last link. */
+void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_dir);
+void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+                        struct dentry *new_dentry, unsigned int flags);
+void bw_ident_at_unlink(struct dentry *dentry);
 void bw_task_comm(struct task_struct *t, struct bw_str *out);
 void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot);
 /* Counters, record (when `record`), kill. Returns this policy's verdict for decision word

@@ -37,10 +37,19 @@ const std::map<std::string, MapShape> &mapShapes() {
       {"bw_m_suffix", {"lpm_trie", sizeof(struct bw_lpm_str_key), sizeof(struct bw_match_val)}},
       {"bw_m_cidr", {"lpm_trie", sizeof(struct bw_lpm_addr_key), sizeof(struct bw_match_val)}},
       {"bw_m_int", {"hash", sizeof(struct bw_int_key), sizeof(struct bw_match_val)}},
+      {"bw_m_ident", {"hash", sizeof(struct bw_ident_key), sizeof(struct bw_match_val)}},
       {"bw_m_dfa", {"array", 4, 4}},
       {"bw_m_dfa_acc", {"array", 4, sizeof(struct bw_match_val)}},
   };
   return m;
+}
+
+uint32_t identityPaths(const Lowered &low) {
+  uint32_t n = 0;
+  for (const auto &ig : low.identity)
+    if (ig.kind == GroupKind::Exact)
+      n += static_cast<uint32_t>(ig.paths.size());
+  return n;
 }
 
 } // namespace
@@ -58,6 +67,9 @@ const std::vector<bundle::RodataEntry> &runtimeRodata() {
        "records per second per rule per CPU (token bucket, bw_rlimit); default 1000, 0 = no limit"},
       {"bw_cfg_rec_burst", 4, "records a rule may send back to back; default 0 = the rate"},
       {"bw_cfg_exe_cache", 4, "1 (default): process.exe from the per-task cache bw_exe; 0: walk every event"},
+      {"bw_cfg_ident_count", 4, "identity groups (manifest `identity`), set by bulwarkc"},
+      {"bw_cfg_ident_group", 64, "u32[16] their group ids, set by bulwarkc"},
+      {"bw_cfg_ident_kind", 64, "u32[16] 0 exact, 1 prefix, set by bulwarkc"},
   };
   return r;
 }
@@ -105,8 +117,8 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   m.policy.sourceDigest = policy.sourceDigest;
   for (const auto &p : cg.programs)
     m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section});
-  for (const auto &[name, section] : cg.helpers)
-    m.helpers.push_back({name, section, "caches process.exe at exec (bw_exe); attach directly"});
+  for (const auto &h : cg.helpers)
+    m.helpers.push_back({h.name, h.section, h.purpose});
   for (const auto &name : cg.maps) {
     auto it = mapShapes().find(name);
     if (it == mapShapes().end())
@@ -121,6 +133,8 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
       e.maxEntries = 0;
     else if (name == "bw_counters" || name == "bw_rlimit")
       e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1);
+    else if (name == "bw_m_ident")  // seeded by the runtime, learned by the helpers
+      e.maxEntries = identityPaths(cr.lowered) + BW_IDENT_LEARN_SLACK;
     else
       e.maxEntries = 1;
     auto img = cr.lowered.maps.find(name);
@@ -142,6 +156,8 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
     }
     m.maps.push_back(e);
   }
+  for (const auto &ig : cr.lowered.identity)
+    m.identity.push_back({ig.group, ig.kind == GroupKind::Prefix ? "prefix" : "exact", ig.field, ig.paths});
   m.rodata = runtimeRodata();
   for (const auto &r : policy.rules)
     m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name),

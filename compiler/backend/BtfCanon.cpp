@@ -97,13 +97,13 @@ bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
     --first;
   if (first == n)
     return true;  // no forward declarations
-  for (size_t i = 0; i < first; ++i)
-    if (ts[i].kind == kFwd)
-      return fail("forward declaration before the trailing block");
-
   auto nameOf = [&](uint32_t off) -> std::string {
     return off < strLen ? std::string(reinterpret_cast<const char *>(strs + off)) : std::string();
   };
+  // FWDs before the trailing block come from declarations in the debug info (a struct
+  // member pointing at a type the templates never define, e.g. super_block.s_mtd); LLVM
+  // emits those in visit order, which is deterministic, so they stay where they are.
+
   // Each FWD's first referrer (a deterministic id): breaks ties between equal names,
   // which occur when linked modules carry their own copies of a kernel struct.
   std::map<uint32_t, uint32_t> firstRef;

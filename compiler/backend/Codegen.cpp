@@ -1,4 +1,5 @@
 #include "Codegen.h"
+#include "bw_match.h"
 
 #include "BpfBuilder.h"
 #include "BtfCanon.h"
@@ -118,6 +119,8 @@ public:
       case GroupKind::IntSet: r = b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms}); break;
       }
       best = b.umin(best, r);
+      if (g.identity)  // the same group by file identity: hard links of a protected file
+        best = b.umin(best, b.callLib(lib_, "bw_match_identity", {ev, slot, b.c32(g.id), atoms}));
     }
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();
@@ -156,9 +159,16 @@ public:
     llvm::Value *w = f->getArg(0);
     uint32_t mode = p.mode == ir::Mode::Audit ? 1 : 0;
     uint32_t dflt = p.defaultAction == ir::Action::Deny ? 1 : 0;
-    llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));
-    v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(1)), b.c32(dflt), v);
-    v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(0)), b.c32(mode), v);
+    uint32_t identExact = 0, identPrefix = 0;
+    for (const auto &ig : low_.identity)
+      (ig.kind == GroupKind::Prefix ? identPrefix : identExact) = 1;
+    // one select per BW_INFO_* (bw_lib.h); constant after inlining
+    const std::pair<uint32_t, uint32_t> answers[] = {
+        {BW_INFO_DEFAULT, dflt}, {BW_INFO_MODE, mode}, {BW_INFO_IDENT_EXACT, identExact},
+        {BW_INFO_IDENT_PREFIX, identPrefix}};
+    llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));  // BW_INFO_RULE_COUNT
+    for (const auto &[what, value] : answers)
+      v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(what)), b.c32(value), v);
     b.ir().CreateRet(v);
   }
 
@@ -310,7 +320,15 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   if (opts.exeCacheProgram) {
     if (!linkTemplate("bprm_committed_creds"))
       return errs;
-    out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds"});
+    out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds", "caches process.exe at exec (bw_exe)"});
+  }
+  if (!low.identity.empty()) {
+    if (!linkTemplate("identity"))
+      return errs;
+    out.helpers.push_back({"bw_ident_link", "lsm/path_link", "learns hard links of protected files (bw_m_ident)"});
+    out.helpers.push_back({"bw_ident_rename", "lsm/path_rename",
+                           "learns files renamed onto or away from protected paths (bw_m_ident)"});
+    out.helpers.push_back({"bw_ident_unlink", "lsm/path_unlink", "forgets a protected inode's last link (bw_m_ident)"});
   }
   if (linker.linkInModule(std::move(gen))) {
     errs.push_back(internal("linking generated code failed"));
@@ -327,13 +345,36 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     g->setInitializer(llvm::ConstantInt::get(g->getValueType(), kind));
   }
 
+  // Identity groups, for the helpers (bw_match.h).
+  auto setU32Array = [&](const char *name, const std::vector<uint32_t> &vals) {
+    auto *g = m.getNamedGlobal(name);
+    if (!g)
+      return;
+    auto *aty = llvm::cast<llvm::ArrayType>(g->getValueType());
+    std::vector<llvm::Constant *> elems;
+    for (uint64_t i = 0; i < aty->getNumElements(); ++i)
+      elems.push_back(llvm::ConstantInt::get(aty->getElementType(), i < vals.size() ? vals[i] : 0));
+    g->setInitializer(llvm::ConstantArray::get(aty, elems));
+  };
+  if (!low.identity.empty()) {
+    std::vector<uint32_t> groups, kinds;
+    for (const auto &ig : low.identity) {
+      groups.push_back(ig.group);
+      kinds.push_back(ig.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);
+    }
+    if (auto *g = m.getNamedGlobal("bw_cfg_ident_count"))
+      g->setInitializer(llvm::ConstantInt::get(g->getValueType(), groups.size()));
+    setU32Array("bw_cfg_ident_group", groups);
+    setU32Array("bw_cfg_ident_kind", kinds);
+  }
+
   // Internalise everything but the programs, the license and the runtime-set rodata;
   // drop the used-lists so unreferenced maps can be removed after optimisation.
   std::set<std::string> progNames;
   for (const auto &p : out.programs)
     progNames.insert(p.name);
   for (const auto &h : out.helpers)
-    progNames.insert(h.first);
+    progNames.insert(h.name);
   for (const char *n : {"llvm.used", "llvm.compiler.used"})
     if (auto *g = m.getNamedGlobal(n))
       g->eraseFromParent();

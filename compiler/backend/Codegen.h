@@ -23,10 +23,17 @@ struct ProgramOut {
   std::string section;  // "lsm/file_open"
 };
 
+// A program beside the policy's hooks, attached directly by the runtime.
+struct HelperOut {
+  std::string name;     // "bw_ident_link"
+  std::string section;  // "lsm/path_link"
+  std::string purpose;
+};
+
 struct CodegenOutput {
   std::vector<uint8_t> object;
   std::vector<ProgramOut> programs;
-  std::vector<std::pair<std::string, std::string>> helpers;  // (name, section)
+  std::vector<HelperOut> helpers;
   std::vector<std::string> maps;  // every map the object defines (after dead-code removal)
   std::string ir;
   double linkMs = 0, optMs = 0, emitMs = 0;

@@ -2,6 +2,7 @@
 
 #include "Dfa.h"
 #include "GlobPattern.h"
+#include "bw_match.h"
 
 #include <algorithm>
 #include <set>
@@ -28,12 +29,7 @@ const char *groupKindName(GroupKind k) {
   return "?";
 }
 
-uint64_t fnv1a64(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s)
-    h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
+uint64_t fnv1a64(std::string_view s) { return bw_fnv1a64(s.data(), s.size()); }
 
 uint64_t needBit(const FieldInfo &f) {
   switch (f.slotKind) {
@@ -500,6 +496,14 @@ private:
       }
       if (g.kind != GroupKind::Glob)
         g.entries = static_cast<uint32_t>(d.keys.size());
+      bool identityKind = g.kind == GroupKind::Exact || g.kind == GroupKind::Prefix;
+      if (identityKind && g.field.type == FieldType::PATH && out.identity.size() < kMaxIdentityGroups) {
+        g.identity = true;
+        IdentityGroup ig{g.id, g.kind, std::string(g.field.name), {}};
+        for (const auto &kv : d.keys)
+          ig.paths.push_back(kv.first);
+        out.identity.push_back(std::move(ig));
+      }
     }
     // executable scope: exact entries in a reserved group
     if (policy.scope.kind == ir::Scope::Kind::Executable)

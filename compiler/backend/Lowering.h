@@ -53,7 +53,20 @@ struct Group {
   uint32_t dfaBase = 0;  // Glob: index of its header in bw_m_dfa
   uint32_t dfaStates = 0;
   uint32_t entries = 0;  // keys in its map
+  bool identity = false; // also matched by file identity (see IdentityGroup)
   ir::SourceLoc loc;     // first test of the group
+};
+
+// An exact or prefix group on a path field is also matched by (device, inode): the runtime
+// seeds bw_m_ident from stat(2) of every exact path, the identity helper programs learn
+// hard links and renames (bw_match.h). At most kMaxIdentityGroups per policy, in group
+// order; later path groups match by path only.
+constexpr uint32_t kMaxIdentityGroups = 16;
+struct IdentityGroup {
+  uint32_t group = 0;
+  GroupKind kind = GroupKind::Exact;  // Exact or Prefix
+  std::string field;                  // "file.path"
+  std::vector<std::string> paths;     // the group's strings, sorted
 };
 
 // A condition with tests replaced by atom bits or direct integer comparisons.
@@ -94,6 +107,7 @@ struct Lowered {
   std::vector<Group> groups;
   std::vector<LoweredHook> hooks;      // hooks with rules, in HookId order
   std::map<std::string, MapImage> maps; // by map name (only maps with entries)
+  std::vector<IdentityGroup> identity;  // in group order
   uint32_t dfaWords = 0;
   uint32_t dfaAccEntries = 0;
 };

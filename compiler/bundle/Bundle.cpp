@@ -50,6 +50,20 @@ std::string writeManifest(const Manifest &m) {
     }
     e << YAML::EndSeq;
   }
+  if (!m.identity.empty()) {
+    e << YAML::Key << "identity" << YAML::Value << YAML::BeginSeq;
+    for (const auto &g : m.identity) {
+      e << YAML::BeginMap;
+      e << YAML::Key << "group" << YAML::Value << g.group;
+      e << YAML::Key << "kind" << YAML::Value << g.kind;
+      e << YAML::Key << "field" << YAML::Value << g.field;
+      e << YAML::Key << "paths" << YAML::Value << YAML::BeginSeq;
+      for (const auto &p : g.paths)
+        e << YAML::DoubleQuoted << p;
+      e << YAML::EndSeq << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+  }
   e << YAML::Key << "maps" << YAML::Value << YAML::BeginSeq;
   for (const auto &x : m.maps) {
     e << YAML::BeginMap;
@@ -117,6 +131,18 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
       for (const auto &x : n["helpers"])
         m.helpers.push_back({x["name"].as<std::string>(), x["attach"].as<std::string>(),
                              x["purpose"].as<std::string>("")});
+    if (n["identity"])
+      for (const auto &x : n["identity"]) {
+        IdentityEntry g;
+        g.group = x["group"].as<uint32_t>();
+        g.kind = x["kind"].as<std::string>();
+        g.field = x["field"].as<std::string>("");
+        if (g.kind != "exact" && g.kind != "prefix")
+          throw YAML::Exception(x["kind"].Mark(), "identity kind must be exact or prefix, not " + g.kind);
+        for (const auto &p : x["paths"])
+          g.paths.push_back(p.as<std::string>());
+        m.identity.push_back(std::move(g));
+      }
     for (const auto &x : n["maps"]) {
       MapEntry e;
       e.name = x["name"].as<std::string>();
@@ -262,6 +288,11 @@ std::string inspectText(const Bundle &b) {
     for (const auto &h : m.helpers)
       o << "  " << h.name << "  " << h.attach << "  (" << h.purpose << ")\n";
   }
+  if (!m.identity.empty()) {
+    o << "identity groups (" << m.identity.size() << "): also matched by (device, inode)\n";
+    for (const auto &g : m.identity)
+      o << "  group " << g.group << "  " << g.kind << "  " << g.field << "  " << g.paths.size() << " paths\n";
+  }
   o << "maps (" << m.maps.size() << "):\n";
   for (const auto &x : m.maps) {
     o << "  " << std::left << std::setw(14) << x.name << std::setw(13) << x.type
@@ -305,6 +336,15 @@ std::string inspectJson(const Bundle &b) {
     o << (i ? "," : "") << "{\"name\":" << jsonStr(m.helpers[i].name)
       << ",\"attach\":" << jsonStr(m.helpers[i].attach)
       << ",\"purpose\":" << jsonStr(m.helpers[i].purpose) << "}";
+  o << "],\"identity\":[";
+  for (size_t i = 0; i < m.identity.size(); ++i) {
+    const auto &g = m.identity[i];
+    o << (i ? "," : "") << "{\"group\":" << g.group << ",\"kind\":" << jsonStr(g.kind)
+      << ",\"field\":" << jsonStr(g.field) << ",\"paths\":[";
+    for (size_t j = 0; j < g.paths.size(); ++j)
+      o << (j ? "," : "") << jsonStr(g.paths[j]);
+    o << "]}";
+  }
   o << "],\"maps\":[";
   for (size_t i = 0; i < m.maps.size(); ++i) {
     const auto &x = m.maps[i];

@@ -40,6 +40,17 @@ struct HelperEntry {
   std::string purpose;
 };
 
+// A group of path strings also matched by file identity (device, inode) in bw_m_ident:
+// the runtime stats every path of an exact group at load and stores what the path means
+// (its bw_m_exact value) under the file's identity; prefix groups are learned only (the
+// identity helpers record links and renames of files under the prefix).
+struct IdentityEntry {
+  uint32_t group = 0;
+  std::string kind;                // exact | prefix
+  std::string field;               // "file.path"
+  std::vector<std::string> paths;  // sorted
+};
+
 struct MapEntry {
   std::string name;         // map name in the object, "bw_m_exact"
   std::string type;         // hash | lpm_trie | array | percpu_array
@@ -73,6 +84,7 @@ struct Manifest {
   PolicyInfo policy;
   std::vector<ProgramEntry> programs;
   std::vector<HelperEntry> helpers;
+  std::vector<IdentityEntry> identity;
   std::vector<MapEntry> maps;
   std::vector<RodataEntry> rodata;
   std::vector<RuleEntry> rules;

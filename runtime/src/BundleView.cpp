@@ -118,6 +118,8 @@ void readManifest(Bundle &b) {
     b.programs.push_back({p.name, p.hook, p.attach});
   for (const auto &h : m.helpers)
     b.helpers.push_back({h.name, h.attach, h.purpose});
+  for (const auto &g : m.identity)
+    b.identity.push_back({g.group, g.kind, g.field, g.paths});
   for (const auto &x : m.maps)
     b.maps.push_back({x.name, x.type, x.keySize, x.valueSize, x.maxEntries, x.entries, x.data});
   for (const auto &r : m.rodata)

@@ -24,6 +24,14 @@ struct BundleHelper {
   std::string purpose;
 };
 
+// Path strings also matched by file identity (bw_m_ident; see Identity.h).
+struct BundleIdentity {
+  uint32_t group = 0;
+  std::string kind;   // exact | prefix
+  std::string field;  // "file.path"
+  std::vector<std::string> paths;
+};
+
 struct BundleMap {
   std::string name;
   std::string type;    // "hash", "array", "lpm_trie", ...
@@ -63,6 +71,7 @@ struct Bundle {
   std::string sourceDigest;
   std::vector<BundleProgram> programs;
   std::vector<BundleHelper> helpers;
+  std::vector<BundleIdentity> identity;
   std::vector<BundleMap> maps;
   std::vector<BundleRodata> rodata;
   std::vector<BundleRule> rules;

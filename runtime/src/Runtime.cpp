@@ -1,4 +1,5 @@
 #include "Runtime.h"
+#include "Identity.h"
 
 #include "Abi.h"
 #include "Error.h"
@@ -633,6 +634,9 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   for (const auto &m : b.maps)
     if (!m.data.empty())
       fillMap(bpf_object__find_map_by_name(o.obj, m.name.c_str()), b, m);
+  IdentitySeed seed = seedIdentity(o.obj, b);
+  res.identityPaths = seed.paths;
+  res.identitySeeded = seed.seeded;
 
   std::map<uint32_t, bpf_program *> progs;  // hook index → program
   uint64_t hooksMask = 0;

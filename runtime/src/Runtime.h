@@ -29,6 +29,8 @@ struct LoadResult {
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
   double totalMs = 0;          // the whole command, lock to unlock
+  uint32_t identityPaths = 0;  // exact protected paths also matched by (device, inode)
+  uint32_t identitySeeded = 0; // of which exist and were recorded at load
   std::vector<std::string> hooks;
   std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
 };

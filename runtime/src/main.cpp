@@ -73,6 +73,9 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
               (mode.empty() ? b.mode : mode).c_str(), joined(r.hooks).c_str());
   std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
               r.totalMs);
+  if (r.identityPaths)
+    std::printf("identity: %u of %u protected paths exist, matched by (device, inode) as well\n",
+                r.identitySeeded, r.identityPaths);
   for (const auto &w : r.warnings)
     std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
   return 0;

@@ -118,8 +118,15 @@ TEST(Bundle, RejectsCorruptInput) {
 // The exec helper (process.exe cache) is opt-in: without it the manifest has no `helpers`
 // and the object no extra program; with it both list bw_exe_exec, and the task storage map
 // bw_exe (max_entries 0) stays out of the manifest's sized maps either way.
+bulwark::ir::Policy globOnlyPolicy() {  // no exact/prefix path group: no identity helpers
+  const HookId FO = HookId::FILE_OPEN;
+  return PolicyBuilder("glob-only")
+      .rule("audit-keys", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/home/*/.ssh/*"})), bulwark::ir::Action::Audit)
+      .build();
+}
+
 TEST(Bundle, ExeCacheHelperIsOptIn) {
-  auto plain = bulwark::backend::compileBundle(policy());
+  auto plain = bulwark::backend::compileBundle(globOnlyPolicy());
   ASSERT_TRUE(plain);
   EXPECT_TRUE(plain->bundle.manifest.helpers.empty());
   EXPECT_EQ(bulwark::bundle::writeManifest(plain->bundle.manifest).find("helpers"), std::string::npos);
@@ -131,7 +138,7 @@ TEST(Bundle, ExeCacheHelperIsOptIn) {
 
   bulwark::backend::BackendOptions o;
   o.exeCacheProgram = true;
-  auto with = bulwark::backend::compileBundle(policy(), o);
+  auto with = bulwark::backend::compileBundle(globOnlyPolicy(), o);
   ASSERT_TRUE(with) << with.errors[0].message;
   ASSERT_EQ(with->bundle.manifest.helpers.size(), 1u);
   EXPECT_EQ(with->bundle.manifest.helpers[0].name, "bw_exe_exec");
@@ -153,4 +160,58 @@ TEST(Bundle, ExeCacheHelperIsOptIn) {
     ro.insert(r.name);
   for (const char *n : {"bw_cfg_rec_rate", "bw_cfg_rec_burst", "bw_cfg_exe_cache"})
     EXPECT_TRUE(ro.count(n)) << n;
+}
+
+// Exact and prefix groups on path fields are also matched by file identity: the manifest
+// lists them with their paths (the runtime stats the exact ones), bw_m_ident has room for
+// them plus what the helpers learn, and the three identity helpers are in the object.
+// Strings that are not paths (process.comm) and suffix/glob groups are not identity groups.
+TEST(Bundle, IdentityGroupsListPathsAndHelpers) {
+  const HookId FO = HookId::FILE_OPEN;
+  auto p = PolicyBuilder("ident")
+               .rule("shadow", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/etc/shadow", "/etc/gshadow"})))
+               .rule("ssh", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/root/.ssh/"})))
+               .rule("keys", FO, cTest(FO, "file.path", TestOp::Suffix, strs({".pem"})))
+               .rule("cat", FO, cTest(FO, "process.comm", TestOp::Eq, strs({"cat"})))
+               .build();
+  auto r = bulwark::backend::compileBundle(p);
+  ASSERT_TRUE(r) << r.errors[0].message;
+  const auto &m = r->bundle.manifest;
+  ASSERT_EQ(m.identity.size(), 2u);
+  EXPECT_EQ(m.identity[0].kind, "exact");
+  EXPECT_EQ(m.identity[0].field, "file.path");
+  EXPECT_EQ(m.identity[0].paths, (std::vector<std::string>{"/etc/gshadow", "/etc/shadow"}));
+  EXPECT_EQ(m.identity[1].kind, "prefix");
+  EXPECT_EQ(m.identity[1].paths, (std::vector<std::string>{"/root/.ssh/"}));
+  EXPECT_NE(m.identity[0].group, m.identity[1].group);
+  std::set<std::string> helpers;
+  for (const auto &h : m.helpers)
+    helpers.insert(h.name + " " + h.attach);
+  EXPECT_EQ(helpers, (std::set<std::string>{"bw_ident_link lsm/path_link", "bw_ident_rename lsm/path_rename",
+                                            "bw_ident_unlink lsm/path_unlink"}));
+  bool sized = false;
+  for (const auto &x : m.maps)
+    if (x.name == "bw_m_ident") {
+      sized = true;
+      EXPECT_EQ(x.maxEntries, 2u + 4096u);
+      EXPECT_EQ(x.keySize, 16u);
+      EXPECT_TRUE(x.data.empty());  // seeded by the runtime
+    }
+  EXPECT_TRUE(sized);
+  bulwark::bundle::Manifest back;
+  std::string err;
+  ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(m), back, &err)) << err;
+  ASSERT_EQ(back.identity.size(), 2u);
+  EXPECT_EQ(back.identity[0].paths, m.identity[0].paths);
+  EXPECT_EQ(back.identity[1].group, m.identity[1].group);
+  EXPECT_NE(bulwark::bundle::inspectText(r->bundle).find("identity groups (2)"), std::string::npos);
+  EXPECT_NE(bulwark::bundle::inspectJson(r->bundle).find("\"paths\":[\"/etc/gshadow\",\"/etc/shadow\"]"),
+            std::string::npos);
+  // a manifest naming an unknown identity kind is refused
+  std::string yaml = bulwark::bundle::writeManifest(m);
+  auto at = yaml.find("kind: prefix");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 12, "kind: suffix");
+  EXPECT_FALSE(bulwark::bundle::readManifest(yaml, back, &err));
+  EXPECT_NE(err.find("identity kind"), std::string::npos) << err;
 }

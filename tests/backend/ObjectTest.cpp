@@ -30,12 +30,15 @@ TEST(Object, FileOpenThinSlice) {
   EXPECT_TRUE(s.hasBtf);
   EXPECT_TRUE(s.hasBtfExt);
   EXPECT_EQ(s.license, "GPL");
-  ASSERT_EQ(s.programs.size(), 1u);
-  EXPECT_EQ(s.programs["bw_file_open"], "lsm/file_open");
+  // the hook's program, and the identity helpers (file.path has exact and prefix groups)
+  EXPECT_EQ(s.programs, (std::map<std::string, std::string>{{"bw_file_open", "lsm/file_open"},
+                                                            {"bw_ident_link", "lsm/path_link"},
+                                                            {"bw_ident_rename", "lsm/path_rename"},
+                                                            {"bw_ident_unlink", "lsm/path_unlink"}}));
   EXPECT_GT(s.programInsns["bw_file_open"], 50u);
   // per-policy maps used by this policy, the shared maps of the hook, nothing else
   for (const char *m : {"bw_scratch", "bw_tmp", "bw_recbuf", "bw_counters", "bw_m_exact",
-                        "bw_m_prefix", "bw_state", "bw_gen", "bw_events", "bw_progs_FILE_OPEN",
+                        "bw_m_prefix", "bw_m_ident", "bw_state", "bw_gen", "bw_events", "bw_progs_FILE_OPEN",
                         "bw_next_FILE_OPEN"})
     EXPECT_TRUE(s.maps.count(m)) << m;
   for (const char *m : {"bw_m_suffix", "bw_m_cidr", "bw_m_dfa", "bw_m_int"})
@@ -60,6 +63,7 @@ struct Case {
   const char *name;
   bulwark::ir::Policy policy;
   std::vector<std::string> present;  // match maps that must be in the object
+  bool identity = false;             // path groups matched by identity: bw_m_ident + 3 helpers
 };
 
 std::vector<Case> loweringCases() {
@@ -69,9 +73,11 @@ std::vector<Case> loweringCases() {
     manyUids.emplace_back(int64_t(1000 + i));
   return {
       {"exact", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/a", "/b"}))).build(),
-       {"bw_m_exact"}},
+       {"bw_m_exact", "bw_m_ident"}, true},
       {"prefix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"}))).build(),
-       {"bw_m_prefix"}},
+       {"bw_m_prefix", "bw_m_ident"}, true},
+      {"comm", PolicyBuilder().rule("r", FO, cTest(FO, "process.comm", TestOp::Eq, strs({"cat"}))).build(),
+       {"bw_m_exact"}},
       {"suffix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Suffix, strs({".so"}))).build(),
        {"bw_m_suffix"}},
       {"glob", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/a/**/[xy]?.c"}))).build(),
@@ -89,14 +95,15 @@ std::vector<Case> loweringCases() {
 
 TEST(Object, EachLoweringEmitsItsMaps) {
   const std::vector<std::string> all = {"bw_m_prefix", "bw_m_suffix", "bw_m_dfa",
-                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int"};
+                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int", "bw_m_ident"};
   for (auto &c : loweringCases()) {
     auto r = bulwark::backend::compileBundle(c.policy);
     ASSERT_TRUE(r) << c.name << ": " << r.errors[0].message;
     auto s = summarize(r->bundle.object);
     ASSERT_TRUE(s.opened) << c.name;
     EXPECT_TRUE(s.hasBtf && s.hasBtfExt) << c.name;
-    ASSERT_EQ(s.programs.size(), 1u) << c.name;
+    ASSERT_EQ(s.programs.size(), c.identity ? 4u : 1u) << c.name;
+    EXPECT_EQ(r->bundle.manifest.identity.size(), c.identity ? 1u : 0u) << c.name;
     for (const auto &m : all) {
       bool want = std::find(c.present.begin(), c.present.end(), m) != c.present.end();
       EXPECT_EQ(s.maps.count(m) != 0, want) << c.name << " " << m;
@@ -132,7 +139,10 @@ TEST(Object, MultiHookPolicyHasOneProgramPerHook) {
   ASSERT_TRUE(s.opened);
   EXPECT_EQ(s.programs, (std::map<std::string, std::string>{{"bw_file_open", "lsm/file_open"},
                                                             {"bw_bprm_check_security", "lsm/bprm_check_security"},
-                                                            {"bw_socket_create", "lsm/socket_create"}}));
+                                                            {"bw_socket_create", "lsm/socket_create"},
+                                                            {"bw_ident_link", "lsm/path_link"},
+                                                            {"bw_ident_rename", "lsm/path_rename"},
+                                                            {"bw_ident_unlink", "lsm/path_unlink"}}));
   for (const char *m : {"bw_progs_FILE_OPEN", "bw_progs_PROCESS_EXEC", "bw_progs_NET_SOCKET"})
     EXPECT_TRUE(s.maps.count(m)) << m;
   EXPECT_FALSE(s.maps.count("bw_progs_FILE_UNLINK"));

@@ -29,6 +29,14 @@
 #define BW_NEED_STR(i) (1ull << (24 + (i)))
 #define BW_NEED_ALL 0xffffffffffffffffull
 
+/* Questions to the generated bw_policy_info(what): constants of the policy, folded when the
+ * module is optimised. */
+#define BW_INFO_MODE 0         /* enum bw_mode */
+#define BW_INFO_DEFAULT 1      /* enum bw_action of the default (allow or deny) */
+#define BW_INFO_RULE_COUNT 2   /* bw_counters has RULE_COUNT + 1 entries */
+#define BW_INFO_IDENT_EXACT 3  /* 1: the policy has exact identity groups (bw_m_ident) */
+#define BW_INFO_IDENT_PREFIX 4 /* 1: ... prefix identity groups */
+
 struct bw_match_val {
   bw_u32 best;                   /* lowest decision word (rule << 2 | action) or BW_NO_RULE */
   bw_u32 pad;
@@ -43,6 +51,32 @@ struct bw_exact_key {
   bw_u32 group;
   bw_u32 len;
   bw_u64 hash;
+};
+
+/* FNV-1a 64 of a string, as the exact keys use it (the template hashes in a bpf_loop). */
+#ifndef __BPF__
+static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
+  bw_u64 h = BW_FNV_OFFSET;
+  for (unsigned long i = 0; i < n; i++)
+    h = (h ^ (bw_u8)s[i]) * BW_FNV_PRIME;
+  return h;
+}
+#endif
+
+/* bw_m_ident (HASH): file identities of *identity groups* (exact and prefix groups on path
+ * fields; at most BW_IDENT_GROUPS per policy, listed in rodata bw_cfg_ident_*). The runtime
+ * seeds it at load by stat(2) of every exact path; the identity helper programs learn the
+ * inode of a hard link made to a protected file, of a file renamed onto (or away from) a
+ * protected path, and forget an inode when its last link goes. The value is what the
+ * group's string lookup gives for the protected path. */
+#define BW_IDENT_GROUPS 16
+#define BW_IDENT_EXACT 0u
+#define BW_IDENT_PREFIX 1u
+#define BW_IDENT_LEARN_SLACK 4096u           /* bw_m_ident entries beyond the seeded ones */
+struct bw_ident_key {
+  bw_u32 group;
+  bw_u32 dev;                    /* kernel dev_t: major << 20 | minor */
+  bw_u64 ino;
 };
 
 /* bw_m_prefix / bw_m_suffix (LPM_TRIE): prefixes, and suffixes over reversed strings.
