@@ -37,8 +37,12 @@ IdentitySeed seedIdentity(bpf_object *obj, const Bundle &b) {
       continue;  // prefix groups are learned by the helper programs only
     for (const auto &p : g.paths) {
       ++res.paths;
+      // lstat: the identity of the object at this very path. A symlink is skipped: the kernel
+      // resolves paths, so its inode is never what a hook sees, and following it would lend
+      // the rule's meaning to whatever it points at (on busybox systems, /usr/bin/passwd ->
+      // busybox would make every busybox applet a "shadow reader").
       struct stat st{};
-      if (exact < 0 || ::stat(p.c_str(), &st) != 0)
+      if (exact < 0 || ::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode))
         continue;  // not there (yet): the path itself still matches
       bw_exact_key ek{g.group, uint32_t(p.size()), bw_fnv1a64(p.data(), p.size())};
       bw_match_val val{};

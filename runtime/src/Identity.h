@@ -1,5 +1,5 @@
 // File identities of a policy's protected paths (bw_match.h, bw_m_ident): at load, every
-// path of an exact identity group that exists is stat'ed and its (device, inode) stored
+// path of an exact identity group that exists (and is not a symlink) is lstat'ed and its (device, inode) stored
 // with what the path means, so a hard link or bind mount of the file matches the rule.
 #pragma once
 

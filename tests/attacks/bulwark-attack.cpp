@@ -53,6 +53,16 @@ int openFile(const Args &a) {
   return report("open", fd);
 }
 
+// open relative to a directory fd: the kernel never sees the protected path as a string.
+int openAt(const Args &a) {
+  int dir = open(a[0].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return report("open directory", dir);
+  int fd = openat(dir, a[1].c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) close(fd);
+  close(dir);
+  return report("openat", fd);
+}
+
 int execFile(const Args &a) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -193,6 +203,7 @@ struct Action {
 
 const std::vector<Action> kActions = {
     {"open", 1, "PATH [write]", openFile},
+    {"openat", 2, "DIR NAME", openAt},
     {"exec", 1, "PATH [ARGS...]", execFile},
     {"mmap-exec", 1, "PATH", mmapExec},
     {"connect", 2, "ADDR PORT", connectTo},

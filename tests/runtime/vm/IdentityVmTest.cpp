@@ -1,0 +1,133 @@
+// File identity (bw_m_ident): rules on exact and prefix paths also hold for every other
+// name of a protected file. The bundle is compiled by bulwarkc from
+// tests/runtime/policies/rt_identity.bw and loaded by bulwark; everything happens on files
+// under /tmp/bw-ident (one tmpfs, so hard links work) and a private pin root.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "RuntimeVmUtil.h"
+#include "bw_match.h"
+
+namespace bulwark::rttest {
+namespace {
+
+const std::string kDir = "/tmp/bw-ident";
+
+void Link(const std::string &from, const std::string &to) {
+  ASSERT_EQ(::link(from.c_str(), to.c_str()), 0) << from << " -> " << to << ": " << std::strerror(errno);
+}
+void Rename(const std::string &from, const std::string &to) {
+  ASSERT_EQ(::rename(from.c_str(), to.c_str()), 0) << from << " -> " << to << ": " << std::strerror(errno);
+}
+
+class Identity : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_TRUE(guest::InGuest());
+    std::filesystem::remove_all(kDir);
+    for (const char *d : {"", "/vault", "/out"})
+      std::filesystem::create_directories(kDir + d);
+    for (const char *f : {"/secret", "/vault/key", "/vault/doc", "/vault/tmp", "/plain"})
+      guest::WriteFile(kDir + f, "data");
+    Link(kDir + "/secret", kDir + "/out/secret-before");  // an alias from before the load
+    bundle = GuestFile("rt-identity.bwb");
+  }
+  void TearDown() override {
+    Bulwark(root, {"unload", "rt_identity"});
+    std::filesystem::remove_all(kDir);
+  }
+  void Load() {
+    auto r = Bulwark(root, {"load", bundle});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // secret exists, absent does not
+    EXPECT_NE(r.output.find("identity: 1 of 2 protected paths exist"), std::string::npos) << r.output;
+  }
+  // Entries of the enforcing generation's bw_m_ident.
+  int IdentityEntries() {
+    for (const char *gen : {"gen0", "gen1"}) {
+      std::string pin = root.path() + "/rt_identity/" + gen + "/bw_m_ident";
+      int fd = bpf_obj_get(pin.c_str());
+      if (fd < 0)
+        continue;
+      int n = 0;
+      bw_ident_key k{}, next{};
+      for (void *cur = nullptr; bpf_map_get_next_key(fd, cur, &next) == 0; cur = &k, k = next)
+        ++n;
+      ::close(fd);
+      return n;
+    }
+    return -1;
+  }
+  PinRoot root;
+  std::string bundle;
+};
+
+TEST_F(Identity, HardLinksAndRenamesOfProtectedFilesStayProtected) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  Bulwark(root, {"events"});  // drain
+  // the paths themselves, and the control
+  EXPECT_EQ(guest::OpenErrno(kDir + "/secret"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/vault/key"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
+
+  // 1. a hard link made before the load: seeded from lstat at load
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/secret-before"), EPERM);
+  // 2. a hard link made now, of an exact path and of a file under the prefix: learned
+  Link(kDir + "/secret", kDir + "/out/secret-now");
+  Link(kDir + "/vault/key", kDir + "/out/key-now");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/secret-now"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/key-now"), EPERM);
+  // ... but not a link of an unprotected file
+  Link(kDir + "/plain", kDir + "/out/plain-now");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/plain-now"), 0);
+  // 3. a new file renamed onto the protected path (as passwd replaces /etc/shadow): a name
+  //    it had before the rename is protected from then on
+  guest::WriteFile(kDir + "/secret.new", "new data");
+  Link(kDir + "/secret.new", kDir + "/out/new-alias");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/new-alias"), 0) << "not protected before the rename";
+  Rename(kDir + "/secret.new", kDir + "/secret");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/new-alias"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/secret"), EPERM);
+  // 4. a protected file moved away from the prefix keeps its protection
+  Rename(kDir + "/vault/doc", kDir + "/out/doc");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/doc"), EPERM);
+
+  // events name the rule and the name actually opened
+  auto ev = Bulwark(root, {"events", "--format", "json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"secret".*"object":"/tmp/bw-ident/out/secret-before")")))
+      << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/out/key-now")")))
+      << ev.output;
+
+  // after unload every name opens again
+  ASSERT_EQ(Bulwark(root, {"unload", "rt_identity"}).exit_code, 0);
+  for (const char *f : {"/secret", "/out/secret-before", "/out/key-now", "/out/new-alias", "/out/doc"})
+    EXPECT_EQ(guest::OpenErrno(kDir + f), 0) << f;
+}
+
+// An inode is forgotten when its last link goes, so a later file that gets the same inode
+// number is not taken for it; while another link remains it stays protected.
+TEST_F(Identity, LastUnlinkForgetsTheInode) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  int seeded = IdentityEntries();
+  ASSERT_EQ(seeded, 1);  // /tmp/bw-ident/secret
+  // /vault/tmp is under the prefix: protected by its path, but prefix groups are not seeded
+  Link(kDir + "/vault/tmp", kDir + "/out/tmp-alias");
+  EXPECT_EQ(IdentityEntries(), seeded + 1);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
+  ASSERT_EQ(::unlink((kDir + "/vault/tmp").c_str()), 0);  // one link left: still protected
+  EXPECT_EQ(IdentityEntries(), seeded + 1);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
+  ASSERT_EQ(::unlink((kDir + "/out/tmp-alias").c_str()), 0);  // the last link
+  EXPECT_EQ(IdentityEntries(), seeded);
+}
+
+} // namespace
+} // namespace bulwark::rttest
