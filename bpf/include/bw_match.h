@@ -65,9 +65,10 @@ static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
 
 /* bw_m_ident (HASH): file identities of *identity groups* (exact and prefix groups on path
  * fields; at most BW_IDENT_GROUPS per policy, listed in rodata bw_cfg_ident_*). The runtime
- * seeds it at load by stat(2) of every exact path; the identity helper programs learn the
- * inode of a hard link made to a protected file, of a file renamed onto (or away from) a
- * protected path, and forget an inode when its last link goes. The value is what the
+ * seeds it at load by lstat(2) of every exact path; the policy's path_link, path_rename and
+ * path_unlink programs (present whenever it has identity groups, chained like every hook)
+ * learn the inode of a hard link made to a protected file, of a file renamed onto (or away
+ * from) a protected path, and forget an inode when its last link goes. The value is what the
  * group's string lookup gives for the protected path. */
 #define BW_IDENT_GROUPS 16
 #define BW_IDENT_EXACT 0u

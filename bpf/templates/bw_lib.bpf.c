@@ -695,8 +695,16 @@ static __always_inline void ident_forget_last(struct inode *inode) {
   bpf_loop(bw_cfg_ident_count, ident_forget_step, &c, 0);
 }
 
-/* Helpers (hooks/identity.bpf.c). A hard link of a protected file is protected. */
+/* 1 when the policy has identity groups (constant after linking: the rest folds away). */
+static __always_inline int ident_used(void) {
+  return bw_policy_info(BW_INFO_IDENT_EXACT) || bw_policy_info(BW_INFO_IDENT_PREFIX);
+}
+
+/* Called by the path_link/path_rename/path_unlink templates (kIdentityHooks), whether or not
+ * the policy has rules on those hooks. A hard link of a protected file is protected. */
 BW_API void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_dir) {
+  if (!ident_used())
+    return;
   ident_learn(new_dir, old_dentry, BPF_CORE_READ(old_dentry, d_inode), 2);
 }
 
@@ -705,6 +713,8 @@ BW_API void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_d
  * RENAME_EXCHANGE both files move. */
 BW_API void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
                                struct dentry *new_dentry, unsigned int flags) {
+  if (!ident_used())
+    return;
   struct inode *moved = BPF_CORE_READ(old_dentry, d_inode);
   struct inode *target = BPF_CORE_READ(new_dentry, d_inode);
   if (flags & 2 /* RENAME_EXCHANGE */) {
@@ -719,6 +729,8 @@ BW_API void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_de
 }
 
 BW_API void bw_ident_at_unlink(struct dentry *dentry) {
+  if (!ident_used())
+    return;
   ident_forget_last(BPF_CORE_READ(dentry, d_inode));
 }
 

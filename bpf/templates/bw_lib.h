@@ -46,7 +46,8 @@ enum bw_field_slots {
 /* ---- interface of the generated module (compiler/backend/Codegen.cpp) ---- */
 #define BW_HOOK(id, name, kind, attach, summary)                                                   \
   extern __u64 bw_need_##id(void);                /* BW_NEED_* bits the decision reads */      \
-  extern __u32 bw_decide_##id(struct bw_event *ev); /* decision word */
+  extern __u32 bw_decide_##id(struct bw_event *ev); /* decision word */               \
+  extern __u32 bw_has_rules_##id(void); /* 0: the program only keeps bw_m_ident current */
 #include "hooks.def"
 /* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
@@ -71,8 +72,8 @@ void bw_str_user(const char *src, struct bw_str *out);
 void bw_task_exe(struct task_struct *t, struct bw_str *out);   /* walk of t->mm->exe_file */
 void bw_current_exe(struct bw_str *out, int refresh);          /* cached per task and exec */
 void bw_exe_at_exec(void);                                     /* the exec hook: refresh */
-/* File identity helpers (bw_match.h, bw_m_ident): learn hard links and renames of
- * protected files, forget an inode's last link. */
+/* File identity (bw_match.h, bw_m_ident), called by the path_link/rename/unlink templates:
+ * learn hard links and renames of protected files, forget an inode's last link. */
 void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_dir);
 void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
                         struct dentry *new_dentry, unsigned int flags);

@@ -97,6 +97,14 @@ public:
       b.ir().SetInsertPoint(b.block("entry"));
       b.ir().CreateRet(b.c64(h.needMask));
     }
+    // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
+    {
+      auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), false);
+      auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_has_rules_" + sfx, gen_);
+      BpfBuilder b(gen_, f);
+      b.ir().SetInsertPoint(b.block("entry"));
+      b.ir().CreateRet(b.c32(h.hasRules ? 1 : 0));
+    }
     auto *ptrTy = llvm::PointerType::get(ctx, 0);
     auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false);
     auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_decide_" + sfx, gen_);
@@ -321,14 +329,6 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     if (!linkTemplate("bprm_committed_creds"))
       return errs;
     out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds", "caches process.exe at exec (bw_exe)"});
-  }
-  if (!low.identity.empty()) {
-    if (!linkTemplate("identity"))
-      return errs;
-    out.helpers.push_back({"bw_ident_link", "lsm/path_link", "learns hard links of protected files (bw_m_ident)"});
-    out.helpers.push_back({"bw_ident_rename", "lsm/path_rename",
-                           "learns files renamed onto or away from protected paths (bw_m_ident)"});
-    out.helpers.push_back({"bw_ident_unlink", "lsm/path_unlink", "forgets a protected inode's last link (bw_m_ident)"});
   }
   if (linker.linkInModule(std::move(gen))) {
     errs.push_back(internal("linking generated code failed"));

@@ -116,6 +116,16 @@ public:
     for (HookId h : hooks)
       lowerHook(h);
     buildMaps();
+    if (!out.identity.empty())
+      for (HookId h : kIdentityHooks)
+        if (!hooks.count(h)) {
+          LoweredHook lh;
+          lh.hook = h;
+          lh.hasRules = false;
+          out.hooks.push_back(std::move(lh));
+        }
+    std::sort(out.hooks.begin(), out.hooks.end(),
+              [](const LoweredHook &a, const LoweredHook &b) { return a.hook < b.hook; });
     return std::move(errors);
   }
 

@@ -58,10 +58,14 @@ struct Group {
 };
 
 // An exact or prefix group on a path field is also matched by (device, inode): the runtime
-// seeds bw_m_ident from stat(2) of every exact path, the identity helper programs learn
+// seeds bw_m_ident from lstat(2) of every exact path, the programs on kIdentityHooks learn
 // hard links and renames (bw_match.h). At most kMaxIdentityGroups per policy, in group
 // order; later path groups match by path only.
 constexpr uint32_t kMaxIdentityGroups = 16;
+// Hooks whose programs keep bw_m_ident current (learn links and renames, forget last
+// unlinks). A policy with identity groups has a program on each, chained like any other
+// (no extra attachment per policy); where it has no rules there, it only learns.
+constexpr HookId kIdentityHooks[] = {HookId::FILE_LINK, HookId::FILE_RENAME, HookId::FILE_UNLINK};
 struct IdentityGroup {
   uint32_t group = 0;
   GroupKind kind = GroupKind::Exact;  // Exact or Prefix
@@ -88,6 +92,7 @@ struct CompoundRule {
 
 struct LoweredHook {
   HookId hook = HookId::FILE_OPEN;
+  bool hasRules = true;                // false: only keeps bw_m_ident current (kIdentityHooks)
   std::vector<uint32_t> groups;        // indexes into Lowered::groups
   uint32_t alwaysWord = kNoRule;       // lowest word of an unconditional rule
   std::vector<CompoundRule> compounds; // in id order

@@ -43,7 +43,7 @@ struct HelperEntry {
 // A group of path strings also matched by file identity (device, inode) in bw_m_ident:
 // the runtime stats every path of an exact group at load and stores what the path means
 // (its bw_m_exact value) under the file's identity; prefix groups are learned only (the
-// identity helpers record links and renames of files under the prefix).
+// path_link/path_rename programs record links and renames of files under the prefix).
 struct IdentityEntry {
   uint32_t group = 0;
   std::string kind;                // exact | prefix

@@ -118,7 +118,7 @@ TEST(Bundle, RejectsCorruptInput) {
 // The exec helper (process.exe cache) is opt-in: without it the manifest has no `helpers`
 // and the object no extra program; with it both list bw_exe_exec, and the task storage map
 // bw_exe (max_entries 0) stays out of the manifest's sized maps either way.
-bulwark::ir::Policy globOnlyPolicy() {  // no exact/prefix path group: no identity helpers
+bulwark::ir::Policy globOnlyPolicy() {  // no exact/prefix path group: no identity programs
   const HookId FO = HookId::FILE_OPEN;
   return PolicyBuilder("glob-only")
       .rule("audit-keys", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/home/*/.ssh/*"})), bulwark::ir::Action::Audit)
@@ -164,7 +164,8 @@ TEST(Bundle, ExeCacheHelperIsOptIn) {
 
 // Exact and prefix groups on path fields are also matched by file identity: the manifest
 // lists them with their paths (the runtime stats the exact ones), bw_m_ident has room for
-// them plus what the helpers learn, and the three identity helpers are in the object.
+// them plus what is learned, and the policy has programs on path_link, path_rename and
+// path_unlink (chained like any hook, no extra helper attachments).
 // Strings that are not paths (process.comm) and suffix/glob groups are not identity groups.
 TEST(Bundle, IdentityGroupsListPathsAndHelpers) {
   const HookId FO = HookId::FILE_OPEN;
@@ -184,11 +185,14 @@ TEST(Bundle, IdentityGroupsListPathsAndHelpers) {
   EXPECT_EQ(m.identity[1].kind, "prefix");
   EXPECT_EQ(m.identity[1].paths, (std::vector<std::string>{"/root/.ssh/"}));
   EXPECT_NE(m.identity[0].group, m.identity[1].group);
-  std::set<std::string> helpers;
-  for (const auto &h : m.helpers)
-    helpers.insert(h.name + " " + h.attach);
-  EXPECT_EQ(helpers, (std::set<std::string>{"bw_ident_link lsm/path_link", "bw_ident_rename lsm/path_rename",
-                                            "bw_ident_unlink lsm/path_unlink"}));
+  EXPECT_TRUE(m.helpers.empty());
+  std::set<std::string> programs;
+  for (const auto &p : m.programs)
+    programs.insert(p.name + " " + p.hook + " " + p.attach);
+  EXPECT_EQ(programs, (std::set<std::string>{"bw_file_open file.open lsm/file_open",
+                                             "bw_path_link file.link lsm/path_link",
+                                             "bw_path_rename file.rename lsm/path_rename",
+                                             "bw_path_unlink file.unlink lsm/path_unlink"}));
   bool sized = false;
   for (const auto &x : m.maps)
     if (x.name == "bw_m_ident") {

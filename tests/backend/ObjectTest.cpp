@@ -30,11 +30,12 @@ TEST(Object, FileOpenThinSlice) {
   EXPECT_TRUE(s.hasBtf);
   EXPECT_TRUE(s.hasBtfExt);
   EXPECT_EQ(s.license, "GPL");
-  // the hook's program, and the identity helpers (file.path has exact and prefix groups)
+  // the hook's program, and the programs that keep file identities current (file.path has
+  // exact and prefix groups)
   EXPECT_EQ(s.programs, (std::map<std::string, std::string>{{"bw_file_open", "lsm/file_open"},
-                                                            {"bw_ident_link", "lsm/path_link"},
-                                                            {"bw_ident_rename", "lsm/path_rename"},
-                                                            {"bw_ident_unlink", "lsm/path_unlink"}}));
+                                                            {"bw_path_link", "lsm/path_link"},
+                                                            {"bw_path_rename", "lsm/path_rename"},
+                                                            {"bw_path_unlink", "lsm/path_unlink"}}));
   EXPECT_GT(s.programInsns["bw_file_open"], 50u);
   // per-policy maps used by this policy, the shared maps of the hook, nothing else
   for (const char *m : {"bw_scratch", "bw_tmp", "bw_recbuf", "bw_counters", "bw_m_exact",
@@ -63,7 +64,7 @@ struct Case {
   const char *name;
   bulwark::ir::Policy policy;
   std::vector<std::string> present;  // match maps that must be in the object
-  bool identity = false;             // path groups matched by identity: bw_m_ident + 3 helpers
+  bool identity = false;             // path groups matched by identity: bw_m_ident + 3 programs
 };
 
 std::vector<Case> loweringCases() {
@@ -140,13 +141,34 @@ TEST(Object, MultiHookPolicyHasOneProgramPerHook) {
   EXPECT_EQ(s.programs, (std::map<std::string, std::string>{{"bw_file_open", "lsm/file_open"},
                                                             {"bw_bprm_check_security", "lsm/bprm_check_security"},
                                                             {"bw_socket_create", "lsm/socket_create"},
-                                                            {"bw_ident_link", "lsm/path_link"},
-                                                            {"bw_ident_rename", "lsm/path_rename"},
-                                                            {"bw_ident_unlink", "lsm/path_unlink"}}));
+                                                            {"bw_path_link", "lsm/path_link"},
+                                                            {"bw_path_rename", "lsm/path_rename"},
+                                                            {"bw_path_unlink", "lsm/path_unlink"}}));
   for (const char *m : {"bw_progs_FILE_OPEN", "bw_progs_PROCESS_EXEC", "bw_progs_NET_SOCKET"})
     EXPECT_TRUE(s.maps.count(m)) << m;
-  EXPECT_FALSE(s.maps.count("bw_progs_FILE_UNLINK"));
-  EXPECT_EQ(r->bundle.manifest.programs.size(), 3u);
+  EXPECT_TRUE(s.maps.count("bw_progs_FILE_UNLINK"));  // identity: exec.path == is a path group
+  EXPECT_FALSE(s.maps.count("bw_progs_FILE_CHMOD"));
+  EXPECT_EQ(r->bundle.manifest.programs.size(), 6u);
+}
+
+// A learn-only program (identity hooks the policy has no rules on) decides nothing: even
+// with `default deny` it carries no decision code, so it is much smaller than the same
+// hook's program with a rule.
+TEST(Object, IdentityOnlyProgramsDecideNothing) {
+  const HookId FO = HookId::FILE_OPEN, FU = HookId::FILE_UNLINK;
+  auto learnOnly = PolicyBuilder("learn").rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/x"}))).build();
+  learnOnly.defaultAction = bulwark::ir::Action::Deny;
+  auto withRule = PolicyBuilder("rule")
+                      .rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/x"})))
+                      .rule("u", FU, cTest(FU, "file.path", TestOp::Prefix, strs({"/y/"})))
+                      .build();
+  auto a = bulwark::backend::compileBundle(learnOnly), b = bulwark::backend::compileBundle(withRule);
+  ASSERT_TRUE(a && b);
+  auto sa = summarize(a->bundle.object), sb = summarize(b->bundle.object);
+  ASSERT_TRUE(sa.programs.count("bw_path_unlink") && sb.programs.count("bw_path_unlink"));
+  EXPECT_LT(sa.programInsns["bw_path_unlink"] * 2, sb.programInsns["bw_path_unlink"]);
+  std::printf("bw_path_unlink: learn-only %zu insns, with a rule %zu insns\n", sa.programInsns["bw_path_unlink"],
+              sb.programInsns["bw_path_unlink"]);
 }
 
 TEST(Object, LazyExtractionRemovesUnusedFields) {
