@@ -443,11 +443,13 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   }
   out.optMs = msSince(t1);
 
-  // Maps stay external (libbpf 1.1 rejects static maps); drop the ones no code uses.
+  // Maps stay external (libbpf 1.1 rejects static maps); drop the ones no code uses, but
+  // keep bw_gen: the runtime's generation switch writes it, and a policy of kprobe hooks
+  // only (no chain step) would otherwise not create it.
   {
     std::vector<llvm::GlobalVariable *> dead;
     for (auto &g : m.globals())
-      if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty())
+      if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty() && g.getName() != "bw_gen")
         dead.push_back(&g);
     for (auto *g : dead)
       g->eraseFromParent();
