@@ -2,7 +2,8 @@
 // rt_kprobe_v{1,2}.bw (shipped as /bulwark/files/kprobe-v1.bwb and kprobe-v2.bwb) load
 // through bulwark, attach kprobe links pinned under the policy, record audit events with
 // the rule and an argument, SIGKILL on a kill rule (the call itself still completes),
-// hot-swap (attach new, then detach old), unload, and fail cleanly on a kernel without kprobes.
+// hot-swap (attach new, then detach old), unload, audit mode, and fail cleanly on an
+// unprobeable function and on a kernel without kprobes.
 #include <gtest/gtest.h>
 
 #include <sched.h>
@@ -145,6 +146,34 @@ TEST_F(Kprobe, AuditKillSwapUnload) {
   EXPECT_FALSE(Exists(root.path() + "/" + kPolicy));
   auto after = MkdirInChild("bw-kp-victim", kDir + "/after", 0701);
   EXPECT_TRUE(after.exited && after.exit_code == 0) << "signal " << after.signal;
+}
+
+// --mode audit: a kprobe kill rule records a would-be kill and sends no signal.
+TEST_F(Kprobe, AuditModeRecordsTheKillWithoutKilling) {
+  auto load = Bulwark(root, {"load", v1, "--mode", "audit"});
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  Bulwark(root, {"events"});  // drain
+  auto victim = MkdirInChild("bw-kp-victim", kDir + "/audited-kill", 0701);
+  EXPECT_TRUE(victim.exited && victim.exit_code == 0) << "signal " << victim.signal;
+  auto ev = Bulwark(root, {"events", "--format", "json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_NE(ev.output.find("\"rule\":\"kill_mkdir\",\"action\":\"would-deny\",\"hook\":\"kprobe\""),
+            std::string::npos) << ev.output;
+}
+
+// A function in the kernel's BTF that kprobes refuse (exc_int3, noinstr): the load names it,
+// fails, and detaches the kprobe it had attached before (do_fchmodat); nothing stays pinned.
+TEST_F(Kprobe, UnprobeableFunctionFailsTheLoadAndUndoesIt) {
+  auto load = Bulwark(root, {"load", GuestFile("kprobe-unprobeable.bwb")});
+  std::printf("load of the unprobeable bundle: %s", load.output.c_str());
+  EXPECT_EQ(load.exit_code, 1) << load.output;
+  EXPECT_NE(load.output.find("cannot attach kprobe program bw_kp_exc_int3 to kernel function exc_int3"),
+            std::string::npos) << load.output;
+  EXPECT_EQ(CountLinks(kChmodProg), 0);
+  EXPECT_EQ(CountLinks("bw_kp_exc_int3"), 0);
+  EXPECT_FALSE(Exists(root.path() + "/rt_kprobe_unprobeable"));
+  auto list = Bulwark(root, {"list"});
+  EXPECT_EQ(list.output.find("rt_kprobe_unprobeable"), std::string::npos) << list.output;
 }
 
 // A kernel without kprobes, made by hiding both ways libbpf attaches kprobes (the perf
