@@ -5,8 +5,10 @@
 #include "BtfCanon.h"
 #include "Templates.h"
 #include "bw_event.h"
+#include "bw_kprobe.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/DebugInfoMetadata.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
@@ -21,6 +23,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -86,9 +89,9 @@ public:
   DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
       : gen_(gen), lib_(lib), low_(low) {}
 
-  void hook(const LoweredHook &h) {
+  // Generates bw_need_<sfx> and bw_decide_<sfx> (the names the hook's template calls).
+  void hook(const LoweredHook &h, const std::string &sfx) {
     auto &ctx = gen_.getContext();
-    std::string sfx = hookSuffix(h.hook);
     // bw_need_<H>
     {
       auto *fty = llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), false);
@@ -155,6 +158,26 @@ public:
     for (auto &[v, bb] : incoming)
       phi->addIncoming(v, bb);
     b.ir().CreateRet(phi);
+  }
+
+  // bw_kprobe_arg_<sfx>(i): descriptor (bw_kprobe.h) of register argument i of a kprobe hook.
+  void kprobeArgs(const LoweredHook &h, const std::string &sfx) {
+    auto &ctx = gen_.getContext();
+    auto *i32 = llvm::Type::getInt32Ty(ctx);
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(i32, {i32}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_kprobe_arg_" + sfx, gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *v = b.c32(BW_KARG_NONE);
+    for (const auto &a : h.kprobeArgs) {
+      if (a.index >= BW_KPROBE_ARGS)
+        continue;
+      uint32_t d = a.field.slotKind == SlotKind::Str
+                       ? BW_KARG(BW_KARG_STR, 0u, 8u, a.field.slot)
+                       : BW_KARG(BW_KARG_INT, a.isSigned ? 1u : 0u, a.size, a.field.slot);
+      v = b.ir().CreateSelect(b.ir().CreateICmpEQ(f->getArg(0), b.c32(a.index)), b.c32(d), v);
+    }
+    b.ir().CreateRet(v);
   }
 
   void policyInfo(const ir::Policy &p) {
@@ -229,6 +252,39 @@ private:
 
 std::string lowerAttach(HookId h) { return std::string(Catalogue::get().hook(h).attach); }
 
+// Suffix of the generated functions of lowered hook `i`: the hooks.def id for LSM hooks
+// ("FILE_OPEN"); kprobe hooks are one per function, numbered ("KPROBE_0").
+std::string generatedSuffix(const Lowered &low, size_t i) {
+  const LoweredHook &h = low.hooks[i];
+  if (h.hook != HookId::KPROBE)
+    return hookSuffix(h.hook);
+  size_t n = 0;
+  for (size_t j = 0; j < i; ++j)
+    n += low.hooks[j].hook == HookId::KPROBE;
+  return hookSuffix(h.hook) + "_" + std::to_string(n);
+}
+
+// Makes the linked copy of the kprobe template the program of one kernel function: the
+// program is renamed (ELF symbol and BTF name) and put in section kprobe/<fn>, and its calls
+// go to that function's generated code.
+void specialiseKprobe(llvm::Module &m, const std::string &fn, const std::string &sfx,
+                      const std::string &progName) {
+  const std::pair<const char *, std::string> renames[] = {
+      {"bw_need_KPROBE", "bw_need_" + sfx},
+      {"bw_decide_KPROBE", "bw_decide_" + sfx},
+      {"bw_kprobe_arg", "bw_kprobe_arg_" + sfx},
+  };
+  for (const auto &[from, to] : renames)
+    if (llvm::Function *f = m.getFunction(from))
+      f->setName(to);
+  if (llvm::Function *p = m.getFunction("bw_kprobe")) {
+    p->setName(progName);
+    p->setSection("kprobe/" + fn);
+    if (llvm::DISubprogram *sp = p->getSubprogram())
+      sp->replaceOperandWith(2, llvm::MDString::get(m.getContext(), progName));
+  }
+}
+
 } // namespace
 
 std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
@@ -268,8 +324,12 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   gen->setDataLayout(lib->getDataLayout());
   try {
     DecisionGen dg(*gen, *lib, low);
-    for (const auto &h : low.hooks)
-      dg.hook(h);
+    for (size_t i = 0; i < low.hooks.size(); ++i) {
+      std::string sfx = generatedSuffix(low, i);
+      dg.hook(low.hooks[i], sfx);
+      if (low.hooks[i].hook == HookId::KPROBE)
+        dg.kprobeArgs(low.hooks[i], sfx);
+    }
     dg.policyInfo(policy);
   } catch (const std::exception &e) {
     errs.push_back(internal(e.what()));
@@ -297,15 +357,19 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   // Each used hook's program, then its companions' (further attach points, same rules).
   std::vector<std::pair<HookId, HookId>> programs;  // (hook the program is for, its rules' hook)
   for (const auto &h : low.hooks) {
+    if (h.hook == HookId::KPROBE)
+      continue;  // linked below, one copy per function
     programs.emplace_back(h.hook, h.hook);
     for (const HookInfo *c : Catalogue::get().companions(h.hook)) programs.emplace_back(c->id, h.hook);
   }
   // Shared maps are defined by the library and by every template (same header): keep the
   // library's definition.
-  auto linkTemplate = [&](const std::string &attach) {
+  auto linkTemplate = [&](const std::string &attach, const std::function<void(llvm::Module &)> &adapt) {
     auto hm = parseTemplate(ctx, attach, errs);
     if (!hm)
       return false;
+    if (adapt)
+      adapt(*hm);
     for (auto &g : hm->globals())
       if (!g.isDeclaration() && lib->getNamedGlobal(g.getName()) &&
           !lib->getNamedGlobal(g.getName())->isDeclaration()) {
@@ -321,12 +385,22 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   };
   for (const auto &[progHook, ruleHook] : programs) {
     std::string attach = lowerAttach(progHook);
-    if (!linkTemplate(attach))
+    if (!linkTemplate(attach, nullptr))
       return errs;
-    out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach});
+    out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach, ""});
+  }
+  for (size_t i = 0; i < low.hooks.size(); ++i) {
+    const LoweredHook &h = low.hooks[i];
+    if (h.hook != HookId::KPROBE)
+      continue;
+    std::string name = "bw_kp_" + h.kprobeFunction;
+    std::string sfx = generatedSuffix(low, i);
+    if (!linkTemplate("kprobe", [&](llvm::Module &m) { specialiseKprobe(m, h.kprobeFunction, sfx, name); }))
+      return errs;
+    out.programs.push_back({name, h.hook, "kprobe/" + h.kprobeFunction, h.kprobeFunction});
   }
   if (opts.exeCacheProgram) {
-    if (!linkTemplate("bprm_committed_creds"))
+    if (!linkTemplate("bprm_committed_creds", nullptr))
       return errs;
     out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds", "caches process.exe at exec (bw_exe)"});
   }
@@ -410,11 +484,13 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   }
   out.optMs = msSince(t1);
 
-  // Maps stay external (libbpf 1.1 rejects static maps); drop the ones no code uses.
+  // Maps stay external (libbpf 1.1 rejects static maps); drop the ones no code uses, but
+  // keep bw_gen: the runtime's generation switch writes it, and a policy of kprobe hooks
+  // only (no chain step) would otherwise not create it.
   {
     std::vector<llvm::GlobalVariable *> dead;
     for (auto &g : m.globals())
-      if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty())
+      if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty() && g.getName() != "bw_gen")
         dead.push_back(&g);
     for (auto *g : dead)
       g->eraseFromParent();

@@ -20,7 +20,8 @@ struct CodegenOptions {
 struct ProgramOut {
   std::string name;     // ELF program (function) name, "bw_file_open"
   HookId hook;
-  std::string section;  // "lsm/file_open"
+  std::string section;  // "lsm/file_open", "kprobe/do_unlinkat"
+  std::string kprobeFunction;  // kprobe programs: the kernel function; else empty
 };
 
 // A program beside the policy's hooks, attached directly by the runtime.

@@ -110,22 +110,24 @@ public:
   Lowerer(const ir::Policy &p, const LoweringLimits &l, Lowered &o) : policy(p), limits(l), out(o) {}
 
   std::vector<BackendError> run() {
-    std::set<HookId> hooks;
+    // A kprobe hook is one per kernel function; LSM hooks have an empty function name.
+    std::set<std::pair<HookId, std::string>> hooks;
     for (const auto &r : policy.rules)
-      hooks.insert(r.hook);
-    for (HookId h : hooks)
-      lowerHook(h);
+      hooks.insert({r.hook, r.hook == HookId::KPROBE ? r.kprobeFunction : std::string()});
+    for (const auto &[h, fn] : hooks)
+      lowerHook(h, fn);
     buildMaps();
     if (!out.identity.empty())
       for (HookId h : kIdentityHooks)
-        if (!hooks.count(h)) {
+        if (!hooks.count({h, std::string()})) {
           LoweredHook lh;
           lh.hook = h;
           lh.hasRules = false;
           out.hooks.push_back(std::move(lh));
         }
-    std::sort(out.hooks.begin(), out.hooks.end(),
-              [](const LoweredHook &a, const LoweredHook &b) { return a.hook < b.hook; });
+    std::sort(out.hooks.begin(), out.hooks.end(), [](const LoweredHook &a, const LoweredHook &b) {
+      return std::tie(a.hook, a.kprobeFunction) < std::tie(b.hook, b.kprobeFunction);
+    });
     return std::move(errors);
   }
 
@@ -135,14 +137,20 @@ private:
   Lowered &out;
   std::vector<BackendError> errors;
   std::vector<GroupData> data;
-  std::map<std::tuple<HookId, SlotKind, uint32_t, GroupKind>, uint32_t> groupIds;
+  std::map<std::tuple<HookId, std::string, SlotKind, uint32_t, GroupKind>, uint32_t> groupIds;
+  std::string function;  // kprobe function of the hook being lowered, else empty
+
+  // Whether rule r belongs to the hook being lowered.
+  bool onHook(const ir::Rule &r, HookId h) const {
+    return r.hook == h && (h != HookId::KPROBE || r.kprobeFunction == function);
+  }
 
   void error(BackendError::Kind k, const ir::SourceLoc &loc, std::string msg) {
     errors.push_back({k, loc, std::move(msg)});
   }
 
   uint32_t groupFor(HookId h, const ir::Test &t, GroupKind k, LoweredHook &lh) {
-    auto key = std::make_tuple(h, t.field.slotKind, t.field.slot, k);
+    auto key = std::make_tuple(h, function, t.field.slotKind, t.field.slot, k);
     auto it = groupIds.find(key);
     if (it != groupIds.end())
       return it->second;
@@ -312,23 +320,38 @@ private:
     return l;
   }
 
-  void lowerHook(HookId h) {
+  void lowerHook(HookId h, const std::string &fn) {
     const auto &info = Catalogue::get().hook(h);
+    function = fn;
     LoweredHook lh;
     lh.hook = h;
-    if (info.kind != HookKind::Lsm) {
-      for (const auto &r : policy.rules)
-        if (r.hook == h) {
-          error(BackendError::Kind::Unsupported, r.loc,
-                "hook " + std::string(info.name) + " is not supported by the back end yet");
-          break;
-        }
-      return;
+    lh.kprobeFunction = fn;
+    if (info.kind == HookKind::Kprobe) {
+      // Every rule on the function carries the same argument list (sema reads one BTF).
+      for (const auto &r : policy.rules) {
+        if (!onHook(r, h))
+          continue;
+        if (lh.kprobeArgs.empty())
+          lh.kprobeArgs = r.kprobeArgs;
+        else if (lh.kprobeArgs != r.kprobeArgs)
+          error(BackendError::Kind::Internal, r.loc,
+                "rules on kprobe \"" + fn + "\" disagree about its arguments");
+      }
+      if (fn.empty() || fn.size() > 100 ||
+          fn.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
+              std::string::npos) {
+        for (const auto &r : policy.rules)
+          if (onHook(r, h)) {
+            error(BackendError::Kind::Unsupported, r.loc, "kprobe function name \"" + fn + "\" is not a kernel symbol name");
+            break;
+          }
+        return;
+      }
     }
     // int == fields with many distinct values get a hash map
     std::map<uint32_t, std::set<int64_t>> intEqValues;
     for (const auto &r : policy.rules) {
-      if (r.hook != h)
+      if (!onHook(r, h))
         continue;
       std::vector<const ir::Test *> tests;
       collectTests(r.cond, tests);
@@ -347,7 +370,7 @@ private:
 
     std::map<std::string, uint32_t> atomIds;
     for (const auto &r : policy.rules) {
-      if (r.hook != h)
+      if (!onHook(r, h))
         continue;
       uint32_t word = decisionWord(r.id, r.action);
       if (r.id >= (1u << 29)) {

@@ -93,6 +93,10 @@ struct CompoundRule {
 struct LoweredHook {
   HookId hook = HookId::FILE_OPEN;
   bool hasRules = true;                // false: only keeps bw_m_ident current (kIdentityHooks)
+  // kprobe hooks: one LoweredHook (and one program) per kernel function, with the
+  // arguments its rules may read (ir::Rule::kprobeArgs). Empty for LSM hooks.
+  std::string kprobeFunction;
+  std::vector<ir::KprobeArg> kprobeArgs;
   std::vector<uint32_t> groups;        // indexes into Lowered::groups
   uint32_t alwaysWord = kNoRule;       // lowest word of an unconditional rule
   std::vector<CompoundRule> compounds; // in id order
@@ -110,7 +114,7 @@ struct MapImage {
 
 struct Lowered {
   std::vector<Group> groups;
-  std::vector<LoweredHook> hooks;      // hooks with rules, in HookId order
+  std::vector<LoweredHook> hooks;      // hooks with rules, in HookId order (kprobes by function name)
   std::map<std::string, MapImage> maps; // by map name (only maps with entries)
   std::vector<IdentityGroup> identity;  // in group order
   uint32_t dfaWords = 0;

@@ -161,7 +161,7 @@ int runHooks() {
     if (cat.findHook(h.name)->id != h.id) continue;  // a companion: listed with its hook
     std::string attach = "LSM `" + std::string(h.attach) + "`";
     for (const HookInfo *c : cat.companions(h.id)) attach += ", `" + std::string(c->attach) + "`";
-    std::cout << "| `" << h.name << "` | " << (h.kind == HookKind::Lsm ? attach : std::string("kprobe on the named function"))
+    std::cout << "| `" << h.name << "` | " << (h.kind == HookKind::Lsm ? attach : std::string("kprobe on the named function (`kprobe/<fn>`, attached directly)"))
               << " | " << (h.canPrevent() ? "yes (allow, deny, audit, kill)" : "no (audit, kill)") << " | ";
     bool first = true;
     for (const auto &f : h.fields) {
@@ -169,7 +169,9 @@ int runHooks() {
       std::cout << (first ? "" : "<br>") << "`" << f.name << "`: " << Catalogue::typeName(f.type) << " — " << f.summary;
       first = false;
     }
-    if (h.id == HookId::KPROBE) std::cout << "`arg0`..`arg4`: typed from kernel BTF (ints and strings)";
+    if (h.id == HookId::KPROBE)
+      std::cout << "`arg0`..`arg4`: the function's parameters, typed from kernel BTF: int (widened with the C type's sign) "
+                   "or string (`char *`, kernel or user memory); struct pointers have no field";
     std::cout << " |\n";
   }
   std::cout << "\n## Enums and flag sets\n\n";

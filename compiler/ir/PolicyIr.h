@@ -69,11 +69,25 @@ struct Cond {
   std::vector<Cond> kids;   // And/Or: >= 2, Not: 1
 };
 
+// One argument of a `kprobe "fn"` hook that rules can read: which register argument it
+// is, the event slot sema gave it (field.slotKind/slot), and for ints the kernel type's
+// width and signedness (the register's upper bits are not defined by the calling convention).
+struct KprobeArg {
+  uint32_t index = 0;    // argN: 0-based position in the kernel function's parameters
+  FieldInfo field{};     // name "argN", type INT/BOOL/STRING, Int or Str slot
+  uint32_t size = 8;     // ints: bytes of the C type (1, 2, 4, 8); strings: 8 (a pointer)
+  bool isSigned = false; // ints: sign-extend from `size` bytes
+  bool operator==(const KprobeArg &o) const { return index == o.index && field.slot == o.field.slot &&
+                                                     field.slotKind == o.field.slotKind && size == o.size &&
+                                                     isSigned == o.isSigned; }
+};
+
 struct Rule {
   uint32_t id = 0;          // index in Policy::rules; stable id in the bundle rule table
   std::string name;
   HookId hook = HookId::FILE_OPEN;
   std::string kprobeFunction;  // for HookId::KPROBE
+  std::vector<KprobeArg> kprobeArgs;  // for HookId::KPROBE: every argument sema exposes
   Cond cond;
   Action action = Action::Deny;
   std::string message;      // template, `{field.name}` placeholders

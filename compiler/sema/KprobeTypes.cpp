@@ -49,8 +49,8 @@ std::string_view intern(const std::string &s) {
 
 } // namespace
 
-std::optional<std::vector<FieldInfo>> kprobeFields(const std::string &btfPath, const std::string &function,
-                                                   std::string *error) {
+std::optional<std::vector<ir::KprobeArg>> kprobeArgs(const std::string &btfPath, const std::string &function,
+                                                     std::string *error) {
   struct btf *b = loadBtf(btfPath, error);
   if (!b) return std::nullopt;
   int id = btf__find_by_name_kind(b, function.c_str(), BTF_KIND_FUNC);
@@ -64,7 +64,7 @@ std::optional<std::vector<FieldInfo>> kprobeFields(const std::string &btfPath, c
     *error = "'" + function + "' has no prototype in BTF";
     return std::nullopt;
   }
-  std::vector<FieldInfo> out;
+  std::vector<ir::KprobeArg> out;
   const struct btf_param *params = btf_params(proto);
   uint32_t intSlot = 6, strSlot = 5;
   for (uint16_t i = 0; i < btf_vlen(proto) && i < 5; ++i) {
@@ -72,14 +72,26 @@ std::optional<std::vector<FieldInfo>> kprobeFields(const std::string &btfPath, c
     const struct btf_type *t = skipModifiers(b, &tid);
     if (!t) continue;
     std::string name = "arg" + std::to_string(i);
-    if ((btf_is_int(t) || btf_is_enum(t)) && intSlot < 10) {
-      FieldType ft = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_BOOL) ? FieldType::BOOL : FieldType::INT;
-      out.push_back({intern(name), intern(name), ft, SlotKind::Int, intSlot++, "kernel function argument", false});
+    if ((btf_is_int(t) || btf_is_enum(t) || btf_is_enum64(t)) && intSlot < 10) {
+      bool isBool = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_BOOL);
+      bool isSigned = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0 : btf_kflag(t);
+      FieldType ft = isBool ? FieldType::BOOL : FieldType::INT;
+      ir::KprobeArg a;
+      a.index = i;
+      a.field = {intern(name), intern(name), ft, SlotKind::Int, intSlot++, "kernel function argument", false};
+      a.size = t->size;
+      a.isSigned = isSigned;
+      out.push_back(a);
     } else if (btf_is_ptr(t) && strSlot < 8) {
       uint32_t pid = t->type;
       const struct btf_type *pt = skipModifiers(b, &pid);
-      if (pt && btf_is_int(pt) && t->type && btf__resolve_size(b, pid) == 1)
-        out.push_back({intern(name), intern(name), FieldType::STRING, SlotKind::Str, strSlot++, "kernel function argument (string)", false});
+      if (pt && btf_is_int(pt) && t->type && btf__resolve_size(b, pid) == 1) {
+        ir::KprobeArg a;
+        a.index = i;
+        a.field = {intern(name), intern(name), FieldType::STRING, SlotKind::Str, strSlot++,
+                   "kernel function argument (string)", false};
+        out.push_back(a);
+      }
     }
   }
   return out;

@@ -861,15 +861,17 @@ struct Sema::Impl {
 
   std::optional<ir::Rule> checkRule(const ast::RuleDecl &r, const Scope *scope) {
     HookCtx hook;
+    std::vector<ir::KprobeArg> kprobeArgsOfRule;
     if (r.hook == "kprobe") {
       hook.hook = &Catalogue::get().hook(HookId::KPROBE);
       std::string err;
-      auto fields = kprobeFields(opts.btfPath, r.kprobeFunction, &err);
-      if (!fields) {
+      auto args = kprobeArgs(opts.btfPath, r.kprobeFunction, &err);
+      if (!args) {
         error(DiagId::E0020, r.hookLoc, err);
         return std::nullopt;
       }
-      hook.kprobeFields = std::move(*fields);
+      kprobeArgsOfRule = *args;
+      for (const auto &a : *args) hook.kprobeFields.push_back(a.field);
     } else {
       hook.hook = Catalogue::get().findHook(r.hook);
       if (!hook.hook || hook.hook->id == HookId::KPROBE) {
@@ -885,6 +887,7 @@ struct Sema::Impl {
     out.name = r.name;
     out.hook = hook.hook->id;
     out.kprobeFunction = r.kprobeFunction;
+    out.kprobeArgs = std::move(kprobeArgsOfRule);
     out.loc = toIrLoc(sm, r.nameLoc);
     out.action = r.action == ast::ActionKind::Allow ? ir::Action::Allow
                  : r.action == ast::ActionKind::Deny ? ir::Action::Deny

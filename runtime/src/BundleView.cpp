@@ -280,9 +280,19 @@ void validateManifest(const Bundle &b) {
     const Hook *named = hookByName(p.hook);
     if (!named)
       bad(b.dir, "program '" + p.name + "' is for unknown hook '" + p.hook + "'");
-    if (!named->lsm)
-      throw Error(Exit::BadBundle, "bundle " + b.dir.string() + ": program '" + p.name + "' uses hook '" +
-                                       p.hook + "', which this runtime cannot attach yet (LSM hooks only)");
+    if (!named->lsm) {
+      // kprobe hooks: one program per kernel function, attached directly (section kprobe/<fn>).
+      std::string_view fn = kprobeFunction(p.attach);
+      if (fn.empty() || fn.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
+                            std::string_view::npos)
+        bad(b.dir, "program '" + p.name + "' for hook " + p.hook + " must be in section kprobe/<kernel function>, not '" +
+                       p.attach + "'");
+      if (!hooksSeen.insert(p.attach).second)
+        bad(b.dir, "two programs for " + p.attach);
+      if (!progNames.insert(p.name).second)
+        bad(b.dir, "two programs named " + p.name);
+      continue;
+    }
     // The section must be one of the hook's attach points (kernel.module_load has two).
     const Hook *h = programHook(p);
     if (!h || h->name != named->name || p.attach != "lsm/" + std::string(h->attach))

@@ -103,7 +103,15 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
     take(s);
   e.exe = strs[1];
 
-  if (h) {
+  if (h && !h->lsm) {
+    // kprobe hooks have no catalogue fields: sema numbers argument slots in parameter order,
+    // so the first string argument is in the first hook string slot, the first integer
+    // argument in the first hook int slot (sign as the kernel type, see bw_kprobe.h).
+    if (r.str_len[BW_COMMON_STR_SLOTS])
+      e.object = strs[BW_COMMON_STR_SLOTS];
+    else
+      e.object = std::to_string(static_cast<int64_t>(r.ints[BW_COMMON_INT_SLOTS]));
+  } else if (h) {
     switch (h->objectKind) {
     case 'S':
       if (h->objectSlot < BW_STR_SLOTS)

@@ -34,6 +34,14 @@ template <class Program> const Hook *programHook(const Program &p) {
 }
 const Hook *hookById(std::string_view id);         // "FILE_OPEN"
 
+// kprobe programs: section "kprobe/<function>"; the function, or empty for other sections.
+inline constexpr std::string_view kKprobeSection = "kprobe/";
+inline std::string_view kprobeFunction(std::string_view attach) {
+  return attach.rfind(kKprobeSection, 0) == 0 ? attach.substr(kKprobeSection.size()) : std::string_view();
+}
+// How status, list and load name a kprobe hook: its section, "kprobe/do_unlinkat".
+inline std::string kprobeHookName(std::string_view function) { return std::string(kKprobeSection) + std::string(function); }
+
 // Shared map / program names for a hook.
 inline std::string progsMapName(const Hook &h) { return "bw_progs_" + std::string(h.id); }
 inline std::string nextMapName(const Hook &h) { return "bw_next_" + std::string(h.id); }

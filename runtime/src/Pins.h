@@ -8,6 +8,8 @@
 //   <policy>/gen<G>/<map>                   its per-policy maps (match maps, bw_counters)
 //   <policy>/gen<G>/bw_rules                rule table (names for events and status)
 //   <policy>/gen<G>/helper_<name>           link of a helper program (attached directly)
+//   <policy>/gen<G>/kprobe_<fn>             link of the kprobe program on kernel function fn
+//   <policy>/gen<G>/prog_kprobe_<fn>        that program (for status: insns, run time)
 //
 // The generation that enforces is bw_gen[slot]; the other gen<G> directory exists only
 // while a new version is being loaded. bpffs refuses '.' in names.
@@ -42,6 +44,15 @@ struct PinLayout {
   std::string rules(const std::string &policy, uint32_t gen) const { return map(policy, gen, "bw_rules"); }
   std::string helper(const std::string &policy, uint32_t gen, const std::string &name) const {
     return genDir(policy, gen) + "/helper_" + name;
+  }
+  // kprobe programs are attached directly (no dispatcher): their links live in the
+  // generation's directory, so removing it detaches them.
+  static constexpr const char *kKprobeLinkPrefix = "kprobe_";
+  std::string kprobeLink(const std::string &policy, uint32_t gen, const std::string &function) const {
+    return genDir(policy, gen) + "/" + kKprobeLinkPrefix + function;
+  }
+  std::string kprobeProg(const std::string &policy, uint32_t gen, const std::string &function) const {
+    return genDir(policy, gen) + "/prog_kprobe_" + function;
   }
 };
 

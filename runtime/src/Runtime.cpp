@@ -503,6 +503,20 @@ std::vector<PinnedObject> describePins(const std::string &dir) {
   return out;
 }
 
+// Kernel functions with a kprobe link pinned in a generation of a policy, sorted.
+std::vector<std::string> kprobeFunctions(const PinLayout &pins, const std::string &policy, uint32_t gen) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::string prefix = PinLayout::kKprobeLinkPrefix;
+  for (const auto &e : fs::directory_iterator(pins.genDir(policy, gen), ec)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind(prefix, 0) == 0 && n.size() > prefix.size())
+      out.push_back(n.substr(prefix.size()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Test hook: BULWARK_FAULT=<point> makes the process die at that point, as a crash would
 // (no undo, no cleanup), so the VM tests can check what a later bulwark makes of it.
 void faultPoint(const char *point) {
@@ -543,7 +557,7 @@ Runtime::Runtime(std::string pinRoot) : pins_{std::move(pinRoot)} {
     pins_.root.pop_back();
 }
 
-void Runtime::preflight() {
+void Runtime::preflight(bool needLsm) {
   std::string missing;
   if (!havePrivilege(&missing))
     throw Error(Exit::NoPermission, "missing privilege: bulwark needs " + missing,
@@ -555,7 +569,7 @@ void Runtime::preflight() {
                 "mount it: mount -t bpf bpf " + (exists(pins_.root) ? pins_.root : parent.string()));
   std::string why;
   auto lsms = activeLsms(&why);
-  if (lsms && !bpfLsmActive(*lsms)) {
+  if (needLsm && lsms && !bpfLsmActive(*lsms)) {
     std::string list;
     for (auto &l : *lsms)
       list += (list.empty() ? "" : ",") + l;
@@ -566,7 +580,21 @@ void Runtime::preflight() {
 
 LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   auto t0 = Clock::now();
-  preflight();
+  std::vector<const BundleProgram *> kprobes;  // attached directly, one per kernel function
+  bool needLsm = !b.helpers.empty();
+  for (const auto &p : b.programs) {
+    if (!kprobeFunction(p.attach).empty())
+      kprobes.push_back(&p);
+    else
+      needLsm = true;
+  }
+  preflight(needLsm);
+  // Before anything is created: a kernel without kprobes cannot run this bundle at all.
+  if (std::string why; !kprobes.empty() && !kprobesAvailable(&why))
+    throw Error(Exit::Unsupported,
+                "cannot load policy " + b.name + ": it has kprobe hooks (" + std::string(kprobes.front()->attach) +
+                    (kprobes.size() > 1 ? ", ..." : "") + ") but " + why,
+                "run it on a kernel with kprobes, or drop the policy's kprobe rules");
   mkdirs(pins_.root);
   Lock lock(pins_.root, true);
   LoadResult res;
@@ -638,9 +666,14 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   res.identityPaths = seed.paths;
   res.identitySeeded = seed.seeded;
 
-  std::map<uint32_t, bpf_program *> progs;  // hook index → program
+  std::map<uint32_t, bpf_program *> progs;  // hook index → program (LSM hooks)
   uint64_t hooksMask = 0;
   for (const auto &p : b.programs) {
+    if (std::string_view fn = kprobeFunction(p.attach); !fn.empty()) {
+      hooksMask |= 1ull << hookByName(p.hook)->index;
+      res.hooks.push_back(kprobeHookName(fn));
+      continue;
+    }
     const Hook *h = programHook(p);
     progs[h->index] = bpf_object__find_program_by_name(o.obj, p.name.c_str());
     hooksMask |= 1ull << h->index;
@@ -724,6 +757,34 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     if (err != 0)
       throw Error(Exit::Failed, "cannot pin helper link " + pins_.helper(b.name, next, hp.name) + ": " +
                                     errnoText(-err));
+  }
+
+  // kprobe programs are not dispatched: attach them directly, pinned in the new generation's
+  // directory like helpers. They observe from now on, so during a hot swap the old and the
+  // new version both observe until the old generation's directory is removed after the
+  // switch (harmless: kprobe hooks only record and kill).
+  for (const BundleProgram *kp : kprobes) {
+    std::string fn(kprobeFunction(kp->attach));
+    bpf_program *prog = bpf_object__find_program_by_name(o.obj, kp->name.c_str());
+    if (!prog)
+      throw Error(Exit::BadBundle, "policy object has no program " + kp->name);
+    clearLibbpfLog();
+    bpf_link *link = bpf_program__attach_kprobe(prog, false, fn.c_str());
+    if (!link) {
+      int err = errno;
+      throw Error(Exit::Failed,
+                  "cannot attach kprobe program " + kp->name + " to kernel function " + fn + ": " + errnoText(err),
+                  err == ENOENT || err == EINVAL
+                      ? "the function is not in this kernel, or cannot be probed (inlined, notrace); see "
+                        "/sys/kernel/tracing/available_filter_functions"
+                      : "");
+    }
+    int err = bpf_link__pin(link, pins_.kprobeLink(b.name, next, fn).c_str());
+    bpf_link__destroy(link);  // closes our fd only; the pin keeps it attached
+    if (err != 0)
+      throw Error(Exit::Failed, "cannot pin kprobe link " + pins_.kprobeLink(b.name, next, fn) + ": " +
+                                    errnoText(-err));
+    pinFd(bpf_program__fd(prog), pins_.kprobeProg(b.name, next, fn));
   }
 
   // ---- wire the new generation in, still invisible ----
@@ -830,7 +891,7 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
   if (!exists(pins_.policyDir(policy)))
     throw Error(Exit::NotFound, "policy " + policy + " is not loaded (nothing pinned at " +
                                     pins_.policyDir(policy) + ")");
-  preflight();
+  preflight(false);  // unpinning needs no BPF LSM (and a kprobe-only policy never needed it)
   Lock lock(pins_.root, true);
   auto st = readPolicy(pins_, policy);
   if (!st)
@@ -884,6 +945,11 @@ std::vector<PolicySummary> Runtime::list() {
     s.active = st->gens[s.gen];
     if (s.active.valid != 1)
       s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
+    auto kprobes = kprobeFunctions(pins_, n, s.gen);
+    if (const Hook *kh = hookById("KPROBE"); kh && (s.active.hooksMask >> kh->index) & 1 && kprobes.empty())
+      s.problems.push_back("no kprobe program is attached in generation " + std::to_string(s.gen));
+    for (const auto &fn : kprobes)
+      s.hooks.push_back(kprobeHookName(fn));
     for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
       s.hooks.push_back(std::string(h->name));
       if (gens && shared.hasHook(*h) && !inChain(shared.chain(*h), s.slot))

@@ -94,8 +94,9 @@ public:
   std::map<uint32_t, SlotNames> slotNames();
 
   // Checks done before touching the kernel: privilege, bpffs at the pin root, BPF LSM
-  // active. Throws Error with the cause.
-  void preflight();
+  // active (when `needLsm`: a bundle of kprobe hooks only does not need it). Throws Error
+  // with the cause.
+  void preflight(bool needLsm = true);
 
 private:
   PinLayout pins_;

@@ -20,6 +20,18 @@ std::string kernelRelease() {
 
 bool haveKernelBtf() { return access("/sys/kernel/btf/vmlinux", R_OK) == 0; }
 
+bool kprobesAvailable(std::string *why) {
+  for (const char *path : {"/sys/bus/event_source/devices/kprobe/type", "/sys/kernel/tracing/kprobe_events",
+                           "/sys/kernel/debug/tracing/kprobe_events"})
+    if (access(path, F_OK) == 0)
+      return true;
+  if (why)
+    *why = "this kernel has no kprobes: neither the perf event source "
+           "/sys/bus/event_source/devices/kprobe nor tracefs kprobe_events exists "
+           "(CONFIG_KPROBES and CONFIG_KPROBE_EVENTS are needed)";
+  return false;
+}
+
 std::optional<std::vector<std::string>> activeLsms(std::string *why) {
   std::ifstream in("/sys/kernel/security/lsm");
   if (!in) {

@@ -14,6 +14,10 @@ bool haveKernelBtf();          // /sys/kernel/btf/vmlinux
 // not mounted), with the reason in *why.
 std::optional<std::vector<std::string>> activeLsms(std::string *why = nullptr);
 bool bpfLsmActive(const std::vector<std::string> &lsms);
+// Whether BPF kprobe programs can be attached: the perf "kprobe" event source exists, or
+// tracefs offers kprobe_events (libbpf's two ways). False with the reason in *why (a kernel
+// without CONFIG_KPROBES / CONFIG_KPROBE_EVENTS).
+bool kprobesAvailable(std::string *why = nullptr);
 
 // Effective capabilities (CapEff of /proc/self/status).
 uint64_t effectiveCaps();

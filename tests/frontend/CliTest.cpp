@@ -317,6 +317,23 @@ TEST_F(BulwarkcCli, KprobeWithMissingBtfIsAnError) {
   EXPECT_NE(r.err.find("error[E0020]: cannot read kernel BTF from '" + tmp_ + "/no-btf'"), std::string::npos) << describe(r);
 }
 
+// Sema types the arguments from BTF, the back end makes one kprobe/<fn> program per
+// function, and inspect lists it with its section.
+TEST_F(BulwarkcCli, KprobePolicyCompilesToAKprobeProgram) {
+  const std::string btf = "/sys/kernel/btf/vmlinux";
+  if (!fs::exists(btf))
+    GTEST_SKIP() << "needs kernel BTF at " << btf;
+  std::string f = write("kp.bw", "policy kp {\n  rule r {\n    on kprobe \"do_unlinkat\"\n    when arg0 < 0\n"
+                                 "    audit\n  }\n  rule k {\n    on kprobe \"do_mkdirat\"\n    kill\n  }\n}\n");
+  auto c = run({"compile", "--btf", btf, "--out-dir", tmp_ + "/out", f});
+  ASSERT_EQ(c.exitCode, 0) << describe(c);
+  auto i = run({"inspect", tmp_ + "/out/kp.bwb"});
+  ASSERT_EQ(i.exitCode, 0) << describe(i);
+  EXPECT_NE(i.out.find("bw_kp_do_unlinkat  kprobe/do_unlinkat  (kprobe)"), std::string::npos) << describe(i);
+  EXPECT_NE(i.out.find("bw_kp_do_mkdirat  kprobe/do_mkdirat  (kprobe)"), std::string::npos) << describe(i);
+  EXPECT_NE(i.out.find("programs (2)"), std::string::npos) << describe(i);
+}
+
 // Known bug (see KnownFrontEndBugsTest.cpp): not-UTF-8 input is an internal error, exit 3.
 TEST_F(BulwarkcCli, NonUtf8InputIsAFindingNotAnInternalError) {
   std::string f = write("latin1.bw", "policy p {\n  # caf\xe9\n}\n");

@@ -163,6 +163,16 @@ TEST_F(BundleViewTest, ManifestMustDescribeTheObject) {
   expectBad(b, Exit::BadBundle, "rodata 'bw_cfg_nope' but policy\\.bpf\\.o has no such variable");
 }
 
+TEST_F(BundleViewTest, KprobeProgramsMustNameTheirFunction) {
+  // A manifest-level check (the fixture object has LSM programs only).
+  std::string b = make(spec);
+  edit(b, "hook: file.open\n    attach: lsm/file_open", "hook: kprobe\n    attach: lsm/file_open");
+  expectBad(b, Exit::BadBundle, "must be in section kprobe/<kernel function>, not 'lsm/file_open'");
+  b = make(spec, "k2.bwb");
+  edit(b, "hook: file.open\n    attach: lsm/file_open", "hook: kprobe\n    attach: kprobe/../x");
+  expectBad(b, Exit::BadBundle, "must be in section kprobe/<kernel function>, not 'kprobe/\\.\\./x'");
+}
+
 TEST_F(BundleViewTest, ObjectWithoutTheAbiRodataIsRefused) {
   // The runtime's own dispatcher object is a valid BPF ELF but not a policy.
   std::string b = make(spec);

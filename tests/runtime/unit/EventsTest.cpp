@@ -93,6 +93,21 @@ TEST(Events, NetworkObjectIsAddressAndPort) {
   EXPECT_EQ(e.object, "10.0.0.7:443");
 }
 
+TEST(Events, KprobeObjectIsTheFirstStringElseTheFirstIntArgument) {
+  // sema gives a kprobe's first string argument hook string slot 5, its first int slot 6
+  auto s = sample(hookById("KPROBE")->index, {{5, "/tmp/x"}});
+  bw_record *r = reinterpret_cast<bw_record *>(s.data());
+  r->ints[BW_COMMON_INT_SLOTS] = uint64_t(-100);
+  Event e;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), {}, 0, &e));
+  EXPECT_EQ(e.hook, "kprobe");
+  EXPECT_EQ(e.object, "/tmp/x");
+  auto t = sample(hookById("KPROBE")->index, {});
+  reinterpret_cast<bw_record *>(t.data())->ints[BW_COMMON_INT_SLOTS] = uint64_t(-100);
+  ASSERT_TRUE(decodeRecord(t.data(), t.size(), {}, 0, &e));
+  EXPECT_EQ(e.object, "-100");
+}
+
 TEST(Events, RejectsShortAndForeignRecords) {
   auto s = sample(0, {});
   Event e;

@@ -14,7 +14,7 @@ namespace bulwark::rttest {
 namespace {
 
 const std::string kDir = "/tmp/bw-rt-e2e";
-int UnlinkErrno(const std::string &path) { return ::unlink(path.c_str()) == 0 ? 0 : errno; }
+int ChmodErrno(const std::string &path) { return ::chmod(path.c_str(), 0600) == 0 ? 0 : errno; }
 
 class Compiled : public ::testing::Test {
 protected:
@@ -59,7 +59,7 @@ TEST_F(Compiled, LoadEnforceObserveSwapUnload) {
   EXPECT_EQ(guest::OpenErrno(kDir + "/audit/z"), 0);
   EXPECT_EQ(guest::OpenErrno(kDir + "/other"), 0);
   EXPECT_EQ(guest::OpenErrno(fixtureFile), EPERM);
-  EXPECT_EQ(UnlinkErrno(kDir + "/keep/k1"), 0);  // v1 has no file.unlink rule
+  EXPECT_EQ(ChmodErrno(kDir + "/keep/k1"), 0);  // v1 has no file.chmod rule
 
   auto ev = Bulwark(root, {"events", "--format", "json"});
   ASSERT_EQ(ev.exit_code, 0) << ev.output;
@@ -79,14 +79,16 @@ TEST_F(Compiled, LoadEnforceObserveSwapUnload) {
       << st.output;
   EXPECT_GE(std::stoi(m[1]), 1);
 
-  // v2: other directory, plus file.unlink.
+  // v2: other directory, plus file.chmod. (Both versions have file.link, file.rename and
+  // file.unlink programs: they keep the identities of files under their prefixes current.)
   r = Bulwark(root, {"load", v2});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::printf("compiled v2: %s", r.output.c_str());
-  EXPECT_NE(r.output.find("hooks file.open,file.unlink"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("hooks file.open,file.unlink,file.rename,file.chmod,file.link"), std::string::npos)
+      << r.output;
   EXPECT_EQ(guest::OpenErrno(kDir + "/deny/x"), 0);
   EXPECT_EQ(guest::OpenErrno(kDir + "/deny2/y"), EPERM);
-  EXPECT_EQ(UnlinkErrno(kDir + "/keep/k2"), EPERM);
+  EXPECT_EQ(ChmodErrno(kDir + "/keep/k2"), EPERM);
   EXPECT_EQ(guest::OpenErrno(fixtureFile), EPERM);
 
   // The same version in audit mode: records, no denials.
@@ -97,11 +99,11 @@ TEST_F(Compiled, LoadEnforceObserveSwapUnload) {
   ev = Bulwark(root, {"events"});
   EXPECT_NE(ev.output.find("rule=deny_marked action=would-deny"), std::string::npos) << ev.output;
 
-  // Back to v1: file.unlink is gone again.
+  // Back to v1: file.chmod is gone again.
   r = Bulwark(root, {"load", v1});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_FALSE(Exists(root.path() + "/dispatch/path_unlink-0"));
-  EXPECT_EQ(UnlinkErrno(kDir + "/keep/k2"), 0);
+  EXPECT_FALSE(Exists(root.path() + "/dispatch/path_chmod-0"));
+  EXPECT_EQ(ChmodErrno(kDir + "/keep/k2"), 0);
   EXPECT_EQ(guest::OpenErrno(kDir + "/deny/x"), EPERM);
 
   ASSERT_EQ(Bulwark(root, {"unload", "rt_e2e"}).exit_code, 0);
