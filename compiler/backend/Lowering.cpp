@@ -469,23 +469,18 @@ private:
         break;
       }
       case GroupKind::Cidr: {
+        // Each network also answers for the shorter networks that cover it: look each
+        // shorter prefix of its address up (at most 128 per key, not every other key).
         for (const auto &[s, v] : d.keys) {
           MatchVal acc = v;
           uint32_t plen = static_cast<uint8_t>(s[16]);
-          ir::Cidr self;
-          std::copy(s.begin(), s.begin() + 16, self.addr.begin());
-          for (const auto &[s2, v2] : d.keys) {
-            uint32_t p2 = static_cast<uint8_t>(s2[16]);
-            if (&s2 == &s || p2 >= plen)
-              continue;
-            ir::Cidr net;
-            std::copy(s2.begin(), s2.begin() + 16, net.addr.begin());
-            net.prefixLen = p2;
-            bool covers = true;
-            for (uint32_t i = 0; i < p2 && covers; ++i)
-              covers = ((net.addr[i / 8] >> (7 - i % 8)) & 1) == ((self.addr[i / 8] >> (7 - i % 8)) & 1);
-            if (covers)
-              acc.add(v2);
+          ir::Cidr net;
+          std::copy(s.begin(), s.begin() + 16, net.addr.begin());
+          for (uint32_t q = 0; q < plen; ++q) {
+            net.prefixLen = q;
+            auto it = d.keys.find(cidrKey(net));
+            if (it != d.keys.end())
+              acc.add(it->second);
           }
           Bytes k;
           putLe(k, 32 + plen, 4);

@@ -122,7 +122,7 @@ struct Lowered {
 };
 
 struct LoweringLimits {
-  uint32_t maxDfaStates = 32768;      // per glob group (memory is bounded by maxMapEntries)
+  uint32_t maxDfaStates = 131072;     // per glob group (memory is bounded by maxMapEntries)
   uint32_t maxMapEntries = 1u << 20;  // per map
   uint32_t maxCost = 200000;          // estimated instructions per hook program
 };

@@ -53,7 +53,12 @@ TEST(Lowering, ExactStringsOneGroupMinWord) {
   auto low = lowerOk(p);
   ASSERT_EQ(low.groups.size(), 1u);
   EXPECT_EQ(low.groups[0].kind, be::GroupKind::Exact);
-  ASSERT_EQ(low.hooks.size(), 1u);
+  ASSERT_EQ(low.hooks.size(), 4u);  // file.open, and the identity hooks (learn-only)
+  EXPECT_EQ(low.hooks[0].hook, FO);
+  for (size_t i = 1; i < low.hooks.size(); ++i)
+    EXPECT_FALSE(low.hooks[i].hasRules);
+  ASSERT_EQ(low.identity.size(), 1u);
+  EXPECT_EQ(low.identity[0].paths, (std::vector<std::string>{"/x", "/y", "/z"}));
   EXPECT_TRUE(low.hooks[0].compounds.empty());
   EXPECT_EQ(low.hooks[0].needMask, 1ull << (24 + 5));
   const auto &m = low.maps.at("bw_m_exact");
@@ -243,11 +248,11 @@ TEST(Lowering, KprobeIsReportedUnsupported) {
   EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Unsupported);
 }
 
-// The default DFA budget (32768 states per group) stops an exploding glob set with an error
+// The default DFA budget (131072 states per group) stops an exploding glob set with an error
 // rather than a long compile or a huge map.
 TEST(Lowering, DfaBlowUpHitsTheDefaultBudget) {
   std::string g = "**a";
-  for (int i = 0; i < 16; ++i)
+  for (int i = 0; i < 18; ++i)  // 2^19 states
     g += "?";
   auto p = PolicyBuilder().rule("blowup", FO, cTest(FO, "file.path", TestOp::Glob, {g})).build();
   be::Lowered low;
@@ -256,6 +261,6 @@ TEST(Lowering, DfaBlowUpHitsTheDefaultBudget) {
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_EQ(errs[0].kind, be::BackendError::Kind::Budget);
-  EXPECT_NE(errs[0].message.find("32768"), std::string::npos) << errs[0].message;
+  EXPECT_NE(errs[0].message.find("131072"), std::string::npos) << errs[0].message;
   std::printf("refused after %.0f ms: %s\n", ms, errs[0].message.c_str());
 }
