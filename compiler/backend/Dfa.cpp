@@ -4,6 +4,7 @@
 #include <map>
 #include <queue>
 #include <set>
+#include <string>
 
 namespace bulwark::backend {
 
@@ -73,16 +74,20 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
     nfa.acceptOf[cur].push_back(static_cast<uint32_t>(pi));
   }
 
-  // Byte classes: bytes with the same membership in every set are equivalent.
+  // Byte classes: bytes with the same membership in every set are equivalent. (Sets
+  // repeat across patterns: compare each distinct set once.)
   Dfa dfa;
   {
+    std::set<std::string> distinct;
+    for (const auto &set : sets)
+      distinct.insert(set.to_string());
     std::map<std::vector<bool>, uint32_t> sig;
     for (int b = 0; b < 256; ++b) {
       std::vector<bool> s;
-      s.reserve(sets.size() + 1);
+      s.reserve(distinct.size() + 1);
       s.push_back(b == 0);
-      for (const auto &set : sets)
-        s.push_back(set.test(b));
+      for (const auto &set : distinct)
+        s.push_back(set[255 - b] == '1');  // to_string() puts bit 255 first
       auto [it, fresh] = sig.emplace(s, static_cast<uint32_t>(sig.size()));
       dfa.classOf[b] = it->second;
       (void)fresh;
@@ -92,18 +97,36 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
   std::vector<int> rep(dfa.classes, -1);
   for (int b = 255; b >= 0; --b)
     rep[dfa.classOf[b]] = b;
-
-  auto closure = [&](std::vector<uint32_t> s) {
-    std::vector<uint32_t> stack = s;
-    std::set<uint32_t> seen(s.begin(), s.end());
-    while (!stack.empty()) {
-      uint32_t x = stack.back();
-      stack.pop_back();
-      for (uint32_t y : nfa.eps[x])
-        if (seen.insert(y).second)
-          stack.push_back(y);
+  // The classes each NFA edge takes (a literal: one), so a move costs what the edges cover,
+  // not classes x edges.
+  std::vector<std::vector<std::vector<uint32_t>>> edgeClasses(nfa.edges.size());
+  for (size_t x = 0; x < nfa.edges.size(); ++x)
+    for (const auto &e : nfa.edges[x]) {
+      std::vector<uint32_t> cs;
+      for (uint32_t c = 0; c < dfa.classes; ++c)
+        if (rep[c] > 0 && e.set.test(rep[c]))
+          cs.push_back(c);
+      edgeClasses[x].push_back(std::move(cs));
     }
-    return std::vector<uint32_t>(seen.begin(), seen.end());
+
+  std::vector<uint32_t> mark(nfa.edges.size(), 0);  // epoch marks for closures
+  uint32_t epoch = 0;
+  auto closure = [&](std::vector<uint32_t> s) {
+    ++epoch;
+    std::vector<uint32_t> out;
+    for (uint32_t x : s)
+      if (mark[x] != epoch) {
+        mark[x] = epoch;
+        out.push_back(x);
+      }
+    for (size_t k = 0; k < out.size(); ++k)
+      for (uint32_t y : nfa.eps[out[k]])
+        if (mark[y] != epoch) {
+          mark[y] = epoch;
+          out.push_back(y);
+        }
+    std::sort(out.begin(), out.end());
+    return out;
   };
 
   // Subset construction; subset {} is the dead state 0.
@@ -121,25 +144,21 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
   idOf({});
   idOf(closure({start}));
   std::vector<uint32_t> trans;
+  std::vector<std::vector<uint32_t>> moved(dfa.classes);
   for (uint32_t i = 0; i < subsets.size(); ++i) {
     if (subsets.size() > static_cast<size_t>(maxStates) * 4 + 16) {
       if (error)
         *error = "glob set needs more than " + std::to_string(maxStates) + " DFA states";
       return std::nullopt;
     }
-    for (uint32_t c = 0; c < dfa.classes; ++c) {
-      std::vector<uint32_t> moved;
-      int b = rep[c];
-      if (b > 0)
-        for (uint32_t x : subsets[i])
-          for (const auto &e : nfa.edges[x])
-            if (e.set.test(b))
-              moved.push_back(e.to);
-      std::sort(moved.begin(), moved.end());
-      moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
-      uint32_t to = moved.empty() ? 0 : idOf(closure(moved));
-      trans.push_back(to);
-    }
+    for (auto &m : moved)
+      m.clear();
+    for (uint32_t x : subsets[i])
+      for (size_t k = 0; k < nfa.edges[x].size(); ++k)
+        for (uint32_t c : edgeClasses[x][k])
+          moved[c].push_back(nfa.edges[x][k].to);
+    for (uint32_t c = 0; c < dfa.classes; ++c)
+      trans.push_back(moved[c].empty() ? 0 : idOf(closure(moved[c])));
   }
   uint32_t n = static_cast<uint32_t>(subsets.size());
   std::vector<MatchVal> acc(n);
