@@ -224,6 +224,17 @@ static __always_inline void set_identity(struct bw_str *out, struct dentry *d) {
   out->dev = i ? BPF_CORE_READ(i, i_sb, s_dev) : 0;
 }
 
+/* The same through a BTF pointer (an LSM argument or a field of one): plain CO-RE loads,
+ * which the verifier makes fault-safe, instead of one probe-read helper call per field.
+ * bench/run, open+close with 10,000 exact rules: no identity +27.2%, identity through
+ * probe reads +36.0%, through these loads +30.6% (the rest is the bw_m_ident lookup). */
+static __always_inline void set_identity_btf(struct bw_str *out, const struct path *p) {
+  struct inode *i = p->dentry->d_inode;
+  out->ino = i ? i->i_ino : 0;
+  out->dev = i ? i->i_sb->s_dev : 0;
+}
+
+/* `p` must be a BTF pointer (every caller passes an LSM argument's struct path). */
 BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
   long n = bpf_d_path(p, out->data, BW_PATH_MAX);
   if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
@@ -231,7 +242,7 @@ BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
     return;
   }
   set_len(out, n);
-  set_identity(out, BPF_CORE_READ(p, dentry));
+  set_identity_btf(out, p);
 }
 
 /* Dentry walk, leaf to root, written right to left into tmp()->walk; crosses mounts via
