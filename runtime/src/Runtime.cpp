@@ -640,8 +640,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     const Hook *h = programHook(p);
     progs[h->index] = bpf_object__find_program_by_name(o.obj, p.name.c_str());
     hooksMask |= 1ull << h->index;
-    res.hooks.push_back(p.hook);
   }
+  res.hooks = hookNames(groupByHook(hooksOfMask(hooksMask)));
   res.loadMs = msSince(tLoad);
 
   // ---- state record, rule table, pins of the new generation ----
@@ -880,8 +880,9 @@ std::vector<PolicySummary> Runtime::list() {
     s.active = st->gens[s.gen];
     if (s.active.valid != 1)
       s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
-    for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
-      s.hooks.push_back(std::string(h->name));
+    auto entries = hooksOfMask(s.active.hooksMask);
+    s.hooks = groupByHook(entries);
+    for (const Hook *h : entries) {
       if (gens && shared.hasHook(*h) && !inChain(shared.chain(*h), s.slot))
         s.problems.push_back(std::string(h->name) + " is not linked into lane " + std::to_string(s.lane));
       if (!exists(pins_.dispatcher(*h, s.lane)))

@@ -29,7 +29,7 @@ struct LoadResult {
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
   double totalMs = 0;          // the whole command, lock to unlock
-  std::vector<std::string> hooks;
+  std::vector<std::string> hooks;     // language hooks, each once
   std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
 };
 
@@ -40,7 +40,7 @@ struct PolicySummary {
   std::vector<std::string> problems;  // why it does not enforce as recorded (interrupted commands)
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
-  std::vector<std::string> hooks;
+  std::vector<HookUse> hooks;  // each language hook once, with its attach points
 };
 
 struct RuleCounters {
