@@ -366,7 +366,7 @@ std::string Daemon::metricsText() {
   for (const auto &p : policies) {
     PolicyStatus st;
     try {
-      st = rt_.status(p.name);
+      st = rt_.status(p);
     } catch (const Error &) {
       continue;
     }

@@ -924,15 +924,16 @@ std::map<uint32_t, Runtime::SlotNames> Runtime::slotNames() {
 }
 
 PolicyStatus Runtime::status(const std::string &policy) {
-  PolicyStatus ps;
-  bool found = false;
   for (auto &s : list())
-    if (s.name == policy) {
-      ps.summary = s;
-      found = true;
-    }
-  if (!found)
-    throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
+    if (s.name == policy)
+      return status(s);
+  throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
+}
+
+PolicyStatus Runtime::status(const PolicySummary &summary) {
+  PolicyStatus ps;
+  ps.summary = summary;
+  const std::string &policy = summary.name;
   Lock lock(pins_.root, false);
   const auto &sum = ps.summary;
 

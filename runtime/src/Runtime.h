@@ -83,6 +83,8 @@ public:
   void unload(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   std::vector<PolicySummary> list();
   PolicyStatus status(const std::string &policy);
+  // The same for a policy list() returned (saves a list() per policy when showing all).
+  PolicyStatus status(const PolicySummary &policy);
   SharedStatus sharedStatus();
   // Slot → policy name and rule names of its active generation (events decoding).
   struct SlotNames {

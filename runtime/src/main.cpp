@@ -109,7 +109,7 @@ int cmdStatus(const std::string &root, const std::string &policy) {
     std::printf("policies: %zu\n", ps.size());
     uint64_t total = 0;
     for (const auto &p : ps) {
-      auto st = rt.status(p.name);
+      auto st = rt.status(p);
       total += st.kernelMemory;
       std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
                   p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
