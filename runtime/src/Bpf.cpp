@@ -248,4 +248,20 @@ void mapUpdateFd(int fd, uint32_t key, int progFd, const std::string &what) {
 
 void mapDelete(int fd, uint32_t key) { bpf_map_delete_elem(fd, &key); }
 
+// The kernel waits for an RCU grace period after every successful update of a map-in-map
+// (maybe_wait_bpf_programs in kernel/bpf/syscall.c), so a one-entry ARRAY_OF_MAPS is the
+// portable way to ask for synchronize_rcu() from user space.
+void waitForRunningPrograms() {
+  Fd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_sync_inner", 4, 4, 1, nullptr));
+  if (!inner)
+    throw Error(Exit::Failed, "cannot create a map to wait for running programs: " + errnoText(errno));
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = uint32_t(inner.get()));
+  Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "bw_sync", 4, 4, 1, &opts));
+  if (!outer)
+    throw Error(Exit::Failed, "cannot create a map to wait for running programs: " + errnoText(errno));
+  uint32_t key = 0, value = uint32_t(inner.get());
+  if (bpf_map_update_elem(outer.get(), &key, &value, BPF_ANY) != 0)
+    throw Error(Exit::Failed, "cannot wait for running programs: " + errnoText(errno));
+}
+
 } // namespace bulwark::rt

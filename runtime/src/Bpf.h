@@ -79,4 +79,9 @@ void mapUpdateU32(int fd, uint32_t key, uint32_t value, const std::string &what)
 void mapUpdateFd(int fd, uint32_t key, int progFd, const std::string &what);
 void mapDelete(int fd, uint32_t key);  // ignores ENOENT
 
+// Returns once every BPF program that was running when it was called has finished (an RCU
+// grace period: BPF LSM programs run inside RCU read-side sections). A program taken out
+// of every prog array cannot run again, so after this its maps hold their final values.
+void waitForRunningPrograms();  // throws Error
+
 } // namespace bulwark::rt
