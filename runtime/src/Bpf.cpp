@@ -163,7 +163,21 @@ void pinFd(int fd, const std::string &path) {
 }
 
 // ---- info ---------------------------------------------------------------------------------
+// The fd's anonymous inode names what it is. readlink opens no file: reading fdinfo does,
+// and every loaded file.open policy then runs for it (load and list ask this of every
+// loaded policy's state pin, so with 256 policies that was most of a load's run time
+// under TCG). fdinfo remains the fallback for a name this table does not know.
 BpfKind bpfKind(int fd) {
+  static constexpr std::pair<std::string_view, BpfKind> kinds[] = {
+      {"anon_inode:bpf-map", BpfKind::Map},   {"anon_inode:bpf-prog", BpfKind::Prog},
+      {"anon_inode:bpf-link", BpfKind::Link}, {"anon_inode:bpf_link", BpfKind::Link},  // pinned / new
+  };
+  char target[64];
+  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target, sizeof target);
+  if (n > 0 && size_t(n) < sizeof target)
+    for (const auto &[name, kind] : kinds)
+      if (std::string_view(target, size_t(n)) == name)
+        return kind;
   std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("map_type:", 0) == 0)
