@@ -587,6 +587,8 @@ bool countersPending(const PinLayout &pins, const PolicyState &st, uint32_t acti
 void foldCounters(const PinLayout &pins, const PolicyState &st, uint32_t from, uint32_t into) {
   waitForRunningPrograms();
   auto totals = totalsByName(pins, st.name, from, st.gens[from]);
+  if (totals.empty())
+    return;  // `from` counted nothing (no bw_counters): no base, and nothing is pending once it is gone
   auto names = ruleNames(pins, st.name, into, st.gens[into].ruleCount);
   Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_cnt_base", 4, sizeof(bw_counter), uint32_t(names.size()), nullptr));
   if (!fd)
