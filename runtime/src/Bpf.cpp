@@ -163,7 +163,21 @@ void pinFd(int fd, const std::string &path) {
 }
 
 // ---- info ---------------------------------------------------------------------------------
+// The fd's anonymous inode names what it is. readlink opens no file: reading fdinfo does,
+// and every loaded file.open policy then runs for it (load and list ask this of every
+// loaded policy's state pin, so with 256 policies that was most of a load's run time
+// under TCG). fdinfo remains the fallback for a name this table does not know.
 BpfKind bpfKind(int fd) {
+  static constexpr std::pair<std::string_view, BpfKind> kinds[] = {
+      {"anon_inode:bpf-map", BpfKind::Map},   {"anon_inode:bpf-prog", BpfKind::Prog},
+      {"anon_inode:bpf-link", BpfKind::Link}, {"anon_inode:bpf_link", BpfKind::Link},  // pinned / new
+  };
+  char target[64];
+  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target, sizeof target);
+  if (n > 0 && size_t(n) < sizeof target)
+    for (const auto &[name, kind] : kinds)
+      if (std::string_view(target, size_t(n)) == name)
+        return kind;
   std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("map_type:", 0) == 0)
@@ -247,5 +261,21 @@ void mapUpdateFd(int fd, uint32_t key, int progFd, const std::string &what) {
 }
 
 void mapDelete(int fd, uint32_t key) { bpf_map_delete_elem(fd, &key); }
+
+// The kernel waits for an RCU grace period after every successful update of a map-in-map
+// (maybe_wait_bpf_programs in kernel/bpf/syscall.c), so a one-entry ARRAY_OF_MAPS is the
+// portable way to ask for synchronize_rcu() from user space.
+void waitForRunningPrograms() {
+  Fd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_sync_inner", 4, 4, 1, nullptr));
+  if (!inner)
+    throw Error(Exit::Failed, "cannot create a map to wait for running programs: " + errnoText(errno));
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = uint32_t(inner.get()));
+  Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "bw_sync", 4, 4, 1, &opts));
+  if (!outer)
+    throw Error(Exit::Failed, "cannot create a map to wait for running programs: " + errnoText(errno));
+  uint32_t key = 0, value = uint32_t(inner.get());
+  if (bpf_map_update_elem(outer.get(), &key, &value, BPF_ANY) != 0)
+    throw Error(Exit::Failed, "cannot wait for running programs: " + errnoText(errno));
+}
 
 } // namespace bulwark::rt

@@ -53,7 +53,7 @@ std::optional<Fd> openMapPin(const std::string &path);  // ... and must be a map
 void pinFd(int fd, const std::string &path);            // throws Error
 
 enum class BpfKind { Map, Prog, Link, Other };
-BpfKind bpfKind(int fd);  // from /proc/self/fdinfo
+BpfKind bpfKind(int fd);  // from the /proc/self/fd link (opens no file)
 
 struct MapInfo {
   uint32_t id = 0, type = 0, keySize = 0, valueSize = 0, maxEntries = 0, flags = 0;
@@ -78,5 +78,11 @@ bool mapLookupU32(int fd, uint32_t key, uint32_t *value);
 void mapUpdateU32(int fd, uint32_t key, uint32_t value, const std::string &what);
 void mapUpdateFd(int fd, uint32_t key, int progFd, const std::string &what);
 void mapDelete(int fd, uint32_t key);  // ignores ENOENT
+
+// Returns once every BPF program that was running when it was called has finished (an RCU
+// grace period: non-sleepable BPF LSM programs, which all of Bulwark's are, run inside RCU
+// read-side sections). A program taken out of every prog array cannot run again, so after
+// this its maps hold their final values.
+void waitForRunningPrograms();  // throws Error
 
 } // namespace bulwark::rt

@@ -366,7 +366,7 @@ std::string Daemon::metricsText() {
   for (const auto &p : policies) {
     PolicyStatus st;
     try {
-      st = rt_.status(p.name);
+      st = rt_.status(p);
     } catch (const Error &) {
       continue;
     }
@@ -380,7 +380,7 @@ std::string Daemon::metricsText() {
     }
     mem << "bulwark_policy_kernel_memory_bytes{policy=" << promLabel(p.name) << "} " << st.kernelMemory << "\n";
   }
-  help("bulwark_rule_hits_total", "counter", "decisions made by a rule (since the policy version was loaded)");
+  help("bulwark_rule_hits_total", "counter", "decisions made by a rule (continues across hot swaps, by rule name)");
   o << hits.str();
   help("bulwark_rule_records_total", "counter", "decision records sent to the ring buffer");
   o << emitted.str();

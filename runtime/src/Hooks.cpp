@@ -1,5 +1,6 @@
 #include "Hooks.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace bulwark::rt {
@@ -59,6 +60,28 @@ const Hook *hookByAttach(std::string_view attach) {
     if (h.lsm && h.attach == attach)
       return &h;
   return nullptr;
+}
+
+std::vector<HookUse> groupByHook(const std::vector<const Hook *> &entries) {
+  std::vector<const Hook *> sorted = entries;
+  std::sort(sorted.begin(), sorted.end(), [](const Hook *a, const Hook *b) { return a->index < b->index; });
+  std::vector<HookUse> out;
+  for (const Hook *h : sorted) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const HookUse &u) { return u.name == h->name; });
+    if (it == out.end())
+      it = out.insert(out.end(), HookUse{std::string(h->name), {}});
+    if (!h->attach.empty() &&
+        std::find(it->attach.begin(), it->attach.end(), h->attach) == it->attach.end())
+      it->attach.push_back(std::string(h->attach));
+  }
+  return out;
+}
+
+std::vector<std::string> hookNames(const std::vector<HookUse> &uses) {
+  std::vector<std::string> out;
+  for (const auto &u : uses)
+    out.push_back(u.name);
+  return out;
 }
 
 const Hook *hookById(std::string_view id) {

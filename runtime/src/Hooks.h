@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bulwark::rt {
 
@@ -41,6 +42,16 @@ inline std::string_view kprobeFunction(std::string_view attach) {
 }
 // How status, list and load name a kprobe hook: its section, "kprobe/do_unlinkat".
 inline std::string kprobeHookName(std::string_view function) { return std::string(kKprobeSection) + std::string(function); }
+// A language hook and the LSM attach points it is enforced at. Usually one; a companion
+// entry of hooks.def repeats the name (kernel.module_load: kernel_read_file and
+// kernel_load_data), so a policy's catalogue entries are shown grouped by hook.
+struct HookUse {
+  std::string name;                 // "kernel.module_load"
+  std::vector<std::string> attach;  // {"kernel_read_file", "kernel_load_data"}
+};
+// Each language hook of `entries` once, in catalogue order, with its attach points.
+std::vector<HookUse> groupByHook(const std::vector<const Hook *> &entries);
+std::vector<std::string> hookNames(const std::vector<HookUse> &uses);
 
 // Shared map / program names for a hook.
 inline std::string progsMapName(const Hook &h) { return "bw_progs_" + std::string(h.id); }

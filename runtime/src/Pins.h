@@ -7,6 +7,8 @@
 //   <policy>/gen<G>/prog_<attach>           the policy's program for a hook, generation G
 //   <policy>/gen<G>/<map>                   its per-policy maps (match maps, bw_counters)
 //   <policy>/gen<G>/bw_rules                rule table (names for events and status)
+//   <policy>/gen<G>/bw_counters_base        counts of the versions G replaced, by G's rule
+//                                           ids; pinned once they are folded in (Runtime.cpp)
 //   <policy>/gen<G>/helper_<name>           link of a helper program (attached directly)
 //   <policy>/gen<G>/kprobe_<fn>             link of the kprobe program on kernel function fn
 //   <policy>/gen<G>/prog_kprobe_<fn>        that program (for status: insns, run time)
@@ -42,6 +44,9 @@ struct PinLayout {
     return genDir(policy, gen) + "/" + name;
   }
   std::string rules(const std::string &policy, uint32_t gen) const { return map(policy, gen, "bw_rules"); }
+  std::string counterBase(const std::string &policy, uint32_t gen) const {
+    return map(policy, gen, "bw_counters_base");
+  }
   std::string helper(const std::string &policy, uint32_t gen, const std::string &name) const {
     return genDir(policy, gen) + "/helper_" + name;
   }

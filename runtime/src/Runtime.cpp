@@ -535,6 +535,105 @@ std::vector<std::string> kprobeFunctions(const PinLayout &pins, const std::strin
   return out;
 }
 
+// ---- per-rule counters that continue across hot swaps ---------------------------------------
+// Each generation's bw_counters starts at zero. When a swap has switched to generation N and
+// the replaced generation O can no longer run (out of the prog arrays, and running programs
+// finished: waitForRunningPrograms), O's totals (its own counters plus what O carried) are
+// written, matched by rule name, into a new map that is then pinned as N's
+// bw_counters_base. The pin is the commit point: N with a pinned base has O folded in; N
+// without one while O's directory is still there (a command that died between the switch
+// and the fold) has not, and status adds O's totals itself until the next load folds them.
+// So no count is ever lost or counted twice. A rule that no longer exists takes its count
+// with it; the policy default continues as "(default)".
+constexpr std::string_view kDefaultRuleName = "(default)";
+
+void addCounter(bw_counter &to, const bw_counter &v) {
+  to.hits += v.hits;
+  to.emitted += v.emitted;
+  to.dropped += v.dropped;
+  to.limited += v.limited;
+}
+
+// Rule names of a generation by rule id; the policy default is id ruleCount.
+std::vector<std::string> ruleNames(const PinLayout &pins, const std::string &policy, uint32_t gen,
+                                   uint32_t ruleCount) {
+  std::vector<std::string> out(size_t(ruleCount) + 1);
+  if (auto fd = openMapPin(pins.rules(policy, gen)))
+    for (uint32_t i = 0; i < ruleCount; i++) {
+      RuleRecord rr{};
+      if (bpf_map_lookup_elem(fd->get(), &i, &rr) == 0)
+        out[i] = fieldString(rr.name);
+    }
+  out[ruleCount] = kDefaultRuleName;
+  return out;
+}
+
+// A generation's counters by rule id: its own (summed over CPUs) plus its base.
+std::vector<bw_counter> generationCounters(const PinLayout &pins, const std::string &policy, uint32_t gen) {
+  std::vector<bw_counter> out;
+  if (auto fd = openMapPin(pins.map(policy, gen, std::string(kCountersMap)))) {
+    auto info = mapInfo(fd->get());
+    std::vector<bw_counter> perCpu(size_t(std::max(libbpf_num_possible_cpus(), 1)));
+    out.resize(info ? info->maxEntries : 0);
+    for (uint32_t i = 0; i < out.size(); i++)
+      if (bpf_map_lookup_elem(fd->get(), &i, perCpu.data()) == 0)
+        for (const auto &v : perCpu)
+          addCounter(out[i], v);
+  }
+  if (auto fd = openMapPin(pins.counterBase(policy, gen))) {
+    auto info = mapInfo(fd->get());
+    uint32_t n = info ? info->maxEntries : 0;
+    if (out.size() < n)
+      out.resize(n);
+    for (uint32_t i = 0; i < n; i++) {
+      bw_counter v{};
+      if (bpf_map_lookup_elem(fd->get(), &i, &v) == 0)
+        addCounter(out[i], v);
+    }
+  }
+  return out;
+}
+
+// A generation's totals by rule name (rec: its state record).
+std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std::string &policy, uint32_t gen,
+                                               const StateRecord &rec) {
+  std::map<std::string, bw_counter> out;
+  auto names = ruleNames(pins, policy, gen, rec.ruleCount);
+  auto counts = generationCounters(pins, policy, gen);
+  for (size_t i = 0; i < std::min(names.size(), counts.size()); i++)
+    if (!names[i].empty())
+      addCounter(out[names[i]], counts[i]);
+  return out;
+}
+
+// True when the generation beside `active` is one a swap replaced (or one an interrupted
+// load left unswitched, whose counters are zero) and its counts are not yet folded into
+// `active`. Never for a first load that died before its switch: nothing enforces then.
+bool countersPending(const PinLayout &pins, const PolicyState &st, uint32_t active) {
+  uint32_t old = active ^ 1;
+  return st.gens[active].valid == 1 && st.gens[old].valid == 1 && exists(pins.genDir(st.name, active)) &&
+         exists(pins.genDir(st.name, old)) && !exists(pins.counterBase(st.name, active));
+}
+
+// Folds generation `from`'s totals into `into` (see above). Call only when `from` can no
+// longer run. Throws Error; nothing is committed unless the base is pinned.
+void foldCounters(const PinLayout &pins, const PolicyState &st, uint32_t from, uint32_t into) {
+  waitForRunningPrograms();
+  auto totals = totalsByName(pins, st.name, from, st.gens[from]);
+  if (totals.empty())
+    return;  // `from` counted nothing (no bw_counters): no base, and nothing is pending once it is gone
+  auto names = ruleNames(pins, st.name, into, st.gens[into].ruleCount);
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_cnt_base", 4, sizeof(bw_counter), uint32_t(names.size()), nullptr));
+  if (!fd)
+    throw Error(Exit::Failed, "cannot create the counter base map: " + errnoText(errno));
+  for (uint32_t i = 0; i < names.size(); i++) {
+    auto it = totals.find(names[i]);
+    if (it != totals.end() && bpf_map_update_elem(fd.get(), &i, &it->second, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot fill the counter base map: " + errnoText(errno));
+  }
+  pinFd(fd.get(), pins.counterBase(st.name, into));
+}
+
 // Test hook: BULWARK_FAULT=<point> makes the process die at that point, as a crash would
 // (no undo, no cleanup), so the VM tests can check what a later bulwark makes of it.
 void faultPoint(const char *point) {
@@ -686,17 +785,19 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
 
   std::map<uint32_t, bpf_program *> progs;  // hook index → program (LSM hooks)
   uint64_t hooksMask = 0;
+  std::vector<std::string> kprobeHooks;
   for (const auto &p : b.programs) {
     if (std::string_view fn = kprobeFunction(p.attach); !fn.empty()) {
       hooksMask |= 1ull << hookByName(p.hook)->index;
-      res.hooks.push_back(kprobeHookName(fn));
+      kprobeHooks.push_back(kprobeHookName(fn));
       continue;
     }
     const Hook *h = programHook(p);
     progs[h->index] = bpf_object__find_program_by_name(o.obj, p.name.c_str());
     hooksMask |= 1ull << h->index;
-    res.hooks.push_back(p.hook);
   }
+  res.hooks = hookNames(groupByHook(hooksOfMask(hooksMask)));  // LSM hooks, each once
+  res.hooks.insert(res.hooks.end(), kprobeHooks.begin(), kprobeHooks.end());
   res.loadMs = msSince(tLoad);
 
   // ---- state record, rule table, pins of the new generation ----
@@ -730,6 +831,10 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   uint32_t cur = gensPresent ? shared.genOf(slot) : 0;
   uint32_t next = cur ^ 1;
   uint64_t oldMask = res.replaced ? st->gens[cur].hooksMask : 0;
+  // A command that died between its switch and folding the counters left the generation
+  // it replaced behind, in `next`: fold its counts into the enforcing one before its pins go.
+  if (res.replaced && countersPending(pins_, *st, cur))
+    foldCounters(pins_, *st, next, cur);
 
   faultPoint("after-load");
   std::string genDir = pins_.genDir(b.name, next);
@@ -860,6 +965,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   gr.contentHash = b.contentHash;
   gr.loadDurationNs = uint64_t(msSince(t0) * 1e6);
   writeRecord(st->fd.get(), 1 + next, gr);
+  st->gens[next] = gr;
 
   faultPoint("before-switch");
   // ---- the switch ----
@@ -892,6 +998,10 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
         dropDispatcherIfIdle(pins_, shared, h, lane);
       }
     }
+    // The previous generation is out of every prog array: carry its counts over.
+    if (countersPending(pins_, *st, next))
+      foldCounters(pins_, *st, cur, next);
+    faultPoint("after-counter-fold");
     StateRecord old{};
     writeRecord(st->fd.get(), 1 + cur, old);
     removeTree(pins_.genDir(b.name, cur));
@@ -963,13 +1073,14 @@ std::vector<PolicySummary> Runtime::list() {
     s.active = st->gens[s.gen];
     if (s.active.valid != 1)
       s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
+    auto entries = hooksOfMask(s.active.hooksMask);  // LSM hooks (kprobes are not dispatched)
+    s.hooks = groupByHook(entries);
     auto kprobes = kprobeFunctions(pins_, n, s.gen);
     if (const Hook *kh = hookById("KPROBE"); kh && (s.active.hooksMask >> kh->index) & 1 && kprobes.empty())
       s.problems.push_back("no kprobe program is attached in generation " + std::to_string(s.gen));
     for (const auto &fn : kprobes)
-      s.hooks.push_back(kprobeHookName(fn));
-    for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
-      s.hooks.push_back(std::string(h->name));
+      s.hooks.push_back(HookUse{kprobeHookName(fn), {}});
+    for (const Hook *h : entries) {
       if (gens && shared.hasHook(*h) && !inChain(shared.chain(*h), s.slot))
         s.problems.push_back(std::string(h->name) + " is not linked into lane " + std::to_string(s.lane));
       if (!exists(pins_.dispatcher(*h, s.lane)))
@@ -1011,15 +1122,16 @@ std::map<uint32_t, Runtime::SlotNames> Runtime::slotNames() {
 }
 
 PolicyStatus Runtime::status(const std::string &policy) {
-  PolicyStatus ps;
-  bool found = false;
   for (auto &s : list())
-    if (s.name == policy) {
-      ps.summary = s;
-      found = true;
-    }
-  if (!found)
-    throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
+    if (s.name == policy)
+      return status(s);
+  throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
+}
+
+PolicyStatus Runtime::status(const PolicySummary &summary) {
+  PolicyStatus ps;
+  ps.summary = summary;
+  const std::string &policy = summary.name;
   Lock lock(pins_.root, false);
   const auto &sum = ps.summary;
 
@@ -1028,7 +1140,9 @@ PolicyStatus Runtime::status(const std::string &policy) {
   for (const auto &p : ps.pins)
     ps.kernelMemory += p.memlock;
 
-  // Per-rule counters of the enforcing generation, summed over CPUs.
+  // Per-rule counters of the enforcing generation, summed over CPUs, continuing the counts
+  // of the versions it replaced (see foldCounters); while a replaced generation is not yet
+  // folded in, its totals are added here by rule name.
   std::vector<RuleRecord> rules;
   if (auto fd = openMapPin(pins_.rules(policy, sum.gen)))
     for (uint32_t i = 0; i < sum.active.ruleCount; i++) {
@@ -1036,34 +1150,33 @@ PolicyStatus Runtime::status(const std::string &policy) {
       bpf_map_lookup_elem(fd->get(), &i, &rr);
       rules.push_back(rr);
     }
-  if (auto fd = openMapPin(pins_.map(policy, sum.gen, std::string(kCountersMap)))) {
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<bw_counter> vals(size_t(std::max(ncpu, 1)));
-    auto info = mapInfo(fd->get());
-    uint32_t n = info ? info->maxEntries : 0;
-    for (uint32_t i = 0; i < n; i++) {
-      RuleCounters rc;
-      rc.id = i;
-      if (i < rules.size()) {
-        rc.name = fieldString(rules[i].name);
-        const Hook *h = hookByIndex(rules[i].hook);
-        rc.hook = h ? std::string(h->name) : "?";
-        rc.action = actionName(rules[i].action);
-      } else {
-        rc.name = "(default)";
-        rc.hook = "*";
-        rc.action = "-";
-      }
-      if (bpf_map_lookup_elem(fd->get(), &i, vals.data()) == 0)
-        for (const auto &v : vals) {
-          rc.hits += v.hits;
-          rc.emitted += v.emitted;
-          rc.dropped += v.dropped;
-          rc.limited += v.limited;
-        }
-      ps.drops += rc.dropped;
-      ps.rules.push_back(rc);
+  std::map<std::string, bw_counter> pending;
+  if (auto st = readPolicy(pins_, policy); st && countersPending(pins_, *st, sum.gen))
+    pending = totalsByName(pins_, policy, sum.gen ^ 1, st->gens[sum.gen ^ 1]);
+  auto counts = generationCounters(pins_, policy, sum.gen);
+  for (uint32_t i = 0; i < counts.size(); i++) {
+    RuleCounters rc;
+    rc.id = i;
+    if (i < rules.size()) {
+      rc.name = fieldString(rules[i].name);
+      const Hook *h = hookByIndex(rules[i].hook);
+      rc.hook = h ? std::string(h->name) : "?";
+      rc.action = actionName(rules[i].action);
+    } else {
+      rc.name = kDefaultRuleName;
+      rc.hook = "*";
+      rc.action = "-";
     }
+    bw_counter total = counts[i];
+    if (i <= rules.size())  // rows past the default are unused entries of a larger map
+      if (auto it = pending.find(rc.name); it != pending.end())
+        addCounter(total, it->second);
+    rc.hits = total.hits;
+    rc.emitted = total.emitted;
+    rc.dropped = total.dropped;
+    rc.limited = total.limited;
+    ps.drops += rc.dropped;
+    ps.rules.push_back(rc);
   }
   for (const Hook *h : hooksOfMask(sum.active.hooksMask))
     if (exists(pins_.dispatcher(*h, sum.lane)))

@@ -31,7 +31,7 @@ struct LoadResult {
   double totalMs = 0;          // the whole command, lock to unlock
   uint32_t identityPaths = 0;  // exact protected paths also matched by (device, inode)
   uint32_t identitySeeded = 0; // of which exist and were recorded at load
-  std::vector<std::string> hooks;
+  std::vector<std::string> hooks;     // language hooks, each once
   std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
 };
 
@@ -42,7 +42,7 @@ struct PolicySummary {
   std::vector<std::string> problems;  // why it does not enforce as recorded (interrupted commands)
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
-  std::vector<std::string> hooks;
+  std::vector<HookUse> hooks;  // each language hook once, with its attach points
 };
 
 struct RuleCounters {
@@ -85,6 +85,8 @@ public:
   void unload(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   std::vector<PolicySummary> list();
   PolicyStatus status(const std::string &policy);
+  // The same for a policy list() returned (saves a list() per policy when showing all).
+  PolicyStatus status(const PolicySummary &policy);
   SharedStatus sharedStatus();
   // Slot → policy name and rule names of its active generation (events decoding).
   struct SlotNames {

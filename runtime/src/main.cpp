@@ -99,7 +99,7 @@ int cmdList(const std::string &root) {
   for (const auto &p : ps)
     std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
                 p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", p.gen,
-                timeString(p.active.loadedNs).c_str(), joined(p.hooks).c_str(),
+                timeString(p.active.loadedNs).c_str(), joined(hookNames(p.hooks)).c_str(),
                 p.healthy ? "" : ("  (BROKEN: " + joined(p.problems, "; ") + "; load it again or unload it)").c_str());
   return 0;
 }
@@ -112,11 +112,11 @@ int cmdStatus(const std::string &root, const std::string &policy) {
     std::printf("policies: %zu\n", ps.size());
     uint64_t total = 0;
     for (const auto &p : ps) {
-      auto st = rt.status(p.name);
+      auto st = rt.status(p);
       total += st.kernelMemory;
       std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
                   p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
-                  p.gen, joined(p.hooks).c_str(), human(st.kernelMemory).c_str(), st.drops,
+                  p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
                   p.healthy ? "" : " BROKEN");
     }
     std::printf("kernel memory (policies): %s\n", human(total).c_str());
@@ -139,7 +139,10 @@ int cmdStatus(const std::string &root, const std::string &policy) {
   std::printf("bundle:     %s\n", fieldString(s.active.bundle).c_str());
   std::printf("compiler:   %s, ABI %u, source digest %s\n", fieldString(s.active.compiler).c_str(),
               s.active.abi, fieldString(s.active.digest).c_str());
-  std::printf("hooks:      %s\n", joined(s.hooks).c_str());
+  std::vector<std::string> hooks;  // "kernel.module_load (kernel_read_file, kernel_load_data)"
+  for (const auto &h : s.hooks)
+    hooks.push_back(h.attach.empty() ? h.name : h.name + " (" + joined(h.attach, ", ") + ")");
+  std::printf("hooks:      %s\n", joined(hooks, ", ").c_str());
   std::printf("dispatchers:\n");
   for (const auto &d : st.dispatchers)
     std::printf("  %s\n", d.c_str());

@@ -6,6 +6,9 @@
 
 #include <dirent.h>
 
+#include <regex>
+#include <set>
+
 #include "RuntimeVmUtil.h"
 
 namespace bulwark::rttest {
@@ -15,6 +18,22 @@ int LsmHookCount() {
   int n = 0;
 #define BW_HOOK(id, name, kind, attach, summary) n += std::string(#kind) == "LSM";
 #include "hooks.def"
+  return n;
+}
+
+// Language hooks: a companion entry repeats its hook's name.
+int LsmHookNameCount() {
+  std::set<std::string> names;
+#define BW_HOOK(id, name, kind, attach, summary) \
+  if (std::string(#kind) == "LSM") names.insert(name);
+#include "hooks.def"
+  return int(names.size());
+}
+
+int CountOf(const std::string &text, const std::string &what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
+    n++;
   return n;
 }
 
@@ -70,7 +89,22 @@ TEST(AllHooks, EveryDispatcherAttachesAndTheSystemKeepsWorking) {
   r = Bulwark(root, {"load", bAll});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(CountDispatchers(root), LsmHookCount());
-  std::printf("%s", Bulwark(root, {"status"}).output.c_str());
+  // kernel.module_load has two attach points but is one hook: shown once, with both.
+  auto st = Bulwark(root, {"status"});
+  std::printf("%s", st.output.c_str());
+  std::smatch line;
+  ASSERT_TRUE(std::regex_search(st.output, line, std::regex(R"(\n  all +slot [^\n]*hooks ([^ ]+), )"))) << st.output;
+  auto listed = line[1].str();
+  EXPECT_EQ(CountOf(listed, "kernel.module_load"), 1) << listed;
+  EXPECT_EQ(CountOf(listed, ","), LsmHookNameCount() - 1) << "each hook once: " << listed;
+  st = Bulwark(root, {"status", "all"});
+  EXPECT_NE(st.output.find("kernel.module_load (kernel_read_file, kernel_load_data)"), std::string::npos)
+      << st.output;
+  EXPECT_EQ(CountOf(st.output, "kernel.module_load ("), 1) << st.output;
+  auto l = Bulwark(root, {"list"});
+  EXPECT_EQ(CountOf(l.output, "kernel.module_load"), 1) << l.output;
+  auto again = Bulwark(root, {"load", bAll});
+  EXPECT_EQ(CountOf(again.output, "kernel.module_load"), 1) << again.output;
 
   ASSERT_EQ(Bulwark(root, {"unload", "all"}).exit_code, 0);
   EXPECT_EQ(CountDispatchers(root), 1);

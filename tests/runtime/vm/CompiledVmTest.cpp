@@ -32,6 +32,14 @@ protected:
     Bulwark(root, {"unload", "fixture"});
     std::filesystem::remove_all(kDir);
   }
+  // Hits of rule `rule` (with its id) in `bulwark status rt_e2e`; {-1, -1} if it has no row.
+  std::pair<int, long long> RuleHits(const std::string &rule) {
+    auto st = Bulwark(root, {"status", "rt_e2e"});
+    std::smatch m;
+    if (!std::regex_search(st.output, m, std::regex("\n +([0-9]+) " + rule + " +[a-z.]+ +[a-z]+ +([0-9]+)")))
+      return {-1, -1};
+    return {std::stoi(m[1]), std::stoll(m[2])};
+  }
   // "timing: load+verify X ms" of a load command's output.
   static double LoadMs(const std::string &out) {
     std::smatch m;
@@ -78,6 +86,9 @@ TEST_F(Compiled, LoadEnforceObserveSwapUnload) {
   ASSERT_TRUE(std::regex_search(st.output, m, std::regex(R"(\n +0 deny_marked +file\.open +deny +([0-9]+))")))
       << st.output;
   EXPECT_GE(std::stoi(m[1]), 1);
+  long long denyHits = std::stoll(m[1]);  // only this test opens files under deny/
+  auto auditHits = RuleHits("audit_marked");
+  EXPECT_EQ(auditHits.second, 1);
 
   // v2: other directory, plus file.chmod. (Both versions have file.link, file.rename and
   // file.unlink programs: they keep the identities of files under their prefixes current.)
@@ -90,6 +101,9 @@ TEST_F(Compiled, LoadEnforceObserveSwapUnload) {
   EXPECT_EQ(guest::OpenErrno(kDir + "/deny2/y"), EPERM);
   EXPECT_EQ(ChmodErrno(kDir + "/keep/k2"), EPERM);
   EXPECT_EQ(guest::OpenErrno(fixtureFile), EPERM);
+  // Counters continue across the swap by rule name, although deny_marked's id changed.
+  EXPECT_EQ(RuleHits("deny_marked"), std::make_pair(1, denyHits + 1));
+  EXPECT_EQ(RuleHits("keep_files"), std::make_pair(0, 1LL));
 
   // The same version in audit mode: records, no denials.
   r = Bulwark(root, {"load", v2, "--mode", "audit"});
@@ -102,6 +116,11 @@ TEST_F(Compiled, LoadEnforceObserveSwapUnload) {
   // Back to v1: file.chmod is gone again.
   r = Bulwark(root, {"load", v1});
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // deny_marked: v1's hits, v2's one denial and the audit-mode would-deny. audit_marked was
+  // not in v2, so its count went with it; keep_files is not in v1.
+  EXPECT_EQ(RuleHits("deny_marked"), std::make_pair(0, denyHits + 2));
+  EXPECT_EQ(RuleHits("audit_marked"), std::make_pair(1, 0LL));
+  EXPECT_EQ(RuleHits("keep_files").first, -1);
   EXPECT_FALSE(Exists(root.path() + "/dispatch/path_chmod-0"));
   EXPECT_EQ(ChmodErrno(kDir + "/keep/k2"), 0);
   EXPECT_EQ(guest::OpenErrno(kDir + "/deny/x"), EPERM);

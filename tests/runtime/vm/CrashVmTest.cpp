@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <regex>
 
 #include "RuntimeVmUtil.h"
 
@@ -33,6 +34,19 @@ protected:
     EXPECT_EQ(r.exit_code, 70) << r.output;
     return r;
   }
+  // Hits of deny-protected in `bulwark status`; -1 if the row is missing.
+  long long DenyHits() {
+    auto st = Bulwark(root, {"status", "deny-test"});
+    std::smatch m;
+    if (!std::regex_search(st.output, m, std::regex(R"(\n +0 deny-protected +file\.open +deny +([0-9]+))")))
+      return -1;
+    return std::stoll(m[1]);
+  }
+  // Opens path n times, expecting EPERM each time.
+  void Deny(const std::string &path, int n) {
+    for (int i = 0; i < n; i++)
+      EXPECT_EQ(guest::OpenErrno(path), EPERM) << path;
+  }
   int GenDirs() { return Exists(root.path() + "/deny-test/gen0") + Exists(root.path() + "/deny-test/gen1"); }
   std::string List() { return Bulwark(root, {"list"}).output; }
   void ExpectCleanAfterUnload() {
@@ -49,30 +63,55 @@ protected:
 
 TEST_F(Crash, SwapDiesBeforeTheSwitch) {
   ASSERT_EQ(Bulwark(root, {"load", v1}).exit_code, 0);
+  Deny(a, 3);
   Dying("before-switch", {"load", v2});
   EXPECT_EQ(guest::OpenErrno(a), EPERM) << "v1 must still enforce";
   EXPECT_EQ(guest::OpenErrno(b), 0);
   EXPECT_EQ(List().find("BROKEN"), std::string::npos) << List();
   EXPECT_EQ(GenDirs(), 2);  // the half-loaded v2 is still pinned
+  EXPECT_EQ(DenyHits(), 4);
   auto r = Bulwark(root, {"load", v2});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(guest::OpenErrno(a), 0);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
   EXPECT_EQ(GenDirs(), 1);
+  EXPECT_EQ(DenyHits(), 5);
   ExpectCleanAfterUnload();
 }
 
 TEST_F(Crash, SwapDiesAfterTheSwitch) {
   ASSERT_EQ(Bulwark(root, {"load", v1}).exit_code, 0);
+  Deny(a, 3);
   Dying("after-switch", {"load", v2});
   EXPECT_EQ(guest::OpenErrno(a), 0);
   EXPECT_EQ(guest::OpenErrno(b), EPERM) << "the switch happened: v2 enforces";
   EXPECT_EQ(List().find("BROKEN"), std::string::npos) << List();
   EXPECT_EQ(GenDirs(), 2);  // v1 not cleaned up yet
+  // v1's counts are not folded into v2 yet: status adds them.
+  EXPECT_EQ(DenyHits(), 4);
+  Deny(b, 2);
+  EXPECT_EQ(DenyHits(), 6);
+  // The next load folds them (once) before it reuses v1's generation.
   ASSERT_EQ(Bulwark(root, {"load", v1}).exit_code, 0);
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   EXPECT_EQ(guest::OpenErrno(b), 0);
   EXPECT_EQ(GenDirs(), 1);
+  EXPECT_EQ(DenyHits(), 7);
+  ExpectCleanAfterUnload();
+}
+
+TEST_F(Crash, SwapDiesAfterFoldingTheCounters) {
+  ASSERT_EQ(Bulwark(root, {"load", v1}).exit_code, 0);
+  Deny(a, 3);
+  Dying("after-counter-fold", {"load", v2});
+  EXPECT_EQ(guest::OpenErrno(b), EPERM);
+  EXPECT_EQ(GenDirs(), 2);  // v1's pins stay, but its counts are in v2's base already
+  EXPECT_EQ(DenyHits(), 4);
+  ASSERT_EQ(Bulwark(root, {"load", v1}).exit_code, 0);
+  EXPECT_EQ(GenDirs(), 1);
+  EXPECT_EQ(DenyHits(), 4);
+  Deny(a, 1);
+  EXPECT_EQ(DenyHits(), 5);
   ExpectCleanAfterUnload();
 }
 

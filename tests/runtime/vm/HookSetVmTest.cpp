@@ -53,7 +53,7 @@ TEST(HookSets, SwapAddsAndRemovesHooks) {
   ASSERT_EQ(Bulwark(root, {"load", b2}).exit_code, 0);
   EXPECT_EQ(UnlinkErrno(u2), EPERM);
   auto st = Bulwark(root, {"status", "deny-test"});
-  EXPECT_NE(st.output.find("hooks:      file.open,file.unlink"), std::string::npos) << st.output;
+  EXPECT_NE(st.output.find("hooks:      file.open (file_open), file.unlink (path_unlink)\n"), std::string::npos) << st.output;
 
   ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);
   EXPECT_FALSE(Exists(unlinkDispatcher));

@@ -20,7 +20,17 @@ struct Shared {
   // results written by the child
   std::atomic<uint64_t> observations, stable, mismatches, gapC, spuriousD, otherErrno;
   std::atomic<uint64_t> sawA, sawB;  // stable observations under v1 / v2
+  std::atomic<uint64_t> denials;     // opens that returned EPERM: each is one hit of deny-protected
 };
+
+// Hits of rule 0 (deny-protected) in `bulwark status deny-test`; -1 if the row is missing.
+long long DenyHits(const PinRoot &root) {
+  auto st = Bulwark(root, {"status", "deny-test"});
+  std::smatch m;
+  if (!std::regex_search(st.output, m, std::regex(R"(\n +0 deny-protected +file\.open +deny +([0-9]+))")))
+    return -1;
+  return std::stoll(m[1]);
+}
 
 TEST(HotSwap, HundredSwapsUnderLoadNeverMixVersions) {
   ASSERT_TRUE(guest::InGuest());
@@ -52,9 +62,12 @@ TEST(HotSwap, HundredSwapsUnderLoadNeverMixVersions) {
       int ea = guest::OpenErrno(a), eb = guest::OpenErrno(b), ec = guest::OpenErrno(c), ed = guest::OpenErrno(d);
       uint64_t s2 = sh->seq.load();
       sh->observations++;
-      for (int e : {ea, eb, ec, ed})
+      for (int e : {ea, eb, ec, ed}) {
         if (e != 0 && e != EPERM)
           sh->otherErrno++;
+        if (e == EPERM)
+          sh->denials++;
+      }
       if (ec != EPERM)
         sh->gapC++;
       if (ed != 0)
@@ -117,6 +130,12 @@ TEST(HotSwap, HundredSwapsUnderLoadNeverMixVersions) {
   // 100 swaps end on v1 (the last, i = 99, loads b1).
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   EXPECT_EQ(guest::OpenErrno(b), 0);
+  // The rule's counter continued across all 100 swaps: every denial counted exactly once
+  // (no count lost with a replaced generation, none carried twice).
+  uint64_t denials = sh->denials.load() + 1;  // + the open of a just above
+  std::printf("hot swap: %llu denials by deny-protected over 100 swaps\n", (unsigned long long)denials);
+  EXPECT_GT(sh->denials.load(), 100u);
+  EXPECT_EQ(DenyHits(root), (long long)denials);
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_EQ(st.exit_code, 0) << st.output;
   EXPECT_NE(st.output.find("source digest v1"), std::string::npos) << st.output;
