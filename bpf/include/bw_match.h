@@ -131,6 +131,9 @@ struct bw_exe_cache {
   bw_u64 file;                   /* task->mm->exe_file (address) */
   bw_u32 len;                    /* strlen(path) */
   bw_u32 valid;
+  bw_u64 ino;                    /* identity of the file (struct bw_str), cached with it */
+  bw_u32 dev;
+  bw_u32 pad;
   char path[BW_EXE_CACHE_MAX];   /* NUL-terminated */
 };
 

@@ -358,19 +358,23 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  set_identity(out, BPF_CORE_READ(f, f_path.dentry));
   if (c && !refresh && c->valid && c->exec_id == id && c->file == (__u64)f) {
     __builtin_memcpy(out->data, c->path, BW_EXE_CACHE_MAX);
     out->len = c->len & (BW_EXE_CACHE_MAX - 1);
     out->truncated = 0;
+    out->ino = c->ino;
+    out->dev = c->dev;
     return;
   }
   walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+  set_identity(out, BPF_CORE_READ(f, f_path.dentry));
   if (c && !out->truncated && out->len < BW_EXE_CACHE_MAX) {
     c->valid = 0;
     __builtin_memcpy(c->path, out->data, BW_EXE_CACHE_MAX);
     c->path[BW_EXE_CACHE_MAX - 1] = 0;
     c->len = out->len;
+    c->ino = out->ino;
+    c->dev = out->dev;
     c->exec_id = id;
     c->file = (__u64)f;
     c->valid = 1;

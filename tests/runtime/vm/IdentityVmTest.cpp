@@ -36,6 +36,14 @@ protected:
     for (const char *f : {"/secret", "/vault/key", "/vault/doc", "/vault/tmp", "/plain"})
       guest::WriteFile(kDir + f, "data");
     Link(kDir + "/secret", kDir + "/out/secret-before");  // an alias from before the load
+    guest::WriteFile(kDir + "/target", "data");
+    // process.exe of a rule, a hard link of it and a copy (busybox picks its applet by the
+    // name it runs under, so every name ends in "busybox")
+    for (const char *d : {"/bin", "/copy"})
+      std::filesystem::create_directories(kDir + d);
+    std::filesystem::copy_file("/bin/busybox", kDir + "/bin/busybox");
+    Link(kDir + "/bin/busybox", kDir + "/out/busybox");
+    std::filesystem::copy_file("/bin/busybox", kDir + "/copy/busybox");
     bundle = GuestFile("rt-identity.bwb");
   }
   void TearDown() override {
@@ -45,8 +53,8 @@ protected:
   void Load() {
     auto r = Bulwark(root, {"load", bundle});
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    // secret exists, absent does not
-    EXPECT_NE(r.output.find("identity: 1 of 2 protected paths exist"), std::string::npos) << r.output;
+    // secret, target and bin/busybox exist, absent does not
+    EXPECT_NE(r.output.find("identity: 3 of 4 protected paths exist"), std::string::npos) << r.output;
   }
   // Entries of the enforcing generation's bw_m_ident.
   int IdentityEntries() {
@@ -112,12 +120,28 @@ TEST_F(Identity, HardLinksAndRenamesOfProtectedFilesStayProtected) {
     EXPECT_EQ(guest::OpenErrno(kDir + f), 0) << f;
 }
 
+// process.exe is a path field too: the program run under another name (a hard link) is the
+// listed program; a copy is another file. Two opens in one process: the first walks
+// mm->exe_file and fills the exe cache, the second takes path and identity from the cache.
+TEST_F(Identity, ProgramRunUnderAnotherNameIsTheListedProgram) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  std::string target = kDir + "/target";
+  auto alias = guest::RunCommand({kDir + "/out/busybox", "cat", target, target}, std::chrono::seconds(30));
+  EXPECT_NE(alias.exit_code, 0) << alias.output;
+  size_t denied = 0;
+  for (size_t at = 0; (at = alias.output.find("not permitted", at)) != std::string::npos; ++at)
+    ++denied;
+  EXPECT_EQ(denied, 2u) << alias.output;
+  auto copy = guest::RunCommand({kDir + "/copy/busybox", "cat", target, target}, std::chrono::seconds(30));
+  EXPECT_EQ(copy.exit_code, 0) << copy.output;
+}
+
 // An inode is forgotten when its last link goes, so a later file that gets the same inode
 // number is not taken for it; while another link remains it stays protected.
 TEST_F(Identity, LastUnlinkForgetsTheInode) {
   ASSERT_NO_FATAL_FAILURE(Load());
   int seeded = IdentityEntries();
-  ASSERT_EQ(seeded, 1);  // /tmp/bw-ident/secret
+  ASSERT_EQ(seeded, 3);  // secret, target, bin/busybox
   // /vault/tmp is under the prefix: protected by its path, but prefix groups are not seeded
   Link(kDir + "/vault/tmp", kDir + "/out/tmp-alias");
   EXPECT_EQ(IdentityEntries(), seeded + 1);
