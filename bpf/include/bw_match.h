@@ -43,6 +43,15 @@ struct bw_match_val {
   bw_u64 atoms[BW_ATOM_WORDS];
 };
 
+/* Two meanings of one key at once (a file that is two protected paths): the lower word,
+ * the union of atoms. Used where an entry is merged into bw_m_ident (template, runtime). */
+static inline void bw_match_val_merge(struct bw_match_val *into, const struct bw_match_val *v) {
+  if (v->best < into->best)
+    into->best = v->best;
+  for (int i = 0; i < BW_ATOM_WORDS; i++)
+    into->atoms[i] |= v->atoms[i];
+}
+
 /* bw_m_exact (HASH): exact string/path sets. The string is identified by its length and
  * FNV-1a 64 hash; the compiler refuses a policy in which two different strings of one
  * group collide, a run-time string colliding with a policy string matches it (odds

@@ -664,11 +664,8 @@ static long ident_learn_step(__u32 i, void *arg) {
   struct bw_match_val nv = *v;
   struct bw_ident_key k = {.group = group, .dev = c->dev, .ino = c->ino};
   struct bw_match_val *old = bpf_map_lookup_elem(&bw_m_ident, &k);
-  if (old) {
-    if (old->best < nv.best)
-      nv.best = old->best;
-    or_atoms(nv.atoms, old);
-  }
+  if (old)
+    bw_match_val_merge(&nv, old);
   bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY);
   return 0;
 }

@@ -6,7 +6,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
-#include <algorithm>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -50,11 +49,8 @@ IdentitySeed seedIdentity(bpf_object *obj, const Bundle &b) {
         continue;
       bw_ident_key ik{g.group, kernelDev(st.st_dev), uint64_t(st.st_ino)};
       bw_match_val old{};
-      if (bpf_map_lookup_elem(ident, &ik, &old) == 0) {  // two listed paths, one file
-        val.best = std::min(val.best, old.best);
-        for (int i = 0; i < BW_ATOM_WORDS; ++i)
-          val.atoms[i] |= old.atoms[i];
-      }
+      if (bpf_map_lookup_elem(ident, &ik, &old) == 0)  // two listed paths, one file
+        bw_match_val_merge(&val, &old);
       if (bpf_map_update_elem(ident, &ik, &val, BPF_ANY) != 0)
         throw Error(Exit::Failed, "cannot record the identity of " + p + ": " + errnoText(errno));
       ++res.seeded;

@@ -2,6 +2,7 @@
 // verifier and, attached directly (standalone: no dispatcher, lane unset), denies open()
 // of the files its rules name with EPERM while other files open.
 #include "Bundle.h"
+#include "GuestBundle.h"
 #include "GuestUtil.h"
 #include "bw_abi.h"
 #include "bw_event.h"
@@ -52,36 +53,7 @@ int openErrno(const std::string &path, int flags = O_RDONLY) {
   return 0;
 }
 
-// Sets a const volatile global of .rodata before load (what the runtime does).
-bool setRodata(bpf_object *obj, const char *name, const void *val, size_t size) {
-  bpf_map *ro = nullptr;
-  bpf_map *m;
-  bpf_object__for_each_map(m, obj) {
-    const char *n = bpf_map__name(m);
-    if (std::strstr(n, ".rodata"))
-      ro = m;
-  }
-  btf *b = bpf_object__btf(obj);
-  if (!ro || !b)
-    return false;
-  int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
-  if (sec < 0)
-    return false;
-  const btf_type *t = btf__type_by_id(b, sec);
-  const btf_var_secinfo *vs = btf_var_secinfos(t);
-  size_t total = 0;
-  auto *init = static_cast<const uint8_t *>(bpf_map__initial_value(ro, &total));
-  std::vector<uint8_t> data(init, init + total);
-  for (int i = 0; i < btf_vlen(t); ++i, ++vs) {
-    const btf_type *v = btf__type_by_id(b, vs->type);
-    if (!std::strcmp(btf__name_by_offset(b, v->name_off), name) && vs->size == size &&
-        vs->offset + size <= total) {
-      std::memcpy(data.data() + vs->offset, val, size);
-      return bpf_map__set_initial_value(ro, data.data(), total) == 0;
-    }
-  }
-  return false;
-}
+using bwguest::setRodata;  // what the runtime does before load
 
 using Tweak = std::function<void(bpf_object *)>;
 
