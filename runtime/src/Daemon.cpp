@@ -172,20 +172,6 @@ std::string promLabel(const std::string &v) {
 }
 
 // ---- daemon --------------------------------------------------------------------------------------
-namespace {
-double nowSeconds() { return double(monotonicNs()) / 1e9; }
-
-std::string isoNow() {
-  uint64_t ns = realtimeNs();
-  time_t s = time_t(ns / 1000000000ull);
-  struct tm tm {};
-  gmtime_r(&s, &tm);
-  char b[96];
-  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, unsigned(ns % 1000000000ull / 1000000));
-  return b;
-}
-
 std::optional<ListenAddress> parseListenAddress(const std::string &spec, std::string *why) {
   auto fail = [&](const std::string &w) -> std::optional<ListenAddress> {
     *why = "'" + spec + "' is not a listen address: " + w + " (host:port, :port or [ipv6]:port)";
@@ -215,6 +201,20 @@ std::optional<ListenAddress> parseListenAddress(const std::string &spec, std::st
     return fail(host.find(':') != std::string::npos && !bracketed ? "write an IPv6 address in brackets"
                                                                    : "'" + host + "' is not an IPv4 or IPv6 address");
   return a;
+}
+
+namespace {
+double nowSeconds() { return double(monotonicNs()) / 1e9; }
+
+std::string isoNow() {
+  uint64_t ns = realtimeNs();
+  time_t s = time_t(ns / 1000000000ull);
+  struct tm tm {};
+  gmtime_r(&s, &tm);
+  char b[96];
+  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, unsigned(ns % 1000000000ull / 1000000));
+  return b;
 }
 
 Fd listenOn(const std::string &spec) {
