@@ -1,4 +1,5 @@
-// A unified diff of two texts by lines, for `bulwarkc fmt --check`.
+// A unified diff of two texts by lines (three lines of context), for `bulwarkc fmt --check`,
+// computed by dtl (libdtl-dev).
 #pragma once
 
 #include <string>
@@ -6,6 +7,6 @@
 namespace bulwark {
 
 // Empty when equal. Headers name `path` as a/ and b/.
-std::string unifiedDiff(const std::string &path, const std::string &before, const std::string &after, int context = 3);
+std::string unifiedDiff(const std::string &path, const std::string &before, const std::string &after);
 
 } // namespace bulwark
