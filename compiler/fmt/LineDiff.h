@@ -1,5 +1,4 @@
-// A unified diff of two texts by lines (three lines of context), for `bulwarkc fmt --check`,
-// computed by dtl (libdtl-dev).
+// A unified diff of two texts by lines, for `bulwarkc fmt --check`.
 #pragma once
 
 #include <string>
@@ -7,6 +6,6 @@
 namespace bulwark {
 
 // Empty when equal. Headers name `path` as a/ and b/.
-std::string unifiedDiff(const std::string &path, const std::string &before, const std::string &after);
+std::string unifiedDiff(const std::string &path, const std::string &before, const std::string &after, int context = 3);
 
 } // namespace bulwark
