@@ -7,6 +7,10 @@
 #ifndef BULWARK_BW_CHAIN_BPF_H
 #define BULWARK_BW_CHAIN_BPF_H
 
+#ifndef EPERM
+#define EPERM 1
+#endif
+
 static __always_inline int bw_missing_program(__u32 hook, __u32 slot, int verdict)
 {
 	__u32 *mode = bpf_map_lookup_elem(&bw_slot_mode, &slot);

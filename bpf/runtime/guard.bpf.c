@@ -109,11 +109,6 @@ static __always_inline int link_fd_ours(__u32 fd)
 	return l && prog_ours(BPF_CORE_READ(l, prog));
 }
 
-static __always_inline int deny(int ret)
-{
-	return ret ? ret : -EPERM;
-}
-
 SEC("lsm/bpf_map")
 int BPF_PROG(bw_guard_map, struct bpf_map *map, fmode_t fmode, int ret)
 {

@@ -73,11 +73,19 @@ public:
   explicit Shared(const PinLayout &pins) : pins_(pins) {}
   bool present() { return exists(pins_.sharedMap("bw_gen")); }
   int gen() { return open(genFd_, "bw_gen"); }
+  // bw_slot_mode exists once an object that chains LSM hooks was loaded (kprobe-only
+  // policies have no chain and do not create it).
+  bool hasSlotModes() { return exists(pins_.sharedMap("bw_slot_mode")); }
   int slotMode() { return open(slotModeFd_, "bw_slot_mode"); }
   uint32_t slotModeOf(uint32_t slot) {
     uint32_t m = 0;
-    mapLookupU32(slotMode(), slot, &m);
+    if (hasSlotModes())
+      mapLookupU32(slotMode(), slot, &m);
     return m;
+  }
+  void setSlotMode(uint32_t slot, uint32_t mode) {
+    if (hasSlotModes())
+      mapUpdateU32(slotMode(), slot, mode, "bw_slot_mode");
   }
   int progs(const Hook &h) { return open(progs_[h.index], progsMapName(h)); }
   int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
@@ -471,8 +479,7 @@ void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, 
 // Takes a slot out of every chain and prog array (unload, and a fresh slot that an
 // interrupted unload left behind).
 void scrubSlot(Shared &shared, uint32_t slot) {
-  if (shared.present())
-    mapUpdateU32(shared.slotMode(), slot, BW_SLOT_EMPTY, "bw_slot_mode");
+  shared.setSlotMode(slot, BW_SLOT_EMPTY);
   for (const auto &h : hooks()) {
     if (!h.lsm || !shared.hasHook(h))
       continue;
@@ -503,7 +510,8 @@ std::vector<std::string> checkWiring(const PinLayout &pins, Shared &shared, cons
   }
   uint32_t wantMode = s.active.mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE;
   // (An interrupted unload clears the mode before it is done: its problems say so.)
-  if (s.problems.empty() && exists(pins.sharedMap("bw_slot_mode")) && shared.slotModeOf(s.slot) != wantMode)
+  if (s.problems.empty() && s.active.hooksMask != 0 && !hooksOfMask(s.active.hooksMask).empty() &&
+      shared.hasSlotModes() && shared.slotModeOf(s.slot) != wantMode)
     out.push_back("bw_slot_mode[" + slot + "] is " + std::to_string(shared.slotModeOf(s.slot)) + ", loaded " +
                   std::to_string(wantMode));
   for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
@@ -1035,7 +1043,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   auto tSwitch = Clock::now();
   mapUpdateU32(shared.gen(), slot, next, "bw_gen");
   // Fail closed from now on: a linked slot whose program goes missing decides by its mode.
-  mapUpdateU32(shared.slotMode(), slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE, "bw_slot_mode");
+  shared.setSlotMode(slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE);
   res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
   undo.commit();
   faultPoint("after-switch");
@@ -1106,7 +1114,7 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
     }
     // No chain reaches the slot any more: a walk still at it must not fail closed once its
     // programs are gone.
-    mapUpdateU32(shared.slotMode(), slot, BW_SLOT_EMPTY, "bw_slot_mode");
+    shared.setSlotMode(slot, BW_SLOT_EMPTY);
     faultPoint("unload-after-unlink");
     std::this_thread::sleep_for(grace);
     scrubSlot(shared, slot);

@@ -172,13 +172,13 @@ TEST_F(SelfProtect, MissingProgramFailsClosed) {
   std::string other2 = tmp.CreateFile("other2", "x");
   ASSERT_EQ(UnlinkErrno(other), 0);
   uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
-  EXPECT_EQ(Tamper({"delete", Pin("shared/bw_progs_PATH_UNLINK"), std::to_string(index)}), 0);
+  EXPECT_EQ(Tamper({"delete", Pin("shared/bw_progs_FILE_UNLINK"), std::to_string(index)}), 0);
   EXPECT_EQ(UnlinkErrno(other2), EPERM);
   EXPECT_EQ(guest::OpenErrno(other2), 0);  // file.open's program is still there
   EXPECT_EQ(guest::OpenErrno(protectedFile), EPERM);
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_NE(st.output.find("TAMPERED"), std::string::npos) << st.output;
-  EXPECT_NE(st.output.find("bw_progs_PATH_UNLINK[" + std::to_string(index) + "] is empty"), std::string::npos)
+  EXPECT_NE(st.output.find("bw_progs_FILE_UNLINK[" + std::to_string(index) + "] is empty"), std::string::npos)
       << st.output;
   auto l = Bulwark(root, {"list"});
   EXPECT_NE(l.output.find("TAMPERED"), std::string::npos) << l.output;
@@ -222,7 +222,7 @@ TEST_F(SelfProtect, MissingProgramOfAnAuditPolicyIsRecorded) {
   Bulwark(root, {"events"});  // drain
   std::string other = tmp.CreateFile("other", "x");
   uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
-  ASSERT_EQ(Tamper({"delete", Pin("shared/bw_progs_PATH_UNLINK"), std::to_string(index)}), 0);
+  ASSERT_EQ(Tamper({"delete", Pin("shared/bw_progs_FILE_UNLINK"), std::to_string(index)}), 0);
   EXPECT_EQ(UnlinkErrno(other), 0);
   auto ev = Bulwark(root, {"events"});
   EXPECT_NE(ev.output.find("(missing program)"), std::string::npos) << ev.output;
