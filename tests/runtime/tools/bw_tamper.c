@@ -73,7 +73,8 @@ static int map_attack(const char *attack, int fd, uint32_t key, uint32_t val)
 						  : BPF_MAP_LOOKUP_AND_DELETE_ELEM;
 		a.map_fd = fd;
 		a.key = (uint64_t)(uintptr_t)keys;
-		a.value = (uint64_t)(uintptr_t)value;
+		if (cmd != BPF_MAP_DELETE_ELEM) /* the kernel wants the fields after key zero */
+			a.value = (uint64_t)(uintptr_t)value;
 	} else if (!strcmp(attack, "update-batch") || !strcmp(attack, "delete-batch") ||
 		   !strcmp(attack, "lookup-delete-batch")) {
 		cmd = !strcmp(attack, "update-batch") ? BPF_MAP_UPDATE_BATCH
