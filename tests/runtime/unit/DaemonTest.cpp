@@ -127,9 +127,11 @@ TEST(DaemonPlan, LoadsAdoptsSwapsUnloads) {
   EXPECT_EQ(kinds["mode"], K::Load);
   EXPECT_EQ(kinds["broken"], K::Load);
   EXPECT_EQ(kinds["tampered"], K::Load);
-  for (const auto &a : plan)
-    if (a.policy == "tampered")
+  for (const auto &a : plan) {
+    if (a.policy == "tampered") {
       EXPECT_NE(a.reason.find("tampered"), std::string::npos) << a.reason;
+    }
+  }
   EXPECT_EQ(kinds["was-here"], K::Unload);
   EXPECT_EQ(kinds["from-bad"], K::Keep);
   EXPECT_FALSE(kinds.count("elsewhere"));
