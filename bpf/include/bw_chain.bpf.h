@@ -11,7 +11,8 @@
 #define EPERM 1
 #endif
 
-static __always_inline int bw_missing_program(__u32 hook, __u32 slot, int verdict)
+/* A subprogram, not inlined: every chain step of every policy program has a call site. */
+static __attribute__((noinline, unused)) int bw_missing_program(__u32 hook, __u32 slot, int verdict)
 {
 	__u32 *mode = bpf_map_lookup_elem(&bw_slot_mode, &slot);
 	if (!mode || *mode == BW_SLOT_EMPTY)

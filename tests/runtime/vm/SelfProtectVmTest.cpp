@@ -192,6 +192,29 @@ TEST_F(SelfProtect, MissingProgramFailsClosed) {
   EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << st.output;
 }
 
+// A policy program's chain step fails closed too: the program of the policy behind it in the
+// lane is missing.
+TEST_F(SelfProtect, MissingProgramBehindAnotherPolicyFailsClosed) {
+  ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
+  auto r = Bulwark(root, {"load", bundle});  // slot 0
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  BundleSpec second;
+  second.name = "deny-second";
+  second.object = "deny_inode_unlink.bpf.o";
+  second.unlinkHook = true;
+  r = Bulwark(root, {"load", MakeBundle(tmp.path(), second)});  // slot 1, now the head of lane 0
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string other = tmp.CreateFile("other", "x");
+  uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
+  EXPECT_EQ(Tamper({"delete", Pin("shared/bw_progs_FILE_UNLINK"), std::to_string(index)}), 0);
+  EXPECT_EQ(UnlinkErrno(other), EPERM);
+  auto st = Bulwark(root, {"list"});
+  EXPECT_NE(st.output.find("TAMPERED"), std::string::npos) << st.output;
+  ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);  // takes slot 0 out of the chain
+  EXPECT_EQ(UnlinkErrno(other), 0);
+  EXPECT_EQ(Bulwark(root, {"unload", "deny-second"}).exit_code, 0);
+}
+
 // The generation word pointed at the empty generation: both hooks of the slot fail closed.
 // Done from this process with fds it holds, because every open is denied meanwhile.
 TEST_F(SelfProtect, EmptyGenerationFailsClosed) {
