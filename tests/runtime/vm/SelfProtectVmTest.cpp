@@ -117,6 +117,9 @@ TEST_F(SelfProtect, TamperAttacksFailWhileTheRuntimeKeepsControl) {
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_EQ(st.exit_code, 0) << st.output;
   EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << st.output;
+  auto all = Bulwark(root, {"status"});
+  EXPECT_NE(all.output.find("self-protection: on (14 programs; trusts the executable on device"), std::string::npos)
+      << all.output;
 
   // The runtime keeps control: hot swap, status, unload; the guard goes with the last policy.
   r = Bulwark(root, {"load", auditBundle});
@@ -184,6 +187,11 @@ TEST_F(SelfProtect, MissingProgramFailsClosed) {
   EXPECT_NE(l.output.find("TAMPERED"), std::string::npos) << l.output;
   auto ev = Bulwark(root, {"events"});
   EXPECT_NE(ev.output.find("(missing program)"), std::string::npos) << ev.output;
+  auto doc = Bulwark(root, {"doctor"});
+  EXPECT_NE(doc.output.find("deny-test TAMPERED: bw_progs_FILE_UNLINK[" + std::to_string(index) + "] is empty"),
+            std::string::npos)
+      << doc.output;
+  EXPECT_NE(doc.output.find("not attached: other processes can change"), std::string::npos) << doc.output;
 
   r = Bulwark(root, {"load", auditBundle});  // repair: a load wires every hook again
   ASSERT_EQ(r.exit_code, 0) << r.output;
