@@ -90,12 +90,12 @@ static __always_inline int bw_pass(void *ctx, void *progs, void *next, __u32 hoo
 	SEC("lsm/" attach)                                                                         \
 	int bw_dispatch_##id(void *ctx)                                                            \
 	{                                                                                          \
-		return bw_dispatch(ctx, &bw_progs_##id, &bw_next_##id, BW_DHOOK_##id);                            \
+		return bw_dispatch(ctx, &bw_progs_##id, &bw_next_##id, BW_DHOOK_##id);             \
 	}                                                                                          \
 	SEC("lsm/" attach)                                                                         \
 	int bw_pass_##id(void *ctx)                                                                \
 	{                                                                                          \
-		return bw_pass(ctx, &bw_progs_##id, &bw_next_##id, BW_DHOOK_##id);                             \
+		return bw_pass(ctx, &bw_progs_##id, &bw_next_##id, BW_DHOOK_##id);                 \
 	}
 #define BW_PROGS_KPROBE(id, attach)
 #define BW_HOOK(id, name, kind, attach, summary) BW_PROGS_##kind(id, attach)

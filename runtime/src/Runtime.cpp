@@ -510,8 +510,8 @@ std::vector<std::string> checkWiring(const PinLayout &pins, Shared &shared, cons
   }
   uint32_t wantMode = s.active.mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE;
   // (An interrupted unload clears the mode before it is done: its problems say so.)
-  if (s.problems.empty() && s.active.hooksMask != 0 && !hooksOfMask(s.active.hooksMask).empty() &&
-      shared.hasSlotModes() && shared.slotModeOf(s.slot) != wantMode)
+  if (s.problems.empty() && !hooksOfMask(s.active.hooksMask).empty() && shared.hasSlotModes() &&
+      shared.slotModeOf(s.slot) != wantMode)
     out.push_back("bw_slot_mode[" + slot + "] is " + std::to_string(shared.slotModeOf(s.slot)) + ", loaded " +
                   std::to_string(wantMode));
   for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
@@ -1042,9 +1042,9 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   // ---- the switch ----
   auto tSwitch = Clock::now();
   mapUpdateU32(shared.gen(), slot, next, "bw_gen");
+  res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
   // Fail closed from now on: a linked slot whose program goes missing decides by its mode.
   shared.setSlotMode(slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE);
-  res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
   undo.commit();
   faultPoint("after-switch");
 
