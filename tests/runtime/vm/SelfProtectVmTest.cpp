@@ -102,6 +102,8 @@ TEST_F(SelfProtect, TamperAttacksFailWhileTheRuntimeKeepsControl) {
   // The runtime's executable cannot be rewritten in place.
   std::string bulwarkBin = Which("bulwark");
   EXPECT_EQ(Tamper({"write", bulwarkBin}), EPERM) << bulwarkBin;
+  EXPECT_EQ(Tamper({"rename", bulwarkBin}), EPERM) << bulwarkBin;
+  EXPECT_EQ(Tamper({"unlink", bulwarkBin}), EPERM) << bulwarkBin;
 
   // A copy of the bulwark binary is not the runtime: it is told so, and changes nothing.
   std::string copy = tmp.path() + "/bulwark-copy";
