@@ -3,6 +3,7 @@
  * self-protection VM tests (tests/runtime/vm/SelfProtectVmTest.cpp).
  *
  *   bw_tamper <attack> <pin> [key] [value]
+ *   bw_tamper ptrace <pid>
  *
  * Exit status: 0 when the attack went through, otherwise the errno of the step that failed
  * (the step is printed on stderr). Attacks on maps first get an fd with BPF_OBJ_GET of the pin
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -159,6 +162,14 @@ int main(int argc, char **argv)
 		return mount("none", pin, "tmpfs", 0, 0) == 0 ? 0 : fail("mount");
 	if (!strcmp(attack, "umount"))
 		return umount2(pin, MNT_DETACH) == 0 ? 0 : fail("umount");
+	if (!strcmp(attack, "ptrace")) { /* <pin> is a pid: attach, then detach again */
+		pid_t pid = (pid_t)atoi(pin);
+		if (ptrace(PTRACE_ATTACH, pid, 0, 0) != 0)
+			return fail("PTRACE_ATTACH");
+		waitpid(pid, 0, 0);
+		ptrace(PTRACE_DETACH, pid, 0, 0);
+		return 0;
+	}
 	if (!strcmp(attack, "write"))
 		return open(pin, O_WRONLY) >= 0 ? 0 : fail("open for writing");
 	if (!strcmp(attack, "link-detach") || !strcmp(attack, "link-update")) {

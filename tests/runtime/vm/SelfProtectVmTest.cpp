@@ -105,6 +105,31 @@ TEST_F(SelfProtect, TamperAttacksFailWhileTheRuntimeKeepsControl) {
   EXPECT_EQ(Tamper({"rename", bulwarkBin}), EPERM) << bulwarkBin;
   EXPECT_EQ(Tamper({"unlink", bulwarkBin}), EPERM) << bulwarkBin;
 
+  // A running runtime process cannot be attached to (code injection, pidfd_getfd); another
+  // process can.
+  {
+    pid_t follower = fork();
+    ASSERT_GE(follower, 0);
+    if (follower == 0) {
+      execlp("bulwark", "bulwark", "events", "--follow", "--timeout", "60", "--pin-root", root.path().c_str(),
+             (char *)nullptr);
+      _exit(127);
+    }
+    pid_t sleeper = fork();
+    ASSERT_GE(sleeper, 0);
+    if (sleeper == 0) {  // this test binary: not the runtime
+      for (;;)
+        pause();
+    }
+    usleep(1500 * 1000);
+    EXPECT_EQ(Tamper({"ptrace", std::to_string(follower)}), EPERM);
+    EXPECT_EQ(Tamper({"ptrace", std::to_string(sleeper)}), 0);
+    for (pid_t p : {follower, sleeper}) {
+      kill(p, SIGKILL);
+      waitpid(p, nullptr, 0);
+    }
+  }
+
   // A copy of the bulwark binary is not the runtime: it is told so, and changes nothing.
   std::string copy = tmp.path() + "/bulwark-copy";
   ASSERT_EQ(RunCommand({"cp", bulwarkBin, copy}).exit_code, 0);
