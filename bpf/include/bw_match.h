@@ -101,6 +101,10 @@ static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
 #define BW_IDENT_INCOMPLETE 2ull
 #define BW_IDENT_NAME(h) ((h) | (1ull << 63))
 #define BW_GROUP_IDENT_VAL 0x40000000u       /* group bit: the full value of an identity group */
+/* Group of the executables of `scope executable` (bw_m_exact, and bw_m_ident: labelled by the
+ * runtime like an exact group, value best = 0). A process is in scope when its executable is
+ * one of them, or its path as the process sees it names one (which can only add the policy). */
+#define BW_GROUP_SCOPE_EXE 0xfffffffeu
 struct bw_ident_key {
   bw_u32 group;
   bw_u32 dev;                    /* kernel dev_t: major << 20 | minor */

@@ -21,7 +21,6 @@ const volatile __u32 bw_cfg_scope_kind = BW_SCOPE_HOST;  /* enum bw_scope_kind *
 const volatile __u32 bw_cfg_cgroup_count = 0;        /* cgroup scope: subtrees */
 const volatile __u64 bw_cfg_cgroup_id[BW_SCOPE_CGROUPS] = {};
 const volatile __u32 bw_cfg_cgroup_level[BW_SCOPE_CGROUPS] = {};
-#define BW_GROUP_SCOPE_EXE 0xfffffffeu               /* bw_m_exact group of the exe scope */
 /* Record rate limit per rule and CPU (bw_rlimit): records per second (0 = no limit) and
  * how many may pass back to back (0 = as many as the rate allows in one second).
  * Decisions and `hits` are never limited; a suppressed record counts in `limited`. */
@@ -570,6 +569,7 @@ BW_API void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slo
 
 /* ---- scope ---- */
 static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms);
+BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms);
 
 BW_API int bw_in_scope(struct bw_event *ev) {
   __u32 kind = bw_cfg_scope_kind;
@@ -587,7 +587,8 @@ BW_API int bw_in_scope(struct bw_event *ev) {
   if (kind == BW_SCOPE_EXECUTABLE) {
     __u64 atoms[BW_ATOM_WORDS] = {};
     bw_current_exe(&ev->strs[1], 0);
-    return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE;
+    return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE ||
+           bw_match_object(ev, 1, BW_GROUP_SCOPE_EXE, 0, atoms) != BW_NO_RULE;
   }
   return 1;
 }

@@ -44,11 +44,11 @@ const std::map<std::string, MapShape> &mapShapes() {
   return m;
 }
 
-// bw_m_ident labels the runtime sets at load: per exact path the file and its name in its
-// directory, per prefix its directory (mounts and hard links found below it come on top, the
+// bw_m_ident labels the runtime sets at load: per exact path (and `scope executable` path)
+// the file and its name in its directory, per prefix its directory (mounts and hard links found below it come on top, the
 // runtime adds room for those).
-uint32_t identityLabels(const Lowered &low) {
-  uint32_t n = 0;
+uint32_t identityLabels(const Lowered &low, const ir::Policy &policy) {
+  uint32_t n = policy.scope.kind == ir::Scope::Kind::Executable ? 2 * uint32_t(policy.scope.paths.size()) : 0;
   for (const auto &ig : low.identity)
     n += static_cast<uint32_t>(ig.paths.size()) * (ig.kind == GroupKind::Exact ? 2 : 1);
   return n;
@@ -155,7 +155,8 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
       b.mapData[e.data] = std::move(bytes);
     }
     if (name == "bw_m_ident")  // labelled by the runtime at load, learned by the programs
-      e.maxEntries = e.entries + identityLabels(cr.lowered) + BW_IDENT_LEARN_SLACK;
+      if (uint32_t labels = identityLabels(cr.lowered, policy))
+        e.maxEntries = e.entries + labels + (cr.lowered.identity.empty() ? 0 : BW_IDENT_LEARN_SLACK);
     m.maps.push_back(e);
   }
   for (const auto &ig : cr.lowered.identity)

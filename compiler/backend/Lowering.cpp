@@ -61,7 +61,7 @@ Bytes valBytes(const MatchVal &v) {
   return b;
 }
 constexpr uint32_t kValSize = 8 + 8 * kAtomWords;
-constexpr uint32_t kGroupScopeExe = 0xfffffffeu;
+constexpr uint32_t kGroupScopeExe = BW_GROUP_SCOPE_EXE;
 
 // A path field that names a file, so a test on it can decide on the file (bw_m_ident).
 // process.cgroup is a path in the cgroup hierarchy, not a file any hook acts on.

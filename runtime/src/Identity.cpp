@@ -128,6 +128,11 @@ void planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
 
 // What `l.path` means in its group: the full value bulwarkc stored for the runtime.
 bool fullValue(int exact, int prefix, const IdentityLabel &l, bw_match_val &val) {
+  if (l.group == BW_GROUP_SCOPE_EXE) {
+    val = bw_match_val{};
+    val.best = 0;
+    return true;
+  }
   uint32_t group = l.group | BW_GROUP_IDENT_VAL;
   if (!l.prefix) {
     bw_exact_key k{group, uint32_t(l.path.size()), bw_fnv1a64(l.path.data(), l.path.size())};
@@ -146,6 +151,9 @@ bool fullValue(int exact, int prefix, const IdentityLabel &l, bw_match_val &val)
 
 IdentityPlan planIdentity(const Bundle &b) {
   IdentityPlan plan;
+  if (b.scope == "executable")
+    for (const auto &p : b.scopePaths)
+      planExact(plan, BW_GROUP_SCOPE_EXE, p);
   for (const auto &g : b.identity)
     for (const auto &p : g.paths) {
       if (g.kind == "prefix")

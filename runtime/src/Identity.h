@@ -21,7 +21,8 @@ struct IdentityLabel {
   bw_ident_key key{};
   uint32_t group = 0;   // the identity group
   bool prefix = false;  // its kind
-  std::string path;     // looked up in the group's full values (BW_GROUP_IDENT_VAL)
+  std::string path;     // looked up in the group's full values (BW_GROUP_IDENT_VAL); for the
+                        // executables of `scope executable` (BW_GROUP_SCOPE_EXE) the value is best 0
 };
 
 struct IdentityPlan {

@@ -1141,6 +1141,15 @@ PolicyStatus Runtime::status(const PolicySummary &summary) {
   ps.pins = describePins(pins_.policyDir(policy));
   for (const auto &p : ps.pins)
     ps.kernelMemory += p.memlock;
+  if (auto fd = openMapPin(pins_.map(policy, sum.gen, "bw_m_ident"))) {
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd->get(), &info, &len) == 0)
+      ps.objectLabelsMax = info.max_entries;
+    bw_ident_key k{}, next{};
+    for (void *cur = nullptr; bpf_map_get_next_key(fd->get(), cur, &next) == 0; cur = &k, k = next)
+      ++ps.objectLabels;
+  }
 
   // Per-rule counters of the enforcing generation, summed over CPUs, continuing the counts
   // of the versions it replaced (see foldCounters); while a replaced generation is not yet

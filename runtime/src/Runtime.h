@@ -68,6 +68,9 @@ struct PolicyStatus {
   uint64_t drops = 0;
   uint64_t kernelMemory = 0;  // memlock of the policy's programs and maps
   std::vector<std::string> dispatchers;  // dispatcher link pins its hooks use
+  // Object labels (bw_m_ident) of the enforcing generation and the most it holds: when it is
+  // full, a link or rename that needs a new label is denied.
+  uint32_t objectLabels = 0, objectLabelsMax = 0;
 };
 
 struct SharedStatus {

@@ -163,6 +163,9 @@ int cmdStatus(const std::string &root, const std::string &policy) {
                 r.name.c_str(), r.hook.c_str(), r.action.c_str(), r.hits, r.emitted, r.dropped, r.limited);
   std::printf("drops:      %" PRIu64 " records lost (ring buffer full)\n", st.drops);
   std::printf("kernel memory: %s (programs and maps of this policy)\n", human(st.kernelMemory).c_str());
+  if (st.objectLabelsMax)
+    std::printf("object labels: %u of %u%s\n", st.objectLabels, st.objectLabelsMax,
+                st.objectLabels >= st.objectLabelsMax ? " FULL: links and renames that need a label are denied" : "");
   return 0;
 }
 

@@ -136,6 +136,22 @@ TEST_F(Identity, ProgramRunUnderAnotherNameIsTheListedProgram) {
   EXPECT_EQ(copy.exit_code, 0) << copy.output;
 }
 
+// `scope executable` is about the program too: the listed busybox run under another name is
+// in scope, a copy of it (another file) is not, even when run from a chroot where it sits at
+// the listed path.
+TEST_F(Identity, ExecutableScopeIsTheProgramNotItsPath) {
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-scope.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string plain = kDir + "/plain";
+  auto listed = guest::RunCommand({kDir + "/bin/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_NE(listed.exit_code, 0) << listed.output;
+  auto alias = guest::RunCommand({kDir + "/out/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_NE(alias.exit_code, 0) << "a hard link is the listed program: " << alias.output;
+  auto copy = guest::RunCommand({kDir + "/copy/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_EQ(copy.exit_code, 0) << "a copy is another program: " << copy.output;
+  Bulwark(root, {"unload", "rt_identity_scope"});
+}
+
 // An inode is forgotten when its last link goes, so a later file that gets the same inode
 // number is not taken for it; while another link remains it stays protected.
 TEST_F(Identity, LastUnlinkForgetsTheInode) {
@@ -151,6 +167,9 @@ TEST_F(Identity, LastUnlinkForgetsTheInode) {
   EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
   ASSERT_EQ(::unlink((kDir + "/out/tmp-alias").c_str()), 0);  // the last link
   EXPECT_EQ(IdentityEntries(), seeded);
+  // status shows how full the label map is (a full map denies links and renames needing one)
+  auto st = Bulwark(root, {"status", "rt_identity"});
+  EXPECT_TRUE(std::regex_search(st.output, std::regex(R"(object labels: \d+ of \d+\n)"))) << st.output;
 }
 
 } // namespace
