@@ -4,6 +4,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -147,7 +148,83 @@ bool fullValue(int exact, int prefix, const IdentityLabel &l, bw_match_val &val)
   return prefix >= 0 && bpf_map_lookup_elem(prefix, &k, &val) == 0;
 }
 
+// Every entry of a map, as key and value bytes.
+std::vector<std::pair<std::string, std::string>> entries(int fd, size_t keySize, size_t valueSize) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (fd < 0)
+    return out;
+  std::string k(keySize, '\0'), next(keySize, '\0'), v(valueSize, '\0');
+  for (void *cur = nullptr; bpf_map_get_next_key(fd, cur, next.data()) == 0; cur = k.data()) {
+    k = next;
+    if (bpf_map_lookup_elem(fd, k.data(), v.data()) == 0)
+      out.emplace_back(k, v);
+  }
+  return out;
+}
+
+// What each identity group means: its full values and its fail-closed value, by group.
+std::map<uint32_t, std::vector<std::string>> groupMeanings(const IdentityMaps &m) {
+  std::map<uint32_t, std::vector<std::string>> out;
+  for (auto &[k, v] : entries(m.exact, sizeof(bw_exact_key), sizeof(bw_match_val))) {
+    bw_exact_key ek;
+    std::memcpy(&ek, k.data(), sizeof ek);
+    if (ek.group != BW_GROUP_SCOPE_EXE && (ek.group & BW_GROUP_IDENT_VAL))
+      out[ek.group & ~BW_GROUP_IDENT_VAL].push_back("e" + k.substr(4) + v);
+  }
+  for (auto &[k, v] : entries(m.prefix, sizeof(bw_lpm_str_key), sizeof(bw_match_val))) {
+    bw_lpm_str_key pk;
+    std::memcpy(&pk, k.data(), sizeof pk);
+    uint32_t g = uint32_t(pk.group[0]) << 24 | pk.group[1] << 16 | pk.group[2] << 8 | pk.group[3];
+    if (g & BW_GROUP_IDENT_VAL)
+      out[g & ~BW_GROUP_IDENT_VAL].push_back("p" + k.substr(0, 4) + k.substr(8) + v);
+  }
+  for (auto &[k, v] : entries(m.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    if (ik.ino == 0 && ik.name == BW_IDENT_INCOMPLETE)
+      out[ik.group].push_back("i" + v);
+  }
+  for (auto &[g, m] : out)
+    std::sort(m.begin(), m.end());
+  return out;
+}
+
 } // namespace
+
+IdentityMaps identityMaps(bpf_object *obj) {
+  return {mapFd(obj, "bw_m_ident"), mapFd(obj, "bw_m_exact"), mapFd(obj, "bw_m_prefix")};
+}
+
+uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
+  if (old.ident < 0 || now.ident < 0)
+    return 0;
+  auto before = groupMeanings(old), after = groupMeanings(now);
+  std::map<uint32_t, uint32_t> same;  // old group -> new group of the same meaning
+  for (const auto &[og, meaning] : before)
+    for (const auto &[ng, m] : after)
+      if (m == meaning) {
+        same[og] = ng;
+        break;
+      }
+  uint32_t carried = 0;
+  for (auto &[k, v] : entries(old.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    bw_match_val val;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    std::memcpy(&val, v.data(), sizeof val);
+    auto to = same.find(ik.group);
+    if (ik.ino == 0 || (ik.name != BW_IDENT_SELF && ik.name != BW_IDENT_UNDER) || to == same.end())
+      continue;
+    ik.group = to->second;
+    bw_match_val cur{};
+    if (bpf_map_lookup_elem(now.ident, &ik, &cur) == 0)
+      bw_match_val_merge(&val, &cur);
+    if (bpf_map_update_elem(now.ident, &ik, &val, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot keep a learned object label across the swap: " + errnoText(errno));
+    ++carried;
+  }
+  return carried;
+}
 
 IdentityPlan planIdentity(const Bundle &b) {
   IdentityPlan plan;

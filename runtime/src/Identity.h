@@ -31,6 +31,7 @@ struct IdentityPlan {
   uint32_t prefixDirs = 0, prefixFound = 0;   // prefix directories, of which exist
   uint32_t mounts = 0, hardLinks = 0;         // found below the prefix directories
   bool scanCut = false;                       // the hard-link scan stopped at its budget
+  uint32_t carried = 0;                       // learned labels kept from the replaced version
 };
 
 // Files scanned below the prefix directories of one policy for hard links.
@@ -41,6 +42,18 @@ IdentityPlan planIdentity(const Bundle &b);
 // Writes the planned labels into the loaded object's bw_m_ident; throws Error on a map failure
 // (a label the map cannot take is a failed load, never a silently unprotected file).
 void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
+
+// The maps of a loaded version that hold its labels and their meaning.
+struct IdentityMaps {
+  int ident = -1, exact = -1, prefix = -1;
+};
+IdentityMaps identityMaps(bpf_object *obj);
+
+// Labels the replaced version learned (links, moves; BW_IDENT_SELF / _UNDER of an inode) are
+// written into the new version's map for every group whose meaning is unchanged (the same
+// strings with the same values). Returns how many; throws Error when the map cannot take one
+// (the load then fails and the old version keeps enforcing).
+uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now);
 
 // The kernel's dev_t encoding (MKDEV: 20 bits of minor), as super_block->s_dev holds it.
 uint32_t kernelDev(unsigned long dev);

@@ -837,6 +837,13 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   // it replaced behind, in `next`: fold its counts into the enforcing one before its pins go.
   if (res.replaced && countersPending(pins_, *st, cur))
     foldCounters(pins_, *st, next, cur);
+  if (res.replaced) {  // what the enforcing version learned stays learned
+    auto ident = openMapPin(pins_.map(b.name, cur, "bw_m_ident"));
+    auto exact = openMapPin(pins_.map(b.name, cur, "bw_m_exact"));
+    auto prefix = openMapPin(pins_.map(b.name, cur, "bw_m_prefix"));
+    IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
+    res.identity.carried = carryLearnedLabels(old, identityMaps(o.obj));
+  }
 
   faultPoint("after-load");
   std::string genDir = pins_.genDir(b.name, next);
