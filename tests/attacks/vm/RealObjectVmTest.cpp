@@ -128,12 +128,15 @@ std::string RootWithHost() {
 }
 
 // pivot_root needs the current root to be a mount with a parent, which the initramfs's
-// rootfs is not: first chroot into a recursive bind of /, then pivot into a tmpfs the
-// attacker made, holding the real tree at /host.
+// rootfs is not. As switch_root does, a recursive bind of / is moved on top of / first; the
+// attacker then pivots into a tmpfs it made, holding the real tree at /host. The new root
+// takes the place of the old one (on top of rootfs), as it would on a disk-booted system.
 void PivotRootWithHost() {
   std::string r = MakeTempDir(kJail);
   Check(mount("/", r.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "rbind / on " + r);
-  Check(chroot(r.c_str()), "chroot " + r);
+  Check(chdir(r.c_str()), "chdir " + r);
+  Check(mount(r.c_str(), "/", nullptr, MS_MOVE, nullptr), "move " + r + " on /");
+  Check(chroot("."), "chroot .");
   Check(chdir("/"), "chdir /");
   std::string n = MakeTempDir(kJail);
   Check(mount("tmpfs", n.c_str(), "tmpfs", 0, "mode=0755"), "tmpfs on " + n);
@@ -268,10 +271,10 @@ INSTANTIATE_TEST_SUITE_P(Attacks, Views,
 // ---- an allowlist entry is the program that was at the path, not the path ----
 
 // A copy of busybox (another file) at <root>/srv/bw-attack/bin/busybox.
-std::string FakeAllowedTree(const std::string &root) {
+std::string FakeAllowedTree(const std::string &root, const std::string &busybox = kBusybox) {
   for (const char *d : {"/srv", "/srv/bw-attack", "/srv/bw-attack/bin"})
     MkDir(root + d);
-  CopyFile(kBusybox, root + "/srv/bw-attack/bin/busybox");
+  CopyFile(busybox, root + "/srv/bw-attack/bin/busybox");
   return root;
 }
 
@@ -287,7 +290,7 @@ const std::vector<View> kAllowViews = {
     {"pivot_root_fake_tree", false,
      [] {
        PivotRootWithHost();
-       FakeAllowedTree("");
+       FakeAllowedTree("", "/host" + kBusybox);
        return Mapping{{kTop + "/bin/", "/srv/bw-attack/bin/"}};
      }},
     {"bind_over_allowed", false,
