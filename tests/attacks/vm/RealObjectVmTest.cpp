@@ -37,6 +37,12 @@ guest::ChildResult Bulwark(std::vector<std::string> args) {
 
 std::string Bundle(const std::string &name) { return guest::GuestFile("attack-bundles/" + name + ".bwb"); }
 
+const std::vector<std::pair<std::string, std::string>> kLinkedBeforeLoad = {
+    {kTop + "/secret", kOut + "/pre-secret"},
+    {kTop + "/data/file", kOut + "/pre-data"},
+    {kTop + "/free/file", kOut + "/pre-free"},
+};
+
 // ---- the tree, made before the policies load (exact and prefix objects are stat'ed then) ----
 
 void MakeTree() {
@@ -64,6 +70,10 @@ void MakeTree() {
            {kTop + "/free/busybox", 0755}, {kTop + "/drop/payload", 0755}, {kTop + "/bin/busybox", 0755},
            {kTmp + "/payload", 0755}})
     CopyFile(kBusybox, to, mode);
+  // other names made before the load: a hard link of the exact file, of a file under the
+  // prefix, and of a control file
+  for (const auto &[from, to] : kLinkedBeforeLoad)
+    Check(link(from.c_str(), to.c_str()), "link " + from + " " + to);
 }
 
 class LoadedPolicies : public ::testing::Environment {
@@ -395,6 +405,29 @@ TEST(Renames, DirectoriesMovedOutByUnprivilegedUser) {
       {"move a payload directory out of drop", udir, kOut + "/udir", {"mmap exec", MmapExec, "/payload", Expect::Denied}},
   });
   RemoveTree(udir);
+}
+
+// ---- other names from before the load, and what was learned, across a hot swap ----
+
+TEST(Aliases, LinksFromBeforeTheLoadAndMovesSurviveAHotSwap) {
+  std::string moved = kOut + "/sub-swapped";
+  int err = Errno(rename((kTop + "/data/sub").c_str(), moved.c_str()));
+  ASSERT_TRUE(err == 0 || Denied(err)) << Describe(err);
+  if (err != 0)
+    moved = kTop + "/data/sub";  // the move was refused: the file stays under the prefix
+  auto swap = Bulwark({"load", Bundle("attack_protect")});  // replaces the loaded version
+  ASSERT_EQ(swap.exit_code, 0) << swap.output;
+  std::vector<Case> cases = {
+      {"open a link of the exact file made before load", OpenRead, kOut + "/pre-secret", Expect::Denied},
+      {"open a link of a prefix file made before load", OpenRead, kOut + "/pre-data", Expect::Denied},
+      {"open a file moved out of the prefix before the hot swap", OpenRead, moved + "/file", Expect::Denied},
+      {"open a link of a control file", OpenRead, kOut + "/pre-free", Expect::Works},
+  };
+  for (Who who : {Who::Root, Who::User})
+    if (who == Who::Root || UserNs())
+      RunCases(who, kViews[0], cases);
+  if (err == 0)
+    rename(moved.c_str(), (kTop + "/data/sub").c_str());
 }
 
 // ---- depth and length ----
