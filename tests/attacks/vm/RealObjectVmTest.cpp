@@ -173,6 +173,19 @@ std::string Overlay(const std::string &lower) {
   return at;
 }
 
+// A writable overlay over `lower`: upper and work directories on a tmpfs the attacker
+// mounts, so a metadata change copies a file up to a filesystem the attacker owns.
+std::string WritableOverlay(const std::string &lower) {
+  std::string at = MakeTempDir(kJail);
+  std::string t = MakeTempDir(kJail);
+  Check(mount("tmpfs", t.c_str(), "tmpfs", 0, "mode=0755"), "tmpfs on " + t);
+  MkDir(t + "/upper");
+  MkDir(t + "/work");
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + t + "/upper,workdir=" + t + "/work";
+  Check(mount("overlay", at.c_str(), "overlay", 0, opts.c_str()), "overlay " + opts + " on " + at);
+  return at;
+}
+
 struct View {
   const char *name;
   bool needsOverlay;
@@ -203,9 +216,17 @@ const std::vector<View> kViews = {
      [] { return Mapping{{kTop + "/", Bind(kTop) + "/"}, {kTmp + "/", Bind(kTmp) + "/"}}; }},
     {"overlay_lower", true,
      [] { return Mapping{{kTop + "/", Overlay(kTop) + "/"}, {kTmp + "/", Overlay(kTmp) + "/"}}; }},
+    {"overlay_writable", true, [] { return Mapping{{kTop + "/", WritableOverlay(kTop) + "/"}}; }},
 };
 
 enum class Expect { Denied, Works };
+
+// chmod first: through a writable overlay it copies the file up (the kernel reads the
+// lower file to do so), then the open. The chmod's own result does not matter.
+int ChmodThenOpen(const std::string &path) {
+  chmod(path.c_str(), 0644);
+  return OpenRead(path);
+}
 
 struct Case {
   const char *what;
@@ -219,6 +240,9 @@ const std::vector<Case> kCases = {
     {"open under prefix", OpenRead, kTop + "/data/file", Expect::Denied},
     {"open two below prefix", OpenRead, kTop + "/data/sub/file", Expect::Denied},
     {"open control", OpenRead, kTop + "/free/file", Expect::Works},
+    {"chmod (copy-up) then open exact", ChmodThenOpen, kTop + "/secret", Expect::Denied},
+    {"chmod (copy-up) then open under prefix", ChmodThenOpen, kTop + "/data/file", Expect::Denied},
+    {"chmod (copy-up) then open control", ChmodThenOpen, kTop + "/free/file", Expect::Works},
     {"exec from /tmp", Exec, kTmp + "/payload", Expect::Denied},
     {"exec from drop", Exec, kTop + "/drop/payload", Expect::Denied},
     {"exec control", Exec, kTop + "/free/busybox", Expect::Works},
