@@ -130,8 +130,9 @@ public:
       case GroupKind::IntSet: r = b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms}); break;
       }
       best = b.umin(best, r);
-      if (g.identity)  // the same group by file identity: hard links of a protected file
-        best = b.umin(best, b.callLib(lib_, "bw_match_identity", {ev, slot, b.c32(g.id), atoms}));
+      if (g.identity)  // the object itself: its labels, name and ancestors (bw_match.h)
+        best = b.umin(best, b.callLib(lib_, "bw_match_object",
+                                      {ev, slot, b.c32(g.id), b.c32(g.kind == GroupKind::Prefix ? 1 : 0), atoms}));
     }
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();

@@ -761,6 +761,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     throw Error(Exit::BadBundle, "--mode needs " + std::string(kRodataModeOverride) +
                                      " in the policy object's .rodata, which it does not have");
   setCgroupScope(o.obj, b);
+  IdentityPlan identity = planIdentity(b);
   uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
   for (const auto &m : b.maps) {
     bpf_map *map = bpf_object__find_map_by_name(o.obj, m.name.c_str());
@@ -768,7 +769,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
       throw Error(Exit::BadBundle, "policy object has no map " + m.name);
     if (bpf_map__pin_path(map))
       continue;  // shared: its size is part of the ABI
-    bpf_map__set_max_entries(map, m.maxEntries ? m.maxEntries : ncpu);
+    uint32_t extra = m.name == "bw_m_ident" ? identity.mounts + identity.hardLinks : 0;  // found at load
+    bpf_map__set_max_entries(map, (m.maxEntries ? m.maxEntries : ncpu) + extra);
   }
   if (bpf_map *c = bpf_object__find_map_by_name(o.obj, std::string(kCountersMap).c_str()))
     bpf_map__set_max_entries(c, std::max<uint32_t>(bpf_map__max_entries(c), uint32_t(b.rules.size()) + 1));
@@ -779,9 +781,9 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   for (const auto &m : b.maps)
     if (!m.data.empty())
       fillMap(bpf_object__find_map_by_name(o.obj, m.name.c_str()), b, m);
-  IdentitySeed seed = seedIdentity(o.obj, b);
-  res.identityPaths = seed.paths;
-  res.identitySeeded = seed.seeded;
+  seedIdentity(o.obj, identity);
+  res.identity = identity;
+  res.identity.labels.clear();
 
   std::map<uint32_t, bpf_program *> progs;  // hook index → program (LSM hooks)
   uint64_t hooksMask = 0;

@@ -5,6 +5,7 @@
 
 #include "Bpf.h"
 #include "BundleView.h"
+#include "Identity.h"
 #include "Pins.h"
 #include "State.h"
 
@@ -29,8 +30,7 @@ struct LoadResult {
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
   double totalMs = 0;          // the whole command, lock to unlock
-  uint32_t identityPaths = 0;  // exact protected paths also matched by (device, inode)
-  uint32_t identitySeeded = 0; // of which exist and were recorded at load
+  IdentityPlan identity;       // what was labelled at load (counts only)
   std::vector<std::string> hooks;     // language hooks, each once
   std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
 };

@@ -73,9 +73,14 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
               (mode.empty() ? b.mode : mode).c_str(), joined(r.hooks).c_str());
   std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
               r.totalMs);
-  if (r.identityPaths)
+  const IdentityPlan &id = r.identity;
+  if (id.exactPaths)
     std::printf("identity: %u of %u protected paths exist, matched by (device, inode) as well\n",
-                r.identitySeeded, r.identityPaths);
+                id.exactFound, id.exactPaths);
+  if (id.prefixDirs)
+    std::printf("identity: %u of %u protected directories exist, with %u mounts and %u hard-linked files below%s\n",
+                id.prefixFound, id.prefixDirs, id.mounts, id.hardLinks,
+                id.scanCut ? " (hard-link scan stopped at its budget)" : "");
   for (const auto &w : r.warnings)
     std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
   return 0;
