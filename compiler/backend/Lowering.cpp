@@ -63,6 +63,12 @@ Bytes valBytes(const MatchVal &v) {
 constexpr uint32_t kValSize = 8 + 8 * kAtomWords;
 constexpr uint32_t kGroupScopeExe = 0xfffffffeu;
 
+// A path field that names a file, so a test on it can decide on the file (bw_m_ident).
+// process.cgroup is a path in the cgroup hierarchy, not a file any hook acts on.
+bool namesFile(const FieldInfo &f) {
+  return f.type == FieldType::PATH && std::string_view(f.name) != "process.cgroup";
+}
+
 std::optional<GroupKind> mapKindOf(const ir::Test &t, bool intSetMapped) {
   switch (t.field.slotKind) {
   case SlotKind::Str:
@@ -451,8 +457,8 @@ private:
       // An exact or prefix group on a path decides on the object (bw_m_ident): its string
       // entries keep only what the process's view may add, the full values go under
       // BW_GROUP_IDENT_VAL for the runtime, which labels the objects at load.
-      bool identity = (g.kind == GroupKind::Exact || g.kind == GroupKind::Prefix) &&
-                      g.field.type == FieldType::PATH && out.identity.size() < kMaxIdentityGroups;
+      bool identity = (g.kind == GroupKind::Exact || g.kind == GroupKind::Prefix) && namesFile(g.field) &&
+                      out.identity.size() < kMaxIdentityGroups;
       auto viewVal = [&](MatchVal v) {
         for (uint32_t i = 0; i < kAtomWords; ++i)
           v.atoms[i] &= ~d.permissiveAtoms[i];
