@@ -485,6 +485,11 @@ int AtDepth(const Deep &d) {
   int rc;
   if (d.exec) {
     int out = openat(fd, "payload", O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+    if (out < 0 && Denied(errno)) {  // past the walk bound even writing the payload is refused
+      int err = errno;
+      close(fd);
+      return err;
+    }
     int in = open(kBusybox.c_str(), O_RDONLY | O_CLOEXEC);
     bool ok = out >= 0 && CopyFd(in, out);
     close(in);
@@ -519,6 +524,11 @@ TEST_P(Depth, DeepAndLongPathsDoNotEscapeRules) {
     cases.push_back({"exec from /tmp", kTmp, depth, len, true, Expect::Denied});
     cases.push_back({"exec control", free, depth, len, true, Expect::Works});
   }
+  // Past the 4,096 ancestors a walk reads, the answer is unknown: deny rules must hold.
+  // The control stays below that bound.
+  cases.push_back({"open under prefix past the walk bound", data, 4100, 1, false, Expect::Denied});
+  cases.push_back({"exec from /tmp past the walk bound", kTmp, 4100, 1, true, Expect::Denied});
+  cases.push_back({"open control below the walk bound", free, 4000, 1, false, Expect::Works});
   std::vector<int> results = AsAttacker(who, [&] {
     std::vector<int> out;
     for (const auto &c : cases)
