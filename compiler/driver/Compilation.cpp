@@ -21,6 +21,10 @@ bool collectPolicyFiles(const std::vector<std::string> &paths, std::vector<std::
         *error = "cannot read directory '" + p + "': " + ec.message();
         return false;
       }
+      if (found.empty()) {
+        *error = "no policy files (*.bw) in directory '" + p + "'";
+        return false;
+      }
       std::sort(found.begin(), found.end());
       out->insert(out->end(), found.begin(), found.end());
     } else if (fs::exists(p, ec)) {

@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4) for the source digest a bundle records. Hex output.
+// SHA-256 for the source digest a bundle records (libcrypto from OpenSSL). Hex output.
 #pragma once
 
 #include <string>

@@ -6,6 +6,7 @@
 #include "ExitCodes.h"
 #include "Formatter.h"
 #include "LineDiff.h"
+#include "ModuleLoader.h"
 #include "Parser.h"
 #include "PolicyTests.h"
 
@@ -13,7 +14,10 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <iostream>
 
 namespace bulwark {
@@ -139,7 +143,9 @@ int runExplain(const std::string &code, bool list) {
       std::cout << k.code << "  " << severityName(k.severity) << "  " << k.title << "\n";
     return kExitClean;
   }
-  const DiagKindInfo *k = findDiagKind(code);
+  std::string upper = code;  // codes are printed upper case; accept e0006 too
+  for (char &ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  const DiagKindInfo *k = findDiagKind(upper);
   if (!k) {
     std::cerr << "bulwarkc: error: unknown diagnostic code '" << code << "' (see 'bulwarkc explain --list')\n";
     return kExitUsage;
@@ -185,7 +191,10 @@ int runHooks() {
 
 int run(int argc, char **argv) {
   CLI::App app{"bulwarkc: check, lint, format, test and compile Bulwark security policies"};
-  app.set_version_flag("--version", std::string("bulwarkc ") + BULWARK_VERSION);
+  std::string version = std::string("bulwarkc ") + BULWARK_VERSION + "\nstdlib search path:";
+  if (const char *env = std::getenv("BULWARK_STDLIB")) version += std::string(" ") + env + " ($BULWARK_STDLIB)";
+  for (const auto &dir : defaultStdlibDirs()) version += " " + dir;
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
 
   CommonOptions checkOpts, lintOpts, fmtOpts;
@@ -221,8 +230,12 @@ int run(int argc, char **argv) {
   inspect->add_option("--format", inspectFormat, "output format")->check(CLI::IsMember({"text", "json"}));
 
   auto *test = app.add_subcommand("test", "run policy unit tests (<policy>_test.yaml beside <policy>.bw)");
-  addCommon(test, testOpts);
+  addCommon(test, testOpts, false);
   PolicyTestOptions testCmd;
+  std::string testFormat = "text";
+  test->add_option("--format", testFormat, "report format (diagnostics use json or github too, else text)")
+      ->check(CLI::IsMember({"text", "json", "junit", "github"}));
+  test->add_option("-o,--output", testCmd.output, "write the report to this file instead of stdout");
   test->add_flag("-v,--verbose", testCmd.verbose, "print passing tests too");
   test->add_option("--min-coverage", testCmd.minCoverage, "fail unless each tested policy exercises this percent of its rules");
 
@@ -252,6 +265,13 @@ int run(int argc, char **argv) {
   }
   if (*hooks) return runHooks();
   if (*inspect) return runInspect(inspectDir, inspectFormat);
+  if (*test) {
+    static const std::map<std::string, TestReportFormat> formats{
+        {"text", TestReportFormat::Text}, {"json", TestReportFormat::Json},
+        {"junit", TestReportFormat::Junit}, {"github", TestReportFormat::Github}};
+    testCmd.format = formats.at(testFormat);
+    if (testFormat == "json" || testFormat == "github") testOpts.format = testFormat;
+  }
   if (*compile || *test) {
     CommonOptions &o = *compile ? compileOpts : testOpts;
     int rc = kExitClean;

@@ -87,7 +87,8 @@ fragment IPV4_BODY: [0-9]+ '.' [0-9]+ '.' [0-9]+ '.' [0-9]+ ;
 fragment IPV6_BODY: HEX* ':' HEX* ':' (HEX | ':' | '.')* ;
 fragment HEX: [0-9a-fA-F] ;
 
-INT: '0x' [0-9a-fA-F]+ | '0o' [0-7]+ | [0-9]+ ;
+// A leading '-' is part of the literal: the language has no subtraction.
+INT: '-'? ('0x' [0-9a-fA-F]+ | '0o' [0-7]+ | [0-9]+) ;
 IDENT: [a-zA-Z_] [a-zA-Z_0-9]* ;
 STRING: '"' ( '\\' . | ~["\\\r\n] )* '"' ;
 

@@ -166,8 +166,28 @@ bool evalCond(const Cond &c, const Event &ev) {
   return false;
 }
 
+bool inScope(const Policy &policy, const Event &event) {
+  const std::string_view field = policy.scope.kind == Scope::Kind::Cgroup ? "process.cgroup" : "process.exe";
+  if (policy.scope.kind == Scope::Kind::Host || !event.count(field))
+    return true;
+  std::string value = strOf(event, field);
+  for (const auto &s : policy.scope.paths) {
+    if (value == s)
+      return true;
+    bool subtree = policy.scope.kind == Scope::Kind::Cgroup &&
+                   (s == "/" || (value.size() > s.size() && value.compare(0, s.size(), s) == 0 && value[s.size()] == '/'));
+    if (subtree)
+      return true;
+  }
+  return false;
+}
+
 Decision evaluate(const Policy &policy, HookId hook, const Event &event, const EvalOptions &opt) {
   Decision d;
+  if (!inScope(policy, event)) {
+    d.inScope = false;
+    return d;
+  }
   bool hookHasRules = false;
   for (const auto &r : policy.rules) {
     if (r.hook != hook)

@@ -6,6 +6,7 @@
 // holds decides. With no match the policy default decides; a Deny default applies only to
 // hooks the policy has rules for (others are not attached: Allow). A policy in audit mode
 // (or with a mode override) does not deny: deny/kill become audit records ("would deny").
+// An event outside the policy's scope is allowed without consulting a rule.
 #pragma once
 
 #include "PolicyIr.h"
@@ -29,6 +30,7 @@ struct Decision {
   bool denied = false;        // the operation fails with EPERM
   bool wouldDeny = false;     // audit mode suppressed a deny/kill
   bool killed = false;        // SIGKILL sent
+  bool inScope = true;        // false: the policy does not see the event (Allow, no rule)
 };
 
 struct EvalOptions {
@@ -37,6 +39,12 @@ struct EvalOptions {
 
 Decision evaluate(const Policy &policy, HookId hook, const Event &event,
                   const EvalOptions &options = {});
+
+// Whether the policy sees the event: its cgroup scope holds the event's process.cgroup
+// (a path relative to the cgroup root), or its executable scope lists process.exe. An event
+// without that field is taken to be in scope, so a test of a policy's rules need not repeat
+// the policy's scope.
+bool inScope(const Policy &policy, const Event &event);
 
 // The pieces, for tests.
 bool evalCond(const Cond &cond, const Event &event);

@@ -469,11 +469,17 @@ private:
       e->text = i->INT()->getText();
       int base = 10;
       std::string_view digits = e->text;
+      bool negative = !digits.empty() && digits[0] == '-';
+      if (negative) digits.remove_prefix(1);
       if (digits.rfind("0x", 0) == 0) { base = 16; digits.remove_prefix(2); }
       else if (digits.rfind("0o", 0) == 0) { base = 8; digits.remove_prefix(2); }
-      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), e->intValue, base);
-      if (ec != std::errc() || ptr != digits.data() + digits.size())
+      uint64_t magnitude = 0;
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
+      const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+      if (ec != std::errc() || ptr != digits.data() + digits.size() || magnitude > limit)
         diags_.report(DiagId::E0018, e->loc, "integer literal '" + e->text + "' does not fit in 64 bits");
+      else
+        e->intValue = negative ? static_cast<int64_t>(~magnitude + 1) : static_cast<int64_t>(magnitude);
       return e;
     }
     if (dynamic_cast<BulwarkParser::AddrPrimaryContext *>(ctx)) {

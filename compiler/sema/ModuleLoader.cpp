@@ -2,10 +2,31 @@
 
 #include "Parser.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 namespace bulwark {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> defaultStdlibDirs() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {BULWARK_INSTALL_STDLIB};
+  // An installed binary uses the stdlib of its own prefix, so a package unpacked anywhere
+  // (dpkg -x, cmake --install --prefix) is self-contained; then the configured location.
+  fs::path own = (exe.parent_path() / BULWARK_STDLIB_FROM_BINDIR).lexically_normal();
+  std::vector<std::string> installed{own.string()};
+  if (own != fs::path(BULWARK_INSTALL_STDLIB)) installed.push_back(BULWARK_INSTALL_STDLIB);
+  if (fs::is_directory(own, ec)) return installed;
+  // A binary in the build tree compiles against the source tree's stdlib, never an
+  // installed (maybe older) copy.
+  const fs::path buildTree = BULWARK_BUILD_TREE;
+  if (std::mismatch(buildTree.begin(), buildTree.end(), exe.begin(), exe.end()).first == buildTree.end())
+    return {BULWARK_SOURCE_STDLIB};
+  return installed;
+}
 
 ModuleLoader::ModuleLoader(SourceManager &sm, DiagnosticEngine &diags, std::vector<std::string> extraDirs)
     : sm_(sm), diags_(diags), dirs_(std::move(extraDirs)) {
@@ -20,8 +41,7 @@ ModuleLoader::ModuleLoader(SourceManager &sm, DiagnosticEngine &diags, std::vect
       pos = next + 1;
     }
   }
-  dirs_.push_back(BULWARK_INSTALL_STDLIB);
-  dirs_.push_back(BULWARK_SOURCE_STDLIB);
+  for (auto &dir : defaultStdlibDirs()) dirs_.push_back(std::move(dir));
 }
 
 std::string ModuleLoader::findModuleFile(const std::string &module) const {

@@ -1,6 +1,6 @@
 // Finds, reads and parses imported modules (`import std.files` → <dir>/std/files.bw)
 // once per compilation. Search order: --stdlib directories, $BULWARK_STDLIB (colon
-// separated), the installed stdlib, then the source tree's stdlib (for development).
+// separated), then defaultStdlibDirs().
 #pragma once
 
 #include "Ast.h"
@@ -12,6 +12,11 @@
 #include <vector>
 
 namespace bulwark {
+
+// The stdlib of this binary: <prefix>/share/bulwark/stdlib beside an installed one (found
+// from the binary's own path), then the configured install location; the source tree's for
+// a binary in the build tree.
+std::vector<std::string> defaultStdlibDirs();
 
 class ModuleLoader {
 public:

@@ -6,6 +6,7 @@
 #include "Types.h"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 
@@ -63,6 +64,22 @@ size_t editDistance(std::string_view a, std::string_view b) {
     std::swap(prev, cur);
   }
   return prev[b.size()];
+}
+
+// A policy's name becomes its bpffs pin directory and bundle name: the runtime accepts
+// a-z 0-9 _ (and -), at most 63 characters, and keeps "shared" and "dispatch" for its own
+// pins (validPolicyName in runtime/src/BundleView.cpp). Empty when the name is fine.
+std::string policyNameProblem(const std::string &name) {
+  if (name.size() > 63) return "is longer than 63 characters";
+  for (char c : name)
+    if (c >= 'A' && c <= 'Z') {
+      std::string lower = name;
+      for (char &l : lower) l = static_cast<char>(std::tolower(static_cast<unsigned char>(l)));
+      return "has upper-case letters (names are pinned in bpffs as a-z, 0-9 and _; write '" + lower + "')";
+    }
+  if (name[0] == '_') return "must start with a letter";
+  if (name == "shared" || name == "dispatch") return "is reserved for the runtime's own pins";
+  return {};
 }
 
 template <typename Names> std::string suggest(const std::string &name, const Names &candidates) {
@@ -786,6 +803,8 @@ struct Sema::Impl {
     out.file = fileScope.file;
     out.ir.name = p.name;
     out.ir.loc = toIrLoc(sm, p.nameLoc);
+    if (std::string why = policyNameProblem(p.name); !why.empty())
+      error(DiagId::E0021, p.nameLoc, "policy name '" + p.name + "' " + why);
     auto scope = std::make_unique<Scope>();
     scope->parent = &fileScope;
     scope->file = fileScope.file;

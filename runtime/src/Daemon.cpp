@@ -84,8 +84,9 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
   }
   if (c.debounceSeconds < 0 || c.resyncSeconds <= 0)
     bad("debounce_seconds must be >= 0 and resync_seconds > 0");
-  if (!c.metrics.empty() && c.metrics.rfind(':') == std::string::npos)
-    bad("metrics must be host:port or :port, not '" + c.metrics + "'");
+  std::string why;
+  if (!c.metrics.empty() && !parseListenAddress(c.metrics, &why))
+    bad("metrics: " + why);
   return c;
 }
 
@@ -171,6 +172,37 @@ std::string promLabel(const std::string &v) {
 }
 
 // ---- daemon --------------------------------------------------------------------------------------
+std::optional<ListenAddress> parseListenAddress(const std::string &spec, std::string *why) {
+  auto fail = [&](const std::string &w) -> std::optional<ListenAddress> {
+    *why = "'" + spec + "' is not a listen address: " + w + " (host:port, :port or [ipv6]:port)";
+    return std::nullopt;
+  };
+  auto colon = spec.rfind(':');
+  if (colon == std::string::npos)
+    return fail("no port");
+  std::string host = spec.substr(0, colon), port = spec.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) == 0 || std::stoul(port) > 65535)
+    return fail("the port must be a number from 1 to 65535");
+  ListenAddress a;
+  a.port = uint16_t(std::stoul(port));
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed)
+    host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "*")
+    host = "0.0.0.0";
+  if (host == "localhost")
+    host = "127.0.0.1";
+  if (!bracketed && inet_pton(AF_INET, host.c_str(), a.addr.data()) == 1)
+    a.family = AF_INET;
+  else if (bracketed && inet_pton(AF_INET6, host.c_str(), a.addr.data()) == 1)
+    a.family = AF_INET6;
+  else
+    return fail(host.find(':') != std::string::npos && !bracketed ? "write an IPv6 address in brackets"
+                                                                   : "'" + host + "' is not an IPv4 or IPv6 address");
+  return a;
+}
+
 namespace {
 double nowSeconds() { return double(monotonicNs()) / 1e9; }
 
@@ -186,21 +218,29 @@ std::string isoNow() {
 }
 
 Fd listenOn(const std::string &spec) {
-  auto colon = spec.rfind(':');
-  std::string host = spec.substr(0, colon), port = spec.substr(colon + 1);
-  if (host.empty() || host == "*")
-    host = "0.0.0.0";
-  if (host == "localhost")
-    host = "127.0.0.1";
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(uint16_t(std::atoi(port.c_str())));
-  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1)
-    throw Error(Exit::Usage, "metrics: '" + host + "' is not an IPv4 address");
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  std::string why;
+  auto a = parseListenAddress(spec, &why);
+  if (!a)
+    throw Error(Exit::Usage, "metrics: " + why);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (a->family == AF_INET) {
+    auto *sa = reinterpret_cast<sockaddr_in *>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(a->port);
+    std::memcpy(&sa->sin_addr, a->addr.data(), 4);
+    len = sizeof *sa;
+  } else {
+    auto *sa = reinterpret_cast<sockaddr_in6 *>(&ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(a->port);
+    std::memcpy(&sa->sin6_addr, a->addr.data(), 16);
+    len = sizeof *sa;
+  }
+  Fd fd(::socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 || ::listen(fd.get(), 16) != 0)
+  if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) != 0 || ::listen(fd.get(), 16) != 0)
     throw Error(Exit::Failed, "metrics: cannot listen on " + spec + ": " + errnoText(errno));
   return fd;
 }

@@ -10,6 +10,7 @@
 
 #include "Runtime.h"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -35,6 +36,16 @@ struct DaemonConfig {
 // unload_removed, debounce_seconds, resync_seconds). Relative paths are relative to
 // `baseDir`. Throws Error(Usage) naming the problem.
 DaemonConfig parseDaemonConfig(const std::string &yaml, const std::filesystem::path &baseDir);
+
+// The metrics listen address: "host:port", ":port" (all IPv4 addresses), "[v6addr]:port"
+// or "[::]:port"; host is an IPv4 or IPv6 literal, "*" or "localhost"; port 1..65535.
+// nullopt with the reason in *why otherwise.
+struct ListenAddress {
+  int family = 0;                    // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};    // network order; IPv4 in the first 4 bytes
+  uint16_t port = 0;
+};
+std::optional<ListenAddress> parseListenAddress(const std::string &spec, std::string *why);
 
 // Bundle directories in `dir`: entries (directories or symlinks to them) that hold a
 // manifest.yaml; names starting with '.' (`..data`, `..2024_...`) are skipped. Paths are

@@ -113,7 +113,7 @@ DoctorReport runDoctor(const std::string &pinRoot) {
   bool fsOk = isBpffs(bpffsDir);
   add("bpffs", fsOk ? S::Ok : S::Fail,
       fsOk ? bpffsDir + " is a BPF file system"
-           : bpffsDir + " is not a BPF file system (mount -t bpf bpf /sys/fs/bpf)");
+           : bpffsDir + " is not a BPF file system (" + bpffsMountHint(pinRoot) + ")");
 
   // Test-loads.
   auto lsm = tryProgram("bw_probe_lsm", [](bpf_program *p) { return bpf_program__attach_lsm(p); });

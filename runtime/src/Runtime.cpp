@@ -683,7 +683,7 @@ void Runtime::preflight(bool needLsm) {
   std::string probe = exists(pins_.root) ? pins_.root : parent.string();
   if (!isBpffs(probe))
     throw Error(Exit::Unsupported, "the pin root " + pins_.root + " is not on a BPF file system",
-                "mount it: mount -t bpf bpf " + (exists(pins_.root) ? pins_.root : parent.string()));
+                bpffsMountHint(pins_.root));
   std::string why;
   auto lsms = activeLsms(&why);
   if (needLsm && lsms && !bpfLsmActive(*lsms)) {

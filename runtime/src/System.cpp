@@ -87,4 +87,12 @@ static uint64_t clockNs(clockid_t c) {
 uint64_t realtimeNs() { return clockNs(CLOCK_REALTIME); }
 uint64_t monotonicNs() { return clockNs(CLOCK_MONOTONIC); }
 
+std::string bpffsMountHint(const std::string &pinRoot) {
+  const std::string standard = "/sys/fs/bpf";
+  std::string hint = "mount it: mount -t bpf bpf " + standard;
+  if (pinRoot.rfind(standard + "/", 0) != 0)
+    hint += ", then give a pin root below it (--pin-root " + standard + "/bulwark, the default)";
+  return hint;
+}
+
 } // namespace bulwark::rt

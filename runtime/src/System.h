@@ -25,6 +25,11 @@ uint64_t effectiveCaps();
 // CAP_BPF + CAP_PERFMON. *missing names what is lacking.
 bool havePrivilege(std::string *missing = nullptr);
 
+// What to do when the pin root is not on bpffs: mount bpffs at its standard place,
+// /sys/fs/bpf, and keep the pin root below it. Never suggests mounting over the pin root's
+// parent (say /tmp), which would hide what is there.
+std::string bpffsMountHint(const std::string &pinRoot);
+
 uint64_t realtimeNs();
 uint64_t monotonicNs();
 

@@ -86,6 +86,27 @@ TEST(Evaluator, FirstMatchDefaultsAndModes) {
   EXPECT_TRUE(d.wouldDeny);
 }
 
+TEST(Evaluator, ScopeDecidesWhetherThePolicySeesTheEvent) {
+  auto p = PolicyBuilder("p").rule("deny-all", HookId::FILE_OPEN, cTest(HookId::FILE_OPEN, "file.path", TestOp::Prefix, strs({"/"}))).build();
+  p.scope.kind = ir::Scope::Kind::Cgroup;
+  p.scope.paths = {"/app.slice"};
+  auto at = [](const char *cgroup) { return ir::Event{{"file.path", std::string("/x")}, {"process.cgroup", std::string(cgroup)}}; };
+  EXPECT_TRUE(ir::evaluate(p, HookId::FILE_OPEN, at("/app.slice")).denied);
+  EXPECT_TRUE(ir::evaluate(p, HookId::FILE_OPEN, at("/app.slice/a.service")).denied);
+  for (const char *outside : {"/", "/app.slice2", "/user.slice"}) {
+    auto d = ir::evaluate(p, HookId::FILE_OPEN, at(outside));
+    EXPECT_FALSE(d.inScope) << outside;
+    EXPECT_FALSE(d.matched || d.denied) << outside;
+    EXPECT_EQ(d.action, Action::Allow) << outside;
+  }
+  // Without the field the event is taken to be in scope.
+  EXPECT_TRUE(ir::evaluate(p, HookId::FILE_OPEN, {{"file.path", std::string("/x")}}).denied);
+  p.scope.kind = ir::Scope::Kind::Executable;
+  p.scope.paths = {"/usr/bin/app"};
+  EXPECT_TRUE(ir::evaluate(p, HookId::FILE_OPEN, {{"file.path", std::string("/x")}, {"process.exe", std::string("/usr/bin/app")}}).denied);
+  EXPECT_FALSE(ir::evaluate(p, HookId::FILE_OPEN, {{"file.path", std::string("/x")}, {"process.exe", std::string("/usr/bin/app2")}}).inScope);
+}
+
 TEST(Evaluator, IntOpsAndNot) {
   auto h = HookId::FILE_OPEN;
   auto p = PolicyBuilder("p")

@@ -343,6 +343,176 @@ TEST_F(BulwarkcCli, NonUtf8InputIsAFindingNotAnInternalError) {
   EXPECT_EQ(run({"fmt", "--check", f}).exitCode, 1);
 }
 
+TEST_F(BulwarkcCli, ExplainIsCaseInsensitive) {
+  auto upper = run({"explain", "E0006"}), lower = run({"explain", "e0006"});
+  EXPECT_EQ(lower.exitCode, 0) << describe(lower);
+  EXPECT_EQ(lower.out, upper.out);
+}
+
+TEST_F(BulwarkcCli, CheckOfADirectoryWithoutPoliciesSaysSo) {
+  fs::create_directories(tmp_ + "/empty");
+  write("empty/notes.txt", "no policies here");
+  auto r = run({"check", tmp_ + "/empty"});
+  EXPECT_EQ(r.exitCode, 2) << describe(r);
+  EXPECT_NE(r.err.find("no policy files (*.bw) in directory '" + tmp_ + "/empty'"), std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, VersionPrintsTheStdlibOfTheBuildTree) {
+  auto v = run({"--version"});
+  EXPECT_NE(v.out.find("stdlib search path: " + sourceDir() + "/stdlib\n"), std::string::npos) << describe(v);
+}
+
+// ---- bulwarkc test ----
+
+// A scoped allowlist, as policies/exec_allowlist.bw, with one test per expectation kind.
+const char *kScopedPolicy = R"(policy scoped {
+  default deny
+  scope cgroup "/sys/fs/cgroup/app.slice"
+
+  rule app {
+    on process.exec
+    when exec.path == "/usr/local/bin/app"
+    allow
+  }
+
+  rule negative_pid {
+    on process.exec
+    when process.tgid == -100
+    deny
+  }
+}
+)";
+
+const char *kScopedTests = R"(tests:
+  - name: the app runs in its cgroup
+    hook: process.exec
+    event: {exec.path: /usr/local/bin/app, process.cgroup: /app.slice/app.service}
+    expect: {action: allow, rule: app}
+  - name: bash on the host is allowed
+    hook: process.exec
+    event: {exec.path: /bin/bash, process.cgroup: /}
+    expect: {action: allow, in_scope: false, denied: false}
+  - name: a sibling cgroup is outside the scope too
+    hook: process.exec
+    event: {exec.path: /bin/bash, process.cgroup: /app.slice2}
+    expect: {action: allow, in_scope: false}
+  - name: bash in the app's cgroup is denied
+    hook: process.exec
+    event: {exec.path: /bin/bash, process.cgroup: /app.slice}
+    expect: {action: deny, default: true, denied: true}
+  - name: in audit mode it is only recorded
+    mode: audit
+    hook: process.exec
+    event: {exec.path: /bin/bash}
+    expect: {action: deny, denied: false}
+  - name: negative integers
+    hook: process.exec
+    event: {exec.path: /usr/local/bin/app2, process.tgid: -100}
+    expect: {action: deny, rule: negative_pid}
+)";
+
+TEST_F(BulwarkcCli, TestHonoursScopeAndMode) {
+  write("scoped.bw", kScopedPolicy);
+  write("scoped_test.yaml", kScopedTests);
+  auto r = run({"test", tmp_, "--min-coverage", "100"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_NE(r.out.find("coverage scoped: 2/2 rules\n"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n6 passed, 0 failed\n"), std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, TestReportsAWrongScopeExpectation) {
+  write("scoped.bw", kScopedPolicy);
+  write("scoped_test.yaml", R"(tests:
+  - name: bash on the host
+    hook: process.exec
+    event: {exec.path: /bin/bash, process.cgroup: /}
+    expect: {action: deny}
+  - name: misspelt key
+    hook: process.exec
+    event: {exec.path: /bin/bash}
+    expect: {acton: deny}
+)");
+  auto r = run({"test", tmp_});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.out.find("scoped_test.yaml:5:22: FAIL bash on the host: expected deny, got allow (outside the policy's scope)"),
+            std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("scoped_test.yaml:9:14: FAIL misspelt key: unknown key 'acton' in `expect`"), std::string::npos)
+      << describe(r);
+}
+
+TEST_F(BulwarkcCli, TestFailsForAPolicyWithoutTests) {
+  write("scoped.bw", kScopedPolicy);
+  write("scoped_test.yaml", kScopedTests);
+  std::string untested = write("untested.bw", kCleanPolicy);
+  auto r = run({"test", tmp_});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.out.find(untested + ":1:8: FAIL tests of policy clean: no test for policy clean (write tests in " + tmp_ +
+                       "/untested_test.yaml)"),
+            std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n6 passed, 1 failed\n"), std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, TestFailsWhenItFindsNoTests) {
+  write("mod.bw", "list only = [\"/a\"]\n");  // a module: no policy, nothing to test
+  auto r = run({"test", tmp_});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.out.find("no policy tests found"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("0 passed, 0 failed"), std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, TestJsonReport) {
+  write("scoped.bw", kScopedPolicy);
+  write("scoped_test.yaml", std::string(kScopedTests) + R"(  - name: wrong
+    hook: process.exec
+    event: {exec.path: /bin/bash}
+    expect: {action: allow}
+)");
+  auto r = run({"test", tmp_, "--format", "json"});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  std::string error;
+  auto doc = parseJson(r.out, &error);
+  ASSERT_TRUE(doc) << error << "\n" << r.out;
+  ASSERT_NE(doc->at("tests[6].status"), nullptr) << r.out;
+  EXPECT_EQ(doc->at("tests[6].status")->string, "fail");
+  EXPECT_EQ(doc->at("tests[6].name")->string, "wrong");
+  EXPECT_EQ(doc->at("tests[6].policy")->string, "scoped");
+  EXPECT_EQ(doc->at("tests[6].message")->string, "expected allow, got deny (policy default)");
+  EXPECT_EQ(doc->at("tests[0].status")->string, "pass");
+  EXPECT_EQ(doc->at("coverage[0].exercised")->number, 2);
+  EXPECT_EQ(doc->at("passed")->number, 6);
+  EXPECT_EQ(doc->at("failed")->number, 1);
+}
+
+TEST_F(BulwarkcCli, TestGithubAnnotations) {
+  write("scoped.bw", kScopedPolicy);
+  write("scoped_test.yaml", R"(tests:
+  - name: wrong, with a comma
+    hook: process.exec
+    event: {exec.path: /bin/bash}
+    expect: {action: allow}
+)");
+  auto r = run({"test", tmp_, "--format", "github"});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.out.find("::error file=" + tmp_ + "/scoped_test.yaml,line=5,col=22,title=bulwarkc test%3A wrong%2C with a "
+                       "comma::expected allow, got deny (policy default)\n"),
+            std::string::npos) << describe(r);
+}
+
+TEST_F(BulwarkcCli, TestJunitReportToAFile) {
+  write("scoped.bw", kScopedPolicy);
+  write("scoped_test.yaml", kScopedTests);
+  std::string out = tmp_ + "/report.xml";
+  auto r = run({"test", tmp_, "--format", "junit", "-o", out, "--min-coverage", "100"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "6 passed, 0 failed\n");
+  std::string xml = readFile(out);
+  EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"bulwarkc test\" tests=\"7\" failures=\"0\">", 0), 0u)
+      << xml;
+  EXPECT_NE(xml.find("<testcase name=\"bash on the host is allowed\" classname=\"scoped\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testsuite name=\"rule coverage\" tests=\"1\" failures=\"0\""), std::string::npos) << xml;
+}
+
 TEST_F(BulwarkcCli, VersionAndHooks) {
   auto v = run({"--version"});
   EXPECT_EQ(v.exitCode, 0) << describe(v);

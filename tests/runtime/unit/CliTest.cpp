@@ -120,7 +120,12 @@ TEST(Cli, LoadOutsideBpffsNamesTheCause) {
   if (geteuid() == 0) {
     EXPECT_EQ(r.code, 5) << r.out;
     EXPECT_NE(r.out.find("is not on a BPF file system"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("mount -t bpf"), std::string::npos) << r.out;
+    // The hint names bpffs's standard place, never the pin root's parent (here under /tmp).
+    EXPECT_NE(r.out.find("mount -t bpf bpf /sys/fs/bpf,"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("mount -t bpf bpf /tmp"), std::string::npos) << r.out;
+    Result direct = bulwark({"load", b, "--pin-root", "/tmp/bulwark-no-such-pins"});
+    EXPECT_EQ(direct.code, 5) << direct.out;
+    EXPECT_EQ(direct.out.find("mount -t bpf bpf /tmp"), std::string::npos) << direct.out;
   } else {
     EXPECT_EQ(r.code, 6) << r.out;
     EXPECT_NE(r.out.find("missing privilege"), std::string::npos) << r.out;

@@ -6,6 +6,7 @@
 #include "TestBundle.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -49,9 +50,33 @@ TEST(DaemonConfig, ParsesAndResolvesPaths) {
   EXPECT_FALSE(d.mode.has_value());
 }
 
+TEST(DaemonConfig, ListenAddresses) {
+  std::string why;
+  auto v4 = parseListenAddress("127.0.0.1:9737", &why);
+  ASSERT_TRUE(v4) << why;
+  EXPECT_EQ(v4->family, AF_INET);
+  EXPECT_EQ(v4->port, 9737);
+  EXPECT_EQ(v4->addr[0], 127);
+  auto v6 = parseListenAddress("[::1]:9737", &why);
+  ASSERT_TRUE(v6) << why;
+  EXPECT_EQ(v6->family, AF_INET6);
+  EXPECT_EQ(v6->addr[15], 1);
+  EXPECT_EQ(parseListenAddress("[::]:80", &why)->family, AF_INET6);
+  EXPECT_EQ(parseListenAddress(":9737", &why)->family, AF_INET);
+  EXPECT_EQ(parseListenAddress("localhost:1", &why)->addr[0], 127);
+  for (const char *bad : {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", "127.0.0.1:80x", "127.0.0.1:-1", "9737",
+                          "::1:9737", "[127.0.0.1]:80", "example.com:80", "[::1]:65536"}) {
+    EXPECT_FALSE(parseListenAddress(bad, &why)) << bad;
+    EXPECT_NE(why.find("is not a listen address"), std::string::npos) << why;
+  }
+  EXPECT_FALSE(parseListenAddress("127.0.0.1:99999", &why));
+  EXPECT_NE(why.find("the port must be a number from 1 to 65535"), std::string::npos) << why;
+}
+
 TEST(DaemonConfig, ErrorsAreUsageErrors) {
   for (const char *bad : {"", "[1, 2]", "pin_root: /x\n", "bundle_dir: /b\nfrobnicate: 1\n",
                           "bundle_dir: /b\nmode: maybe\n", "bundle_dir: /b\nmetrics: 9737\n",
+                          "bundle_dir: /b\nmetrics: 127.0.0.1:99999\n",
                           "bundle_dir: /b\nevents_format: xml\n", "bundle_dir: /b\nresync_seconds: 0\n",
                           "bundle_dir: /b\nunload_removed: perhaps\n", "bundle_dir: [\n"}) {
     try {
