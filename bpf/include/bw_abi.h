@@ -12,6 +12,9 @@
  *  - Hot swap: the new version's programs go into the inactive generation's indexes for
  *    all its hooks, then one write to bw_gen[slot] flips every hook at once.
  *  - Tail calls are capped at 33 per event, so a lane holds at most BW_LANE_POLICIES.
+ *  - Fail closed: bw_slot_mode[slot] says whether a policy is loaded in the slot and in which
+ *    mode; a tail call to a linked slot that fails (its program is missing) denies for an
+ *    enforce-mode policy (bw_chain.bpf.h).
  */
 #ifndef BULWARK_BW_ABI_H
 #define BULWARK_BW_ABI_H
@@ -62,6 +65,14 @@ struct bw_state {
 #define BW_REC_WOULD_DENY 1u  /* audit mode (policy or --mode audit): deny not applied */
 #define BW_REC_DEFAULT 2u     /* no rule matched: the policy default decided */
 #define BW_REC_KILLED 4u      /* SIGKILL sent */
+#define BW_REC_MISSING_PROG 8u /* fail closed: the slot's program was missing (bw_chain.bpf.h) */
+
+/* bw_slot_mode: what a linked slot whose program is missing decides (bw_chain.bpf.h). */
+enum bw_slot_mode {
+  BW_SLOT_EMPTY = 0,    /* no policy: the walk continues as if the slot were not there */
+  BW_SLOT_ENFORCE = 1,  /* deny */
+  BW_SLOT_AUDIT = 2,    /* record a would-deny */
+};
 
 /* One decision, sent on the ring buffer bw_events (shared, pinned). The fixed header is
  * followed by the hook's strings (strs[BW_COMMON_STR_SLOTS..]) and process.exe, each

@@ -26,6 +26,15 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_gen SEC(".maps");
 
+/* Per policy slot: enum bw_slot_mode (fail closed, bw_chain.bpf.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, BW_MAX_POLICIES);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_slot_mode SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, BW_EVENTS_RINGBUF_BYTES);

@@ -10,7 +10,8 @@
  * Every policy program folds its verdict into bw_state and tail-calls the next slot the
  * same way (bw_next_<H>[BW_MAX_LANES + slot]), so the verdict of the chain is returned by
  * the last program. If a tail call fails (empty lane, missing program) the walk ends and
- * the verdict folded so far is returned.
+ * the verdict folded so far is returned, unless the slot holds a policy (bw_slot_mode): a
+ * missing program then fails closed (bw_chain.bpf.h).
  *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
@@ -21,6 +22,13 @@
 #include <bpf/bpf_helpers.h>
 
 #include "bw_shared_maps.bpf.h"
+#include "bw_chain.bpf.h"
+
+/* Hook indexes, in hooks.def order (records). */
+enum {
+#define BW_HOOK(id, name, kind, attach, summary) BW_DHOOK_##id,
+#include "hooks.def"
+};
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,16 +41,17 @@ const volatile __u32 bw_pass_slot = 0; /* pass-through programs: slot they stand
 #define BW_HOOK(id, name, kind, attach, summary) BW_SHARED_##kind(id)
 #include "hooks.def"
 
-/* Tail-calls the program of chain entry `link` (slot + 1), or returns if there is none. */
-static __always_inline void bw_tail_to(void *ctx, void *progs, __u32 link)
+/* Tail-calls the program of chain entry `link` (slot + 1). Returns (only when the tail call
+ * failed) `verdict`, or the fail-closed verdict when the slot holds a policy. */
+static __always_inline int bw_tail_to(void *ctx, void *progs, __u32 hook, __u32 link, int verdict)
 {
 	if (link == 0 || link > BW_MAX_POLICIES)
-		return;
+		return verdict;
 	__u32 slot = link - 1;
 	__u32 *gen = bpf_map_lookup_elem(&bw_gen, &slot);
-	if (!gen)
-		return;
-	bpf_tail_call(ctx, progs, slot * 2 + (*gen & 1));
+	if (gen)
+		bpf_tail_call(ctx, progs, slot * 2 + (*gen & 1));
+	return bw_missing_program(hook, slot, verdict);
 }
 
 static __always_inline struct bw_state *bw_state_get(void)
@@ -51,7 +60,7 @@ static __always_inline struct bw_state *bw_state_get(void)
 	return bpf_map_lookup_elem(&bw_state, &zero);
 }
 
-static __always_inline int bw_dispatch(void *ctx, void *progs, void *next)
+static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
 {
 	struct bw_state *st = bw_state_get();
 	if (!st)
@@ -61,11 +70,11 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next)
 	__u32 lane = bw_lane;
 	__u32 *head = bpf_map_lookup_elem(next, &lane);
 	if (head)
-		bw_tail_to(ctx, progs, *head);
-	return 0; /* empty lane or broken chain: nothing decided */
+		return bw_tail_to(ctx, progs, hook, *head, 0);
+	return 0; /* empty lane: nothing decided */
 }
 
-static __always_inline int bw_pass(void *ctx, void *progs, void *next)
+static __always_inline int bw_pass(void *ctx, void *progs, void *next, __u32 hook)
 {
 	struct bw_state *st = bw_state_get();
 	if (!st)
@@ -73,7 +82,7 @@ static __always_inline int bw_pass(void *ctx, void *progs, void *next)
 	__u32 key = BW_MAX_LANES + bw_pass_slot;
 	__u32 *link = bpf_map_lookup_elem(next, &key);
 	if (link)
-		bw_tail_to(ctx, progs, *link);
+		return bw_tail_to(ctx, progs, hook, *link, (int)st->verdict);
 	return (int)st->verdict;
 }
 
@@ -81,12 +90,12 @@ static __always_inline int bw_pass(void *ctx, void *progs, void *next)
 	SEC("lsm/" attach)                                                                         \
 	int bw_dispatch_##id(void *ctx)                                                            \
 	{                                                                                          \
-		return bw_dispatch(ctx, &bw_progs_##id, &bw_next_##id);                            \
+		return bw_dispatch(ctx, &bw_progs_##id, &bw_next_##id, BW_DHOOK_##id);             \
 	}                                                                                          \
 	SEC("lsm/" attach)                                                                         \
 	int bw_pass_##id(void *ctx)                                                                \
 	{                                                                                          \
-		return bw_pass(ctx, &bw_progs_##id, &bw_next_##id);                                \
+		return bw_pass(ctx, &bw_progs_##id, &bw_next_##id, BW_DHOOK_##id);                 \
 	}
 #define BW_PROGS_KPROBE(id, attach)
 #define BW_HOOK(id, name, kind, attach, summary) BW_PROGS_##kind(id, attach)

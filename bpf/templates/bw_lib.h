@@ -104,8 +104,10 @@ __u32 bw_slot(void);
       __v = bw_fold(__v);                                                                          \
       __u32 __k = BW_MAX_LANES + bw_slot();                                                        \
       __u32 *__n = bpf_map_lookup_elem(&bw_next_##id, &__k);                                      \
-      if (__n && *__n)                                                                             \
+      if (__n && *__n) {                                                                           \
         bpf_tail_call(ctx, &bw_progs_##id, bw_next_index(*__n));                                   \
+        __v = bw_missing_program(BW_HOOK_##id, *__n - 1, __v); /* the tail call failed */        \
+      }                                                                                            \
     }                                                                                              \
     __v;                                                                                           \
   })
@@ -143,5 +145,6 @@ __u32 bw_slot(void);
   })
 
 #include "bw_shared_maps.bpf.h"
+#include "bw_chain.bpf.h"
 
 #endif

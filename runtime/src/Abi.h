@@ -28,7 +28,7 @@ inline constexpr uint32_t kModeNone = 0xffffffffu;
 inline constexpr std::string_view kCountersMap = "bw_counters";
 
 // Maps shared by all policies (pinned by name under <pin root>/shared).
-inline constexpr std::array<std::string_view, 3> kSharedMaps = {"bw_state", "bw_gen", "bw_events"};
+inline constexpr std::array<std::string_view, 4> kSharedMaps = {"bw_state", "bw_gen", "bw_slot_mode", "bw_events"};
 bool isSharedMapName(std::string_view name);  // also bw_progs_<ID> / bw_next_<ID>
 
 inline constexpr unsigned kMaxPolicies = BW_MAX_POLICIES;

@@ -45,7 +45,7 @@ bool validPolicyName(const std::string &name, std::string *why) {
     if (!lower(c) && c != '-' && c != '_')
       return fail(std::string("the name has the character '") + c +
                   "' (allowed: a-z 0-9 - _; bpffs refuses '.' in pin names)");
-  if (name == BW_SHARED_PIN_DIR || name == "dispatch")
+  if (name == BW_SHARED_PIN_DIR || name == "dispatch" || name == "guard")
     return fail("'" + name + "' is reserved for the runtime's own pins");
   return true;
 }

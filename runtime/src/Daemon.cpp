@@ -135,7 +135,9 @@ std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found
       out.push_back({K::Load, f.policy, f.path, "new"});
     } else {
       const LoadedPolicy &l = *it->second;
-      if (!l.healthy)
+      if (l.tampered)
+        out.push_back({K::Load, f.policy, f.path, "tampered: repairing from the bundle"});
+      else if (!l.healthy)
         out.push_back({K::Load, f.policy, f.path, "loaded but broken"});
       else if (l.contentHash != f.contentHash)
         out.push_back({K::Load, f.policy, f.path, "changed"});
@@ -331,9 +333,19 @@ int Daemon::reconcile(bool startup) {
     found.push_back(f);
   }
   std::vector<LoadedPolicy> loaded;
-  for (const auto &s : rt_.list())
+  for (const auto &s : rt_.list()) {
     loaded.push_back({s.name, fieldString(s.active.bundle), s.active.contentHash,
-                      s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", s.healthy});
+                      s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", s.healthy, !s.tampering.empty()});
+    // Integrity: wiring that differs from what was loaded. A policy whose bundle is in the
+    // directory is loaded again below (the repair); the log says which.
+    if (!s.tampering.empty()) {
+      integrityFailures_++;
+      std::string what;
+      for (const auto &t : s.tampering)
+        what += (what.empty() ? "" : "; ") + t;
+      log("integrity: policy " + s.name + " TAMPERED: " + what);
+    }
+  }
   int failures = 0;
   for (const auto &a : planReconcile(found, loaded, cfg_.bundleDir, cfg_.unloadRemoved)) {
     using K = ReconcileAction::Kind;
@@ -399,7 +411,10 @@ std::string Daemon::metricsText() {
       << "\",generation=\"" << p.gen << "\",mode=\"" << (p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce")
       << "\",compiler=" << promLabel(fieldString(p.active.compiler))
       << ",source_digest=" << promLabel(fieldString(p.active.digest)) << "} 1\n";
-  help("bulwark_policy_healthy", "gauge", "1 if the policy enforces as recorded, 0 if BROKEN");
+  help("bulwark_integrity_failures_total", "counter",
+       "policies found TAMPERED (kernel wiring not as loaded), counted at every reconcile that finds one");
+  o << "bulwark_integrity_failures_total " << integrityFailures_ << "\n";
+  help("bulwark_policy_healthy", "gauge", "1 if the policy enforces as recorded, 0 if BROKEN or TAMPERED");
   for (const auto &p : policies)
     o << "bulwark_policy_healthy{policy=" << promLabel(p.name) << "} " << (p.healthy ? 1 : 0) << "\n";
   std::ostringstream hits, emitted, dropped, limited, mem, labels, labelsMax;

@@ -73,6 +73,7 @@ struct LoadedPolicy {
   uint64_t contentHash = 0;
   std::string mode;
   bool healthy = true;
+  bool tampered = false;  // kernel wiring differs from what was loaded (Runtime::list)
 };
 std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found,
                                            const std::vector<LoadedPolicy> &loaded,
@@ -102,7 +103,7 @@ private:
   std::map<std::string, uint64_t> loadsOk_, loadsFailed_, unloads_;
   std::map<std::string, double> lastLoadSeconds_, lastSwitchMicros_;
   std::map<std::string, std::string> lastError_;  // by bundle path
-  uint64_t reconciles_ = 0, inotifyEvents_ = 0;
+  uint64_t reconciles_ = 0, inotifyEvents_ = 0, integrityFailures_ = 0;
   double startedAt_ = 0;
   class EventReader *events_ = nullptr;
 };

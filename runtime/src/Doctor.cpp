@@ -3,6 +3,7 @@
 #include "Bpf.h"
 #include "Error.h"
 #include "Events.h"
+#include "Runtime.h"
 #include "System.h"
 
 #include "probe.skel.h"
@@ -141,6 +142,35 @@ DoctorReport runDoctor(const std::string &pinRoot) {
     add("pins", S::Info, pinRoot + " exists");
   else
     add("pins", S::Info, pinRoot + " does not exist (nothing loaded)");
+  if (exists(pinRoot) && priv) {
+    // Integrity of what is loaded: the kernel wiring against what was loaded.
+    try {
+      Runtime rt(pinRoot);
+      auto policies = rt.list();
+      size_t tampered = 0;
+      for (const auto &p : policies) {
+        if (p.tampering.empty())
+          continue;
+        tampered++;
+        std::string what;
+        for (const auto &t : p.tampering)
+          what += (what.empty() ? "" : "; ") + t;
+        add("integrity", S::Fail, p.name + " TAMPERED: " + what + " (load it again to repair)");
+      }
+      if (!policies.empty() && tampered == 0)
+        add("integrity", S::Ok, std::to_string(policies.size()) + " policies wired as loaded");
+      auto shared = rt.sharedStatus();
+      if (!policies.empty())
+        add("self-protection",
+            shared.guardTrusts.empty() ? S::Warn : shared.guardMissing.empty() ? S::Ok : S::Fail,
+            shared.guardTrusts.empty() ? "not attached: other processes can change Bulwark's kernel state"
+            : shared.guardMissing.empty()
+                ? "on; trusts the executable on " + shared.guardTrusts
+                : "TAMPERED: " + std::to_string(shared.guardMissing.size()) + " guard programs are not attached");
+    } catch (const Error &e) {
+      add("integrity", S::Warn, std::string("cannot check: ") + e.what());
+    }
+  }
 
   std::vector<std::string> reasons;
   if (!btf)

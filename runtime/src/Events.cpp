@@ -66,7 +66,9 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
   e.flags = r.flags;
   auto sit = slots.find(r.slot);
   e.policy = sit != slots.end() ? sit->second.policy : "slot:" + std::to_string(r.slot);
-  if (r.rule == BW_NO_RULE || (r.flags & BW_REC_DEFAULT))
+  if (r.flags & BW_REC_MISSING_PROG)
+    e.rule = "(missing program)";  // failed closed: the policy's program was not in its slot
+  else if (r.rule == BW_NO_RULE || (r.flags & BW_REC_DEFAULT))
     e.rule = "(default)";
   else if (sit != slots.end() && r.rule < sit->second.rules.size())
     e.rule = sit->second.rules[r.rule];

@@ -3,6 +3,8 @@
 //   shared/bw_state, bw_gen, bw_events      maps shared by all policies (pinned by name)
 //   shared/bw_progs_<ID>, bw_next_<ID>      per LSM hook: policy prog array, lane chains
 //   dispatch/<attach>-<lane>                dispatcher link of one hook and lane
+//   guard/<program>                         self-protection links (Guard.h)
+//   guard/trusts-<dev>-<ino>                the executable the guard trusts (a marker directory)
 //   <policy>/state                          state record (ARRAY map, see State.h)
 //   <policy>/gen<G>/prog_<attach>           the policy's program for a hook, generation G
 //   <policy>/gen<G>/<map>                   its per-policy maps (match maps, bw_counters)
@@ -32,6 +34,8 @@ struct PinLayout {
   std::string dispatcher(const Hook &h, uint32_t lane) const {
     return dispatchDir() + "/" + std::string(h.attach) + "-" + std::to_string(lane);
   }
+  std::string guardDir() const { return root + "/guard"; }
+  std::string guardLink(const std::string &program) const { return guardDir() + "/" + program; }
   std::string policyDir(const std::string &policy) const { return root + "/" + policy; }
   std::string stateMap(const std::string &policy) const { return policyDir(policy) + "/state"; }
   std::string genDir(const std::string &policy, uint32_t gen) const {

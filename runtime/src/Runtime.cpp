@@ -1,4 +1,5 @@
 #include "Runtime.h"
+#include "Guard.h"
 #include "Identity.h"
 
 #include "Abi.h"
@@ -72,6 +73,20 @@ public:
   explicit Shared(const PinLayout &pins) : pins_(pins) {}
   bool present() { return exists(pins_.sharedMap("bw_gen")); }
   int gen() { return open(genFd_, "bw_gen"); }
+  // bw_slot_mode exists once an object that chains LSM hooks was loaded (kprobe-only
+  // policies have no chain and do not create it).
+  bool hasSlotModes() { return exists(pins_.sharedMap("bw_slot_mode")); }
+  int slotMode() { return open(slotModeFd_, "bw_slot_mode"); }
+  uint32_t slotModeOf(uint32_t slot) {
+    uint32_t m = 0;
+    if (hasSlotModes())
+      mapLookupU32(slotMode(), slot, &m);
+    return m;
+  }
+  void setSlotMode(uint32_t slot, uint32_t mode) {
+    if (hasSlotModes())
+      mapUpdateU32(slotMode(), slot, mode, "bw_slot_mode");
+  }
   int progs(const Hook &h) { return open(progs_[h.index], progsMapName(h)); }
   int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
   bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
@@ -94,7 +109,7 @@ private:
     return fd.get();
   }
   const PinLayout &pins_;
-  Fd genFd_;
+  Fd genFd_, slotModeFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };
 
@@ -148,7 +163,7 @@ std::vector<std::string> policyNames(const PinLayout &pins) {
     return out;
   while (auto *e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n == "." || n == ".." || n == BW_SHARED_PIN_DIR || n == "dispatch")
+    if (n == "." || n == ".." || n == BW_SHARED_PIN_DIR || n == "dispatch" || n == "guard")
       continue;
     if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
       out.push_back(n);
@@ -464,6 +479,7 @@ void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, 
 // Takes a slot out of every chain and prog array (unload, and a fresh slot that an
 // interrupted unload left behind).
 void scrubSlot(Shared &shared, uint32_t slot) {
+  shared.setSlotMode(slot, BW_SLOT_EMPTY);
   for (const auto &h : hooks()) {
     if (!h.lsm || !shared.hasHook(h))
       continue;
@@ -473,6 +489,53 @@ void scrubSlot(Shared &shared, uint32_t slot) {
     mapDelete(shared.progs(h), progIndex(slot, 0));
     mapDelete(shared.progs(h), progIndex(slot, 1));
   }
+}
+
+// ---- integrity: the kernel wiring of a policy against what was loaded ---------------------
+// What a process other than the runtime changed (or an interrupted command left): each entry
+// says what differs. Reads only.
+std::vector<std::string> checkWiring(const PinLayout &pins, Shared &shared, const PolicySummary &s) {
+  std::vector<std::string> out;
+  std::string slot = std::to_string(s.slot);
+  uint32_t raw = 0;
+  mapLookupU32(shared.gen(), s.slot, &raw);
+  if (raw > 1)
+    out.push_back("bw_gen[" + slot + "] is " + std::to_string(raw) + ", not a generation");
+  if (s.active.valid != 1)
+    return out;  // an interrupted first load: a problem, not tampering
+  if (!exists(pins.genDir(s.name, s.gen))) {
+    out.push_back("bw_gen[" + slot + "] points at generation " + std::to_string(s.gen) +
+                  ", which holds no loaded version");
+    return out;  // nothing below can match
+  }
+  uint32_t wantMode = s.active.mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE;
+  // (An interrupted unload clears the mode before it is done: its problems say so.)
+  if (s.problems.empty() && !hooksOfMask(s.active.hooksMask).empty() && shared.hasSlotModes() &&
+      shared.slotModeOf(s.slot) != wantMode)
+    out.push_back("bw_slot_mode[" + slot + "] is " + std::to_string(shared.slotModeOf(s.slot)) + ", loaded " +
+                  std::to_string(wantMode));
+  for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
+    if (!shared.hasHook(*h))
+      continue;
+    std::string entry = progsMapName(*h) + "[" + std::to_string(progIndex(s.slot, s.gen)) + "]";
+    std::optional<Fd> pin;
+    try {
+      pin = openPin(pins.prog(s.name, s.gen, *h));
+    } catch (const Error &) {
+    }
+    auto loaded = pin ? progInfo(pin->get()) : std::nullopt;
+    uint32_t id = 0;
+    bool present = mapLookupU32(shared.progs(*h), progIndex(s.slot, s.gen), &id);
+    if (!loaded)
+      out.push_back("the pin of the " + std::string(h->name) + " program (" + pins.prog(s.name, s.gen, *h) +
+                    ") is missing");
+    if (!present)
+      out.push_back(entry + " is empty: the " + std::string(h->name) + " program is missing");
+    else if (loaded && loaded->id != id)
+      out.push_back(entry + " holds program id " + std::to_string(id) + ", not the loaded " +
+                    std::to_string(loaded->id));
+  }
+  return out;
 }
 
 // Every pin under `dir` (recursively): what it is and the kernel memory it holds.
@@ -716,6 +779,14 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   Lock lock(pins_.root, true);
   LoadResult res;
   res.policy = b.name;
+  // Self-protection first: nothing of this policy exists until no other process can touch it.
+  // (A kprobe-only policy on a kernel without the BPF LSM goes unguarded; load says so.)
+  if (guardDisabledForTest())
+    checkGuardTrust(pins_);
+  else if (std::string why; needLsm || bpfLsmActive(activeLsms(&why).value_or(std::vector<std::string>{})))
+    ensureGuard(pins_);
+  else
+    res.warnings.push_back("the BPF LSM is not active: Bulwark's own state is not protected (docs/security.md)");
 
   std::string modeName = opts.mode.value_or(b.mode);
   if (modeName != "enforce" && modeName != "audit")
@@ -981,6 +1052,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   auto tSwitch = Clock::now();
   mapUpdateU32(shared.gen(), slot, next, "bw_gen");
   res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
+  // Fail closed from now on: a linked slot whose program goes missing decides by its mode.
+  shared.setSlotMode(slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE);
   undo.commit();
   faultPoint("after-switch");
 
@@ -1030,6 +1103,7 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
                                     pins_.policyDir(policy) + ")");
   preflight(false);  // unpinning needs no BPF LSM (and a kprobe-only policy never needed it)
   Lock lock(pins_.root, true);
+  checkGuardTrust(pins_);
   auto st = readPolicy(pins_, policy);
   if (!st)
     throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
@@ -1047,6 +1121,9 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
       if (unlinkSlot(chain, slot))
         used.push_back(&h);
     }
+    // No chain reaches the slot any more: a walk still at it must not fail closed once its
+    // programs are gone.
+    shared.setSlotMode(slot, BW_SLOT_EMPTY);
     faultPoint("unload-after-unlink");
     std::this_thread::sleep_for(grace);
     scrubSlot(shared, slot);
@@ -1055,6 +1132,8 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
         dropDispatcherIfIdle(pins_, shared, h, lane);
   }
   removeTree(pins_.policyDir(policy));
+  if (policyNames(pins_).empty())
+    dropGuard(pins_);  // the last policy is gone: nothing left to protect
 }
 
 std::vector<PolicySummary> Runtime::list() {
@@ -1095,7 +1174,9 @@ std::vector<PolicySummary> Runtime::list() {
       if (!exists(pins_.dispatcher(*h, s.lane)))
         s.problems.push_back("no dispatcher for " + std::string(h->name) + " in lane " + std::to_string(s.lane));
     }
-    s.healthy = s.problems.empty();
+    if (gens)
+      s.tampering = checkWiring(pins_, shared, s);
+    s.healthy = s.problems.empty() && s.tampering.empty();
     out.push_back(s);
   }
   return out;
@@ -1108,6 +1189,15 @@ SharedStatus Runtime::sharedStatus() {
   Lock lock(pins_.root, false);
   ss.maps = describePins(pins_.shared());
   ss.dispatchers = describePins(pins_.dispatchDir());
+  ss.guard = describePins(pins_.guardDir());
+  if (auto t = guardTrusts(pins_)) {
+    ss.guardTrusts = "device " + std::to_string(t->dev) + ", inode " + std::to_string(t->ino);
+    size_t n = 0;
+    const char *const *progs = guardPrograms(&n);
+    for (size_t i = 0; i < n; i++)
+      if (!exists(pins_.guardLink(progs[i])))
+        ss.guardMissing.push_back(progs[i]);
+  }
   for (const auto &p : ss.maps)
     ss.kernelMemory += p.memlock;
   return ss;

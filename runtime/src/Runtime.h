@@ -38,8 +38,11 @@ struct LoadResult {
 struct PolicySummary {
   std::string name;
   uint32_t slot = 0, lane = 0, gen = 0;
-  bool healthy = true;      // problems is empty
+  bool healthy = true;      // problems and tampering are empty
   std::vector<std::string> problems;  // why it does not enforce as recorded (interrupted commands)
+  // Kernel wiring that differs from what was loaded (a prog-array entry, the generation
+  // word, the slot mode, a program pin): changed by something other than the runtime.
+  std::vector<std::string> tampering;
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
   std::vector<HookUse> hooks;  // each language hook once, with its attach points
@@ -76,6 +79,9 @@ struct PolicyStatus {
 struct SharedStatus {
   std::vector<PinnedObject> maps;         // <pin root>/shared
   std::vector<PinnedObject> dispatchers;  // <pin root>/dispatch (links)
+  std::vector<PinnedObject> guard;        // <pin root>/guard (self-protection links)
+  std::string guardTrusts;                // "device D, inode I" of the trusted executable, or empty
+  std::vector<std::string> guardMissing;  // guard programs whose link is not pinned
   uint64_t kernelMemory = 0;
 };
 

@@ -95,6 +95,17 @@ int cmdUnload(const std::string &root, const std::string &policy) {
   return 0;
 }
 
+// " (BROKEN: ...)" and " (TAMPERED: ...)" for a policy that does not enforce as loaded.
+std::string integrityNote(const PolicySummary &p, const char *sep) {
+  std::string out;
+  if (!p.problems.empty())
+    out += sep + ("(BROKEN: " + joined(p.problems, "; ") + "; load it again or unload it)");
+  if (!p.tampering.empty())
+    out += sep + ("(TAMPERED: " + joined(p.tampering, "; ") +
+                  "; something other than bulwark changed its kernel state: load it again to repair)");
+  return out;
+}
+
 int cmdList(const std::string &root) {
   Runtime rt(root);
   auto ps = rt.list();
@@ -107,7 +118,7 @@ int cmdList(const std::string &root) {
     std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
                 p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", p.gen,
                 timeString(p.active.loadedNs).c_str(), joined(hookNames(p.hooks)).c_str(),
-                p.healthy ? "" : ("  (BROKEN: " + joined(p.problems, "; ") + "; load it again or unload it)").c_str());
+                integrityNote(p, "  ").c_str());
   return 0;
 }
 
@@ -124,7 +135,7 @@ int cmdStatus(const std::string &root, const std::string &policy) {
       std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
                   p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
                   p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
-                  p.healthy ? "" : " BROKEN");
+                  p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED");
     }
     std::printf("kernel memory (policies): %s\n", human(total).c_str());
     auto shared = rt.sharedStatus();
@@ -133,12 +144,20 @@ int cmdStatus(const std::string &root, const std::string &policy) {
       std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
     std::printf("shared maps: %zu, kernel memory %s\n", shared.maps.size(),
                 human(shared.kernelMemory).c_str());
+    if (shared.guardTrusts.empty())
+      std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
+    else if (!shared.guardMissing.empty())
+      std::printf("self-protection: TAMPERED (not attached: %s; load a policy again to repair)\n",
+                  joined(shared.guardMissing, ", ").c_str());
+    else
+      std::printf("self-protection: on (%zu programs; trusts the executable on device %s)\n", shared.guard.size(),
+                  shared.guardTrusts.substr(7).c_str());
     return 0;
   }
   auto st = rt.status(policy);
   const auto &s = st.summary;
   std::printf("policy:     %s%s\n", s.name.c_str(),
-              s.healthy ? "" : (" (BROKEN: " + joined(s.problems, "; ") + "; load it again or unload it)").c_str());
+              integrityNote(s, " ").c_str());
   std::printf("slot:       %u (lane %u), generation %u\n", s.slot, s.lane, s.gen);
   std::printf("mode:       %s\n", s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce");
   std::printf("loaded:     %s (load took %.2f ms)\n", timeString(s.active.loadedNs).c_str(),

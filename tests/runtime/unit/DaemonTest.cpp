@@ -126,6 +126,7 @@ TEST(DaemonPlan, LoadsAdoptsSwapsUnloads) {
       {"/b/changed.bwb", "changed", 3, "enforce"},  // loaded, other content → load (swap)
       {"/b/mode.bwb", "mode", 4, "audit"},        // loaded in enforce → load
       {"/b/broken.bwb", "broken", 5, "enforce"},  // loaded but BROKEN → load
+      {"/b/tampered.bwb", "tampered", 11, "enforce"},  // loaded, unchanged, TAMPERED → load (repair)
       {"/b/bad.bwb", "", 0, ""},                  // invalid bundle
       {"/b/dup.bwb", "same", 6, "enforce"},       // second bundle with the same name
   };
@@ -134,6 +135,7 @@ TEST(DaemonPlan, LoadsAdoptsSwapsUnloads) {
       {"changed", "/b/changed.bwb", 99, "enforce", true},
       {"mode", "/b/mode.bwb", 4, "enforce", true},
       {"broken", "/b/broken.bwb", 5, "enforce", false},
+      {"tampered", "/b/tampered.bwb", 11, "enforce", false, true},
       {"was-here", "/b/was-here.bwb", 7, "enforce", true},  // bundle removed → unload
       {"from-bad", "/b/bad.bwb", 8, "enforce", true},       // its bundle is now invalid → keep
       {"elsewhere", "/opt/x.bwb", 9, "enforce", true},      // loaded from elsewhere → not ours
@@ -149,6 +151,12 @@ TEST(DaemonPlan, LoadsAdoptsSwapsUnloads) {
   EXPECT_EQ(kinds["changed"], K::Load);
   EXPECT_EQ(kinds["mode"], K::Load);
   EXPECT_EQ(kinds["broken"], K::Load);
+  EXPECT_EQ(kinds["tampered"], K::Load);
+  for (const auto &a : plan) {
+    if (a.policy == "tampered") {
+      EXPECT_NE(a.reason.find("tampered"), std::string::npos) << a.reason;
+    }
+  }
   EXPECT_EQ(kinds["was-here"], K::Unload);
   EXPECT_EQ(kinds["from-bad"], K::Keep);
   EXPECT_FALSE(kinds.count("elsewhere"));
