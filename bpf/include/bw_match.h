@@ -36,6 +36,7 @@
 #define BW_INFO_RULE_COUNT 2   /* bw_counters has RULE_COUNT + 1 entries */
 #define BW_INFO_IDENT_EXACT 3  /* 1: the policy has exact identity groups (bw_m_ident) */
 #define BW_INFO_IDENT_PREFIX 4 /* 1: ... prefix identity groups */
+#define BW_INFO_SCOPE_EXE 5    /* 1: the policy is `scope executable` (its programs labelled) */
 
 struct bw_match_val {
   bw_u32 best;                   /* lowest decision word (rule << 2 | action) or BW_NO_RULE */

@@ -588,7 +588,8 @@ BW_API int bw_in_scope(struct bw_event *ev) {
     __u64 atoms[BW_ATOM_WORDS] = {};
     bw_current_exe(&ev->strs[1], 0);
     return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE ||
-           bw_match_object(ev, 1, BW_GROUP_SCOPE_EXE, 0, atoms) != BW_NO_RULE;
+           (bw_policy_info(BW_INFO_SCOPE_EXE) &&
+            bw_match_object(ev, 1, BW_GROUP_SCOPE_EXE, 0, atoms) != BW_NO_RULE);
   }
   return 1;
 }

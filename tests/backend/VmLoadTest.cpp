@@ -241,8 +241,9 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
   Loaded l;
   bulwark::bundle::Bundle b;
   ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb"));
-  // 17 hooks; kernel.module_load has two attach points (kernel_read_file, kernel_load_data).
-  ASSERT_EQ(b.manifest.programs.size(), 18u);
+  // 17 hooks; kernel.module_load has two attach points (kernel_read_file, kernel_load_data),
+  // file.mmap_exec two (mmap_file, file_mprotect).
+  ASSERT_EQ(b.manifest.programs.size(), 19u);
   bpf_program *p;
   std::vector<bpf_link *> links;
   bpf_object__for_each_program(p, l.obj) {
