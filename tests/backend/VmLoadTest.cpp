@@ -238,6 +238,13 @@ int bindTo(int port, bool doListen) {
 TEST(BackendVm, AllHooksVerifyAndEnforce) {
   if (!bulwark::guest::InGuest())
     GTEST_SKIP() << "needs the run-vm guest";
+  // fixtures, before the load: it labels the objects the rules name
+  system("rm -rf /tmp/bwvm; mkdir -p /tmp/bwvm/noren /tmp/bwvm/nomount /tmp/bwvm/okmount");
+  for (const char *f : {"/tmp/bwvm/nounlink", "/tmp/bwvm/f", "/tmp/bwvm/f2", "/tmp/bwvm/nochmod",
+                        "/tmp/bwvm/nomap", "/tmp/bwvm/audited", "/tmp/bwvm/okunlink"})
+    bulwark::guest::WriteFile(f, std::string(4096, 'x'));
+  system("cp /bulwark/bin/busybox /tmp/bwvm/noexec-bb; cp /bulwark/bin/busybox /tmp/bwvm/okexec");
+
   Loaded l;
   bulwark::bundle::Bundle b;
   ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb"));
@@ -254,13 +261,6 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
                 info.verified_insns, info.xlated_prog_len);
   }
   std::printf("object %zu bytes\n", b.object.size());
-
-  // fixtures
-  system("rm -rf /tmp/bwvm; mkdir -p /tmp/bwvm/noren /tmp/bwvm/nomount /tmp/bwvm/okmount");
-  for (const char *f : {"/tmp/bwvm/nounlink", "/tmp/bwvm/f", "/tmp/bwvm/f2", "/tmp/bwvm/nochmod",
-                        "/tmp/bwvm/nomap", "/tmp/bwvm/audited", "/tmp/bwvm/okunlink"})
-    bulwark::guest::WriteFile(f, std::string(4096, 'x'));
-  system("cp /bulwark/bin/busybox /tmp/bwvm/noexec-bb; cp /bulwark/bin/busybox /tmp/bwvm/okexec");
 
   std::vector<Rec> recs;
   ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(l.obj, "bw_events")),
@@ -353,7 +353,6 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
   for (const auto &r : recs) {
     perRule[r.rule]++;
     if (r.action == 2 /* audit */) {
-      auditSeen = true;
       for (auto &s : r.strs)
         auditSeen = auditSeen || s == "/tmp/bwvm/audited";
     }
