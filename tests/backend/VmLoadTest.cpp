@@ -98,6 +98,8 @@ void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle, Twe
       ASSERT_EQ(bpf_map_update_elem(fd, bytes.data() + off, bytes.data() + off + m.keySize, 0), 0)
           << m.name << ": " << std::strerror(errno);
   }
+  // The objects behind the policy's paths, labelled as the runtime does at load.
+  bulwark::rt::seedIdentity(l.obj, bulwark::rt::planIdentity(bulwark::rt::readBundle(path)));
 }
 
 } // namespace
