@@ -17,6 +17,7 @@ EMPTY(file_open)
 EMPTY(bprm_check_security)
 EMPTY(path_unlink)
 EMPTY(socket_connect)
+EMPTY(mmap_file)
 
 struct path_buf {
   char b[4096];

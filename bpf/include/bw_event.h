@@ -18,14 +18,17 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_STR_SLOTS 8
 
 /* A NUL-terminated string; len excludes the NUL. A path taken from a kernel object also
- * carries that file's identity (ino != 0): the kernel dev_t of its super block and its
- * inode number, so rules can match every hard link of a protected file. */
+ * carries the object itself: the dentry the kernel acts on (after overlayfs is resolved to
+ * the real file), the kernel dev_t of its super block and its inode number. Path rules on
+ * exact and prefix paths decide on the object (its identity and its ancestors), the string
+ * is only the process's view (bw_match.h). */
 struct bw_str {
   bw_u32 len;
   bw_u32 truncated; /* 1 when the source was longer than BW_PATH_MAX - 1 */
-  bw_u64 ino;       /* 0: no file behind this string */
+  bw_u64 ino;       /* 0: no inode (a name about to be created, or no file) */
   bw_u32 dev;       /* kernel encoding: major << 20 | minor */
   bw_u32 pad;
+  bw_u64 obj;       /* struct dentry * of the object, 0: no object behind this string */
   char data[BW_PATH_MAX];
 };
 

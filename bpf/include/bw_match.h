@@ -36,6 +36,7 @@
 #define BW_INFO_RULE_COUNT 2   /* bw_counters has RULE_COUNT + 1 entries */
 #define BW_INFO_IDENT_EXACT 3  /* 1: the policy has exact identity groups (bw_m_ident) */
 #define BW_INFO_IDENT_PREFIX 4 /* 1: ... prefix identity groups */
+#define BW_INFO_SCOPE_EXE 5    /* 1: the policy is `scope executable` (its programs labelled) */
 
 struct bw_match_val {
   bw_u32 best;                   /* lowest decision word (rule << 2 | action) or BW_NO_RULE */
@@ -72,21 +73,44 @@ static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
 }
 #endif
 
-/* bw_m_ident (HASH): file identities of *identity groups* (exact and prefix groups on path
- * fields; at most BW_IDENT_GROUPS per policy, listed in rodata bw_cfg_ident_*). The runtime
- * seeds it at load by lstat(2) of every exact path; the policy's path_link, path_rename and
- * path_unlink programs (present whenever it has identity groups, chained like every hook)
- * learn the inode of a hard link made to a protected file, of a file renamed onto (or away
- * from) a protected path, and forget an inode when its last link goes. The value is what the
- * group's string lookup gives for the protected path. */
+/* bw_m_ident (HASH): the objects behind *identity groups* (exact and prefix groups on path
+ * fields; at most BW_IDENT_GROUPS per policy, listed in rodata bw_cfg_ident_*). A path test is
+ * about the object the kernel acts on, wherever the process sees it (chroot, mount namespace,
+ * bind mount, overlayfs), so these labels decide; the string is the process's view, which may
+ * add a denial but never grant (Lowering.cpp: view values). Keys (group, dev, ino, name):
+ *   name BW_IDENT_SELF    the inode is a protected file (exact: lstat at load; a hard link or a
+ *                         rename away of a protected file, learned; prefix: a file hard-linked
+ *                         from under the directory, scanned at load or learned)
+ *   name BW_IDENT_UNDER   everything below this directory inode is under the prefix (stat at
+ *                         load, mounts below it too; a directory moved out, learned)
+ *   name BW_IDENT_NAME(h) the entry whose name hashes to h in this directory inode (exact: the
+ *                         parent of a protected path, so a file created or renamed there later
+ *                         is protected, and so it stays when a parent directory is renamed)
+ *   dev 0, ino 0, name BW_IDENT_INCOMPLETE: what the group means when the object's ancestors
+ *                         cannot all be read (deeper than BW_IDENT_WALK): the union of what can
+ *                         only deny (set by bulwarkc), so incomplete information fails closed.
+ * The value is what the protected path means in its group (the full value: group id with
+ * BW_GROUP_IDENT_VAL in bw_m_exact / bw_m_prefix). Learning is bounded by the map size; a link
+ * or rename that needs a label the map cannot take is denied. */
 #define BW_IDENT_GROUPS 16
 #define BW_IDENT_EXACT 0u
 #define BW_IDENT_PREFIX 1u
 #define BW_IDENT_LEARN_SLACK 4096u           /* bw_m_ident entries beyond the seeded ones */
+#define BW_IDENT_WALK 4096u                  /* ancestors read before failing closed */
+#define BW_IDENT_SELF 0ull
+#define BW_IDENT_UNDER 1ull
+#define BW_IDENT_INCOMPLETE 2ull
+#define BW_IDENT_NAME(h) ((h) | (1ull << 63))
+#define BW_GROUP_IDENT_VAL 0x40000000u       /* group bit: the full value of an identity group */
+/* Group of the executables of `scope executable` (bw_m_exact, and bw_m_ident: labelled by the
+ * runtime like an exact group, value best = 0). A process is in scope when its executable is
+ * one of them, or its path as the process sees it names one (which can only add the policy). */
+#define BW_GROUP_SCOPE_EXE 0xfffffffeu
 struct bw_ident_key {
   bw_u32 group;
   bw_u32 dev;                    /* kernel dev_t: major << 20 | minor */
   bw_u64 ino;
+  bw_u64 name;                   /* BW_IDENT_SELF, _UNDER, _INCOMPLETE or BW_IDENT_NAME(hash) */
 };
 
 /* bw_m_prefix / bw_m_suffix (LPM_TRIE): prefixes, and suffixes over reversed strings.
@@ -140,9 +164,10 @@ struct bw_exe_cache {
   bw_u64 file;                   /* task->mm->exe_file (address) */
   bw_u32 len;                    /* strlen(path) */
   bw_u32 valid;
-  bw_u64 ino;                    /* identity of the file (struct bw_str), cached with it */
+  bw_u64 ino;                    /* the file's object (struct bw_str), cached with it */
   bw_u32 dev;
   bw_u32 pad;
+  bw_u64 obj;
   char path[BW_EXE_CACHE_MAX];   /* NUL-terminated */
 };
 

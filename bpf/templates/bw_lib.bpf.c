@@ -7,6 +7,7 @@
 /* Library entry points: static in BTF, kept alive for the link (see bw_lib.h). */
 #define BW_API static __attribute__((used))
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out);
+BW_API void bw_file_object(struct file *f, struct bw_str *out);
 BW_API void bw_current_exe(struct bw_str *out, int refresh);
 
 char LICENSE[] SEC("license") = "GPL";
@@ -20,7 +21,6 @@ const volatile __u32 bw_cfg_scope_kind = BW_SCOPE_HOST;  /* enum bw_scope_kind *
 const volatile __u32 bw_cfg_cgroup_count = 0;        /* cgroup scope: subtrees */
 const volatile __u64 bw_cfg_cgroup_id[BW_SCOPE_CGROUPS] = {};
 const volatile __u32 bw_cfg_cgroup_level[BW_SCOPE_CGROUPS] = {};
-#define BW_GROUP_SCOPE_EXE 0xfffffffeu               /* bw_m_exact group of the exe scope */
 /* Record rate limit per rule and CPU (bw_rlimit): records per second (0 = no limit) and
  * how many may pass back to back (0 = as many as the rate allows in one second).
  * Decisions and `hits` are never limited; a suppressed record counts in `limited`. */
@@ -182,6 +182,7 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     ev->strs[i].truncated = 0;
     ev->strs[i].ino = 0;
     ev->strs[i].dev = 0;
+    ev->strs[i].obj = 0;
     ev->strs[i].data[0] = 0;
   }
   return ev;
@@ -216,33 +217,69 @@ BW_API void bw_task_comm(struct task_struct *t, struct bw_str *out) {
   out->truncated = 0;
 }
 
-/* ---- paths ---- */
-/* The identity of the file a path names (0 for a negative dentry). */
-static __always_inline void set_identity(struct bw_str *out, struct dentry *d) {
+/* ---- paths and the objects they name ---- */
+#define BW_OVERLAYFS_MAGIC 0x794c7630
+#define BW_S_IFMT 00170000
+#define BW_S_IFREG 0100000
+#define BW_S_IFDIR 0040000
+
+/* The object of a path: dentry `d` (negative for a name about to be created), its super
+ * block's dev_t and its inode number. */
+static __always_inline void set_object(struct bw_str *out, struct dentry *d) {
   struct inode *i = d ? BPF_CORE_READ(d, d_inode) : 0;
+  out->obj = (__u64)d;
   out->ino = i ? BPF_CORE_READ(i, i_ino) : 0;
-  out->dev = i ? BPF_CORE_READ(i, i_sb, s_dev) : 0;
+  out->dev = d ? BPF_CORE_READ(d, d_sb, s_dev) : 0;
 }
 
-/* The same through a BTF pointer (an LSM argument or a field of one): plain CO-RE loads,
- * which the verifier makes fault-safe, instead of one probe-read helper call per field.
- * bench/run, open+close with 10,000 exact rules: no identity +27.2%, identity through
- * probe reads +36.0%, through these loads +30.6% (the rest is the bw_m_ident lookup). */
-static __always_inline void set_identity_btf(struct bw_str *out, const struct path *p) {
-  struct inode *i = p->dentry->d_inode;
-  out->ino = i ? i->i_ino : 0;
-  out->dev = i ? i->i_sb->s_dev : 0;
+/* One name (dentry) of inode `i`: the first of its aliases. */
+static __always_inline struct dentry *inode_alias(struct inode *i) {
+  struct hlist_node *first = BPF_CORE_READ(i, i_dentry.first);
+  if (!first)
+    return 0;
+  return (struct dentry *)((char *)first - bpf_core_field_offset(struct dentry, d_u.d_alias));
 }
 
-/* `p` must be a BTF pointer (every caller passes an LSM argument's struct path). */
+/* The object a file is: for a regular file on overlayfs the real file of its upper or lower
+ * layer (private_data of an open overlayfs file), and a dentry of the file's own inode
+ * (f_path's, unless that names another inode, as when overlayfs opens the real file under the
+ * overlay's path). So a file reached through an overlay is the file in the layer. */
+BW_API void bw_file_object(struct file *f, struct bw_str *out) {
+  struct inode *i = BPF_CORE_READ(f, f_inode);
+  struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+  if (i && BPF_CORE_READ(i, i_sb, s_magic) == BW_OVERLAYFS_MAGIC &&
+      (BPF_CORE_READ(i, i_mode) & BW_S_IFMT) == BW_S_IFREG) {
+    struct file *real = (struct file *)BPF_CORE_READ(f, private_data);
+    if (real) {
+      i = BPF_CORE_READ(real, f_inode);
+      d = 0;
+    }
+  }
+  if (i && (!d || BPF_CORE_READ(d, d_inode) != i))
+    d = inode_alias(i);
+  set_object(out, d);
+}
+
+/* `f` must be a BTF pointer (an LSM argument): bpf_d_path, the process's view of the path. */
+BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
+  long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);
+  if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
+    bw_path_walk(&f->f_path, out);
+  } else {
+    set_len(out, n);
+  }
+  bw_file_object(f, out);
+}
+
+/* `p` must be a BTF pointer (an LSM argument's struct path). */
 BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
   long n = bpf_d_path(p, out->data, BW_PATH_MAX);
-  if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
+  if (n < 0) {
     bw_path_walk(p, out);
     return;
   }
   set_len(out, n);
-  set_identity_btf(out, p);
+  set_object(out, p->dentry);
 }
 
 /* Dentry walk, leaf to root, written right to left into tmp()->walk; crosses mounts via
@@ -321,12 +358,18 @@ static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *ou
 
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
-  set_identity(out, BPF_CORE_READ(p, dentry));
+  set_object(out, BPF_CORE_READ(p, dentry));
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   walk_from(d, BPF_CORE_READ(dir, mnt), out);
-  set_identity(out, d);
+  set_object(out, d);
+}
+
+/* An open file given by a plain pointer (not BTF): the walk of its path, and its object. */
+BW_API void bw_file_walk(struct file *f, struct bw_str *out) {
+  walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+  bw_file_object(f, out);
 }
 
 BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
@@ -334,10 +377,11 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
   if (!f) { /* kernel thread */
     out->len = 0;
     out->data[0] = 0;
+    out->obj = 0;
+    out->ino = 0;
     return;
   }
-  walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
-  set_identity(out, BPF_CORE_READ(f, f_path.dentry));
+  bw_file_walk(f, out);
 }
 
 /* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
@@ -355,6 +399,8 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
   if (!f) { /* kernel thread */
     out->len = 0;
     out->data[0] = 0;
+    out->obj = 0;
+    out->ino = 0;
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -364,10 +410,10 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     out->truncated = 0;
     out->ino = c->ino;
     out->dev = c->dev;
+    out->obj = c->obj;
     return;
   }
-  walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
-  set_identity(out, BPF_CORE_READ(f, f_path.dentry));
+  bw_file_walk(f, out);
   if (c && !out->truncated && out->len < BW_EXE_CACHE_MAX) {
     c->valid = 0;
     __builtin_memcpy(c->path, out->data, BW_EXE_CACHE_MAX);
@@ -375,6 +421,7 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     c->len = out->len;
     c->ino = out->ino;
     c->dev = out->dev;
+    c->obj = out->obj;
     c->exec_id = id;
     c->file = (__u64)f;
     c->valid = 1;
@@ -522,6 +569,7 @@ BW_API void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slo
 
 /* ---- scope ---- */
 static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms);
+BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms);
 
 BW_API int bw_in_scope(struct bw_event *ev) {
   __u32 kind = bw_cfg_scope_kind;
@@ -539,7 +587,9 @@ BW_API int bw_in_scope(struct bw_event *ev) {
   if (kind == BW_SCOPE_EXECUTABLE) {
     __u64 atoms[BW_ATOM_WORDS] = {};
     bw_current_exe(&ev->strs[1], 0);
-    return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE;
+    return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE ||
+           (bw_policy_info(BW_INFO_SCOPE_EXE) &&
+            bw_match_object(ev, 1, BW_GROUP_SCOPE_EXE, 0, atoms) != BW_NO_RULE);
   }
   return 1;
 }
@@ -621,90 +671,207 @@ BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64
   return v->best;
 }
 
-/* ---- file identity (bw_match.h: bw_m_ident) ---- */
-/* The generated code calls this beside bw_match_exact/prefix for identity groups: a hard
- * link (or any other name) of a protected file means what the protected path means. */
-BW_API __u32 bw_match_identity(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
-  struct bw_str *s = str_of(ev, slot);
-  if (!s->ino)
-    return BW_NO_RULE;
-  struct bw_ident_key k = {.group = group, .dev = s->dev, .ino = s->ino};
-  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_ident, &k);
-  if (!v)
-    return BW_NO_RULE;
-  or_atoms(atoms, v);
-  return v->best;
+/* ---- objects (bw_match.h: bw_m_ident) ----
+ * A path test on an identity group decides on the object: its own labels, its name in its
+ * parent directory (exact), its ancestors up to the root of its filesystem (prefix). None of
+ * this depends on the process's root, mount namespace or bind mounts. */
+static __always_inline struct bw_match_val *ident_val(__u32 group, __u32 dev, __u64 ino, __u64 name) {
+  struct bw_ident_key k = {.group = group, .dev = dev, .ino = ino, .name = name};
+  return bpf_map_lookup_elem(&bw_m_ident, &k);
 }
 
-struct ident_ctx {
-  struct bw_str *path; /* learn: the protected path; forget: unused */
+static __always_inline void val_add(struct bw_match_val *into, struct bw_match_val *v) {
+  if (v)
+    bw_match_val_merge(into, v);
+}
+
+static __always_inline __u64 dentry_ino(struct dentry *d) {
+  struct inode *i = BPF_CORE_READ(d, d_inode);
+  return i ? BPF_CORE_READ(i, i_ino) : 0;
+}
+
+struct under_ctx {
+  struct dentry *d;   /* the ancestor reached so far */
+  struct bw_match_val *into;
+  __u32 group;
   __u32 dev;
-  __u64 ino;
+  int done;           /* 1: the filesystem's root was reached */
 };
 
-/* Learning: the inode takes what `path` means in each identity group (merged with what it
- * already means). */
-static long ident_learn_step(__u32 i, void *arg) {
-  struct ident_ctx *c = arg;
+static long under_step(__u32 i, void *arg) {
+  struct under_ctx *c = arg;
+  struct dentry *d = c->d;
+  struct dentry *parent = BPF_CORE_READ(d, d_parent);
+  if (!parent || parent == d) {
+    c->done = 1;
+    return 1;
+  }
+  val_add(c->into, ident_val(c->group, c->dev, dentry_ino(parent), BW_IDENT_UNDER));
+  c->d = parent;
+  return 0;
+}
+
+/* Prefix: every directory above `d` in its filesystem. An object deeper than BW_IDENT_WALK
+ * takes the group's fail-closed value. */
+static __always_inline void under_val(struct dentry *d, __u32 group, __u32 dev, struct bw_match_val *into) {
+  struct under_ctx c = {.d = d, .into = into, .group = group, .dev = dev, .done = 0};
+  bpf_loop(BW_IDENT_WALK, under_step, &c, 0);
+  if (!c.done)
+    val_add(into, ident_val(group, 0, 0, BW_IDENT_INCOMPLETE));
+}
+
+/* FNV-1a 64 of the last component of `d` (bw_tmp's walk buffer holds it meanwhile). */
+static __always_inline __u64 name_hash(struct dentry *d) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return 0;
+  long n = bpf_probe_read_kernel_str(t->walk, 256, BPF_CORE_READ(d, d_name.name));
+  if (n <= 1)
+    return 0;
+  struct hash_ctx c = {.p = t->walk, .len = (__u32)(n - 1) & 255, .h = BW_FNV_OFFSET};
+  bpf_loop(c.len, hash_step, &c, 0);
+  return c.h;
+}
+
+/* Exact: the entry of this name in the parent directory. */
+static __always_inline void name_val(struct dentry *d, __u32 group, __u32 dev, struct bw_match_val *into) {
+  struct dentry *parent = BPF_CORE_READ(d, d_parent);
+  if (!parent || parent == d)
+    return;
+  val_add(into, ident_val(group, dev, dentry_ino(parent), BW_IDENT_NAME(name_hash(d))));
+}
+
+/* What the location of `d` means in a group (not its inode's own labels). */
+static __always_inline void location_val(struct dentry *d, __u32 group, __u32 dev, int prefix,
+                                         struct bw_match_val *into) {
+  if (prefix)
+    under_val(d, group, dev, into);
+  else
+    name_val(d, group, dev, into);
+}
+
+/* What object `d` (inode `ino`, 0 for none) means in a group. */
+static __always_inline void object_val(struct dentry *d, __u32 dev, __u64 ino, __u32 group, int prefix,
+                                       struct bw_match_val *into) {
+  into->best = BW_NO_RULE;
+  __builtin_memset(into->atoms, 0, sizeof(into->atoms));
+  if (!d)
+    return;
+  if (ino)
+    val_add(into, ident_val(group, dev, ino, BW_IDENT_SELF));
+  location_val(d, group, dev, prefix, into);
+}
+
+/* The generated code calls this for every identity group (beside the string lookup, which
+ * only holds what the process's view may add: denials). */
+BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  struct bw_match_val v;
+  object_val((struct dentry *)s->obj, s->dev, s->ino, group, prefix, &v);
+  or_atoms(atoms, &v);
+  return v.best;
+}
+
+/* ---- learning: a protected file keeps its meaning under a name elsewhere ---- */
+/* 1 when `a` holds nothing `b` does not. */
+static __always_inline int val_within(struct bw_match_val *a, struct bw_match_val *b) {
+  __u64 extra = 0;
+#pragma unroll
+  for (int i = 0; i < BW_ATOM_WORDS; i++)
+    extra |= a->atoms[i] & ~b->atoms[i];
+  return a->best >= b->best && !extra;
+}
+
+struct learn_ctx {
+  struct dentry *from;  /* the object's current name */
+  struct dentry *to;    /* its new name (a link or rename target) */
+  struct inode *inode;  /* the object */
+  int other_names;      /* the object has a name besides `to` after the operation */
+  int failed;           /* a label the map could not take */
+};
+
+static __always_inline int ident_put(__u32 group, __u32 dev, __u64 ino, __u64 name, struct bw_match_val *v) {
+  struct bw_ident_key k = {.group = group, .dev = dev, .ino = ino, .name = name};
+  struct bw_match_val nv = *v;
+  struct bw_match_val *old = bpf_map_lookup_elem(&bw_m_ident, &k);
+  if (old) {
+    if (val_within(v, old))
+      return 0;
+    bw_match_val_merge(&nv, old);
+  }
+  return bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY) ? -1 : 0;
+}
+
+/* For group i, the inode keeps (SELF) what its names mean once no location says it for all of
+ * them: what it meant at `from` when `to` does not mean it (a protected file linked or moved
+ * elsewhere; a directory also passes it to everything below: UNDER), and what `to` means when
+ * it keeps another name (a file linked or renamed onto a protected name). Nothing is kept for
+ * a move inside one protected place, so ordinary renames take no room. */
+static long learn_step(__u32 i, void *arg) {
+  struct learn_ctx *c = arg;
   if (i >= BW_IDENT_GROUPS)
     return 1;
   barrier_var(i); /* keep the mask: the verifier loses the bound above on the way to the index */
   i &= BW_IDENT_GROUPS - 1;
   __u32 group = bw_cfg_ident_group[i];
-  struct bw_match_val *v = 0;
-  /* bw_policy_info is constant after linking: a policy without one kind keeps no map for it */
-  if (bw_cfg_ident_kind[i] == BW_IDENT_PREFIX) {
-    if (bw_policy_info(BW_INFO_IDENT_PREFIX))
-      v = prefix_val(c->path, group);
-  } else if (bw_policy_info(BW_INFO_IDENT_EXACT)) {
-    v = exact_val(c->path, group);
-  }
-  if (!v)
+  int prefix = bw_cfg_ident_kind[i] == BW_IDENT_PREFIX;
+  struct dentry *from = c->from; /* plain locals: CO-RE reads need a kernel type's pointer */
+  struct inode *inode = c->inode;
+  __u32 dev = BPF_CORE_READ(from, d_sb, s_dev);
+  __u64 ino = BPF_CORE_READ(inode, i_ino);
+  struct bw_match_val had, will;
+  object_val(from, dev, ino, group, prefix, &had);
+  object_val(c->to, dev, 0, group, prefix, &will);
+  int leaving = !val_within(&had, &will);
+  int arriving = c->other_names && !val_within(&will, &had);
+  if (!leaving && !arriving)
     return 0;
-  struct bw_match_val nv = *v;
-  struct bw_ident_key k = {.group = group, .dev = c->dev, .ino = c->ino};
-  struct bw_match_val *old = bpf_map_lookup_elem(&bw_m_ident, &k);
-  if (old)
-    bw_match_val_merge(&nv, old);
-  bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY);
+  struct bw_match_val keep = had;
+  if (arriving)
+    bw_match_val_merge(&keep, &will);
+  if (ident_put(group, dev, ino, BW_IDENT_SELF, &keep))
+    c->failed = 1;
+  if (leaving && prefix && (BPF_CORE_READ(inode, i_mode) & BW_S_IFMT) == BW_S_IFDIR &&
+      ident_put(group, dev, ino, BW_IDENT_UNDER, &had))
+    c->failed = 1;
   return 0;
 }
 
-static long ident_forget_step(__u32 i, void *arg) {
-  struct ident_ctx *c = arg;
+/* 0, or -EPERM when a label could not be kept (the map is full): the link or rename is then
+ * denied rather than the object losing its protection. */
+static __always_inline int ident_learn(struct dentry *from, struct dentry *to, struct inode *inode,
+                                       int other_names) {
+  if (!from || !to || !inode || !bw_cfg_ident_count)
+    return 0;
+  struct learn_ctx c = {.from = from, .to = to, .inode = inode, .other_names = other_names, .failed = 0};
+  bpf_loop(bw_cfg_ident_count, learn_step, &c, 0);
+  return c.failed ? -EPERM : 0;
+}
+
+struct forget_ctx {
+  __u32 dev;
+  __u64 ino;
+};
+
+static long forget_step(__u32 i, void *arg) {
+  struct forget_ctx *c = arg;
   if (i >= BW_IDENT_GROUPS)
     return 1;
   barrier_var(i);
-  struct bw_ident_key k = {.group = bw_cfg_ident_group[i & (BW_IDENT_GROUPS - 1)], .dev = c->dev, .ino = c->ino};
+  struct bw_ident_key k = {.group = bw_cfg_ident_group[i & (BW_IDENT_GROUPS - 1)], .dev = c->dev,
+                           .ino = c->ino, .name = BW_IDENT_SELF};
   bpf_map_delete_elem(&bw_m_ident, &k);
   return 0;
 }
 
-static __always_inline struct bw_str *ident_scratch(__u32 i) {
-  __u32 cpu = bpf_get_smp_processor_id();
-  struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
-  return ev ? &ev->strs[i & (BW_STR_SLOTS - 1)] : 0;
-}
-
-/* `inode` of dentry `d` takes the meaning of the path `dir`/`name` (where d is or goes). */
-static __always_inline void ident_learn(const struct path *dir, struct dentry *name, struct inode *inode,
-                                        __u32 scratch) {
-  struct bw_str *s = ident_scratch(scratch);
-  if (!s || !inode || !bw_cfg_ident_count)
-    return;
-  bw_dentry_walk(dir, name, s);
-  struct ident_ctx c = {.path = s, .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
-  bpf_loop(bw_cfg_ident_count, ident_learn_step, &c, 0);
-}
-
 /* An inode whose last link goes away is forgotten, so a file that later gets its number
  * is not taken for it. (The LSM hook runs before the operation; should it fail, the file
- * keeps its path protection, and it had no other name.) */
+ * keeps its location's protection, and it had no other name.) */
 static __always_inline void ident_forget_last(struct inode *inode) {
   if (!inode || !bw_cfg_ident_count || BPF_CORE_READ(inode, i_nlink) != 1)
     return;
-  struct ident_ctx c = {.path = 0, .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
-  bpf_loop(bw_cfg_ident_count, ident_forget_step, &c, 0);
+  struct forget_ctx c = {.dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
+  bpf_loop(bw_cfg_ident_count, forget_step, &c, 0);
 }
 
 /* 1 when the policy has identity groups (constant after linking: the rest folds away). */
@@ -714,30 +881,28 @@ static __always_inline int ident_used(void) {
 
 /* Called by the path_link/path_rename/path_unlink templates (kIdentityHooks), whether or not
  * the policy has rules on those hooks. A hard link of a protected file is protected. */
-BW_API void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_dir) {
+BW_API int bw_ident_at_link(struct dentry *old_dentry, struct dentry *new_dentry) {
   if (!ident_used())
-    return;
-  ident_learn(new_dir, old_dentry, BPF_CORE_READ(old_dentry, d_inode), 2);
+    return 0;
+  return ident_learn(old_dentry, new_dentry, BPF_CORE_READ(old_dentry, d_inode), 1);
 }
 
-/* A file renamed onto a protected path takes its protection (and the replaced file, if
- * that was its last link, is forgotten); a protected file renamed away keeps it. With
- * RENAME_EXCHANGE both files move. */
-BW_API void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
-                               struct dentry *new_dentry, unsigned int flags) {
+/* A protected file (or directory) moved away keeps its meaning; a file renamed onto a
+ * protected name takes that name's meaning from its location (and the replaced file, if that
+ * was its last link, is forgotten). With RENAME_EXCHANGE both move. */
+BW_API int bw_ident_at_rename(struct dentry *old_dentry, struct dentry *new_dentry, unsigned int flags) {
   if (!ident_used())
-    return;
+    return 0;
   struct inode *moved = BPF_CORE_READ(old_dentry, d_inode);
   struct inode *target = BPF_CORE_READ(new_dentry, d_inode);
-  if (flags & 2 /* RENAME_EXCHANGE */) {
-    ident_learn(old_dir, old_dentry, target, 2);
+  int err = moved ? ident_learn(old_dentry, new_dentry, moved, BPF_CORE_READ(moved, i_nlink) > 1) : 0;
+  if ((flags & 2 /* RENAME_EXCHANGE */) && target) {
+    if (ident_learn(new_dentry, old_dentry, target, BPF_CORE_READ(target, i_nlink) > 1))
+      err = -EPERM;
   } else if (target && target != moved) {
     ident_forget_last(target);
   }
-  ident_learn(old_dir, old_dentry, moved, 2);
-  ident_learn(new_dir, new_dentry, moved, 3);
-  if (flags & 2)
-    ident_learn(new_dir, new_dentry, target, 3);
+  return err;
 }
 
 BW_API void bw_ident_at_unlink(struct dentry *dentry) {

@@ -64,19 +64,22 @@ extern __u32 bw_policy_info(__u32 what);
 struct bw_event *bw_event_begin(__u32 hook);
 int bw_in_scope(struct bw_event *ev);
 void bw_fill_common(struct bw_event *ev, __u64 need);
+/* Path fields: the process's view of the path as a string, and the object it names (bw_str). */
 void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
+void bw_file_d_path(struct file *f, struct bw_str *out); /* likewise; overlayfs: the real file */
 void bw_path_walk(const struct path *p, struct bw_str *out);      /* bounded dentry walk */
 void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out);
+void bw_file_walk(struct file *f, struct bw_str *out);  /* f not a BTF pointer */
 void bw_str_kernel(const char *src, struct bw_str *out);
 void bw_str_user(const char *src, struct bw_str *out);
 void bw_task_exe(struct task_struct *t, struct bw_str *out);   /* walk of t->mm->exe_file */
 void bw_current_exe(struct bw_str *out, int refresh);          /* cached per task and exec */
 void bw_exe_at_exec(void);                                     /* the exec hook: refresh */
-/* File identity (bw_match.h, bw_m_ident), called by the path_link/rename/unlink templates:
- * learn hard links and renames of protected files, forget an inode's last link. */
-void bw_ident_at_link(struct dentry *old_dentry, const struct path *new_dir);
-void bw_ident_at_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
-                        struct dentry *new_dentry, unsigned int flags);
+/* Objects (bw_match.h, bw_m_ident), called by the path_link/rename/unlink templates: a
+ * protected file linked or moved elsewhere keeps its meaning, an inode's last link forgets it.
+ * -EPERM when a label cannot be kept (the operation is then denied). */
+int bw_ident_at_link(struct dentry *old_dentry, struct dentry *new_dentry);
+int bw_ident_at_rename(struct dentry *old_dentry, struct dentry *new_dentry, unsigned int flags);
 void bw_ident_at_unlink(struct dentry *dentry);
 void bw_task_comm(struct task_struct *t, struct bw_str *out);
 void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot);
@@ -112,11 +115,12 @@ __u32 bw_slot(void);
 /* Body shared by every hook program. `applies`: whether this call is one the hook is about
  * (mmap: only executable mappings); `extract` is a statement filling the hook's own fields
  * selected by `need` (it may use `ev` and `need`). */
-#define BW_HOOK_BODY(ctx, id, ret, applies, extract) BW_HOOK_BODY_AS(ctx, id, id, ret, applies, extract)
+#define BW_HOOK_BODY(ctx, id, ret, applies, extract) BW_HOOK_BODY_AS(ctx, id, id, ret, applies, extract, 0)
 
 /* A companion attach point (see hooks.def) decides with hook `id`'s rules and records events
- * as `id`, but chains through its own prog array and lanes (`chain_id`). */
-#define BW_HOOK_BODY_AS(ctx, id, chain_id, ret, applies, extract)                                  \
+ * as `id`, but chains through its own prog array and lanes (`chain_id`). `forced`: a verdict
+ * (-EPERM) this program gives whatever its rules decide (0: none). */
+#define BW_HOOK_BODY_AS(ctx, id, chain_id, ret, applies, extract, forced)                          \
   ({                                                                                               \
     int __verdict = 0;                                                                             \
     struct bw_event *ev = (applies) ? bw_event_begin(BW_HOOK_##id) : 0;                            \
@@ -133,6 +137,8 @@ __u32 bw_slot(void);
       }                                                                                            \
       __verdict = bw_apply(ev, word, record);                                                      \
     }                                                                                              \
+    if (forced)                                                                                    \
+      __verdict = (forced);                                                                        \
     if (!bw_chained() && (ret))                                                                    \
       __verdict = (ret);                                                                           \
     BW_FINISH(ctx, chain_id, __verdict);                                                           \

@@ -44,11 +44,13 @@ const std::map<std::string, MapShape> &mapShapes() {
   return m;
 }
 
-uint32_t identityPaths(const Lowered &low) {
-  uint32_t n = 0;
+// bw_m_ident labels the runtime sets at load: per exact path (and `scope executable` path)
+// the file and its name in its directory, per prefix its directory (mounts and hard links found below it come on top, the
+// runtime adds room for those).
+uint32_t identityLabels(const Lowered &low, const ir::Policy &policy) {
+  uint32_t n = policy.scope.kind == ir::Scope::Kind::Executable ? 2 * uint32_t(policy.scope.paths.size()) : 0;
   for (const auto &ig : low.identity)
-    if (ig.kind == GroupKind::Exact)
-      n += static_cast<uint32_t>(ig.paths.size());
+    n += static_cast<uint32_t>(ig.paths.size()) * (ig.kind == GroupKind::Exact ? 2 : 1);
   return n;
 }
 
@@ -133,8 +135,6 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
       e.maxEntries = 0;
     else if (name == "bw_counters" || name == "bw_rlimit")
       e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1);
-    else if (name == "bw_m_ident")  // seeded by the runtime, learned by the helpers
-      e.maxEntries = identityPaths(cr.lowered) + BW_IDENT_LEARN_SLACK;
     else
       e.maxEntries = 1;
     auto img = cr.lowered.maps.find(name);
@@ -154,6 +154,9 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
       }
       b.mapData[e.data] = std::move(bytes);
     }
+    if (name == "bw_m_ident")  // labelled by the runtime at load, learned by the programs
+      if (uint32_t labels = identityLabels(cr.lowered, policy))
+        e.maxEntries = e.entries + labels + (cr.lowered.identity.empty() ? 0 : BW_IDENT_LEARN_SLACK);
     m.maps.push_back(e);
   }
   for (const auto &ig : cr.lowered.identity)

@@ -130,8 +130,9 @@ public:
       case GroupKind::IntSet: r = b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms}); break;
       }
       best = b.umin(best, r);
-      if (g.identity)  // the same group by file identity: hard links of a protected file
-        best = b.umin(best, b.callLib(lib_, "bw_match_identity", {ev, slot, b.c32(g.id), atoms}));
+      if (g.identity)  // the object itself: its labels, name and ancestors (bw_match.h)
+        best = b.umin(best, b.callLib(lib_, "bw_match_object",
+                                      {ev, slot, b.c32(g.id), b.c32(g.kind == GroupKind::Prefix ? 1 : 0), atoms}));
     }
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();
@@ -196,7 +197,8 @@ public:
     // one select per BW_INFO_* (bw_lib.h); constant after inlining
     const std::pair<uint32_t, uint32_t> answers[] = {
         {BW_INFO_DEFAULT, dflt}, {BW_INFO_MODE, mode}, {BW_INFO_IDENT_EXACT, identExact},
-        {BW_INFO_IDENT_PREFIX, identPrefix}};
+        {BW_INFO_IDENT_PREFIX, identPrefix},
+        {BW_INFO_SCOPE_EXE, p.scope.kind == ir::Scope::Kind::Executable ? 1u : 0u}};
     llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));  // BW_INFO_RULE_COUNT
     for (const auto &[what, value] : answers)
       v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(what)), b.c32(value), v);

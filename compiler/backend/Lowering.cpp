@@ -61,7 +61,13 @@ Bytes valBytes(const MatchVal &v) {
   return b;
 }
 constexpr uint32_t kValSize = 8 + 8 * kAtomWords;
-constexpr uint32_t kGroupScopeExe = 0xfffffffeu;
+constexpr uint32_t kGroupScopeExe = BW_GROUP_SCOPE_EXE;
+
+// A path field that names a file, so a test on it can decide on the file (bw_m_ident).
+// process.cgroup is a path in the cgroup hierarchy, not a file any hook acts on.
+bool namesFile(const FieldInfo &f) {
+  return f.type == FieldType::PATH && std::string_view(f.name) != "process.cgroup";
+}
 
 std::optional<GroupKind> mapKindOf(const ir::Test &t, bool intSetMapped) {
   switch (t.field.slotKind) {
@@ -89,6 +95,12 @@ struct GroupData {
   // Key text -> contribution. Exact/Prefix: the string; Suffix: reversed string;
   // Cidr: 16 address bytes + 1 prefix byte; IntSet: 8 bytes LE.
   std::map<std::string, MatchVal> keys;
+  // The same, but only what may only make a decision stricter (see viewVal): words of deny
+  // and kill rules, and every atom (filtered by permissiveAtoms when the maps are built).
+  std::map<std::string, MatchVal> strict;
+  // Atoms of this group used where their holding can lead to allow or audit: positively in
+  // an allow or audit rule, or under `not` in a deny or kill rule.
+  std::array<uint64_t, kAtomWords> permissiveAtoms{};
   std::vector<std::pair<std::string, MatchVal>> globs;
   std::vector<ir::SourceLoc> globLocs;
 };
@@ -166,10 +178,17 @@ private:
     return g.id;
   }
 
+  // A rule whose matching can only make the decision stricter: deny or kill. (An audit rule
+  // that matches first stops a later deny, so it counts as permissive.)
+  static bool strictAction(ir::Action a) { return a == ir::Action::Deny || a == ir::Action::Kill; }
+
   // Adds `val` for every value of map-backed test `t` to its group.
   void contribute(uint32_t gid, const ir::Test &t, const MatchVal &val) {
     auto &g = out.groups[gid];
     auto &d = data[gid];
+    MatchVal strictVal = val;
+    if (val.best != kNoRule && !strictAction(static_cast<ir::Action>(val.best & 3)))
+      strictVal.best = kNoRule;
     for (const auto &v : t.values) {
       switch (g.kind) {
       case GroupKind::Exact:
@@ -195,6 +214,7 @@ private:
         if (g.kind == GroupKind::Suffix)
           std::reverse(k.begin(), k.end());
         d.keys[k].add(val);
+        d.strict[k].add(strictVal);
         break;
       }
       case GroupKind::Glob: {
@@ -249,8 +269,9 @@ private:
       collectTests(k, out);
   }
 
+  // `positive`: the test's holding makes rule `r` match (false under an odd number of `not`).
   LCond lowerCond(const ir::Cond &c, HookId h, LoweredHook &lh, const std::set<uint32_t> &intSet,
-                  std::map<std::string, uint32_t> &atomIds, const ir::Rule &r) {
+                  std::map<std::string, uint32_t> &atomIds, const ir::Rule &r, bool positive = true) {
     LCond l;
     switch (c.kind) {
     case ir::Cond::Kind::True: l.kind = LCond::Kind::True; break;
@@ -262,7 +283,8 @@ private:
                : c.kind == ir::Cond::Kind::Or ? LCond::Kind::Or
                                               : LCond::Kind::Not;
       for (const auto &k : c.kids)
-        l.kids.push_back(lowerCond(k, h, lh, intSet, atomIds, r));
+        l.kids.push_back(lowerCond(k, h, lh, intSet, atomIds, r,
+                                   c.kind == ir::Cond::Kind::Not ? !positive : positive));
       break;
     case ir::Cond::Kind::Test: {
       const auto &t = c.test;
@@ -313,7 +335,8 @@ private:
       }
       l.kind = LCond::Kind::Atom;
       l.atom = atom;
-      (void)r;
+      if (atom < kMaxAtoms && positive != strictAction(r.action))
+        data[gid].permissiveAtoms[atom / 64] |= 1ull << (atom % 64);
       break;
     }
     }
@@ -431,6 +454,16 @@ private:
     std::vector<MatchVal> dfaAcc;
     for (auto &g : out.groups) {
       auto &d = data[g.id];
+      // An exact or prefix group on a path decides on the object (bw_m_ident): its string
+      // entries keep only what the process's view may add, the full values go under
+      // BW_GROUP_IDENT_VAL for the runtime, which labels the objects at load.
+      bool identity = (g.kind == GroupKind::Exact || g.kind == GroupKind::Prefix) && namesFile(g.field) &&
+                      out.identity.size() < kMaxIdentityGroups;
+      auto viewVal = [&](MatchVal v) {
+        for (uint32_t i = 0; i < kAtomWords; ++i)
+          v.atoms[i] &= ~d.permissiveAtoms[i];
+        return v;
+      };
       switch (g.kind) {
       case GroupKind::Exact: {
         std::map<std::pair<uint32_t, uint64_t>, std::string> seen;
@@ -442,29 +475,51 @@ private:
                   "strings \"" + it->second + "\" and \"" + s + "\" have the same hash");
             continue;
           }
-          Bytes k;
-          putLe(k, g.id, 4);
-          putLe(k, s.size(), 4);
-          putLe(k, key.second, 8);
-          maps["bw_m_exact"][k] = valBytes(v);
+          auto put = [&](uint32_t group, const MatchVal &val) {
+            Bytes k;
+            putLe(k, group, 4);
+            putLe(k, s.size(), 4);
+            putLe(k, key.second, 8);
+            maps["bw_m_exact"][k] = valBytes(val);
+          };
+          put(g.id, identity ? viewVal(d.strict[s]) : v);
+          if (identity)
+            put(g.id | BW_GROUP_IDENT_VAL, v);
         }
         break;
       }
       case GroupKind::Prefix:
       case GroupKind::Suffix: {
+        MatchVal failClosed;  // what an object whose ancestors cannot all be read means
         for (const auto &[s, v] : d.keys) {
-          MatchVal acc = v;
+          MatchVal acc = v, strictAcc = d.strict[s];
           for (size_t n = 0; n < s.size(); ++n) {
             auto it = d.keys.find(s.substr(0, n));
-            if (it != d.keys.end())
+            if (it != d.keys.end()) {
               acc.add(it->second);
+              strictAcc.add(d.strict[it->first]);
+            }
           }
+          auto put = [&](uint32_t group, const MatchVal &val) {
+            Bytes k;
+            putLe(k, 32 + 8 * s.size(), 4);
+            putBe32(k, group);
+            k.insert(k.end(), s.begin(), s.end());
+            k.resize(4 + 4 + kLpmStrMax, 0);
+            maps[g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"][k] = valBytes(val);
+          };
+          put(g.id, identity ? viewVal(strictAcc) : acc);
+          if (identity)
+            put(g.id | BW_GROUP_IDENT_VAL, acc);
+          failClosed.add(viewVal(strictAcc));
+        }
+        if (identity) {
           Bytes k;
-          putLe(k, 32 + 8 * s.size(), 4);
-          putBe32(k, g.id);
-          k.insert(k.end(), s.begin(), s.end());
-          k.resize(4 + 4 + kLpmStrMax, 0);
-          maps[g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"][k] = valBytes(acc);
+          putLe(k, g.id, 4);
+          putLe(k, 0, 4);
+          putLe(k, 0, 8);
+          putLe(k, BW_IDENT_INCOMPLETE, 8);
+          maps["bw_m_ident"][k] = valBytes(failClosed);
         }
         break;
       }
@@ -524,8 +579,7 @@ private:
       }
       if (g.kind != GroupKind::Glob)
         g.entries = static_cast<uint32_t>(d.keys.size());
-      bool identityKind = g.kind == GroupKind::Exact || g.kind == GroupKind::Prefix;
-      if (identityKind && g.field.type == FieldType::PATH && out.identity.size() < kMaxIdentityGroups) {
+      if (identity) {
         g.identity = true;
         IdentityGroup ig{g.id, g.kind, std::string(g.field.name), {}};
         for (const auto &kv : d.keys)

@@ -417,7 +417,7 @@ std::string Daemon::metricsText() {
   help("bulwark_policy_healthy", "gauge", "1 if the policy enforces as recorded, 0 if BROKEN or TAMPERED");
   for (const auto &p : policies)
     o << "bulwark_policy_healthy{policy=" << promLabel(p.name) << "} " << (p.healthy ? 1 : 0) << "\n";
-  std::ostringstream hits, emitted, dropped, limited, mem;
+  std::ostringstream hits, emitted, dropped, limited, mem, labels, labelsMax;
   for (const auto &p : policies) {
     PolicyStatus st;
     try {
@@ -434,6 +434,11 @@ std::string Daemon::metricsText() {
       limited << "bulwark_rule_records_limited_total" << l << " " << r.limited << "\n";
     }
     mem << "bulwark_policy_kernel_memory_bytes{policy=" << promLabel(p.name) << "} " << st.kernelMemory << "\n";
+    if (st.objectLabelsMax) {
+      labels << "bulwark_policy_object_labels{policy=" << promLabel(p.name) << "} " << st.objectLabels << "\n";
+      labelsMax << "bulwark_policy_object_labels_max{policy=" << promLabel(p.name) << "} " << st.objectLabelsMax
+                << "\n";
+    }
   }
   help("bulwark_rule_hits_total", "counter", "decisions made by a rule (continues across hot swaps, by rule name)");
   o << hits.str();
@@ -445,6 +450,10 @@ std::string Daemon::metricsText() {
   o << limited.str();
   help("bulwark_policy_kernel_memory_bytes", "gauge", "memlock of the policy's programs and maps");
   o << mem.str();
+  help("bulwark_policy_object_labels", "gauge", "object labels of path rules (bw_m_ident) in use");
+  o << labels.str();
+  help("bulwark_policy_object_labels_max", "gauge", "object labels the policy holds; when full, links and renames that need one are denied");
+  o << labelsMax.str();
   help("bulwark_loads_total", "counter", "loads and hot swaps by the daemon, by result");
   for (const auto &[p, n] : loadsOk_)
     o << "bulwark_loads_total{policy=" << promLabel(p) << ",result=\"ok\"} " << n << "\n";

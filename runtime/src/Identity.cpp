@@ -1,62 +1,264 @@
 #include "Identity.h"
 
 #include "Error.h"
-#include "bw_match.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <ftw.h>
+#include <map>
+#include <sstream>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 namespace bulwark::rt {
 
-namespace {
+uint32_t kernelDev(unsigned long d) { return uint32_t(major(d)) << 20 | uint32_t(minor(d)); }
 
-// The kernel's dev_t encoding (MKDEV: 20 bits of minor), as inode->i_sb->s_dev holds it.
-uint32_t kernelDev(dev_t d) { return uint32_t(major(d)) << 20 | uint32_t(minor(d)); }
+namespace {
 
 int mapFd(bpf_object *obj, const char *name) {
   bpf_map *m = bpf_object__find_map_by_name(obj, name);
   return m ? bpf_map__fd(m) : -1;
 }
 
+IdentityLabel label(uint32_t group, bool prefix, const struct stat &st, uint64_t name, std::string path) {
+  IdentityLabel l;
+  l.key = bw_ident_key{group, kernelDev(st.st_dev), uint64_t(st.st_ino), name};
+  l.group = group;
+  l.prefix = prefix;
+  l.path = std::move(path);
+  return l;
+}
+
+// "/a/b" -> {"/a", "b"}; "/b" -> {"/", "b"}; no name for "/" or "x/".
+std::pair<std::string, std::string> splitPath(const std::string &p) {
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos || slash + 1 == p.size())
+    return {"", ""};
+  return {slash == 0 ? "/" : p.substr(0, slash), p.substr(slash + 1)};
+}
+
+void planExact(IdentityPlan &plan, uint32_t group, const std::string &p) {
+  ++plan.exactPaths;
+  // lstat: the object at this very path. A symlink is skipped: the kernel resolves paths, so
+  // its inode is never what a hook sees, and following it would lend the rule's meaning to
+  // whatever it points at (on busybox systems, /usr/bin/passwd -> busybox would make every
+  // busybox applet a "shadow reader").
+  struct stat st{};
+  if (::lstat(p.c_str(), &st) == 0 && !S_ISLNK(st.st_mode)) {
+    ++plan.exactFound;
+    plan.labels.push_back(label(group, false, st, BW_IDENT_SELF, p));
+  }
+  // The name in its directory: a file created or renamed there later is the protected path.
+  auto [dir, name] = splitPath(p);
+  if (!name.empty() && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    plan.labels.push_back(label(group, false, st, BW_IDENT_NAME(bw_fnv1a64(name.data(), name.size())), p));
+}
+
+// Mount points (/proc/self/mountinfo, field 5, octal escapes) strictly below `dir`.
+std::vector<std::string> mountsBelow(const std::string &dir) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string base = dir == "/" ? "/" : dir + "/";
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string f, mp;
+    for (int i = 0; i < 5 && fields >> f; ++i)
+      mp = f;
+    std::string unescaped;
+    for (size_t i = 0; i < mp.size(); ++i) {
+      if (mp[i] == '\\' && i + 3 < mp.size()) {
+        unescaped += char(std::stoi(mp.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += mp[i];
+      }
+    }
+    if (unescaped.size() > base.size() && unescaped.compare(0, base.size(), base) == 0)
+      out.push_back(unescaped);
+  }
+  return out;
+}
+
+// nftw has no context argument: the scan in progress.
+struct HardLinkScan {
+  IdentityPlan *plan = nullptr;
+  uint32_t group = 0;
+  uint32_t seen = 0;
+};
+thread_local HardLinkScan *gScan = nullptr;
+
+int scanEntry(const char *path, const struct stat *st, int type, struct FTW *) {
+  if (++gScan->seen > kHardLinkScanBudget) {
+    gScan->plan->scanCut = true;
+    return 1;
+  }
+  if (type == FTW_F && st->st_nlink > 1) {
+    gScan->plan->labels.push_back(label(gScan->group, true, *st, BW_IDENT_SELF, path));
+    ++gScan->plan->hardLinks;
+  }
+  return 0;
+}
+
+void planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
+  ++plan.prefixDirs;
+  std::string dir = s;
+  if (dir.size() > 1 && dir.back() == '/')
+    dir.pop_back();
+  struct stat st{};
+  if (dir.empty() || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return;  // not a directory (yet): the process's view of the path may still deny
+  ++plan.prefixFound;
+  std::string below = dir == "/" ? "/" : dir + "/";
+  plan.labels.push_back(label(group, true, st, BW_IDENT_UNDER, below));
+  for (const auto &m : mountsBelow(dir))
+    if (::stat(m.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      plan.labels.push_back(label(group, true, st, BW_IDENT_UNDER, m + "/"));
+      ++plan.mounts;
+    }
+  HardLinkScan scan{&plan, group, 0};
+  gScan = &scan;
+  ::nftw(dir.c_str(), scanEntry, 32, FTW_PHYS | FTW_MOUNT);
+  gScan = nullptr;
+}
+
+// What `l.path` means in its group: the full value bulwarkc stored for the runtime.
+bool fullValue(int exact, int prefix, const IdentityLabel &l, bw_match_val &val) {
+  if (l.group == BW_GROUP_SCOPE_EXE) {
+    val = bw_match_val{};
+    val.best = 0;
+    return true;
+  }
+  uint32_t group = l.group | BW_GROUP_IDENT_VAL;
+  if (!l.prefix) {
+    bw_exact_key k{group, uint32_t(l.path.size()), bw_fnv1a64(l.path.data(), l.path.size())};
+    return exact >= 0 && bpf_map_lookup_elem(exact, &k, &val) == 0;
+  }
+  bw_lpm_str_key k{};
+  size_t n = std::min<size_t>(l.path.size(), BW_LPM_STR_MAX);
+  k.prefixlen = uint32_t(32 + 8 * n);
+  for (int i = 0; i < 4; ++i)
+    k.group[i] = uint8_t(group >> (8 * (3 - i)));
+  std::memcpy(k.data, l.path.data(), n);
+  return prefix >= 0 && bpf_map_lookup_elem(prefix, &k, &val) == 0;
+}
+
+// Every entry of a map, as key and value bytes.
+std::vector<std::pair<std::string, std::string>> entries(int fd, size_t keySize, size_t valueSize) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (fd < 0)
+    return out;
+  std::string k(keySize, '\0'), next(keySize, '\0'), v(valueSize, '\0');
+  for (void *cur = nullptr; bpf_map_get_next_key(fd, cur, next.data()) == 0; cur = k.data()) {
+    k = next;
+    if (bpf_map_lookup_elem(fd, k.data(), v.data()) == 0)
+      out.emplace_back(k, v);
+  }
+  return out;
+}
+
+// What each identity group means: its full values and its fail-closed value, by group.
+std::map<uint32_t, std::vector<std::string>> groupMeanings(const IdentityMaps &m) {
+  std::map<uint32_t, std::vector<std::string>> out;
+  for (auto &[k, v] : entries(m.exact, sizeof(bw_exact_key), sizeof(bw_match_val))) {
+    bw_exact_key ek;
+    std::memcpy(&ek, k.data(), sizeof ek);
+    if (ek.group != BW_GROUP_SCOPE_EXE && (ek.group & BW_GROUP_IDENT_VAL))
+      out[ek.group & ~BW_GROUP_IDENT_VAL].push_back("e" + k.substr(4) + v);
+  }
+  for (auto &[k, v] : entries(m.prefix, sizeof(bw_lpm_str_key), sizeof(bw_match_val))) {
+    bw_lpm_str_key pk;
+    std::memcpy(&pk, k.data(), sizeof pk);
+    uint32_t g = uint32_t(pk.group[0]) << 24 | pk.group[1] << 16 | pk.group[2] << 8 | pk.group[3];
+    if (g & BW_GROUP_IDENT_VAL)
+      out[g & ~BW_GROUP_IDENT_VAL].push_back("p" + k.substr(0, 4) + k.substr(8) + v);
+  }
+  for (auto &[k, v] : entries(m.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    if (ik.ino == 0 && ik.name == BW_IDENT_INCOMPLETE)
+      out[ik.group].push_back("i" + v);
+  }
+  for (auto &[g, m] : out)
+    std::sort(m.begin(), m.end());
+  return out;
+}
+
 } // namespace
 
-IdentitySeed seedIdentity(bpf_object *obj, const Bundle &b) {
-  IdentitySeed res;
-  if (b.identity.empty())
-    return res;
+IdentityMaps identityMaps(bpf_object *obj) {
+  return {mapFd(obj, "bw_m_ident"), mapFd(obj, "bw_m_exact"), mapFd(obj, "bw_m_prefix")};
+}
+
+uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
+  if (old.ident < 0 || now.ident < 0)
+    return 0;
+  auto before = groupMeanings(old), after = groupMeanings(now);
+  std::map<uint32_t, uint32_t> same;  // old group -> new group of the same meaning
+  for (const auto &[og, meaning] : before)
+    for (const auto &[ng, m] : after)
+      if (m == meaning) {
+        same[og] = ng;
+        break;
+      }
+  uint32_t carried = 0;
+  for (auto &[k, v] : entries(old.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    bw_match_val val;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    std::memcpy(&val, v.data(), sizeof val);
+    auto to = same.find(ik.group);
+    if (ik.ino == 0 || (ik.name != BW_IDENT_SELF && ik.name != BW_IDENT_UNDER) || to == same.end())
+      continue;
+    ik.group = to->second;
+    bw_match_val cur{};
+    if (bpf_map_lookup_elem(now.ident, &ik, &cur) == 0)
+      bw_match_val_merge(&val, &cur);
+    if (bpf_map_update_elem(now.ident, &ik, &val, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot keep a learned object label across the swap: " + errnoText(errno));
+    ++carried;
+  }
+  return carried;
+}
+
+IdentityPlan planIdentity(const Bundle &b) {
+  IdentityPlan plan;
+  if (b.scope == "executable")
+    for (const auto &p : b.scopePaths)
+      planExact(plan, BW_GROUP_SCOPE_EXE, p);
+  for (const auto &g : b.identity)
+    for (const auto &p : g.paths) {
+      if (g.kind == "prefix")
+        planPrefix(plan, g.group, p);
+      else
+        planExact(plan, g.group, p);
+    }
+  return plan;
+}
+
+void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
+  if (plan.labels.empty())
+    return;
   int ident = mapFd(obj, "bw_m_ident");
-  int exact = mapFd(obj, "bw_m_exact");
   if (ident < 0)
     throw Error(Exit::BadBundle, "the bundle lists identity groups but its object has no map bw_m_ident");
-  for (const auto &g : b.identity) {
-    if (g.kind != "exact")
-      continue;  // prefix groups are learned by the helper programs only
-    for (const auto &p : g.paths) {
-      ++res.paths;
-      // lstat: the identity of the object at this very path. A symlink is skipped: the kernel
-      // resolves paths, so its inode is never what a hook sees, and following it would lend
-      // the rule's meaning to whatever it points at (on busybox systems, /usr/bin/passwd ->
-      // busybox would make every busybox applet a "shadow reader").
-      struct stat st{};
-      if (exact < 0 || ::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode))
-        continue;  // not there (yet): the path itself still matches
-      bw_exact_key ek{g.group, uint32_t(p.size()), bw_fnv1a64(p.data(), p.size())};
-      bw_match_val val{};
-      if (bpf_map_lookup_elem(exact, &ek, &val) != 0)
-        continue;
-      bw_ident_key ik{g.group, kernelDev(st.st_dev), uint64_t(st.st_ino)};
-      bw_match_val old{};
-      if (bpf_map_lookup_elem(ident, &ik, &old) == 0)  // two listed paths, one file
-        bw_match_val_merge(&val, &old);
-      if (bpf_map_update_elem(ident, &ik, &val, BPF_ANY) != 0)
-        throw Error(Exit::Failed, "cannot record the identity of " + p + ": " + errnoText(errno));
-      ++res.seeded;
-    }
+  int exact = mapFd(obj, "bw_m_exact"), prefix = mapFd(obj, "bw_m_prefix");
+  for (const auto &l : plan.labels) {
+    bw_match_val val{};
+    if (!fullValue(exact, prefix, l, val))
+      throw Error(Exit::BadBundle, "the bundle has no identity value for " + l.path + " in group " +
+                                       std::to_string(l.group));
+    bw_match_val old{};
+    if (bpf_map_lookup_elem(ident, &l.key, &old) == 0)  // two listed paths, one object
+      bw_match_val_merge(&val, &old);
+    if (bpf_map_update_elem(ident, &l.key, &val, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot label the object of " + l.path + ": " + errnoText(errno));
   }
-  return res;
 }
 
 } // namespace bulwark::rt

@@ -832,6 +832,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     throw Error(Exit::BadBundle, "--mode needs " + std::string(kRodataModeOverride) +
                                      " in the policy object's .rodata, which it does not have");
   setCgroupScope(o.obj, b);
+  IdentityPlan identity = planIdentity(b);
   uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
   for (const auto &m : b.maps) {
     bpf_map *map = bpf_object__find_map_by_name(o.obj, m.name.c_str());
@@ -839,7 +840,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
       throw Error(Exit::BadBundle, "policy object has no map " + m.name);
     if (bpf_map__pin_path(map))
       continue;  // shared: its size is part of the ABI
-    bpf_map__set_max_entries(map, m.maxEntries ? m.maxEntries : ncpu);
+    uint32_t extra = m.name == "bw_m_ident" ? identity.mounts + identity.hardLinks : 0;  // found at load
+    bpf_map__set_max_entries(map, (m.maxEntries ? m.maxEntries : ncpu) + extra);
   }
   if (bpf_map *c = bpf_object__find_map_by_name(o.obj, std::string(kCountersMap).c_str()))
     bpf_map__set_max_entries(c, std::max<uint32_t>(bpf_map__max_entries(c), uint32_t(b.rules.size()) + 1));
@@ -850,9 +852,9 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   for (const auto &m : b.maps)
     if (!m.data.empty())
       fillMap(bpf_object__find_map_by_name(o.obj, m.name.c_str()), b, m);
-  IdentitySeed seed = seedIdentity(o.obj, b);
-  res.identityPaths = seed.paths;
-  res.identitySeeded = seed.seeded;
+  seedIdentity(o.obj, identity);
+  res.identity = identity;
+  res.identity.labels.clear();
 
   std::map<uint32_t, bpf_program *> progs;  // hook index → program (LSM hooks)
   uint64_t hooksMask = 0;
@@ -906,6 +908,13 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   // it replaced behind, in `next`: fold its counts into the enforcing one before its pins go.
   if (res.replaced && countersPending(pins_, *st, cur))
     foldCounters(pins_, *st, next, cur);
+  if (res.replaced) {  // what the enforcing version learned stays learned
+    auto ident = openMapPin(pins_.map(b.name, cur, "bw_m_ident"));
+    auto exact = openMapPin(pins_.map(b.name, cur, "bw_m_exact"));
+    auto prefix = openMapPin(pins_.map(b.name, cur, "bw_m_prefix"));
+    IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
+    res.identity.carried = carryLearnedLabels(old, identityMaps(o.obj));
+  }
 
   faultPoint("after-load");
   std::string genDir = pins_.genDir(b.name, next);
@@ -1229,6 +1238,15 @@ PolicyStatus Runtime::status(const PolicySummary &summary) {
   ps.pins = describePins(pins_.policyDir(policy));
   for (const auto &p : ps.pins)
     ps.kernelMemory += p.memlock;
+  if (auto fd = openMapPin(pins_.map(policy, sum.gen, "bw_m_ident"))) {
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd->get(), &info, &len) == 0)
+      ps.objectLabelsMax = info.max_entries;
+    bw_ident_key k{}, next{};
+    for (void *cur = nullptr; bpf_map_get_next_key(fd->get(), cur, &next) == 0; cur = &k, k = next)
+      ++ps.objectLabels;
+  }
 
   // Per-rule counters of the enforcing generation, summed over CPUs, continuing the counts
   // of the versions it replaced (see foldCounters); while a replaced generation is not yet

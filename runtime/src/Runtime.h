@@ -5,6 +5,7 @@
 
 #include "Bpf.h"
 #include "BundleView.h"
+#include "Identity.h"
 #include "Pins.h"
 #include "State.h"
 
@@ -29,8 +30,7 @@ struct LoadResult {
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
   double totalMs = 0;          // the whole command, lock to unlock
-  uint32_t identityPaths = 0;  // exact protected paths also matched by (device, inode)
-  uint32_t identitySeeded = 0; // of which exist and were recorded at load
+  IdentityPlan identity;       // what was labelled at load (counts only)
   std::vector<std::string> hooks;     // language hooks, each once
   std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
 };
@@ -71,6 +71,9 @@ struct PolicyStatus {
   uint64_t drops = 0;
   uint64_t kernelMemory = 0;  // memlock of the policy's programs and maps
   std::vector<std::string> dispatchers;  // dispatcher link pins its hooks use
+  // Object labels (bw_m_ident) of the enforcing generation and the most it holds: when it is
+  // full, a link or rename that needs a new label is denied.
+  uint32_t objectLabels = 0, objectLabelsMax = 0;
 };
 
 struct SharedStatus {

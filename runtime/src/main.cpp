@@ -73,9 +73,16 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
               (mode.empty() ? b.mode : mode).c_str(), joined(r.hooks).c_str());
   std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
               r.totalMs);
-  if (r.identityPaths)
+  const IdentityPlan &id = r.identity;
+  if (id.exactPaths)
     std::printf("identity: %u of %u protected paths exist, matched by (device, inode) as well\n",
-                r.identitySeeded, r.identityPaths);
+                id.exactFound, id.exactPaths);
+  if (id.prefixDirs)
+    std::printf("identity: %u of %u protected directories exist, with %u mounts and %u hard-linked files below%s\n",
+                id.prefixFound, id.prefixDirs, id.mounts, id.hardLinks,
+                id.scanCut ? " (hard-link scan stopped at its budget)" : "");
+  if (id.carried)
+    std::printf("identity: %u labels learned by the replaced version kept\n", id.carried);
   for (const auto &w : r.warnings)
     std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
   return 0;
@@ -177,6 +184,9 @@ int cmdStatus(const std::string &root, const std::string &policy) {
                 r.name.c_str(), r.hook.c_str(), r.action.c_str(), r.hits, r.emitted, r.dropped, r.limited);
   std::printf("drops:      %" PRIu64 " records lost (ring buffer full)\n", st.drops);
   std::printf("kernel memory: %s (programs and maps of this policy)\n", human(st.kernelMemory).c_str());
+  if (st.objectLabelsMax)
+    std::printf("object labels: %u of %u%s\n", st.objectLabels, st.objectLabelsMax,
+                st.objectLabels >= st.objectLabelsMax ? " FULL: links and renames that need a label are denied" : "");
   return 0;
 }
 

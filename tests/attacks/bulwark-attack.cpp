@@ -94,6 +94,53 @@ int mmapExec(const Args &a) {
   return report("mmap PROT_EXEC", p == MAP_FAILED ? -1 : 0);
 }
 
+// mmap without PROT_EXEC, then mprotect(PROT_EXEC): the same as mapping it executable.
+int mprotectExec(const Args &a) {
+  int fd = open(a[0].c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return report("open for mmap", -1);
+  void *p = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return report("mmap PROT_READ", -1);
+  int rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
+  int saved = errno;
+  munmap(p, 4096);
+  errno = saved;
+  return report("mprotect PROT_EXEC", rc);
+}
+
+// A program that exists in no directory: copied into a memfd, run with execveat(AT_EMPTY_PATH).
+int memfdExec(const Args &a) {
+  int src = open(a[0].c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) return report("open", -1);
+  int mem = static_cast<int>(syscall(SYS_memfd_create, "payload", 0));
+  if (mem < 0) return report("memfd_create", -1);
+  char buf[65536];
+  for (ssize_t n; (n = read(src, buf, sizeof buf)) > 0;)
+    if (write(mem, buf, static_cast<size_t>(n)) != n) return report("write memfd", -1);
+  close(src);
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char *> argv;
+    for (const auto &s : a) argv.push_back(const_cast<char *>(s.c_str()));
+    argv.push_back(nullptr);
+    char *envp[] = {nullptr};
+    syscall(SYS_execveat, mem, "", argv.data(), envp, AT_EMPTY_PATH);
+    _exit(errno == EPERM || errno == EACCES ? 110 : 120);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(mem);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 110) {
+    errno = EPERM;
+    return report("fexecve of a memfd", -1);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 120) {
+    errno = EINVAL;
+    return report("fexecve of a memfd", -1);
+  }
+  return report("fexecve of a memfd", 0);
+}
+
 int connectTo(const Args &a) {
   sockaddr_storage ss{};
   socklen_t len;
@@ -206,6 +253,8 @@ const std::vector<Action> kActions = {
     {"openat", 2, "DIR NAME", openAt},
     {"exec", 1, "PATH [ARGS...]", execFile},
     {"mmap-exec", 1, "PATH", mmapExec},
+    {"mprotect-exec", 1, "PATH", mprotectExec},
+    {"memfd-exec", 1, "PATH [ARGS...]", memfdExec},
     {"connect", 2, "ADDR PORT", connectTo},
     {"bind", 1, "PORT [listen]", bindPort},
     {"raw-socket", 1, "inet|packet", rawSocket},

@@ -3,6 +3,7 @@
 #include "Bundle.h"
 #include "ObjectSummary.h"
 #include "PolicyBuilder.h"
+#include "bw_match.h"
 
 #include <gtest/gtest.h>
 
@@ -197,9 +198,12 @@ TEST(Bundle, IdentityGroupsListPathsAndHelpers) {
   for (const auto &x : m.maps)
     if (x.name == "bw_m_ident") {
       sized = true;
-      EXPECT_EQ(x.maxEntries, 2u + 4096u);
-      EXPECT_EQ(x.keySize, 16u);
-      EXPECT_TRUE(x.data.empty());  // seeded by the runtime
+      // the prefix group's fail-closed entry, then room for the runtime's labels: two per
+      // exact path (the file, its name in its directory), one per prefix (its directory)
+      EXPECT_EQ(x.entries, 1u);
+      EXPECT_EQ(x.maxEntries, 1u + 2u * 2u + 1u + BW_IDENT_LEARN_SLACK);
+      EXPECT_EQ(x.keySize, uint32_t(sizeof(bw_ident_key)));
+      EXPECT_EQ(x.data, "maps/bw_m_ident.bin");
     }
   EXPECT_TRUE(sized);
   bulwark::bundle::Manifest back;

@@ -129,28 +129,41 @@ TEST(BackendVmExeCache, FilledAtExecReadByHooksAndValidated) {
   a.go();
   EXPECT_EQ(a.wait(), EPERM) << "the deep tool may not open the target";
 
-  // 2. Hooks read the cache: a poisoned path (same exec id and file) decides.
+  // 2. Hooks read the cache, and the cached path is a view: it may add a denial (the other
+  // tool's entry poisoned with the deep tool's path is denied) ...
+  auto poison = [&](Child &ch, uint32_t execIdDelta) {
+    ASSERT_TRUE(cacheEntry(l, ch.pid, e));
+    bw_exe_cache p = e;
+    p.exec_id = e.exec_id - execIdDelta;
+    std::snprintf(p.path, sizeof p.path, "%s", kDeep.c_str());
+    p.len = static_cast<uint32_t>(kDeep.size());
+    ASSERT_TRUE(setCacheEntry(l, ch.pid, p)) << std::strerror(errno);
+  };
   Child b;
-  ASSERT_NO_FATAL_FAILURE(spawn(b, kDeep, {"--sync", "open", kTarget}));
-  ASSERT_TRUE(cacheEntry(l, b.pid, e));
-  bw_exe_cache poisoned = e;
-  std::snprintf(poisoned.path, sizeof poisoned.path, "/poisoned/tool");
-  poisoned.len = static_cast<uint32_t>(std::strlen(poisoned.path));
-  ASSERT_TRUE(setCacheEntry(l, b.pid, poisoned)) << std::strerror(errno);
+  ASSERT_NO_FATAL_FAILURE(spawn(b, kOther, {"--sync", "open", kTarget}));
+  ASSERT_NO_FATAL_FAILURE(poison(b, 0));
   b.go();
-  EXPECT_EQ(b.wait(), 0) << "the decision did not use the cached path";
+  EXPECT_EQ(b.wait(), EPERM) << "the decision did not use the cached path";
 
-  // 3. An entry of another exec (exec id differs) is not trusted: walk, deny.
+  // ... but never take one away: the deep tool's entry poisoned with another path is still
+  // denied, by the executable's identity.
+  Child b2;
+  ASSERT_NO_FATAL_FAILURE(spawn(b2, kDeep, {"--sync", "open", kTarget}));
+  ASSERT_TRUE(cacheEntry(l, b2.pid, e));
+  bw_exe_cache elsewhere = e;
+  std::snprintf(elsewhere.path, sizeof elsewhere.path, "/poisoned/tool");
+  elsewhere.len = static_cast<uint32_t>(std::strlen(elsewhere.path));
+  ASSERT_TRUE(setCacheEntry(l, b2.pid, elsewhere)) << std::strerror(errno);
+  b2.go();
+  EXPECT_EQ(b2.wait(), EPERM) << "a cached path took the denial away";
+
+  // 3. An entry of another exec (exec id differs) is not trusted: walk, the other tool's
+  // own path, allowed.
   Child c;
-  ASSERT_NO_FATAL_FAILURE(spawn(c, kDeep, {"--sync", "open", kTarget}));
-  ASSERT_TRUE(cacheEntry(l, c.pid, e));
-  poisoned = e;
-  poisoned.exec_id = e.exec_id - 1;
-  std::snprintf(poisoned.path, sizeof poisoned.path, "/poisoned/tool");
-  poisoned.len = static_cast<uint32_t>(std::strlen(poisoned.path));
-  ASSERT_TRUE(setCacheEntry(l, c.pid, poisoned));
+  ASSERT_NO_FATAL_FAILURE(spawn(c, kOther, {"--sync", "open", kTarget}));
+  ASSERT_NO_FATAL_FAILURE(poison(c, 1));
   c.go();
-  EXPECT_EQ(c.wait(), EPERM) << "a stale entry was trusted";
+  EXPECT_EQ(c.wait(), 0) << "a stale entry was trusted";
 
   // 4. Records carry the cached process.exe.
   Child d;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "Bundle.h"
+#include "Identity.h"
 #include "bw_abi.h"
 #include "bw_event.h"
 
@@ -162,6 +163,9 @@ inline void loadBundle(Loaded &l, const std::string &path, Tweak tweak = {},
       ASSERT_EQ(bpf_map_update_elem(fd, bytes.data() + off, bytes.data() + off + m.keySize, 0), 0)
           << m.name << ": " << std::strerror(errno);
   }
+  // The objects behind the policy's paths, labelled as the runtime does at load.
+  bulwark::rt::Bundle rb = bulwark::rt::readBundle(path);
+  bulwark::rt::seedIdentity(l.obj, bulwark::rt::planIdentity(rb));
   l.fillMs = msSince(t0);
 }
 

@@ -1,6 +1,7 @@
 // Each lowering on its own: groups, decision plans and exact map contents.
 #include "Lowering.h"
 #include "PolicyBuilder.h"
+#include "bw_match.h"
 
 #include <gtest/gtest.h>
 
@@ -64,16 +65,49 @@ TEST(Lowering, ExactStringsOneGroupMinWord) {
   const auto &m = low.maps.at("bw_m_exact");
   EXPECT_EQ(m.keySize, 16u);
   EXPECT_EQ(m.valueSize, 40u);
-  ASSERT_EQ(m.entries.size(), 3u);
-  std::map<uint64_t, uint32_t> byHash;
+  // an identity group: each string twice, the view's value and the object's full value
+  ASSERT_EQ(m.entries.size(), 6u);
+  std::map<uint64_t, uint32_t> view, full;
   for (const auto &[k, v] : m.entries) {
-    EXPECT_EQ(u32(k, 0), low.groups[0].id);
     EXPECT_EQ(u32(k, 4), 2u);
-    byHash[u64(k, 8)] = u32(v, 0);
+    if (u32(k, 0) == low.groups[0].id)
+      view[u64(k, 8)] = u32(v, 0);
+    else if (u32(k, 0) == (low.groups[0].id | BW_GROUP_IDENT_VAL))
+      full[u64(k, 8)] = u32(v, 0);
+    else
+      ADD_FAILURE() << "group " << u32(k, 0);
   }
-  EXPECT_EQ(byHash[be::fnv1a64("/x")], be::decisionWord(0, Action::Deny));
-  EXPECT_EQ(byHash[be::fnv1a64("/y")], be::decisionWord(0, Action::Deny));  // min of both rules
-  EXPECT_EQ(byHash[be::fnv1a64("/z")], be::decisionWord(1, Action::Audit));
+  EXPECT_EQ(full[be::fnv1a64("/x")], be::decisionWord(0, Action::Deny));
+  EXPECT_EQ(full[be::fnv1a64("/y")], be::decisionWord(0, Action::Deny));  // min of both rules
+  EXPECT_EQ(full[be::fnv1a64("/z")], be::decisionWord(1, Action::Audit));
+  // the process's view may only make a decision stricter: an audit rule matched first would
+  // stop a later deny, so the view never matches it
+  EXPECT_EQ(view[be::fnv1a64("/x")], be::decisionWord(0, Action::Deny));
+  EXPECT_EQ(view[be::fnv1a64("/y")], be::decisionWord(0, Action::Deny));
+  EXPECT_EQ(view[be::fnv1a64("/z")], be::kNoRule);
+}
+
+// Atoms: the view may set one only where its holding can only make the decision stricter.
+TEST(Lowering, ViewValuesKeepOnlyStrictAtoms) {
+  auto p = PolicyBuilder()
+               .rule("shadow", FO,
+                     cAnd({cTest(FO, "file.path", TestOp::Eq, strs({"/etc/shadow"})),
+                           cNot(cTest(FO, "process.exe", TestOp::Eq, strs({"/usr/bin/passwd"})))}),
+                     Action::Deny)
+               .build();
+  auto low = lowerOk(p);
+  ASSERT_EQ(low.identity.size(), 2u);
+  std::map<uint32_t, uint64_t> viewAtoms, fullAtoms;  // group -> atom bits
+  for (const auto &[k, v] : low.maps.at("bw_m_exact").entries) {
+    uint32_t g = u32(k, 0);
+    (g & BW_GROUP_IDENT_VAL ? fullAtoms[g & ~BW_GROUP_IDENT_VAL] : viewAtoms[g]) = u64(v, 8);
+  }
+  uint32_t path = low.identity[0].field == "file.path" ? low.identity[0].group : low.identity[1].group;
+  uint32_t exe = low.identity[0].field == "file.path" ? low.identity[1].group : low.identity[0].group;
+  EXPECT_NE(fullAtoms[path], 0u);
+  EXPECT_EQ(viewAtoms[path], fullAtoms[path]);  // "is shadow" can only lead to deny
+  EXPECT_NE(fullAtoms[exe], 0u);
+  EXPECT_EQ(viewAtoms[exe], 0u);  // "is passwd" can lead to allow: only the real object sets it
 }
 
 TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
@@ -85,15 +119,28 @@ TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
   auto low = lowerOk(p);
   const auto &m = low.maps.at("bw_m_prefix");
   EXPECT_EQ(m.keySize, 260u);
-  std::map<std::string, uint32_t> best;
+  std::map<std::string, uint32_t> best, view;
   for (const auto &[k, v] : m.entries) {
-    EXPECT_EQ(k[4] << 24 | k[5] << 16 | k[6] << 8 | k[7], static_cast<int>(low.groups[0].id));
-    best[lpmString(k)] = u32(v, 0);
+    uint32_t g = uint32_t(k[4]) << 24 | k[5] << 16 | k[6] << 8 | k[7];
+    if (g == (low.groups[0].id | BW_GROUP_IDENT_VAL))
+      best[lpmString(k)] = u32(v, 0);
+    else if (g == low.groups[0].id)
+      view[lpmString(k)] = u32(v, 0);
+    else
+      ADD_FAILURE() << "group " << g;
   }
   ASSERT_EQ(best.size(), 3u);
   EXPECT_EQ(best["/a/b/"], be::decisionWord(0, Action::Audit));
   EXPECT_EQ(best["/a/"], be::decisionWord(1, Action::Deny));
   EXPECT_EQ(best["/c"], be::decisionWord(2, Action::Deny));
+  EXPECT_EQ(view["/a/b/"], be::decisionWord(1, Action::Deny));  // the audit rule is not the view's
+  // An object whose ancestors cannot all be read takes every deny of the group.
+  const auto &ident = low.maps.at("bw_m_ident");
+  ASSERT_EQ(ident.entries.size(), 1u);
+  const auto &[ik, iv] = ident.entries[0];
+  EXPECT_EQ(u32(ik, 0), low.groups[0].id);
+  EXPECT_EQ(u64(ik, 16), BW_IDENT_INCOMPLETE);
+  EXPECT_EQ(u32(iv, 0), be::decisionWord(1, Action::Deny));
 
   // reversed order: the longer key inherits the shorter, earlier rule
   auto p2 = PolicyBuilder()

@@ -1,4 +1,5 @@
 #include "Simulator.h"
+#include "bw_match.h"
 
 #include <algorithm>
 #include <cstring>
@@ -72,7 +73,8 @@ std::optional<MatchVal> lpmLookup(const MapImage *m, const Bytes &key) {
   return *best;
 }
 
-uint32_t lookup(const Lowered &low, const Group &g, const ir::Event &ev, MatchVal &acc) {
+// The lookup of group `g` under group number `id` (its own, or its full identity values).
+std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id, const ir::Event &ev) {
   std::optional<MatchVal> r;
   std::string s;
   if (auto it = ev.find(std::string(g.field.name)); it != ev.end())
@@ -81,7 +83,7 @@ uint32_t lookup(const Lowered &low, const Group &g, const ir::Event &ev, MatchVa
   switch (g.kind) {
   case GroupKind::Exact: {
     Bytes k;
-    le(k, g.id, 4);
+    le(k, id, 4);
     le(k, s.size(), 4);
     le(k, fnv1a64(s), 8);
     r = exactLookup(img(low, "bw_m_exact"), k);
@@ -96,7 +98,7 @@ uint32_t lookup(const Lowered &low, const Group &g, const ir::Event &ev, MatchVa
     Bytes k;
     le(k, 32 + 8 * t.size(), 4);
     for (int i = 3; i >= 0; --i)
-      k.push_back(static_cast<uint8_t>(g.id >> (8 * i)));
+      k.push_back(static_cast<uint8_t>(id >> (8 * i)));
     k.insert(k.end(), t.begin(), t.end());
     k.resize(8 + kLpmStrMax, 0);
     r = lpmLookup(img(low, g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"), k);
@@ -106,7 +108,7 @@ uint32_t lookup(const Lowered &low, const Group &g, const ir::Event &ev, MatchVa
     auto it = ev.find(std::string(g.field.name));
     const ir::Cidr *a = it == ev.end() ? nullptr : std::get_if<ir::Cidr>(&it->second);
     if (!a)
-      return kNoRule;
+      return std::nullopt;
     Bytes k;
     le(k, 32 + 128, 4);
     for (int i = 3; i >= 0; --i)
@@ -148,11 +150,21 @@ uint32_t lookup(const Lowered &low, const Group &g, const ir::Event &ev, MatchVa
     break;
   }
   }
-  if (!r)
-    return kNoRule;
+  return r;
+}
+
+// An identity group matches the process's view (its own values) and the object, which here
+// is the file at the location the path names, as the runtime labels it (the full values).
+uint32_t lookup(const Lowered &low, const Group &g, const ir::Event &ev, MatchVal &acc) {
+  MatchVal v;
+  if (auto r = lookupAs(low, g, g.id, ev))
+    v.add(*r);
+  if (g.identity)
+    if (auto r = lookupAs(low, g, g.id | BW_GROUP_IDENT_VAL, ev))
+      v.add(*r);
   for (uint32_t i = 0; i < kAtomWords; ++i)
-    acc.atoms[i] |= r->atoms[i];
-  return r->best;
+    acc.atoms[i] |= v.atoms[i];
+  return v.best;
 }
 
 bool evalL(const LCond &c, const MatchVal &acc, const ir::Event &ev, HookId hook) {

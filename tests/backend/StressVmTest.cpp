@@ -95,6 +95,15 @@ TEST(BackendStressVm, EverySizeVerifiesDecidesAndCostsTheSame) {
   for (const auto &[n, line] : times) {
     SCOPED_TRACE("stress-" + std::to_string(n));
     std::string base = kDir + "/stress-" + std::to_string(n);
+    // the probed files exist before the load (it labels the objects the rules name)
+    auto probes = readProbes(base + ".probes");
+    ASSERT_GE(probes.size(), 10u);
+    for (const auto &p : probes)
+      if (p.hook == "file.open") {
+        std::string dir = p.path.substr(0, p.path.rfind('/'));
+        ASSERT_EQ(system(("mkdir -p '" + dir + "'").c_str()), 0);
+        bulwark::guest::WriteFile(p.path, "x");
+      }
     Loaded l;
     ASSERT_NO_FATAL_FAILURE(loadBundle(l, base + ".bwb"));
     SizeResult &r = results[n];
@@ -107,14 +116,6 @@ TEST(BackendStressVm, EverySizeVerifiesDecidesAndCostsTheSame) {
     ASSERT_GT(r.openInsns, 0u);
     ASSERT_GT(r.connectInsns, 0u);
 
-    auto probes = readProbes(base + ".probes");
-    ASSERT_GE(probes.size(), 10u);
-    for (const auto &p : probes)
-      if (p.hook == "file.open") {
-        std::string dir = p.path.substr(0, p.path.rfind('/'));
-        ASSERT_EQ(system(("mkdir -p '" + dir + "'").c_str()), 0);
-        bulwark::guest::WriteFile(p.path, "x");
-      }
     Records recs(l);
     ASSERT_NE(recs.rb, nullptr);
     ASSERT_TRUE(l.attach("bw_file_open")) << std::strerror(errno);

@@ -98,6 +98,8 @@ void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle, Twe
       ASSERT_EQ(bpf_map_update_elem(fd, bytes.data() + off, bytes.data() + off + m.keySize, 0), 0)
           << m.name << ": " << std::strerror(errno);
   }
+  // The objects behind the policy's paths, labelled as the runtime does at load.
+  bulwark::rt::seedIdentity(l.obj, bulwark::rt::planIdentity(bulwark::rt::readBundle(path)));
 }
 
 } // namespace
@@ -238,11 +240,19 @@ int bindTo(int port, bool doListen) {
 TEST(BackendVm, AllHooksVerifyAndEnforce) {
   if (!bulwark::guest::InGuest())
     GTEST_SKIP() << "needs the run-vm guest";
+  // fixtures, before the load: it labels the objects the rules name
+  system("rm -rf /tmp/bwvm; mkdir -p /tmp/bwvm/noren /tmp/bwvm/nomount /tmp/bwvm/okmount");
+  for (const char *f : {"/tmp/bwvm/nounlink", "/tmp/bwvm/f", "/tmp/bwvm/f2", "/tmp/bwvm/nochmod",
+                        "/tmp/bwvm/nomap", "/tmp/bwvm/audited", "/tmp/bwvm/okunlink"})
+    bulwark::guest::WriteFile(f, std::string(4096, 'x'));
+  system("cp /bulwark/bin/busybox /tmp/bwvm/noexec-bb; cp /bulwark/bin/busybox /tmp/bwvm/okexec");
+
   Loaded l;
   bulwark::bundle::Bundle b;
   ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb"));
-  // 17 hooks; kernel.module_load has two attach points (kernel_read_file, kernel_load_data).
-  ASSERT_EQ(b.manifest.programs.size(), 18u);
+  // 17 hooks; kernel.module_load has two attach points (kernel_read_file, kernel_load_data),
+  // file.mmap_exec two (mmap_file, file_mprotect).
+  ASSERT_EQ(b.manifest.programs.size(), 19u);
   bpf_program *p;
   std::vector<bpf_link *> links;
   bpf_object__for_each_program(p, l.obj) {
@@ -253,13 +263,6 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
                 info.verified_insns, info.xlated_prog_len);
   }
   std::printf("object %zu bytes\n", b.object.size());
-
-  // fixtures
-  system("rm -rf /tmp/bwvm; mkdir -p /tmp/bwvm/noren /tmp/bwvm/nomount /tmp/bwvm/okmount");
-  for (const char *f : {"/tmp/bwvm/nounlink", "/tmp/bwvm/f", "/tmp/bwvm/f2", "/tmp/bwvm/nochmod",
-                        "/tmp/bwvm/nomap", "/tmp/bwvm/audited", "/tmp/bwvm/okunlink"})
-    bulwark::guest::WriteFile(f, std::string(4096, 'x'));
-  system("cp /bulwark/bin/busybox /tmp/bwvm/noexec-bb; cp /bulwark/bin/busybox /tmp/bwvm/okexec");
 
   std::vector<Rec> recs;
   ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(l.obj, "bw_events")),
@@ -352,7 +355,6 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
   for (const auto &r : recs) {
     perRule[r.rule]++;
     if (r.action == 2 /* audit */) {
-      auditSeen = true;
       for (auto &s : r.strs)
         auditSeen = auditSeen || s == "/tmp/bwvm/audited";
     }

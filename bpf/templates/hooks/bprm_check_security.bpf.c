@@ -6,13 +6,13 @@ BW_SHARED_HOOK_MAPS(PROCESS_EXEC)
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_bprm_check_security, struct linux_binprm *bprm, int ret) {
   return BW_HOOK_BODY(ctx, PROCESS_EXEC, ret, 1, ({
-    if (BW_WANT(need, PROCESS_EXEC, exec_path)) {
-      struct file *f = BPF_CORE_READ(bprm, file);
-      struct path p;
-      bpf_probe_read_kernel(&p, sizeof(p), &f->f_path);
-      bw_path_walk(&p, BW_STR(ev, PROCESS_EXEC, exec_path));
-    }
+    struct file *f = BPF_CORE_READ(bprm, file);
+    if (BW_WANT(need, PROCESS_EXEC, exec_path))
+      bw_file_walk(f, BW_STR(ev, PROCESS_EXEC, exec_path));
     if (BW_WANT(need, PROCESS_EXEC, exec_filename))
       bw_str_kernel(BPF_CORE_READ(bprm, filename), BW_STR(ev, PROCESS_EXEC, exec_filename));
+    /* no name in any filesystem: memfd_create, O_TMPFILE, or unlinked while open */
+    if (BW_WANT(need, PROCESS_EXEC, exec_fileless))
+      BW_INT(ev, PROCESS_EXEC, exec_fileless) = BPF_CORE_READ(f, f_inode, i_nlink) == 0;
   }));
 }

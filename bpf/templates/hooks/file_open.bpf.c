@@ -5,7 +5,7 @@ BW_SHARED_HOOK_MAPS(FILE_OPEN)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct file *file) {
   if (BW_WANT(need, FILE_OPEN, file_path))
-    bw_path_d_path((struct path *)&file->f_path, BW_STR(ev, FILE_OPEN, file_path));
+    bw_file_d_path(file, BW_STR(ev, FILE_OPEN, file_path));
   if (BW_WANT(need, FILE_OPEN, file_flags) || BW_WANT(need, FILE_OPEN, file_write) ||
       BW_WANT(need, FILE_OPEN, file_read)) {
     __u32 fmode = BPF_CORE_READ(file, f_mode);

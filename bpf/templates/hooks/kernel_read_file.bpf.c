@@ -9,6 +9,6 @@ int BPF_PROG(bw_kernel_read_file, struct file *file, enum kernel_read_file_id id
   int module = id == bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE);
   return BW_HOOK_BODY(ctx, KERNEL_MODULE_LOAD, ret, module, ({
     if (BW_WANT(need, KERNEL_MODULE_LOAD, module_path) && file)
-      bw_path_d_path((struct path *)&file->f_path, BW_STR(ev, KERNEL_MODULE_LOAD, module_path));
+      bw_file_d_path(file, BW_STR(ev, KERNEL_MODULE_LOAD, module_path));
   }));
 }

@@ -8,7 +8,7 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
              unsigned long flags, int ret) {
   return BW_HOOK_BODY(ctx, FILE_MMAP_EXEC, ret, (prot & 4 /* PROT_EXEC */), ({
     if (BW_WANT(need, FILE_MMAP_EXEC, file_path) && file)
-      bw_path_d_path((struct path *)&file->f_path, BW_STR(ev, FILE_MMAP_EXEC, file_path));
+      bw_file_d_path(file, BW_STR(ev, FILE_MMAP_EXEC, file_path));
     BW_INT(ev, FILE_MMAP_EXEC, mmap_prot) = prot;
   }));
 }

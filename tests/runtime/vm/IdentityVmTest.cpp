@@ -59,7 +59,7 @@ protected:
     // secret, target and bin/busybox exist, absent does not
     EXPECT_NE(r.output.find("identity: 3 of 4 protected paths exist"), std::string::npos) << r.output;
   }
-  // Entries of the enforcing generation's bw_m_ident.
+  // Labels of single files (BW_IDENT_SELF) in the enforcing generation's bw_m_ident.
   int IdentityEntries() {
     for (const char *gen : {"gen0", "gen1"}) {
       std::string pin = root.path() + "/rt_identity/" + gen + "/bw_m_ident";
@@ -69,7 +69,7 @@ protected:
       int n = 0;
       bw_ident_key k{}, next{};
       for (void *cur = nullptr; bpf_map_get_next_key(fd, cur, &next) == 0; cur = &k, k = next)
-        ++n;
+        n += next.name == BW_IDENT_SELF && next.ino != 0;
       ::close(fd);
       return n;
     }
@@ -139,13 +139,29 @@ TEST_F(Identity, ProgramRunUnderAnotherNameIsTheListedProgram) {
   EXPECT_EQ(copy.exit_code, 0) << copy.output;
 }
 
+// `scope executable` is about the program too: the listed busybox run under another name is
+// in scope, a copy of it (another file) is not, even when run from a chroot where it sits at
+// the listed path.
+TEST_F(Identity, ExecutableScopeIsTheProgramNotItsPath) {
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-scope.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string plain = kDir + "/plain";
+  auto listed = guest::RunCommand({kDir + "/bin/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_NE(listed.exit_code, 0) << listed.output;
+  auto alias = guest::RunCommand({kDir + "/out/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_NE(alias.exit_code, 0) << "a hard link is the listed program: " << alias.output;
+  auto copy = guest::RunCommand({kDir + "/copy/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_EQ(copy.exit_code, 0) << "a copy is another program: " << copy.output;
+  Bulwark(root, {"unload", "rt_identity_scope"});
+}
+
 // An inode is forgotten when its last link goes, so a later file that gets the same inode
 // number is not taken for it; while another link remains it stays protected.
 TEST_F(Identity, LastUnlinkForgetsTheInode) {
   ASSERT_NO_FATAL_FAILURE(Load());
   int seeded = IdentityEntries();
   ASSERT_EQ(seeded, 3);  // secret, target, bin/busybox
-  // /vault/tmp is under the prefix: protected by its path, but prefix groups are not seeded
+  // /vault/tmp is under the prefix: protected by its directory, it needs no label of its own
   Link(kDir + "/vault/tmp", kDir + "/out/tmp-alias");
   EXPECT_EQ(IdentityEntries(), seeded + 1);
   EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
@@ -154,6 +170,9 @@ TEST_F(Identity, LastUnlinkForgetsTheInode) {
   EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
   ASSERT_EQ(::unlink((kDir + "/out/tmp-alias").c_str()), 0);  // the last link
   EXPECT_EQ(IdentityEntries(), seeded);
+  // status shows how full the label map is (a full map denies links and renames needing one)
+  auto st = Bulwark(root, {"status", "rt_identity"});
+  EXPECT_TRUE(std::regex_search(st.output, std::regex(R"(object labels: \d+ of \d+\n)"))) << st.output;
 }
 
 } // namespace
