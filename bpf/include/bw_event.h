@@ -27,7 +27,8 @@ struct bw_str {
   bw_u32 truncated; /* 1 when the source was longer than BW_PATH_MAX - 1 */
   bw_u64 ino;       /* 0: no inode (a name about to be created, or no file) */
   bw_u32 dev;       /* kernel encoding: major << 20 | minor */
-  bw_u32 pad;
+  bw_u32 object_only; /* set before extraction: the decision reads only the object (ino, dev,
+                       * obj), so no string is built (len 0) */
   bw_u64 obj;       /* struct dentry * of the object, 0: no object behind this string */
   char data[BW_PATH_MAX];
 };

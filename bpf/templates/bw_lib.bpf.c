@@ -183,6 +183,7 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     ev->strs[i].ino = 0;
     ev->strs[i].dev = 0;
     ev->strs[i].obj = 0;
+    ev->strs[i].object_only = 0;
     ev->strs[i].data[0] = 0;
   }
   return ev;
@@ -262,6 +263,10 @@ BW_API void bw_file_object(struct file *f, struct bw_str *out) {
 
 /* `f` must be a BTF pointer (an LSM argument): bpf_d_path, the process's view of the path. */
 BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
+  if (out->object_only) {
+    bw_file_object(f, out);
+    return;
+  }
   long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);
   if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
     bw_path_walk(&f->f_path, out);
@@ -273,6 +278,10 @@ BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
 
 /* `p` must be a BTF pointer (an LSM argument's struct path). */
 BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
+  if (out->object_only) {
+    set_object(out, p->dentry);
+    return;
+  }
   long n = bpf_d_path(p, out->data, BW_PATH_MAX);
   if (n < 0) {
     bw_path_walk(p, out);
@@ -357,18 +366,21 @@ static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *ou
 }
 
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
-  walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
+  if (!out->object_only)
+    walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
   set_object(out, BPF_CORE_READ(p, dentry));
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
-  walk_from(d, BPF_CORE_READ(dir, mnt), out);
+  if (!out->object_only)
+    walk_from(d, BPF_CORE_READ(dir, mnt), out);
   set_object(out, d);
 }
 
 /* An open file given by a plain pointer (not BTF): the walk of its path, and its object. */
 BW_API void bw_file_walk(struct file *f, struct bw_str *out) {
-  walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+  if (!out->object_only)
+    walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
   bw_file_object(f, out);
 }
 
@@ -401,6 +413,10 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     out->data[0] = 0;
     out->obj = 0;
     out->ino = 0;
+    return;
+  }
+  if (out->object_only) {
+    bw_file_object(f, out);
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -636,7 +652,10 @@ static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms) {
 }
 
 BW_API __u32 bw_match_exact(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
-  return lookup_exact(str_of(ev, slot), group, atoms);
+  struct bw_str *s = str_of(ev, slot);
+  if (s->object_only)
+    return BW_NO_RULE;
+  return lookup_exact(s, group, atoms);
 }
 
 static __always_inline void put_group(__u8 *g, __u32 group) {
@@ -664,7 +683,10 @@ static struct bw_match_val *prefix_val(struct bw_str *s, __u32 group) {
 }
 
 BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
-  struct bw_match_val *v = prefix_val(str_of(ev, slot), group);
+  struct bw_str *s = str_of(ev, slot);
+  if (s->object_only)
+    return BW_NO_RULE;
+  struct bw_match_val *v = prefix_val(s, group);
   if (!v)
     return BW_NO_RULE;
   or_atoms(atoms, v);
@@ -760,6 +782,28 @@ static __always_inline void object_val(struct dentry *d, __u32 dev, __u64 ino, _
   if (ino)
     val_add(into, ident_val(group, dev, ino, BW_IDENT_SELF));
   location_val(d, group, dev, prefix, into);
+}
+
+/* ---- strings the decision does not need ----
+ * The string of a path is a view the process shapes; it is read for an identity group only to
+ * add denials for protected paths that had no object at load (bw_cfg_view_groups, set by the
+ * runtime). Where no group on a field needs it, the field's object is extracted alone. */
+const volatile __u32 bw_cfg_view_groups = 0xffffffff; /* bit i: identity group i reads the view */
+
+/* Called by bw_lazy_<H> for a hook field read only by identity groups `groups` (bits):
+ * `need_bit` when its string is not built this event, else 0. */
+BW_API __u64 bw_object_only(struct bw_event *ev, __u32 slot, __u32 groups, __u64 need_bit) {
+  if (bw_cfg_view_groups & groups)
+    return 0;
+  str_of(ev, slot)->object_only = 1;
+  return need_bit;
+}
+
+/* Before a record: every string is built. */
+BW_API void bw_objects_full(struct bw_event *ev) {
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++)
+    ev->strs[i].object_only = 0;
 }
 
 /* The generated code calls this for every identity group (beside the string lookup, which

@@ -47,7 +47,8 @@ enum bw_field_slots {
 #define BW_HOOK(id, name, kind, attach, summary)                                                   \
   extern __u64 bw_need_##id(void);                /* BW_NEED_* bits the decision reads */      \
   extern __u32 bw_decide_##id(struct bw_event *ev); /* decision word */               \
-  extern __u32 bw_has_rules_##id(void); /* 0: the program only keeps bw_m_ident current */
+  extern __u32 bw_has_rules_##id(void); /* 0: the program only keeps bw_m_ident current */       \
+  extern __u64 bw_lazy_##id(struct bw_event *ev); /* need bits extracted as objects only */
 #include "hooks.def"
 /* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
@@ -64,6 +65,7 @@ extern __u32 bw_policy_info(__u32 what);
 struct bw_event *bw_event_begin(__u32 hook);
 int bw_in_scope(struct bw_event *ev);
 void bw_fill_common(struct bw_event *ev, __u64 need);
+void bw_objects_full(struct bw_event *ev); /* clears every string's object_only (records) */
 /* Path fields: the process's view of the path as a string, and the object it names (bw_str). */
 void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
 void bw_file_d_path(struct file *f, struct bw_str *out); /* likewise; overlayfs: the real file */
@@ -126,12 +128,14 @@ __u32 bw_slot(void);
     struct bw_event *ev = (applies) ? bw_event_begin(BW_HOOK_##id) : 0;                            \
     if (ev && bw_in_scope(ev)) {                                                                   \
       __u64 need = bw_need_##id();                                                                 \
+      __u64 lazy = bw_lazy_##id(ev);                                                               \
       bw_fill_common(ev, need);                                                                    \
       extract;                                                                                     \
       __u32 word = bw_decide_##id(ev);                                                             \
       int record = bw_wants_record(word);                                                          \
       if (record) {                                                                                \
-        need = ~need;                                                                              \
+        need = ~need | lazy;                                                                       \
+        bw_objects_full(ev);                                                                       \
         bw_fill_common(ev, need);                                                                  \
         extract;                                                                                   \
       }                                                                                            \

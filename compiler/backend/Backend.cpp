@@ -72,6 +72,9 @@ const std::vector<bundle::RodataEntry> &runtimeRodata() {
       {"bw_cfg_ident_count", 4, "identity groups (manifest `identity`), set by bulwarkc"},
       {"bw_cfg_ident_group", 64, "u32[16] their group ids, set by bulwarkc"},
       {"bw_cfg_ident_kind", 64, "u32[16] 0 exact, 1 prefix, set by bulwarkc"},
+      {"bw_cfg_view_groups", 4,
+       "bit i: identity group i also reads its path string (a protected path had no object at "
+       "load); default all; set by bulwark"},
   };
   return r;
 }

@@ -84,6 +84,32 @@ std::unique_ptr<llvm::Module> parseTemplate(llvm::LLVMContext &ctx, std::string_
   return std::move(*m);
 }
 
+// process.exe: the common string whose object the library can give alone (bw_current_exe).
+constexpr uint32_t kExeSlot = 1;
+
+// Hook string fields whose decision needs only their object when no identity group on them
+// reads its view: slot -> bits of those groups (positions in Lowered::identity).
+std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredHook &h) {
+  std::map<uint32_t, uint32_t> bits;  // string slot -> identity groups (bits) reading it
+  std::set<uint32_t> other;           // string slots some other group reads
+  for (uint32_t gi : h.groups) {
+    const Group &g = low.groups[gi];
+    if (g.field.slotKind != SlotKind::Str)
+      continue;
+    uint32_t index = 0;
+    while (index < low.identity.size() && low.identity[index].group != g.id)
+      ++index;
+    bool extractedByHook = g.field.slot >= BW_COMMON_STR_SLOTS || g.field.slot == kExeSlot;
+    if (!g.identity || index >= low.identity.size() || !extractedByHook)
+      other.insert(g.field.slot);
+    else
+      bits[g.field.slot] |= 1u << index;
+  }
+  for (uint32_t s : other)
+    bits.erase(s);
+  return bits;
+}
+
 class DecisionGen {
 public:
   DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
@@ -109,6 +135,7 @@ public:
       b.ir().CreateRet(b.c32(h.hasRules ? 1 : 0));
     }
     auto *ptrTy = llvm::PointerType::get(ctx, 0);
+    lazy(h, sfx);
     auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false);
     auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_decide_" + sfx, gen_);
     llvm::Value *ev = f->getArg(0);
@@ -159,6 +186,24 @@ public:
     for (auto &[v, bb] : incoming)
       phi->addIncoming(v, bb);
     b.ir().CreateRet(phi);
+  }
+
+  // bw_lazy_<sfx>(ev): for each hook string field that only identity groups read, marks it
+  // object-only unless one of those groups reads its view this load (bw_object_only);
+  // returns the need bits so marked (the template extracts them fully for a record).
+  void lazy(const LoweredHook &h, const std::string &sfx) {
+    auto &ctx = gen_.getContext();
+    auto *ptrTy = llvm::PointerType::get(ctx, 0);
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), {ptrTy}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_lazy_" + sfx, gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *mask = b.c64(0);
+    for (const auto &[slot, bits] : objectOnlyFields(low_, h))
+      mask = b.ir().CreateOr(mask, b.callLib(lib_, "bw_object_only",
+                                             {f->getArg(0), b.c32(slot), b.c32(bits),
+                                              b.c64(1ull << (24 + slot))}));
+    b.ir().CreateRet(mask);
   }
 
   // bw_kprobe_arg_<sfx>(i): descriptor (bw_kprobe.h) of register argument i of a kprobe hook.

@@ -16,6 +16,7 @@ namespace bulwark::rt {
 // globals in .rodata; names as in bpf/templates/bw_lib.bpf.c). Slot and lane are required.
 inline constexpr std::string_view kRodataSlot = "bw_cfg_slot";
 inline constexpr std::string_view kRodataLane = "bw_cfg_lane";  // default BW_LANE_NONE: standalone
+inline constexpr std::string_view kRodataViewGroups = "bw_cfg_view_groups";  // identity groups reading paths
 inline constexpr std::string_view kRodataModeOverride = "bw_cfg_mode_override";  // 0xffffffff: none
 inline constexpr std::string_view kRodataCgroupCount = "bw_cfg_cgroup_count";
 inline constexpr std::string_view kRodataCgroupId = "bw_cfg_cgroup_id";       // __u64[8]

@@ -42,7 +42,8 @@ std::pair<std::string, std::string> splitPath(const std::string &p) {
   return {slash == 0 ? "/" : p.substr(0, slash), p.substr(slash + 1)};
 }
 
-void planExact(IdentityPlan &plan, uint32_t group, const std::string &p) {
+// True when the path's location is labelled (its directory exists).
+bool planExact(IdentityPlan &plan, uint32_t group, const std::string &p) {
   ++plan.exactPaths;
   // lstat: the object at this very path. A symlink is skipped: the kernel resolves paths, so
   // its inode is never what a hook sees, and following it would lend the rule's meaning to
@@ -55,8 +56,10 @@ void planExact(IdentityPlan &plan, uint32_t group, const std::string &p) {
   }
   // The name in its directory: a file created or renamed there later is the protected path.
   auto [dir, name] = splitPath(p);
-  if (!name.empty() && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    plan.labels.push_back(label(group, false, st, BW_IDENT_NAME(bw_fnv1a64(name.data(), name.size())), p));
+  if (name.empty() || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return false;
+  plan.labels.push_back(label(group, false, st, BW_IDENT_NAME(bw_fnv1a64(name.data(), name.size())), p));
+  return true;
 }
 
 // Mount points (/proc/self/mountinfo, field 5, octal escapes) strictly below `dir`.
@@ -105,14 +108,15 @@ int scanEntry(const char *path, const struct stat *st, int type, struct FTW *) {
   return 0;
 }
 
-void planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
+// True when the prefix's directory exists (and is labelled).
+bool planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
   ++plan.prefixDirs;
   std::string dir = s;
   if (dir.size() > 1 && dir.back() == '/')
     dir.pop_back();
   struct stat st{};
   if (dir.empty() || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return;  // not a directory (yet): the process's view of the path may still deny
+    return false;  // not a directory (yet): the process's view of the path may still deny
   ++plan.prefixFound;
   std::string below = dir == "/" ? "/" : dir + "/";
   plan.labels.push_back(label(group, true, st, BW_IDENT_UNDER, below));
@@ -125,6 +129,7 @@ void planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
   gScan = &scan;
   ::nftw(dir.c_str(), scanEntry, 32, FTW_PHYS | FTW_MOUNT);
   gScan = nullptr;
+  return true;
 }
 
 // What `l.path` means in its group: the full value bulwarkc stored for the runtime.
@@ -231,13 +236,14 @@ IdentityPlan planIdentity(const Bundle &b) {
   if (b.scope == "executable")
     for (const auto &p : b.scopePaths)
       planExact(plan, BW_GROUP_SCOPE_EXE, p);
-  for (const auto &g : b.identity)
+  for (size_t i = 0; i < b.identity.size(); ++i) {
+    const auto &g = b.identity[i];
     for (const auto &p : g.paths) {
-      if (g.kind == "prefix")
-        planPrefix(plan, g.group, p);
-      else
-        planExact(plan, g.group, p);
+      bool located = g.kind == "prefix" ? planPrefix(plan, g.group, p) : planExact(plan, g.group, p);
+      if (!located && i < 32)
+        plan.viewGroups |= 1u << i;
     }
+  }
   return plan;
 }
 

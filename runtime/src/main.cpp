@@ -81,6 +81,8 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
     std::printf("identity: %u of %u protected directories exist, with %u mounts and %u hard-linked files below%s\n",
                 id.prefixFound, id.prefixDirs, id.mounts, id.hardLinks,
                 id.scanCut ? " (hard-link scan stopped at its budget)" : "");
+  if (id.viewGroups)
+    std::printf("identity: paths without an object at load are also matched by name (denials only)\n");
   if (id.carried)
     std::printf("identity: %u labels learned by the replaced version kept\n", id.carried);
   for (const auto &w : r.warnings)

@@ -56,8 +56,11 @@ protected:
   void Load() {
     auto r = Bulwark(root, {"load", bundle});
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    // secret, target and bin/busybox exist, absent does not
-    EXPECT_NE(r.output.find("identity: 3 of 4 protected paths exist"), std::string::npos) << r.output;
+    // secret, target and bin/busybox exist, absent and later/secret do not
+    EXPECT_NE(r.output.find("identity: 3 of 5 protected paths exist"), std::string::npos) << r.output;
+    // later/ does not exist either: its group also reads path strings, the prefix group not
+    EXPECT_NE(r.output.find("paths without an object at load are also matched by name"), std::string::npos)
+        << r.output;
   }
   // Labels of single files (BW_IDENT_SELF) in the enforcing generation's bw_m_ident.
   int IdentityEntries() {
@@ -121,6 +124,30 @@ TEST_F(Identity, HardLinksAndRenamesOfProtectedFilesStayProtected) {
   ASSERT_EQ(Bulwark(root, {"unload", "rt_identity"}).exit_code, 0);
   for (const char *f : {"/secret", "/out/secret-before", "/out/key-now", "/out/new-alias", "/out/doc"})
     EXPECT_EQ(guest::OpenErrno(kDir + f), 0) << f;
+}
+
+// A listed path whose directory did not exist at load has no object to label: its name, as
+// the process sees it, still denies. Controls: another file in that directory, and the
+// prefix group (every path had an object: decided on objects alone, no string built) still
+// denies and its record carries the name opened.
+TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  Bulwark(root, {"events"});  // drain
+  std::filesystem::create_directories(kDir + "/later");
+  guest::WriteFile(kDir + "/later/staged", "data");  // writing it in place would be denied
+  Rename(kDir + "/later/staged", kDir + "/later/secret");
+  guest::WriteFile(kDir + "/later/other", "data");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/later/secret"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/later/other"), 0);
+  guest::WriteFile(kDir + "/staged", "data");
+  Rename(kDir + "/staged", kDir + "/vault/new");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/vault/new"), EPERM);
+  auto ev = Bulwark(root, {"events", "--format", "json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"secret".*"object":"/tmp/bw-ident/later/secret")")))
+      << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/vault/new")")))
+      << ev.output;
 }
 
 // process.exe is a path field too: the program run under another name (a hard link) is the
