@@ -833,6 +833,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
                                      " in the policy object's .rodata, which it does not have");
   setCgroupScope(o.obj, b);
   IdentityPlan identity = planIdentity(b);
+  setRodataU32(o.obj, kRodataViewGroups, identity.viewGroups);  // absent in older bundles: all views
   uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
   for (const auto &m : b.maps) {
     bpf_map *map = bpf_object__find_map_by_name(o.obj, m.name.c_str());
@@ -1047,13 +1048,17 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   writeRecord(st->fd.get(), 1 + next, gr);
   st->gens[next] = gr;
 
+  // Fail closed: a linked slot whose program goes missing decides by its mode. Set before the
+  // switch, so the switch is the last bpf() call of the load: a policy that denies bpf() to
+  // this process cannot stop the load half-way once its own programs decide.
+  uint32_t oldSlotMode = shared.slotModeOf(slot);
+  shared.setSlotMode(slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE);
+  undo.add([&shared, slot, oldSlotMode] { shared.setSlotMode(slot, oldSlotMode); });
   faultPoint("before-switch");
   // ---- the switch ----
   auto tSwitch = Clock::now();
   mapUpdateU32(shared.gen(), slot, next, "bw_gen");
   res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
-  // Fail closed from now on: a linked slot whose program goes missing decides by its mode.
-  shared.setSlotMode(slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE);
   undo.commit();
   faultPoint("after-switch");
 
