@@ -618,10 +618,11 @@ int Daemon::run() {
         auto stale = rt_.policiesWithStaleScope();
         bool changed = stale != lastStale;
         lastStale = stale;
-        if (!stale.empty() && changed && pendingAt < 0) {
+        if (!stale.empty() && changed) {
           log("scope cgroup created again for " + stale.front() + (stale.size() > 1 ? " and others" : "") +
               ": reconciling");
-          pendingAt = now;
+          if (pendingAt < 0)
+            pendingAt = now;
         }
       } catch (const Error &e) {
         log(std::string("scope check: ") + e.what());

@@ -80,29 +80,34 @@ const EnumDef kEnums[] = {
 #include "enums.def"
 };
 
-// The fields of a hook, by its language name (a companion attach point shares its hook's).
-std::vector<const FieldDef *> hookFields(const Hook &h) {
-  std::vector<const FieldDef *> out;
-  for (const auto &f : kFields) {
-    if (f.hookId.empty())
-      continue;
-    const Hook *owner = hookById(f.hookId);
-    if (owner && owner->name == h.name)
-      out.push_back(&f);
-  }
-  return out;
+// The fields of each hook by hook index (a companion attach point shares its hook's, found by
+// the language name), built once: decoding runs for every record.
+const std::vector<const FieldDef *> &hookFields(const Hook &h) {
+  static const std::vector<std::vector<const FieldDef *>> byHook = [] {
+    std::vector<std::vector<const FieldDef *>> out;
+    for (const auto &hook : hooks()) {
+      if (out.size() <= hook.index)
+        out.resize(hook.index + 1);
+      for (const auto &f : kFields) {
+        const Hook *owner = f.hookId.empty() ? nullptr : hookById(f.hookId);
+        if (owner && owner->name == hook.name)
+          out[hook.index].push_back(&f);
+      }
+    }
+    return out;
+  }();
+  static const std::vector<const FieldDef *> none;
+  return h.index < byHook.size() ? byHook[h.index] : none;
 }
 
 const FieldDef *findField(const Hook *h, std::string_view name) {
-  for (const auto &f : kFields) {
-    if (f.name != name)
-      continue;
-    if (f.hookId.empty())
+  if (h)
+    for (const FieldDef *f : hookFields(*h))
+      if (f->name == name)
+        return f;
+  for (const auto &f : kFields)
+    if (f.hookId.empty() && f.name == name)
       return &f;
-    const Hook *owner = hookById(f.hookId);
-    if (h && owner && owner->name == h->name)
-      return &f;
-  }
   return nullptr;
 }
 
