@@ -621,8 +621,7 @@ int Daemon::run() {
         if (!stale.empty() && changed) {
           log("scope cgroup created again for " + stale.front() + (stale.size() > 1 ? " and others" : "") +
               ": reconciling");
-          if (pendingAt < 0)
-            pendingAt = now;
+          pendingAt = now;  // at once, also if a change was waiting for its quiet time
         }
       } catch (const Error &e) {
         log(std::string("scope check: ") + e.what());
