@@ -84,22 +84,23 @@ bool EventReader::open() {
 }
 
 int EventReader::epollFd() const { return rb_ ? ring_buffer__epoll_fd(rb_) : -1; }
-// After reading, the names of retired instances whose records were all read can go (at
-// most once per 4,096 records, and whenever the ring is empty).
+// After reading, the names of retired instances whose records were all read can go: at most
+// once a second (a prune opens every instance's map), and never while nothing was read.
+void EventReader::pruneInstances() {
+  if (!rb_ || read_ == pruneAtRead_ || (prunedNs_ && monotonicNs() - prunedNs_ < 1000000000ull))
+    return;
+  pruneAtRead_ = read_;
+  prunedNs_ = monotonicNs();
+  Instances(rt_.pins()).prune();
+}
 int EventReader::consume() {
   int rc = rb_ ? ring_buffer__consume(rb_) : 0;
-  if (rb_ && read_ != pruneAtRead_) {
-    pruneAtRead_ = read_;
-    Instances(rt_.pins()).prune();
-  }
+  pruneInstances();
   return rc;
 }
 int EventReader::poll(int timeoutMs) {
   int rc = rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0;
-  if (rb_ && (rc == 0 || read_ - pruneAtRead_ >= 4096) && read_ != pruneAtRead_) {
-    pruneAtRead_ = read_;
-    Instances(rt_.pins()).prune();
-  }
+  pruneInstances();
   return rc;
 }
 

@@ -52,6 +52,7 @@ private:
   static int callback(void *ctx, void *data, size_t size);
   int onSample(void *data, size_t size);
   void refreshInstances();
+  void pruneInstances();
   const std::map<uint32_t, InstanceInfo> &instancesFor(uint32_t id);
   std::string cgroupPath(uint64_t id);
 
@@ -69,7 +70,7 @@ private:
   uint32_t newestInstance_ = 0;
   uint64_t instancesRefreshedNs_ = 0;
   std::set<uint32_t> gone_;  // instances looked up and not found
-  uint64_t pruneAtRead_ = 0;
+  uint64_t pruneAtRead_ = 0, prunedNs_ = 0;
   std::map<uint64_t, std::string> cgroupCache_;
   int cgroupRoot_ = -1;
   std::map<std::string, uint64_t> byAction_;
