@@ -129,31 +129,46 @@ std::string fieldValue(const FieldDef &f, const Slots &s) {
 
 } // namespace
 
-std::string enumText(std::string_view type, uint64_t value) {
-  const EnumDef *def = nullptr;
-  for (const auto &e : kEnums)
-    if (e.type == type)
-      def = &e;
-  if (!def)
-    return std::to_string(value);
-  if (!def->flags) {
+namespace {
+// A catalogue enum type: whether it is a flag set, and its named values (flag sets: the widest
+// first, as O_TMPFILE includes O_DIRECTORY's bit). Built once.
+struct EnumTable {
+  bool flags = false;
+  std::vector<const EnumeratorDef *> values;
+};
+const EnumTable *enumTable(std::string_view type) {
+  static const std::map<std::string_view, EnumTable> tables = [] {
+    std::map<std::string_view, EnumTable> out;
+    for (const auto &e : kEnums)
+      out[e.type].flags = e.flags;
     for (const auto &e : kEnumerators)
-      if (e.type == type && e.value == value)
-        return std::string(e.name);
+      out[e.type].values.push_back(&e);
+    for (auto &[type, t] : out)
+      if (t.flags)
+        std::stable_sort(t.values.begin(), t.values.end(), [](auto *a, auto *b) {
+          return __builtin_popcountll(a->value) > __builtin_popcountll(b->value);
+        });
+    return out;
+  }();
+  auto it = tables.find(type);
+  return it == tables.end() ? nullptr : &it->second;
+}
+} // namespace
+
+std::string enumText(std::string_view type, uint64_t value) {
+  const EnumTable *t = enumTable(type);
+  if (!t)
+    return std::to_string(value);
+  if (!t->flags) {
+    for (const auto *e : t->values)
+      if (e->value == value)
+        return std::string(e->name);
     return std::to_string(value);
   }
-  // Flag sets: the widest names first (O_TMPFILE includes O_DIRECTORY's bit), then the rest in hex.
-  std::vector<const EnumeratorDef *> names;
-  for (const auto &e : kEnumerators)
-    if (e.type == type && e.value)
-      names.push_back(&e);
-  std::stable_sort(names.begin(), names.end(), [](auto *a, auto *b) {
-    return __builtin_popcountll(a->value) > __builtin_popcountll(b->value);
-  });
   std::string out;
   uint64_t rest = value;
-  for (const auto *e : names)
-    if ((rest & e->value) == e->value) {
+  for (const auto *e : t->values)
+    if (e->value && (rest & e->value) == e->value) {
       out += (out.empty() ? "" : "|") + std::string(e->name);
       rest &= ~e->value;
     }
