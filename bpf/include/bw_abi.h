@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 1
+#define BW_ABI_VERSION 2
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -67,7 +67,11 @@ struct bw_state {
 #define BW_REC_KILLED 4u      /* SIGKILL sent */
 #define BW_REC_MISSING_PROG 8u /* fail closed: the slot's program was missing (bw_chain.bpf.h) */
 
-/* bw_slot_mode: what a linked slot whose program is missing decides (bw_chain.bpf.h). */
+/* bw_slot_mode: what a linked slot whose program is missing decides (bw_chain.bpf.h), in the
+ * low BW_SLOT_MODE_BITS; the bits above hold the policy instance loaded in the slot, so a
+ * record of a missing program names the instance that was expected there. */
+#define BW_SLOT_MODE_BITS 2
+#define BW_SLOT_MODE_MASK 3u
 enum bw_slot_mode {
   BW_SLOT_EMPTY = 0,    /* no policy: the walk continues as if the slot were not there */
   BW_SLOT_ENFORCE = 1,  /* deny */
@@ -86,6 +90,8 @@ struct bw_record {
   bw_u32 action;       /* enum bw_action actually decided */
   bw_u32 flags;        /* BW_REC_* */
   bw_u32 pid, tgid, ppid, uid, gid, euid;
+  bw_u32 instance;     /* policy instance (load sequence number, never reused; 0 = unknown) */
+  bw_u32 reserved;
   bw_u64 cgroup_id;
   char comm[16];
   bw_u64 ints[BW_INT_SLOTS];

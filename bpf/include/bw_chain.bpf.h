@@ -15,9 +15,9 @@
 static __attribute__((noinline, unused)) int bw_missing_program(__u32 hook, __u32 slot, int verdict)
 {
 	__u32 *mode = bpf_map_lookup_elem(&bw_slot_mode, &slot);
-	if (!mode || *mode == BW_SLOT_EMPTY)
+	if (!mode || (*mode & BW_SLOT_MODE_MASK) == BW_SLOT_EMPTY)
 		return verdict;
-	int enforce = *mode == BW_SLOT_ENFORCE;
+	int enforce = (*mode & BW_SLOT_MODE_MASK) == BW_SLOT_ENFORCE;
 	struct bw_record *r = bpf_ringbuf_reserve(&bw_events, sizeof(struct bw_record), 0);
 	if (r) {
 		__builtin_memset(r, 0, sizeof(*r));
@@ -25,6 +25,7 @@ static __attribute__((noinline, unused)) int bw_missing_program(__u32 hook, __u3
 		r->abi = BW_ABI_VERSION;
 		r->hook = hook;
 		r->slot = slot;
+		r->instance = *mode >> BW_SLOT_MODE_BITS;
 		r->rule = BW_NO_RULE;
 		r->action = BW_ACT_DENY;
 		r->flags = BW_REC_MISSING_PROG | (enforce ? 0 : BW_REC_WOULD_DENY);

@@ -14,6 +14,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* ---- rodata: initial values come from bulwarkc, the runtime may set them before load ---- */
 const volatile __u32 bw_cfg_slot = 0;               /* policy slot (bw_abi.h) */
+const volatile __u32 bw_cfg_instance = 0;           /* policy instance: load sequence number */
 const volatile __u32 bw_cfg_lane = BW_LANE_NONE;    /* BW_LANE_NONE: standalone, no chain */
 const volatile __u32 bw_cfg_mode_override = 0xffffffffu; /* enum bw_mode, or none */
 const volatile __u32 bw_cfg_scope_kind = BW_SCOPE_HOST;  /* enum bw_scope_kind */
@@ -1150,6 +1151,8 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
   r->abi = BW_ABI_VERSION;
   r->hook = ev->hook;
   r->slot = bw_cfg_slot;
+  r->instance = bw_cfg_instance;
+  r->reserved = 0;
   r->rule = rule;
   r->action = action;
   r->flags = flags;

@@ -59,6 +59,7 @@ uint32_t identityLabels(const Lowered &low, const ir::Policy &policy) {
 const std::vector<bundle::RodataEntry> &runtimeRodata() {
   static const std::vector<bundle::RodataEntry> r = {
       {"bw_cfg_slot", 4, "policy slot (bw_abi.h); default 0"},
+      {"bw_cfg_instance", 4, "policy instance (load sequence number) carried by every record; set by the runtime"},
       {"bw_cfg_lane", 4, "lane; 0xffffffff (default) = standalone: no bw_state fold, no tail call"},
       {"bw_cfg_mode_override", 4, "0 enforce, 1 audit, 0xffffffff (default) = policy mode"},
       {"bw_cfg_scope_kind", 4, "0 host, 1 cgroup, 2 executable; set by bulwarkc"},
@@ -167,7 +168,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   m.rodata = runtimeRodata();
   for (const auto &r : policy.rules)
     m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name),
-                       ir::actionName(r.action), r.message, locText(r.loc)});
+                       ir::actionName(r.action), r.message, locText(r.loc), r.kprobeFunction});
   b.object = std::move(cg.object);
   cr.stats.totalMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   res.value = std::move(cr);

@@ -95,6 +95,8 @@ std::string writeManifest(const Manifest &m) {
     e << YAML::Key << "action" << YAML::Value << r.action;
     e << YAML::Key << "message" << YAML::Value << YAML::DoubleQuoted << r.message;
     e << YAML::Key << "loc" << YAML::Value << YAML::DoubleQuoted << r.loc;
+    if (!r.function.empty())
+      e << YAML::Key << "function" << YAML::Value << r.function;
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
@@ -166,6 +168,7 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
       r.action = x["action"].as<std::string>();
       r.message = x["message"].as<std::string>("");
       r.loc = x["loc"].as<std::string>("");
+      r.function = x["function"].as<std::string>("");
       m.rules.push_back(r);
     }
   } catch (const YAML::Exception &ex) {

@@ -68,6 +68,7 @@ struct RuleEntry {
   std::string action;  // allow | deny | audit | kill
   std::string message;
   std::string loc;     // file:line:col
+  std::string function;  // kprobe rules: the kernel function; empty otherwise
 };
 
 // A const volatile global of the object that the runtime may set before load.

@@ -15,6 +15,7 @@ namespace bulwark::rt {
 // Read-only data a policy object declares and the runtime sets at load (const volatile
 // globals in .rodata; names as in bpf/templates/bw_lib.bpf.c). Slot and lane are required.
 inline constexpr std::string_view kRodataSlot = "bw_cfg_slot";
+inline constexpr std::string_view kRodataInstance = "bw_cfg_instance";  // optional: records then say 0
 inline constexpr std::string_view kRodataLane = "bw_cfg_lane";  // default BW_LANE_NONE: standalone
 inline constexpr std::string_view kRodataViewGroups = "bw_cfg_view_groups";  // identity groups reading paths
 inline constexpr std::string_view kRodataModeOverride = "bw_cfg_mode_override";  // 0xffffffff: none

@@ -125,7 +125,7 @@ void readManifest(Bundle &b) {
   for (const auto &r : m.rodata)
     b.rodata.push_back({r.name, r.size, r.meaning});
   for (const auto &r : m.rules)
-    b.rules.push_back({r.id, r.name, r.hook, r.action, r.message, r.loc});
+    b.rules.push_back({r.id, r.name, r.hook, r.action, r.message, r.loc, r.function});
 }
 
 // ---- the ELF object ------------------------------------------------------------------

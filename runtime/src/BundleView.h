@@ -49,6 +49,7 @@ struct BundleRule {
   std::string action;  // allow, deny, audit, kill
   std::string message;
   std::string loc;     // file:line:col
+  std::string function;  // kprobe rules: the kernel function
 };
 
 struct BundleRodata {

@@ -43,7 +43,8 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
     bad("the top level must be a mapping");
   static const std::set<std::string> known = {"bundle_dir",     "pin_root",      "mode",
                                               "metrics",        "events",        "events_format",
-                                              "unload_removed", "debounce_seconds", "resync_seconds"};
+                                              "unload_removed", "debounce_seconds", "resync_seconds",
+                                              "scope_check_seconds"};
   for (const auto &kv : n) {
     std::string k = kv.first.as<std::string>();
     if (!known.count(k))
@@ -79,11 +80,13 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
       c.debounceSeconds = n["debounce_seconds"].as<double>();
     if (n["resync_seconds"])
       c.resyncSeconds = n["resync_seconds"].as<double>();
+    if (n["scope_check_seconds"])
+      c.scopeCheckSeconds = n["scope_check_seconds"].as<double>();
   } catch (const YAML::Exception &e) {
     bad(std::string("bad value: ") + e.what());
   }
-  if (c.debounceSeconds < 0 || c.resyncSeconds <= 0)
-    bad("debounce_seconds must be >= 0 and resync_seconds > 0");
+  if (c.debounceSeconds < 0 || c.resyncSeconds <= 0 || c.scopeCheckSeconds < 0)
+    bad("debounce_seconds and scope_check_seconds must be >= 0 and resync_seconds > 0");
   std::string why;
   if (!c.metrics.empty() && !parseListenAddress(c.metrics, &why))
     bad("metrics: " + why);
@@ -417,6 +420,13 @@ std::string Daemon::metricsText() {
   help("bulwark_policy_healthy", "gauge", "1 if the policy enforces as recorded, 0 if BROKEN or TAMPERED");
   for (const auto &p : policies)
     o << "bulwark_policy_healthy{policy=" << promLabel(p.name) << "} " << (p.healthy ? 1 : 0) << "\n";
+  help("bulwark_policy_scope_cgroup", "gauge",
+       "per scope cgroup of a policy: 1 if the programs match the cgroup at that path, 0 if none exists (state "
+       "missing) or it was created again since the load (stale)");
+  for (const auto &p : policies)
+    for (const auto &c : p.scope)
+      o << "bulwark_policy_scope_cgroup{policy=" << promLabel(p.name) << ",cgroup=" << promLabel(c.path)
+        << ",state=\"" << c.state() << "\"} " << (std::string(c.state()) == "ok" ? 1 : 0) << "\n";
   std::ostringstream hits, emitted, dropped, limited, mem, labels, labelsMax;
   for (const auto &p : policies) {
     PolicyStatus st;
@@ -551,10 +561,16 @@ int Daemon::run() {
 
   double pendingAt = -1;  // reconcile when nowSeconds() passes this
   double nextResync = nowSeconds() + cfg_.resyncSeconds;
+  // A scope cgroup created again (a restarted service or pod) gets a new id: check often and
+  // reload the policy (its problems say so, and a broken policy is loaded again).
+  // (Once per change: a policy that stays stale, say one loaded from outside the bundle
+  // directory, is retried at the next resync.)
+  double nextScopeCheck = cfg_.scopeCheckSeconds > 0 ? nowSeconds() + cfg_.scopeCheckSeconds : 1e300;
+  std::vector<std::string> lastStale;
   int exitCode = 0;
   for (bool running = true; running;) {
     double now = nowSeconds();
-    double until = std::min(nextResync, pendingAt >= 0 ? pendingAt : nextResync);
+    double until = std::min({nextResync, nextScopeCheck, pendingAt >= 0 ? pendingAt : nextResync});
     int timeoutMs = std::max(0, int((until - now) * 1000));
     epoll_event evs[8];
     int n = epoll_wait(ep.get(), evs, 8, timeoutMs);
@@ -596,6 +612,21 @@ int Daemon::run() {
       }
     }
     now = nowSeconds();
+    if (running && now >= nextScopeCheck) {
+      nextScopeCheck = now + cfg_.scopeCheckSeconds;
+      try {
+        auto stale = rt_.policiesWithStaleScope();
+        bool changed = stale != lastStale;
+        lastStale = stale;
+        if (!stale.empty() && changed) {
+          log("scope cgroup created again for " + stale.front() + (stale.size() > 1 ? " and others" : "") +
+              ": reconciling");
+          pendingAt = now;  // at once, also if a change was waiting for its quiet time
+        }
+      } catch (const Error &e) {
+        log(std::string("scope check: ") + e.what());
+      }
+    }
     if (running && ((pendingAt >= 0 && now >= pendingAt) || now >= nextResync)) {
       pendingAt = -1;
       nextResync = now + cfg_.resyncSeconds;

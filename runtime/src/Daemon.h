@@ -30,10 +30,11 @@ struct DaemonConfig {
   bool unloadRemoved = true;            // unload policies whose bundle left the directory
   double debounceSeconds = 0.3;         // quiet time after a change before reconciling
   double resyncSeconds = 60;            // reconcile this often even without inotify events
+  double scopeCheckSeconds = 1;         // check scope cgroups this often (0: never)
 };
 
 // Parses the YAML config (keys: bundle_dir, pin_root, mode, metrics, events, events_format,
-// unload_removed, debounce_seconds, resync_seconds). Relative paths are relative to
+// unload_removed, debounce_seconds, resync_seconds, scope_check_seconds). Relative paths are relative to
 // `baseDir`. Throws Error(Usage) naming the problem.
 DaemonConfig parseDaemonConfig(const std::string &yaml, const std::filesystem::path &baseDir);
 

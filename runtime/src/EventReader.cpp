@@ -10,13 +10,34 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
 
 namespace bulwark::rt {
 
-EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit)
-    : rt_(rt), out_(out), json_(json), limit_(limit),
-      monoToReal_(int64_t(realtimeNs()) - int64_t(monotonicNs())) {}
+namespace {
+std::string firstLine(const char *path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+} // namespace
+
+bool EventFilter::matches(const Event &e) const {
+  return (policy.empty() || e.policy == policy) && (rule.empty() || e.rule == rule) &&
+         (action.empty() || e.action == action) && e.timeNs >= sinceNs;
+}
+
+EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit, EventFilter filter)
+    : rt_(rt), out_(out), json_(json), limit_(limit), filter_(std::move(filter)),
+      monoToReal_(int64_t(realtimeNs()) - int64_t(monotonicNs())) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0)
+    hostname_ = host;
+  bootId_ = firstLine("/proc/sys/kernel/random/boot_id");
+}
 
 EventReader::~EventReader() {
   close();
@@ -54,7 +75,7 @@ bool EventReader::open() {
   auto fd = openMapPin(rt_.pins().sharedMap("bw_events"));
   if (!fd)
     return false;
-  refreshSlots();
+  refreshInstances();
   rb_ = ring_buffer__new(fd->get(), &EventReader::callback, this, nullptr);
   if (!rb_)
     throw Error(Exit::Failed, "cannot read the event ring buffer: " + errnoText(errno));
@@ -63,23 +84,55 @@ bool EventReader::open() {
 }
 
 int EventReader::epollFd() const { return rb_ ? ring_buffer__epoll_fd(rb_) : -1; }
-int EventReader::consume() { return rb_ ? ring_buffer__consume(rb_) : 0; }
-int EventReader::poll(int timeoutMs) { return rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0; }
+// After reading, the names of retired instances whose records were all read can go: at most
+// once a second (a prune opens every instance's map), and never while nothing was read.
+void EventReader::pruneInstances() {
+  if (!rb_ || read_ == pruneAtRead_ || (prunedNs_ && monotonicNs() - prunedNs_ < 1000000000ull))
+    return;
+  pruneAtRead_ = read_;
+  prunedNs_ = monotonicNs();
+  Instances(rt_.pins()).prune();
+}
+int EventReader::consume() {
+  int rc = rb_ ? ring_buffer__consume(rb_) : 0;
+  pruneInstances();
+  return rc;
+}
+int EventReader::poll(int timeoutMs) {
+  int rc = rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0;
+  pruneInstances();
+  return rc;
+}
 
 uint64_t EventReader::countOf(const std::string &action) const {
   auto it = byAction_.find(action);
   return it == byAction_.end() ? 0 : it->second;
 }
 
-void EventReader::refreshSlots() {
-  slots_.clear();
+void EventReader::refreshInstances() {
   try {
-    for (auto &[slot, names] : rt_.slotNames())
-      slots_[slot] = SlotInfo{names.policy, names.rules};
+    instances_ = readInstances(rt_.pins());
   } catch (const Error &) {
-    // keep decoding with "slot:<n>" names
+    // keep what we have: records then name "unknown instance N"
   }
-  slotsRefreshedNs_ = monotonicNs();
+  if (!instances_.empty())
+    newestInstance_ = std::max(newestInstance_, instances_.rbegin()->first);
+  instancesRefreshedNs_ = monotonicNs();
+}
+
+// Instances are pinned before their programs run, in increasing order under the pin root's
+// lock: an instance below the newest one seen and not known is gone for good; a newer one
+// is looked up again (once: if it is not there either, it is gone too).
+const std::map<uint32_t, InstanceInfo> &EventReader::instancesFor(uint32_t id) {
+  if (id && !instances_.count(id) && id > newestInstance_ && !gone_.count(id)) {
+    refreshInstances();
+    if (!instances_.count(id)) {
+      if (gone_.size() > 4096)
+        gone_.clear();
+      gone_.insert(id);
+    }
+  }
+  return instances_;
 }
 
 // cgroup id → path, via a file handle on the cgroup2 root (kernfs node id).
@@ -119,13 +172,11 @@ std::string EventReader::cgroupPath(uint64_t id) {
 }
 
 int EventReader::onSample(void *data, size_t size) {
-  uint32_t slot = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->slot : 0;
-  // A slot we do not know (a policy loaded since): refresh, at most ten times a second.
-  if (!slots_.count(slot) && monotonicNs() - slotsRefreshedNs_ > 100000000ull)
-    refreshSlots();
+  read_++;
+  uint32_t instance = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->instance : 0;
   Event e;
   std::string why;
-  if (!decodeRecord(data, size, slots_, monoToReal_, &e, &why)) {
+  if (!decodeRecord(data, size, instancesFor(instance), monoToReal_, &e, &why)) {
     decodeErrors_++;
     std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
     return 0;
@@ -137,7 +188,13 @@ int EventReader::onSample(void *data, size_t size) {
     if (n > 0)
       e.exe.assign(buf, size_t(n));
   }
+  if (!e.messageTemplate.empty())
+    e.message = renderMessage(e.messageTemplate, e);  // with the cgroup path and exe filled in
+  e.hostname = hostname_;
+  e.bootId = bootId_;
   byAction_[e.action]++;
+  if (!filter_.matches(e))
+    return 0;
   if (out_) {
     std::string line = json_ ? formatJson(e) : formatText(e);
     std::fputs(line.c_str(), out_);

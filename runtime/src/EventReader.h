@@ -1,5 +1,6 @@
 // Reads the shared ring buffer bw_events and writes one line per decision (text or JSON),
-// resolving slots to policy and rule names (from the pins) and cgroup ids to paths.
+// resolving instances to policy and rule names (Instances.h) and cgroup ids to paths, and
+// drops the names of retired instances once their records are read.
 // Used by `bulwark events` and by the daemon.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 
 struct ring_buffer;
@@ -16,9 +18,16 @@ namespace bulwark::rt {
 
 class Runtime;
 
+// Which events are written (all of them are read and counted). Empty members match all.
+struct EventFilter {
+  std::string policy, rule, action;
+  uint64_t sinceNs = 0;  // CLOCK_REALTIME: events at or after
+  bool matches(const Event &e) const;
+};
+
 class EventReader {
 public:
-  EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit = 0);
+  EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit = 0, EventFilter filter = {});
   ~EventReader();
   EventReader(const EventReader &) = delete;
   EventReader &operator=(const EventReader &) = delete;
@@ -34,26 +43,34 @@ public:
   int consume();        // everything buffered now; <0 on error (-ECANCELED: limit reached)
   int poll(int timeoutMs);
   bool limitReached() const { return limit_ && seen_ >= limit_; }
-  uint64_t seen() const { return seen_; }
+  uint64_t seen() const { return seen_; }        // events written (matching the filter)
+  uint64_t read() const { return read_; }        // records read
   uint64_t decodeErrors() const { return decodeErrors_; }
   uint64_t countOf(const std::string &action) const;  // records by action ("deny", ...)
 
 private:
   static int callback(void *ctx, void *data, size_t size);
   int onSample(void *data, size_t size);
-  void refreshSlots();
+  void refreshInstances();
+  void pruneInstances();
+  const std::map<uint32_t, InstanceInfo> &instancesFor(uint32_t id);
   std::string cgroupPath(uint64_t id);
 
   Runtime &rt_;
   std::FILE *out_;
   bool json_;
   uint64_t limit_;
-  uint64_t seen_ = 0, decodeErrors_ = 0;
+  EventFilter filter_;
+  std::string hostname_, bootId_;
+  uint64_t seen_ = 0, read_ = 0, decodeErrors_ = 0;
   int64_t monoToReal_;
   ring_buffer *rb_ = nullptr;
   int mapFd_ = -1;
-  std::map<uint32_t, SlotInfo> slots_;
-  uint64_t slotsRefreshedNs_ = 0;
+  std::map<uint32_t, InstanceInfo> instances_;
+  uint32_t newestInstance_ = 0;
+  uint64_t instancesRefreshedNs_ = 0;
+  std::set<uint32_t> gone_;  // instances looked up and not found
+  uint64_t pruneAtRead_ = 0, prunedNs_ = 0;
   std::map<uint64_t, std::string> cgroupCache_;
   int cgroupRoot_ = -1;
   std::map<std::string, uint64_t> byAction_;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -45,9 +46,168 @@ std::string isoTime(uint64_t ns) {
   return buf;
 }
 
+// ---- the catalogue's fields and enums ----
+struct FieldDef {
+  std::string_view hookId;  // empty: a common field
+  std::string_view name;
+  std::string_view type;    // FieldType token: PATH, SOCK_FAMILY, ...
+  char kind;                // 'S' string, 'I' integer, 'A' address slot
+  uint32_t slot;
+};
+
+constexpr char slotKind(std::string_view k) { return k == "STR" ? 'S' : k == "ADDR" ? 'A' : 'I'; }
+
+const FieldDef kFields[] = {
+#define BW_COMMON_FIELD(cid, name, type, slot_kind, slot, summary) {"", name, #type, slotKind(#slot_kind), slot},
+#define BW_FIELD(hook, cid, name, type, slot_kind, slot, summary) {#hook, name, #type, slotKind(#slot_kind), slot},
+#include "hooks.def"
+};
+
+struct EnumeratorDef {
+  std::string_view type, name;
+  uint64_t value;
+};
+const EnumeratorDef kEnumerators[] = {
+#define BW_ENUMERATOR(type, name, value) {#type, #name, value},
+#include "enums.def"
+};
+struct EnumDef {
+  std::string_view type;
+  bool flags;
+};
+const EnumDef kEnums[] = {
+#define BW_ENUM(type, name, is_flags) {#type, is_flags != 0},
+#include "enums.def"
+};
+
+// The fields of each hook by hook index (a companion attach point shares its hook's, found by
+// the language name), built once: decoding runs for every record.
+const std::vector<const FieldDef *> &hookFields(const Hook &h) {
+  static const std::vector<std::vector<const FieldDef *>> byHook = [] {
+    std::vector<std::vector<const FieldDef *>> out;
+    for (const auto &hook : hooks()) {
+      if (out.size() <= hook.index)
+        out.resize(hook.index + 1);
+      for (const auto &f : kFields) {
+        const Hook *owner = f.hookId.empty() ? nullptr : hookById(f.hookId);
+        if (owner && owner->name == hook.name)
+          out[hook.index].push_back(&f);
+      }
+    }
+    return out;
+  }();
+  static const std::vector<const FieldDef *> none;
+  return h.index < byHook.size() ? byHook[h.index] : none;
+}
+
+const FieldDef *findField(const Hook *h, std::string_view name) {
+  if (h)
+    for (const FieldDef *f : hookFields(*h))
+      if (f->name == name)
+        return f;
+  for (const auto &f : kFields)
+    if (f.hookId.empty() && f.name == name)
+      return &f;
+  return nullptr;
+}
+
+using Slots = Event::Raw;
+
+std::string fieldValue(const FieldDef &f, const Slots &s) {
+  switch (f.kind) {
+  case 'S': return f.slot < BW_STR_SLOTS ? s.strs[f.slot] : "";
+  case 'A': return f.slot < BW_ADDR_SLOTS ? addrString(s.addrs[f.slot]) : "";
+  default: break;
+  }
+  if (f.slot >= BW_INT_SLOTS)
+    return "";
+  uint64_t v = s.ints[f.slot];
+  if (f.type == "BOOL")
+    return v ? "true" : "false";
+  return enumText(f.type, v);
+}
+
 } // namespace
 
-bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotInfo> &slots,
+namespace {
+// A catalogue enum type: whether it is a flag set, and its named values (flag sets: the widest
+// first, as O_TMPFILE includes O_DIRECTORY's bit). Built once.
+struct EnumTable {
+  bool flags = false;
+  std::vector<const EnumeratorDef *> values;
+};
+const EnumTable *enumTable(std::string_view type) {
+  static const std::map<std::string_view, EnumTable> tables = [] {
+    std::map<std::string_view, EnumTable> out;
+    for (const auto &e : kEnums)
+      out[e.type].flags = e.flags;
+    for (const auto &e : kEnumerators)
+      out[e.type].values.push_back(&e);
+    for (auto &[type, t] : out)
+      if (t.flags)
+        std::stable_sort(t.values.begin(), t.values.end(), [](auto *a, auto *b) {
+          return __builtin_popcountll(a->value) > __builtin_popcountll(b->value);
+        });
+    return out;
+  }();
+  auto it = tables.find(type);
+  return it == tables.end() ? nullptr : &it->second;
+}
+} // namespace
+
+std::string enumText(std::string_view type, uint64_t value) {
+  const EnumTable *t = enumTable(type);
+  if (!t)
+    return std::to_string(value);
+  if (!t->flags) {
+    for (const auto *e : t->values)
+      if (e->value == value)
+        return std::string(e->name);
+    return std::to_string(value);
+  }
+  std::string out;
+  uint64_t rest = value;
+  for (const auto *e : t->values)
+    if (e->value && (rest & e->value) == e->value) {
+      out += (out.empty() ? "" : "|") + std::string(e->name);
+      rest &= ~e->value;
+    }
+  if (rest || out.empty()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, rest ? "0x%llx" : "0", static_cast<unsigned long long>(rest));
+    out += (out.empty() ? "" : "|") + std::string(buf);
+  }
+  return out;
+}
+
+std::string renderMessage(const std::string &tmpl, const Event &e) {
+  const Hook *h = hookByName(e.hook);
+  std::string out;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    size_t open = tmpl.find('{', i);
+    size_t close = open == std::string::npos ? open : tmpl.find('}', open);
+    if (close == std::string::npos) {
+      out += tmpl.substr(i);
+      break;
+    }
+    out += tmpl.substr(i, open - i);
+    std::string name = tmpl.substr(open + 1, close - open - 1);
+    const FieldDef *f = findField(h, name);
+    if (name == "process.cgroup")
+      out += e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup;
+    else if (name == "process.exe")
+      out += e.exe;
+    else if (f)
+      out += fieldValue(*f, e.raw);
+    else
+      out += tmpl.substr(open, close - open + 1);  // a kprobe argument, or unknown: as written
+    i = close + 1;
+  }
+  return out;
+}
+
+bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, InstanceInfo> &instances,
                   int64_t monoToReal, Event *out, std::string *why) {
   if (size < sizeof(bw_record)) {
     if (why)
@@ -64,19 +224,27 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
   Event e;
   e.timeNs = uint64_t(int64_t(r.ktime_ns) + monoToReal);
   e.flags = r.flags;
-  auto sit = slots.find(r.slot);
-  e.policy = sit != slots.end() ? sit->second.policy : "slot:" + std::to_string(r.slot);
+  e.instance = r.instance;
+  e.slot = r.slot;
+  auto it = instances.find(r.instance);
+  const InstanceInfo *inst = r.instance && it != instances.end() ? &it->second : nullptr;
+  e.policy = inst ? inst->policy : "unknown instance " + std::to_string(r.instance);
+  const RuleInfo *rule = inst && r.rule < inst->rules.size() ? &inst->rules[r.rule] : nullptr;
   if (r.flags & BW_REC_MISSING_PROG)
     e.rule = "(missing program)";  // failed closed: the policy's program was not in its slot
   else if (r.rule == BW_NO_RULE || (r.flags & BW_REC_DEFAULT))
     e.rule = "(default)";
-  else if (sit != slots.end() && r.rule < sit->second.rules.size())
-    e.rule = sit->second.rules[r.rule];
+  else if (rule)
+    e.rule = rule->name;
   else
     e.rule = "#" + std::to_string(r.rule);
   e.action = actionString(r.action, r.flags);
   const Hook *h = hookByIndex(r.hook);
   e.hook = h ? std::string(h->name) : "hook-" + std::to_string(r.hook);
+  if (rule && !(r.flags & (BW_REC_MISSING_PROG | BW_REC_DEFAULT))) {
+    e.function = rule->function;
+    e.messageTemplate = rule->message;
+  }
   e.pid = r.pid;
   e.tgid = r.tgid;
   e.ppid = r.ppid;
@@ -90,34 +258,39 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
   // string slots in slot order; each takes str_len[slot] bytes including its NUL.
   const char *p = static_cast<const char *>(data) + sizeof(bw_record);
   const char *end = static_cast<const char *>(data) + size;
-  std::string strs[BW_STR_SLOTS];
+  Slots &s = e.raw;
+  std::memcpy(s.ints, r.ints, sizeof s.ints);
+  std::memcpy(s.addrs, r.addrs, sizeof s.addrs);
   auto take = [&](uint32_t slot) {
     uint32_t len = r.str_len[slot];
     if (len == 0 || p >= end)
       return;
     if (len > uint32_t(end - p))
       len = uint32_t(end - p);
-    strs[slot].assign(p, strnlen(p, len));
+    s.strs[slot].assign(p, strnlen(p, len));
     p += len;
   };
   take(1);  // process.exe
-  for (uint32_t s = BW_COMMON_STR_SLOTS; s < BW_STR_SLOTS; s++)
-    take(s);
-  e.exe = strs[1];
+  for (uint32_t slot = BW_COMMON_STR_SLOTS; slot < BW_STR_SLOTS; slot++)
+    take(slot);
+  s.strs[0] = e.comm;
+  e.exe = s.strs[1];
 
   if (h && !h->lsm) {
     // kprobe hooks have no catalogue fields: sema numbers argument slots in parameter order,
     // so the first string argument is in the first hook string slot, the first integer
     // argument in the first hook int slot (sign as the kernel type, see bw_kprobe.h).
     if (r.str_len[BW_COMMON_STR_SLOTS])
-      e.object = strs[BW_COMMON_STR_SLOTS];
+      e.object = s.strs[BW_COMMON_STR_SLOTS];
     else
       e.object = std::to_string(static_cast<int64_t>(r.ints[BW_COMMON_INT_SLOTS]));
   } else if (h) {
+    for (const FieldDef *f : hookFields(*h))
+      e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
     switch (h->objectKind) {
     case 'S':
       if (h->objectSlot < BW_STR_SLOTS)
-        e.object = strs[h->objectSlot];
+        e.object = s.strs[h->objectSlot];
       break;
     case 'A':
       if (h->objectSlot < BW_ADDR_SLOTS) {
@@ -128,11 +301,14 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, SlotIn
       }
       break;
     case 'I':
-      if (h->objectSlot < BW_INT_SLOTS)
+      if (const FieldDef *f = findField(h, h->objectName))
+        e.object = fieldValue(*f, s);
+      else if (h->objectSlot < BW_INT_SLOTS)
         e.object = std::to_string(r.ints[h->objectSlot]);
       break;
     }
   }
+  e.message = renderMessage(e.messageTemplate, e);
   *out = std::move(e);
   return true;
 }
@@ -153,6 +329,8 @@ std::string formatText(const Event &e) {
   o += " rule=" + quoted(e.rule);
   o += " action=" + e.action;
   o += " hook=" + e.hook;
+  if (!e.function.empty())
+    o += " function=" + quoted(e.function);
   o += " pid=" + std::to_string(e.pid);
   o += " tgid=" + std::to_string(e.tgid);
   o += " uid=" + std::to_string(e.uid);
@@ -160,6 +338,9 @@ std::string formatText(const Event &e) {
   o += " exe=" + quoted(e.exe);
   o += " cgroup=" + quoted(e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup);
   o += " object=" + quoted(e.object);
+  o += " instance=" + std::to_string(e.instance);
+  if (!e.message.empty())
+    o += " message=" + quoted(e.message);
   return o;
 }
 
@@ -167,11 +348,18 @@ std::string formatJson(const Event &e) {
   auto str = [](const char *k, const std::string &v) { return std::string("\"") + k + "\":\"" + jsonEscape(v) + "\""; };
   auto num = [](const char *k, uint64_t v) { return std::string("\"") + k + "\":" + std::to_string(v); };
   std::string o = "{";
+  o += num("schema", kEventSchemaVersion) + ",";
   o += str("time", isoTime(e.timeNs)) + ",";
+  o += str("hostname", e.hostname) + ",";
+  o += str("boot_id", e.bootId) + ",";
   o += str("policy", e.policy) + ",";
   o += str("rule", e.rule) + ",";
   o += str("action", e.action) + ",";
   o += str("hook", e.hook) + ",";
+  o += str("function", e.function) + ",";
+  o += str("message", e.message) + ",";
+  o += num("instance", e.instance) + ",";
+  o += num("slot", e.slot) + ",";
   o += num("pid", e.pid) + ",";
   o += num("tgid", e.tgid) + ",";
   o += num("ppid", e.ppid) + ",";
@@ -182,8 +370,11 @@ std::string formatJson(const Event &e) {
   o += str("exe", e.exe) + ",";
   o += num("cgroup_id", e.cgroupId) + ",";
   o += str("cgroup", e.cgroup) + ",";
-  o += str("object", e.object);
-  o += "}";
+  o += str("object", e.object) + ",";
+  o += "\"fields\":{";
+  for (size_t i = 0; i < e.fields.size(); i++)
+    o += (i ? "," : "") + str(e.fields[i].first.c_str(), e.fields[i].second);
+  o += "}}";
   return o;
 }
 

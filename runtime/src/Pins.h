@@ -5,10 +5,14 @@
 //   dispatch/<attach>-<lane>                dispatcher link of one hook and lane
 //   guard/<program>                         self-protection links (Guard.h)
 //   guard/trusts-<dev>-<ino>                the executable the guard trusts (a marker directory)
+//   instances/seq                           the last policy instance number given (Instances.h)
+//   instances/<N>                           instance N: its policy, slot and rule table, kept
+//                                           after it is replaced or unloaded until its records are read
 //   <policy>/state                          state record (ARRAY map, see State.h)
 //   <policy>/gen<G>/prog_<attach>           the policy's program for a hook, generation G
 //   <policy>/gen<G>/<map>                   its per-policy maps (match maps, bw_counters)
 //   <policy>/gen<G>/bw_rules                rule table (names for events and status)
+//   <policy>/gen<G>/bw_scope                the cgroups of a cgroup scope and the ids loaded (State.h)
 //   <policy>/gen<G>/bw_counters_base        counts of the versions G replaced, by G's rule
 //                                           ids; pinned once they are folded in (Runtime.cpp)
 //   <policy>/gen<G>/helper_<name>           link of a helper program (attached directly)
@@ -36,6 +40,9 @@ struct PinLayout {
   }
   std::string guardDir() const { return root + "/guard"; }
   std::string guardLink(const std::string &program) const { return guardDir() + "/" + program; }
+  std::string instancesDir() const { return root + "/instances"; }
+  std::string instanceSeq() const { return instancesDir() + "/seq"; }
+  std::string instance(uint32_t id) const { return instancesDir() + "/" + std::to_string(id); }
   std::string policyDir(const std::string &policy) const { return root + "/" + policy; }
   std::string stateMap(const std::string &policy) const { return policyDir(policy) + "/state"; }
   std::string genDir(const std::string &policy, uint32_t gen) const {

@@ -1,6 +1,7 @@
 #include "Runtime.h"
 #include "Guard.h"
 #include "Identity.h"
+#include "Instances.h"
 
 #include "Abi.h"
 #include "Error.h"
@@ -77,6 +78,7 @@ public:
   // policies have no chain and do not create it).
   bool hasSlotModes() { return exists(pins_.sharedMap("bw_slot_mode")); }
   int slotMode() { return open(slotModeFd_, "bw_slot_mode"); }
+  // The raw word: enum bw_slot_mode in the low bits, the instance above (bw_abi.h).
   uint32_t slotModeOf(uint32_t slot) {
     uint32_t m = 0;
     if (hasSlotModes())
@@ -163,7 +165,7 @@ std::vector<std::string> policyNames(const PinLayout &pins) {
     return out;
   while (auto *e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n == "." || n == ".." || n == BW_SHARED_PIN_DIR || n == "dispatch" || n == "guard")
+    if (n == "." || n == ".." || n == BW_SHARED_PIN_DIR || n == "dispatch" || n == "guard" || n == "instances")
       continue;
     if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
       out.push_back(n);
@@ -254,34 +256,85 @@ bool setRodataU32(bpf_object *obj, std::string_view var, uint32_t value) {
   return setRodata(obj, var, &value, sizeof value);
 }
 
-// Cgroup scope: cgroup v2 paths → (id, level) for bpf_get_current_ancestor_cgroup_id.
-void setCgroupScope(bpf_object *obj, const Bundle &b) {
+// A scope cgroup path as written in a policy → its directory under /sys/fs/cgroup, its level
+// (for bpf_get_current_ancestor_cgroup_id) and its id (the inode; 0 if there is none now).
+struct CgroupAt {
+  std::string full;
+  uint32_t level = 0;
+  uint64_t id = 0;
+};
+CgroupAt cgroupAt(const std::string &p) {
+  std::string rel = p;
+  if (rel.rfind("/sys/fs/cgroup", 0) == 0)
+    rel.erase(0, 14);
+  while (!rel.empty() && rel.front() == '/')
+    rel.erase(0, 1);
+  while (!rel.empty() && rel.back() == '/')
+    rel.pop_back();
+  CgroupAt c;
+  c.full = "/sys/fs/cgroup" + (rel.empty() ? "" : "/" + rel);
+  if (!rel.empty())
+    c.level = 1 + uint32_t(std::count(rel.begin(), rel.end(), '/'));
+  struct stat st {};
+  if (::stat(c.full.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    c.id = st.st_ino;
+  return c;
+}
+
+// Cgroup scope: cgroup v2 paths → (id, level) in rodata. A cgroup that does not exist gets id
+// 0, which matches no process (a cgroup that does not exist holds none); list and status show
+// it, and loading again (the daemon does, as soon as it exists) takes its id.
+std::vector<ScopeRecord> setCgroupScope(bpf_object *obj, const Bundle &b, std::vector<std::string> *warnings) {
+  std::vector<ScopeRecord> out;
   if (b.scope != "cgroup")
-    return;
+    return out;
   uint64_t ids[kScopeCgroups] = {};
   uint32_t levels[kScopeCgroups] = {};
   uint32_t n = 0;
   for (const auto &p : b.scopePaths) {
-    std::string rel = p;
-    while (!rel.empty() && rel.front() == '/')
-      rel.erase(0, 1);
-    while (!rel.empty() && rel.back() == '/')
-      rel.pop_back();
-    std::string full = "/sys/fs/cgroup" + (rel.empty() ? "" : "/" + rel);
-    struct stat st {};
-    if (::stat(full.c_str(), &st) != 0)
-      throw Error(Exit::Failed, "scope cgroup " + p + " does not exist (" + full + ": " + errnoText(errno) + ")",
-                  "create the cgroup first, or fix the policy's scope");
-    uint32_t level = 0;
-    if (!rel.empty())
-      level = 1 + uint32_t(std::count(rel.begin(), rel.end(), '/'));
-    ids[n] = st.st_ino;
-    levels[n] = level;
+    if (n == kScopeCgroups)
+      throw Error(Exit::BadBundle, "the policy's scope has more than " + std::to_string(kScopeCgroups) + " cgroups");
+    CgroupAt c = cgroupAt(p);
+    if (!c.id)
+      warnings->push_back("scope cgroup " + p + " does not exist (" + c.full +
+                          "): nothing is enforced in it until it exists and the policy is loaded again");
+    ids[n] = c.id;
+    levels[n] = c.level;
+    ScopeRecord r{};
+    r.id = c.id;
+    r.level = c.level;
+    r.used = 1;
+    copyField(r.path, p);
+    out.push_back(r);
     n++;
   }
   if (!setRodataU32(obj, kRodataCgroupCount, n) || !setRodata(obj, kRodataCgroupId, ids, sizeof ids) ||
       !setRodata(obj, kRodataCgroupLevel, levels, sizeof levels))
     throw Error(Exit::BadBundle, "the policy has a cgroup scope but its object has no bw_cfg_cgroup_* rodata");
+  return out;
+}
+
+// The scope of a generation as loaded, and the cgroups at its paths now.
+std::vector<ScopeCgroup> readScope(const PinLayout &pins, const std::string &policy, uint32_t gen) {
+  std::vector<ScopeCgroup> out;
+  std::optional<Fd> fd;
+  try {
+    fd = openMapPin(pins.map(policy, gen, "bw_scope"));
+  } catch (const Error &) {
+  }
+  if (!fd)
+    return out;
+  for (uint32_t i = 0; i < kScopeCgroups; i++) {
+    ScopeRecord r{};
+    if (bpf_map_lookup_elem(fd->get(), &i, &r) != 0 || !r.used)
+      continue;
+    ScopeCgroup c;
+    c.path = fieldString(r.path);
+    c.loadedId = r.id;
+    c.currentId = cgroupAt(c.path).id;
+    out.push_back(c);
+  }
+  return out;
 }
 
 // Turns a failed bpf_object__load into an Error that names the cause.
@@ -510,10 +563,15 @@ std::vector<std::string> checkWiring(const PinLayout &pins, Shared &shared, cons
   }
   uint32_t wantMode = s.active.mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE;
   // (An interrupted unload clears the mode before it is done: its problems say so.)
-  if (s.problems.empty() && !hooksOfMask(s.active.hooksMask).empty() && shared.hasSlotModes() &&
-      shared.slotModeOf(s.slot) != wantMode)
-    out.push_back("bw_slot_mode[" + slot + "] is " + std::to_string(shared.slotModeOf(s.slot)) + ", loaded " +
-                  std::to_string(wantMode));
+  if (s.problems.empty() && !hooksOfMask(s.active.hooksMask).empty() && shared.hasSlotModes()) {
+    uint32_t word = shared.slotModeOf(s.slot);
+    if ((word & BW_SLOT_MODE_MASK) != wantMode)
+      out.push_back("bw_slot_mode[" + slot + "] is " + std::to_string(word & BW_SLOT_MODE_MASK) + ", loaded " +
+                    std::to_string(wantMode));
+    else if (s.active.instance && word >> BW_SLOT_MODE_BITS != s.active.instance)
+      out.push_back("bw_slot_mode[" + slot + "] names instance " + std::to_string(word >> BW_SLOT_MODE_BITS) +
+                    ", loaded instance " + std::to_string(s.active.instance));
+  }
   for (const Hook *h : hooksOfMask(s.active.hooksMask)) {
     if (!shared.hasHook(*h))
       continue;
@@ -828,10 +886,13 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   if (!setRodataU32(o.obj, kRodataSlot, slot) || !setRodataU32(o.obj, kRodataLane, lane))
     throw Error(Exit::BadBundle, "policy object has no " + std::string(kRodataSlot) + " / " +
                                      std::string(kRodataLane) + " in .rodata");
+  Instances instances(pins_);
+  uint32_t instance = instances.allocate();
+  setRodataU32(o.obj, kRodataInstance, instance);  // an object without it sends instance 0
   if (opts.mode && !setRodataU32(o.obj, kRodataModeOverride, mode))
     throw Error(Exit::BadBundle, "--mode needs " + std::string(kRodataModeOverride) +
                                      " in the policy object's .rodata, which it does not have");
-  setCgroupScope(o.obj, b);
+  std::vector<ScopeRecord> scope = setCgroupScope(o.obj, b, &res.warnings);
   IdentityPlan identity = planIdentity(b);
   setRodataU32(o.obj, kRodataViewGroups, identity.viewGroups);  // absent in older bundles: all views
   uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
@@ -947,6 +1008,28 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     }
     pinFd(rfd.get(), pins_.rules(b.name, next));
   }
+  if (!scope.empty()) {
+    Fd sfd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_scope", 4, sizeof(ScopeRecord), kScopeCgroups, nullptr));
+    if (!sfd)
+      throw Error(Exit::Failed, "cannot create the scope map: " + errnoText(errno));
+    for (uint32_t i = 0; i < scope.size(); i++)
+      if (bpf_map_update_elem(sfd.get(), &i, &scope[i], BPF_ANY) != 0)
+        throw Error(Exit::Failed, "cannot fill the scope map: " + errnoText(errno));
+    pinFd(sfd.get(), pins_.map(b.name, next, "bw_scope"));
+  }
+  // The instance's names, before any of its programs can run (helpers and kprobes attach
+  // next); retired, not removed, if the load fails: a kprobe may have sent records already.
+  {
+    std::vector<RuleInfo> rules(b.rules.size());
+    for (const auto &r : b.rules) {
+      if (r.id >= rules.size())
+        continue;
+      const Hook *h = hookByName(r.hook);
+      rules[r.id] = RuleInfo{r.name, r.message, r.function, h ? h->index : 0, actionCode(r.action)};
+    }
+    instances.create(instance, b.name, slot, rules);
+    undo.add([&instances, instance] { instances.retire(instance); });
+  }
 
   // Helper programs run beside the policy (not chained): attach them now, pinned in the new
   // generation's directory, so removing that directory detaches them again (undo, or the
@@ -1038,6 +1121,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   gr.mode = mode;
   gr.abi = b.abi;
   gr.ruleCount = uint32_t(b.rules.size());
+  gr.instance = instance;
   gr.hooksMask = hooksMask;
   gr.loadedNs = realtimeNs();
   copyField(gr.compiler, b.compiler);
@@ -1052,7 +1136,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   // switch, so the switch is the last bpf() call of the load: a policy that denies bpf() to
   // this process cannot stop the load half-way once its own programs decide.
   uint32_t oldSlotMode = shared.slotModeOf(slot);
-  shared.setSlotMode(slot, mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE);
+  shared.setSlotMode(slot, (mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE) |
+                               instance << BW_SLOT_MODE_BITS);
   undo.add([&shared, slot, oldSlotMode] { shared.setSlotMode(slot, oldSlotMode); });
   faultPoint("before-switch");
   // ---- the switch ----
@@ -1089,12 +1174,20 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     if (countersPending(pins_, *st, next))
       foldCounters(pins_, *st, cur, next);
     faultPoint("after-counter-fold");
+    uint32_t oldInstance = st->gens[cur].valid == 1 ? st->gens[cur].instance : 0;
     StateRecord old{};
     writeRecord(st->fd.get(), 1 + cur, old);
     removeTree(pins_.genDir(b.name, cur));
+    // Its kprobe links are gone with the directory: once running programs finish, nothing
+    // of the replaced instance can send a record any more.
+    if (oldInstance) {
+      waitForRunningPrograms();
+      instances.retire(oldInstance);
+    }
   } catch (const Error &e) {
     warn(std::string("cleaning up the previous version: ") + e.what());
   }
+  instances.prune();
   res.slot = slot;
   res.lane = lane;
   res.gen = next;
@@ -1137,6 +1230,13 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
         dropDispatcherIfIdle(pins_, shared, h, lane);
   }
   removeTree(pins_.policyDir(policy));
+  // Nothing of the policy can run now: its instances keep their names until read.
+  waitForRunningPrograms();
+  Instances instances(pins_);
+  for (const auto &g : st->gens)
+    if (g.valid == 1)
+      instances.retire(g.instance);
+  instances.prune();
   if (policyNames(pins_).empty())
     dropGuard(pins_);  // the last policy is gone: nothing left to protect
 }
@@ -1179,6 +1279,12 @@ std::vector<PolicySummary> Runtime::list() {
       if (!exists(pins_.dispatcher(*h, s.lane)))
         s.problems.push_back("no dispatcher for " + std::string(h->name) + " in lane " + std::to_string(s.lane));
     }
+    s.scope = readScope(pins_, n, s.gen);
+    for (const auto &c : s.scope)
+      if (c.currentId && c.currentId != c.loadedId)
+        s.problems.push_back("scope cgroup " + c.path + (c.loadedId ? " was created again" : " was created") +
+                             " since the load (id " + std::to_string(c.currentId) + ", loaded " +
+                             std::to_string(c.loadedId) + "): nothing is enforced in it until the policy is loaded again");
     if (gens)
       s.tampering = checkWiring(pins_, shared, s);
     s.healthy = s.problems.empty() && s.tampering.empty();
@@ -1208,19 +1314,27 @@ SharedStatus Runtime::sharedStatus() {
   return ss;
 }
 
-std::map<uint32_t, Runtime::SlotNames> Runtime::slotNames() {
-  std::map<uint32_t, SlotNames> out;
-  for (const auto &s : list()) {
-    SlotNames sn;
-    sn.policy = s.name;
-    if (auto fd = openMapPin(pins_.rules(s.name, s.gen))) {
-      for (uint32_t i = 0; i < s.active.ruleCount; i++) {
-        RuleRecord rr{};
-        if (bpf_map_lookup_elem(fd->get(), &i, &rr) == 0)
-          sn.rules.push_back(fieldString(rr.name));
-      }
+std::vector<std::string> Runtime::policiesWithStaleScope() {
+  std::vector<std::string> out;
+  if (!exists(pins_.root))
+    return out;
+  Shared shared(pins_);
+  if (!shared.present())
+    return out;
+  for (const auto &n : policyNames(pins_)) {
+    std::optional<PolicyState> st;
+    try {
+      st = readPolicy(pins_, n);
+    } catch (const Error &) {
+      continue;  // not ours
     }
-    out[s.slot] = sn;
+    if (!st)
+      continue;
+    for (const auto &c : readScope(pins_, n, shared.genOf(st->header.slot)))
+      if (c.currentId && c.currentId != c.loadedId) {
+        out.push_back(n);
+        break;
+      }
   }
   return out;
 }

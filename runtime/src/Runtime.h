@@ -35,6 +35,15 @@ struct LoadResult {
   std::vector<std::string> warnings;  // cleanup after the switch that did not succeed
 };
 
+// A cgroup of a policy's scope: the id the programs were loaded with and the cgroup at that
+// path now (0: there is none). They differ once the cgroup was removed and created again:
+// the programs then match no process in it until the policy is loaded again.
+struct ScopeCgroup {
+  std::string path;
+  uint64_t loadedId = 0, currentId = 0;
+  const char *state() const { return currentId == 0 ? "missing" : currentId == loadedId ? "ok" : "stale"; }
+};
+
 struct PolicySummary {
   std::string name;
   uint32_t slot = 0, lane = 0, gen = 0;
@@ -46,6 +55,7 @@ struct PolicySummary {
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
   std::vector<HookUse> hooks;  // each language hook once, with its attach points
+  std::vector<ScopeCgroup> scope;  // cgroup scope only
 };
 
 struct RuleCounters {
@@ -97,13 +107,9 @@ public:
   // The same for a policy list() returned (saves a list() per policy when showing all).
   PolicyStatus status(const PolicySummary &policy);
   SharedStatus sharedStatus();
-  // Slot → policy name and rule names of its active generation (events decoding).
-  struct SlotNames {
-    std::string policy;
-    std::vector<std::string> rules;
-  };
-  std::map<uint32_t, SlotNames> slotNames();
-
+  // Loaded policies with a scope cgroup that is not the one loaded (created again, or
+  // created after the load): cheap, for the daemon to check often.
+  std::vector<std::string> policiesWithStaleScope();
   // Checks done before touching the kernel: privilege, bpffs at the pin root, BPF LSM
   // active (when `needLsm`: a bundle of kprobe hooks only does not need it). Throws Error
   // with the cause.

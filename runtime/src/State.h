@@ -24,7 +24,7 @@ struct StateRecord {
   uint32_t mode;        // enum bw_mode
   uint32_t abi;
   uint32_t ruleCount;
-  uint32_t pad;
+  uint32_t instance;    // policy instance of this generation (Instances.h); 0 before ABI 2
   uint64_t hooksMask;   // bit = hook index
   uint64_t loadedNs;    // CLOCK_REALTIME
   uint64_t loadDurationNs;
@@ -34,6 +34,16 @@ struct StateRecord {
   uint64_t contentHash; // FNV-1a of the bundle's files (Bundle::contentHash): unchanged bundles are adopted
 };
 static_assert(sizeof(StateRecord) == 512);
+
+// One cgroup of a policy's scope as loaded: <policy>/gen<G>/bw_scope, ARRAY[8]. The id is
+// what the programs compare (bw_cfg_cgroup_id); 0 when the cgroup did not exist at load.
+struct ScopeRecord {
+  uint64_t id;
+  uint32_t level;
+  uint32_t used;    // 1 for an entry of the scope
+  char path[240];   // as written in the policy
+};
+static_assert(sizeof(ScopeRecord) == 256);
 
 struct RuleRecord {
   uint32_t hook;   // hook index

@@ -27,6 +27,7 @@
 #include <map>
 
 using namespace bulwark::rt;
+using bulwark::jsonEscape;
 
 namespace {
 
@@ -57,6 +58,52 @@ std::string joined(const std::vector<std::string> &v, const char *sep = ",") {
   std::string o;
   for (const auto &s : v)
     o += (o.empty() ? "" : sep) + s;
+  return o;
+}
+
+// A JSON object written member by member (list/status --format json).
+class JsonObject {
+public:
+  JsonObject &str(const char *k, const std::string &v) { return raw(k, "\"" + jsonEscape(v) + "\""); }
+  JsonObject &num(const char *k, uint64_t v) { return raw(k, std::to_string(v)); }
+  JsonObject &boolean(const char *k, bool v) { return raw(k, v ? "true" : "false"); }
+  JsonObject &strings(const char *k, const std::vector<std::string> &v) {
+    std::string a = "[";
+    for (size_t i = 0; i < v.size(); i++)
+      a += (i ? ",\"" : "\"") + jsonEscape(v[i]) + "\"";
+    return raw(k, a + "]");
+  }
+  JsonObject &raw(const char *k, const std::string &json) {
+    body_ += (body_.empty() ? "\"" : ",\"") + std::string(k) + "\":" + json;
+    return *this;
+  }
+  std::string text() const { return "{" + body_ + "}"; }
+
+private:
+  std::string body_;
+};
+
+std::string jsonArray(const std::vector<std::string> &objects) {
+  std::string a = "[";
+  for (size_t i = 0; i < objects.size(); i++)
+    a += (i ? "," : "") + objects[i];
+  return a + "]";
+}
+
+JsonObject policyJson(const PolicySummary &p) {
+  JsonObject o;
+  o.str("policy", p.name).num("slot", p.slot).num("lane", p.lane)
+      .str("mode", p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce").num("generation", p.gen)
+      .num("instance", p.active.instance).str("loaded", timeString(p.active.loadedNs))
+      .strings("hooks", hookNames(p.hooks)).boolean("healthy", p.healthy).strings("problems", p.problems)
+      .strings("tampering", p.tampering);
+  std::vector<std::string> scope;
+  for (const auto &c : p.scope) {
+    JsonObject j;
+    j.str("cgroup", c.path).num("loaded_id", c.loadedId).num("current_id", c.currentId).str("state", c.state());
+    scope.push_back(j.text());
+  }
+  o.raw("scope", jsonArray(scope));
   return o;
 }
 
@@ -97,9 +144,13 @@ int cmdUnload(const std::string &root, const std::string &policy) {
   return 0;
 }
 
-// " (BROKEN: ...)" and " (TAMPERED: ...)" for a policy that does not enforce as loaded.
+// " (BROKEN: ...)" and " (TAMPERED: ...)" for a policy that does not enforce as loaded, and
+// " (scope X matches no cgroup)".
 std::string integrityNote(const PolicySummary &p, const char *sep) {
   std::string out;
+  for (const auto &c : p.scope)
+    if (!c.currentId)
+      out += sep + ("(scope " + c.path + " matches no cgroup)");
   if (!p.problems.empty())
     out += sep + ("(BROKEN: " + joined(p.problems, "; ") + "; load it again or unload it)");
   if (!p.tampering.empty())
@@ -108,9 +159,16 @@ std::string integrityNote(const PolicySummary &p, const char *sep) {
   return out;
 }
 
-int cmdList(const std::string &root) {
+int cmdList(const std::string &root, bool json) {
   Runtime rt(root);
   auto ps = rt.list();
+  if (json) {
+    std::vector<std::string> out;
+    for (const auto &p : ps)
+      out.push_back(policyJson(p).text());
+    std::printf("{\"pin_root\":\"%s\",\"policies\":%s}\n", jsonEscape(root).c_str(), jsonArray(out).c_str());
+    return 0;
+  }
   if (ps.empty()) {
     std::printf("no policies loaded (pin root %s)\n", root.c_str());
     return 0;
@@ -124,8 +182,37 @@ int cmdList(const std::string &root) {
   return 0;
 }
 
-int cmdStatus(const std::string &root, const std::string &policy) {
+JsonObject statusJson(const PolicyStatus &st) {
+  JsonObject o = policyJson(st.summary);
+  std::vector<std::string> rules;
+  for (const auto &r : st.rules) {
+    JsonObject j;
+    j.num("id", r.id).str("rule", r.name).str("hook", r.hook).str("action", r.action).num("hits", r.hits)
+        .num("emitted", r.emitted).num("dropped", r.dropped).num("limited", r.limited);
+    rules.push_back(j.text());
+  }
+  o.raw("rules", jsonArray(rules)).num("drops", st.drops).num("kernel_memory", st.kernelMemory)
+      .num("object_labels", st.objectLabels).num("object_labels_max", st.objectLabelsMax);
+  return o;
+}
+
+int cmdStatus(const std::string &root, const std::string &policy, bool json) {
   Runtime rt(root);
+  if (json) {
+    std::vector<std::string> out;
+    if (policy.empty())
+      for (const auto &p : rt.list())
+        out.push_back(statusJson(rt.status(p)).text());
+    else
+      out.push_back(statusJson(rt.status(policy)).text());
+    auto shared = rt.sharedStatus();
+    JsonObject o;
+    o.str("pin_root", root).raw("policies", jsonArray(out)).num("dispatchers", shared.dispatchers.size())
+        .num("shared_kernel_memory", shared.kernelMemory)
+        .str("self_protection", shared.guardTrusts.empty() ? "off" : shared.guardMissing.empty() ? "on" : "tampered");
+    std::printf("%s\n", o.text().c_str());
+    return 0;
+  }
   if (policy.empty()) {
     auto ps = rt.list();
     std::printf("pin root: %s\n", root.c_str());
@@ -171,6 +258,14 @@ int cmdStatus(const std::string &root, const std::string &policy) {
   for (const auto &h : s.hooks)
     hooks.push_back(h.attach.empty() ? h.name : h.name + " (" + joined(h.attach, ", ") + ")");
   std::printf("hooks:      %s\n", joined(hooks, ", ").c_str());
+  if (!s.scope.empty()) {
+    std::vector<std::string> scope;
+    for (const auto &c : s.scope)
+      scope.push_back(c.path + (c.currentId == 0            ? " (matches no cgroup)"
+                                : c.currentId != c.loadedId ? " (STALE: created again since the load)"
+                                                            : " (cgroup id " + std::to_string(c.currentId) + ")"));
+    std::printf("scope:      %s\n", joined(scope, ", ").c_str());
+  }
   std::printf("dispatchers:\n");
   for (const auto &d : st.dispatchers)
     std::printf("  %s\n", d.c_str());
@@ -193,9 +288,30 @@ int cmdStatus(const std::string &root, const std::string &policy) {
 }
 
 // ---- events ---------------------------------------------------------------------------------
-int cmdEvents(const std::string &root, bool follow, const std::string &format, uint64_t count, double timeout) {
+// --since: an RFC 3339 UTC time (2026-12-02T06:00:00Z) or an age (90s, 10m, 2h, 1d).
+uint64_t parseSince(const std::string &v) {
+  if (v.empty())
+    return 0;
+  size_t used = 0;
+  double n = -1;
+  try {
+    n = std::stod(v, &used);
+  } catch (const std::exception &) {
+  }
+  static const std::map<std::string, double> units = {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+  if (n >= 0 && used < v.size() && units.count(v.substr(used)))
+    return realtimeNs() - std::min<uint64_t>(realtimeNs(), uint64_t(n * units.at(v.substr(used)) * 1e9));
+  struct tm tm {};
+  const char *end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end || (*end && std::string(end) != "Z"))
+    throw Error(Exit::Usage, "--since " + v + ": give a UTC time (2026-12-02T06:00:00Z) or an age (90s, 10m, 2h, 1d)");
+  return uint64_t(timegm(&tm)) * 1000000000ull;
+}
+
+int cmdEvents(const std::string &root, bool follow, const std::string &format, uint64_t count, double timeout,
+              const EventFilter &filter) {
   Runtime rt(root);
-  EventReader rd(rt, stdout, format == "json", count);
+  EventReader rd(rt, stdout, format == "json", count, filter);
   if (!rd.open())
     throw Error(Exit::NotFound, "no event ring buffer pinned at " + rt.pins().sharedMap("bw_events"),
                 "load a policy first");
@@ -267,18 +383,31 @@ int main(int argc, char **argv) {
   unload->add_option("POLICY", policy, "policy name")->required();
   common(unload);
 
+  // One --format option, the same on every command that prints state or events.
+  auto formatOption = [&](CLI::App *c) {
+    c->add_option("--format", format, "output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  };
   auto *list = app.add_subcommand("list", "list loaded policies");
+  formatOption(list);
   common(list);
 
   auto *status = app.add_subcommand("status", "hooks, programs, pins, counters and memory of policies");
   status->add_option("POLICY", policy, "policy name (default: all)");
+  formatOption(status);
   common(status);
 
+  EventFilter filter;
+  std::string since;
   auto *events = app.add_subcommand("events", "print decisions from the event ring buffer, one per line");
   events->add_flag("-f,--follow", follow, "keep reading until interrupted");
-  events->add_option("--format", format, "output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  events->add_option("--count", count, "stop after this many events");
+  formatOption(events);
+  events->add_option("--count", count, "stop after this many events (that pass the filters)");
   events->add_option("--timeout", timeout, "with --follow: stop after this many seconds");
+  events->add_option("--policy", filter.policy, "only events of this policy");
+  events->add_option("--rule", filter.rule, "only events of this rule (a name, or (default))");
+  events->add_option("--action", filter.action, "only events with this action")
+      ->check(CLI::IsMember({"allow", "deny", "audit", "kill", "would-deny"}));
+  events->add_option("--since", since, "only events at or after a UTC time (2026-12-02T06:00:00Z) or an age (10m)");
   common(events);
 
   std::string config, runRoot;
@@ -288,7 +417,8 @@ int main(int argc, char **argv) {
   run->add_flag("-v,--verbose", verbose, "show libbpf's messages");
 
   auto *doctor = app.add_subcommand("doctor", "check what this kernel supports (test-loads programs)");
-  doctor->add_flag("--json", json, "machine-readable output");
+  formatOption(doctor);
+  doctor->add_flag("--json", json, "the same as --format json");
   common(doctor);
 
   try {
@@ -312,13 +442,15 @@ int main(int argc, char **argv) {
     if (*unload)
       return cmdUnload(root, policy);
     if (*list)
-      return cmdList(root);
+      return cmdList(root, format == "json");
     if (*status)
-      return cmdStatus(root, policy);
-    if (*events)
-      return cmdEvents(root, follow, format, count, timeout);
+      return cmdStatus(root, policy, format == "json");
+    if (*events) {
+      filter.sinceNs = parseSince(since);
+      return cmdEvents(root, follow, format, count, timeout, filter);
+    }
     if (*doctor)
-      return cmdDoctor(root, json);
+      return cmdDoctor(root, json || format == "json");
     if (*run)
       return cmdRun(config, runRoot);
   } catch (const Error &e) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 extern "C" {
+#include "bw_abi.h"  // BW_ABI_VERSION
 #include "deny_inode.h"
 }
 
@@ -26,7 +27,7 @@ struct BundleSpec {
   bool helper = false;      // object is deny_inode_helper.bpf.o: lists the helper bw_exec_helper
   bool allHooks = false;    // object is all_hooks.bpf.o: bw_all_<ID> on every LSM hook, no maps
   std::string mode = "enforce";
-  int abi = 1;
+  int abi = BW_ABI_VERSION;
   int format = 1;
   std::string compiler = "bulwarkc 0.1.0";
   std::string digest = "0000";

@@ -52,7 +52,7 @@ protected:
 TEST_F(BundleViewTest, ReadsAValidBundle) {
   Bundle b = readBundle(make(spec));
   EXPECT_EQ(b.name, "deny-test");
-  EXPECT_EQ(b.abi, 1u);
+  EXPECT_EQ(b.abi, uint32_t(BW_ABI_VERSION));
   EXPECT_EQ(b.format, 1u);
   EXPECT_EQ(b.mode, "enforce");
   EXPECT_EQ(b.scope, "host");
@@ -109,8 +109,8 @@ TEST_F(BundleViewTest, CorruptFilesAreCorrupt) {
 
 TEST_F(BundleViewTest, VersionsMustMatch) {
   BundleSpec s = spec;
-  s.abi = 2;
-  expectBad(make(s), Exit::BadBundle, "targets kernel ABI 2, this runtime implements ABI 1");
+  s.abi = 99;
+  expectBad(make(s), Exit::BadBundle, "targets kernel ABI 99, this runtime implements ABI " + std::to_string(BW_ABI_VERSION));
   s = spec;
   s.compiler = "bulwarkc 0.2.0";
   expectBad(make(s, "c.bwb"), Exit::BadBundle, "compiler bulwarkc 0\\.2\\.0, this runtime is 0\\.1\\.0");

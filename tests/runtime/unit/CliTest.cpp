@@ -86,7 +86,7 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_NE(l.out.find("--pin-root"), std::string::npos);
   Result v = bulwark({"--version"});
   EXPECT_EQ(v.code, 0);
-  EXPECT_NE(v.out.find("bulwark 0.1.0 (kernel ABI 1)"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("bulwark 0.1.0 (kernel ABI " + std::to_string(BW_ABI_VERSION) + ")"), std::string::npos) << v.out;
 }
 
 TEST(Cli, BadBundleExitsWith4) {
@@ -150,6 +150,10 @@ TEST(Cli, DoctorGivesAVerdict) {
   EXPECT_EQ(j.code, d.code);
   EXPECT_EQ(j.out.front(), '{');
   EXPECT_NE(j.out.find("\"can_enforce\":"), std::string::npos) << j.out;
+  Result f = bulwark({"doctor", "--format", "json"});  // the option every command shares
+  EXPECT_EQ(f.code, d.code);
+  EXPECT_NE(f.out.find("\"can_enforce\":"), std::string::npos) << f.out;
+  EXPECT_EQ(bulwark({"list", "--format", "yaml"}).code, 2);
 }
 
 }  // namespace

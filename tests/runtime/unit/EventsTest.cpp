@@ -10,12 +10,19 @@
 namespace bulwark::rt {
 namespace {
 
+std::map<uint32_t, InstanceInfo> oneInstance() {
+  return {{7, InstanceInfo{7, "no-shadow", 3, false, 0,
+                           {RuleInfo{"r0", "", "", 0, 0},
+                            RuleInfo{"deny-shadow", "{process.comm} read {file.path} (flags {file.flags})", "", 0, 1}}}}};
+}
+
 std::vector<char> sample(uint32_t hook, const std::vector<std::pair<uint32_t, std::string>> &strs) {
   bw_record r{};
   r.ktime_ns = 5'000'000'000ull;
   r.abi = BW_ABI_VERSION;
   r.hook = hook;
   r.slot = 3;
+  r.instance = 7;
   r.rule = 1;
   r.action = BW_ACT_DENY;
   r.pid = 101;
@@ -38,11 +45,13 @@ std::vector<char> sample(uint32_t hook, const std::vector<std::pair<uint32_t, st
 
 TEST(Events, DecodesAFileOpenRecord) {
   auto s = sample(hookById("FILE_OPEN")->index, {{1, "/usr/bin/cat"}, {5, "/etc/shadow"}});
-  std::map<uint32_t, SlotInfo> slots{{3, {"no-shadow", {"r0", "deny-shadow"}}}};
+  auto instances = oneInstance();
   Event e;
   std::string why;
-  ASSERT_TRUE(decodeRecord(s.data(), s.size(), slots, 1'700'000'000'000'000'000ll, &e, &why)) << why;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 1'700'000'000'000'000'000ll, &e, &why)) << why;
   EXPECT_EQ(e.policy, "no-shadow");
+  EXPECT_EQ(e.instance, 7u);
+  EXPECT_EQ(e.message, "cat read /etc/shadow (flags 0)");
   EXPECT_EQ(e.rule, "deny-shadow");
   EXPECT_EQ(e.action, "deny");
   EXPECT_EQ(e.hook, "file.open");
@@ -53,13 +62,56 @@ TEST(Events, DecodesAFileOpenRecord) {
   EXPECT_EQ(e.timeNs, 1'700'000'005'000'000'000ull);
   EXPECT_EQ(formatText(e),
             "2023-11-14T22:13:25.000000Z policy=no-shadow rule=deny-shadow action=deny hook=file.open pid=101 "
-            "tgid=100 uid=1000 comm=cat exe=/usr/bin/cat cgroup=42 object=/etc/shadow");
+            "tgid=100 uid=1000 comm=cat exe=/usr/bin/cat cgroup=42 object=/etc/shadow instance=7 "
+            "message=\"cat read /etc/shadow (flags 0)\"");
   e.cgroup = "/system.slice/ssh.service";
   std::string j = formatJson(e);
   EXPECT_NE(j.find("\"policy\":\"no-shadow\",\"rule\":\"deny-shadow\",\"action\":\"deny\",\"hook\":\"file.open\""),
             std::string::npos) << j;
   EXPECT_NE(j.find("\"cgroup\":\"/system.slice/ssh.service\""), std::string::npos) << j;
-  EXPECT_NE(j.find("\"object\":\"/etc/shadow\"}"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"object\":\"/etc/shadow\",\"fields\":{\"file.path\":\"/etc/shadow\",\"file.flags\":\"0\","
+                   "\"file.write\":\"false\",\"file.read\":\"false\"}}"),
+            std::string::npos) << j;
+  EXPECT_EQ(j.rfind("{\"schema\":1,", 0), 0u) << j;
+}
+
+// A record names its instance: a slot taken by another policy since never changes that.
+TEST(Events, RecordsNameTheirInstanceNotTheSlot) {
+  auto s = sample(hookById("PROCESS_EXEC")->index, {{5, "/usr/bin/apt-get"}});
+  std::map<uint32_t, InstanceInfo> instances = oneInstance();
+  instances[8] = InstanceInfo{8, "protect_keys", 3, false, 0, {RuleInfo{"host_keys", "", "", 0, BW_ACT_DENY}}};
+  instances[7].retired = true;
+  Event e;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
+  EXPECT_EQ(e.policy, "no-shadow");
+  EXPECT_EQ(e.rule, "deny-shadow");
+  instances.erase(7);  // its names are gone: never the slot's current policy
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
+  EXPECT_EQ(e.policy, "unknown instance 7");
+  EXPECT_EQ(e.rule, "#1");
+  EXPECT_EQ(e.message, "");
+}
+
+TEST(Events, EnumNamesInObjectsFieldsAndMessages) {
+  auto s = sample(hookById("NET_SOCKET")->index, {});
+  bw_record *r = reinterpret_cast<bw_record *>(s.data());
+  r->ints[6] = 17;  // socket.family
+  r->ints[7] = 3;   // socket.type
+  std::map<uint32_t, InstanceInfo> instances{
+      {7, InstanceInfo{7, "no-raw", 3, false, 0,
+                       {RuleInfo{"r0", "", "", 0, 0}, RuleInfo{"raw", "{process.comm}: {socket.family} {socket.type}", "", 0, 1}}}}};
+  Event e;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
+  EXPECT_EQ(e.object, "AF_PACKET");
+  EXPECT_EQ(e.message, "cat: AF_PACKET SOCK_RAW");
+  auto b = sample(hookById("KERNEL_BPF")->index, {});
+  reinterpret_cast<bw_record *>(b.data())->ints[6] = 5;
+  ASSERT_TRUE(decodeRecord(b.data(), b.size(), instances, 0, &e));
+  EXPECT_EQ(e.object, "BPF_PROG_LOAD");
+  EXPECT_EQ(enumText("SIGNAL", 9), "SIGKILL");
+  EXPECT_EQ(enumText("OPEN_FLAGS", 01 | 0100 | 02000000), "O_WRONLY|O_CREAT|O_CLOEXEC");
+  EXPECT_EQ(enumText("OPEN_FLAGS", 020200000 | 040000000), "O_TMPFILE|0x800000");
+  EXPECT_EQ(enumText("SOCK_FAMILY", 99), "99");
 }
 
 TEST(Events, UnknownSlotsRulesAndAuditFlags) {
@@ -69,7 +121,7 @@ TEST(Events, UnknownSlotsRulesAndAuditFlags) {
   r->rule = 9;
   Event e;
   ASSERT_TRUE(decodeRecord(s.data(), s.size(), {}, 0, &e));
-  EXPECT_EQ(e.policy, "slot:3");
+  EXPECT_EQ(e.policy, "unknown instance 7");
   EXPECT_EQ(e.rule, "#9");
   EXPECT_EQ(e.action, "would-deny");
   EXPECT_EQ(e.exe, "");
@@ -122,6 +174,31 @@ TEST(Events, RejectsShortAndForeignRecords) {
   reinterpret_cast<bw_record *>(t.data())->str_len[5] = 4000;
   ASSERT_TRUE(decodeRecord(t.data(), t.size(), {}, 0, &e));
   EXPECT_EQ(e.object, "abc");
+}
+
+// One JSON line per kind of record, for rt_events_schema_samples (the schema check).
+TEST(EventsSchema, PrintSamples) {
+  auto instances = oneInstance();
+  instances[9] = InstanceInfo{9, "kp", 4, false, 0, {RuleInfo{"mk", "{process.comm} mkdir {arg2}", "do_mkdirat", 0, 2}}};
+  auto print = [&](std::vector<char> s, auto edit) {
+    edit(reinterpret_cast<bw_record *>(s.data()));
+    Event e;
+    ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 1'700'000'000'000'000'000ll, &e));
+    e.hostname = "host-1";
+    e.bootId = "5b0c6f0e-3a4c-4d7e-9a3b-2f9d1c0e7a11";
+    std::printf("EVENT-JSON: %s\n", formatJson(e).c_str());
+  };
+  auto none = [](bw_record *) {};
+  print(sample(hookById("FILE_OPEN")->index, {{1, "/usr/bin/cat"}, {5, "/etc/shadow"}}), none);
+  print(sample(hookById("NET_SOCKET")->index, {}), [](bw_record *r) { r->ints[6] = 17; r->ints[7] = 3; });
+  print(sample(hookById("NET_CONNECT")->index, {}), [](bw_record *r) { r->ints[7] = 443; r->flags = BW_REC_WOULD_DENY; });
+  print(sample(hookById("PROCESS_SIGNAL")->index, {{5, "sleep"}}), [](bw_record *r) { r->ints[8] = 9; r->action = BW_ACT_AUDIT; });
+  print(sample(hookById("KPROBE")->index, {}), [](bw_record *r) { r->instance = 9; r->rule = 0; r->action = BW_ACT_KILL; });
+  print(sample(hookById("FILE_OPEN")->index, {}), [](bw_record *r) { r->instance = 55; });  // unknown instance
+  print(sample(hookById("KERNEL_BPF")->index, {}), [](bw_record *r) {
+    r->flags = BW_REC_MISSING_PROG;
+    r->rule = BW_NO_RULE;
+  });
 }
 
 TEST(Events, JsonEscaping) {

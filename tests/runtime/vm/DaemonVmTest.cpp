@@ -162,7 +162,11 @@ TEST_F(DaemonTest, RepairsATamperedPolicy) {
   EXPECT_NE(Slurp(log).find("integrity: policy deny-test TAMPERED: bw_slot_mode[0] is 0, loaded 1"), std::string::npos)
       << Slurp(log);
   uint32_t mode = 0;
-  ASSERT_TRUE(WaitFor([&] { return bpf_map_lookup_elem(fd, &slot, &mode) == 0 && mode == 1; })) << Slurp(log);
+  // enforce (1) in the low bits, the repairing load's instance above them
+  ASSERT_TRUE(WaitFor([&] {
+    return bpf_map_lookup_elem(fd, &slot, &mode) == 0 && (mode & BW_SLOT_MODE_MASK) == BW_SLOT_ENFORCE &&
+           mode >> BW_SLOT_MODE_BITS != 0;
+  })) << Slurp(log);
   ::close(fd);
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << st.output;

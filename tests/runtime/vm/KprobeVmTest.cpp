@@ -106,6 +106,11 @@ TEST_F(Kprobe, AuditKillSwapUnload) {
   std::printf("events v1:\n%s", ev.output.c_str());
   EXPECT_NE(ev.output.find("\"policy\":\"rt_kprobe\",\"rule\":\"audit_chmod\",\"action\":\"audit\",\"hook\":\"kprobe\""),
             std::string::npos) << ev.output;
+  // the kernel function of the rule; a kprobe argument placeholder stays as written
+  EXPECT_NE(ev.output.find("\"hook\":\"kprobe\",\"function\":\"do_fchmodat\",\"message\":\""), std::string::npos)
+      << ev.output;
+  EXPECT_NE(ev.output.find(" chmod {arg1}\""), std::string::npos) << ev.output;
+  EXPECT_NE(ev.output.find("\"function\":\"do_mkdirat\""), std::string::npos) << ev.output;
   EXPECT_NE(ev.output.find("\"object\":\"" + kDir + "/audited\""), std::string::npos) << ev.output;
   EXPECT_EQ(ev.output.find("bw-kp-other"), std::string::npos) << ev.output;
   // the kill record: do_mkdirat has no string argument, so the object is arg0, dfd =

@@ -214,6 +214,8 @@ TEST_F(SelfProtect, MissingProgramFailsClosed) {
   EXPECT_NE(l.output.find("TAMPERED"), std::string::npos) << l.output;
   auto ev = Bulwark(root, {"events"});
   EXPECT_NE(ev.output.find("(missing program)"), std::string::npos) << ev.output;
+  // sent by the dispatcher, which knows only the slot: the instance comes from bw_slot_mode
+  EXPECT_NE(ev.output.find("policy=deny-test rule=\"(missing program)\""), std::string::npos) << ev.output;
   auto doc = Bulwark(root, {"doctor"});
   EXPECT_NE(doc.output.find("deny-test TAMPERED: bw_progs_FILE_UNLINK[" + std::to_string(index) + "] is empty"),
             std::string::npos)
