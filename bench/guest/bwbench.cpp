@@ -28,7 +28,7 @@
 //   open     open(O_RDONLY) + close of an existing file
 //   unlink   creat + close + unlink (the hook measured is path_unlink)
 //   connect  socket(AF_INET, SOCK_STREAM) + connect to 127.0.0.1:9 (closed: ECONNREFUSED) + close
-//   exec     fork + execve of a tiny static binary + wait
+//   exec     fork + execve of a tiny static binary (in /usr/local/lib/bwbench) + wait
 //   mmap     open + mmap(PROT_READ|PROT_EXEC) of 4 KiB + munmap + close
 //   files    a file-heavy job in one op: create+write 64 files, read them all back, remove
 //            them (the shape of `tar x`, `find | xargs cat` and `rm -rf` together)
@@ -257,6 +257,7 @@ void seedRandom() {
     ::close(fd);
 }
 
+const std::string kProgramDir = "/usr/local/lib/bwbench";
 void mkdirs(const std::string &p);
 void copyFile(const std::string &from, const std::string &to, mode_t mode);
 
@@ -346,7 +347,7 @@ OpFn makeOp(const std::string &op) {
     };
   }
   if (op == "mmap") {
-    std::string f = t + "/true";
+    std::string f = kProgramDir + "/true";
     return [f] {
       int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0)
@@ -364,7 +365,7 @@ OpFn makeOp(const std::string &op) {
     return [d] { return fileJob(d, 64); };
   }
   if (op == "exec") {
-    std::string exe = t + "/true";
+    std::string exe = kProgramDir + "/true";
     return [exe] {
       pid_t pid = fork();
       if (pid < 0)
@@ -466,8 +467,13 @@ void setupTargets() {
   writeFile(t + "/swap", "swap\n");
   writeFile(t + "/flood_allow", "a\n");
   writeFile(t + "/flood_deny", "d\n");
-  if (access(gTrue.c_str(), X_OK) == 0)
+  if (access(gTrue.c_str(), X_OK) == 0) {
     copyFile(gTrue, t + "/true", 0755);
+    // exec and mmap run a program from outside the writable directories the shipped
+    // no_exec_from_writable policy denies (the benchmark root is in /tmp)
+    mkdirs(kProgramDir);
+    copyFile(gTrue, kProgramDir + "/true", 0755);
+  }
 }
 
 void mkpaths(const std::string &kind, int n) {
