@@ -102,6 +102,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   cr.stats.emitMs = cg.emitMs;
   cr.stats.objectBytes = cg.object.size();
   cr.ir = std::move(cg.ir);
+  cr.bounds = cg.bounds;
 
   auto &b = cr.bundle;
   auto &m = b.manifest;

@@ -1,4 +1,5 @@
 #include "Codegen.h"
+#include "VerifierBounds.h"
 #include "bw_match.h"
 
 #include "BpfBuilder.h"
@@ -287,6 +288,31 @@ void specialiseKprobe(llvm::Module &m, const std::string &fn, const std::string 
   }
 }
 
+// The stack and size the verifier checks before it explores a path: a program that fails
+// them is refused here, located at the first rule of its hook.
+void checkVerifierBounds(const ir::Policy &policy, CodegenOutput &out, std::vector<BackendError> &errs) {
+  std::string err;
+  if (!analyseObject(out.object, out.bounds, &err)) {
+    errs.push_back(internal("reading the emitted object: " + err));
+    return;
+  }
+  for (const auto &b : out.bounds) {
+    std::string why;
+    if (!exceedsVerifier(b, &why))
+      continue;
+    auto prog = std::find_if(out.programs.begin(), out.programs.end(), [&](const ProgramOut &p) { return p.name == b.program; });
+    ir::SourceLoc loc = policy.loc;
+    if (prog != out.programs.end())
+      for (const auto &r : policy.rules)
+        if (r.hook == prog->hook && r.kprobeFunction == prog->kprobeFunction) {
+          loc = r.loc;
+          break;
+        }
+    errs.push_back({BackendError::Kind::Verifier, loc,
+                    why + ": the kernel would refuse to load it; split the policy or use fewer distinct tests on this hook"});
+  }
+}
+
 } // namespace
 
 std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
@@ -550,6 +576,8 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   std::string cerr;
   if (!canonicalizeBtf(out.object, &cerr))
     errs.push_back(internal("BTF canonicalisation: " + cerr));
+  if (errs.empty())
+    checkVerifierBounds(policy, out, errs);
   out.emitMs = msSince(t2);
   return errs;
 }

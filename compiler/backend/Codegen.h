@@ -4,6 +4,7 @@
 
 #include "BackendTypes.h"
 #include "Lowering.h"
+#include "VerifierBounds.h"
 
 #include <cstdint>
 #include <string>
@@ -36,6 +37,7 @@ struct CodegenOutput {
   std::vector<ProgramOut> programs;
   std::vector<HelperOut> helpers;
   std::vector<std::string> maps;  // every map the object defines (after dead-code removal)
+  std::vector<ProgramBounds> bounds;  // stack and size of every program, as the verifier counts
   std::string ir;
   double linkMs = 0, optMs = 0, emitMs = 0;
 };
