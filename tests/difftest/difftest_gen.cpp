@@ -91,7 +91,7 @@ struct PolicyGen {
     static const std::vector<std::string> prefixes = {"/srv/dt/", "/srv/dt/a/", "/srv/dt/a", "/srv/", "/srv/dt/b/x",
                                                       "/srv/dt/sp ace/", "/srv/dt/d/1/2/", "/srv/dt/bin/"};
     static const std::vector<std::string> suffixes = {"x", ".conf", "/x", ".bak", "tool", " g", "*", "\xc3\xaf"};
-    static const std::vector<std::string> globs = {"/srv/dt/*/x", "/srv/dt/**", "/srv/dt/a/*.conf", "**.bak",
+    static const std::vector<std::string> globs = {"/srv/dt/*/x", "/srv/dt/**", "/srv/dt/a/*.conf", "**/*.bak",
                                                    "/srv/dt/?/x", "/srv/dt/[ab]/*", "/srv/dt/c.d/\\[x\\]\\*",
                                                    "/srv/dt/**/z", "/srv/dt/bin/tool?", "/srv/dt/d/**/f"};
     switch (r.pick(7)) {
