@@ -94,6 +94,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   CodegenOptions co;
   co.keepIr = options.keepIr;
   co.exeCacheProgram = options.exeCacheProgram;
+  co.maxStack = options.limits.maxStack;
   res.errors = generateObject(policy, cr.lowered, co, cg);
   if (!res.errors.empty())
     return res;

@@ -290,7 +290,8 @@ void specialiseKprobe(llvm::Module &m, const std::string &fn, const std::string 
 
 // The stack and size the verifier checks before it explores a path: a program that fails
 // them is refused here, located at the first rule of its hook.
-void checkVerifierBounds(const ir::Policy &policy, CodegenOutput &out, std::vector<BackendError> &errs) {
+void checkVerifierBounds(const ir::Policy &policy, uint32_t maxStack, CodegenOutput &out,
+                         std::vector<BackendError> &errs) {
   std::string err;
   if (!analyseObject(out.object, out.bounds, &err)) {
     errs.push_back(internal("reading the emitted object: " + err));
@@ -298,7 +299,7 @@ void checkVerifierBounds(const ir::Policy &policy, CodegenOutput &out, std::vect
   }
   for (const auto &b : out.bounds) {
     std::string why;
-    if (!exceedsVerifier(b, &why))
+    if (!exceedsVerifier(b, &why, maxStack))
       continue;
     auto prog = std::find_if(out.programs.begin(), out.programs.end(), [&](const ProgramOut &p) { return p.name == b.program; });
     ir::SourceLoc loc = policy.loc;
@@ -577,7 +578,7 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   if (!canonicalizeBtf(out.object, &cerr))
     errs.push_back(internal("BTF canonicalisation: " + cerr));
   if (errs.empty())
-    checkVerifierBounds(policy, out, errs);
+    checkVerifierBounds(policy, opts.maxStack, out, errs);
   out.emitMs = msSince(t2);
   return errs;
 }

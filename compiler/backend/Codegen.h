@@ -16,6 +16,7 @@ struct CodegenOptions {
   bool keepIr = false;     // fill CodegenOutput::ir with the optimised module (debugging)
   bool keepDwarf = false;  // also emit DWARF (.debug_*) next to BTF
   bool exeCacheProgram = false;  // link the exec hook that fills the process.exe cache
+  uint32_t maxStack = kVerifierMaxStack;  // refuse a program whose call chain needs more
 };
 
 struct ProgramOut {

@@ -283,14 +283,14 @@ bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &
   return true;
 }
 
-bool exceedsVerifier(const ProgramBounds &p, std::string *why) {
+bool exceedsVerifier(const ProgramBounds &p, std::string *why, uint32_t maxStack) {
   std::string chain;
   for (const auto &f : p.chain) chain += (chain.empty() ? "" : " -> ") + f.function + " " + std::to_string(f.stack);
-  if (p.stack > kVerifierMaxStack) {
+  if (p.stack > maxStack) {
     if (why)
       *why = "program " + p.program + " needs " + std::to_string(p.stack) + " bytes of stack over " +
              std::to_string(p.chain.size()) + " calls (" + chain + "), the kernel allows " +
-             std::to_string(kVerifierMaxStack);
+             std::to_string(maxStack);
     return true;
   }
   if (p.tailCallTooDeep) {

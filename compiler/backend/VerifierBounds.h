@@ -34,6 +34,7 @@ struct ProgramBounds {
 bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error);
 
 // Whether the verifier would refuse the program's shape; *why says how.
-bool exceedsVerifier(const ProgramBounds &p, std::string *why);
+// `maxStack`: the limit to hold the chain to (the verifier's, or lower in tests).
+bool exceedsVerifier(const ProgramBounds &p, std::string *why, uint32_t maxStack = kVerifierMaxStack);
 
 } // namespace bulwark::backend

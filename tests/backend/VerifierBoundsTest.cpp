@@ -184,3 +184,31 @@ TEST(VerifierBounds, EveryProgramOfAManyGroupPolicyOnEveryHookFits) {
     EXPECT_GT(b.insns, 100u) << b.program;
   }
 }
+
+// What does not fit is a located error: E0903's kind, at the first rule of the program's
+// hook, naming the program and its chain. (The limit is lowered so that a small policy
+// exceeds it; the check is the same one that holds bundles to the verifier's 512.)
+TEST(VerifierBounds, AProgramThatDoesNotFitIsAnErrorAtItsHooksFirstRule) {
+  HookId open = HookId::FILE_OPEN, chmod = HookId::FILE_CHMOD;
+  auto p = PolicyBuilder("too_deep")
+               .rule("open_rule", open, cTest(open, "file.path", TestOp::Prefix, {std::string("/srv/a/")}))
+               .rule("chmod_first", chmod, cTest(chmod, "file.path", TestOp::Glob, {std::string("/srv/*.x")}))
+               .rule("chmod_second", chmod, cTest(chmod, "process.exe", TestOp::Eq, {std::string("/bin/x")}))
+               .build();
+  be::BackendOptions opts;
+  ASSERT_TRUE(be::compileBundle(p, opts));  // fits the verifier's 512
+  opts.limits.maxStack = 64;
+  auto res = be::compileBundle(p, opts);
+  ASSERT_FALSE(res);
+  bool chmodSeen = false;
+  for (const auto &e : res.errors) {
+    EXPECT_EQ(e.kind, be::BackendError::Kind::Verifier) << e.message;
+    EXPECT_NE(e.message.find("bytes of stack over"), std::string::npos) << e.message;
+    if (e.message.find("program bw_path_chmod needs") != std::string::npos) {
+      chmodSeen = true;
+      EXPECT_EQ(e.loc.line, p.rules[1].loc.line);  // chmod_first
+      EXPECT_NE(e.message.find("the kernel allows 64"), std::string::npos) << e.message;
+    }
+  }
+  EXPECT_TRUE(chmodSeen);
+}
