@@ -104,6 +104,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   cr.stats.objectBytes = cg.object.size();
   cr.ir = std::move(cg.ir);
   cr.bounds = cg.bounds;
+  cr.frames = cg.frames;
 
   auto &b = cr.bundle;
   auto &m = b.manifest;

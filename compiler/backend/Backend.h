@@ -39,6 +39,7 @@ struct CompileResult {
   CompileStats stats;
   std::string ir;
   std::vector<ProgramBounds> bounds;  // each program's stack and size as the verifier counts them
+  std::map<std::string, uint32_t> frames;  // each function's frame (bytes) from the code generator
 };
 
 template <class T> struct Expected {

@@ -39,6 +39,7 @@ struct CodegenOutput {
   std::vector<HelperOut> helpers;
   std::vector<std::string> maps;  // every map the object defines (after dead-code removal)
   std::vector<ProgramBounds> bounds;  // stack and size of every program, as the verifier counts
+  std::map<std::string, uint32_t> frames;  // each function's frame as the code generator laid it out
   std::string ir;
   double linkMs = 0, optMs = 0, emitMs = 0;
 };

@@ -194,7 +194,8 @@ uint32_t frameBytes(uint32_t depth) { return (std::max<uint32_t>(depth, 1) + 31)
 
 } // namespace
 
-bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error) {
+bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error,
+                   const std::map<std::string, uint32_t> &frameSizes) {
   Object o;
   if (!readObject(elf, o, error))
     return false;
@@ -224,6 +225,8 @@ bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &
     const Section &s = o.sections[f.section];
     const uint8_t *code = &elf[s.off + f.start * 8];
     f.stack = stackDepth(code, f.count);
+    if (auto fs = frameSizes.find(f.name); fs != frameSizes.end())
+      f.stack = std::max(f.stack, fs->second);
     for (uint64_t i = 0; i < f.count; ++i) {
       Insn in = insnAt(code + i * 8);
       uint64_t at = f.start + i;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,11 @@ struct ProgramBounds {
 
 // Analyses every program (a function in a non-.text executable section) of a BPF ELF
 // relocatable object. Calls (BPF_PSEUDO_CALL) and callback references (BPF_PSEUDO_FUNC, for
-// bpf_loop) both count as frames on the chain. False with *error when the object cannot be read.
-bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error);
+// bpf_loop) both count as frames on the chain. A function's frame is the deepest slot its code
+// touches, or `frameSizes[name]` (the code generator's frame, which holds every slot) when that
+// is larger. False with *error when the object cannot be read.
+bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error,
+                   const std::map<std::string, uint32_t> &frameSizes = {});
 
 // Whether the verifier would refuse the program's shape; *why says how.
 // `maxStack`: the limit to hold the chain to (the verifier's, or lower in tests).

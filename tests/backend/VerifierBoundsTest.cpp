@@ -147,6 +147,14 @@ TEST(VerifierBounds, TailCallUnderTwoHundredFiftySixBytesIsRefused) {
   EXPECT_NE(why.find("tail-calls"), std::string::npos) << why;
 }
 
+TEST(VerifierBounds, TheCodeGeneratorsFrameBoundsAFunctionFromAbove) {
+  std::vector<be::ProgramBounds> out;
+  std::string err;
+  ASSERT_TRUE(be::analyseObject(object(200, 8, false), out, &err, {{"sub", 300}, {"prog", 100}})) << err;
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].stack, 224u + 320u);  // prog keeps its 200 (more than 100), sub takes 300
+}
+
 TEST(VerifierBounds, NotAnObjectIsAnError) {
   std::vector<be::ProgramBounds> out;
   std::string err;
@@ -178,6 +186,8 @@ TEST(VerifierBounds, EveryProgramOfAManyGroupPolicyOnEveryHookFits) {
   ASSERT_TRUE(be::analyseObject(res->bundle.object, out, &err)) << err;
   EXPECT_GE(out.size(), 7u);
   for (const auto &b : out) {
+    ASSERT_TRUE(res->frames.count(b.program)) << b.program << ": the code generator's frame is known";
+    EXPECT_GE(b.chain.front().stack, res->frames.at(b.program)) << b.program;
     EXPECT_GT(b.stack, 0u) << b.program;
     EXPECT_LE(b.stack, be::kVerifierMaxStack) << b.program;
     EXPECT_EQ(b.chain.front().function, b.program);
