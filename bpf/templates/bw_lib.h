@@ -120,8 +120,10 @@ __u32 bw_slot(void);
 #define BW_HOOK_BODY(ctx, id, ret, applies, extract) BW_HOOK_BODY_AS(ctx, id, id, ret, applies, extract, 0)
 
 /* A companion attach point (see hooks.def) decides with hook `id`'s rules and records events
- * as `id`, but chains through its own prog array and lanes (`chain_id`). `forced`: a verdict
- * (-EPERM) this program gives whatever its rules decide (0: none). */
+ * as `id`, but chains through its own prog array and lanes (`chain_id`). `forced`: evaluated
+ * after the decision, only when the rules let the operation pass (so object labels change only
+ * for an operation that goes ahead, and the decision sees the labels from before it): a
+ * verdict (-EPERM) this program gives then (0: none). */
 #define BW_HOOK_BODY_AS(ctx, id, chain_id, ret, applies, extract, forced)                          \
   ({                                                                                               \
     int __verdict = 0;                                                                             \
@@ -141,8 +143,11 @@ __u32 bw_slot(void);
       }                                                                                            \
       __verdict = bw_apply(ev, word, record);                                                      \
     }                                                                                              \
-    if (forced)                                                                                    \
-      __verdict = (forced);                                                                        \
+    if (!__verdict) {                                                                              \
+      int __forced = (forced);                                                                     \
+      if (__forced)                                                                                \
+        __verdict = __forced;                                                                      \
+    }                                                                                              \
     if (!bw_chained() && (ret))                                                                    \
       __verdict = (ret);                                                                           \
     BW_FINISH(ctx, chain_id, __verdict);                                                           \

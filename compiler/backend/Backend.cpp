@@ -98,6 +98,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   CodegenOptions co;
   co.keepIr = options.keepIr;
   co.exeCacheProgram = options.exeCacheProgram;
+  co.maxStack = options.limits.maxStack;
   res.errors = generateObject(policy, cr.lowered, co, cg);
   if (!res.errors.empty())
     return res;
@@ -106,6 +107,8 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   cr.stats.emitMs = cg.emitMs;
   cr.stats.objectBytes = cg.object.size();
   cr.ir = std::move(cg.ir);
+  cr.bounds = cg.bounds;
+  cr.frames = cg.frames;
 
   auto &b = cr.bundle;
   auto &m = b.manifest;

@@ -8,6 +8,7 @@
 #include "BackendTypes.h"
 #include "Bundle.h"
 #include "Lowering.h"
+#include "VerifierBounds.h"
 
 #include <filesystem>
 #include <optional>
@@ -37,6 +38,8 @@ struct CompileResult {
   Lowered lowered;      // groups and map images, for tests and `inspect`
   CompileStats stats;
   std::string ir;
+  std::vector<ProgramBounds> bounds;  // each program's stack and size as the verifier counts them
+  std::map<std::string, uint32_t> frames;  // each function's frame (bytes) from the code generator
 };
 
 template <class T> struct Expected {

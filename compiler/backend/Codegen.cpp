@@ -1,4 +1,5 @@
 #include "Codegen.h"
+#include "VerifierBounds.h"
 #include "bw_match.h"
 
 #include "BpfBuilder.h"
@@ -15,6 +16,7 @@
 #include <llvm/Linker/Linker.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
@@ -23,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -332,6 +335,46 @@ void specialiseKprobe(llvm::Module &m, const std::string &fn, const std::string 
   }
 }
 
+// "<file>:<line>:<function>\t<bytes>\t<kind>" lines of LLVM's stack usage output.
+std::map<std::string, uint32_t> readStackUsage(const std::string &path) {
+  std::map<std::string, uint32_t> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto tab = line.find('\t');
+    auto colon = line.rfind(':', tab);
+    if (tab == std::string::npos || colon == std::string::npos)
+      continue;
+    out[line.substr(colon + 1, tab - colon - 1)] = static_cast<uint32_t>(std::strtoul(line.c_str() + tab + 1, nullptr, 10));
+  }
+  return out;
+}
+
+// The stack and size the verifier checks before it explores a path: a program that fails
+// them is refused here, located at the first rule of its hook.
+void checkVerifierBounds(const ir::Policy &policy, uint32_t maxStack, const std::map<std::string, uint32_t> &frames,
+                         CodegenOutput &out, std::vector<BackendError> &errs) {
+  std::string err;
+  if (!analyseObject(out.object, out.bounds, &err, frames)) {
+    errs.push_back(internal("reading the emitted object: " + err));
+    return;
+  }
+  for (const auto &b : out.bounds) {
+    std::string why;
+    if (!exceedsVerifier(b, &why, maxStack))
+      continue;
+    auto prog = std::find_if(out.programs.begin(), out.programs.end(), [&](const ProgramOut &p) { return p.name == b.program; });
+    ir::SourceLoc loc = policy.loc;
+    if (prog != out.programs.end())
+      for (const auto &r : policy.rules)
+        if (r.hook == prog->hook && r.kprobeFunction == prog->kprobeFunction) {
+          loc = r.loc;
+          break;
+        }
+    errs.push_back({BackendError::Kind::Verifier, loc,
+                    why + ": the kernel would refuse to load it; split the policy or use fewer distinct tests on this hook"});
+  }
+}
+
 } // namespace
 
 std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
@@ -582,6 +625,12 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
 
   auto t2 = Clock::now();
   llvm::SmallVector<char, 0> buf;
+  // Each function's frame as the code generator laid it out (-fstack-usage), an upper bound
+  // of what the verifier counts for it.
+  llvm::SmallString<64> usagePath;
+  if (llvm::sys::fs::createTemporaryFile("bulwarkc-stack", "su", usagePath))
+    usagePath.clear();
+  tm->Options.StackUsageOutput = std::string(usagePath);
   {
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
@@ -595,6 +644,12 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
   std::string cerr;
   if (!canonicalizeBtf(out.object, &cerr))
     errs.push_back(internal("BTF canonicalisation: " + cerr));
+  out.frames = readStackUsage(std::string(usagePath));
+  const auto &frames = out.frames;
+  if (!usagePath.empty())
+    llvm::sys::fs::remove(usagePath);
+  if (errs.empty())
+    checkVerifierBounds(policy, opts.maxStack, frames, out, errs);
   out.emitMs = msSince(t2);
   return errs;
 }

@@ -4,6 +4,7 @@
 
 #include "BackendTypes.h"
 #include "Lowering.h"
+#include "VerifierBounds.h"
 
 #include <cstdint>
 #include <string>
@@ -15,6 +16,7 @@ struct CodegenOptions {
   bool keepIr = false;     // fill CodegenOutput::ir with the optimised module (debugging)
   bool keepDwarf = false;  // also emit DWARF (.debug_*) next to BTF
   bool exeCacheProgram = false;  // link the exec hook that fills the process.exe cache
+  uint32_t maxStack = kVerifierMaxStack;  // refuse a program whose call chain needs more
 };
 
 struct ProgramOut {
@@ -36,6 +38,8 @@ struct CodegenOutput {
   std::vector<ProgramOut> programs;
   std::vector<HelperOut> helpers;
   std::vector<std::string> maps;  // every map the object defines (after dead-code removal)
+  std::vector<ProgramBounds> bounds;  // stack and size of every program, as the verifier counts
+  std::map<std::string, uint32_t> frames;  // each function's frame as the code generator laid it out
   std::string ir;
   double linkMs = 0, optMs = 0, emitMs = 0;
 };

@@ -125,6 +125,7 @@ struct LoweringLimits {
   uint32_t maxDfaStates = 131072;     // per glob group (memory is bounded by maxMapEntries)
   uint32_t maxMapEntries = 1u << 20;  // per map
   uint32_t maxCost = 200000;          // estimated instructions per hook program
+  uint32_t maxStack = 512;            // combined stack of a call chain (the verifier's; lower in tests)
 };
 
 // Errors carry the source location of the offending test or rule.

@@ -22,6 +22,12 @@ std::string sourceDigest(const SourceManager &sm, FileId policyFile) {
   return sha256Hex(all);
 }
 
+static uint32_t deepestStack(const std::vector<backend::ProgramBounds> &bounds) {
+  uint32_t most = 0;
+  for (const auto &b : bounds) most = std::max(most, b.stack);
+  return most;
+}
+
 bool compilePolicies(Compilation &c, const CompileCommandOptions &opts, std::string *ioError) {
   bool ok = true;
   for (const auto &p : c.semaResult().policies) {
@@ -36,7 +42,9 @@ bool compilePolicies(Compilation &c, const CompileCommandOptions &opts, std::str
     if (!result) {
       for (const auto &e : result.errors) {
         SourceLoc loc = c.sources().locFor(e.loc.file, e.loc.line, e.loc.column);
-        DiagId id = e.kind == backend::BackendError::Kind::Budget ? DiagId::E0901 : DiagId::E0902;
+        DiagId id = e.kind == backend::BackendError::Kind::Budget     ? DiagId::E0901
+                    : e.kind == backend::BackendError::Kind::Verifier ? DiagId::E0903
+                                                                      : DiagId::E0902;
         c.diags().report(id, loc, "policy '" + policy.name + "': " + e.message);
       }
       ok = false;
@@ -47,7 +55,8 @@ bool compilePolicies(Compilation &c, const CompileCommandOptions &opts, std::str
     if (!opts.quiet) {
       std::cerr << "compiled " << policy.name << " -> " << dir.string() << " (" << result->bundle.manifest.programs.size()
                 << " programs, " << result->bundle.manifest.maps.size() << " maps, " << result->stats.objectBytes
-                << " bytes of BPF object, " << static_cast<long>(result->stats.totalMs) << " ms)\n";
+                << " bytes of BPF object, " << deepestStack(result->bounds) << " of " << backend::kVerifierMaxStack
+                << " bytes of stack, " << static_cast<long>(result->stats.totalMs) << " ms)\n";
     }
   }
   return ok;

@@ -70,6 +70,7 @@ const CheckedPolicy *findPolicy(const std::vector<const CheckedPolicy *> &polici
 }
 
 std::string describe(const ir::Decision &d) {
+  if (!d.seen) return "allow (the kernel never runs the hook for this event)";
   if (!d.inScope) return "allow (outside the policy's scope)";
   std::string s = std::string(ir::actionName(d.action)) + (d.matched ? " by rule " + d.ruleName : " (policy default)");
   if (d.wouldDeny) s += ", not enforced";

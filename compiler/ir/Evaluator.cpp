@@ -182,8 +182,34 @@ bool inScope(const Policy &policy, const Event &event) {
   return false;
 }
 
-Decision evaluate(const Policy &policy, HookId hook, const Event &event, const EvalOptions &opt) {
+namespace {
+constexpr int64_t kOLargefile = 0100000, kOCloexec = 02000000, kOPath = 010000000, kProtExec = 4;
+} // namespace
+
+bool seenByKernel(HookId hook, const Event &event) {
+  if (hook == HookId::FILE_OPEN)
+    return !(intOf(event, "file.flags") & kOPath);
+  if (hook == HookId::FILE_MMAP_EXEC && event.count("mmap.prot"))
+    return (intOf(event, "mmap.prot") & kProtExec) != 0;
+  return true;
+}
+
+Event kernelView(HookId hook, Event event) {
+  if (hook == HookId::FILE_OPEN) {
+    auto [it, added] = event.try_emplace("file.flags", int64_t(0));
+    if (auto *f = std::get_if<int64_t>(&it->second))
+      *f = (*f & ~kOCloexec) | kOLargefile;
+  }
+  return event;
+}
+
+Decision evaluate(const Policy &policy, HookId hook, const Event &rawEvent, const EvalOptions &opt) {
   Decision d;
+  if (!seenByKernel(hook, rawEvent)) {
+    d.seen = false;
+    return d;
+  }
+  const Event event = kernelView(hook, rawEvent);
   if (!inScope(policy, event)) {
     d.inScope = false;
     return d;

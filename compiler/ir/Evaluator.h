@@ -2,7 +2,7 @@
 // `bulwarkc test`/`explain` and by the back-end tests to check the kernel-side lowering.
 // Independent of LLVM and of the back end.
 //
-// Semantics (same as the BPF side): per hook, rules in id order, the first whose condition
+// Semantics (same as the BPF side): the event as the kernel's hook sees it (kernelView), then per hook, rules in id order, the first whose condition
 // holds decides. With no match the policy default decides; a Deny default applies only to
 // hooks the policy has rules for (others are not attached: Allow). A policy in audit mode
 // (or with a mode override) does not deny: deny/kill become audit records ("would deny").
@@ -31,14 +31,27 @@ struct Decision {
   bool wouldDeny = false;     // audit mode suppressed a deny/kill
   bool killed = false;        // SIGKILL sent
   bool inScope = true;        // false: the policy does not see the event (Allow, no rule)
+  bool seen = true;           // false: the kernel never runs the hook for it (Allow, no rule)
 };
 
 struct EvalOptions {
   std::optional<Mode> modeOverride;
 };
 
+// Decides the event as the kernel does: on kernelView(hook, event); an event the kernel never
+// shows the hook (seenByKernel false) is allowed and no rule is consulted.
 Decision evaluate(const Policy &policy, HookId hook, const Event &event,
                   const EvalOptions &options = {});
+
+// Whether the kernel decides this event at all: an O_PATH open never reaches file_open, and
+// file.mmap_exec decides only mappings that ask for PROT_EXEC (an event without mmap.prot is
+// taken to ask for it). A setresuid(2) that changes no id returns before task_fix_setuid
+// too, but the event's fields cannot tell it from setuid(2), which always gets there.
+bool seenByKernel(HookId hook, const Event &event);
+// The event's fields as the hook sees them in the kernel. file.open's file.flags: the
+// kernel strips O_CLOEXEC at open and forces O_LARGEFILE (64-bit), so `O_WRONLY|O_CLOEXEC`
+// as passed to open(2) is seen as `O_WRONLY|O_LARGEFILE`. Idempotent.
+Event kernelView(HookId hook, Event event);
 
 // Whether the policy sees the event: its cgroup scope holds the event's process.cgroup
 // (a path relative to the cgroup root), or its executable scope lists process.exe. An event

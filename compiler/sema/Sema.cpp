@@ -602,6 +602,31 @@ struct Sema::Impl {
     return *x;
   }
 
+  // E0022: file.flags as file_open sees it: never O_CLOEXEC (stripped at open) or O_PATH
+  // (such opens skip the hook), always O_LARGEFILE (forced on 64-bit). A test that needs
+  // otherwise could never match in the kernel.
+  bool checkKernelFlags(const ir::Test &t, const SourceLoc &loc) {
+    static constexpr int64_t kLargefile = 0100000, kCloexec = 02000000, kPath = 010000000;
+    if (t.field.name != "file.flags") return true;
+    for (const auto &v : t.values) {
+      const auto *i = std::get_if<int64_t>(&v);
+      if (!i) continue;
+      std::string why;
+      if (*i & kCloexec)
+        why = "O_CLOEXEC is never set in file.flags (the kernel strips it at open)";
+      else if (*i & kPath)
+        why = "an O_PATH open never reaches file.open";
+      else if (t.op == ir::TestOp::Eq && !(*i & kLargefile))
+        why = "file.flags always holds O_LARGEFILE, so it never equals " + std::to_string(*i);
+      if (why.empty()) continue;
+      auto &d = error(DiagId::E0022, loc, why);
+      d.help = t.op == ir::TestOp::Eq ? "test single flags with `has`, or add O_LARGEFILE to the value"
+                                      : "remove this flag from the test";
+      return false;
+    }
+    return true;
+  }
+
   std::optional<ir::Cond> testCond(const ast::Expr &e, const Scope *scope, const HookCtx &hook) {
     const ast::Expr *lhs = &unparen(*e.kids[0]);
     const ast::Expr *rhs = &unparen(*e.kids[1]);
@@ -707,6 +732,7 @@ struct Sema::Impl {
         ok = false;
     }
     if (!ok) return std::nullopt;
+    if (!checkKernelFlags(c.test, rhs->loc)) return std::nullopt;
     if (c.test.values.empty()) {
       facts.constantConds.push_back({e.loc, false, "the list is empty, so this test never matches"});
       return negate ? makeTrue() : makeFalse();

@@ -117,3 +117,35 @@ TEST(Evaluator, IntOpsAndNot) {
   EXPECT_FALSE(ir::evaluate(p, h, {{"file.flags", int64_t(0301)}, {"process.uid", int64_t(999)}}).matched);
   EXPECT_FALSE(ir::evaluate(p, h, {{"file.flags", int64_t(0001)}, {"process.uid", int64_t(1000)}}).matched);
 }
+
+// The evaluator decides on the fields as the kernel's hook has them, and not at all for
+// calls that never reach the hook.
+TEST(Evaluator, KernelViewOfOpenFlags) {
+  HookId h = HookId::FILE_OPEN;
+  auto p = PolicyBuilder().rule("wr", h, cTest(h, "file.flags", TestOp::Eq, {int64_t(0100001)})).build();
+  // open(path, O_WRONLY | O_CLOEXEC): the hook sees O_WRONLY | O_LARGEFILE
+  EXPECT_TRUE(ir::evaluate(p, h, {{"file.flags", int64_t(02000001)}}).denied);
+  EXPECT_TRUE(ir::evaluate(p, h, {{"file.flags", int64_t(0100001)}}).denied);
+  EXPECT_FALSE(ir::evaluate(p, h, {{"file.flags", int64_t(02000002)}}).matched);
+  auto e = ir::kernelView(h, {{"file.flags", int64_t(02000001)}});
+  EXPECT_EQ(std::get<int64_t>(e.at("file.flags")), 0100001);
+  EXPECT_EQ(std::get<int64_t>(ir::kernelView(h, e).at("file.flags")), 0100001);  // idempotent
+  EXPECT_EQ(std::get<int64_t>(ir::kernelView(h, {}).at("file.flags")), 0100000);
+}
+
+TEST(Evaluator, KernelViewCallsTheHookNeverSees) {
+  HookId open = HookId::FILE_OPEN, mmap = HookId::FILE_MMAP_EXEC;
+  auto p = PolicyBuilder()
+               .rule("any_open", open, cTrue())
+               .rule("any_map", mmap, cTrue())
+               .defaultDeny()
+               .build();
+  auto d = ir::evaluate(p, open, {{"file.flags", int64_t(010000000)}});  // O_PATH
+  EXPECT_FALSE(d.seen);
+  EXPECT_FALSE(d.matched);
+  EXPECT_FALSE(d.denied);
+  EXPECT_TRUE(ir::evaluate(p, open, {{"file.flags", int64_t(0)}}).denied);
+  EXPECT_FALSE(ir::evaluate(p, mmap, {{"mmap.prot", int64_t(1)}}).seen);  // PROT_READ only
+  EXPECT_TRUE(ir::evaluate(p, mmap, {{"mmap.prot", int64_t(5)}}).denied);
+  EXPECT_TRUE(ir::evaluate(p, mmap, {}).denied);  // no mmap.prot: taken to ask for PROT_EXEC
+}

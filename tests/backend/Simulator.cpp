@@ -206,7 +206,9 @@ bool evalL(const LCond &c, const MatchVal &acc, const ir::Event &ev, HookId hook
 
 } // namespace
 
-uint32_t simulate(const Lowered &low, HookId hook, const ir::Event &ev) {
+uint32_t simulate(const Lowered &low, HookId hook, const ir::Event &rawEv) {
+  // the programs read the fields as the kernel's hook has them
+  const ir::Event ev = ir::kernelView(hook, rawEv);
   for (const auto &h : low.hooks) {
     if (h.hook != hook)
       continue;

@@ -141,8 +141,10 @@ Produced produce(const ir::Policy &policy, HookId hook, const ir::Event &ev, con
     if (!read && !write)
       no("an open that neither reads nor writes");
     int64_t acc = write && read ? 2 : write ? 1 : 0;
-    int64_t flags = acc | 0100000 /* O_LARGEFILE */ | 02000000 /* O_CLOEXEC */;
-    if (has("file.flags") && num("file.flags") != flags)
+    // as file_open sees the producer's open(2): O_CLOEXEC stripped, O_LARGEFILE forced
+    int64_t flags = acc | 0100000 /* O_LARGEFILE */;
+    if (has("file.flags") && (num("file.flags") & ~int64_t{02000000}) != flags &&
+        (num("file.flags") & ~int64_t{02000000}) != (flags & ~int64_t{0100000}))
       no("file.flags other than the producer's open flags");
     e["file.path"] = path;
     e["file.write"] = int64_t{write};

@@ -12,13 +12,14 @@
 //                               and wait for a byte on stdin before exiting
 //   actions:
 //     true                      exit 0
-//     open PATH [r|w|rw] [N]    open(2) N times (default 1)
+//     open PATH [r|w|rw|path] [N]  open(2) N times (default 1); `path`: O_PATH
 //     exec PATH [ARG0]          execve(PATH, {ARG0 or PATH, "true"}): a copy of this program
 //                               exits 0 when the exec is allowed
 //     mmap-exec PATH PROT       mmap(PROT) of the file's first page (PROT: a number)
 //     connect ADDR PORT         non-blocking TCP connect (IPv4 or IPv6)
 //     socket FAMILY TYPE PROTO  socket(2) with those numbers
 //     setuid UID | setresuid R E
+//     unlink PATH | chmod PATH MODE (octal) | rename OLD NEW | link OLD NEW
 //     mount SRC TARGET FSTYPE   mount(2), unmounted again when it succeeds
 //     module PATH               finit_module(2) of the file
 //     bpf CMD                   bpf(CMD, ...): BPF_PROG_LOAD (5) loads `r0 = 0; exit`,
@@ -34,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,7 +58,7 @@ int doOpen(int argc, char **argv) {
   if (argc < 1)
     return 125;
   std::string mode = argc > 1 ? argv[1] : "r";
-  int flags = mode == "w" ? O_WRONLY : mode == "rw" ? O_RDWR : O_RDONLY;
+  int flags = mode == "w" ? O_WRONLY : mode == "rw" ? O_RDWR : mode == "path" ? O_PATH : O_RDONLY;
   long n = argc > 2 ? std::atol(argv[2]) : 1;
   int last = 0;
   for (long i = 0; i < n; ++i) {
@@ -173,6 +175,14 @@ int act(int argc, char **argv) {
   }
   if (a == "bpf" && need(1))
     return doBpf(std::atoi(argv[0]));
+  if (a == "unlink" && need(1))
+    return result(unlink(argv[0]));
+  if (a == "chmod" && need(2))
+    return result(chmod(argv[0], static_cast<mode_t>(std::strtol(argv[1], nullptr, 8))));
+  if (a == "rename" && need(2))
+    return result(rename(argv[0], argv[1]));
+  if (a == "link" && need(2))
+    return result(link(argv[0], argv[1]));
   if (a == "ptrace-attach" && need(1))
     return result(ptrace(PTRACE_SEIZE, std::atoi(argv[0]), nullptr, nullptr));
   if (a == "ptrace-read" && need(1)) {

@@ -8,9 +8,8 @@ BW_SHARED_HOOK_MAPS(FILE_UNLINK)
 
 SEC("lsm/path_unlink")
 int BPF_PROG(bw_path_unlink, const struct path *dir, struct dentry *dentry, int ret) {
-  bw_ident_at_unlink(dentry);
-  return BW_HOOK_BODY(ctx, FILE_UNLINK, ret, bw_has_rules_FILE_UNLINK(), ({
+  return BW_HOOK_BODY_AS(ctx, FILE_UNLINK, FILE_UNLINK, ret, bw_has_rules_FILE_UNLINK(), ({
     if (BW_WANT(need, FILE_UNLINK, file_path))
       bw_dentry_walk(dir, dentry, BW_STR(ev, FILE_UNLINK, file_path));
-  }));
+  }), ({ bw_ident_at_unlink(dentry); 0; }));
 }
