@@ -214,7 +214,7 @@ def targets(res):
                       "pass": not worse})
     for op, goal in SHIPPED_GOALS.items():
         for cid, e in res["cost"].get(op, {}).get("configs", {}).items():
-            if cid.startswith("shipped_"):
+            if cid.startswith("shipped_") and cid.split("_")[1].isdigit():
                 t.append({"name": f"{op}: all {cid.split('_')[1]} shipped policies loaded (added cost)",
                           "target": f"<= +{goal:.0f}%", "measured": fmt_pct(e["added_pct"]),
                           "pass": None if e["added_pct"] is None else e["added_pct"] <= goal})
@@ -258,7 +258,8 @@ def cost_rows(res, op):
     rows = []
     for cid, e in c.get("configs", {}).items():
         label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only"}.get(
-            cid, f"the {cid.split('_')[1]} shipped policies together" if cid.startswith("shipped_") else cid) \
+            cid, (f"the {cid.split('_')[1]} shipped policies together" if cid.split("_")[1].isdigit()
+                  else f"shipped policy {cid.split('_', 1)[1]} alone") if cid.startswith("shipped_") else cid) \
             if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
         if e["kind"] == "uid":
             label += " (reads no path: dispatch + decision framework)"
@@ -417,7 +418,7 @@ def _panel(x0, y0, w, h, title, series, ylabel, ylog=False, hlines=(), xmax=1000
         lo = 10 ** math.floor(math.log10(min(ys))) if ys else 0.01
         top = math.log10(max(ys)) if ys else 1
         top += (top - math.log10(lo)) * room / (1 - room)
-        hi = 10 ** math.ceil(top)
+        hi = max(10 ** math.ceil(top), lo * 10)  # one decade at least (a single value)
         ty = lambda v: h - (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * h  # noqa
         ticks = [10 ** e for e in range(int(math.log10(lo)), int(math.log10(hi)) + 1)]
     else:
