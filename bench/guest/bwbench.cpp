@@ -14,7 +14,8 @@
 //   cfg ID bulwark BUNDLE POLICY     `bulwark load BUNDLE` before, `bulwark unload` after
 //   cfg ID bulwarks BUNDLE:POLICY,...  several policies loaded together (e.g. every shipped one)
 //   cfg ID landlock ACCESS KIND N    Landlock: ACCESS (read|exec|remove) handled, allowed on
-//                                    the rule objects 1..N of KIND and on DIR/t
+//                                    the rule objects 1..N of KIND, on DIR/t and on the
+//                                    program directory of exec and mmap
 //   mkdir DIR                        create DIR and its parents (cgroups a policy's scope names)
 //   run                              run the group: ROUNDS rounds, every config once per
 //                                    round, in a rotated order (ABAB...), each measured in a
@@ -531,8 +532,9 @@ std::string applyLandlock(const std::string &access, const std::string &kind, in
   for (int i = 1; i <= n; ++i)
     if (auto e = addRule(rulePath(kind, i)); !e.empty())
       return e;
-  if (auto e = addRule(gRoot + "/t"); !e.empty())
-    return e;
+  for (const std::string &dir : {gRoot + "/t", kProgramDir})
+    if (auto e = addRule(dir); !e.empty())
+      return e;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return "PR_SET_NO_NEW_PRIVS: " + errText(errno);
   if (syscall(SYS_landlock_restrict_self, rs, 0) != 0)
