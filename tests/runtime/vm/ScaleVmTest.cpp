@@ -262,9 +262,11 @@ TEST(Scale, ManyPoliciesAtOnce) {
   std::printf("scale: %d policies unloaded in %.1f s\n", kPolicies - int(unloaded.size()), Seconds(t0));
   for (int i : {0, 1, 2, kPolicies - 1})
     EXPECT_NE(ActionErrno(policies[i]), EPERM) << policies[i].name;
-  // Only the shared maps stay pinned, and their prog arrays are empty.
+  // Only the shared maps stay pinned, and their prog arrays are empty; and the names of
+  // policy instances (their number sequence, and the retired ones whose records are not
+  // read yet: docs/events.md).
   for (const auto &f : FilesUnder(root.path()))
-    EXPECT_EQ(f.rfind("shared/", 0), 0u) << "left pinned: " << f;
+    EXPECT_TRUE(f.rfind("shared/", 0) == 0 || f.rfind("instances/", 0) == 0) << "left pinned: " << f;
   EXPECT_EQ(ProgramsInSharedArrays(root), 0);
   EXPECT_EQ(CountLinks("bw_"), 0) << "a Bulwark program is still attached";
   EXPECT_EQ(Bulwark(root, {"list"}).output.find("no policies loaded"), 0u);
