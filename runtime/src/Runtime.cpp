@@ -787,6 +787,20 @@ private:
   std::vector<std::function<void()>> steps_;
 };
 
+// The policies under the pin root that Bulwark made (a directory that is not one is skipped).
+std::vector<PolicyState> ourPolicies(const PinLayout &pins) {
+  std::vector<PolicyState> out;
+  for (const auto &n : policyNames(pins)) {
+    try {
+      if (auto st = readPolicy(pins, n))
+        out.push_back(std::move(*st));
+    } catch (const Error &) {
+      // not ours
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 // ===========================================================================================
@@ -1248,22 +1262,15 @@ std::vector<PolicySummary> Runtime::list() {
   Lock lock(pins_.root, false);
   Shared shared(pins_);
   bool gens = shared.present();
-  for (const auto &n : policyNames(pins_)) {
-    std::optional<PolicyState> st;
-    try {
-      st = readPolicy(pins_, n);
-    } catch (const Error &) {
-      continue;  // not ours
-    }
-    if (!st)
-      continue;
+  for (const auto &st : ourPolicies(pins_)) {
+    const std::string &n = st.name;
     PolicySummary s;
     s.name = n;
-    s.slot = st->header.slot;
-    s.lane = st->header.lane;
+    s.slot = st.header.slot;
+    s.lane = st.header.lane;
     s.gen = gens ? shared.genOf(s.slot) : 0;
-    s.header = st->header;
-    s.active = st->gens[s.gen];
+    s.header = st.header;
+    s.active = st.gens[s.gen];
     if (s.active.valid != 1)
       s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
     auto entries = hooksOfMask(s.active.hooksMask);  // LSM hooks (kprobes are not dispatched)
@@ -1281,7 +1288,7 @@ std::vector<PolicySummary> Runtime::list() {
     }
     s.scope = readScope(pins_, n, s.gen);
     for (const auto &c : s.scope)
-      if (c.currentId && c.currentId != c.loadedId)
+      if (c.stale())
         s.problems.push_back("scope cgroup " + c.path + (c.loadedId ? " was created again" : " was created") +
                              " since the load (id " + std::to_string(c.currentId) + ", loaded " +
                              std::to_string(c.loadedId) + "): nothing is enforced in it until the policy is loaded again");
@@ -1321,20 +1328,10 @@ std::vector<std::string> Runtime::policiesWithStaleScope() {
   Shared shared(pins_);
   if (!shared.present())
     return out;
-  for (const auto &n : policyNames(pins_)) {
-    std::optional<PolicyState> st;
-    try {
-      st = readPolicy(pins_, n);
-    } catch (const Error &) {
-      continue;  // not ours
-    }
-    if (!st)
-      continue;
-    for (const auto &c : readScope(pins_, n, shared.genOf(st->header.slot)))
-      if (c.currentId && c.currentId != c.loadedId) {
-        out.push_back(n);
-        break;
-      }
+  for (const auto &st : ourPolicies(pins_)) {
+    auto scope = readScope(pins_, st.name, shared.genOf(st.header.slot));
+    if (std::any_of(scope.begin(), scope.end(), [](const ScopeCgroup &c) { return c.stale(); }))
+      out.push_back(st.name);
   }
   return out;
 }

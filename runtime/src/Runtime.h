@@ -41,7 +41,8 @@ struct LoadResult {
 struct ScopeCgroup {
   std::string path;
   uint64_t loadedId = 0, currentId = 0;
-  const char *state() const { return currentId == 0 ? "missing" : currentId == loadedId ? "ok" : "stale"; }
+  bool stale() const { return currentId != 0 && currentId != loadedId; }  // created again since the load
+  const char *state() const { return currentId == 0 ? "missing" : stale() ? "stale" : "ok"; }
 };
 
 struct PolicySummary {

@@ -262,7 +262,7 @@ int cmdStatus(const std::string &root, const std::string &policy, bool json) {
     std::vector<std::string> scope;
     for (const auto &c : s.scope)
       scope.push_back(c.path + (c.currentId == 0            ? " (matches no cgroup)"
-                                : c.currentId != c.loadedId ? " (STALE: created again since the load)"
+                                : c.stale()                 ? " (STALE: created again since the load)"
                                                             : " (cgroup id " + std::to_string(c.currentId) + ")"));
     std::printf("scope:      %s\n", joined(scope, ", ").c_str());
   }
