@@ -17,6 +17,23 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_ADDR_SLOTS 2
 #define BW_STR_SLOTS 8
 
+/* What the hints of bw_m_hint (bw_match.h) say about one object, worked out once per event
+ * for every identity group of the policy: which of its inode, its directory's entries and its
+ * ancestors carry labels at all. Labels are looked up only where a hint says so. */
+#define BW_FACT_UNDER 8        /* hinted ancestors kept; more fail closed (incomplete) */
+#define BW_FACTS_SELF 1u       /* parts of struct bw_facts worked out */
+#define BW_FACTS_NAME 2u
+#define BW_FACTS_UNDER 4u
+struct bw_facts {
+  bw_u32 done;        /* BW_FACTS_* bits; bw_event_begin clears them */
+  bw_u32 self;        /* 1: the inode may have labels */
+  bw_u32 nunder;      /* hinted ancestors in under[] */
+  bw_u32 incomplete;  /* 1: the walk did not reach the filesystem's root, or under[] is full */
+  bw_u64 dir;         /* the directory's inode when its entries may have labels, else 0 */
+  bw_u64 name;        /* BW_IDENT_NAME(hash of the object's name) when dir != 0 */
+  bw_u64 under[BW_FACT_UNDER]; /* inodes of hinted ancestors, nearest first */
+};
+
 /* A NUL-terminated string; len excludes the NUL. A path taken from a kernel object also
  * carries the object itself: the dentry the kernel acts on (after overlayfs is resolved to
  * the real file), the kernel dev_t of its super block and its inode number. Path rules on
@@ -30,6 +47,7 @@ struct bw_str {
   bw_u32 object_only; /* set before extraction: the decision reads only the object (ino, dev,
                        * obj), so no string is built (len 0) */
   bw_u64 obj;       /* struct dentry * of the object, 0: no object behind this string */
+  struct bw_facts facts; /* about obj, for identity groups */
   char data[BW_PATH_MAX];
 };
 

@@ -101,6 +101,7 @@ static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
 #define BW_IDENT_UNDER 1ull
 #define BW_IDENT_INCOMPLETE 2ull
 #define BW_IDENT_NAME(h) ((h) | (1ull << 63))
+#define BW_VIEW_HEADS 4                      /* bw_cfg_view_head: first bytes of view paths */
 #define BW_GROUP_IDENT_VAL 0x40000000u       /* group bit: the full value of an identity group */
 /* Group of the executables of `scope executable` (bw_m_exact, and bw_m_ident: labelled by the
  * runtime like an exact group, value best = 0). A process is in scope when its executable is
@@ -112,6 +113,26 @@ struct bw_ident_key {
   bw_u64 ino;
   bw_u64 name;                   /* BW_IDENT_SELF, _UNDER, _INCOMPLETE or BW_IDENT_NAME(hash) */
 };
+
+/* bw_m_hint (ARRAY of BW_HINT_WORDS u64): one bit per (dev, ino, kind) of every bw_m_ident key
+ * of any group, kind BW_IDENT_SELF, BW_IDENT_UNDER, or BW_HINT_NAMES for the directory of a
+ * BW_IDENT_NAME key. Most objects and directories have no label: a clear bit (an inlined
+ * array read) saves the hash lookups of every group. A set bit may be another key's (then the
+ * lookups find nothing). Bits are set before their label is written (the runtime at load,
+ * the programs when they learn) and never cleared while the map lives, so a label is never
+ * missed. */
+#define BW_HINT_WORDS 1024u
+#define BW_HINT_NAMES (1ull << 63)
+static inline bw_u32 bw_ident_hint(bw_u32 dev, bw_u64 ino, bw_u64 kind) {
+  bw_u64 k = kind == BW_HINT_NAMES ? 2 : kind;
+  bw_u64 h = ino * 0x9e3779b97f4a7c15ull ^ (dev | k << 32) * 0xc2b2ae3d27d4eb4full;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return (bw_u32)(h >> 48);      /* 16 bits: BW_HINT_WORDS * 64 */
+}
+static inline bw_u64 bw_ident_hint_kind(bw_u64 name) {
+  return name >> 63 ? BW_HINT_NAMES : name;
+}
 
 /* bw_m_prefix / bw_m_suffix (LPM_TRIE): prefixes, and suffixes over reversed strings.
  * prefixlen counts bits over group (big endian) + string bytes. Values are precomputed
@@ -143,6 +164,7 @@ struct bw_tmp {
   struct bw_lpm_addr_key akey;
   struct bw_exact_key ekey;
   struct bw_int_key ikey;
+  struct bw_facts lfacts[2];     /* learning: the object at its old and its new name */
 };
 
 /* bw_rlimit (PERCPU_ARRAY, index = rule id, the default at rule count): the record rate

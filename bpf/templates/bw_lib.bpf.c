@@ -143,6 +143,13 @@ struct {
   __type(value, struct bw_match_val);
 } bw_m_ident SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} bw_m_hint SEC(".maps");
+
 static __always_inline struct bw_tmp *tmp(void) {
   __u32 z = 0;
   return bpf_map_lookup_elem(&bw_tmp, &z);
@@ -185,6 +192,7 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     ev->strs[i].dev = 0;
     ev->strs[i].obj = 0;
     ev->strs[i].object_only = 0;
+    ev->strs[i].facts.done = 0;
     ev->strs[i].data[0] = 0;
   }
   return ev;
@@ -262,19 +270,40 @@ BW_API void bw_file_object(struct file *f, struct bw_str *out) {
   set_object(out, d);
 }
 
-/* `f` must be a BTF pointer (an LSM argument): bpf_d_path, the process's view of the path. */
-BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
-  if (out->object_only) {
+static __always_inline void facts_btf(struct bw_str *out, struct dentry *d);
+
+/* 1 when the policy has identity groups (constant after linking: the rest folds away). */
+static __always_inline int ident_used(void) {
+  return bw_policy_info(BW_INFO_IDENT_EXACT) || bw_policy_info(BW_INFO_IDENT_PREFIX);
+}
+
+/* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one): plain loads, no
+ * probe reads, and the object's facts worked out on the way (facts_btf). Overlayfs files and
+ * a dentry of another inode take the general path. */
+static __always_inline void file_object_btf(struct file *f, struct bw_str *out) {
+  struct inode *i = f->f_inode;
+  struct dentry *d = f->f_path.dentry;
+  if (!i || !d || d->d_inode != i ||
+      (i->i_sb->s_magic == BW_OVERLAYFS_MAGIC && (i->i_mode & BW_S_IFMT) == BW_S_IFREG)) {
     bw_file_object(f, out);
     return;
   }
-  long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);
-  if (n < 0) { /* -ENAMETOOLONG and friends: fall back to the walk */
-    bw_path_walk(&f->f_path, out);
-  } else {
-    set_len(out, n);
+  out->obj = (__u64)d;
+  out->ino = i->i_ino;
+  out->dev = d->d_sb->s_dev;
+  facts_btf(out, d);
+}
+
+/* `f` must be a BTF pointer (an LSM argument): bpf_d_path, the process's view of the path. */
+BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
+  if (!out->object_only) {
+    long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);
+    if (n < 0) /* -ENAMETOOLONG and friends: fall back to the walk */
+      bw_path_walk(&f->f_path, out);
+    else
+      set_len(out, n);
   }
-  bw_file_object(f, out);
+  file_object_btf(f, out);
 }
 
 /* `p` must be a BTF pointer (an LSM argument's struct path). */
@@ -407,8 +436,9 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     bw_task_exe(t, out);
     return;
   }
-  __u64 id = BPF_CORE_READ(t, self_exec_id);
-  struct file *f = BPF_CORE_READ(t, mm, exe_file);
+  __u64 id = t->self_exec_id;
+  struct mm_struct *mm = t->mm;
+  struct file *f = mm ? mm->exe_file : 0;
   if (!f) { /* kernel thread */
     out->len = 0;
     out->data[0] = 0;
@@ -417,7 +447,7 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     return;
   }
   if (out->object_only) {
-    bw_file_object(f, out);
+    file_object_btf(f, out);
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -694,13 +724,37 @@ BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64
   return v->best;
 }
 
-/* ---- objects (bw_match.h: bw_m_ident) ----
+/* ---- objects (bw_match.h: bw_m_ident, bw_m_hint) ----
  * A path test on an identity group decides on the object: its own labels, its name in its
  * parent directory (exact), its ancestors up to the root of its filesystem (prefix). None of
- * this depends on the process's root, mount namespace or bind mounts. */
+ * this depends on the process's root, mount namespace or bind mounts. What the object has is
+ * worked out once (struct bw_facts: which of its inode, directory and ancestors have hints),
+ * then each group looks up only the labels a hint points at. */
 static __always_inline struct bw_match_val *ident_val(__u32 group, __u32 dev, __u64 ino, __u64 name) {
   struct bw_ident_key k = {.group = group, .dev = dev, .ino = ino, .name = name};
   return bpf_map_lookup_elem(&bw_m_ident, &k);
+}
+
+static __always_inline __u64 *hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 *bit) {
+  __u32 b = bw_ident_hint(dev, ino, kind);
+  __u32 w = b >> 6;
+  *bit = 1ull << (b & 63);
+  return bpf_map_lookup_elem(&bw_m_hint, &w);
+}
+
+/* 1 when (dev, ino, kind) may have a label in some group. */
+static __always_inline int hinted(__u32 dev, __u64 ino, __u64 kind) {
+  __u64 bit;
+  __u64 *w = hint_word(dev, ino, kind, &bit);
+  return !w || (*w & bit);
+}
+
+/* Set before the label it stands for is written. */
+static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
+  __u64 bit;
+  __u64 *w = hint_word(dev, ino, kind, &bit);
+  if (w && !(*w & bit))
+    __sync_fetch_and_or(w, bit);
 }
 
 static __always_inline void val_add(struct bw_match_val *into, struct bw_match_val *v) {
@@ -715,8 +769,7 @@ static __always_inline __u64 dentry_ino(struct dentry *d) {
 
 struct under_ctx {
   struct dentry *d;   /* the ancestor reached so far */
-  struct bw_match_val *into;
-  __u32 group;
+  struct bw_facts *f;
   __u32 dev;
   int done;           /* 1: the filesystem's root was reached */
 };
@@ -729,18 +782,30 @@ static long under_step(__u32 i, void *arg) {
     c->done = 1;
     return 1;
   }
-  val_add(c->into, ident_val(c->group, c->dev, dentry_ino(parent), BW_IDENT_UNDER));
+  __u64 ino = dentry_ino(parent);
+  if (hinted(c->dev, ino, BW_IDENT_UNDER)) {
+    struct bw_facts *f = c->f;
+    __u32 n = f->nunder;
+    if (n >= BW_FACT_UNDER) {
+      f->incomplete = 1; /* so many labelled ancestors: decide as if unknown */
+      return 1;
+    }
+    f->under[n & (BW_FACT_UNDER - 1)] = ino;
+    f->nunder = n + 1;
+  }
   c->d = parent;
   return 0;
 }
 
-/* Prefix: every directory above `d` in its filesystem. An object deeper than BW_IDENT_WALK
- * takes the group's fail-closed value. */
-static __always_inline void under_val(struct dentry *d, __u32 group, __u32 dev, struct bw_match_val *into) {
-  struct under_ctx c = {.d = d, .into = into, .group = group, .dev = dev, .done = 0};
+/* The ancestors of `d` that have hints. A walk longer than BW_IDENT_WALK is incomplete. */
+static __always_inline void facts_under(struct bw_facts *f, struct dentry *d, __u32 dev) {
+  struct under_ctx c = {.d = d, .f = f, .dev = dev, .done = 0};
+  f->nunder = 0;
+  f->incomplete = 0;
   bpf_loop(BW_IDENT_WALK, under_step, &c, 0);
   if (!c.done)
-    val_add(into, ident_val(group, 0, 0, BW_IDENT_INCOMPLETE));
+    f->incomplete = 1;
+  f->done |= BW_FACTS_UNDER;
 }
 
 /* FNV-1a 64 of the last component of `d` (bw_tmp's walk buffer holds it meanwhile). */
@@ -756,33 +821,100 @@ static __always_inline __u64 name_hash(struct dentry *d) {
   return c.h;
 }
 
-/* Exact: the entry of this name in the parent directory. */
-static __always_inline void name_val(struct dentry *d, __u32 group, __u32 dev, struct bw_match_val *into) {
+/* The object's directory and name, when that directory's entries have hints. */
+static __always_inline void facts_name(struct bw_facts *f, struct dentry *d, __u32 dev) {
   struct dentry *parent = BPF_CORE_READ(d, d_parent);
-  if (!parent || parent == d)
+  __u64 dir = parent && parent != d ? dentry_ino(parent) : 0;
+  f->dir = 0;
+  f->name = 0;
+  if (dir && hinted(dev, dir, BW_HINT_NAMES)) {
+    f->dir = dir;
+    f->name = BW_IDENT_NAME(name_hash(d));
+  }
+  f->done |= BW_FACTS_NAME;
+}
+
+/* Works out the parts of `f` a group of kind `prefix` reads (once: `f->done`). */
+static __always_inline void facts_for(struct bw_facts *f, struct dentry *d, __u32 dev, __u64 ino, int prefix) {
+  if (!(f->done & BW_FACTS_SELF)) {
+    f->self = ino && hinted(dev, ino, BW_IDENT_SELF);
+    f->done |= BW_FACTS_SELF;
+  }
+  if (prefix && !(f->done & BW_FACTS_UNDER))
+    facts_under(f, d, dev);
+  if (!prefix && !(f->done & BW_FACTS_NAME))
+    facts_name(f, d, dev);
+}
+
+/* The facts of a dentry given as a BTF pointer, worked out at extraction with plain loads
+ * (what facts_for does with probe reads). Ancestors beyond BW_FACT_BTF_DEPTH are left to
+ * facts_for. Only for policies with identity groups. */
+#define BW_FACT_BTF_DEPTH 16
+static __always_inline void facts_btf(struct bw_str *out, struct dentry *d) {
+  if (!ident_used())
     return;
-  val_add(into, ident_val(group, dev, dentry_ino(parent), BW_IDENT_NAME(name_hash(d))));
+  struct bw_facts *f = &out->facts;
+  __u32 dev = out->dev;
+  f->self = out->ino && hinted(dev, out->ino, BW_IDENT_SELF);
+  f->done |= BW_FACTS_SELF;
+  struct dentry *parent = d->d_parent;
+  struct inode *pi = parent && parent != d ? parent->d_inode : 0;
+  __u64 dir = pi ? pi->i_ino : 0;
+  f->dir = 0;
+  f->name = 0;
+  if (dir && hinted(dev, dir, BW_HINT_NAMES)) {
+    f->dir = dir;
+    f->name = BW_IDENT_NAME(name_hash(d));
+  }
+  f->done |= BW_FACTS_NAME;
+  if (!bw_policy_info(BW_INFO_IDENT_PREFIX))
+    return;
+  f->nunder = 0;
+  f->incomplete = 0;
+  struct dentry *cur = d;
+  for (int k = 0; k < BW_FACT_BTF_DEPTH; k++) {
+    struct dentry *p = cur->d_parent;
+    if (!p || p == cur) {
+      f->done |= BW_FACTS_UNDER;
+      return;
+    }
+    struct inode *ip = p->d_inode;
+    __u64 ino = ip ? ip->i_ino : 0;
+    if (hinted(dev, ino, BW_IDENT_UNDER)) {
+      __u32 n = f->nunder;
+      if (n >= BW_FACT_UNDER) {
+        f->incomplete = 1;
+        f->done |= BW_FACTS_UNDER;
+        return;
+      }
+      f->under[n & (BW_FACT_UNDER - 1)] = ino;
+      f->nunder = n + 1;
+    }
+    cur = p;
+  }
 }
 
-/* What the location of `d` means in a group (not its inode's own labels). */
-static __always_inline void location_val(struct dentry *d, __u32 group, __u32 dev, int prefix,
-                                         struct bw_match_val *into) {
-  if (prefix)
-    under_val(d, group, dev, into);
-  else
-    name_val(d, group, dev, into);
-}
-
-/* What object `d` (inode `ino`, 0 for none) means in a group. */
-static __always_inline void object_val(struct dentry *d, __u32 dev, __u64 ino, __u32 group, int prefix,
-                                       struct bw_match_val *into) {
+/* What the object of `f` (inode `ino`, 0 for none) means in a group. */
+static __always_inline void facts_val(struct bw_facts *f, __u32 dev, __u64 ino, __u32 group, int prefix,
+                                      struct bw_match_val *into) {
   into->best = BW_NO_RULE;
   __builtin_memset(into->atoms, 0, sizeof(into->atoms));
-  if (!d)
-    return;
-  if (ino)
+  if (f->self)
     val_add(into, ident_val(group, dev, ino, BW_IDENT_SELF));
-  location_val(d, group, dev, prefix, into);
+  if (!prefix) {
+    if (f->dir)
+      val_add(into, ident_val(group, dev, f->dir, f->name));
+    return;
+  }
+  __u32 n = f->nunder;
+#pragma unroll
+  for (int i = 0; i < BW_FACT_UNDER; i++) {
+    if (i >= n)
+      break;
+    val_add(into, ident_val(group, dev, f->under[i], BW_IDENT_UNDER));
+  }
+  if (f->incomplete)
+    val_add(into, ident_val(group, 0, 0, BW_IDENT_INCOMPLETE));
 }
 
 /* ---- strings the decision does not need ----
@@ -800,6 +932,36 @@ BW_API __u64 bw_object_only(struct bw_event *ev, __u32 slot, __u32 groups, __u64
   return need_bit;
 }
 
+/* Where a group's view can match at all: the first bytes (bw_cfg_view_head & _mask, up to
+ * BW_VIEW_HEADS per group, set by the runtime from the paths that had no object at load). A
+ * string that starts otherwise is none of those paths, and the group's other paths decide on
+ * objects. The defaults (mask 0) let every string through. */
+const volatile __u64 bw_cfg_view_head[BW_IDENT_GROUPS][BW_VIEW_HEADS] = {};
+const volatile __u64 bw_cfg_view_mask[BW_IDENT_GROUPS][BW_VIEW_HEADS] = {};
+
+static __always_inline int view_may_match(struct bw_str *s, __u32 index) {
+  if (index >= BW_IDENT_GROUPS)
+    return 1;
+  if (!((bw_cfg_view_groups >> index) & 1))
+    return 0;
+  __u64 head;
+  __builtin_memcpy(&head, s->data, sizeof head);
+#pragma unroll
+  for (int j = 0; j < BW_VIEW_HEADS; j++)
+    if ((head & bw_cfg_view_mask[index][j]) == bw_cfg_view_head[index][j])
+      return 1;
+  return 0;
+}
+
+/* The string lookup of identity group `group`, `where` = its position in bw_cfg_ident_* | 256
+ * for a prefix group: what the process's view may add (denials), where it can match. */
+BW_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 where, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  if (s->object_only || !view_may_match(s, where & 255))
+    return BW_NO_RULE;
+  return where & 256 ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
+}
+
 /* Before a record: every string is built. */
 BW_API void bw_objects_full(struct bw_event *ev) {
 #pragma unroll
@@ -811,8 +973,12 @@ BW_API void bw_objects_full(struct bw_event *ev) {
  * only holds what the process's view may add: denials). */
 BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
+  struct dentry *d = (struct dentry *)s->obj;
+  if (!d)
+    return BW_NO_RULE;
   struct bw_match_val v;
-  object_val((struct dentry *)s->obj, s->dev, s->ino, group, prefix, &v);
+  facts_for(&s->facts, d, s->dev, s->ino, prefix);
+  facts_val(&s->facts, s->dev, s->ino, group, prefix, &v);
   or_atoms(atoms, &v);
   return v.best;
 }
@@ -828,9 +994,11 @@ static __always_inline int val_within(struct bw_match_val *a, struct bw_match_va
 }
 
 struct learn_ctx {
-  struct dentry *from;  /* the object's current name */
-  struct dentry *to;    /* its new name (a link or rename target) */
+  struct bw_facts *had; /* the object at its current name */
+  struct bw_facts *will; /* at its new name (a link or rename target) */
   struct inode *inode;  /* the object */
+  __u32 dev;
+  __u64 ino;
   int other_names;      /* the object has a name besides `to` after the operation */
   int failed;           /* a label the map could not take */
 };
@@ -844,6 +1012,7 @@ static __always_inline int ident_put(__u32 group, __u32 dev, __u64 ino, __u64 na
       return 0;
     bw_match_val_merge(&nv, old);
   }
+  hint_set(dev, ino, bw_ident_hint_kind(name));
   return bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY) ? -1 : 0;
 }
 
@@ -860,13 +1029,10 @@ static long learn_step(__u32 i, void *arg) {
   i &= BW_IDENT_GROUPS - 1;
   __u32 group = bw_cfg_ident_group[i];
   int prefix = bw_cfg_ident_kind[i] == BW_IDENT_PREFIX;
-  struct dentry *from = c->from; /* plain locals: CO-RE reads need a kernel type's pointer */
-  struct inode *inode = c->inode;
-  __u32 dev = BPF_CORE_READ(from, d_sb, s_dev);
-  __u64 ino = BPF_CORE_READ(inode, i_ino);
+  struct inode *inode = c->inode; /* a plain local: CO-RE reads need a kernel type's pointer */
   struct bw_match_val had, will;
-  object_val(from, dev, ino, group, prefix, &had);
-  object_val(c->to, dev, 0, group, prefix, &will);
+  facts_val(c->had, c->dev, c->ino, group, prefix, &had);
+  facts_val(c->will, c->dev, 0, group, prefix, &will);
   int leaving = !val_within(&had, &will);
   int arriving = c->other_names && !val_within(&will, &had);
   if (!leaving && !arriving)
@@ -874,12 +1040,19 @@ static long learn_step(__u32 i, void *arg) {
   struct bw_match_val keep = had;
   if (arriving)
     bw_match_val_merge(&keep, &will);
-  if (ident_put(group, dev, ino, BW_IDENT_SELF, &keep))
+  if (ident_put(group, c->dev, c->ino, BW_IDENT_SELF, &keep))
     c->failed = 1;
   if (leaving && prefix && (BPF_CORE_READ(inode, i_mode) & BW_S_IFMT) == BW_S_IFDIR &&
-      ident_put(group, dev, ino, BW_IDENT_UNDER, &had))
+      ident_put(group, c->dev, c->ino, BW_IDENT_UNDER, &had))
     c->failed = 1;
   return 0;
+}
+
+/* Every part of the facts of dentry `d` (learning reads them for groups of both kinds). */
+static __always_inline void facts_all(struct bw_facts *f, struct dentry *d, __u32 dev, __u64 ino) {
+  f->done = 0;
+  facts_for(f, d, dev, ino, 0);
+  facts_for(f, d, dev, ino, 1);
 }
 
 /* 0, or -EPERM when a label could not be kept (the map is full): the link or rename is then
@@ -888,7 +1061,15 @@ static __always_inline int ident_learn(struct dentry *from, struct dentry *to, s
                                        int other_names) {
   if (!from || !to || !inode || !bw_cfg_ident_count)
     return 0;
-  struct learn_ctx c = {.from = from, .to = to, .inode = inode, .other_names = other_names, .failed = 0};
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return -EPERM;
+  __u32 dev = BPF_CORE_READ(from, d_sb, s_dev);
+  __u64 ino = BPF_CORE_READ(inode, i_ino);
+  facts_all(&t->lfacts[0], from, dev, ino);
+  facts_all(&t->lfacts[1], to, dev, 0);
+  struct learn_ctx c = {.had = &t->lfacts[0], .will = &t->lfacts[1], .inode = inode, .dev = dev,
+                        .ino = ino, .other_names = other_names, .failed = 0};
   bpf_loop(bw_cfg_ident_count, learn_step, &c, 0);
   return c.failed ? -EPERM : 0;
 }
@@ -916,13 +1097,11 @@ static __always_inline void ident_forget_last(struct inode *inode) {
   if (!inode || !bw_cfg_ident_count || BPF_CORE_READ(inode, i_nlink) != 1)
     return;
   struct forget_ctx c = {.dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
+  if (!hinted(c.dev, c.ino, BW_IDENT_SELF))
+    return;
   bpf_loop(bw_cfg_ident_count, forget_step, &c, 0);
 }
 
-/* 1 when the policy has identity groups (constant after linking: the rest folds away). */
-static __always_inline int ident_used(void) {
-  return bw_policy_info(BW_INFO_IDENT_EXACT) || bw_policy_info(BW_INFO_IDENT_PREFIX);
-}
 
 /* Called by the path_link/path_rename/path_unlink templates (kIdentityHooks), whether or not
  * the policy has rules on those hooks. A hard link of a protected file is protected. */

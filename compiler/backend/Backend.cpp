@@ -38,6 +38,7 @@ const std::map<std::string, MapShape> &mapShapes() {
       {"bw_m_cidr", {"lpm_trie", sizeof(struct bw_lpm_addr_key), sizeof(struct bw_match_val)}},
       {"bw_m_int", {"hash", sizeof(struct bw_int_key), sizeof(struct bw_match_val)}},
       {"bw_m_ident", {"hash", sizeof(struct bw_ident_key), sizeof(struct bw_match_val)}},
+      {"bw_m_hint", {"array", 4, 8}},
       {"bw_m_dfa", {"array", 4, 4}},
       {"bw_m_dfa_acc", {"array", 4, sizeof(struct bw_match_val)}},
   };
@@ -76,6 +77,10 @@ const std::vector<bundle::RodataEntry> &runtimeRodata() {
       {"bw_cfg_view_groups", 4,
        "bit i: identity group i also reads its path string (a protected path had no object at "
        "load); default all; set by bulwark"},
+      {"bw_cfg_view_head", 512,
+       "u64[16][4] per identity group: leading bytes (little endian) of its paths without an "
+       "object at load; a view string is looked up only if it starts with one; set by bulwark"},
+      {"bw_cfg_view_mask", 512, "u64[16][4] the bytes of bw_cfg_view_head compared; default 0 (any string)"},
   };
   return r;
 }
@@ -164,6 +169,8 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
     if (name == "bw_m_ident")  // labelled by the runtime at load, learned by the programs
       if (uint32_t labels = identityLabels(cr.lowered, policy))
         e.maxEntries = e.entries + labels + (cr.lowered.identity.empty() ? 0 : BW_IDENT_LEARN_SLACK);
+    if (name == "bw_m_hint" && identityLabels(cr.lowered, policy))  // set by the runtime and the programs
+      e.maxEntries = BW_HINT_WORDS;
     m.maps.push_back(e);
   }
   for (const auto &ig : cr.lowered.identity)

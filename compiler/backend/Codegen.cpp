@@ -151,6 +151,15 @@ public:
       const Group &g = low_.groups[gi];
       llvm::Value *r = nullptr;
       auto slot = b.c32(g.field.slot);
+      auto prefix = b.c32(g.kind == GroupKind::Prefix ? 1 : 0);
+      if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
+        uint32_t where = identityIndex(g.id) | (g.kind == GroupKind::Prefix ? 256 : 0);
+        r = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
+        best = b.umin(best, r);
+        // the object itself: its labels, name and ancestors (bw_match.h)
+        best = b.umin(best, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
+        continue;
+      }
       switch (g.kind) {
       case GroupKind::Exact: r = b.callLib(lib_, "bw_match_exact", {ev, slot, b.c32(g.id), atoms}); break;
       case GroupKind::Prefix: r = b.callLib(lib_, "bw_match_prefix", {ev, slot, b.c32(g.id), atoms}); break;
@@ -160,9 +169,6 @@ public:
       case GroupKind::IntSet: r = b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms}); break;
       }
       best = b.umin(best, r);
-      if (g.identity)  // the object itself: its labels, name and ancestors (bw_match.h)
-        best = b.umin(best, b.callLib(lib_, "bw_match_object",
-                                      {ev, slot, b.c32(g.id), b.c32(g.kind == GroupKind::Prefix ? 1 : 0), atoms}));
     }
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();
@@ -257,6 +263,14 @@ private:
   llvm::Module &gen_;
   llvm::Module &lib_;
   const Lowered &low_;
+
+  // Position of group `id` in Lowered::identity (the index of the bw_cfg_ident_* rodata).
+  uint32_t identityIndex(uint32_t id) const {
+    uint32_t i = 0;
+    while (i < low_.identity.size() && low_.identity[i].group != id)
+      ++i;
+    return i;
+  }
 
   llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {
     auto &ir = b.ir();

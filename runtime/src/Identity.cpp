@@ -10,6 +10,7 @@
 #include <fstream>
 #include <ftw.h>
 #include <map>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -231,6 +232,29 @@ uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
   return carried;
 }
 
+void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_HEADS],
+               uint64_t (&mask)[BW_VIEW_HEADS]) {
+  std::set<std::string> heads;
+  for (size_t n = 8;; --n) {
+    heads.clear();
+    for (const auto &p : paths)
+      heads.insert(p.substr(0, n));
+    if (heads.size() <= BW_VIEW_HEADS || n == 0)
+      break;
+  }
+  size_t j = 0;
+  for (const auto &h : heads) {
+    head[j] = mask[j] = 0;
+    std::memcpy(&head[j], h.data(), h.size());
+    std::memset(&mask[j], 0xff, h.size());
+    ++j;
+  }
+  for (; j < BW_VIEW_HEADS; ++j) {  // the rest repeat the first
+    head[j] = head[0];
+    mask[j] = mask[0];
+  }
+}
+
 IdentityPlan planIdentity(const Bundle &b) {
   IdentityPlan plan;
   if (b.scope == "executable")
@@ -238,10 +262,15 @@ IdentityPlan planIdentity(const Bundle &b) {
       planExact(plan, BW_GROUP_SCOPE_EXE, p);
   for (size_t i = 0; i < b.identity.size(); ++i) {
     const auto &g = b.identity[i];
+    std::vector<std::string> views;  // paths without an object: matched on the string too
     for (const auto &p : g.paths) {
       bool located = g.kind == "prefix" ? planPrefix(plan, g.group, p) : planExact(plan, g.group, p);
-      if (!located && i < 32)
-        plan.viewGroups |= 1u << i;
+      if (!located)
+        views.push_back(p);
+    }
+    if (!views.empty() && i < BW_IDENT_GROUPS) {
+      plan.viewGroups |= 1u << i;
+      viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }
   }
   return plan;
@@ -265,6 +294,36 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
     if (bpf_map_update_elem(ident, &l.key, &val, BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot label the object of " + l.path + ": " + errnoText(errno));
   }
+}
+
+} // namespace bulwark::rt
+
+namespace bulwark::rt {
+
+void writeObjectHints(bpf_object *obj) {
+  int ident = mapFd(obj, "bw_m_ident");
+  if (ident < 0)
+    return;
+  std::vector<uint64_t> words(BW_HINT_WORDS);
+  bool any = false;
+  for (auto &[k, v] : entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
+      continue;
+    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name));
+    words[b >> 6] |= 1ull << (b & 63);
+    any = true;
+  }
+  if (!any)
+    return;
+  bpf_map *m = bpf_object__find_map_by_name(obj, "bw_m_hint");
+  if (!m || bpf_map__max_entries(m) < BW_HINT_WORDS)
+    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
+                                     std::to_string(BW_HINT_WORDS) + " words");
+  for (uint32_t i = 0; i < BW_HINT_WORDS; ++i)
+    if (words[i] && bpf_map_update_elem(bpf_map__fd(m), &i, &words[i], BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
 }
 
 } // namespace bulwark::rt

@@ -36,6 +36,11 @@ struct IdentityPlan {
   // path whose directory, or a prefix directory, does not exist): its rules still read the
   // path string, which may only add denials. Other groups decide on objects alone.
   uint32_t viewGroups = 0;
+  // For each view group: the first bytes every one of its paths without an object starts with
+  // (bw_cfg_view_head / _mask, little-endian words); a string that starts otherwise is not
+  // looked up. Groups without a view keep zeros (never read).
+  uint64_t viewHead[BW_IDENT_GROUPS][BW_VIEW_HEADS] = {};
+  uint64_t viewMask[BW_IDENT_GROUPS][BW_VIEW_HEADS] = {};
 };
 
 // Files scanned below the prefix directories of one policy for hard links.
@@ -43,9 +48,19 @@ constexpr uint32_t kHardLinkScanBudget = 200000;
 
 IdentityPlan planIdentity(const Bundle &b);
 
+// At most BW_VIEW_HEADS leading byte strings of up to 8 bytes (value, mask: little-endian
+// words), one of which starts each of `paths`: the longest that are few enough. Unused
+// entries repeat the first; no paths: mask 0 (every string).
+void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_HEADS],
+               uint64_t (&mask)[BW_VIEW_HEADS]);
+
 // Writes the planned labels into the loaded object's bw_m_ident; throws Error on a map failure
 // (a label the map cannot take is a failed load, never a silently unprotected file).
 void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
+
+// Sets the bit of bw_m_hint (bw_match.h) of every label in the loaded object's bw_m_ident,
+// after seeding and carrying and before the object enforces; throws Error on a map failure.
+void writeObjectHints(bpf_object *obj);
 
 // The maps of a loaded version that hold its labels and their meaning.
 struct IdentityMaps {

@@ -909,6 +909,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   std::vector<ScopeRecord> scope = setCgroupScope(o.obj, b, &res.warnings);
   IdentityPlan identity = planIdentity(b);
   setRodataU32(o.obj, kRodataViewGroups, identity.viewGroups);  // absent in older bundles: all views
+  setRodata(o.obj, kRodataViewHead, identity.viewHead, sizeof identity.viewHead);  // absent: no gate
+  setRodata(o.obj, kRodataViewMask, identity.viewMask, sizeof identity.viewMask);
   uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
   for (const auto &m : b.maps) {
     bpf_map *map = bpf_object__find_map_by_name(o.obj, m.name.c_str());
@@ -991,6 +993,7 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
     res.identity.carried = carryLearnedLabels(old, identityMaps(o.obj));
   }
+  writeObjectHints(o.obj);
 
   faultPoint("after-load");
   std::string genDir = pins_.genDir(b.name, next);
