@@ -24,11 +24,13 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_FACTS_SELF 1u       /* parts of struct bw_facts worked out */
 #define BW_FACTS_NAME 2u
 #define BW_FACTS_UNDER 4u
+#define BW_FACTS_CROWDED 2u
 struct bw_facts {
   bw_u32 done;        /* BW_FACTS_* bits; bw_event_begin clears them */
   bw_u32 self;        /* 1: the inode may have labels */
   bw_u32 nunder;      /* hinted ancestors in under[] */
-  bw_u32 incomplete;  /* 1: the walk did not reach the filesystem's root, or under[] is full */
+  bw_u32 incomplete;  /* 1: the walk did not reach the filesystem's root; BW_FACTS_CROWDED:
+                       * more hinted ancestors than under[] holds (every one is looked up) */
   bw_u64 dir;         /* the directory's inode when its entries may have labels, else 0 */
   bw_u64 name;        /* BW_IDENT_NAME(hash of the object's name) when dir != 0 */
   bw_u64 under[BW_FACT_UNDER]; /* inodes of hinted ancestors, nearest first */

@@ -123,12 +123,16 @@ struct bw_ident_key {
  * missed. */
 #define BW_HINT_WORDS 1024u
 #define BW_HINT_NAMES (1ull << 63)
+/* Each kind has its own part of the map (SELF half of it, UNDER and NAMES a quarter each), so
+ * learned SELF labels, which a user can multiply, do not crowd the ancestors' hints. */
 static inline bw_u32 bw_ident_hint(bw_u32 dev, bw_u64 ino, bw_u64 kind) {
   bw_u64 k = kind == BW_HINT_NAMES ? 2 : kind;
   bw_u64 h = ino * 0x9e3779b97f4a7c15ull ^ (dev | k << 32) * 0xc2b2ae3d27d4eb4full;
   h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9ull;
-  return (bw_u32)(h >> 48);      /* 16 bits: BW_HINT_WORDS * 64 */
+  if (k == 0)
+    return (bw_u32)(h >> 49);                  /* bits 0 .. 32767 */
+  return (bw_u32)(k << 14 | h >> 50) + 16384u; /* UNDER 32768 .., NAMES 49152 .. 65535 */
 }
 static inline bw_u64 bw_ident_hint_kind(bw_u64 name) {
   return name >> 63 ? BW_HINT_NAMES : name;
@@ -164,7 +168,8 @@ struct bw_tmp {
   struct bw_lpm_addr_key akey;
   struct bw_exact_key ekey;
   struct bw_int_key ikey;
-  struct bw_facts lfacts[2];     /* learning: the object at its old and its new name */
+  struct bw_facts lfacts[2];     /* learning: the object at its old and its new name, */
+  struct bw_match_val lval[3];   /* and what they mean in one group (had, will, keep) */
 };
 
 /* bw_rlimit (PERCPU_ARRAY, index = rule id, the default at rule count): the record rate

@@ -426,6 +426,17 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
   bw_file_walk(f, out);
 }
 
+/* The object of process.exe alone, no string (nothing below it walks: a short call chain). */
+static __always_inline void current_exe_object(struct bw_str *out) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  struct mm_struct *mm = t->mm;
+  struct file *f = mm ? mm->exe_file : 0;
+  out->obj = 0;
+  out->ino = 0;
+  if (f)
+    file_object_btf(f, out);
+}
+
 /* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
  * else the walk, whose result then refreshes the entry. `refresh` (the exec hook) always
  * walks. Tasks that exec'd before the policy was loaded, or whose cache was created while
@@ -577,8 +588,8 @@ BW_API void bw_fill_common(struct bw_event *ev, __u64 need) {
     ev->ints[5] = BPF_CORE_READ(t, cred, euid.val);
   if (need & BW_NEED_STR(0))
     bw_task_comm(t, &ev->strs[0]);
-  if ((need & BW_NEED_STR(1)) && ev->strs[1].len == 0)
-    bw_current_exe(&ev->strs[1], 0);
+  if ((need & BW_NEED_STR(1)) && ev->strs[1].len == 0 && !ev->strs[1].object_only)
+    bw_current_exe(&ev->strs[1], 0); /* object only: when a lookup first reads it (bw_match_object) */
   if (need & BW_NEED_STR(2))
     task_cgroup(t, &ev->strs[2]);
   if (need & BW_NEED_STR(3))
@@ -767,43 +778,57 @@ static __always_inline __u64 dentry_ino(struct dentry *d) {
   return i ? BPF_CORE_READ(i, i_ino) : 0;
 }
 
-struct under_ctx {
+/* The parent of `d` in its filesystem, 0 at its root. */
+static __always_inline struct dentry *dentry_up(struct dentry *d) {
+  struct dentry *parent = BPF_CORE_READ(d, d_parent);
+  return parent && parent != d ? parent : 0;
+}
+
+/* Keeps ancestor `ino` in `f` when it has a hint; 1 when under[] was full (crowded). */
+static __always_inline int facts_add_under(struct bw_facts *f, __u32 dev, __u64 ino) {
+  if (!hinted(dev, ino, BW_IDENT_UNDER))
+    return 0;
+  __u32 n = f->nunder;
+  if (n >= BW_FACT_UNDER) {
+    f->incomplete = BW_FACTS_CROWDED;
+    return 1;
+  }
+  f->under[n & (BW_FACT_UNDER - 1)] = ino;
+  f->nunder = n + 1;
+  return 0;
+}
+
+/* A walk up from `d`: the hinted ancestors into `f` (under_step), or one group's labels of
+ * every ancestor into `into` (lookup_step). */
+struct up_ctx {
   struct dentry *d;   /* the ancestor reached so far */
   struct bw_facts *f;
+  struct bw_match_val *into;
+  __u32 group;
   __u32 dev;
   int done;           /* 1: the filesystem's root was reached */
 };
 
 static long under_step(__u32 i, void *arg) {
-  struct under_ctx *c = arg;
-  struct dentry *d = c->d;
-  struct dentry *parent = BPF_CORE_READ(d, d_parent);
-  if (!parent || parent == d) {
+  struct up_ctx *c = arg;
+  struct dentry *parent = dentry_up(c->d);
+  if (!parent) {
     c->done = 1;
     return 1;
   }
-  __u64 ino = dentry_ino(parent);
-  if (hinted(c->dev, ino, BW_IDENT_UNDER)) {
-    struct bw_facts *f = c->f;
-    __u32 n = f->nunder;
-    if (n >= BW_FACT_UNDER) {
-      f->incomplete = 1; /* so many labelled ancestors: decide as if unknown */
-      return 1;
-    }
-    f->under[n & (BW_FACT_UNDER - 1)] = ino;
-    f->nunder = n + 1;
-  }
+  if (facts_add_under(c->f, c->dev, dentry_ino(parent)))
+    return 1;
   c->d = parent;
   return 0;
 }
 
 /* The ancestors of `d` that have hints. A walk longer than BW_IDENT_WALK is incomplete. */
 static __always_inline void facts_under(struct bw_facts *f, struct dentry *d, __u32 dev) {
-  struct under_ctx c = {.d = d, .f = f, .dev = dev, .done = 0};
+  struct up_ctx c = {.d = d, .f = f, .dev = dev, .done = 0};
   f->nunder = 0;
   f->incomplete = 0;
   bpf_loop(BW_IDENT_WALK, under_step, &c, 0);
-  if (!c.done)
+  if (!c.done && !f->incomplete)
     f->incomplete = 1;
   f->done |= BW_FACTS_UNDER;
 }
@@ -821,10 +846,8 @@ static __always_inline __u64 name_hash(struct dentry *d) {
   return c.h;
 }
 
-/* The object's directory and name, when that directory's entries have hints. */
-static __always_inline void facts_name(struct bw_facts *f, struct dentry *d, __u32 dev) {
-  struct dentry *parent = BPF_CORE_READ(d, d_parent);
-  __u64 dir = parent && parent != d ? dentry_ino(parent) : 0;
+/* The object's directory (inode `dir`, 0 for none) and name, when its entries have hints. */
+static __always_inline void facts_set_name(struct bw_facts *f, struct dentry *d, __u32 dev, __u64 dir) {
   f->dir = 0;
   f->name = 0;
   if (dir && hinted(dev, dir, BW_HINT_NAMES)) {
@@ -832,6 +855,11 @@ static __always_inline void facts_name(struct bw_facts *f, struct dentry *d, __u
     f->name = BW_IDENT_NAME(name_hash(d));
   }
   f->done |= BW_FACTS_NAME;
+}
+
+static __always_inline void facts_name(struct bw_facts *f, struct dentry *d, __u32 dev) {
+  struct dentry *parent = dentry_up(d);
+  facts_set_name(f, d, dev, parent ? dentry_ino(parent) : 0);
 }
 
 /* Works out the parts of `f` a group of kind `prefix` reads (once: `f->done`). */
@@ -859,14 +887,7 @@ static __always_inline void facts_btf(struct bw_str *out, struct dentry *d) {
   f->done |= BW_FACTS_SELF;
   struct dentry *parent = d->d_parent;
   struct inode *pi = parent && parent != d ? parent->d_inode : 0;
-  __u64 dir = pi ? pi->i_ino : 0;
-  f->dir = 0;
-  f->name = 0;
-  if (dir && hinted(dev, dir, BW_HINT_NAMES)) {
-    f->dir = dir;
-    f->name = BW_IDENT_NAME(name_hash(d));
-  }
-  f->done |= BW_FACTS_NAME;
+  facts_set_name(f, d, dev, pi ? pi->i_ino : 0);
   if (!bw_policy_info(BW_INFO_IDENT_PREFIX))
     return;
   f->nunder = 0;
@@ -879,24 +900,38 @@ static __always_inline void facts_btf(struct bw_str *out, struct dentry *d) {
       return;
     }
     struct inode *ip = p->d_inode;
-    __u64 ino = ip ? ip->i_ino : 0;
-    if (hinted(dev, ino, BW_IDENT_UNDER)) {
-      __u32 n = f->nunder;
-      if (n >= BW_FACT_UNDER) {
-        f->incomplete = 1;
-        f->done |= BW_FACTS_UNDER;
-        return;
-      }
-      f->under[n & (BW_FACT_UNDER - 1)] = ino;
-      f->nunder = n + 1;
+    if (facts_add_under(f, dev, ip ? ip->i_ino : 0)) {
+      f->done |= BW_FACTS_UNDER;
+      return;
     }
     cur = p;
   }
 }
 
-/* What the object of `f` (inode `ino`, 0 for none) means in a group. */
-static __always_inline void facts_val(struct bw_facts *f, __u32 dev, __u64 ino, __u32 group, int prefix,
-                                      struct bw_match_val *into) {
+static long lookup_step(__u32 i, void *arg) {
+  struct up_ctx *c = arg;
+  struct dentry *parent = dentry_up(c->d);
+  if (!parent) {
+    c->done = 1;
+    return 1;
+  }
+  val_add(c->into, ident_val(c->group, c->dev, dentry_ino(parent), BW_IDENT_UNDER));
+  c->d = parent;
+  return 0;
+}
+
+/* Crowded hints (more hinted ancestors than bw_facts keeps): every ancestor's label of one
+ * group, looked up. Slower, never less. */
+static __always_inline void lookup_ancestors(struct dentry *d, __u32 group, __u32 dev, struct bw_match_val *into) {
+  struct up_ctx c = {.d = d, .into = into, .group = group, .dev = dev, .done = 0};
+  bpf_loop(BW_IDENT_WALK, lookup_step, &c, 0);
+  if (!c.done)
+    val_add(into, ident_val(group, 0, 0, BW_IDENT_INCOMPLETE));
+}
+
+/* What the object of `f` (dentry `d`, inode `ino`, 0 for none) means in a group. */
+static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u32 dev, __u64 ino, __u32 group,
+                                      int prefix, struct bw_match_val *into) {
   into->best = BW_NO_RULE;
   __builtin_memset(into->atoms, 0, sizeof(into->atoms));
   if (f->self)
@@ -904,6 +939,10 @@ static __always_inline void facts_val(struct bw_facts *f, __u32 dev, __u64 ino, 
   if (!prefix) {
     if (f->dir)
       val_add(into, ident_val(group, dev, f->dir, f->name));
+    return;
+  }
+  if (f->incomplete == BW_FACTS_CROWDED) {
+    lookup_ancestors(d, group, dev, into);
     return;
   }
   __u32 n = f->nunder;
@@ -973,12 +1012,14 @@ BW_API void bw_objects_full(struct bw_event *ev) {
  * only holds what the process's view may add: denials). */
 BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
+  if (slot == 1 && s->object_only && !s->obj) /* process.exe: its object, at its first use */
+    current_exe_object(s);
   struct dentry *d = (struct dentry *)s->obj;
   if (!d)
     return BW_NO_RULE;
   struct bw_match_val v;
   facts_for(&s->facts, d, s->dev, s->ino, prefix);
-  facts_val(&s->facts, s->dev, s->ino, group, prefix, &v);
+  facts_val(&s->facts, d, s->dev, s->ino, group, prefix, &v);
   or_atoms(atoms, &v);
   return v.best;
 }
@@ -994,8 +1035,10 @@ static __always_inline int val_within(struct bw_match_val *a, struct bw_match_va
 }
 
 struct learn_ctx {
-  struct bw_facts *had; /* the object at its current name */
-  struct bw_facts *will; /* at its new name (a link or rename target) */
+  struct dentry *from;  /* the object's current name */
+  struct dentry *to;    /* its new name (a link or rename target) */
+  struct bw_facts *had; /* the object at `from` */
+  struct bw_facts *will; /* at `to` */
   struct inode *inode;  /* the object */
   __u32 dev;
   __u64 ino;
@@ -1030,20 +1073,25 @@ static long learn_step(__u32 i, void *arg) {
   __u32 group = bw_cfg_ident_group[i];
   int prefix = bw_cfg_ident_kind[i] == BW_IDENT_PREFIX;
   struct inode *inode = c->inode; /* a plain local: CO-RE reads need a kernel type's pointer */
-  struct bw_match_val had, will;
-  facts_val(c->had, c->dev, c->ino, group, prefix, &had);
-  facts_val(c->will, c->dev, 0, group, prefix, &will);
-  int leaving = !val_within(&had, &will);
-  int arriving = c->other_names && !val_within(&will, &had);
+  struct bw_tmp *t = tmp(); /* the values live there: this frame sits on a deep call chain */
+  if (!t) {
+    c->failed = 1;
+    return 1;
+  }
+  struct bw_match_val *had = &t->lval[0], *will = &t->lval[1], *keep = &t->lval[2];
+  facts_val(c->had, c->from, c->dev, c->ino, group, prefix, had);
+  facts_val(c->will, c->to, c->dev, 0, group, prefix, will);
+  int leaving = !val_within(had, will);
+  int arriving = c->other_names && !val_within(will, had);
   if (!leaving && !arriving)
     return 0;
-  struct bw_match_val keep = had;
+  *keep = *had;
   if (arriving)
-    bw_match_val_merge(&keep, &will);
-  if (ident_put(group, c->dev, c->ino, BW_IDENT_SELF, &keep))
+    bw_match_val_merge(keep, will);
+  if (ident_put(group, c->dev, c->ino, BW_IDENT_SELF, keep))
     c->failed = 1;
   if (leaving && prefix && (BPF_CORE_READ(inode, i_mode) & BW_S_IFMT) == BW_S_IFDIR &&
-      ident_put(group, c->dev, c->ino, BW_IDENT_UNDER, &had))
+      ident_put(group, c->dev, c->ino, BW_IDENT_UNDER, had))
     c->failed = 1;
   return 0;
 }
@@ -1068,7 +1116,7 @@ static __always_inline int ident_learn(struct dentry *from, struct dentry *to, s
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   facts_all(&t->lfacts[0], from, dev, ino);
   facts_all(&t->lfacts[1], to, dev, 0);
-  struct learn_ctx c = {.had = &t->lfacts[0], .will = &t->lfacts[1], .inode = inode, .dev = dev,
+  struct learn_ctx c = {.from = from, .to = to, .had = &t->lfacts[0], .will = &t->lfacts[1], .inode = inode, .dev = dev,
                         .ino = ino, .other_names = other_names, .failed = 0};
   bpf_loop(bw_cfg_ident_count, learn_step, &c, 0);
   return c.failed ? -EPERM : 0;
@@ -1090,18 +1138,17 @@ static long forget_step(__u32 i, void *arg) {
   return 0;
 }
 
-/* An inode whose last link goes away is forgotten, so a file that later gets its number
- * is not taken for it. (The LSM hook runs before the operation; should it fail, the file
+/* An inode (a BTF pointer: an LSM argument, or read from one) whose last link goes away is
+ * forgotten, so a file that later gets its number is not taken for it. (The LSM hook runs before the operation; should it fail, the file
  * keeps its location's protection, and it had no other name.) */
 static __always_inline void ident_forget_last(struct inode *inode) {
-  if (!inode || !bw_cfg_ident_count || BPF_CORE_READ(inode, i_nlink) != 1)
+  if (!inode || !bw_cfg_ident_count || inode->i_nlink != 1)
     return;
-  struct forget_ctx c = {.dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
+  struct forget_ctx c = {.dev = inode->i_sb->s_dev, .ino = inode->i_ino};
   if (!hinted(c.dev, c.ino, BW_IDENT_SELF))
     return;
   bpf_loop(bw_cfg_ident_count, forget_step, &c, 0);
 }
-
 
 /* Called by the path_link/path_rename/path_unlink templates (kIdentityHooks), whether or not
  * the policy has rules on those hooks. A hard link of a protected file is protected. */
@@ -1117,11 +1164,11 @@ BW_API int bw_ident_at_link(struct dentry *old_dentry, struct dentry *new_dentry
 BW_API int bw_ident_at_rename(struct dentry *old_dentry, struct dentry *new_dentry, unsigned int flags) {
   if (!ident_used())
     return 0;
-  struct inode *moved = BPF_CORE_READ(old_dentry, d_inode);
-  struct inode *target = BPF_CORE_READ(new_dentry, d_inode);
-  int err = moved ? ident_learn(old_dentry, new_dentry, moved, BPF_CORE_READ(moved, i_nlink) > 1) : 0;
+  struct inode *moved = old_dentry->d_inode;
+  struct inode *target = new_dentry->d_inode;
+  int err = moved ? ident_learn(old_dentry, new_dentry, moved, moved->i_nlink > 1) : 0;
   if ((flags & 2 /* RENAME_EXCHANGE */) && target) {
-    if (ident_learn(new_dentry, old_dentry, target, BPF_CORE_READ(target, i_nlink) > 1))
+    if (ident_learn(new_dentry, old_dentry, target, target->i_nlink > 1))
       err = -EPERM;
   } else if (target && target != moved) {
     ident_forget_last(target);
@@ -1132,7 +1179,7 @@ BW_API int bw_ident_at_rename(struct dentry *old_dentry, struct dentry *new_dent
 BW_API void bw_ident_at_unlink(struct dentry *dentry) {
   if (!ident_used())
     return;
-  ident_forget_last(BPF_CORE_READ(dentry, d_inode));
+  ident_forget_last(dentry->d_inode);
 }
 
 struct rev_ctx {

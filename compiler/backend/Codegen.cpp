@@ -147,28 +147,24 @@ public:
     b.ir().SetInsertPoint(entry);
     llvm::Value *atoms = b.zeroedScratch(kAtomWords, "atoms");
     llvm::Value *best = b.c32(h.alwaysWord);
-    for (uint32_t gi : h.groups) {
-      const Group &g = low_.groups[gi];
-      llvm::Value *r = nullptr;
-      auto slot = b.c32(g.field.slot);
-      auto prefix = b.c32(g.kind == GroupKind::Prefix ? 1 : 0);
-      if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
-        uint32_t where = identityIndex(g.id) | (g.kind == GroupKind::Prefix ? 256 : 0);
-        r = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
-        best = b.umin(best, r);
-        // the object itself: its labels, name and ancestors (bw_match.h)
-        best = b.umin(best, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
-        continue;
-      }
-      switch (g.kind) {
-      case GroupKind::Exact: r = b.callLib(lib_, "bw_match_exact", {ev, slot, b.c32(g.id), atoms}); break;
-      case GroupKind::Prefix: r = b.callLib(lib_, "bw_match_prefix", {ev, slot, b.c32(g.id), atoms}); break;
-      case GroupKind::Suffix: r = b.callLib(lib_, "bw_match_suffix", {ev, slot, b.c32(g.id), atoms}); break;
-      case GroupKind::Glob: r = b.callLib(lib_, "bw_match_glob", {ev, slot, b.c32(g.dfaBase), atoms}); break;
-      case GroupKind::Cidr: r = b.callLib(lib_, "bw_match_cidr", {ev, slot, b.c32(g.id), atoms}); break;
-      case GroupKind::IntSet: r = b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms}); break;
-      }
-      best = b.umin(best, r);
+    // groups always looked up first, then each gated group only if an atom it waits for is set
+    for (uint32_t gi : h.groups)
+      if (!h.gates.count(gi))
+        best = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
+    for (const auto &[gi, waits] : h.gates) {
+      auto *run = b.block("group.gated");
+      auto *next = b.block("group.next");
+      llvm::BasicBlock *before = b.ir().GetInsertBlock();
+      b.ir().CreateCondBr(anyAtom(b, atoms, waits), run, next);
+      b.ir().SetInsertPoint(run);
+      llvm::Value *ran = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
+      llvm::BasicBlock *ranEnd = b.ir().GetInsertBlock();
+      b.ir().CreateBr(next);
+      b.ir().SetInsertPoint(next);
+      auto *phi = b.ir().CreatePHI(b.i32(), 2);
+      phi->addIncoming(best, before);
+      phi->addIncoming(ran, ranEnd);
+      best = phi;
     }
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();
@@ -263,6 +259,40 @@ private:
   llvm::Module &gen_;
   llvm::Module &lib_;
   const Lowered &low_;
+
+  // The lookup of one group: the lowest word it decides, its atoms set in `atoms`.
+  llvm::Value *lookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
+    auto slot = b.c32(g.field.slot);
+    if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
+      uint32_t where = identityIndex(g.id) | (g.kind == GroupKind::Prefix ? 256 : 0);
+      llvm::Value *view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
+      // the object itself: its labels, name and ancestors (bw_match.h)
+      auto prefix = b.c32(g.kind == GroupKind::Prefix ? 1 : 0);
+      return b.umin(view, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
+    }
+    switch (g.kind) {
+    case GroupKind::Exact: return b.callLib(lib_, "bw_match_exact", {ev, slot, b.c32(g.id), atoms});
+    case GroupKind::Prefix: return b.callLib(lib_, "bw_match_prefix", {ev, slot, b.c32(g.id), atoms});
+    case GroupKind::Suffix: return b.callLib(lib_, "bw_match_suffix", {ev, slot, b.c32(g.id), atoms});
+    case GroupKind::Glob: return b.callLib(lib_, "bw_match_glob", {ev, slot, b.c32(g.dfaBase), atoms});
+    case GroupKind::Cidr: return b.callLib(lib_, "bw_match_cidr", {ev, slot, b.c32(g.id), atoms});
+    case GroupKind::IntSet: return b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms});
+    }
+    return b.c32(kNoRule);
+  }
+
+  // 1 when any atom of `mask` is set.
+  llvm::Value *anyAtom(BpfBuilder &b, llvm::Value *atoms, const std::array<uint64_t, kAtomWords> &mask) {
+    llvm::Value *any = b.c64(0);
+    for (uint32_t w = 0; w < kAtomWords; ++w) {
+      if (!mask[w])
+        continue;
+      llvm::Value *p = b.ir().CreateConstInBoundsGEP1_64(b.ir().getInt64Ty(), atoms, w);
+      llvm::Value *word = b.ir().CreateAlignedLoad(b.ir().getInt64Ty(), p, llvm::MaybeAlign(8));
+      any = b.ir().CreateOr(any, b.ir().CreateAnd(word, b.c64(mask[w])));
+    }
+    return b.ir().CreateICmpNE(any, b.c64(0));
+  }
 
   // Position of group `id` in Lowered::identity (the index of the bw_cfg_ident_* rodata).
   uint32_t identityIndex(uint32_t id) const {

@@ -322,6 +322,7 @@ private:
       } else {
         atom = lh.atoms++;
         atomIds.emplace(key, atom);
+        lh.atomGroup.push_back(gid);
         if (atom >= kMaxAtoms) {
           error(BackendError::Kind::Budget, t.loc,
                 "more than " + std::to_string(kMaxAtoms) +
@@ -392,6 +393,7 @@ private:
         intSet.insert(slot);
 
     std::map<std::string, uint32_t> atomIds;
+    std::set<uint32_t> direct;  // groups some rule decides on alone
     for (const auto &r : policy.rules) {
       if (!onHook(r, h))
         continue;
@@ -415,9 +417,11 @@ private:
       if (simple) {
         MatchVal mv;
         mv.best = word;
-        for (auto *c : leaves)
-          contribute(groupFor(h, c->test, *mapKindOf(c->test, intSet.count(c->test.field.slot) != 0), lh),
-                     c->test, mv);
+        for (auto *c : leaves) {
+          uint32_t gid = groupFor(h, c->test, *mapKindOf(c->test, intSet.count(c->test.field.slot) != 0), lh);
+          contribute(gid, c->test, mv);
+          direct.insert(gid);
+        }
         continue;
       }
       CompoundRule cr;
@@ -445,6 +449,7 @@ private:
         break;
       }
     }
+    gateGroups(lh, direct);
     out.hooks.push_back(std::move(lh));
   }
 
@@ -642,6 +647,88 @@ std::vector<BackendError> lower(const ir::Policy &policy, const LoweringLimits &
                                 Lowered &out) {
   out = Lowered{};
   return Lowerer(policy, limits, out).run();
+}
+
+namespace {
+
+// Groups one of which must have an atom set for `c` to hold (empty: none known).
+std::set<uint32_t> neededGroups(const LCond &c, const LoweredHook &lh) {
+  switch (c.kind) {
+  case LCond::Kind::Atom:
+    if (c.atom < lh.atomGroup.size())
+      return {lh.atomGroup[c.atom]};
+    return {};
+  case LCond::Kind::And:
+    for (const auto &k : c.kids)  // any one conjunct's need is the whole's
+      if (auto n = neededGroups(k, lh); !n.empty())
+        return n;
+    return {};
+  case LCond::Kind::Or: {
+    std::set<uint32_t> all;
+    for (const auto &k : c.kids) {
+      auto n = neededGroups(k, lh);
+      if (n.empty())
+        return {};
+      all.insert(n.begin(), n.end());
+    }
+    return all;
+  }
+  default: return {};
+  }
+}
+
+void atomsOf(const LCond &c, std::set<uint32_t> &out) {
+  if (c.kind == LCond::Kind::Atom)
+    out.insert(c.atom);
+  for (const auto &k : c.kids)
+    atomsOf(k, out);
+}
+
+} // namespace
+
+void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct) {
+  std::map<uint32_t, std::set<uint32_t>> gate;  // group -> groups it waits for
+  std::set<uint32_t> open;                      // groups looked up whatever happens
+  for (const auto &c : lh.compounds) {
+    std::set<uint32_t> atoms, groups;
+    atomsOf(c.cond, atoms);
+    for (uint32_t a : atoms)
+      if (a < lh.atomGroup.size())
+        groups.insert(lh.atomGroup[a]);
+    auto need = neededGroups(c.cond, lh);
+    for (uint32_t g : groups) {
+      if (need.empty() || need.count(g))
+        open.insert(g);
+      else
+        gate[g].insert(need.begin(), need.end());
+    }
+  }
+  for (uint32_t g : direct)
+    open.insert(g);
+  for (uint32_t g : open)
+    gate.erase(g);
+  // one level: a group waits only for groups that are always looked up
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto it = gate.begin(); it != gate.end();) {
+      bool waitsForGated = false;
+      for (uint32_t w : it->second)
+        waitsForGated |= gate.count(w) != 0;
+      if (waitsForGated) {
+        it = gate.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto &[g, waits] : gate) {
+    std::array<uint64_t, kAtomWords> mask{};
+    for (uint32_t a = 0; a < lh.atomGroup.size() && a < kMaxAtoms; ++a)
+      if (waits.count(lh.atomGroup[a]))
+        mask[a / 64] |= 1ull << (a % 64);
+    lh.gates[g] = mask;
+  }
 }
 
 } // namespace bulwark::backend

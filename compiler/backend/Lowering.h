@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -101,9 +102,17 @@ struct LoweredHook {
   uint32_t alwaysWord = kNoRule;       // lowest word of an unconditional rule
   std::vector<CompoundRule> compounds; // in id order
   uint32_t atoms = 0;
+  std::vector<uint32_t> atomGroup;     // atom -> the group whose lookup sets it
+  // Group -> atoms of other groups one of which must be set for its lookup to matter (every
+  // rule that reads it needs one of them, and no rule decides on it alone): it is looked up
+  // after the others, only then (gateGroups). Groups not listed are always looked up.
+  std::map<uint32_t, std::array<uint64_t, kAtomWords>> gates;
   uint64_t needMask = 0;               // BW_NEED_* bits of the fields the decision reads
   uint32_t costEstimate = 0;           // instructions, rough
 };
+
+// Fills lh.gates from its compounds (needs atomGroup; `direct`: groups a rule decides on alone).
+void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct);
 
 // Initial contents of one map: hash and LPM entries sorted by key bytes, arrays by index.
 struct MapImage {

@@ -242,6 +242,7 @@ void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_H
     if (heads.size() <= BW_VIEW_HEADS || n == 0)
       break;
   }
+  head[0] = mask[0] = 0;  // no paths: every string
   size_t j = 0;
   for (const auto &h : heads) {
     head[j] = mask[j] = 0;
@@ -294,6 +295,7 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
     if (bpf_map_update_elem(ident, &l.key, &val, BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot label the object of " + l.path + ": " + errnoText(errno));
   }
+  writeObjectHints(obj);
 }
 
 } // namespace bulwark::rt

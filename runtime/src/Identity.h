@@ -54,12 +54,14 @@ IdentityPlan planIdentity(const Bundle &b);
 void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_HEADS],
                uint64_t (&mask)[BW_VIEW_HEADS]);
 
-// Writes the planned labels into the loaded object's bw_m_ident; throws Error on a map failure
-// (a label the map cannot take is a failed load, never a silently unprotected file).
+// Writes the planned labels into the loaded object's bw_m_ident, and their hints; throws Error
+// on a map failure (a label the map cannot take is a failed load, never a silently
+// unprotected file).
 void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
 
-// Sets the bit of bw_m_hint (bw_match.h) of every label in the loaded object's bw_m_ident,
-// after seeding and carrying and before the object enforces; throws Error on a map failure.
+// Sets the bit of bw_m_hint (bw_match.h) of every label in the loaded object's bw_m_ident
+// (seedIdentity does; again after carrying learned labels, before the object enforces);
+// throws Error on a map failure.
 void writeObjectHints(bpf_object *obj);
 
 // The maps of a loaded version that hold its labels and their meaning.

@@ -166,7 +166,6 @@ inline void loadBundle(Loaded &l, const std::string &path, Tweak tweak = {},
   // The objects behind the policy's paths, labelled as the runtime does at load.
   bulwark::rt::Bundle rb = bulwark::rt::readBundle(path);
   bulwark::rt::seedIdentity(l.obj, bulwark::rt::planIdentity(rb));
-  bulwark::rt::writeObjectHints(l.obj);
   l.fillMs = msSince(t0);
 }
 

@@ -311,3 +311,45 @@ TEST(Lowering, DfaBlowUpHitsTheDefaultBudget) {
   EXPECT_NE(errs[0].message.find("131072"), std::string::npos) << errs[0].message;
   std::printf("refused after %.0f ms: %s\n", ms, errs[0].message.c_str());
 }
+
+namespace {
+
+// The group of `field` on hook 0 of `low`.
+uint32_t groupOf(const be::Lowered &low, const char *field) {
+  for (uint32_t gi : low.hooks[0].groups)
+    if (std::string(low.groups[gi].field.name) == field)
+      return gi;
+  ADD_FAILURE() << "no group on " << field;
+  return 0;
+}
+
+ir::Cond exceptExe(const char *path, const char *exe) {
+  return cAnd({cTest(FO, "file.path", TestOp::Eq, strs({path})), cNot(cTest(FO, "process.exe", TestOp::Eq, strs({exe})))});
+}
+
+} // namespace
+
+TEST(Lowering, AnExceptionIsLookedUpOnlyAfterTheTestItExcepts) {
+  // protect_credentials' shape: the executable matters only for files of the rules
+  auto low = lowerOk(PolicyBuilder()
+                         .rule("shadow", FO, exceptExe("/etc/shadow", "/usr/bin/passwd"))
+                         .rule("keys", FO, exceptExe("/etc/ssh/k", "/usr/sbin/sshd"))
+                         .build());
+  const auto &h = low.hooks[0];
+  uint32_t path = groupOf(low, "file.path"), exe = groupOf(low, "process.exe");
+  ASSERT_EQ(h.gates.size(), 1u);
+  ASSERT_TRUE(h.gates.count(exe));
+  for (uint32_t a = 0; a < h.atoms; ++a)  // waits for exactly the path atoms
+    EXPECT_EQ((h.gates.at(exe)[a / 64] >> (a % 64)) & 1, h.atomGroup[a] == path ? 1u : 0u) << a;
+}
+
+TEST(Lowering, GroupsARuleCanMatchWithoutAnotherAreAlwaysLookedUp) {
+  // a rule on the executable alone, an exception standing alone, an `or` with a comparison
+  for (auto extra : {cTest(FO, "process.exe", TestOp::Eq, strs({"/bin/x"})),
+                     cAnd({cNot(cTest(FO, "process.exe", TestOp::Eq, strs({"/bin/y"}))), cTest(FO, "process.uid", TestOp::Eq, {int64_t(7)})}),
+                     cOr({cTest(FO, "process.uid", TestOp::Eq, {int64_t(7)}),
+                          cAnd({cTest(FO, "process.exe", TestOp::Eq, strs({"/bin/z"})), cTest(FO, "file.write", TestOp::Eq, {int64_t(1)})})})}) {
+    auto low = lowerOk(PolicyBuilder().rule("shadow", FO, exceptExe("/etc/shadow", "/usr/bin/passwd")).rule("extra", FO, extra).build());
+    EXPECT_TRUE(low.hooks[0].gates.empty());
+  }
+}

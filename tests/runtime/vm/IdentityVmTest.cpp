@@ -34,7 +34,7 @@ protected:
     // self-protection guard refuses to anyone but the runtime (rt_vm_self_protect tests it).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
     std::filesystem::remove_all(kDir);
-    for (const char *d : {"", "/vault", "/out"})
+    for (const char *d : {"", "/vault", "/out", "/keep"})
       std::filesystem::create_directories(kDir + d);
     for (const char *f : {"/secret", "/vault/key", "/vault/doc", "/vault/tmp", "/plain"})
       guest::WriteFile(kDir + f, "data");
@@ -148,6 +148,33 @@ TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
       << ev.output;
   EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/vault/new")")))
       << ev.output;
+}
+
+// More labelled ancestors than the per-event facts keep (directories moved out of the vault
+// one by one, then nested): every ancestor is still looked up. A file below them is the
+// vault's; the unlink rule's group, which none of those labels are for, does not fail closed
+// because of them.
+TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  guest::WriteFile(kDir + "/keep/x", "data");
+  EXPECT_EQ(::unlink((kDir + "/keep/x").c_str()) == 0 ? 0 : errno, EPERM) << "the unlink rule holds";
+  constexpr int kNested = 2 * BW_FACT_UNDER;
+  for (int i = 0; i < kNested; ++i) {  // each leaves the vault on its own: each is labelled
+    std::string name = "/nest" + std::to_string(i);
+    std::filesystem::create_directories(kDir + "/vault" + name);
+    Rename(kDir + "/vault" + name, kDir + "/out" + name);
+  }
+  std::string chain = kDir + "/out/nest0";
+  for (int i = 1; i < kNested; ++i) {
+    std::string name = "/nest" + std::to_string(i);
+    Rename(kDir + "/out" + name, chain + name);
+    chain += name;
+  }
+  guest::WriteFile(kDir + "/staged", "data");
+  Rename(kDir + "/staged", chain + "/f");
+  EXPECT_EQ(guest::OpenErrno(chain + "/f"), EPERM) << "below directories of the vault";
+  EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
+  EXPECT_EQ(::unlink((chain + "/f").c_str()) == 0 ? 0 : errno, 0) << std::strerror(errno);
 }
 
 // process.exe is a path field too: the program run under another name (a hard link) is the
