@@ -24,7 +24,7 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_FACTS_SELF 1u       /* parts of struct bw_facts worked out */
 #define BW_FACTS_NAME 2u
 #define BW_FACTS_UNDER 4u
-#define BW_FACTS_CROWDED 2u
+#define BW_FACTS_CROWDED 2u    /* a value of `incomplete`, not a `done` bit */
 struct bw_facts {
   bw_u32 done;        /* BW_FACTS_* bits; bw_event_begin clears them */
   bw_u32 self;        /* 1: the inode may have labels */

@@ -862,12 +862,15 @@ static __always_inline void facts_name(struct bw_facts *f, struct dentry *d, __u
   facts_set_name(f, d, dev, parent ? dentry_ino(parent) : 0);
 }
 
+static __always_inline void facts_self(struct bw_facts *f, __u32 dev, __u64 ino) {
+  f->self = ino && hinted(dev, ino, BW_IDENT_SELF);
+  f->done |= BW_FACTS_SELF;
+}
+
 /* Works out the parts of `f` a group of kind `prefix` reads (once: `f->done`). */
 static __always_inline void facts_for(struct bw_facts *f, struct dentry *d, __u32 dev, __u64 ino, int prefix) {
-  if (!(f->done & BW_FACTS_SELF)) {
-    f->self = ino && hinted(dev, ino, BW_IDENT_SELF);
-    f->done |= BW_FACTS_SELF;
-  }
+  if (!(f->done & BW_FACTS_SELF))
+    facts_self(f, dev, ino);
   if (prefix && !(f->done & BW_FACTS_UNDER))
     facts_under(f, d, dev);
   if (!prefix && !(f->done & BW_FACTS_NAME))
@@ -883,8 +886,7 @@ static __always_inline void facts_btf(struct bw_str *out, struct dentry *d) {
     return;
   struct bw_facts *f = &out->facts;
   __u32 dev = out->dev;
-  f->self = out->ino && hinted(dev, out->ino, BW_IDENT_SELF);
-  f->done |= BW_FACTS_SELF;
+  facts_self(f, dev, out->ino);
   struct dentry *parent = d->d_parent;
   struct inode *pi = parent && parent != d ? parent->d_inode : 0;
   facts_set_name(f, d, dev, pi ? pi->i_ino : 0);

@@ -25,11 +25,22 @@ llvm::Value *BpfBuilder::zeroedScratch(unsigned words, const char *name) {
   return a;
 }
 
+llvm::Value *BpfBuilder::word(llvm::Value *words, unsigned i) {
+  llvm::Value *p = b_.CreateConstInBoundsGEP1_64(i64(), words, i);
+  return b_.CreateAlignedLoad(i64(), p, llvm::MaybeAlign(8));
+}
+
 llvm::Value *BpfBuilder::testBit(llvm::Value *words, unsigned bit) {
-  llvm::Value *p = b_.CreateConstInBoundsGEP1_64(i64(), words, bit / 64);
-  llvm::Value *w = b_.CreateAlignedLoad(i64(), p, llvm::MaybeAlign(8));
-  llvm::Value *s = b_.CreateLShr(w, c64(bit % 64));
+  llvm::Value *s = b_.CreateLShr(word(words, bit / 64), c64(bit % 64));
   return b_.CreateTrunc(s, i1());
+}
+
+llvm::Value *BpfBuilder::anyBit(llvm::Value *words, llvm::ArrayRef<uint64_t> mask) {
+  llvm::Value *any = c64(0);
+  for (unsigned i = 0; i < mask.size(); ++i)
+    if (mask[i])
+      any = b_.CreateOr(any, b_.CreateAnd(word(words, i), c64(mask[i])));
+  return b_.CreateICmpNE(any, c64(0));
 }
 
 llvm::Value *BpfBuilder::callLib(llvm::Module &lib, const std::string &name,

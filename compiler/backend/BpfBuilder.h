@@ -29,6 +29,8 @@ public:
   llvm::Value *zeroedScratch(unsigned words, const char *name);
   // Bit `bit` of a u64 array as i1.
   llvm::Value *testBit(llvm::Value *words, unsigned bit);
+  // i1: any bit of `mask` set in the u64 words at `words` (mask.size() words at most)
+  llvm::Value *anyBit(llvm::Value *words, llvm::ArrayRef<uint64_t> mask);
   // Calls a function of the linked template library by name; it must exist in `lib`.
   llvm::Value *callLib(llvm::Module &lib, const std::string &name,
                        llvm::ArrayRef<llvm::Value *> args);
@@ -36,6 +38,8 @@ public:
   llvm::BasicBlock *block(const char *name);
 
 private:
+  llvm::Value *word(llvm::Value *words, unsigned i);  // u64 `i` of an array
+
   llvm::Module &m_;
   llvm::Function *f_;
   llvm::IRBuilder<> b_;

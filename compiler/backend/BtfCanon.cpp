@@ -1,5 +1,7 @@
 #include "BtfCanon.h"
 
+#include "ByteIo.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -8,13 +10,6 @@
 namespace bulwark::backend {
 
 namespace {
-
-template <class T> T rd(const uint8_t *p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <class T> void wr(uint8_t *p, T v) { std::memcpy(p, &v, sizeof v); }
 
 enum : uint32_t {
   kInt = 1, kPtr, kArray, kStruct, kUnion, kEnum, kFwd, kTypedef, kVolatile, kConst, kRestrict,

@@ -90,6 +90,15 @@ std::unique_ptr<llvm::Module> parseTemplate(llvm::LLVMContext &ctx, std::string_
 // process.exe: the common string whose object the library can give alone (bw_current_exe).
 constexpr uint32_t kExeSlot = 1;
 
+// Position of group `id` in Lowered::identity (the index of the bw_cfg_ident_* rodata), or
+// its size when the group is not an identity group.
+uint32_t identityIndex(const Lowered &low, uint32_t id) {
+  uint32_t i = 0;
+  while (i < low.identity.size() && low.identity[i].group != id)
+    ++i;
+  return i;
+}
+
 // Hook string fields whose decision needs only their object when no identity group on them
 // reads its view: slot -> bits of those groups (positions in Lowered::identity).
 std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredHook &h) {
@@ -99,9 +108,7 @@ std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredH
     const Group &g = low.groups[gi];
     if (g.field.slotKind != SlotKind::Str)
       continue;
-    uint32_t index = 0;
-    while (index < low.identity.size() && low.identity[index].group != g.id)
-      ++index;
+    uint32_t index = identityIndex(low, g.id);
     bool extractedByHook = g.field.slot >= BW_COMMON_STR_SLOTS || g.field.slot == kExeSlot;
     if (!g.identity || index >= low.identity.size() || !extractedByHook)
       other.insert(g.field.slot);
@@ -155,7 +162,7 @@ public:
       auto *run = b.block("group.gated");
       auto *next = b.block("group.next");
       llvm::BasicBlock *before = b.ir().GetInsertBlock();
-      b.ir().CreateCondBr(anyAtom(b, atoms, waits), run, next);
+      b.ir().CreateCondBr(b.anyBit(atoms, waits), run, next);
       b.ir().SetInsertPoint(run);
       llvm::Value *ran = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
       llvm::BasicBlock *ranEnd = b.ir().GetInsertBlock();
@@ -264,42 +271,16 @@ private:
   llvm::Value *lookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
     auto slot = b.c32(g.field.slot);
     if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
-      uint32_t where = identityIndex(g.id) | (g.kind == GroupKind::Prefix ? 256 : 0);
+      uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? 256 : 0);
       llvm::Value *view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
       // the object itself: its labels, name and ancestors (bw_match.h)
       auto prefix = b.c32(g.kind == GroupKind::Prefix ? 1 : 0);
       return b.umin(view, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
     }
-    switch (g.kind) {
-    case GroupKind::Exact: return b.callLib(lib_, "bw_match_exact", {ev, slot, b.c32(g.id), atoms});
-    case GroupKind::Prefix: return b.callLib(lib_, "bw_match_prefix", {ev, slot, b.c32(g.id), atoms});
-    case GroupKind::Suffix: return b.callLib(lib_, "bw_match_suffix", {ev, slot, b.c32(g.id), atoms});
-    case GroupKind::Glob: return b.callLib(lib_, "bw_match_glob", {ev, slot, b.c32(g.dfaBase), atoms});
-    case GroupKind::Cidr: return b.callLib(lib_, "bw_match_cidr", {ev, slot, b.c32(g.id), atoms});
-    case GroupKind::IntSet: return b.callLib(lib_, "bw_match_int", {ev, slot, b.c32(g.id), atoms});
-    }
-    return b.c32(kNoRule);
-  }
-
-  // 1 when any atom of `mask` is set.
-  llvm::Value *anyAtom(BpfBuilder &b, llvm::Value *atoms, const std::array<uint64_t, kAtomWords> &mask) {
-    llvm::Value *any = b.c64(0);
-    for (uint32_t w = 0; w < kAtomWords; ++w) {
-      if (!mask[w])
-        continue;
-      llvm::Value *p = b.ir().CreateConstInBoundsGEP1_64(b.ir().getInt64Ty(), atoms, w);
-      llvm::Value *word = b.ir().CreateAlignedLoad(b.ir().getInt64Ty(), p, llvm::MaybeAlign(8));
-      any = b.ir().CreateOr(any, b.ir().CreateAnd(word, b.c64(mask[w])));
-    }
-    return b.ir().CreateICmpNE(any, b.c64(0));
-  }
-
-  // Position of group `id` in Lowered::identity (the index of the bw_cfg_ident_* rodata).
-  uint32_t identityIndex(uint32_t id) const {
-    uint32_t i = 0;
-    while (i < low_.identity.size() && low_.identity[i].group != id)
-      ++i;
-    return i;
+    static const char *const kLookups[] = {  // GroupKind order
+        "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};
+    uint32_t key = g.kind == GroupKind::Glob ? g.dfaBase : g.id;  // a glob's DFA, else its group
+    return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
   }
 
   llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {

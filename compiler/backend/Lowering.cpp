@@ -5,6 +5,7 @@
 #include "bw_match.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <functional>
 #include <tuple>
@@ -707,20 +708,12 @@ void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct) {
     open.insert(g);
   for (uint32_t g : open)
     gate.erase(g);
-  // one level: a group waits only for groups that are always looked up
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (auto it = gate.begin(); it != gate.end();) {
-      bool waitsForGated = false;
-      for (uint32_t w : it->second)
-        waitsForGated |= gate.count(w) != 0;
-      if (waitsForGated) {
-        it = gate.erase(it);
-        changed = true;
-      } else {
-        ++it;
-      }
-    }
+  // One level: a group waits only for groups that are always looked up. One pass does it:
+  // a group kept here waited for none still gated, and later erasures only open more.
+  for (auto it = gate.begin(); it != gate.end();) {
+    bool waitsForGated = std::any_of(it->second.begin(), it->second.end(),
+                                     [&](uint32_t w) { return gate.count(w) != 0; });
+    it = waitsForGated ? gate.erase(it) : std::next(it);
   }
   for (const auto &[g, waits] : gate) {
     std::array<uint64_t, kAtomWords> mask{};

@@ -1,5 +1,7 @@
 #include "VerifierBounds.h"
 
+#include "ByteIo.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -11,12 +13,6 @@
 namespace bulwark::backend {
 
 namespace {
-
-template <class T> T rd(const uint8_t *p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 struct Insn {
   uint8_t code, dst, src;

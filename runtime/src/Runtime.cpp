@@ -993,7 +993,8 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
     IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
     res.identity.carried = carryLearnedLabels(old, identityMaps(o.obj));
   }
-  writeObjectHints(o.obj);
+  if (res.identity.carried)  // seedIdentity hinted the labels set at load
+    writeObjectHints(o.obj);
 
   faultPoint("after-load");
   std::string genDir = pins_.genDir(b.name, next);

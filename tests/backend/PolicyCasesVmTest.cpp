@@ -176,30 +176,6 @@ CaseRun runCase(Loaded &l, const Case &c) {
   return r;
 }
 
-// Cgroup scope rodata, resolved like the runtime (Runtime.cpp setCgroupScope).
-void scopeTweak(const bulwark::bundle::Bundle &b, bpf_object *o) {
-  if (b.manifest.policy.scope != "cgroup")
-    return;
-  uint64_t ids[8] = {};
-  uint32_t levels[8] = {};
-  uint32_t n = 0;
-  for (const auto &p : b.manifest.policy.scopePaths) {
-    std::string rel = p;
-    while (!rel.empty() && rel.front() == '/')
-      rel.erase(0, 1);
-    std::string full = "/sys/fs/cgroup/" + rel;
-    fs::create_directories(full);
-    struct stat st {};
-    ASSERT_EQ(stat(full.c_str(), &st), 0) << full;
-    ids[n] = st.st_ino;
-    levels[n] = rel.empty() ? 0 : 1 + static_cast<uint32_t>(std::count(rel.begin(), rel.end(), '/'));
-    ++n;
-  }
-  ASSERT_TRUE(setRodataU32(o, "bw_cfg_cgroup_count", n));
-  ASSERT_TRUE(setRodata(o, "bw_cfg_cgroup_id", ids, sizeof ids));
-  ASSERT_TRUE(setRodata(o, "bw_cfg_cgroup_level", levels, sizeof levels));
-}
-
 } // namespace
 
 TEST(BackendVmPolicies, KernelDecidesEveryShippedTestLikeTheEvaluator) {

@@ -9,8 +9,6 @@
 namespace bulwark::rttest {
 namespace {
 
-int UnlinkErrno(const std::string &path) { return ::unlink(path.c_str()) == 0 ? 0 : errno; }
-
 TEST(HookSets, SwapAddsAndRemovesHooks) {
   ASSERT_TRUE(guest::InGuest());
   TempDir tmp;
@@ -39,19 +37,19 @@ TEST(HookSets, SwapAddsAndRemovesHooks) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("hooks file.open,file.unlink"), std::string::npos) << r.output;
   EXPECT_TRUE(Exists(unlinkDispatcher));
-  EXPECT_EQ(UnlinkErrno(u1), EPERM);
+  EXPECT_EQ(guest::UnlinkErrno(u1), EPERM);
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
 
   r = Bulwark(root, {"load", b1});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(Exists(unlinkDispatcher)) << "no policy of lane 0 uses file.unlink any more";
-  EXPECT_EQ(UnlinkErrno(u1), 0);
+  EXPECT_EQ(guest::UnlinkErrno(u1), 0);
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
 
   ASSERT_EQ(Bulwark(root, {"load", b2}).exit_code, 0);
-  EXPECT_EQ(UnlinkErrno(u2), EPERM);
+  EXPECT_EQ(guest::UnlinkErrno(u2), EPERM);
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_NE(st.output.find("hooks:      file.open (file_open), file.unlink (path_unlink)\n"), std::string::npos) << st.output;
 
@@ -59,7 +57,7 @@ TEST(HookSets, SwapAddsAndRemovesHooks) {
   EXPECT_FALSE(Exists(unlinkDispatcher));
   EXPECT_EQ(guest::OpenErrno(a), 0);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
-  EXPECT_EQ(UnlinkErrno(u2), 0);
+  EXPECT_EQ(guest::UnlinkErrno(u2), 0);
   ASSERT_EQ(Bulwark(root, {"unload", "other"}).exit_code, 0);
   EXPECT_EQ(guest::OpenErrno(b), 0);
 }
@@ -75,9 +73,9 @@ TEST(HookSets, FirstLoadOfAMultiHookPolicy) {
   v2.deny = {IdOf(u)};
   ASSERT_EQ(Bulwark(root, {"load", MakeBundle(tmp.path(), v2)}).exit_code, 0);
   EXPECT_EQ(guest::OpenErrno(u), EPERM);
-  EXPECT_EQ(UnlinkErrno(u), EPERM);
+  EXPECT_EQ(guest::UnlinkErrno(u), EPERM);
   ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);
-  EXPECT_EQ(UnlinkErrno(u), 0);
+  EXPECT_EQ(guest::UnlinkErrno(u), 0);
 }
 
 uint64_t ExecCount(const std::string &mapPin) {

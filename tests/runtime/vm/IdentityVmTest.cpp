@@ -157,7 +157,7 @@ TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
 TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
   ASSERT_NO_FATAL_FAILURE(Load());
   guest::WriteFile(kDir + "/keep/x", "data");
-  EXPECT_EQ(::unlink((kDir + "/keep/x").c_str()) == 0 ? 0 : errno, EPERM) << "the unlink rule holds";
+  EXPECT_EQ(guest::UnlinkErrno(kDir + "/keep/x"), EPERM) << "the unlink rule holds";
   constexpr int kNested = 2 * BW_FACT_UNDER;
   for (int i = 0; i < kNested; ++i) {  // each leaves the vault on its own: each is labelled
     std::string name = "/nest" + std::to_string(i);
@@ -174,7 +174,7 @@ TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
   Rename(kDir + "/staged", chain + "/f");
   EXPECT_EQ(guest::OpenErrno(chain + "/f"), EPERM) << "below directories of the vault";
   EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
-  EXPECT_EQ(::unlink((chain + "/f").c_str()) == 0 ? 0 : errno, 0) << std::strerror(errno);
+  EXPECT_EQ(guest::UnlinkErrno(chain + "/f"), 0);
 }
 
 // process.exe is a path field too: the program run under another name (a hard link) is the

@@ -24,8 +24,6 @@ int Tamper(std::vector<std::string> args) {
   return r.exit_code;
 }
 
-int UnlinkErrno(const std::string &path) { return ::unlink(path.c_str()) == 0 ? 0 : errno; }
-
 std::string Which(const std::string &tool) {
   for (const char *dir : {"/bulwark/bin", "/usr/local/sbin", "/usr/sbin", "/usr/bin"})
     if (Exists(std::string(dir) + "/" + tool))
@@ -139,7 +137,7 @@ TEST_F(SelfProtect, TamperAttacksFailWhileTheRuntimeKeepsControl) {
 
   // Nothing changed: the file is protected, the wiring intact.
   EXPECT_EQ(guest::OpenErrno(protectedFile), EPERM);
-  EXPECT_EQ(UnlinkErrno(protectedFile), EPERM);
+  EXPECT_EQ(guest::UnlinkErrno(protectedFile), EPERM);
   EXPECT_EQ(guest::OpenErrno(tmp.CreateFile("other", "x")), 0);
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_EQ(st.exit_code, 0) << st.output;
@@ -200,10 +198,10 @@ TEST_F(SelfProtect, MissingProgramFailsClosed) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::string other = tmp.CreateFile("other", "x");
   std::string other2 = tmp.CreateFile("other2", "x");
-  ASSERT_EQ(UnlinkErrno(other), 0);
+  ASSERT_EQ(guest::UnlinkErrno(other), 0);
   uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
   EXPECT_EQ(Tamper({"delete", Pin("shared/bw_progs_FILE_UNLINK"), std::to_string(index)}), 0);
-  EXPECT_EQ(UnlinkErrno(other2), EPERM);
+  EXPECT_EQ(guest::UnlinkErrno(other2), EPERM);
   EXPECT_EQ(guest::OpenErrno(other2), 0);  // file.open's program is still there
   EXPECT_EQ(guest::OpenErrno(protectedFile), EPERM);
   auto st = Bulwark(root, {"status", "deny-test"});
@@ -224,7 +222,7 @@ TEST_F(SelfProtect, MissingProgramFailsClosed) {
 
   r = Bulwark(root, {"load", auditBundle});  // repair: a load wires every hook again
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(UnlinkErrno(other2), 0);
+  EXPECT_EQ(guest::UnlinkErrno(other2), 0);
   st = Bulwark(root, {"status", "deny-test"});
   EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << st.output;
 }
@@ -244,11 +242,11 @@ TEST_F(SelfProtect, MissingProgramBehindAnotherPolicyFailsClosed) {
   std::string other = tmp.CreateFile("other", "x");
   uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
   EXPECT_EQ(Tamper({"delete", Pin("shared/bw_progs_FILE_UNLINK"), std::to_string(index)}), 0);
-  EXPECT_EQ(UnlinkErrno(other), EPERM);
+  EXPECT_EQ(guest::UnlinkErrno(other), EPERM);
   auto st = Bulwark(root, {"list"});
   EXPECT_NE(st.output.find("TAMPERED"), std::string::npos) << st.output;
   ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);  // takes slot 0 out of the chain
-  EXPECT_EQ(UnlinkErrno(other), 0);
+  EXPECT_EQ(guest::UnlinkErrno(other), 0);
   EXPECT_EQ(Bulwark(root, {"unload", "deny-second"}).exit_code, 0);
 }
 
@@ -265,13 +263,13 @@ TEST_F(SelfProtect, EmptyGenerationFailsClosed) {
   ASSERT_EQ(bpf_map_lookup_elem(fd, &slot, &gen), 0);
   uint32_t empty = gen ^ 1;
   ASSERT_EQ(bpf_map_update_elem(fd, &slot, &empty, BPF_ANY), 0);
-  int unlinkErr = UnlinkErrno(other), openErr = guest::OpenErrno(other);
+  int unlinkErr = guest::UnlinkErrno(other), openErr = guest::OpenErrno(other);
   ASSERT_EQ(bpf_map_update_elem(fd, &slot, &gen, BPF_ANY), 0);
   ::close(fd);
   EXPECT_EQ(unlinkErr, EPERM);
   EXPECT_EQ(openErr, EPERM);
   EXPECT_EQ(guest::OpenErrno(other), 0);
-  EXPECT_EQ(UnlinkErrno(other), 0);
+  EXPECT_EQ(guest::UnlinkErrno(other), 0);
 }
 
 // Audit mode records instead of denying.
@@ -283,7 +281,7 @@ TEST_F(SelfProtect, MissingProgramOfAnAuditPolicyIsRecorded) {
   std::string other = tmp.CreateFile("other", "x");
   uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
   ASSERT_EQ(Tamper({"delete", Pin("shared/bw_progs_FILE_UNLINK"), std::to_string(index)}), 0);
-  EXPECT_EQ(UnlinkErrno(other), 0);
+  EXPECT_EQ(guest::UnlinkErrno(other), 0);
   auto ev = Bulwark(root, {"events"});
   EXPECT_NE(ev.output.find("(missing program)"), std::string::npos) << ev.output;
   EXPECT_NE(ev.output.find("would-deny"), std::string::npos) << ev.output;

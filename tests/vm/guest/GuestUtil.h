@@ -239,4 +239,7 @@ inline int OpenErrno(const std::string& path, int flags = O_RDONLY) {
   return 0;
 }
 
+// 0, or the errno of unlink(path).
+inline int UnlinkErrno(const std::string& path) { return ::unlink(path.c_str()) == 0 ? 0 : errno; }
+
 }  // namespace bulwark::guest
