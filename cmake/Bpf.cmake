@@ -17,7 +17,7 @@ if(NOT TARGET bulwark_vmlinux_h)
 endif()
 
 set(BULWARK_BPF_CFLAGS -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror
-    -I${BULWARK_VMLINUX_DIR} -I${PROJECT_SOURCE_DIR}/bpf/include -I${PROJECT_SOURCE_DIR}/compiler/catalogue)
+    -I${BULWARK_VMLINUX_DIR} -I${PROJECT_SOURCE_DIR}/abi)
 
 # bulwark_bpf_compile(OUTPUT out SOURCE src [BITCODE] [DEPENDS ...])
 # Compiles one BPF C file to an ELF object, or with BITCODE to LLVM bitcode (-emit-llvm).

@@ -1,12 +1,11 @@
 #include "Backend.h"
 
 #include "Codegen.h"
-#include "bw_abi.h"
-#include "bw_event.h"
-#include "bw_match.h"
+#include "Contract.h"
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 namespace bulwark::backend {
 
@@ -16,33 +15,6 @@ std::string locText(const ir::SourceLoc &l) {
   if (l.file.empty() && l.line == 0)
     return "";
   return l.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.column);
-}
-
-struct MapShape {
-  const char *type;
-  uint32_t key, value;
-};
-
-// Layouts of the per-policy maps of bw_lib.bpf.c (checked against the object's BTF by
-// the back-end tests).
-const std::map<std::string, MapShape> &mapShapes() {
-  static const std::map<std::string, MapShape> m = {
-      {"bw_scratch", {"array", 4, sizeof(struct bw_event)}},
-      {"bw_tmp", {"percpu_array", 4, sizeof(struct bw_tmp)}},
-      {"bw_recbuf", {"percpu_array", 4, BW_RECBUF_SIZE}},
-      {"bw_counters", {"percpu_array", 4, sizeof(struct bw_counter)}},
-      {"bw_rlimit", {"percpu_array", 4, sizeof(struct bw_rl)}},
-      {"bw_m_exact", {"hash", sizeof(struct bw_exact_key), sizeof(struct bw_match_val)}},
-      {"bw_m_prefix", {"lpm_trie", sizeof(struct bw_lpm_str_key), sizeof(struct bw_match_val)}},
-      {"bw_m_suffix", {"lpm_trie", sizeof(struct bw_lpm_str_key), sizeof(struct bw_match_val)}},
-      {"bw_m_cidr", {"lpm_trie", sizeof(struct bw_lpm_addr_key), sizeof(struct bw_match_val)}},
-      {"bw_m_int", {"hash", sizeof(struct bw_int_key), sizeof(struct bw_match_val)}},
-      {"bw_m_ident", {"hash", sizeof(struct bw_ident_key), sizeof(struct bw_match_val)}},
-      {"bw_m_hint", {"array", 4, 8}},
-      {"bw_m_dfa", {"array", 4, 4}},
-      {"bw_m_dfa_acc", {"array", 4, sizeof(struct bw_match_val)}},
-  };
-  return m;
 }
 
 // bw_m_ident labels the runtime sets at load: per exact path (and `scope executable` path)
@@ -55,33 +27,56 @@ uint32_t identityLabels(const Lowered &low, const ir::Policy &policy) {
   return n;
 }
 
+// The manifest entry of one per-policy map: its layout from the table, max_entries by its size
+// rule (maps.def), and its initial entries from the lowered map image, if any.
+std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &policy, const Lowered &low,
+                                  bundle::Bundle &b) {
+  bundle::MapEntry e;
+  e.name = std::string(spec.name);
+  e.type = std::string(spec.type);
+  e.keySize = spec.keySize;
+  e.valueSize = spec.valueSize;
+  auto img = low.maps.find(e.name);
+  if (img != low.maps.end()) {
+    if (img->second.keySize != e.keySize || img->second.valueSize != e.valueSize)
+      return "map " + e.name + " image layout does not match the template";
+    e.entries = static_cast<uint32_t>(img->second.entries.size());
+    e.data = "maps/" + e.name + ".bin";
+    std::vector<uint8_t> bytes;
+    for (const auto &[k, v] : img->second.entries) {
+      bytes.insert(bytes.end(), k.begin(), k.end());
+      bytes.insert(bytes.end(), v.begin(), v.end());
+    }
+    b.mapData[e.data] = std::move(bytes);
+  }
+  uint32_t labels = identityLabels(low, policy);
+  switch (spec.size) {
+  case abi::MapSize::CPUS: e.maxEntries = 0; break;
+  case abi::MapSize::RULES: e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1); break;
+  case abi::MapSize::DATA: e.maxEntries = std::max<uint32_t>(1, e.entries); break;
+  case abi::MapSize::LABELS:
+    e.maxEntries = labels ? e.entries + labels + (low.identity.empty() ? 0 : BW_IDENT_LEARN_SLACK)
+                          : std::max<uint32_t>(1, e.entries);
+    break;
+  case abi::MapSize::HINTS: e.maxEntries = labels ? BW_HINT_WORDS : 1; break;
+  case abi::MapSize::ONE:
+  case abi::MapSize::OBJECT: e.maxEntries = 1; break;
+  }
+  b.manifest.maps.push_back(std::move(e));
+  return std::nullopt;
+}
+
 } // namespace
 
 const std::vector<bundle::RodataEntry> &runtimeRodata() {
-  static const std::vector<bundle::RodataEntry> r = {
-      {"bw_cfg_slot", 4, "policy slot (bw_abi.h); default 0"},
-      {"bw_cfg_instance", 4, "policy instance (load sequence number) carried by every record; set by the runtime"},
-      {"bw_cfg_lane", 4, "lane; 0xffffffff (default) = standalone: no bw_state fold, no tail call"},
-      {"bw_cfg_mode_override", 4, "0 enforce, 1 audit, 0xffffffff (default) = policy mode"},
-      {"bw_cfg_scope_kind", 4, "0 host, 1 cgroup, 2 executable; set by bulwarkc"},
-      {"bw_cfg_cgroup_count", 4, "cgroup scope: number of (id, level) pairs used, at most 8"},
-      {"bw_cfg_cgroup_id", 64, "cgroup scope: u64[8] cgroup ids of the scope's subtrees"},
-      {"bw_cfg_cgroup_level", 32, "cgroup scope: u32[8] ancestor levels of those cgroups"},
-      {"bw_cfg_rec_rate", 4,
-       "records per second per rule per CPU (token bucket, bw_rlimit); default 1000, 0 = no limit"},
-      {"bw_cfg_rec_burst", 4, "records a rule may send back to back; default 0 = the rate"},
-      {"bw_cfg_exe_cache", 4, "1 (default): process.exe from the per-task cache bw_exe; 0: walk every event"},
-      {"bw_cfg_ident_count", 4, "identity groups (manifest `identity`), set by bulwarkc"},
-      {"bw_cfg_ident_group", 64, "u32[16] their group ids, set by bulwarkc"},
-      {"bw_cfg_ident_kind", 64, "u32[16] 0 exact, 1 prefix, set by bulwarkc"},
-      {"bw_cfg_view_groups", 4,
-       "bit i: identity group i also reads its path string (a protected path had no object at "
-       "load); default all; set by bulwark"},
-      {"bw_cfg_view_head", 512,
-       "u64[16][4] per identity group: leading bytes (little endian) of its paths without an "
-       "object at load; a view string is looked up only if it starts with one; set by bulwark"},
-      {"bw_cfg_view_mask", 512, "u64[16][4] the bytes of bw_cfg_view_head compared; default 0 (any string)"},
-  };
+  static const std::vector<bundle::RodataEntry> r = [] {
+    std::vector<bundle::RodataEntry> out;
+    for (const auto &spec : abi::rodata())
+      out.push_back({std::string(spec.name), spec.size,
+                     std::string(spec.meaning) + "; default " + std::string(spec.init) + "; set by " +
+                         (spec.setBy == abi::SetBy::COMPILER ? "bulwarkc" : "bulwark")});
+    return out;
+  }();
   return r;
 }
 
@@ -134,44 +129,13 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   for (const auto &h : cg.helpers)
     m.helpers.push_back({h.name, h.section, h.purpose});
   for (const auto &name : cg.maps) {
-    auto it = mapShapes().find(name);
-    if (it == mapShapes().end())
-      continue;  // shared (pinned) maps: bw_state, bw_gen, bw_events, bw_progs_*, bw_next_*;
-                 // bw_exe (task storage: max_entries must stay 0, keep the object's)
-    bundle::MapEntry e;
-    e.name = name;
-    e.type = it->second.type;
-    e.keySize = it->second.key;
-    e.valueSize = it->second.value;
-    if (name == "bw_scratch")
-      e.maxEntries = 0;
-    else if (name == "bw_counters" || name == "bw_rlimit")
-      e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1);
-    else
-      e.maxEntries = 1;
-    auto img = cr.lowered.maps.find(name);
-    if (img != cr.lowered.maps.end()) {
-      if (img->second.keySize != e.keySize || img->second.valueSize != e.valueSize) {
-        res.errors.push_back({BackendError::Kind::Internal, policy.loc,
-                              "map " + name + " image layout does not match the template"});
-        return res;
-      }
-      e.entries = static_cast<uint32_t>(img->second.entries.size());
-      e.maxEntries = std::max<uint32_t>(1, e.entries);
-      e.data = "maps/" + name + ".bin";
-      std::vector<uint8_t> bytes;
-      for (const auto &[k, v] : img->second.entries) {
-        bytes.insert(bytes.end(), k.begin(), k.end());
-        bytes.insert(bytes.end(), v.begin(), v.end());
-      }
-      b.mapData[e.data] = std::move(bytes);
+    const abi::MapSpec *spec = abi::findMap(name);
+    if (!spec || spec->size == abi::MapSize::OBJECT)
+      continue;  // shared (pinned) maps: bw_shared_maps.bpf.h; task storage keeps the object's size
+    if (auto err = addMap(*spec, policy, cr.lowered, b)) {
+      res.errors.push_back({BackendError::Kind::Internal, policy.loc, *err});
+      return res;
     }
-    if (name == "bw_m_ident")  // labelled by the runtime at load, learned by the programs
-      if (uint32_t labels = identityLabels(cr.lowered, policy))
-        e.maxEntries = e.entries + labels + (cr.lowered.identity.empty() ? 0 : BW_IDENT_LEARN_SLACK);
-    if (name == "bw_m_hint" && identityLabels(cr.lowered, policy))  // set by the runtime and the programs
-      e.maxEntries = BW_HINT_WORDS;
-    m.maps.push_back(e);
   }
   for (const auto &ig : cr.lowered.identity)
     m.identity.push_back({ig.group, ig.kind == GroupKind::Prefix ? "prefix" : "exact", ig.field, ig.paths});

@@ -55,7 +55,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
 // Writes the bundle directory (<dir>/manifest.yaml, policy.bpf.o, maps/*.bin).
 bool writeBundle(const bundle::Bundle &b, const std::filesystem::path &dir, std::string *error);
 
-// Names of the const volatile globals the runtime may set before load (see bw_lib.bpf.c).
+// The manifest's `rodata`: every const volatile global of a policy object (abi/rodata.def).
 const std::vector<bundle::RodataEntry> &runtimeRodata();
 
 } // namespace bulwark::backend

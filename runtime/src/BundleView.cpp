@@ -4,7 +4,7 @@
 #include "Error.h"
 #include "Hooks.h"
 
-#include "Bundle.h"  // compiler/bundle: bulwark::bundle::readManifest
+#include "Bundle.h"  // abi/bundle: bulwark::bundle::readManifest
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -86,7 +86,7 @@ namespace {
   throw Error(Exit::BadBundle, "corrupt bundle " + dir.string() + ": " + what);
 }
 
-// ---- manifest.yaml: read by the bundle library (compiler/bundle) -----------------------------
+// ---- manifest.yaml: read by the bundle library (abi/bundle) ---------------------------------
 void readManifest(Bundle &b) {
   fs::path path = b.dir / bundle::kManifestFile;
   std::ifstream in(path, std::ios::binary);

@@ -1,6 +1,6 @@
 // What the runtime needs from a bundle directory (docs/architecture.md, "Bundle format"),
 // and its validation. Reading the manifest is delegated to the bundle library
-// (compiler/bundle) when it is available; see Bundle.cpp.
+// (abi/bundle).
 #pragma once
 
 #include <cstdint>

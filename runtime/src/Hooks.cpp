@@ -1,36 +1,37 @@
 #include "Hooks.h"
 
+#include "Catalogue.h"  // abi/: the hook catalogue
+
 #include <algorithm>
 #include <vector>
 
 namespace bulwark::rt {
 namespace {
 
+// The field shown as an event's "object": the hook's first string field, else its first
+// address field, else its first own integer field (common fields never).
+void pickObject(Hook &h, const HookInfo &info) {
+  auto rank = [](char k) { return k == 'S' ? 3 : k == 'A' ? 2 : k == 'I' ? 1 : 0; };
+  for (const auto &f : info.fields) {
+    if (f.common)
+      continue;
+    char kind = f.slotKind == SlotKind::Str ? 'S' : f.slotKind == SlotKind::Addr ? 'A' : 'I';
+    if (rank(kind) > rank(h.objectKind)) {
+      h.objectKind = kind;
+      h.objectSlot = f.slot;
+      h.objectName = f.name;
+    }
+  }
+}
+
 struct Table {
   std::vector<Hook> hooks;
   Table() {
-    uint32_t index = 0;
-#define BW_HOOK(id, name, kind, attach, summary)                                                   \
-  hooks.push_back({index++, #id, name, std::string_view(#kind) == "LSM", attach, 0, 0, {}});
-#include "hooks.def"
-    // The event object: the first STR field, else the first ADDR field, else the first
-    // hook-specific INT field.
-    auto pick = [&](std::string_view hookId, char kind, uint32_t slot, std::string_view name) {
-      for (auto &h : hooks) {
-        if (h.id != hookId)
-          continue;
-        auto rank = [](char k) { return k == 'S' ? 3 : k == 'A' ? 2 : k == 'I' ? 1 : 0; };
-        if (rank(kind) > rank(h.objectKind)) {
-          h.objectKind = kind;
-          h.objectSlot = slot;
-          h.objectName = name;
-        }
-      }
-    };
-#define BW_FIELD(hook, cid, name, type, slot_kind, slot, summary)                                  \
-  pick(#hook, std::string_view(#slot_kind) == "STR" ? 'S' : std::string_view(#slot_kind) == "ADDR" ? 'A' : 'I', \
-       slot, name);
-#include "hooks.def"
+    for (const auto &info : Catalogue::get().hooks()) {
+      Hook h{static_cast<uint32_t>(info.id), info.key, info.name, info.kind == HookKind::Lsm, info.attach, 0, 0, {}};
+      pickObject(h, info);
+      hooks.push_back(h);
+    }
   }
 };
 

@@ -1,5 +1,5 @@
-// The runtime's view of the hook catalogue (compiler/catalogue/hooks.def, read through the
-// BW_HOOK X-macro so the runtime never lists hooks by hand).
+// The runtime's view of the hook catalogue (abi/Catalogue.h, read from abi/hooks.def, so
+// the runtime never lists hooks by hand).
 #pragma once
 
 #include <cstdint>

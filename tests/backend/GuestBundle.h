@@ -217,7 +217,7 @@ inline ProgStats progStats(bpf_program *p) {
   return s;
 }
 
-constexpr int kCommonStrSlots = 5;  // BW_COMMON_STR_SLOTS of compiler/catalogue/hooks.def
+constexpr int kCommonStrSlots = 5;  // BW_COMMON_STR_SLOTS of abi/hooks.def
 
 // A decoded record (struct bw_record + strings by slot).
 struct Rec {

@@ -1,5 +1,6 @@
 // Emitted objects, checked through libbpf/libelf summaries.
 #include "Backend.h"
+#include "Contract.h"
 #include "ObjectSummary.h"
 #include "PolicyBuilder.h"
 
@@ -21,6 +22,39 @@ bulwark::ir::Policy fileOpenPolicy() {
 }
 
 } // namespace
+
+// Every per-policy map in the object is declared as the contract's table says (abi/maps.def).
+TEST(Object, MapsAreDeclaredAsTheContractSays) {
+  auto r = bulwark::backend::compileBundle(fileOpenPolicy());
+  ASSERT_TRUE(r) << (r.errors.empty() ? "" : r.errors[0].message);
+  auto s = summarize(r->bundle.object);
+  ASSERT_TRUE(s.opened) << s.error;
+  size_t checked = 0;
+  for (const auto &[name, m] : s.maps) {
+    const bulwark::abi::MapSpec *spec = bulwark::abi::findMap(name);
+    if (!spec)
+      continue;  // shared maps
+    EXPECT_EQ(m.type, spec->bpfType) << name;
+    EXPECT_EQ(m.keySize, spec->keySize) << name;
+    EXPECT_EQ(m.valueSize, spec->valueSize) << name;
+    checked++;
+  }
+  EXPECT_GE(checked, 8u);
+  for (const auto &me : r->bundle.manifest.maps) {
+    const bulwark::abi::MapSpec *spec = bulwark::abi::findMap(me.name);
+    ASSERT_NE(spec, nullptr) << me.name;
+    EXPECT_EQ(me.type, spec->type) << me.name;
+    EXPECT_NE(spec->size, bulwark::abi::MapSize::OBJECT) << me.name;
+  }
+  // every rodata value of the table is in the manifest, with its size
+  ASSERT_EQ(r->bundle.manifest.rodata.size(), bulwark::abi::rodata().size());
+  for (const auto &spec : bulwark::abi::rodata()) {
+    auto it = std::find_if(r->bundle.manifest.rodata.begin(), r->bundle.manifest.rodata.end(),
+                           [&](const auto &e) { return e.name == spec.name; });
+    ASSERT_NE(it, r->bundle.manifest.rodata.end()) << spec.name;
+    EXPECT_EQ(it->size, spec.size) << spec.name;
+  }
+}
 
 TEST(Object, FileOpenThinSlice) {
   auto r = bulwark::backend::compileBundle(fileOpenPolicy());

@@ -1,6 +1,6 @@
 #pragma once
 // Test bundles built from the hand-written fixture objects (tests/runtime/fixtures), in the
-// manifest format of the bundle library (compiler/bundle). Shared by host and VM tests.
+// manifest format of the bundle library (abi/bundle). Shared by host and VM tests.
 #include <cstdint>
 #include <filesystem>
 #include <fstream>

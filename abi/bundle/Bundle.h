@@ -1,4 +1,4 @@
-// Bundle format (ABI 1): a directory <policy>.bwb/ with manifest.yaml, policy.bpf.o and
+// Bundle format: a directory <policy>.bwb/ with manifest.yaml, policy.bpf.o and
 // maps/<name>.bin (see docs/architecture.md). yaml-cpp only (no LLVM): the runtime links
 // this library too. Writing is deterministic: identical Bundle values give identical bytes.
 #pragma once

@@ -9,7 +9,9 @@
 #ifndef BULWARK_BW_MATCH_H
 #define BULWARK_BW_MATCH_H
 
+#include "bw_abi.h"
 #include "bw_event.h"
+#include "hooks.def" /* BW_COMMON_INT_SLOTS, BW_COMMON_STR_SLOTS (the table expands to nothing here) */
 
 #define BW_ATOM_WORDS 4                      /* up to 256 atoms per hook */
 #define BW_MAX_ATOMS (BW_ATOM_WORDS * 64)
@@ -202,6 +204,9 @@ struct bw_exe_cache {
 /* Record assembly buffer (bw_recbuf, PERCPU_ARRAY of 1): struct bw_record then up to
  * 1 + BW_STR_SLOTS - BW_COMMON_STR_SLOTS strings, plus slack for bounded copies. */
 #define BW_RECBUF_SIZE (sizeof(struct bw_record) + (BW_STR_SLOTS - BW_COMMON_STR_SLOTS + 2) * BW_PATH_MAX)
+struct bw_recbuf {
+  char b[BW_RECBUF_SIZE];
+};
 
 /* bw_m_dfa (ARRAY of u32): for a DFA at base b: [b] = number of byte classes n,
  * [b + 1] = acc_base, then with t = b + BW_DFA_HEADER: [t + byte] = class,

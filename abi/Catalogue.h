@@ -40,6 +40,7 @@ struct FieldInfo {
 
 struct HookInfo {
   HookId id;
+  std::string_view key;     // "FILE_OPEN": the id in hooks.def, suffix of per-hook BPF names
   std::string_view name;    // "file.open"
   HookKind kind;
   std::string_view attach;  // LSM hook name ("file_open"); empty for kprobe

@@ -1,7 +1,7 @@
 /* The event record every hook template fills and the generated decision code reads.
  * Shared by BPF C (templates) and C++ (back end offsets, runtime event decoding):
  * fixed-width fields only, no pointers, natural alignment. Field meaning per hook is
- * in compiler/catalogue/hooks.def (slot kind + slot index). */
+ * in hooks.def (slot kind + slot index). */
 #ifndef BULWARK_BW_EVENT_H
 #define BULWARK_BW_EVENT_H
 

@@ -48,12 +48,14 @@ enum bw_mode {
   BW_MODE_ENFORCE = 0,
   BW_MODE_AUDIT = 1,
 };
+#define BW_MODE_NONE 0xffffffffu /* bw_cfg_mode_override: the policy's own mode */
 
 enum bw_scope_kind {
   BW_SCOPE_HOST = 0,
   BW_SCOPE_CGROUP = 1,
   BW_SCOPE_EXECUTABLE = 2,
 };
+#define BW_SCOPE_CGROUPS 8 /* cgroup subtrees one policy may be scoped to */
 
 /* Per-CPU state for one event's walk down a lane (map bw_state, shared). */
 struct bw_state {

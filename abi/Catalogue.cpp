@@ -16,7 +16,7 @@ Catalogue::Catalogue() {
 #include "hooks.def"
 
 #define BW_HOOK(id, name, kind, attach, summary)                                                   \
-  hooks_.push_back({HookId::id, name, kindOf(#kind), attach, summary, common});
+  hooks_.push_back({HookId::id, #id, name, kindOf(#kind), attach, summary, common});
 #include "hooks.def"
 
 #define BW_FIELD(hook, cid, name, type, slot_kind, slot, summary)                                  \

@@ -1,0 +1,63 @@
+#include "Contract.h"
+
+#include <linux/bpf.h>
+
+#include <array>
+
+namespace bulwark::abi {
+namespace {
+
+constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+
+// "LPM_TRIE" -> "lpm_trie", at compile time, kept in static storage per type.
+template <size_t N> struct Lower {
+  std::array<char, N> s{};
+  constexpr Lower(const char (&in)[N]) {
+    for (size_t i = 0; i < N; i++)
+      s[i] = lower(in[i]);
+  }
+  constexpr std::string_view view() const { return {s.data(), N - 1}; }
+};
+
+#define BW_MAP(id, type, flags, key, value, size, meaning) constexpr Lower type_##id(#type);
+#include "maps.def"
+
+const MapSpec kMaps[] = {
+#define BW_MAP(id, type, flags, key, value, size, meaning)                                         \
+  {MapId::id, "bw_" #id, type_##id.view(), BPF_MAP_TYPE_##type, flags, #key, #value, sizeof(key), sizeof(value), MapSize::size, meaning},
+#include "maps.def"
+};
+
+const RodataSpec kRodata[] = {
+#define BW_RODATA(id, type, dims, init, set_by, meaning)                                           \
+  {RodataId::id, "bw_cfg_" #id, #type #dims, sizeof(type dims), #init, SetBy::set_by, meaning},
+#include "rodata.def"
+};
+
+} // namespace
+
+std::span<const MapSpec> maps() { return kMaps; }
+std::span<const RodataSpec> rodata() { return kRodata; }
+const MapSpec &map(MapId id) { return kMaps[static_cast<size_t>(id)]; }
+const RodataSpec &rodata(RodataId id) { return kRodata[static_cast<size_t>(id)]; }
+
+const MapSpec *findMap(std::string_view name) {
+  for (const auto &m : kMaps)
+    if (m.name == name)
+      return &m;
+  return nullptr;
+}
+
+const RodataSpec *findRodata(std::string_view name) {
+  for (const auto &r : kRodata)
+    if (r.name == name)
+      return &r;
+  return nullptr;
+}
+
+std::string_view sizeName(MapSize s) {
+  static constexpr std::string_view names[] = {"CPUS", "RULES", "DATA", "LABELS", "HINTS", "ONE", "OBJECT"};
+  return names[static_cast<size_t>(s)];
+}
+
+} // namespace bulwark::abi
