@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -93,8 +94,10 @@ public:
   std::string metricsText();
 
 private:
+  struct Loop;  // run's event loop (Daemon.cpp)
   void log(const std::string &msg);
   void rebuildWatches();
+  void loadMetrics(std::ostream &o) const;
 
   DaemonConfig cfg_;
   Runtime rt_;

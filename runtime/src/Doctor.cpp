@@ -77,123 +77,149 @@ bool kallsymsHas(const std::string &fn) {
   return false;
 }
 
-} // namespace
+using S = Check::Status;
 
-DoctorReport runDoctor(const std::string &pinRoot) {
-  DoctorReport r;
-  using S = Check::Status;
-  auto add = [&](std::string n, S s, std::string d) { r.checks.push_back({std::move(n), s, std::move(d)}); };
+void add(DoctorReport &r, std::string name, S status, std::string detail) {
+  r.checks.push_back({std::move(name), status, std::move(detail)});
+}
 
-  add("kernel", S::Info, kernelRelease());
-  bool btf = haveKernelBtf();
-  add("btf", btf ? S::Ok : S::Fail,
-      btf ? "/sys/kernel/btf/vmlinux present" : "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y needed)");
+// What the verdict depends on.
+struct Findings {
+  bool btf = false, lsmsKnown = false, lsmActive = false, priv = false, fsOk = false;
+  ProbeOutcome lsm;
+};
+
+// systemChecks: kernel release, BTF, the BPF LSM among the active LSMs, privilege, bpffs at
+// the pin root.
+Findings systemChecks(DoctorReport &r, const std::string &pinRoot) {
+  Findings f;
+  add(r, "kernel", S::Info, kernelRelease());
+  f.btf = haveKernelBtf();
+  add(r, "btf", f.btf ? S::Ok : S::Fail,
+      f.btf ? "/sys/kernel/btf/vmlinux present" : "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y needed)");
 
   std::string why;
   auto lsms = activeLsms(&why);
-  bool lsmActive = false;
+  f.lsmsKnown = bool(lsms);
   if (lsms) {
     std::string list;
     for (auto &l : *lsms)
       list += (list.empty() ? "" : ",") + l;
-    lsmActive = bpfLsmActive(*lsms);
-    add("bpf-lsm", lsmActive ? S::Ok : S::Fail,
-        lsmActive ? "bpf is an active LSM (" + list + ")"
-                  : "bpf is not an active LSM (" + list + "); boot with lsm=" + list + ",bpf");
+    f.lsmActive = bpfLsmActive(*lsms);
+    add(r, "bpf-lsm", f.lsmActive ? S::Ok : S::Fail,
+        f.lsmActive ? "bpf is an active LSM (" + list + ")"
+                    : "bpf is not an active LSM (" + list + "); boot with lsm=" + list + ",bpf");
   } else {
-    add("bpf-lsm", S::Warn, why);
+    add(r, "bpf-lsm", S::Warn, why);
   }
 
   std::string missing;
-  bool priv = havePrivilege(&missing);
-  add("privilege", priv ? S::Ok : S::Fail, priv ? "sufficient" : "missing " + missing);
+  f.priv = havePrivilege(&missing);
+  add(r, "privilege", f.priv ? S::Ok : S::Fail, f.priv ? "sufficient" : "missing " + missing);
 
   std::string bpffsDir = pinRoot;
   while (!exists(bpffsDir) && bpffsDir.find('/') != std::string::npos && bpffsDir != "/")
     bpffsDir = bpffsDir.substr(0, bpffsDir.rfind('/'));
-  bool fsOk = isBpffs(bpffsDir);
-  add("bpffs", fsOk ? S::Ok : S::Fail,
-      fsOk ? bpffsDir + " is a BPF file system"
-           : bpffsDir + " is not a BPF file system (" + bpffsMountHint(pinRoot) + ")");
+  f.fsOk = isBpffs(bpffsDir);
+  add(r, "bpffs", f.fsOk ? S::Ok : S::Fail,
+      f.fsOk ? bpffsDir + " is a BPF file system"
+             : bpffsDir + " is not a BPF file system (" + bpffsMountHint(pinRoot) + ")");
+  return f;
+}
 
-  // Test-loads.
-  auto lsm = tryProgram("bw_probe_lsm", [](bpf_program *p) { return bpf_program__attach_lsm(p); });
-  add("load lsm", lsm.attached ? S::Ok : S::Fail, "lsm/file_open probe " + lsm.detail);
+// testLoads: an LSM, a kprobe and a tracepoint program loaded and attached (then detached at
+// once), and a ring buffer created.
+void testLoads(DoctorReport &r, Findings &f) {
+  f.lsm = tryProgram("bw_probe_lsm", [](bpf_program *p) { return bpf_program__attach_lsm(p); });
+  add(r, "load lsm", f.lsm.attached ? S::Ok : S::Fail, "lsm/file_open probe " + f.lsm.detail);
   std::string kfn = kallsymsHas("do_sys_openat2") ? "do_sys_openat2" : "do_nanosleep";
   auto kp = tryProgram("bw_probe_kprobe",
                        [&](bpf_program *p) { return bpf_program__attach_kprobe(p, false, kfn.c_str()); });
-  add("load kprobe", kp.attached ? S::Ok : S::Warn, "kprobe on " + kfn + ": " + kp.detail);
+  add(r, "load kprobe", kp.attached ? S::Ok : S::Warn, "kprobe on " + kfn + ": " + kp.detail);
   auto tp = tryProgram("bw_probe_tp", [](bpf_program *p) {
     return bpf_program__attach_tracepoint(p, "sched", "sched_process_fork");
   });
-  add("load tracepoint", tp.attached ? S::Ok : S::Warn, "sched/sched_process_fork: " + tp.detail);
-  {
-    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bw_probe_rb", 0, 0, 4096, nullptr);
-    if (fd >= 0) {
-      add("ringbuf", S::Ok, "ring buffer map created");
-      ::close(fd);
-    } else {
-      add("ringbuf", S::Fail, "cannot create a ring buffer map: " + errnoText(errno));
-    }
+  add(r, "load tracepoint", tp.attached ? S::Ok : S::Warn, "sched/sched_process_fork: " + tp.detail);
+  int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bw_probe_rb", 0, 0, 4096, nullptr);
+  if (fd >= 0) {
+    add(r, "ringbuf", S::Ok, "ring buffer map created");
+    ::close(fd);
+  } else {
+    add(r, "ringbuf", S::Fail, "cannot create a ring buffer map: " + errnoText(errno));
   }
+}
 
-  // What is pinned now.
-  if (exists(pinRoot))
-    add("pins", S::Info, pinRoot + " exists");
-  else
-    add("pins", S::Info, pinRoot + " does not exist (nothing loaded)");
-  if (exists(pinRoot) && priv) {
-    // Integrity of what is loaded: the kernel wiring against what was loaded.
-    try {
-      Runtime rt(pinRoot);
-      auto policies = rt.list();
-      size_t tampered = 0;
-      for (const auto &p : policies) {
-        if (p.tampering.empty())
-          continue;
-        tampered++;
-        std::string what;
-        for (const auto &t : p.tampering)
-          what += (what.empty() ? "" : "; ") + t;
-        add("integrity", S::Fail, p.name + " TAMPERED: " + what + " (load it again to repair)");
-      }
-      if (!policies.empty() && tampered == 0)
-        add("integrity", S::Ok, std::to_string(policies.size()) + " policies wired as loaded");
-      auto shared = rt.sharedStatus();
-      if (!policies.empty())
-        add("self-protection",
-            shared.guardTrusts.empty() ? S::Warn : shared.guardMissing.empty() ? S::Ok : S::Fail,
-            shared.guardTrusts.empty() ? "not attached: other processes can change Bulwark's kernel state"
-            : shared.guardMissing.empty()
-                ? "on; trusts the executable on " + shared.guardTrusts
-                : "TAMPERED: " + std::to_string(shared.guardMissing.size()) + " guard programs are not attached");
-    } catch (const Error &e) {
-      add("integrity", S::Warn, std::string("cannot check: ") + e.what());
+// loadedChecks: the kernel wiring of each loaded policy against what was loaded, and
+// self-protection.
+void loadedChecks(DoctorReport &r, const std::string &pinRoot) {
+  try {
+    Runtime rt(pinRoot);
+    auto policies = rt.list();
+    size_t tampered = 0;
+    for (const auto &p : policies) {
+      if (p.tampering.empty())
+        continue;
+      tampered++;
+      std::string what;
+      for (const auto &t : p.tampering)
+        what += (what.empty() ? "" : "; ") + t;
+      add(r, "integrity", S::Fail, p.name + " TAMPERED: " + what + " (load it again to repair)");
     }
+    if (!policies.empty() && tampered == 0)
+      add(r, "integrity", S::Ok, std::to_string(policies.size()) + " policies wired as loaded");
+    auto shared = rt.sharedStatus();
+    if (!policies.empty())
+      add(r, "self-protection",
+          shared.guardTrusts.empty() ? S::Warn : shared.guardMissing.empty() ? S::Ok : S::Fail,
+          shared.guardTrusts.empty() ? "not attached: other processes can change Bulwark's kernel state"
+          : shared.guardMissing.empty()
+              ? "on; trusts the executable on " + shared.guardTrusts
+              : "TAMPERED: " + std::to_string(shared.guardMissing.size()) + " guard programs are not attached");
+  } catch (const Error &e) {
+    add(r, "integrity", S::Warn, std::string("cannot check: ") + e.what());
   }
+}
 
+// setVerdict: whether Bulwark can enforce here, and if not, every reason.
+void setVerdict(DoctorReport &r, const Findings &f) {
   std::vector<std::string> reasons;
-  if (!btf)
+  if (!f.btf)
     reasons.push_back("no kernel BTF");
-  if (lsms && !lsmActive)
+  if (f.lsmsKnown && !f.lsmActive)
     reasons.push_back("the BPF LSM is not active");
-  if (!priv)
+  if (!f.priv)
     reasons.push_back("missing privilege");
-  if (!fsOk)
+  if (!f.fsOk)
     reasons.push_back("no bpffs at the pin root");
-  if (!lsm.attached)
-    reasons.push_back(lsm.loaded ? "LSM programs load but do not attach"
-                                 : "the kernel refuses to load LSM programs (" + lsm.detail + ")");
+  if (!f.lsm.attached)
+    reasons.push_back(f.lsm.loaded ? "LSM programs load but do not attach"
+                                   : "the kernel refuses to load LSM programs (" + f.lsm.detail + ")");
   r.canEnforce = reasons.empty();
   if (r.canEnforce) {
     r.verdict = "OK: this kernel can run Bulwark policies (BPF LSM programs load and attach)";
-    if (!lsms)
+    if (!f.lsmsKnown)
       r.verdict += "; could not confirm bpf among the active LSMs";
   } else {
     r.verdict = "NOT SUPPORTED: Bulwark cannot enforce here: ";
     for (size_t i = 0; i < reasons.size(); i++)
       r.verdict += (i ? "; " : "") + reasons[i];
   }
+}
+
+} // namespace
+
+DoctorReport runDoctor(const std::string &pinRoot) {
+  DoctorReport r;
+  Findings f = systemChecks(r, pinRoot);
+  testLoads(r, f);
+  // What is pinned now.
+  if (exists(pinRoot))
+    add(r, "pins", S::Info, pinRoot + " exists");
+  else
+    add(r, "pins", S::Info, pinRoot + " does not exist (nothing loaded)");
+  if (exists(pinRoot) && f.priv)
+    loadedChecks(r, pinRoot);
+  setVerdict(r, f);
   return r;
 }
 

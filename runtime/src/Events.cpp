@@ -207,21 +207,12 @@ std::string renderMessage(const std::string &tmpl, const Event &e) {
   return out;
 }
 
-bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, InstanceInfo> &instances,
-                  int64_t monoToReal, Event *out, std::string *why) {
-  if (size < sizeof(bw_record)) {
-    if (why)
-      *why = "record of " + std::to_string(size) + " bytes is shorter than struct bw_record";
-    return false;
-  }
-  bw_record r;
-  std::memcpy(&r, data, sizeof r);
-  if (r.abi != BW_ABI_VERSION) {
-    if (why)
-      *why = "record of ABI " + std::to_string(r.abi);
-    return false;
-  }
-  Event e;
+namespace {
+
+// nameRecord: the record's header: its policy and rule (from its instance, never its slot),
+// action, hook, process, and the rule's function and message template.
+void nameRecord(const bw_record &r, const std::map<uint32_t, InstanceInfo> &instances, int64_t monoToReal,
+                Event &e) {
   e.timeNs = uint64_t(int64_t(r.ktime_ns) + monoToReal);
   e.flags = r.flags;
   e.instance = r.instance;
@@ -253,11 +244,12 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, Instan
   e.euid = r.euid;
   e.comm.assign(r.comm, strnlen(r.comm, sizeof r.comm));
   e.cgroupId = r.cgroup_id;
+}
 
-  // Trailing strings (bpf/templates/bw_lib.bpf.c, emit): process.exe, then the hook's
-  // string slots in slot order; each takes str_len[slot] bytes including its NUL.
-  const char *p = static_cast<const char *>(data) + sizeof(bw_record);
-  const char *end = static_cast<const char *>(data) + size;
+// readSlots: the record's slots, with its trailing strings (bpf/templates/bw_lib.bpf.c,
+// emit): process.exe, then the hook's string slots in slot order; each takes str_len[slot]
+// bytes including its NUL.
+void readSlots(const bw_record &r, const char *p, const char *end, Event &e) {
   Slots &s = e.raw;
   std::memcpy(s.ints, r.ints, sizeof s.ints);
   std::memcpy(s.addrs, r.addrs, sizeof s.addrs);
@@ -275,7 +267,12 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, Instan
     take(slot);
   s.strs[0] = e.comm;
   e.exe = s.strs[1];
+}
 
+// describeObject: the hook's fields by name and its primary object (kprobe hooks: the first
+// argument).
+void describeObject(const bw_record &r, const Hook *h, Event &e) {
+  const Slots &s = e.raw;
   if (h && !h->lsm) {
     // kprobe hooks have no catalogue fields: sema numbers argument slots in parameter order,
     // so the first string argument is in the first hook string slot, the first integer
@@ -284,30 +281,55 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, Instan
       e.object = s.strs[BW_COMMON_STR_SLOTS];
     else
       e.object = std::to_string(static_cast<int64_t>(r.ints[BW_COMMON_INT_SLOTS]));
-  } else if (h) {
-    for (const FieldDef *f : hookFields(*h))
-      e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
-    switch (h->objectKind) {
-    case 'S':
-      if (h->objectSlot < BW_STR_SLOTS)
-        e.object = s.strs[h->objectSlot];
-      break;
-    case 'A':
-      if (h->objectSlot < BW_ADDR_SLOTS) {
-        e.object = addrString(r.addrs[h->objectSlot]);
-        // the port is the INT slot after the family (net.dport / net.sport, slot 7)
-        if (r.ints[7])
-          e.object += ":" + std::to_string(r.ints[7]);
-      }
-      break;
-    case 'I':
-      if (const FieldDef *f = findField(h, h->objectName))
-        e.object = fieldValue(*f, s);
-      else if (h->objectSlot < BW_INT_SLOTS)
-        e.object = std::to_string(r.ints[h->objectSlot]);
-      break;
-    }
+    return;
   }
+  if (!h)
+    return;
+  for (const FieldDef *f : hookFields(*h))
+    e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
+  switch (h->objectKind) {
+  case 'S':
+    if (h->objectSlot < BW_STR_SLOTS)
+      e.object = s.strs[h->objectSlot];
+    break;
+  case 'A':
+    if (h->objectSlot < BW_ADDR_SLOTS) {
+      e.object = addrString(r.addrs[h->objectSlot]);
+      // the port is the INT slot after the family (net.dport / net.sport, slot 7)
+      if (r.ints[7])
+        e.object += ":" + std::to_string(r.ints[7]);
+    }
+    break;
+  case 'I':
+    if (const FieldDef *f = findField(h, h->objectName))
+      e.object = fieldValue(*f, s);
+    else if (h->objectSlot < BW_INT_SLOTS)
+      e.object = std::to_string(r.ints[h->objectSlot]);
+    break;
+  }
+}
+
+} // namespace
+
+bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, InstanceInfo> &instances,
+                  int64_t monoToReal, Event *out, std::string *why) {
+  if (size < sizeof(bw_record)) {
+    if (why)
+      *why = "record of " + std::to_string(size) + " bytes is shorter than struct bw_record";
+    return false;
+  }
+  bw_record r;
+  std::memcpy(&r, data, sizeof r);
+  if (r.abi != BW_ABI_VERSION) {
+    if (why)
+      *why = "record of ABI " + std::to_string(r.abi);
+    return false;
+  }
+  Event e;
+  nameRecord(r, instances, monoToReal, e);
+  const char *p = static_cast<const char *>(data) + sizeof(bw_record);
+  readSlots(r, p, static_cast<const char *>(data) + size, e);
+  describeObject(r, hookByIndex(r.hook), e);
   e.message = renderMessage(e.messageTemplate, e);
   *out = std::move(e);
   return true;

@@ -14,7 +14,7 @@
 //   <policy>/gen<G>/bw_rules                rule table (names for events and status)
 //   <policy>/gen<G>/bw_scope                the cgroups of a cgroup scope and the ids loaded (State.h)
 //   <policy>/gen<G>/bw_counters_base        counts of the versions G replaced, by G's rule
-//                                           ids; pinned once they are folded in (Runtime.cpp)
+//                                           ids; pinned once they are folded in (Counters.h)
 //   <policy>/gen<G>/helper_<name>           link of a helper program (attached directly)
 //   <policy>/gen<G>/kprobe_<fn>             link of the kprobe program on kernel function fn
 //   <policy>/gen<G>/prog_kprobe_<fn>        that program (for status: insns, run time)

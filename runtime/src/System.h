@@ -32,5 +32,6 @@ std::string bpffsMountHint(const std::string &pinRoot);
 
 uint64_t realtimeNs();
 uint64_t monotonicNs();
+inline double monotonicSeconds() { return double(monotonicNs()) / 1e9; }
 
 } // namespace bulwark::rt

@@ -196,53 +196,58 @@ JsonObject statusJson(const PolicyStatus &st) {
   return o;
 }
 
-int cmdStatus(const std::string &root, const std::string &policy, bool json) {
-  Runtime rt(root);
-  if (json) {
-    std::vector<std::string> out;
-    if (policy.empty())
-      for (const auto &p : rt.list())
-        out.push_back(statusJson(rt.status(p)).text());
-    else
-      out.push_back(statusJson(rt.status(policy)).text());
-    auto shared = rt.sharedStatus();
-    JsonObject o;
-    o.str("pin_root", root).raw("policies", jsonArray(out)).num("dispatchers", shared.dispatchers.size())
-        .num("shared_kernel_memory", shared.kernelMemory)
-        .str("self_protection", shared.guardTrusts.empty() ? "off" : shared.guardMissing.empty() ? "on" : "tampered");
-    std::printf("%s\n", o.text().c_str());
-    return 0;
+// `status --format json`: every policy (or one) and the shared state, as one object.
+int printStatusJson(Runtime &rt, const std::string &root, const std::string &policy) {
+  std::vector<std::string> out;
+  if (policy.empty())
+    for (const auto &p : rt.list())
+      out.push_back(statusJson(rt.status(p)).text());
+  else
+    out.push_back(statusJson(rt.status(policy)).text());
+  auto shared = rt.sharedStatus();
+  JsonObject o;
+  o.str("pin_root", root).raw("policies", jsonArray(out)).num("dispatchers", shared.dispatchers.size())
+      .num("shared_kernel_memory", shared.kernelMemory)
+      .str("self_protection", shared.guardTrusts.empty() ? "off" : shared.guardMissing.empty() ? "on" : "tampered");
+  std::printf("%s\n", o.text().c_str());
+  return 0;
+}
+
+// `status` without a policy: one line per policy, then the dispatchers, shared maps and
+// self-protection.
+int printStatusAll(Runtime &rt, const std::string &root) {
+  auto ps = rt.list();
+  std::printf("pin root: %s\n", root.c_str());
+  std::printf("policies: %zu\n", ps.size());
+  uint64_t total = 0;
+  for (const auto &p : ps) {
+    auto st = rt.status(p);
+    total += st.kernelMemory;
+    std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
+                p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
+                p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
+                p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED");
   }
-  if (policy.empty()) {
-    auto ps = rt.list();
-    std::printf("pin root: %s\n", root.c_str());
-    std::printf("policies: %zu\n", ps.size());
-    uint64_t total = 0;
-    for (const auto &p : ps) {
-      auto st = rt.status(p);
-      total += st.kernelMemory;
-      std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
-                  p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
-                  p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
-                  p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED");
-    }
-    std::printf("kernel memory (policies): %s\n", human(total).c_str());
-    auto shared = rt.sharedStatus();
-    std::printf("dispatchers: %zu attached\n", shared.dispatchers.size());
-    for (const auto &d : shared.dispatchers)
-      std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
-    std::printf("shared maps: %zu, kernel memory %s\n", shared.maps.size(),
-                human(shared.kernelMemory).c_str());
-    if (shared.guardTrusts.empty())
-      std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
-    else if (!shared.guardMissing.empty())
-      std::printf("self-protection: TAMPERED (not attached: %s; load a policy again to repair)\n",
-                  joined(shared.guardMissing, ", ").c_str());
-    else
-      std::printf("self-protection: on (%zu programs; trusts the executable on device %s)\n", shared.guard.size(),
-                  shared.guardTrusts.substr(7).c_str());
-    return 0;
-  }
+  std::printf("kernel memory (policies): %s\n", human(total).c_str());
+  auto shared = rt.sharedStatus();
+  std::printf("dispatchers: %zu attached\n", shared.dispatchers.size());
+  for (const auto &d : shared.dispatchers)
+    std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
+  std::printf("shared maps: %zu, kernel memory %s\n", shared.maps.size(),
+              human(shared.kernelMemory).c_str());
+  if (shared.guardTrusts.empty())
+    std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
+  else if (!shared.guardMissing.empty())
+    std::printf("self-protection: TAMPERED (not attached: %s; load a policy again to repair)\n",
+                joined(shared.guardMissing, ", ").c_str());
+  else
+    std::printf("self-protection: on (%zu programs; trusts the executable on device %s)\n", shared.guard.size(),
+                shared.guardTrusts.substr(7).c_str());
+  return 0;
+}
+
+// `status POLICY`: everything about one policy: its record, hooks, scope, pins and counters.
+int printStatusOne(Runtime &rt, const std::string &policy) {
   auto st = rt.status(policy);
   const auto &s = st.summary;
   std::printf("policy:     %s%s\n", s.name.c_str(),
@@ -285,6 +290,16 @@ int cmdStatus(const std::string &root, const std::string &policy, bool json) {
     std::printf("object labels: %u of %u%s\n", st.objectLabels, st.objectLabelsMax,
                 st.objectLabels >= st.objectLabelsMax ? " FULL: links and renames that need a label are denied" : "");
   return 0;
+}
+
+
+int cmdStatus(const std::string &root, const std::string &policy, bool json) {
+  Runtime rt(root);
+  if (json)
+    return printStatusJson(rt, root, policy);
+  if (policy.empty())
+    return printStatusAll(rt, root);
+  return printStatusOne(rt, policy);
 }
 
 // ---- events ---------------------------------------------------------------------------------
@@ -353,6 +368,102 @@ int cmdDoctor(const std::string &root, bool json) {
   return r.canEnforce ? 0 : int(Exit::Unsupported);
 }
 
+// The command line: every option's value, and the subcommand chosen.
+struct CommandLine {
+  bool verbose = false;
+  std::string root = defaultPinRoot();
+  std::string bundle, mode, policy, format = "text";
+  bool follow = false, json = false;
+  uint64_t count = 0;
+  double timeout = 0;
+  EventFilter filter;
+  std::string since, config, runRoot;
+  CLI::App *load = nullptr, *unload = nullptr, *list = nullptr, *status = nullptr, *events = nullptr,
+           *run = nullptr, *doctor = nullptr;
+};
+
+// addCommands: the subcommands and their options, writing into `c`.
+void addCommands(CLI::App &app, CommandLine &c) {
+  auto common = [&](CLI::App *s) {
+    s->add_option("--pin-root", c.root, "bpffs directory holding Bulwark's pins")->capture_default_str();
+    s->add_flag("-v,--verbose", c.verbose, "show libbpf's messages");
+  };
+  c.load = app.add_subcommand("load", "load a bundle, or atomically replace the loaded version");
+  c.load->add_option("BUNDLE", c.bundle, "bundle directory (<policy>.bwb)")->required();
+  c.load->add_option("--mode", c.mode, "override the policy's mode")->check(CLI::IsMember({"audit", "enforce"}));
+  common(c.load);
+
+  c.unload = app.add_subcommand("unload", "detach and remove a policy");
+  c.unload->add_option("POLICY", c.policy, "policy name")->required();
+  common(c.unload);
+
+  // One --format option, the same on every command that prints state or events.
+  auto formatOption = [&](CLI::App *s) {
+    s->add_option("--format", c.format, "output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  };
+  c.list = app.add_subcommand("list", "list loaded policies");
+  formatOption(c.list);
+  common(c.list);
+
+  c.status = app.add_subcommand("status", "hooks, programs, pins, counters and memory of policies");
+  c.status->add_option("POLICY", c.policy, "policy name (default: all)");
+  formatOption(c.status);
+  common(c.status);
+
+  auto *events = c.events = app.add_subcommand("events", "print decisions from the event ring buffer, one per line");
+  events->add_flag("-f,--follow", c.follow, "keep reading until interrupted");
+  formatOption(events);
+  events->add_option("--count", c.count, "stop after this many events (that pass the filters)");
+  events->add_option("--timeout", c.timeout, "with --follow: stop after this many seconds");
+  events->add_option("--policy", c.filter.policy, "only events of this policy");
+  events->add_option("--rule", c.filter.rule, "only events of this rule (a name, or (default))");
+  events->add_option("--action", c.filter.action, "only events with this action")
+      ->check(CLI::IsMember({"allow", "deny", "audit", "kill", "would-deny"}));
+  events->add_option("--since", c.since, "only events at or after a UTC time (2026-12-02T06:00:00Z) or an age (10m)");
+  common(events);
+
+  c.run = app.add_subcommand("run", "daemon: keep the bundles of a directory loaded, serve metrics, log events");
+  c.run->add_option("--config", c.config, "YAML config file (see docs/operations.md)")->required();
+  c.run->add_option("--pin-root", c.runRoot, "overrides the config's pin_root");
+  c.run->add_flag("-v,--verbose", c.verbose, "show libbpf's messages");
+
+  c.doctor = app.add_subcommand("doctor", "check what this kernel supports (test-loads programs)");
+  formatOption(c.doctor);
+  c.doctor->add_flag("--json", c.json, "the same as --format json");
+  common(c.doctor);
+}
+
+// runCommand: the chosen subcommand; its Error becomes its message and exit code.
+int runCommand(CommandLine &c) {
+  try {
+    if (*c.load)
+      return cmdLoad(c.root, c.bundle, c.mode);
+    if (*c.unload)
+      return cmdUnload(c.root, c.policy);
+    if (*c.list)
+      return cmdList(c.root, c.format == "json");
+    if (*c.status)
+      return cmdStatus(c.root, c.policy, c.format == "json");
+    if (*c.events) {
+      c.filter.sinceNs = parseSince(c.since);
+      return cmdEvents(c.root, c.follow, c.format, c.count, c.timeout, c.filter);
+    }
+    if (*c.doctor)
+      return cmdDoctor(c.root, c.json || c.format == "json");
+    if (*c.run)
+      return cmdRun(c.config, c.runRoot);
+  } catch (const Error &e) {
+    std::cerr << "bulwark: error: " << e.what() << "\n";
+    if (!e.hint().empty())
+      std::cerr << "bulwark: hint: " << e.hint() << "\n";
+    return int(e.code());
+  } catch (const std::exception &e) {
+    std::cerr << "bulwark: internal error: " << e.what() << "\n";
+    return int(Exit::Internal);
+  }
+  return int(Exit::Internal);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -362,65 +473,8 @@ int main(int argc, char **argv) {
   app.footer("Exit codes: 0 ok, 1 operation failed, 2 usage, 3 internal error, 4 bad bundle,\n"
              "5 unsupported kernel/system, 6 missing privilege, 7 not found, 8 pin conflict.\n"
              "See docs/operations.md.");
-  bool verbose = false;
-  std::string root = defaultPinRoot();
-  auto common = [&](CLI::App *c) {
-    c->add_option("--pin-root", root, "bpffs directory holding Bulwark's pins")->capture_default_str();
-    c->add_flag("-v,--verbose", verbose, "show libbpf's messages");
-  };
-
-  std::string bundle, mode, policy, format = "text";
-  bool follow = false, json = false;
-  uint64_t count = 0;
-  double timeout = 0;
-
-  auto *load = app.add_subcommand("load", "load a bundle, or atomically replace the loaded version");
-  load->add_option("BUNDLE", bundle, "bundle directory (<policy>.bwb)")->required();
-  load->add_option("--mode", mode, "override the policy's mode")->check(CLI::IsMember({"audit", "enforce"}));
-  common(load);
-
-  auto *unload = app.add_subcommand("unload", "detach and remove a policy");
-  unload->add_option("POLICY", policy, "policy name")->required();
-  common(unload);
-
-  // One --format option, the same on every command that prints state or events.
-  auto formatOption = [&](CLI::App *c) {
-    c->add_option("--format", format, "output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  };
-  auto *list = app.add_subcommand("list", "list loaded policies");
-  formatOption(list);
-  common(list);
-
-  auto *status = app.add_subcommand("status", "hooks, programs, pins, counters and memory of policies");
-  status->add_option("POLICY", policy, "policy name (default: all)");
-  formatOption(status);
-  common(status);
-
-  EventFilter filter;
-  std::string since;
-  auto *events = app.add_subcommand("events", "print decisions from the event ring buffer, one per line");
-  events->add_flag("-f,--follow", follow, "keep reading until interrupted");
-  formatOption(events);
-  events->add_option("--count", count, "stop after this many events (that pass the filters)");
-  events->add_option("--timeout", timeout, "with --follow: stop after this many seconds");
-  events->add_option("--policy", filter.policy, "only events of this policy");
-  events->add_option("--rule", filter.rule, "only events of this rule (a name, or (default))");
-  events->add_option("--action", filter.action, "only events with this action")
-      ->check(CLI::IsMember({"allow", "deny", "audit", "kill", "would-deny"}));
-  events->add_option("--since", since, "only events at or after a UTC time (2026-12-02T06:00:00Z) or an age (10m)");
-  common(events);
-
-  std::string config, runRoot;
-  auto *run = app.add_subcommand("run", "daemon: keep the bundles of a directory loaded, serve metrics, log events");
-  run->add_option("--config", config, "YAML config file (see docs/operations.md)")->required();
-  run->add_option("--pin-root", runRoot, "overrides the config's pin_root");
-  run->add_flag("-v,--verbose", verbose, "show libbpf's messages");
-
-  auto *doctor = app.add_subcommand("doctor", "check what this kernel supports (test-loads programs)");
-  formatOption(doctor);
-  doctor->add_flag("--json", json, "the same as --format json");
-  common(doctor);
-
+  CommandLine c;
+  addCommands(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -434,33 +488,6 @@ int main(int argc, char **argv) {
     std::cerr << "Run 'bulwark --help' (or 'bulwark <command> --help') for usage.\n";
     return int(Exit::Usage);
   }
-
-  setupLibbpf(verbose);
-  try {
-    if (*load)
-      return cmdLoad(root, bundle, mode);
-    if (*unload)
-      return cmdUnload(root, policy);
-    if (*list)
-      return cmdList(root, format == "json");
-    if (*status)
-      return cmdStatus(root, policy, format == "json");
-    if (*events) {
-      filter.sinceNs = parseSince(since);
-      return cmdEvents(root, follow, format, count, timeout, filter);
-    }
-    if (*doctor)
-      return cmdDoctor(root, json || format == "json");
-    if (*run)
-      return cmdRun(config, runRoot);
-  } catch (const Error &e) {
-    std::cerr << "bulwark: error: " << e.what() << "\n";
-    if (!e.hint().empty())
-      std::cerr << "bulwark: hint: " << e.hint() << "\n";
-    return int(e.code());
-  } catch (const std::exception &e) {
-    std::cerr << "bulwark: internal error: " << e.what() << "\n";
-    return int(Exit::Internal);
-  }
-  return int(Exit::Internal);
+  setupLibbpf(c.verbose);
+  return runCommand(c);
 }

@@ -1,0 +1,111 @@
+// The daemon's YAML config and its metrics listen address (Daemon.h).
+#include "Daemon.h"
+
+#include "Error.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+namespace bulwark::rt {
+namespace fs = std::filesystem;
+
+DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir) {
+  DaemonConfig c;
+  c.pinRoot = defaultPinRoot();
+  auto bad = [](const std::string &w) { throw Error(Exit::Usage, "config: " + w); };
+  YAML::Node n;
+  try {
+    n = YAML::Load(yaml);
+  } catch (const YAML::Exception &e) {
+    bad(std::string("does not parse: ") + e.what());
+  }
+  if (!n.IsMap())
+    bad("the top level must be a mapping");
+  static const std::set<std::string> known = {"bundle_dir",     "pin_root",      "mode",
+                                              "metrics",        "events",        "events_format",
+                                              "unload_removed", "debounce_seconds", "resync_seconds",
+                                              "scope_check_seconds"};
+  for (const auto &kv : n) {
+    std::string k = kv.first.as<std::string>();
+    if (!known.count(k))
+      bad("unknown key '" + k + "'");
+  }
+  auto path = [&](const std::string &p) { return fs::path(p).is_absolute() ? p : (baseDir / p).string(); };
+  try {
+    if (!n["bundle_dir"])
+      bad("'bundle_dir' is required");
+    c.bundleDir = path(n["bundle_dir"].as<std::string>());
+    if (n["pin_root"])
+      c.pinRoot = n["pin_root"].as<std::string>();
+    if (n["mode"]) {
+      c.mode = n["mode"].as<std::string>();
+      if (*c.mode != "enforce" && *c.mode != "audit")
+        bad("mode must be enforce or audit, not '" + *c.mode + "'");
+    }
+    if (n["metrics"])
+      c.metrics = n["metrics"].as<std::string>();
+    if (n["events"]) {
+      c.events = n["events"].as<std::string>();
+      if (c.events != "stdout" && c.events != "none")
+        c.events = path(c.events);
+    }
+    if (n["events_format"]) {
+      c.eventsFormat = n["events_format"].as<std::string>();
+      if (c.eventsFormat != "json" && c.eventsFormat != "text")
+        bad("events_format must be json or text");
+    }
+    if (n["unload_removed"])
+      c.unloadRemoved = n["unload_removed"].as<bool>();
+    if (n["debounce_seconds"])
+      c.debounceSeconds = n["debounce_seconds"].as<double>();
+    if (n["resync_seconds"])
+      c.resyncSeconds = n["resync_seconds"].as<double>();
+    if (n["scope_check_seconds"])
+      c.scopeCheckSeconds = n["scope_check_seconds"].as<double>();
+  } catch (const YAML::Exception &e) {
+    bad(std::string("bad value: ") + e.what());
+  }
+  if (c.debounceSeconds < 0 || c.resyncSeconds <= 0 || c.scopeCheckSeconds < 0)
+    bad("debounce_seconds and scope_check_seconds must be >= 0 and resync_seconds > 0");
+  std::string why;
+  if (!c.metrics.empty() && !parseListenAddress(c.metrics, &why))
+    bad("metrics: " + why);
+  return c;
+}
+
+std::optional<ListenAddress> parseListenAddress(const std::string &spec, std::string *why) {
+  auto fail = [&](const std::string &w) -> std::optional<ListenAddress> {
+    *why = "'" + spec + "' is not a listen address: " + w + " (host:port, :port or [ipv6]:port)";
+    return std::nullopt;
+  };
+  auto colon = spec.rfind(':');
+  if (colon == std::string::npos)
+    return fail("no port");
+  std::string host = spec.substr(0, colon), port = spec.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) == 0 || std::stoul(port) > 65535)
+    return fail("the port must be a number from 1 to 65535");
+  ListenAddress a;
+  a.port = uint16_t(std::stoul(port));
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed)
+    host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "*")
+    host = "0.0.0.0";
+  if (host == "localhost")
+    host = "127.0.0.1";
+  if (!bracketed && inet_pton(AF_INET, host.c_str(), a.addr.data()) == 1)
+    a.family = AF_INET;
+  else if (bracketed && inet_pton(AF_INET6, host.c_str(), a.addr.data()) == 1)
+    a.family = AF_INET6;
+  else
+    return fail(host.find(':') != std::string::npos && !bracketed ? "write an IPv6 address in brackets"
+                                                                   : "'" + host + "' is not an IPv4 or IPv6 address");
+  return a;
+}
+
+} // namespace bulwark::rt

@@ -1,0 +1,119 @@
+#include "Dispatchers.h"
+
+#include "Abi.h"
+#include "Error.h"
+#include "LoadError.h"
+
+#include "dispatcher.skel.h"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace bulwark::rt {
+namespace {
+
+// Dispatcher and pass-through programs come from the embedded runtime object.
+struct RuntimeObject {
+  bw_dispatcher *skel = nullptr;
+  ~RuntimeObject() {
+    if (skel)
+      bw_dispatcher::destroy(skel);
+  }
+};
+
+void openRuntimeObject(RuntimeObject &ro, const PinLayout &pins, const std::string &only) {
+  std::string shared = pins.shared();
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.pin_root_path = shared.c_str();
+  ro.skel = bw_dispatcher::open(&opts);
+  if (!ro.skel)
+    throw Error(Exit::Internal, "cannot open the embedded dispatcher object: " + errnoText(errno));
+  bpf_program *p;
+  bool found = false;
+  bpf_object__for_each_program(p, ro.skel->obj) {
+    bool want = only == bpf_program__name(p);
+    found |= want;
+    bpf_program__set_autoload(p, want);
+  }
+  if (!found)
+    throw Error(Exit::Internal, "the embedded dispatcher object has no program " + only);
+  checkSharedPins(ro.skel->obj);
+}
+
+} // namespace
+
+// Loads a pass-through program standing in for `slot` on hook h; returns its fd.
+Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot) {
+  RuntimeObject ro;
+  openRuntimeObject(ro, pins, passProgName(h));
+  ro.skel->rodata->bw_pass_slot = slot;
+  clearLibbpfLog();
+  if (bw_dispatcher::load(ro.skel) != 0)
+    throw loadError(errno, "cannot load the pass-through program for " + std::string(h.name));
+  int fd = bpf_program__fd(bpf_object__find_program_by_name(ro.skel->obj, passProgName(h).c_str()));
+  return Fd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
+// Makes sure the dispatcher of (hook, lane) is attached and pinned. Returns true if it
+// attached one now.
+bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
+  std::string path = pins.dispatcher(h, lane);
+  if (auto fd = openPin(path)) {
+    if (!linkInfo(fd->get()))
+      throw Error(Exit::Conflict, "pin path " + path + " is taken by a BPF object that is not a link",
+                  "remove it, or use another --pin-root");
+    return false;
+  }
+  mkdirs(pins.dispatchDir());
+  RuntimeObject ro;
+  openRuntimeObject(ro, pins, dispatcherProgName(h));
+  ro.skel->rodata->bw_lane = lane;
+  clearLibbpfLog();
+  if (bw_dispatcher::load(ro.skel) != 0)
+    throw loadError(errno, "cannot load the dispatcher for " + std::string(h.name));
+  bpf_program *prog = bpf_object__find_program_by_name(ro.skel->obj, dispatcherProgName(h).c_str());
+  bpf_link *link = bpf_program__attach_lsm(prog);
+  if (!link)
+    throw loadError(errno, "cannot attach the dispatcher for " + std::string(h.name));
+  // The pin holds the link; bpf_link__destroy only closes our fd (it would detach the
+  // link if the pin had failed). Never bpf_link__disconnect: that leaks the fd, and a
+  // long-running process (the daemon) would then keep the link attached after unpinning.
+  int err = bpf_link__pin(link, path.c_str());
+  bpf_link__destroy(link);
+  if (err != 0)
+    throw Error(Exit::Failed, "cannot pin dispatcher link " + path + ": " + errnoText(-err));
+  return true;
+}
+
+// Detaches the dispatcher of (hook, lane) if its lane chain is empty.
+void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, uint32_t lane) {
+  std::string path = pins.dispatcher(h, lane);
+  if (!exists(path) || !shared.hasHook(h))
+    return;
+  auto chain = shared.chain(h);
+  if (!chainSlots(chain, lane).empty())
+    return;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    throw Error(Exit::Failed, "cannot unpin dispatcher " + path + ": " + errnoText(errno));
+}
+
+// Takes a slot out of every chain and prog array (unload, and a fresh slot that an
+// interrupted unload left behind).
+void scrubSlot(Shared &shared, uint32_t slot) {
+  shared.setSlotMode(slot, BW_SLOT_EMPTY);
+  for (const auto &h : hooks()) {
+    if (!h.lsm || !shared.hasHook(h))
+      continue;
+    auto chain = shared.chain(h);
+    unlinkSlot(chain, slot);
+    clearSlot(chain, slot);
+    mapDelete(shared.progs(h), progIndex(slot, 0));
+    mapDelete(shared.progs(h), progIndex(slot, 1));
+  }
+}
+
+} // namespace bulwark::rt

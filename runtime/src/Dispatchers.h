@@ -1,0 +1,29 @@
+// Dispatcher links (one per LSM hook and lane, shared by the policies of the lane) and the
+// pass-through programs that stand in for a policy on a hook it does not use; both come from
+// the embedded runtime object. And taking a slot out of every chain.
+#pragma once
+
+#include "Bpf.h"
+#include "Hooks.h"
+#include "Pins.h"
+#include "SharedMaps.h"
+
+#include <cstdint>
+
+namespace bulwark::rt {
+
+// Loads a pass-through program standing in for `slot` on hook h; returns its fd.
+Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot);
+
+// Makes sure the dispatcher of (hook, lane) is attached and pinned. Returns true if it
+// attached one now.
+bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
+
+// Detaches the dispatcher of (hook, lane) if its lane chain is empty.
+void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, uint32_t lane);
+
+// Takes a slot out of every chain and prog array (unload, and a fresh slot that an
+// interrupted unload left behind).
+void scrubSlot(Shared &shared, uint32_t slot);
+
+} // namespace bulwark::rt

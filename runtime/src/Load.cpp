@@ -1,0 +1,548 @@
+// Runtime::load as a sequence of named steps (docs/architecture.md, "Kernel ABI"):
+//
+//   admit          the kernel can run the bundle; writer lock; self-protection on
+//   chooseSlot     mode, and the slot (the loaded version's, or a free one)
+//   stage          open the object, set rodata, size maps, load, fill maps (in this process only)
+//   openState      the state record; the enforcing generation `cur` and the free one `next`
+//   pinGeneration  gen<next>/: programs, maps, rule table, scope; the instance's names
+//   attachHelpers, attachKprobes   programs that are not dispatched, pinned in gen<next>/
+//   wire           prog arrays at slot*2+next, pass-throughs, lane chains (still invisible)
+//   recordGeneration  the state record of gen<next>
+//   switchOver     slot mode, then one bw_gen write switches every hook at once
+//   retire         detach and unpin the previous generation, fold its counters
+//
+// Each step from openState to wire adds what takes it back to the job's undo log; the log
+// runs in reverse if any step throws, so a failed load leaves the previous version
+// enforcing. switchOver commits it; after that, retire's failures are warnings only.
+#include "Runtime.h"
+
+#include "Abi.h"
+#include "Counters.h"
+#include "Dispatchers.h"
+#include "Error.h"
+#include "FaultPoint.h"
+#include "Guard.h"
+#include "Instances.h"
+#include "LoadError.h"
+#include "Lock.h"
+#include "MapFill.h"
+#include "PolicyState.h"
+#include "Rodata.h"
+#include "Scope.h"
+#include "SharedMaps.h"
+#include "Slots.h"
+#include "System.h"
+#include "Undo.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <thread>
+
+namespace bulwark::rt {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// What one load carries from step to step. Members are destroyed in reverse order of
+// declaration: the undo log runs while the object, the instance table and the shared maps
+// are still open, and the lock is released last.
+struct LoadJob {
+  LoadJob(Runtime &rt, const Bundle &b, const LoadOptions &opts) : rt(rt), pins(rt.pins()), b(b), opts(opts) {}
+  Runtime &rt;
+  const PinLayout &pins;
+  const Bundle &b;
+  const LoadOptions &opts;
+  Clock::time_point t0 = Clock::now();
+  std::vector<const BundleProgram *> kprobes;  // attached directly, one per kernel function
+  bool needLsm = false;
+  std::optional<Lock> lock;
+  LoadResult res;
+  uint32_t mode = 0, slot = 0, lane = 0;
+  std::optional<PolicyState> existing;  // the loaded version's state, if any
+  std::optional<Shared> shared;
+  PolicyObject o;
+  std::optional<Instances> instances;
+  uint32_t instance = 0;
+  std::vector<ScopeRecord> scope;
+  IdentityPlan identity;
+  std::map<uint32_t, bpf_program *> progs;  // hook index → program (LSM hooks)
+  uint64_t hooksMask = 0;
+  Undo undo;
+  std::optional<PolicyState> st;
+  // The generation that enforces now (for a fresh slot: the one bw_gen points at, which
+  // only ever holds pass-through programs) and the one we load into.
+  uint32_t cur = 0, next = 0;
+  uint64_t oldMask = 0;                   // hooks of the enforcing version
+  std::vector<const Hook *> removed;      // hooks only the enforcing version uses
+};
+
+// admit: the kernel can run the bundle (preflight; kprobes for kprobe hooks), the writer lock
+// is held, and self-protection is on before anything of the policy exists.
+void admit(LoadJob &j) {
+  j.needLsm = !j.b.helpers.empty();
+  for (const auto &p : j.b.programs) {
+    if (!kprobeFunction(p.attach).empty())
+      j.kprobes.push_back(&p);
+    else
+      j.needLsm = true;
+  }
+  j.rt.preflight(j.needLsm);
+  // Before anything is created: a kernel without kprobes cannot run this bundle at all.
+  if (std::string why; !j.kprobes.empty() && !kprobesAvailable(&why))
+    throw Error(Exit::Unsupported,
+                "cannot load policy " + j.b.name + ": it has kprobe hooks (" + std::string(j.kprobes.front()->attach) +
+                    (j.kprobes.size() > 1 ? ", ..." : "") + ") but " + why,
+                "run it on a kernel with kprobes, or drop the policy's kprobe rules");
+  mkdirs(j.pins.root);
+  j.lock.emplace(j.pins.root, true);
+  j.res.policy = j.b.name;
+  // (A kprobe-only policy on a kernel without the BPF LSM goes unguarded; load says so.)
+  if (guardDisabledForTest())
+    checkGuardTrust(j.pins);
+  else if (std::string why; j.needLsm || bpfLsmActive(activeLsms(&why).value_or(std::vector<std::string>{})))
+    ensureGuard(j.pins);
+  else
+    j.res.warnings.push_back("the BPF LSM is not active: Bulwark's own state is not protected (docs/security.md)");
+}
+
+// chooseSlot: the mode, and the slot: the loaded version's (a hot swap) or a free one.
+void chooseSlot(LoadJob &j) {
+  std::string modeName = j.opts.mode.value_or(j.b.mode);
+  if (modeName != "enforce" && modeName != "audit")
+    throw Error(Exit::Usage, "--mode must be enforce or audit");
+  j.mode = modeName == "audit" ? BW_MODE_AUDIT : BW_MODE_ENFORCE;
+  j.existing = readPolicy(j.pins, j.b.name);
+  if (j.existing) {
+    j.slot = j.existing->header.slot;
+    j.res.replaced = true;
+  } else {
+    std::set<uint32_t> used;
+    for (const auto &n : policyNames(j.pins)) {
+      if (auto st = readPolicy(j.pins, n))
+        used.insert(st->header.slot);
+    }
+    auto s = allocateSlot(used);
+    if (!s)
+      throw Error(Exit::Failed, "all " + std::to_string(kMaxPolicies) + " policy slots are in use");
+    j.slot = *s;
+  }
+  j.lane = laneOf(j.slot);
+  j.shared.emplace(j.pins);
+  mkdirs(j.pins.shared());
+}
+
+// openObject: the bundle's object, opened with its shared maps pinned by name under shared/.
+void openObject(LoadJob &j) {
+  std::string shr = j.pins.shared();
+  bpf_object_open_opts oo{};
+  oo.sz = sizeof(oo);
+  oo.pin_root_path = shr.c_str();
+  oo.object_name = "bw_policy";
+  j.o.obj = bpf_object__open_file(j.b.objectPath().c_str(), &oo);
+  if (!j.o.obj)
+    throw Error(Exit::BadBundle, "cannot open " + j.b.objectPath().string() + ": " + errnoText(errno));
+}
+
+// setObjectRodata: slot, lane, instance (allocated here), mode override, cgroup scope and
+// identity views in the object's .rodata.
+void setObjectRodata(LoadJob &j) {
+  bpf_object *obj = j.o.obj;
+  if (!setRodataU32(obj, kRodataSlot, j.slot) || !setRodataU32(obj, kRodataLane, j.lane))
+    throw Error(Exit::BadBundle, "policy object has no " + std::string(kRodataSlot) + " / " +
+                                     std::string(kRodataLane) + " in .rodata");
+  j.instances.emplace(j.pins);
+  j.instance = j.instances->allocate();
+  setRodataU32(obj, kRodataInstance, j.instance);  // an object without it sends instance 0
+  if (j.opts.mode && !setRodataU32(obj, kRodataModeOverride, j.mode))
+    throw Error(Exit::BadBundle, "--mode needs " + std::string(kRodataModeOverride) +
+                                     " in the policy object's .rodata, which it does not have");
+  j.scope = setCgroupScope(obj, j.b, &j.res.warnings);
+  j.identity = planIdentity(j.b);
+  setRodataU32(obj, kRodataViewGroups, j.identity.viewGroups);  // absent in older bundles: all views
+  setRodata(obj, kRodataViewHead, j.identity.viewHead, sizeof j.identity.viewHead);  // absent: no gate
+  setRodata(obj, kRodataViewMask, j.identity.viewMask, sizeof j.identity.viewMask);
+}
+
+// sizeMaps: per-policy maps get the bundle's sizes (shared maps keep the ABI's).
+void sizeMaps(LoadJob &j) {
+  uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
+  for (const auto &m : j.b.maps) {
+    bpf_map *map = bpf_object__find_map_by_name(j.o.obj, m.name.c_str());
+    if (!map)
+      throw Error(Exit::BadBundle, "policy object has no map " + m.name);
+    if (bpf_map__pin_path(map))
+      continue;  // shared: its size is part of the ABI
+    uint32_t extra = m.name == "bw_m_ident" ? j.identity.mounts + j.identity.hardLinks : 0;  // found at load
+    bpf_map__set_max_entries(map, (m.maxEntries ? m.maxEntries : ncpu) + extra);
+  }
+  if (bpf_map *c = bpf_object__find_map_by_name(j.o.obj, std::string(kCountersMap).c_str()))
+    bpf_map__set_max_entries(c, std::max<uint32_t>(bpf_map__max_entries(c), uint32_t(j.b.rules.size()) + 1));
+}
+
+// loadObject: verify and load the object, fill its maps from the bundle, seed identity labels.
+void loadObject(LoadJob &j) {
+  checkSharedPins(j.o.obj);
+  clearLibbpfLog();
+  if (bpf_object__load(j.o.obj) != 0)
+    throw loadError(errno, "cannot load policy " + j.b.name);
+  for (const auto &m : j.b.maps)
+    if (!m.data.empty())
+      fillMap(bpf_object__find_map_by_name(j.o.obj, m.name.c_str()), j.b, m);
+  seedIdentity(j.o.obj, j.identity);
+  j.res.identity = j.identity;
+  j.res.identity.labels.clear();
+}
+
+// collectPrograms: the LSM program of each hook, the hooks mask, and the hooks to report.
+void collectPrograms(LoadJob &j) {
+  std::vector<std::string> kprobeHooks;
+  for (const auto &p : j.b.programs) {
+    if (std::string_view fn = kprobeFunction(p.attach); !fn.empty()) {
+      j.hooksMask |= 1ull << hookByName(p.hook)->index;
+      kprobeHooks.push_back(kprobeHookName(fn));
+      continue;
+    }
+    const Hook *h = programHook(p);
+    j.progs[h->index] = bpf_object__find_program_by_name(j.o.obj, p.name.c_str());
+    j.hooksMask |= 1ull << h->index;
+  }
+  j.res.hooks = hookNames(groupByHook(hooksOfMask(j.hooksMask)));  // LSM hooks, each once
+  j.res.hooks.insert(j.res.hooks.end(), kprobeHooks.begin(), kprobeHooks.end());
+}
+
+// stage: the new version loaded and filled in this process; nothing visible changes.
+void stage(LoadJob &j) {
+  auto tLoad = Clock::now();
+  openObject(j);
+  setObjectRodata(j);
+  sizeMaps(j);
+  loadObject(j);
+  collectPrograms(j);
+  j.res.loadMs = msSince(tLoad);
+}
+
+// createPolicy: the directory and pinned state record of a new policy (undo: remove them).
+PolicyState createPolicy(LoadJob &j) {
+  if (exists(j.pins.policyDir(j.b.name)))
+    throw Error(Exit::Conflict, "pin path " + j.pins.policyDir(j.b.name) + " is taken");
+  scrubSlot(*j.shared, j.slot);  // leftovers of an interrupted unload
+  mkdirs(j.pins.policyDir(j.b.name));
+  j.undo.add([&pins = j.pins, name = j.b.name] { removeTree(pins.policyDir(name)); });
+  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_pstate", 4, sizeof(StateRecord), 3, nullptr);
+  if (fd < 0)
+    throw Error(Exit::Failed, "cannot create the policy state map: " + errnoText(errno));
+  PolicyState ns;
+  ns.name = j.b.name;
+  ns.fd = Fd(fd);
+  std::memcpy(ns.header.magic, kStateMagic, sizeof kStateMagic);
+  ns.header.version = 1;
+  ns.header.slot = j.slot;
+  ns.header.lane = j.lane;
+  ns.header.createdNs = realtimeNs();
+  copyField(ns.header.name, j.b.name);
+  writeRecord(fd, 0, ns.header);
+  pinFd(fd, j.pins.stateMap(j.b.name));
+  return ns;
+}
+
+// openState: the policy's state (created for a new policy), `cur` and `next`; counts an
+// interrupted swap left behind are folded, and what the enforcing version learned is kept.
+void openState(LoadJob &j) {
+  j.st = std::move(j.existing);
+  if (!j.st)
+    j.st = createPolicy(j);
+  j.cur = j.shared->present() ? j.shared->genOf(j.slot) : 0;
+  j.next = j.cur ^ 1;
+  j.oldMask = j.res.replaced ? j.st->gens[j.cur].hooksMask : 0;
+  // A command that died between its switch and folding the counters left the generation
+  // it replaced behind, in `next`: fold its counts into the enforcing one before its pins go.
+  if (j.res.replaced && countersPending(j.pins, *j.st, j.cur))
+    foldCounters(j.pins, *j.st, j.next, j.cur);
+  if (j.res.replaced) {  // what the enforcing version learned stays learned
+    auto ident = openMapPin(j.pins.map(j.b.name, j.cur, "bw_m_ident"));
+    auto exact = openMapPin(j.pins.map(j.b.name, j.cur, "bw_m_exact"));
+    auto prefix = openMapPin(j.pins.map(j.b.name, j.cur, "bw_m_prefix"));
+    IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
+    j.res.identity.carried = carryLearnedLabels(old, identityMaps(j.o.obj));
+  }
+  if (j.res.identity.carried)  // seedIdentity hinted the labels set at load
+    writeObjectHints(j.o.obj);
+}
+
+// pinRuleTable: gen<next>/bw_rules, the rule names and messages for events and status.
+void pinRuleTable(LoadJob &j) {
+  uint32_t n = std::max<uint32_t>(1, uint32_t(j.b.rules.size()));
+  Fd rfd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_rules", 4, sizeof(RuleRecord), n, nullptr));
+  if (!rfd)
+    throw Error(Exit::Failed, "cannot create the rule table map: " + errnoText(errno));
+  for (const auto &r : j.b.rules) {
+    RuleRecord rr{};
+    const Hook *h = hookByName(r.hook);
+    rr.hook = h ? h->index : 0;
+    rr.action = actionCode(r.action);
+    copyField(rr.name, r.name);
+    copyField(rr.message, r.message);
+    if (bpf_map_update_elem(rfd.get(), &r.id, &rr, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot fill the rule table: " + errnoText(errno));
+  }
+  pinFd(rfd.get(), j.pins.rules(j.b.name, j.next));
+}
+
+// pinScope: gen<next>/bw_scope, the scope cgroups and the ids loaded (cgroup scope only).
+void pinScope(LoadJob &j) {
+  if (j.scope.empty())
+    return;
+  Fd sfd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_scope", 4, sizeof(ScopeRecord), kScopeCgroups, nullptr));
+  if (!sfd)
+    throw Error(Exit::Failed, "cannot create the scope map: " + errnoText(errno));
+  for (uint32_t i = 0; i < j.scope.size(); i++)
+    if (bpf_map_update_elem(sfd.get(), &i, &j.scope[i], BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot fill the scope map: " + errnoText(errno));
+  pinFd(sfd.get(), j.pins.map(j.b.name, j.next, "bw_scope"));
+}
+
+// createInstance: the instance's names, before any of its programs can run (helpers and
+// kprobes attach next); retired, not removed, if the load fails: a kprobe may have sent
+// records already.
+void createInstance(LoadJob &j) {
+  std::vector<RuleInfo> rules(j.b.rules.size());
+  for (const auto &r : j.b.rules) {
+    if (r.id >= rules.size())
+      continue;
+    const Hook *h = hookByName(r.hook);
+    rules[r.id] = RuleInfo{r.name, r.message, r.function, h ? h->index : 0, actionCode(r.action)};
+  }
+  j.instances->create(j.instance, j.b.name, j.slot, rules);
+  j.undo.add([&instances = *j.instances, instance = j.instance] { instances.retire(instance); });
+}
+
+// pinGeneration: gen<next>/ with the new version's programs, maps, rule table and scope, and
+// the instance's names (undo: remove the directory, retire the instance).
+void pinGeneration(LoadJob &j) {
+  std::string genDir = j.pins.genDir(j.b.name, j.next);
+  removeTree(genDir);  // a stale generation of an interrupted load
+  mkdirs(genDir);
+  j.undo.add([genDir] { removeTree(genDir); });
+  for (auto &[hi, prog] : j.progs)
+    pinFd(bpf_program__fd(prog), j.pins.prog(j.b.name, j.next, *hookByIndex(hi)));
+  bpf_map *map;
+  bpf_object__for_each_map(map, j.o.obj) {
+    if (bpf_map__is_internal(map) || bpf_map__pin_path(map))
+      continue;
+    pinFd(bpf_map__fd(map), j.pins.map(j.b.name, j.next, bpf_map__name(map)));
+  }
+  pinRuleTable(j);
+  pinScope(j);
+  createInstance(j);
+}
+
+// attachHelpers: helper programs run beside the policy (not chained): attached now, pinned
+// in gen<next>/, so removing that directory detaches them again (undo, or the retire step of
+// the next load).
+void attachHelpers(LoadJob &j) {
+  for (const auto &hp : j.b.helpers) {
+    bpf_program *prog = bpf_object__find_program_by_name(j.o.obj, hp.name.c_str());
+    bpf_link *link = prog ? bpf_program__attach_lsm(prog) : nullptr;
+    if (!link)
+      throw loadError(errno, "cannot attach helper program " + hp.name + " (" + hp.attach + ")");
+    int err = bpf_link__pin(link, j.pins.helper(j.b.name, j.next, hp.name).c_str());
+    bpf_link__destroy(link);  // closes our fd only; the pin keeps it attached
+    if (err != 0)
+      throw Error(Exit::Failed, "cannot pin helper link " + j.pins.helper(j.b.name, j.next, hp.name) + ": " +
+                                    errnoText(-err));
+  }
+}
+
+// attachKprobes: kprobe programs are not dispatched: attached directly, pinned in gen<next>/
+// like helpers. They observe from now on, so during a hot swap the old and the new version
+// both observe until the old generation's directory is removed after the switch (harmless:
+// kprobe hooks only record and kill).
+void attachKprobes(LoadJob &j) {
+  for (const BundleProgram *kp : j.kprobes) {
+    std::string fn(kprobeFunction(kp->attach));
+    bpf_program *prog = bpf_object__find_program_by_name(j.o.obj, kp->name.c_str());
+    if (!prog)
+      throw Error(Exit::BadBundle, "policy object has no program " + kp->name);
+    clearLibbpfLog();
+    bpf_link *link = bpf_program__attach_kprobe(prog, false, fn.c_str());
+    if (!link) {
+      int err = errno;
+      throw Error(Exit::Failed,
+                  "cannot attach kprobe program " + kp->name + " to kernel function " + fn + ": " + errnoText(err),
+                  err == ENOENT || err == EINVAL
+                      ? "the function is not in this kernel, or cannot be probed (inlined, notrace); see "
+                        "/sys/kernel/tracing/available_filter_functions"
+                      : "");
+    }
+    int err = bpf_link__pin(link, j.pins.kprobeLink(j.b.name, j.next, fn).c_str());
+    bpf_link__destroy(link);  // closes our fd only; the pin keeps it attached
+    if (err != 0)
+      throw Error(Exit::Failed, "cannot pin kprobe link " + j.pins.kprobeLink(j.b.name, j.next, fn) + ": " +
+                                    errnoText(-err));
+    pinFd(bpf_program__fd(prog), j.pins.kprobeProg(j.b.name, j.next, fn));
+  }
+}
+
+// wireHook: the new program of hook h at slot*2+next, its dispatcher attached; a hook the
+// enforcing version does not use (or one whose chain link is missing: an interrupted unload)
+// gets a pass-through at slot*2+cur and is linked into its lane chain now.
+void wireHook(LoadJob &j, const Hook &h, bpf_program *prog) {
+  Shared &shared = *j.shared;
+  uint32_t slot = j.slot, lane = j.lane, cur = j.cur, next = j.next;
+  if (ensureDispatcher(j.pins, h, lane))
+    j.undo.add([&pins = j.pins, &shared, &h, lane] { dropDispatcherIfIdle(pins, shared, h, lane); });
+  int pfd = shared.progs(h);
+  mapUpdateFd(pfd, progIndex(slot, next), bpf_program__fd(prog), progsMapName(h));
+  j.undo.add([pfd, slot, next] { mapDelete(pfd, progIndex(slot, next)); });
+  bool linked = inChain(shared.chain(h), slot);
+  if (!((j.oldMask >> h.index) & 1) || !linked) {
+    Fd pass = loadPass(j.pins, h, slot);
+    mapUpdateFd(pfd, progIndex(slot, cur), pass.get(), progsMapName(h));
+    auto chain = shared.chain(h);
+    linkSlot(chain, slot);
+    j.undo.add([&shared, &h, slot, pfd, cur] {
+      auto c = shared.chain(h);
+      unlinkSlot(c, slot);
+      clearSlot(c, slot);
+      mapDelete(pfd, progIndex(slot, cur));
+    });
+  }
+}
+
+// wire: the new generation in the prog arrays, still invisible: new programs at slot*2+next
+// (wireHook); a hook only the enforcing version uses gets a pass-through at slot*2+next.
+// Then one bw_gen write (switchOver) switches all hooks at once.
+void wire(LoadJob &j) {
+  for (const auto &[hi, prog] : j.progs)
+    wireHook(j, *hookByIndex(hi), prog);
+  for (const Hook *h : hooksOfMask(j.oldMask)) {
+    if (j.progs.count(h->index))
+      continue;
+    j.removed.push_back(h);
+    Fd pass = loadPass(j.pins, *h, j.slot);
+    int pfd = j.shared->progs(*h);
+    mapUpdateFd(pfd, progIndex(j.slot, j.next), pass.get(), progsMapName(*h));
+    j.undo.add([pfd, slot = j.slot, next = j.next] { mapDelete(pfd, progIndex(slot, next)); });
+  }
+}
+
+// recordGeneration: the state record of gen<next> (what status and the next load read).
+void recordGeneration(LoadJob &j) {
+  StateRecord gr{};
+  std::memcpy(gr.magic, kStateMagic, sizeof kStateMagic);
+  gr.version = 1;
+  gr.valid = 1;
+  gr.mode = j.mode;
+  gr.abi = j.b.abi;
+  gr.ruleCount = uint32_t(j.b.rules.size());
+  gr.instance = j.instance;
+  gr.hooksMask = j.hooksMask;
+  gr.loadedNs = realtimeNs();
+  copyField(gr.compiler, j.b.compiler);
+  copyField(gr.digest, j.b.sourceDigest);
+  copyField(gr.bundle, j.b.dir.string());
+  gr.contentHash = j.b.contentHash;
+  gr.loadDurationNs = uint64_t(msSince(j.t0) * 1e6);
+  writeRecord(j.st->fd.get(), 1 + j.next, gr);
+  j.st->gens[j.next] = gr;
+}
+
+// switchOver: the slot's mode, then the bw_gen write that switches every hook to gen<next>;
+// commits the undo log.
+void switchOver(LoadJob &j) {
+  Shared &shared = *j.shared;
+  uint32_t slot = j.slot;
+  // Fail closed: a linked slot whose program goes missing decides by its mode. Set before the
+  // switch, so the switch is the last bpf() call of the load: a policy that denies bpf() to
+  // this process cannot stop the load half-way once its own programs decide.
+  uint32_t oldSlotMode = shared.slotModeOf(slot);
+  shared.setSlotMode(slot, (j.mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE) |
+                               j.instance << BW_SLOT_MODE_BITS);
+  j.undo.add([&shared, slot, oldSlotMode] { shared.setSlotMode(slot, oldSlotMode); });
+  faultPoint("before-switch");
+  auto tSwitch = Clock::now();
+  mapUpdateU32(shared.gen(), slot, j.next, "bw_gen");
+  j.res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
+  j.undo.commit();
+  faultPoint("after-switch");
+}
+
+// retire: frees the previous generation once no event can be in it: out of the chains and
+// prog arrays, idle dispatchers dropped, its counters folded, its record cleared and
+// directory removed, its instance retired. A failure here is a warning: the new version
+// already enforces.
+void retire(LoadJob &j) {
+  Shared &shared = *j.shared;
+  uint32_t slot = j.slot, cur = j.cur, next = j.next;
+  try {
+    for (const Hook *h : j.removed) {
+      auto chain = shared.chain(*h);
+      unlinkSlot(chain, slot);
+    }
+    std::this_thread::sleep_for(j.opts.grace);
+    for (const auto &h : hooks()) {
+      if (!h.lsm || !shared.hasHook(h))
+        continue;
+      bool nowUsed = j.progs.count(h.index);
+      bool wasUsed = (j.oldMask >> h.index) & 1;
+      if (!nowUsed && !wasUsed)
+        continue;
+      mapDelete(shared.progs(h), progIndex(slot, cur));
+      if (!nowUsed) {
+        mapDelete(shared.progs(h), progIndex(slot, next));
+        auto chain = shared.chain(h);
+        clearSlot(chain, slot);
+        dropDispatcherIfIdle(j.pins, shared, h, j.lane);
+      }
+    }
+    // The previous generation is out of every prog array: carry its counts over.
+    if (countersPending(j.pins, *j.st, next))
+      foldCounters(j.pins, *j.st, cur, next);
+    faultPoint("after-counter-fold");
+    uint32_t oldInstance = j.st->gens[cur].valid == 1 ? j.st->gens[cur].instance : 0;
+    StateRecord old{};
+    writeRecord(j.st->fd.get(), 1 + cur, old);
+    removeTree(j.pins.genDir(j.b.name, cur));
+    // Its kprobe links are gone with the directory: once running programs finish, nothing
+    // of the replaced instance can send a record any more.
+    if (oldInstance) {
+      waitForRunningPrograms();
+      j.instances->retire(oldInstance);
+    }
+  } catch (const Error &e) {
+    j.res.warnings.push_back(std::string("cleaning up the previous version: ") + e.what());
+  }
+}
+
+} // namespace
+
+LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
+  LoadJob j(*this, b, opts);
+  admit(j);
+  chooseSlot(j);
+  stage(j);
+  openState(j);
+  faultPoint("after-load");
+  pinGeneration(j);
+  attachHelpers(j);
+  attachKprobes(j);
+  wire(j);
+  recordGeneration(j);
+  switchOver(j);
+  retire(j);
+  j.instances->prune();
+  j.res.slot = j.slot;
+  j.res.lane = j.lane;
+  j.res.gen = j.next;
+  j.res.totalMs = msSince(j.t0);
+  return std::move(j.res);
+}
+
+} // namespace bulwark::rt

@@ -1,0 +1,163 @@
+// Reconciling: the bundles found in the directory against the policies loaded (planReconcile,
+// pure), and carrying the plan out (Daemon::reconcile).
+#include "Daemon.h"
+
+#include "Abi.h"
+#include "Error.h"
+
+#include <algorithm>
+#include <set>
+
+namespace bulwark::rt {
+namespace fs = std::filesystem;
+
+std::vector<fs::path> scanBundleDir(const fs::path &dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.')
+      continue;
+    std::error_code e2;
+    if (fs::is_directory(it->path(), e2) && fs::exists(it->path() / "manifest.yaml", e2))
+      out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+static bool under(const std::string &path, const fs::path &dir) {
+  std::string d = dir.lexically_normal().string();
+  while (d.size() > 1 && d.back() == '/')
+    d.pop_back();
+  return path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
+}
+
+std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found,
+                                           const std::vector<LoadedPolicy> &loaded, const fs::path &bundleDir,
+                                           bool unloadRemoved) {
+  using K = ReconcileAction::Kind;
+  std::vector<ReconcileAction> out;
+  std::map<std::string, const LoadedPolicy *> byName;
+  for (const auto &l : loaded)
+    byName[l.name] = &l;
+  std::set<std::string> wanted, foundPaths;
+  for (const auto &f : found) {
+    foundPaths.insert(f.path.string());
+    if (f.policy.empty())
+      continue;  // invalid: reported by the caller; whatever is loaded from it stays
+    if (!wanted.insert(f.policy).second) {
+      out.push_back({K::Keep, f.policy, f.path, "another bundle in the directory has the same policy name"});
+      continue;
+    }
+    auto it = byName.find(f.policy);
+    if (it == byName.end()) {
+      out.push_back({K::Load, f.policy, f.path, "new"});
+    } else {
+      const LoadedPolicy &l = *it->second;
+      if (l.tampered)
+        out.push_back({K::Load, f.policy, f.path, "tampered: repairing from the bundle"});
+      else if (!l.healthy)
+        out.push_back({K::Load, f.policy, f.path, "loaded but broken"});
+      else if (l.contentHash != f.contentHash)
+        out.push_back({K::Load, f.policy, f.path, "changed"});
+      else if (l.mode != f.mode)
+        out.push_back({K::Load, f.policy, f.path, "mode " + l.mode + " -> " + f.mode});
+      else
+        out.push_back({K::Adopt, f.policy, f.path, "unchanged"});
+    }
+  }
+  if (unloadRemoved)
+    for (const auto &l : loaded) {
+      if (wanted.count(l.name) || !under(l.bundle, bundleDir))
+        continue;
+      if (foundPaths.count(l.bundle)) {
+        out.push_back({K::Keep, l.name, l.bundle, "its bundle is present but invalid: the loaded version stays"});
+        continue;
+      }
+      out.push_back({K::Unload, l.name, {}, "its bundle left " + bundleDir.string()});
+    }
+  return out;
+}
+
+int Daemon::reconcile(bool startup) {
+  reconciles_++;
+  std::vector<FoundBundle> found;
+  std::map<std::string, Bundle> bundles;
+  for (const auto &p : scanBundleDir(cfg_.bundleDir)) {
+    FoundBundle f;
+    f.path = p;
+    try {
+      Bundle b = readBundle(p);
+      f.policy = b.name;
+      f.contentHash = b.contentHash;
+      f.mode = cfg_.mode.value_or(b.mode);
+      bundles.emplace(p.string(), std::move(b));
+      lastError_.erase(p.string());
+    } catch (const Error &e) {
+      if (lastError_[p.string()] != e.what()) {
+        log("bundle " + p.string() + " is not loadable: " + e.what());
+        loadsFailed_[p.filename().string()]++;
+      }
+      lastError_[p.string()] = e.what();
+    }
+    found.push_back(f);
+  }
+  std::vector<LoadedPolicy> loaded;
+  for (const auto &s : rt_.list()) {
+    loaded.push_back({s.name, fieldString(s.active.bundle), s.active.contentHash,
+                      s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", s.healthy, !s.tampering.empty()});
+    // Integrity: wiring that differs from what was loaded. A policy whose bundle is in the
+    // directory is loaded again below (the repair); the log says which.
+    if (!s.tampering.empty()) {
+      integrityFailures_++;
+      std::string what;
+      for (const auto &t : s.tampering)
+        what += (what.empty() ? "" : "; ") + t;
+      log("integrity: policy " + s.name + " TAMPERED: " + what);
+    }
+  }
+  int failures = 0;
+  for (const auto &a : planReconcile(found, loaded, cfg_.bundleDir, cfg_.unloadRemoved)) {
+    using K = ReconcileAction::Kind;
+    try {
+      switch (a.kind) {
+      case K::Adopt:
+        if (startup)
+          log("adopted policy " + a.policy + " (" + a.reason + ", from " + a.bundle.string() + ")");
+        break;
+      case K::Keep:
+        if (startup)
+          log("policy " + a.policy + ": " + a.reason);
+        break;
+      case K::Load: {
+        LoadOptions o;
+        o.mode = cfg_.mode;
+        auto r = rt_.load(bundles.at(a.bundle.string()), o);
+        loadsOk_[a.policy]++;
+        lastLoadSeconds_[a.policy] = r.totalMs / 1000;
+        lastSwitchMicros_[a.policy] = r.switchUs;
+        log(std::string(r.replaced ? "replaced" : "loaded") + " policy " + a.policy + " (" + a.reason +
+            ", slot " + std::to_string(r.slot) + ", generation " + std::to_string(r.gen) + ", " +
+            std::to_string(int(r.totalMs)) + " ms)");
+        for (const auto &w : r.warnings)
+          log("warning: " + w);
+        break;
+      }
+      case K::Unload:
+        rt_.unload(a.policy);
+        unloads_[a.policy]++;
+        log("unloaded policy " + a.policy + " (" + a.reason + ")");
+        break;
+      }
+    } catch (const Error &e) {
+      failures++;
+      loadsFailed_[a.policy]++;
+      lastError_[a.bundle.string()] = e.what();
+      log("policy " + a.policy + ": " + e.what() + " (the loaded version, if any, keeps enforcing)");
+    }
+  }
+  return failures;
+}
+
+} // namespace bulwark::rt
