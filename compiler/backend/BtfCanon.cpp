@@ -45,34 +45,42 @@ bool findSection(const std::vector<uint8_t> &elf, const char *want, size_t &off,
   return false;
 }
 
-} // namespace
+// The BTF section of an object, in place.
+struct Btf {
+  uint8_t *types = nullptr, *strs = nullptr;
+  uint32_t typeLen = 0, strLen = 0;
+  std::vector<Type> ts;  // ts[i] is type id i + 1
 
-bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
-  auto fail = [&](const char *m) {
-    if (error)
-      *error = m;
-    return false;
-  };
+  std::string nameAt(uint32_t off) const {
+    return off < strLen ? std::string(reinterpret_cast<const char *>(strs + off)) : std::string();
+  }
+};
+
+// Finds the .BTF section of `elf` and checks its header; nullptr or the error.
+const char *readHeader(std::vector<uint8_t> &elf, Btf &btf) {
   size_t secOff, secSize;
   if (!findSection(elf, ".BTF", secOff, secSize))
-    return fail("no .BTF section");
-  uint8_t *btf = &elf[secOff];
-  if (secSize < 24 || rd<uint16_t>(btf) != 0xeB9F)
-    return fail("bad BTF header");
-  uint32_t hdrLen = rd<uint32_t>(btf + 4), typeOff = rd<uint32_t>(btf + 8),
-           typeLen = rd<uint32_t>(btf + 12), strOff = rd<uint32_t>(btf + 16),
-           strLen = rd<uint32_t>(btf + 20);
-  if (static_cast<size_t>(hdrLen) + strOff + strLen > secSize ||
-      static_cast<size_t>(hdrLen) + typeOff + typeLen > secSize)
-    return fail("BTF sections out of range");
-  uint8_t *types = btf + hdrLen + typeOff;
-  uint8_t *strs = btf + hdrLen + strOff;
+    return "no .BTF section";
+  uint8_t *sec = &elf[secOff];
+  if (secSize < 24 || rd<uint16_t>(sec) != 0xeB9F)
+    return "bad BTF header";
+  uint32_t hdrLen = rd<uint32_t>(sec + 4), typeOff = rd<uint32_t>(sec + 8), strOff = rd<uint32_t>(sec + 16);
+  btf.typeLen = rd<uint32_t>(sec + 12);
+  btf.strLen = rd<uint32_t>(sec + 20);
+  if (static_cast<size_t>(hdrLen) + strOff + btf.strLen > secSize ||
+      static_cast<size_t>(hdrLen) + typeOff + btf.typeLen > secSize)
+    return "BTF sections out of range";
+  btf.types = sec + hdrLen + typeOff;
+  btf.strs = sec + hdrLen + strOff;
+  return nullptr;
+}
 
-  std::vector<Type> ts;  // ts[i] is type id i + 1
-  for (size_t p = 0; p < typeLen;) {
-    if (p + 12 > typeLen)
-      return fail("truncated BTF type");
-    uint32_t info = rd<uint32_t>(types + p + 4);
+// Fills btf.ts with the offset, kind and size of every type; nullptr or the error.
+const char *readTypes(Btf &btf) {
+  for (size_t p = 0; p < btf.typeLen;) {
+    if (p + 12 > btf.typeLen)
+      return "truncated BTF type";
+    uint32_t info = rd<uint32_t>(btf.types + p + 4);
     Type t{p, (info >> 24) & 0x1f, info & 0xffff, 12};
     switch (t.kind) {
     case kInt: case kVar: case kDeclTag: t.size += 4; break;
@@ -81,138 +89,121 @@ bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
     case kEnum: case kFuncProto: t.size += 8ull * t.vlen; break;
     case kPtr: case kFwd: case kTypedef: case kVolatile: case kConst: case kRestrict: case kFunc:
     case kFloat: case kTypeTag: break;
-    default: return fail("unknown BTF kind");
+    default: return "unknown BTF kind";
     }
-    ts.push_back(t);
+    btf.ts.push_back(t);
     p += t.size;
   }
-  size_t n = ts.size();
-  size_t first = n;  // first id - 1 of the trailing FWD block
-  while (first > 0 && ts[first - 1].kind == kFwd)
-    --first;
-  if (first == n)
-    return true;  // no forward declarations
-  auto nameOf = [&](uint32_t off) -> std::string {
-    return off < strLen ? std::string(reinterpret_cast<const char *>(strs + off)) : std::string();
-  };
-  // FWDs before the trailing block come from declarations in the debug info (a struct
-  // member pointing at a type the templates never define, e.g. super_block.s_mtd); LLVM
-  // emits those in visit order, which is deterministic, so they stay where they are.
+  return nullptr;
+}
 
-  // Each FWD's first referrer (a deterministic id): breaks ties between equal names,
-  // which occur when linked modules carry their own copies of a kernel struct.
-  std::map<uint32_t, uint32_t> firstRef;
-  auto forEachRef = [&](auto &&fn) {
-    for (size_t i = 0; i < first; ++i) {
-      uint8_t *t = types + ts[i].off;
-      uint8_t *x = t + 12;
-      switch (ts[i].kind) {
-      case kPtr: case kTypedef: case kVolatile: case kConst: case kRestrict: case kFunc:
-      case kVar: case kDeclTag: case kTypeTag: case kFuncProto:
-        fn(i, t + 8);
-        break;
-      default: break;
-      }
-      switch (ts[i].kind) {
-      case kArray: fn(i, x); fn(i, x + 4); break;
-      case kStruct: case kUnion:
-        for (uint32_t k = 0; k < ts[i].vlen; ++k)
-          fn(i, x + 12 * k + 4);
-        break;
-      case kFuncProto:
-        for (uint32_t k = 0; k < ts[i].vlen; ++k)
-          fn(i, x + 8 * k + 4);
-        break;
-      case kDatasec:
-        for (uint32_t k = 0; k < ts[i].vlen; ++k)
-          fn(i, x + 12 * k);
-        break;
-      default: break;
-      }
-    }
-  };
-  forEachRef([&](size_t i, uint8_t *p) {
-    uint32_t id = rd<uint32_t>(p);
-    if (id > first && !firstRef.count(id))
-      firstRef[id] = static_cast<uint32_t>(i + 1);
-  });
-  // new order of the FWD block
-  std::vector<size_t> order(n - first);
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = first + i;
-  auto key = [&](size_t i) {
-    const uint8_t *t = types + ts[i].off;
-    auto r = firstRef.find(static_cast<uint32_t>(i + 1));
-    return std::make_tuple(nameOf(rd<uint32_t>(t)), rd<uint32_t>(t + 4) >> 31,
-                           r == firstRef.end() ? 0u : r->second);
-  };
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
-  std::map<uint32_t, uint32_t> newId;  // old id -> new id
-  for (size_t i = 0; i < order.size(); ++i)
-    newId[static_cast<uint32_t>(order[i] + 1)] = static_cast<uint32_t>(first + i + 1);
-
-  // strings: everything past the last string a non-FWD type names belongs to FWD names
-  size_t cut = 0;
-  auto seeStr = [&](uint32_t off) {
-    if (off && off < strLen)
-      cut = std::max(cut, off + std::strlen(reinterpret_cast<const char *>(strs + off)) + 1);
-  };
-  auto remap = [&](uint8_t *p) {
-    auto it = newId.find(rd<uint32_t>(p));
-    if (it != newId.end())
-      wr<uint32_t>(p, it->second);
-  };
+// Calls ref(i, p) for every type id field p of types 0..first-1 and str(off) for every name
+// offset they hold.
+template <typename Ref, typename Str>
+void forEachField(const Btf &btf, size_t first, Ref &&ref, Str &&str) {
   for (size_t i = 0; i < first; ++i) {
-    uint8_t *t = types + ts[i].off;
-    seeStr(rd<uint32_t>(t));
+    uint8_t *t = btf.types + btf.ts[i].off;
     uint8_t *x = t + 12;
-    switch (ts[i].kind) {
+    uint32_t vlen = btf.ts[i].vlen;
+    str(rd<uint32_t>(t));
+    switch (btf.ts[i].kind) {
     case kPtr: case kTypedef: case kVolatile: case kConst: case kRestrict: case kFunc:
     case kVar: case kDeclTag: case kTypeTag: case kFuncProto:
-      remap(t + 8);
+      ref(i, t + 8);
       break;
     default: break;
     }
-    switch (ts[i].kind) {
-    case kArray: remap(x); remap(x + 4); break;
+    switch (btf.ts[i].kind) {
+    case kArray: ref(i, x); ref(i, x + 4); break;
     case kStruct: case kUnion:
-      for (uint32_t k = 0; k < ts[i].vlen; ++k) {
-        seeStr(rd<uint32_t>(x + 12 * k));
-        remap(x + 12 * k + 4);
+      for (uint32_t k = 0; k < vlen; ++k) {
+        str(rd<uint32_t>(x + 12 * k));
+        ref(i, x + 12 * k + 4);
       }
       break;
     case kEnum:
-      for (uint32_t k = 0; k < ts[i].vlen; ++k)
-        seeStr(rd<uint32_t>(x + 8 * k));
+      for (uint32_t k = 0; k < vlen; ++k)
+        str(rd<uint32_t>(x + 8 * k));
       break;
     case kEnum64:
-      for (uint32_t k = 0; k < ts[i].vlen; ++k)
-        seeStr(rd<uint32_t>(x + 12 * k));
+      for (uint32_t k = 0; k < vlen; ++k)
+        str(rd<uint32_t>(x + 12 * k));
       break;
     case kFuncProto:
-      for (uint32_t k = 0; k < ts[i].vlen; ++k) {
-        seeStr(rd<uint32_t>(x + 8 * k));
-        remap(x + 8 * k + 4);
+      for (uint32_t k = 0; k < vlen; ++k) {
+        str(rd<uint32_t>(x + 8 * k));
+        ref(i, x + 8 * k + 4);
       }
       break;
     case kDatasec:
-      for (uint32_t k = 0; k < ts[i].vlen; ++k)
-        remap(x + 12 * k);
+      for (uint32_t k = 0; k < vlen; ++k)
+        ref(i, x + 12 * k);
       break;
     default: break;
     }
   }
-  // rebuild the FWD block and the string tail in the new order
+}
+
+// The new order of the trailing FWD block (types first..n-1): by name, kind (struct or
+// union), then first referrer. The first referrer (a deterministic id) breaks ties between
+// equal names, which occur when linked modules carry their own copies of a kernel struct.
+std::vector<size_t> fwdOrder(const Btf &btf, size_t first) {
+  std::map<uint32_t, uint32_t> firstRef;
+  forEachField(
+      btf, first,
+      [&](size_t i, uint8_t *p) {
+        uint32_t id = rd<uint32_t>(p);
+        if (id > first && !firstRef.count(id))
+          firstRef[id] = static_cast<uint32_t>(i + 1);
+      },
+      [](uint32_t) {});
+  std::vector<size_t> order(btf.ts.size() - first);
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = first + i;
+  auto key = [&](size_t i) {
+    const uint8_t *t = btf.types + btf.ts[i].off;
+    auto r = firstRef.find(static_cast<uint32_t>(i + 1));
+    return std::make_tuple(btf.nameAt(rd<uint32_t>(t)), rd<uint32_t>(t + 4) >> 31,
+                           r == firstRef.end() ? 0u : r->second);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  return order;
+}
+
+// Points the references of types before the FWD block at the FWDs' new ids; returns where
+// the string tail of FWD names starts (past the last string a non-FWD type names).
+size_t remapReferences(const Btf &btf, size_t first, const std::vector<size_t> &order) {
+  std::map<uint32_t, uint32_t> newId;  // old id -> new id
+  for (size_t i = 0; i < order.size(); ++i)
+    newId[static_cast<uint32_t>(order[i] + 1)] = static_cast<uint32_t>(first + i + 1);
+  size_t cut = 0;
+  forEachField(
+      btf, first,
+      [&](size_t, uint8_t *p) {
+        auto it = newId.find(rd<uint32_t>(p));
+        if (it != newId.end())
+          wr<uint32_t>(p, it->second);
+      },
+      [&](uint32_t off) {
+        if (off && off < btf.strLen)
+          cut = std::max(cut, off + std::strlen(reinterpret_cast<const char *>(btf.strs + off)) + 1);
+      });
+  return cut;
+}
+
+// Rewrites the FWD block and the string tail from `cut` in the new order; nullptr or the
+// error.
+const char *rewriteFwdBlock(const Btf &btf, size_t first, const std::vector<size_t> &order, size_t cut) {
   std::vector<uint8_t> block;
   std::vector<char> tail;
   std::map<std::string, uint32_t> tailOff;
   for (size_t i : order) {
-    const uint8_t *t = types + ts[i].off;
+    const uint8_t *t = btf.types + btf.ts[i].off;
     uint8_t rec[12];
     std::memcpy(rec, t, 12);
     uint32_t nameOff = rd<uint32_t>(t);
     if (nameOff >= cut) {
-      std::string s = nameOf(nameOff);
+      std::string s = btf.nameAt(nameOff);
       auto it = tailOff.find(s);
       if (it == tailOff.end()) {
         it = tailOff.emplace(s, static_cast<uint32_t>(cut + tail.size())).first;
@@ -223,11 +214,35 @@ bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
     }
     block.insert(block.end(), rec, rec + 12);
   }
-  if (cut + tail.size() != strLen)
-    return fail("string table tail is not made of forward-declaration names only");
-  std::memcpy(types + ts[first].off, block.data(), block.size());
-  std::memcpy(strs + cut, tail.data(), tail.size());
-  return true;
+  if (cut + tail.size() != btf.strLen)
+    return "string table tail is not made of forward-declaration names only";
+  std::memcpy(btf.types + btf.ts[first].off, block.data(), block.size());
+  std::memcpy(btf.strs + cut, tail.data(), tail.size());
+  return nullptr;
+}
+
+} // namespace
+
+bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
+  Btf btf;
+  const char *err = readHeader(elf, btf);
+  if (!err)
+    err = readTypes(btf);
+  if (!err) {
+    size_t first = btf.ts.size();  // first id - 1 of the trailing FWD block
+    while (first > 0 && btf.ts[first - 1].kind == kFwd)
+      --first;
+    if (first == btf.ts.size())
+      return true;  // no forward declarations
+    // FWDs before the trailing block come from declarations in the debug info (a struct
+    // member pointing at a type the templates never define, e.g. super_block.s_mtd); LLVM
+    // emits those in visit order, which is deterministic, so they stay where they are.
+    std::vector<size_t> order = fwdOrder(btf, first);
+    err = rewriteFwdBlock(btf, first, order, remapReferences(btf, first, order));
+  }
+  if (err && error)
+    *error = err;
+  return !err;
 }
 
 } // namespace bulwark::backend

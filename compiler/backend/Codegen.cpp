@@ -1,12 +1,12 @@
 #include "Codegen.h"
-#include "VerifierBounds.h"
-#include "bw_match.h"
 
-#include "BpfBuilder.h"
 #include "BtfCanon.h"
+#include "Catalogue.h"
+#include "DecisionGen.h"
 #include "Templates.h"
-#include "bw_event.h"
-#include "bw_kprobe.h"
+#include "VerifierBounds.h"
+#include "bw_abi.h"
+#include "bw_match.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/IR/DebugInfoMetadata.h>
@@ -29,6 +29,7 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <utility>
 
 extern "C" {
 void LLVMInitializeBPFTargetInfo();
@@ -56,15 +57,6 @@ void initBpf() {
   });
 }
 
-std::string hookSuffix(HookId h) {
-  // the C identifier of hooks.def: FILE_OPEN
-  static const char *ids[] = {
-#define BW_HOOK(id, name, kind, attach, summary) #id,
-#include "hooks.def"
-  };
-  return ids[static_cast<size_t>(h)];
-}
-
 BackendError internal(std::string msg) {
   return {BackendError::Kind::Internal, {}, std::move(msg)};
 }
@@ -87,257 +79,8 @@ std::unique_ptr<llvm::Module> parseTemplate(llvm::LLVMContext &ctx, std::string_
   return std::move(*m);
 }
 
-// process.exe: the common string whose object the library can give alone (bw_current_exe).
-constexpr uint32_t kExeSlot = 1;
-
-// Position of group `id` in Lowered::identity (the index of the bw_cfg_ident_* rodata), or
-// its size when the group is not an identity group.
-uint32_t identityIndex(const Lowered &low, uint32_t id) {
-  uint32_t i = 0;
-  while (i < low.identity.size() && low.identity[i].group != id)
-    ++i;
-  return i;
-}
-
-// Hook string fields whose decision needs only their object when no identity group on them
-// reads its view: slot -> bits of those groups (positions in Lowered::identity).
-std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredHook &h) {
-  std::map<uint32_t, uint32_t> bits;  // string slot -> identity groups (bits) reading it
-  std::set<uint32_t> other;           // string slots some other group reads
-  for (uint32_t gi : h.groups) {
-    const Group &g = low.groups[gi];
-    if (g.field.slotKind != SlotKind::Str)
-      continue;
-    uint32_t index = identityIndex(low, g.id);
-    bool extractedByHook = g.field.slot >= BW_COMMON_STR_SLOTS || g.field.slot == kExeSlot;
-    if (!g.identity || index >= low.identity.size() || !extractedByHook)
-      other.insert(g.field.slot);
-    else
-      bits[g.field.slot] |= 1u << index;
-  }
-  for (uint32_t s : other)
-    bits.erase(s);
-  return bits;
-}
-
-class DecisionGen {
-public:
-  DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
-      : gen_(gen), lib_(lib), low_(low) {}
-
-  // Generates bw_need_<sfx> and bw_decide_<sfx> (the names the hook's template calls).
-  void hook(const LoweredHook &h, const std::string &sfx) {
-    auto &ctx = gen_.getContext();
-    // bw_need_<H>
-    {
-      auto *fty = llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), false);
-      auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_need_" + sfx, gen_);
-      BpfBuilder b(gen_, f);
-      b.ir().SetInsertPoint(b.block("entry"));
-      b.ir().CreateRet(b.c64(h.needMask));
-    }
-    // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
-    {
-      auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), false);
-      auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_has_rules_" + sfx, gen_);
-      BpfBuilder b(gen_, f);
-      b.ir().SetInsertPoint(b.block("entry"));
-      b.ir().CreateRet(b.c32(h.hasRules ? 1 : 0));
-    }
-    auto *ptrTy = llvm::PointerType::get(ctx, 0);
-    lazy(h, sfx);
-    auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false);
-    auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_decide_" + sfx, gen_);
-    llvm::Value *ev = f->getArg(0);
-    BpfBuilder b(gen_, f);
-    auto *entry = b.block("entry");
-    b.ir().SetInsertPoint(entry);
-    llvm::Value *atoms = b.zeroedScratch(kAtomWords, "atoms");
-    llvm::Value *best = b.c32(h.alwaysWord);
-    // groups always looked up first, then each gated group only if an atom it waits for is set
-    for (uint32_t gi : h.groups)
-      if (!h.gates.count(gi))
-        best = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
-    for (const auto &[gi, waits] : h.gates) {
-      auto *run = b.block("group.gated");
-      auto *next = b.block("group.next");
-      llvm::BasicBlock *before = b.ir().GetInsertBlock();
-      b.ir().CreateCondBr(b.anyBit(atoms, waits), run, next);
-      b.ir().SetInsertPoint(run);
-      llvm::Value *ran = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
-      llvm::BasicBlock *ranEnd = b.ir().GetInsertBlock();
-      b.ir().CreateBr(next);
-      b.ir().SetInsertPoint(next);
-      auto *phi = b.ir().CreatePHI(b.i32(), 2);
-      phi->addIncoming(best, before);
-      phi->addIncoming(ran, ranEnd);
-      best = phi;
-    }
-    auto *done = b.block("done");
-    llvm::BasicBlock *cur = b.ir().GetInsertBlock();
-    std::vector<std::pair<llvm::Value *, llvm::BasicBlock *>> incoming;
-    for (const auto &c : h.compounds) {
-      auto *eval = b.block("rule.eval");
-      auto *take = b.block("rule.take");
-      auto *next = b.block("rule.next");
-      b.ir().SetInsertPoint(cur);
-      b.ir().CreateCondBr(b.ir().CreateICmpUGT(best, b.c32(c.word)), eval, next);
-      b.ir().SetInsertPoint(eval);
-      llvm::Value *v = cond(b, c.cond, ev, atoms);
-      b.ir().CreateCondBr(v, take, next);
-      b.ir().SetInsertPoint(take);
-      b.ir().CreateBr(done);
-      incoming.push_back({b.c32(c.word), take});
-      cur = next;
-    }
-    b.ir().SetInsertPoint(cur);
-    b.ir().CreateBr(done);
-    incoming.push_back({best, cur});
-    b.ir().SetInsertPoint(done);
-    auto *phi = b.ir().CreatePHI(b.i32(), static_cast<unsigned>(incoming.size()));
-    for (auto &[v, bb] : incoming)
-      phi->addIncoming(v, bb);
-    b.ir().CreateRet(phi);
-  }
-
-  // bw_lazy_<sfx>(ev): for each hook string field that only identity groups read, marks it
-  // object-only unless one of those groups reads its view this load (bw_object_only);
-  // returns the need bits so marked (the template extracts them fully for a record).
-  void lazy(const LoweredHook &h, const std::string &sfx) {
-    auto &ctx = gen_.getContext();
-    auto *ptrTy = llvm::PointerType::get(ctx, 0);
-    auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), {ptrTy}, false),
-                                     llvm::GlobalValue::ExternalLinkage, "bw_lazy_" + sfx, gen_);
-    BpfBuilder b(gen_, f);
-    b.ir().SetInsertPoint(b.block("entry"));
-    llvm::Value *mask = b.c64(0);
-    for (const auto &[slot, bits] : objectOnlyFields(low_, h))
-      mask = b.ir().CreateOr(mask, b.callLib(lib_, "bw_object_only",
-                                             {f->getArg(0), b.c32(slot), b.c32(bits),
-                                              b.c64(1ull << (24 + slot))}));
-    b.ir().CreateRet(mask);
-  }
-
-  // bw_kprobe_arg_<sfx>(i): descriptor (bw_kprobe.h) of register argument i of a kprobe hook.
-  void kprobeArgs(const LoweredHook &h, const std::string &sfx) {
-    auto &ctx = gen_.getContext();
-    auto *i32 = llvm::Type::getInt32Ty(ctx);
-    auto *f = llvm::Function::Create(llvm::FunctionType::get(i32, {i32}, false),
-                                     llvm::GlobalValue::ExternalLinkage, "bw_kprobe_arg_" + sfx, gen_);
-    BpfBuilder b(gen_, f);
-    b.ir().SetInsertPoint(b.block("entry"));
-    llvm::Value *v = b.c32(BW_KARG_NONE);
-    for (const auto &a : h.kprobeArgs) {
-      if (a.index >= BW_KPROBE_ARGS)
-        continue;
-      uint32_t d = a.field.slotKind == SlotKind::Str
-                       ? BW_KARG(BW_KARG_STR, 0u, 8u, a.field.slot)
-                       : BW_KARG(BW_KARG_INT, a.isSigned ? 1u : 0u, a.size, a.field.slot);
-      v = b.ir().CreateSelect(b.ir().CreateICmpEQ(f->getArg(0), b.c32(a.index)), b.c32(d), v);
-    }
-    b.ir().CreateRet(v);
-  }
-
-  void policyInfo(const ir::Policy &p) {
-    auto &ctx = gen_.getContext();
-    auto *i32 = llvm::Type::getInt32Ty(ctx);
-    auto *f = llvm::Function::Create(llvm::FunctionType::get(i32, {i32}, false),
-                                     llvm::GlobalValue::ExternalLinkage, "bw_policy_info", gen_);
-    BpfBuilder b(gen_, f);
-    b.ir().SetInsertPoint(b.block("entry"));
-    llvm::Value *w = f->getArg(0);
-    uint32_t mode = p.mode == ir::Mode::Audit ? 1 : 0;
-    uint32_t dflt = p.defaultAction == ir::Action::Deny ? 1 : 0;
-    uint32_t identExact = 0, identPrefix = 0;
-    for (const auto &ig : low_.identity)
-      (ig.kind == GroupKind::Prefix ? identPrefix : identExact) = 1;
-    // one select per BW_INFO_* (bw_lib.h); constant after inlining
-    const std::pair<uint32_t, uint32_t> answers[] = {
-        {BW_INFO_DEFAULT, dflt}, {BW_INFO_MODE, mode}, {BW_INFO_IDENT_EXACT, identExact},
-        {BW_INFO_IDENT_PREFIX, identPrefix},
-        {BW_INFO_SCOPE_EXE, p.scope.kind == ir::Scope::Kind::Executable ? 1u : 0u}};
-    llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));  // BW_INFO_RULE_COUNT
-    for (const auto &[what, value] : answers)
-      v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(what)), b.c32(value), v);
-    b.ir().CreateRet(v);
-  }
-
-private:
-  llvm::Module &gen_;
-  llvm::Module &lib_;
-  const Lowered &low_;
-
-  // The lookup of one group: the lowest word it decides, its atoms set in `atoms`.
-  llvm::Value *lookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
-    auto slot = b.c32(g.field.slot);
-    if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
-      uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? 256 : 0);
-      llvm::Value *view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
-      // the object itself: its labels, name and ancestors (bw_match.h)
-      auto prefix = b.c32(g.kind == GroupKind::Prefix ? 1 : 0);
-      return b.umin(view, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
-    }
-    static const char *const kLookups[] = {  // GroupKind order
-        "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};
-    uint32_t key = g.kind == GroupKind::Glob ? g.dfaBase : g.id;  // a glob's DFA, else its group
-    return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
-  }
-
-  llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {
-    auto &ir = b.ir();
-    switch (c.kind) {
-    case LCond::Kind::True: return ir.getTrue();
-    case LCond::Kind::False: return ir.getFalse();
-    case LCond::Kind::Atom: return b.testBit(atoms, c.atom);
-    case LCond::Kind::IntCmp: {
-      llvm::Value *x = b.loadU64(ev, offsetof(struct bw_event, ints) + 8 * c.slot, "field");
-      auto k = [&](size_t i) { return b.c64(static_cast<uint64_t>(c.values.at(i))); };
-      switch (c.op) {
-      case ir::TestOp::Eq: {
-        llvm::Value *r = ir.getFalse();
-        for (size_t i = 0; i < c.values.size(); ++i)
-          r = ir.CreateOr(r, ir.CreateICmpEQ(x, k(i)));
-        return r;
-      }
-      case ir::TestOp::Lt: return ir.CreateICmpSLT(x, k(0));
-      case ir::TestOp::Le: return ir.CreateICmpSLE(x, k(0));
-      case ir::TestOp::Gt: return ir.CreateICmpSGT(x, k(0));
-      case ir::TestOp::Ge: return ir.CreateICmpSGE(x, k(0));
-      case ir::TestOp::HasFlags: return ir.CreateICmpEQ(ir.CreateAnd(x, k(0)), k(0));
-      default: return ir.getFalse();
-      }
-    }
-    case LCond::Kind::And: {
-      llvm::Value *r = ir.getTrue();
-      for (const auto &k : c.kids)
-        r = ir.CreateAnd(r, cond(b, k, ev, atoms));
-      return r;
-    }
-    case LCond::Kind::Or: {
-      llvm::Value *r = ir.getFalse();
-      for (const auto &k : c.kids)
-        r = ir.CreateOr(r, cond(b, k, ev, atoms));
-      return r;
-    }
-    case LCond::Kind::Not: return ir.CreateNot(cond(b, c.kids.at(0), ev, atoms));
-    }
-    return ir.getFalse();
-  }
-};
 
 std::string lowerAttach(HookId h) { return std::string(Catalogue::get().hook(h).attach); }
-
-// Suffix of the generated functions of lowered hook `i`: the hooks.def id for LSM hooks
-// ("FILE_OPEN"); kprobe hooks are one per function, numbered ("KPROBE_0").
-std::string generatedSuffix(const Lowered &low, size_t i) {
-  const LoweredHook &h = low.hooks[i];
-  if (h.hook != HookId::KPROBE)
-    return hookSuffix(h.hook);
-  size_t n = 0;
-  for (size_t j = 0; j < i; ++j)
-    n += low.hooks[j].hook == HookId::KPROBE;
-  return hookSuffix(h.hook) + "_" + std::to_string(n);
-}
 
 // Makes the linked copy of the kprobe template the program of one kernel function: the
 // program is renamed (ELF symbol and BTF name) and put in section kprobe/<fn>, and its calls
@@ -400,283 +143,385 @@ void checkVerifierBounds(const ir::Policy &policy, uint32_t maxStack, const std:
   }
 }
 
-} // namespace
 
-std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
-                                         const CodegenOptions &opts, CodegenOutput &out) {
+// ---- the passes of generateObject ----
+
+constexpr const char *kTriple = "bpfel";
+
+// What the passes share: their inputs, the modules being built and the output so far.
+struct Codegen {
+  Codegen(const ir::Policy &p, const Lowered &l, const CodegenOptions &o, CodegenOutput &out)
+      : policy(p), low(l), opts(o), out(out) {}
+
+  const ir::Policy &policy;
+  const Lowered &low;
+  const CodegenOptions &opts;
+  CodegenOutput &out;
   std::vector<BackendError> errs;
-  initBpf();
-  auto t0 = Clock::now();
+  const char *pass = "";  // the pass running, for the missing-input error
   llvm::LLVMContext ctx;
-  auto lib = parseTemplate(ctx, "bw_lib", errs);
-  if (!lib)
-    return errs;
+  // The template library; linkPrograms links the programs and the decision code into it.
+  std::unique_ptr<llvm::Module> module;
+  bool linked = false;
+  std::unique_ptr<llvm::Module> gen;  // the decision code, until linked
+  std::unique_ptr<llvm::TargetMachine> tm;
+  std::string cpu = "generic", features;  // what the templates were built for
+};
 
-  // Target machine for the triple and CPU the templates were built for.
-  std::string cpu = "generic", features;
-  for (auto &f : *lib)
+// True when `present`; else records that the running pass lacks input `what` (passes run
+// out of order).
+bool has(Codegen &s, bool present, const char *what) {
+  if (!present)
+    s.errs.push_back(internal(std::string("code generation pass ") + s.pass + " has no " + what));
+  return present;
+}
+
+// Reads the template library's bitcode into s.module.
+void readLibrary(Codegen &s) { s.module = parseTemplate(s.ctx, "bw_lib", s.errs); }
+
+// The target machine for the triple and the CPU of the library's code: s.tm, s.cpu, s.features.
+void makeTargetMachine(Codegen &s) {
+  if (!has(s, s.module != nullptr, "template library"))
+    return;
+  for (auto &f : *s.module)
     if (!f.isDeclaration()) {
       if (f.hasFnAttribute("target-cpu"))
-        cpu = f.getFnAttribute("target-cpu").getValueAsString().str();
+        s.cpu = f.getFnAttribute("target-cpu").getValueAsString().str();
       if (f.hasFnAttribute("target-features"))
-        features = f.getFnAttribute("target-features").getValueAsString().str();
+        s.features = f.getFnAttribute("target-features").getValueAsString().str();
       break;
     }
-  std::string triple = "bpfel";
-  std::string terr;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, terr);
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(kTriple, err);
   if (!target) {
-    errs.push_back(internal("BPF target unavailable: " + terr));
-    return errs;
+    s.errs.push_back(internal("BPF target unavailable: " + err));
+    return;
   }
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), std::nullopt, std::nullopt,
-      llvm::CodeGenOptLevel::Default));
+  s.tm.reset(target->createTargetMachine(kTriple, s.cpu, s.features, llvm::TargetOptions(), std::nullopt,
+                                         std::nullopt, llvm::CodeGenOptLevel::Default));
+}
 
-  // Generated module: decision code per hook.
-  auto gen = std::make_unique<llvm::Module>("bulwark.generated", ctx);
-  gen->setTargetTriple(lib->getTargetTriple());
-  gen->setDataLayout(lib->getDataLayout());
+// The decision code of every hook in s.gen, always inlined, built for the templates' CPU.
+void generateDecisions(Codegen &s) {
+  if (!has(s, s.module != nullptr, "template library"))
+    return;
+  s.gen = std::make_unique<llvm::Module>("bulwark.generated", s.ctx);
+  s.gen->setTargetTriple(s.module->getTargetTriple());
+  s.gen->setDataLayout(s.module->getDataLayout());
   try {
-    DecisionGen dg(*gen, *lib, low);
-    for (size_t i = 0; i < low.hooks.size(); ++i) {
-      std::string sfx = generatedSuffix(low, i);
-      dg.hook(low.hooks[i], sfx);
-      if (low.hooks[i].hook == HookId::KPROBE)
-        dg.kprobeArgs(low.hooks[i], sfx);
-    }
-    dg.policyInfo(policy);
+    generateDecisionCode(*s.gen, *s.module, s.low, s.policy);
   } catch (const std::exception &e) {
-    errs.push_back(internal(e.what()));
-    return errs;
+    s.errs.push_back(internal(e.what()));
+    return;
   }
-  std::set<std::string> generated;
-  for (auto &f : *gen)
+  for (auto &f : *s.gen)
     if (!f.isDeclaration()) {
-      generated.insert(f.getName().str());
       f.addFnAttr(llvm::Attribute::AlwaysInline);
       f.addFnAttr(llvm::Attribute::NoUnwind);
-      f.addFnAttr("target-cpu", cpu);
-      if (!features.empty())
-        f.addFnAttr("target-features", features);
+      f.addFnAttr("target-cpu", s.cpu);
+      if (!s.features.empty())
+        f.addFnAttr("target-features", s.features);
     }
+}
 
-  // Library functions are static in C (so BTF calls them static functions, which the
-  // verifier checks in their caller's context); give them external linkage for the link.
-  for (auto &f : *lib)
-    if (!f.isDeclaration() && f.hasLocalLinkage())
-      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
-
-  // Link: library, then every used hook's template, then the generated module.
-  llvm::Linker linker(*lib);
-  // Each used hook's program, then its companions' (further attach points, same rules).
-  std::vector<std::pair<HookId, HookId>> programs;  // (hook the program is for, its rules' hook)
+// The LSM programs of the used hooks, each followed by its companions' (further attach
+// points, same rules): (hook the program is for, its rules' hook). Kprobes are apart.
+std::vector<std::pair<HookId, HookId>> lsmPrograms(const Lowered &low) {
+  std::vector<std::pair<HookId, HookId>> programs;
   for (const auto &h : low.hooks) {
     if (h.hook == HookId::KPROBE)
-      continue;  // linked below, one copy per function
+      continue;
     programs.emplace_back(h.hook, h.hook);
-    for (const HookInfo *c : Catalogue::get().companions(h.hook)) programs.emplace_back(c->id, h.hook);
+    for (const HookInfo *c : Catalogue::get().companions(h.hook))
+      programs.emplace_back(c->id, h.hook);
   }
-  // Shared maps are defined by the library and by every template (same header): keep the
-  // library's definition.
-  auto linkTemplate = [&](const std::string &attach, const std::function<void(llvm::Module &)> &adapt) {
-    auto hm = parseTemplate(ctx, attach, errs);
-    if (!hm)
-      return false;
-    if (adapt)
-      adapt(*hm);
-    for (auto &g : hm->globals())
-      if (!g.isDeclaration() && lib->getNamedGlobal(g.getName()) &&
-          !lib->getNamedGlobal(g.getName())->isDeclaration()) {
-        g.setInitializer(nullptr);
-        g.setLinkage(llvm::GlobalValue::ExternalLinkage);
-        g.eraseMetadata(llvm::LLVMContext::MD_dbg);
-      }
-    if (linker.linkInModule(std::move(hm))) {
-      errs.push_back(internal("linking template " + attach + " failed"));
-      return false;
+  return programs;
+}
+
+// Links template `attach` (after `adapt`, if given) into s.module. Shared maps are defined
+// by the library and by every template (same header): the library's definition is kept.
+bool linkTemplate(Codegen &s, llvm::Linker &linker, const std::string &attach,
+                  const std::function<void(llvm::Module &)> &adapt = nullptr) {
+  auto hm = parseTemplate(s.ctx, attach, s.errs);
+  if (!hm)
+    return false;
+  if (adapt)
+    adapt(*hm);
+  for (auto &g : hm->globals())
+    if (!g.isDeclaration() && s.module->getNamedGlobal(g.getName()) &&
+        !s.module->getNamedGlobal(g.getName())->isDeclaration()) {
+      g.setInitializer(nullptr);
+      g.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      g.eraseMetadata(llvm::LLVMContext::MD_dbg);
     }
-    return true;
-  };
-  for (const auto &[progHook, ruleHook] : programs) {
-    std::string attach = lowerAttach(progHook);
-    if (!linkTemplate(attach, nullptr))
-      return errs;
-    out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach, ""});
+  if (linker.linkInModule(std::move(hm))) {
+    s.errs.push_back(internal("linking template " + attach + " failed"));
+    return false;
   }
-  for (size_t i = 0; i < low.hooks.size(); ++i) {
-    const LoweredHook &h = low.hooks[i];
+  return true;
+}
+
+// Links into s.module every used hook's template (s.out.programs), one kprobe template per
+// kernel function, the exec helper if asked (s.out.helpers), then s.gen.
+void linkPrograms(Codegen &s) {
+  if (!has(s, s.module && s.gen, "library and decision code"))
+    return;
+  // Library functions are static in C (so BTF calls them static functions, which the
+  // verifier checks in their caller's context); give them external linkage for the link.
+  for (auto &f : *s.module)
+    if (!f.isDeclaration() && f.hasLocalLinkage())
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+  llvm::Linker linker(*s.module);
+  for (const auto &[progHook, ruleHook] : lsmPrograms(s.low)) {
+    std::string attach = lowerAttach(progHook);
+    if (!linkTemplate(s, linker, attach))
+      return;
+    s.out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach, ""});
+  }
+  for (size_t i = 0; i < s.low.hooks.size(); ++i) {
+    const LoweredHook &h = s.low.hooks[i];
     if (h.hook != HookId::KPROBE)
       continue;
-    std::string name = "bw_kp_" + h.kprobeFunction;
-    std::string sfx = generatedSuffix(low, i);
-    if (!linkTemplate("kprobe", [&](llvm::Module &m) { specialiseKprobe(m, h.kprobeFunction, sfx, name); }))
-      return errs;
-    out.programs.push_back({name, h.hook, "kprobe/" + h.kprobeFunction, h.kprobeFunction});
+    std::string name = "bw_kp_" + h.kprobeFunction, sfx = generatedSuffix(s.low, i);
+    if (!linkTemplate(s, linker, "kprobe", [&](llvm::Module &m) { specialiseKprobe(m, h.kprobeFunction, sfx, name); }))
+      return;
+    s.out.programs.push_back({name, h.hook, "kprobe/" + h.kprobeFunction, h.kprobeFunction});
   }
-  if (opts.exeCacheProgram) {
-    if (!linkTemplate("bprm_committed_creds", nullptr))
-      return errs;
-    out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds", "caches process.exe at exec (bw_exe)"});
+  if (s.opts.exeCacheProgram) {
+    if (!linkTemplate(s, linker, "bprm_committed_creds"))
+      return;
+    s.out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds", "caches process.exe at exec (bw_exe)"});
   }
-  if (linker.linkInModule(std::move(gen))) {
-    errs.push_back(internal("linking generated code failed"));
-    return errs;
+  if (linker.linkInModule(std::move(s.gen))) {
+    s.errs.push_back(internal("linking generated code failed"));
+    return;
   }
-  llvm::Module &m = *lib;
-  m.setTargetTriple(triple);
+  s.module->setTargetTriple(kTriple);
+  s.linked = true;
+}
 
-  // Compile-time rodata defaults.
+// Sets u32 array rodata `name` (if present) to `vals`, zero past their end.
+void setU32Array(llvm::Module &m, const char *name, const std::vector<uint32_t> &vals) {
+  auto *g = m.getNamedGlobal(name);
+  if (!g)
+    return;
+  auto *aty = llvm::cast<llvm::ArrayType>(g->getValueType());
+  std::vector<llvm::Constant *> elems;
+  for (uint64_t i = 0; i < aty->getNumElements(); ++i)
+    elems.push_back(llvm::ConstantInt::get(aty->getElementType(), i < vals.size() ? vals[i] : 0));
+  g->setInitializer(llvm::ConstantArray::get(aty, elems));
+}
+
+// Compile-time rodata defaults: the scope kind, and the identity groups for the helpers
+// (bw_match.h).
+void setRodata(Codegen &s) {
+  if (!has(s, s.linked, "linked module"))
+    return;
+  llvm::Module &m = *s.module;
   if (auto *g = m.getNamedGlobal("bw_cfg_scope_kind")) {
-    uint32_t kind = policy.scope.kind == ir::Scope::Kind::Cgroup       ? 1
-                    : policy.scope.kind == ir::Scope::Kind::Executable ? 2
-                                                                       : 0;
+    uint32_t kind = s.policy.scope.kind == ir::Scope::Kind::Cgroup       ? BW_SCOPE_CGROUP
+                    : s.policy.scope.kind == ir::Scope::Kind::Executable ? BW_SCOPE_EXECUTABLE
+                                                                         : BW_SCOPE_HOST;
     g->setInitializer(llvm::ConstantInt::get(g->getValueType(), kind));
   }
-
-  // Identity groups, for the helpers (bw_match.h).
-  auto setU32Array = [&](const char *name, const std::vector<uint32_t> &vals) {
-    auto *g = m.getNamedGlobal(name);
-    if (!g)
-      return;
-    auto *aty = llvm::cast<llvm::ArrayType>(g->getValueType());
-    std::vector<llvm::Constant *> elems;
-    for (uint64_t i = 0; i < aty->getNumElements(); ++i)
-      elems.push_back(llvm::ConstantInt::get(aty->getElementType(), i < vals.size() ? vals[i] : 0));
-    g->setInitializer(llvm::ConstantArray::get(aty, elems));
-  };
-  if (!low.identity.empty()) {
-    std::vector<uint32_t> groups, kinds;
-    for (const auto &ig : low.identity) {
-      groups.push_back(ig.group);
-      kinds.push_back(ig.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);
-    }
-    if (auto *g = m.getNamedGlobal("bw_cfg_ident_count"))
-      g->setInitializer(llvm::ConstantInt::get(g->getValueType(), groups.size()));
-    setU32Array("bw_cfg_ident_group", groups);
-    setU32Array("bw_cfg_ident_kind", kinds);
+  if (s.low.identity.empty())
+    return;
+  std::vector<uint32_t> groups, kinds;
+  for (const auto &ig : s.low.identity) {
+    groups.push_back(ig.group);
+    kinds.push_back(ig.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);
   }
+  if (auto *g = m.getNamedGlobal("bw_cfg_ident_count"))
+    g->setInitializer(llvm::ConstantInt::get(g->getValueType(), groups.size()));
+  setU32Array(m, "bw_cfg_ident_group", groups);
+  setU32Array(m, "bw_cfg_ident_kind", kinds);
+}
 
-  // Internalise everything but the programs, the license and the runtime-set rodata;
-  // drop the used-lists so unreferenced maps can be removed after optimisation.
+// Internalises every function but the programs and helpers, drops the used-lists so
+// unreferenced maps can be removed after optimisation, and verifies the module.
+void internalise(Codegen &s) {
+  if (!has(s, s.linked, "linked module"))
+    return;
+  llvm::Module &m = *s.module;
   std::set<std::string> progNames;
-  for (const auto &p : out.programs)
+  for (const auto &p : s.out.programs)
     progNames.insert(p.name);
-  for (const auto &h : out.helpers)
+  for (const auto &h : s.out.helpers)
     progNames.insert(h.name);
   for (const char *n : {"llvm.used", "llvm.compiler.used"})
     if (auto *g = m.getNamedGlobal(n))
       g->eraseFromParent();
-  for (auto &f : m) {
-    if (f.isDeclaration())
-      continue;
-    if (progNames.count(f.getName().str()))
-      continue;
-    f.setLinkage(llvm::GlobalValue::InternalLinkage);
-  }
+  for (auto &f : m)
+    if (!f.isDeclaration() && !progNames.count(f.getName().str()))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
   // programs of hooks the policy does not use are not linked; the library's references
   // to their decide functions are gone once the library is internalised and unused.
-  if (llvm::verifyModule(m, &llvm::errs())) {
-    errs.push_back(internal("linked module does not verify"));
-    return errs;
-  }
-  out.linkMs = msSince(t0);
+  if (llvm::verifyModule(m, &llvm::errs()))
+    s.errs.push_back(internal("linked module does not verify"));
+}
 
-  auto t1 = Clock::now();
-  {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm.get());
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    auto mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
-    mpm.run(m, mam);
-  }
-  out.optMs = msSince(t1);
+// The default O2 module pipeline over the linked module.
+void optimise(Codegen &s) {
+  if (!has(s, s.linked && s.tm, "linked module or target machine"))
+    return;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(s.tm.get());
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  auto mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+  mpm.run(*s.module, mam);
+}
 
-  // Maps stay external (libbpf 1.1 rejects static maps); drop the ones no code uses, but
-  // keep bw_gen: the runtime's generation switch writes it, and a policy of kprobe hooks
-  // only (no chain step) would otherwise not create it.
-  {
-    std::vector<llvm::GlobalVariable *> dead;
-    for (auto &g : m.globals())
-      if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty() && g.getName() != "bw_gen")
-        dead.push_back(&g);
-    for (auto *g : dead)
-      g->eraseFromParent();
-  }
+// Erases the maps no code uses. Maps stay external (libbpf 1.1 rejects static maps); bw_gen
+// is kept: the runtime's generation switch writes it, and a policy of kprobe hooks only
+// (no chain step) would otherwise not create it.
+void dropUnusedMaps(Codegen &s) {
+  if (!has(s, s.linked, "linked module"))
+    return;
+  std::vector<llvm::GlobalVariable *> dead;
+  for (auto &g : s.module->globals())
+    if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty() && g.getName() != "bw_gen")
+      dead.push_back(&g);
+  for (auto *g : dead)
+    g->eraseFromParent();
+}
 
-  // Every function left must be a program or a library subprogram with debug info
-  // (BTF func_info is needed for every BPF subprogram).
-  for (auto &f : m) {
+// Every function left must be a program or a library subprogram with debug info (BTF
+// func_info is needed for every BPF subprogram), every call resolved.
+void checkFunctions(Codegen &s) {
+  if (!has(s, s.linked, "linked module"))
+    return;
+  for (auto &f : *s.module) {
     if (f.isDeclaration()) {
       if (!f.isIntrinsic() && !f.use_empty())
-        errs.push_back(internal("unresolved function " + f.getName().str()));
+        s.errs.push_back(internal("unresolved function " + f.getName().str()));
       continue;
     }
     if (!f.getSubprogram())
-      errs.push_back(internal("function without debug info left after inlining: " +
-                              f.getName().str()));
+      s.errs.push_back(internal("function without debug info left after inlining: " + f.getName().str()));
   }
-  if (!errs.empty())
-    return errs;
-  for (auto &g : m.globals())
+}
+
+// The object's maps, sorted, in s.out.maps; the optimised IR in s.out.ir if asked.
+void listMaps(Codegen &s) {
+  if (!has(s, s.linked, "linked module"))
+    return;
+  for (auto &g : s.module->globals())
     if (!g.isDeclaration() && g.getSection() == ".maps")
-      out.maps.push_back(g.getName().str());
-  std::sort(out.maps.begin(), out.maps.end());
-  if (opts.keepIr) {
-    llvm::raw_string_ostream os(out.ir);
-    m.print(os, nullptr);
+      s.out.maps.push_back(g.getName().str());
+  std::sort(s.out.maps.begin(), s.out.maps.end());
+  if (s.opts.keepIr) {
+    llvm::raw_string_ostream os(s.out.ir);
+    s.module->print(os, nullptr);
   }
+}
 
-  // BTF is all the kernel and libbpf read; DWARF would make the object ~10x larger.
-  // AsmPrinter emits DWARF unless the module asks for CodeView without a DWARF version
-  // (BPFAsmPrinter adds its BTF handler regardless), so say exactly that.
-  if (!opts.keepDwarf) {
-    llvm::SmallVector<llvm::Module::ModuleFlagEntry, 8> flags;
-    m.getModuleFlagsMetadata(flags);
-    if (auto *nmd = m.getModuleFlagsMetadata())
-      nmd->eraseFromParent();
-    for (const auto &f : flags)
-      if (f.Key->getString() != "Dwarf Version" && f.Key->getString() != "CodeView")
-        m.addModuleFlag(f.Behavior, f.Key->getString(), f.Val);
-    m.addModuleFlag(llvm::Module::Warning, "CodeView", 1);
-  }
+// Unless DWARF is asked for, makes the object carry BTF only: BTF is all the kernel and
+// libbpf read; DWARF would make the object ~10x larger. AsmPrinter emits DWARF unless the
+// module asks for CodeView without a DWARF version (BPFAsmPrinter adds its BTF handler
+// regardless), so say exactly that.
+void btfOnly(Codegen &s) {
+  if (s.opts.keepDwarf || !has(s, s.linked, "linked module"))
+    return;
+  llvm::Module &m = *s.module;
+  llvm::SmallVector<llvm::Module::ModuleFlagEntry, 8> flags;
+  m.getModuleFlagsMetadata(flags);
+  if (auto *nmd = m.getModuleFlagsMetadata())
+    nmd->eraseFromParent();
+  for (const auto &f : flags)
+    if (f.Key->getString() != "Dwarf Version" && f.Key->getString() != "CodeView")
+      m.addModuleFlag(f.Behavior, f.Key->getString(), f.Val);
+  m.addModuleFlag(llvm::Module::Warning, "CodeView", 1);
+}
 
-  auto t2 = Clock::now();
-  llvm::SmallVector<char, 0> buf;
-  // Each function's frame as the code generator laid it out (-fstack-usage), an upper bound
-  // of what the verifier counts for it.
+// The BPF ELF object in s.out.object, and each function's frame as the code generator laid
+// it out (-fstack-usage, an upper bound of what the verifier counts for it) in s.out.frames.
+void emitObject(Codegen &s) {
+  if (!has(s, s.linked && s.tm, "linked module or target machine"))
+    return;
   llvm::SmallString<64> usagePath;
   if (llvm::sys::fs::createTemporaryFile("bulwarkc-stack", "su", usagePath))
     usagePath.clear();
-  tm->Options.StackUsageOutput = std::string(usagePath);
+  s.tm->Options.StackUsageOutput = std::string(usagePath);
+  llvm::SmallVector<char, 0> buf;
   {
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-      errs.push_back(internal("BPF target cannot emit an object file"));
-      return errs;
-    }
-    pm.run(m);
+    if (s.tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      s.errs.push_back(internal("BPF target cannot emit an object file"));
+    else
+      pm.run(*s.module);
   }
-  out.object.assign(buf.begin(), buf.end());
-  std::string cerr;
-  if (!canonicalizeBtf(out.object, &cerr))
-    errs.push_back(internal("BTF canonicalisation: " + cerr));
-  out.frames = readStackUsage(std::string(usagePath));
-  const auto &frames = out.frames;
+  if (s.errs.empty()) {
+    s.out.object.assign(buf.begin(), buf.end());
+    s.out.frames = readStackUsage(std::string(usagePath));
+  }
   if (!usagePath.empty())
     llvm::sys::fs::remove(usagePath);
-  if (errs.empty())
-    checkVerifierBounds(policy, opts.maxStack, frames, out, errs);
-  out.emitMs = msSince(t2);
-  return errs;
+}
+
+// Puts the object's BTF in an order independent of the link (BtfCanon.h).
+void canonicaliseObjectBtf(Codegen &s) {
+  if (!has(s, !s.out.object.empty(), "object"))
+    return;
+  std::string err;
+  if (!canonicalizeBtf(s.out.object, &err))
+    s.errs.push_back(internal("BTF canonicalisation: " + err));
+}
+
+// Refuses a program the verifier would refuse for its stack or size (s.out.bounds).
+void checkObjectBounds(Codegen &s) {
+  if (has(s, !s.out.object.empty(), "object"))
+    checkVerifierBounds(s.policy, s.opts.maxStack, s.out.frames, s.out, s.errs);
+}
+
+// A step of generateObject; the time it takes adds to `timer` (none: not counted).
+struct Pass {
+  const char *name;
+  void (*run)(Codegen &);
+  double CodegenOutput::*timer;
+};
+
+// In order; each takes what the passes before it left and stops the run with an error.
+const Pass kPasses[] = {
+    {"read-library", readLibrary, &CodegenOutput::linkMs},
+    {"target-machine", makeTargetMachine, &CodegenOutput::linkMs},
+    {"generate-decisions", generateDecisions, &CodegenOutput::linkMs},
+    {"link-programs", linkPrograms, &CodegenOutput::linkMs},
+    {"set-rodata", setRodata, &CodegenOutput::linkMs},
+    {"internalise", internalise, &CodegenOutput::linkMs},
+    {"optimise", optimise, &CodegenOutput::optMs},
+    {"drop-unused-maps", dropUnusedMaps, nullptr},
+    {"check-functions", checkFunctions, nullptr},
+    {"list-maps", listMaps, nullptr},
+    {"btf-only", btfOnly, nullptr},
+    {"emit-object", emitObject, &CodegenOutput::emitMs},
+    {"canonicalise-btf", canonicaliseObjectBtf, &CodegenOutput::emitMs},
+    {"verifier-bounds", checkObjectBounds, &CodegenOutput::emitMs},
+};
+
+} // namespace
+
+std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
+                                         const CodegenOptions &opts, CodegenOutput &out) {
+  initBpf();
+  Codegen s(policy, low, opts, out);
+  for (const Pass &p : kPasses) {
+    s.pass = p.name;
+    auto start = Clock::now();
+    p.run(s);
+    if (p.timer)
+      out.*p.timer += msSince(start);
+    if (!s.errs.empty())
+      break;
+  }
+  return std::move(s.errs);
 }
 
 } // namespace bulwark::backend

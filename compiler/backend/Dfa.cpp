@@ -33,13 +33,10 @@ std::bitset<256> allBytes() {
   return s;
 }
 
-} // namespace
-
-std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxStates,
-                            std::string *error) {
+// The NFA of the patterns (Thompson, from state 0) and every byte set its edges take.
+Nfa buildNfa(const std::vector<DfaPattern> &pats, std::vector<std::bitset<256>> &sets) {
   Nfa nfa;
   uint32_t start = nfa.add();
-  std::vector<std::bitset<256>> sets;
   for (size_t pi = 0; pi < pats.size(); ++pi) {
     uint32_t cur = nfa.add();
     nfa.eps[start].push_back(cur);
@@ -73,42 +70,56 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
     }
     nfa.acceptOf[cur].push_back(static_cast<uint32_t>(pi));
   }
+  return nfa;
+}
 
-  // Byte classes: bytes with the same membership in every set are equivalent. (Sets
-  // repeat across patterns: compare each distinct set once.)
-  Dfa dfa;
-  {
-    std::set<std::string> distinct;
-    for (const auto &set : sets)
-      distinct.insert(set.to_string());
-    std::map<std::vector<bool>, uint32_t> sig;
-    for (int b = 0; b < 256; ++b) {
-      std::vector<bool> s;
-      s.reserve(distinct.size() + 1);
-      s.push_back(b == 0);
-      for (const auto &set : distinct)
-        s.push_back(set[255 - b] == '1');  // to_string() puts bit 255 first
-      auto [it, fresh] = sig.emplace(s, static_cast<uint32_t>(sig.size()));
-      dfa.classOf[b] = it->second;
-      (void)fresh;
-    }
-    dfa.classes = static_cast<uint32_t>(sig.size());
+// dfa.classOf and dfa.classes: bytes with the same membership in every set are equivalent.
+// (Sets repeat across patterns: compare each distinct set once.)
+void byteClasses(const std::vector<std::bitset<256>> &sets, Dfa &dfa) {
+  std::set<std::string> distinct;
+  for (const auto &set : sets)
+    distinct.insert(set.to_string());
+  std::map<std::vector<bool>, uint32_t> sig;
+  for (int b = 0; b < 256; ++b) {
+    std::vector<bool> s;
+    s.reserve(distinct.size() + 1);
+    s.push_back(b == 0);
+    for (const auto &set : distinct)
+      s.push_back(set[255 - b] == '1');  // to_string() puts bit 255 first
+    dfa.classOf[b] = sig.emplace(s, static_cast<uint32_t>(sig.size())).first->second;
   }
+  dfa.classes = static_cast<uint32_t>(sig.size());
+}
+
+// The classes each NFA edge takes ([state][edge]; a literal: one), so a move costs what the
+// edges cover, not classes x edges.
+std::vector<std::vector<std::vector<uint32_t>>> edgeClasses(const Nfa &nfa, const Dfa &dfa) {
   std::vector<int> rep(dfa.classes, -1);
   for (int b = 255; b >= 0; --b)
     rep[dfa.classOf[b]] = b;
-  // The classes each NFA edge takes (a literal: one), so a move costs what the edges cover,
-  // not classes x edges.
-  std::vector<std::vector<std::vector<uint32_t>>> edgeClasses(nfa.edges.size());
+  std::vector<std::vector<std::vector<uint32_t>>> out(nfa.edges.size());
   for (size_t x = 0; x < nfa.edges.size(); ++x)
     for (const auto &e : nfa.edges[x]) {
       std::vector<uint32_t> cs;
       for (uint32_t c = 0; c < dfa.classes; ++c)
         if (rep[c] > 0 && e.set.test(rep[c]))
           cs.push_back(c);
-      edgeClasses[x].push_back(std::move(cs));
+      out[x].push_back(std::move(cs));
     }
+  return out;
+}
 
+// The subset DFA before minimisation: subset 0 is {} (dead), 1 the start's closure.
+struct SubsetDfa {
+  std::vector<std::vector<uint32_t>> subsets;  // NFA states of each DFA state
+  std::vector<uint32_t> trans;                 // [state * classes + class] -> state
+  std::vector<MatchVal> acc;                   // what ending in each state means
+};
+
+// Subset construction; nullopt (and *error) past about 4x maxStates subsets.
+std::optional<SubsetDfa> subsetConstruction(const std::vector<DfaPattern> &pats, const Nfa &nfa, const Dfa &dfa,
+                                            uint32_t maxStates, std::string *error) {
+  auto classesOf = edgeClasses(nfa, dfa);
   std::vector<uint32_t> mark(nfa.edges.size(), 0);  // epoch marks for closures
   uint32_t epoch = 0;
   auto closure = [&](std::vector<uint32_t> s) {
@@ -128,74 +139,72 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
     std::sort(out.begin(), out.end());
     return out;
   };
-
-  // Subset construction; subset {} is the dead state 0.
+  SubsetDfa sd;
   std::map<std::vector<uint32_t>, uint32_t> ids;
-  std::vector<std::vector<uint32_t>> subsets;
   auto idOf = [&](const std::vector<uint32_t> &s) -> uint32_t {
-    auto it = ids.find(s);
-    if (it != ids.end())
-      return it->second;
-    uint32_t id = static_cast<uint32_t>(subsets.size());
-    ids.emplace(s, id);
-    subsets.push_back(s);
-    return id;
+    auto [it, fresh] = ids.emplace(s, static_cast<uint32_t>(sd.subsets.size()));
+    if (fresh)
+      sd.subsets.push_back(s);
+    return it->second;
   };
   idOf({});
-  idOf(closure({start}));
-  std::vector<uint32_t> trans;
+  idOf(closure({0}));
   std::vector<std::vector<uint32_t>> moved(dfa.classes);
-  for (uint32_t i = 0; i < subsets.size(); ++i) {
-    if (subsets.size() > static_cast<size_t>(maxStates) * 4 + 16) {
+  for (uint32_t i = 0; i < sd.subsets.size(); ++i) {
+    if (sd.subsets.size() > static_cast<size_t>(maxStates) * 4 + 16) {
       if (error)
         *error = "glob set needs more than " + std::to_string(maxStates) + " DFA states";
       return std::nullopt;
     }
     for (auto &m : moved)
       m.clear();
-    for (uint32_t x : subsets[i])
+    for (uint32_t x : sd.subsets[i])
       for (size_t k = 0; k < nfa.edges[x].size(); ++k)
-        for (uint32_t c : edgeClasses[x][k])
+        for (uint32_t c : classesOf[x][k])
           moved[c].push_back(nfa.edges[x][k].to);
     for (uint32_t c = 0; c < dfa.classes; ++c)
-      trans.push_back(moved[c].empty() ? 0 : idOf(closure(moved[c])));
+      sd.trans.push_back(moved[c].empty() ? 0 : idOf(closure(moved[c])));
   }
-  uint32_t n = static_cast<uint32_t>(subsets.size());
-  std::vector<MatchVal> acc(n);
-  for (uint32_t i = 0; i < n; ++i)
-    for (uint32_t x : subsets[i])
+  sd.acc.resize(sd.subsets.size());
+  for (uint32_t i = 0; i < sd.subsets.size(); ++i)
+    for (uint32_t x : sd.subsets[i])
       for (uint32_t pi : nfa.acceptOf[x])
-        acc[i].add(pats[pi].val);
+        sd.acc[i].add(pats[pi].val);
+  return sd;
+}
 
-  // Moore minimisation: blocks by accept value, refined by successor blocks.
+// Moore minimisation: the block of each subset state, blocks first by accept value, then
+// refined by successor blocks until stable.
+std::vector<uint32_t> minimalBlocks(const SubsetDfa &sd, uint32_t classes) {
+  size_t n = sd.subsets.size();
   std::vector<uint32_t> block(n);
-  {
-    std::map<MatchVal, uint32_t> b0;
-    for (uint32_t i = 0; i < n; ++i)
-      block[i] = b0.emplace(acc[i], b0.size()).first->second;
-  }
+  std::map<MatchVal, uint32_t> b0;
+  for (uint32_t i = 0; i < n; ++i)
+    block[i] = b0.emplace(sd.acc[i], b0.size()).first->second;
   for (;;) {
     std::map<std::vector<uint32_t>, uint32_t> sig;
     std::vector<uint32_t> nb(n);
     for (uint32_t i = 0; i < n; ++i) {
       std::vector<uint32_t> s;
-      s.reserve(dfa.classes + 1);
+      s.reserve(classes + 1);
       s.push_back(block[i]);
-      for (uint32_t c = 0; c < dfa.classes; ++c)
-        s.push_back(block[trans[i * dfa.classes + c]]);
+      for (uint32_t c = 0; c < classes; ++c)
+        s.push_back(block[sd.trans[i * classes + c]]);
       nb[i] = sig.emplace(s, sig.size()).first->second;
     }
     bool same = sig.size() == std::set<uint32_t>(block.begin(), block.end()).size();
     block = nb;
     if (same)
-      break;
+      return block;
   }
-  // Renumber: dead block 0, start block 1, then BFS order.
-  std::map<uint32_t, uint32_t> newId;
+}
+
+// Renumbers the blocks: dead block 0, start block 1, then BFS order. Fills newId (block ->
+// state) and returns, per state, a subset state of its block.
+std::vector<uint32_t> renumber(const SubsetDfa &sd, const std::vector<uint32_t> &block, uint32_t classes,
+                               std::map<uint32_t, uint32_t> &newId) {
   newId[block[0]] = 0;
-  std::queue<uint32_t> q;
-  std::vector<uint32_t> repOf;  // new id -> a subset index
-  repOf.push_back(0);
+  std::vector<uint32_t> repOf{0};
   if (!newId.count(block[1])) {
     newId[block[1]] = 1;
     repOf.push_back(1);
@@ -203,13 +212,14 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
     // start is equivalent to dead: nothing ever matches; keep a distinct start state
     newId[block[1]] = 0;
   }
+  std::queue<uint32_t> q;
   q.push(1);
   std::set<uint32_t> visited{block[1]};
   while (!q.empty()) {
     uint32_t i = q.front();
     q.pop();
-    for (uint32_t c = 0; c < dfa.classes; ++c) {
-      uint32_t t = trans[i * dfa.classes + c];
+    for (uint32_t c = 0; c < classes; ++c) {
+      uint32_t t = sd.trans[i * classes + c];
       if (visited.insert(block[t]).second) {
         if (!newId.count(block[t])) {
           newId[block[t]] = static_cast<uint32_t>(repOf.size());
@@ -220,7 +230,24 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
     }
   }
   if (repOf.size() == 1)
-    repOf.push_back(0); // start == dead
+    repOf.push_back(0);  // start == dead
+  return repOf;
+}
+
+} // namespace
+
+std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxStates,
+                            std::string *error) {
+  std::vector<std::bitset<256>> sets;
+  Nfa nfa = buildNfa(pats, sets);
+  Dfa dfa;
+  byteClasses(sets, dfa);
+  auto sd = subsetConstruction(pats, nfa, dfa, maxStates, error);
+  if (!sd)
+    return std::nullopt;
+  std::vector<uint32_t> block = minimalBlocks(*sd, dfa.classes);
+  std::map<uint32_t, uint32_t> newId;
+  std::vector<uint32_t> repOf = renumber(*sd, block, dfa.classes, newId);
   dfa.states = static_cast<uint32_t>(repOf.size());
   if (dfa.states > maxStates) {
     if (error)
@@ -232,10 +259,9 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &pats, uint32_t maxSta
   dfa.accept.assign(dfa.states, MatchVal{});
   for (uint32_t s = 1; s < dfa.states; ++s) {
     uint32_t i = repOf[s];
-    dfa.accept[s] = acc[i];
+    dfa.accept[s] = sd->acc[i];
     for (uint32_t c = 0; c < dfa.classes; ++c) {
-      uint32_t t = trans[i * dfa.classes + c];
-      auto it = newId.find(block[t]);
+      auto it = newId.find(block[sd->trans[i * dfa.classes + c]]);
       dfa.next[s * dfa.classes + c] = it == newId.end() ? 0 : it->second;
     }
   }

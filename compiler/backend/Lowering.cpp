@@ -118,6 +118,23 @@ std::string cidrKey(const ir::Cidr &c) {
   return k;
 }
 
+// What a string entry of an identity group keeps for the process's view: `v` without the
+// atoms that can lead to allow or audit (the object's labels decide those).
+MatchVal viewVal(MatchVal v, const GroupData &d) {
+  for (uint32_t i = 0; i < kAtomWords; ++i)
+    v.atoms[i] &= ~d.permissiveAtoms[i];
+  return v;
+}
+
+// Hash and LPM map entries by map name, sorted by key bytes.
+using MapEntries = std::map<std::string, std::map<Bytes, Bytes>>;
+
+// The glob groups' DFAs as bw_m_dfa words and bw_m_dfa_acc values.
+struct DfaTables {
+  std::vector<uint32_t> words;
+  std::vector<MatchVal> acc;
+};
+
 class Lowerer {
 public:
   Lowerer(const ir::Policy &p, const LoweringLimits &l, Lowered &o) : policy(p), limits(l), out(o) {}
@@ -345,35 +362,48 @@ private:
     return l;
   }
 
+  // Lowers the rules on hook `h` (kprobe function `fn`) into out.hooks.
   void lowerHook(HookId h, const std::string &fn) {
     const auto &info = Catalogue::get().hook(h);
     function = fn;
     LoweredHook lh;
     lh.hook = h;
     lh.kprobeFunction = fn;
-    if (info.kind == HookKind::Kprobe) {
-      // Every rule on the function carries the same argument list (sema reads one BTF).
-      for (const auto &r : policy.rules) {
-        if (!onHook(r, h))
-          continue;
-        if (lh.kprobeArgs.empty())
-          lh.kprobeArgs = r.kprobeArgs;
-        else if (lh.kprobeArgs != r.kprobeArgs)
-          error(BackendError::Kind::Internal, r.loc,
-                "rules on kprobe \"" + fn + "\" disagree about its arguments");
-      }
-      if (fn.empty() || fn.size() > 100 ||
-          fn.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
-              std::string::npos) {
-        for (const auto &r : policy.rules)
-          if (onHook(r, h)) {
-            error(BackendError::Kind::Unsupported, r.loc, "kprobe function name \"" + fn + "\" is not a kernel symbol name");
-            break;
-          }
-        return;
-      }
+    if (info.kind == HookKind::Kprobe && !lowerKprobeArgs(h, lh))
+      return;
+    std::set<uint32_t> intSet = intSetSlots(h, lh);
+    std::set<uint32_t> direct = lowerRules(h, lh, intSet);
+    checkCost(info, lh);
+    gateGroups(lh, direct);
+    out.hooks.push_back(std::move(lh));
+  }
+
+  // The argument list of kprobe hook `h` in lh.kprobeArgs (every rule on the function carries
+  // the same one: sema reads one BTF); false when the function name is not a symbol name.
+  bool lowerKprobeArgs(HookId h, LoweredHook &lh) {
+    for (const auto &r : policy.rules) {
+      if (!onHook(r, h))
+        continue;
+      if (lh.kprobeArgs.empty())
+        lh.kprobeArgs = r.kprobeArgs;
+      else if (lh.kprobeArgs != r.kprobeArgs)
+        error(BackendError::Kind::Internal, r.loc, "rules on kprobe \"" + function + "\" disagree about its arguments");
     }
-    // int == fields with many distinct values get a hash map
+    const std::string &fn = function;
+    if (!fn.empty() && fn.size() <= 100 &&
+        fn.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") == std::string::npos)
+      return true;
+    for (const auto &r : policy.rules)
+      if (onHook(r, h)) {
+        error(BackendError::Kind::Unsupported, r.loc, "kprobe function name \"" + fn + "\" is not a kernel symbol name");
+        break;
+      }
+    return false;
+  }
+
+  // The fields hook `h`'s tests read (lh.needMask), and the int slots whose == tests have
+  // so many distinct values that they get a hash map (bw_m_int).
+  std::set<uint32_t> intSetSlots(HookId h, LoweredHook &lh) {
     std::map<uint32_t, std::set<int64_t>> intEqValues;
     for (const auto &r : policy.rules) {
       if (!onHook(r, h))
@@ -392,9 +422,16 @@ private:
     for (const auto &[slot, vals] : intEqValues)
       if (vals.size() > kIntSetInlineMax)
         intSet.insert(slot);
+    return intSet;
+  }
 
+  // Lowers each rule on hook `h`: an `or` of map-backed tests into its groups' entries, any
+  // other condition into a compound rule (lh.compounds). Returns the groups some rule
+  // decides on alone.
+  std::set<uint32_t> lowerRules(HookId h, LoweredHook &lh, const std::set<uint32_t> &intSet) {
     std::map<std::string, uint32_t> atomIds;
-    std::set<uint32_t> direct;  // groups some rule decides on alone
+    std::set<uint32_t> direct;
+    auto mapKind = [&](const ir::Test &t) { return mapKindOf(t, intSet.count(t.field.slot) != 0); };
     for (const auto &r : policy.rules) {
       if (!onHook(r, h))
         continue;
@@ -412,27 +449,27 @@ private:
       std::vector<const ir::Cond *> leaves;
       leavesOfOr(r.cond, leaves);
       bool simple = std::all_of(leaves.begin(), leaves.end(), [&](const ir::Cond *c) {
-        return c->kind == ir::Cond::Kind::Test &&
-               mapKindOf(c->test, intSet.count(c->test.field.slot) != 0).has_value();
+        return c->kind == ir::Cond::Kind::Test && mapKind(c->test).has_value();
       });
       if (simple) {
         MatchVal mv;
         mv.best = word;
         for (auto *c : leaves) {
-          uint32_t gid = groupFor(h, c->test, *mapKindOf(c->test, intSet.count(c->test.field.slot) != 0), lh);
+          uint32_t gid = groupFor(h, c->test, *mapKind(c->test), lh);
           contribute(gid, c->test, mv);
           direct.insert(gid);
         }
         continue;
       }
-      CompoundRule cr;
-      cr.ruleId = r.id;
-      cr.word = word;
-      cr.loc = r.loc;
-      cr.cond = lowerCond(r.cond, h, lh, intSet, atomIds, r);
-      lh.compounds.push_back(std::move(cr));
+      lh.compounds.push_back({r.id, word, lowerCond(r.cond, h, lh, intSet, atomIds, r), r.loc});
     }
-    // cost: a lookup per group, a few instructions per compound node
+    return direct;
+  }
+
+  // Reports the first compound rule at which the hook's program would exceed the instruction
+  // budget (cost: a lookup per group, a few instructions per compound node); sets
+  // lh.costEstimate.
+  void checkCost(const HookInfo &info, LoweredHook &lh) {
     std::function<uint32_t(const LCond &)> nodes = [&](const LCond &c) -> uint32_t {
       uint32_t n = 1;
       for (const auto &k : c.kids)
@@ -444,20 +481,17 @@ private:
       lh.costEstimate += 6 + 5 * nodes(c.cond);
       if (lh.costEstimate > limits.maxCost) {
         error(BackendError::Kind::Budget, c.loc,
-              "the program for hook " + std::string(info.name) +
-                  " would exceed the instruction budget (" + std::to_string(limits.maxCost) +
-                  ") at this rule");
+              "the program for hook " + std::string(info.name) + " would exceed the instruction budget (" +
+                  std::to_string(limits.maxCost) + ") at this rule");
         break;
       }
     }
-    gateGroups(lh, direct);
-    out.hooks.push_back(std::move(lh));
   }
 
+  // Fills out.maps (and out.identity) from the groups' entries.
   void buildMaps() {
-    std::map<std::string, std::map<Bytes, Bytes>> maps;
-    std::vector<uint32_t> dfaWords;
-    std::vector<MatchVal> dfaAcc;
+    MapEntries maps;
+    DfaTables dfas;
     for (auto &g : out.groups) {
       auto &d = data[g.id];
       // An exact or prefix group on a path decides on the object (bw_m_ident): its string
@@ -465,123 +499,13 @@ private:
       // BW_GROUP_IDENT_VAL for the runtime, which labels the objects at load.
       bool identity = (g.kind == GroupKind::Exact || g.kind == GroupKind::Prefix) && namesFile(g.field) &&
                       out.identity.size() < kMaxIdentityGroups;
-      auto viewVal = [&](MatchVal v) {
-        for (uint32_t i = 0; i < kAtomWords; ++i)
-          v.atoms[i] &= ~d.permissiveAtoms[i];
-        return v;
-      };
       switch (g.kind) {
-      case GroupKind::Exact: {
-        std::map<std::pair<uint32_t, uint64_t>, std::string> seen;
-        for (const auto &[s, v] : d.keys) {
-          auto key = std::make_pair(static_cast<uint32_t>(s.size()), fnv1a64(s));
-          auto [it, fresh] = seen.emplace(key, s);
-          if (!fresh) {
-            error(BackendError::Kind::Collision, g.loc,
-                  "strings \"" + it->second + "\" and \"" + s + "\" have the same hash");
-            continue;
-          }
-          auto put = [&](uint32_t group, const MatchVal &val) {
-            Bytes k;
-            putLe(k, group, 4);
-            putLe(k, s.size(), 4);
-            putLe(k, key.second, 8);
-            maps["bw_m_exact"][k] = valBytes(val);
-          };
-          put(g.id, identity ? viewVal(d.strict[s]) : v);
-          if (identity)
-            put(g.id | BW_GROUP_IDENT_VAL, v);
-        }
-        break;
-      }
+      case GroupKind::Exact: exactEntries(g, d, identity, maps); break;
       case GroupKind::Prefix:
-      case GroupKind::Suffix: {
-        MatchVal failClosed;  // what an object whose ancestors cannot all be read means
-        for (const auto &[s, v] : d.keys) {
-          MatchVal acc = v, strictAcc = d.strict[s];
-          for (size_t n = 0; n < s.size(); ++n) {
-            auto it = d.keys.find(s.substr(0, n));
-            if (it != d.keys.end()) {
-              acc.add(it->second);
-              strictAcc.add(d.strict[it->first]);
-            }
-          }
-          auto put = [&](uint32_t group, const MatchVal &val) {
-            Bytes k;
-            putLe(k, 32 + 8 * s.size(), 4);
-            putBe32(k, group);
-            k.insert(k.end(), s.begin(), s.end());
-            k.resize(4 + 4 + kLpmStrMax, 0);
-            maps[g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"][k] = valBytes(val);
-          };
-          put(g.id, identity ? viewVal(strictAcc) : acc);
-          if (identity)
-            put(g.id | BW_GROUP_IDENT_VAL, acc);
-          failClosed.add(viewVal(strictAcc));
-        }
-        if (identity) {
-          Bytes k;
-          putLe(k, g.id, 4);
-          putLe(k, 0, 4);
-          putLe(k, 0, 8);
-          putLe(k, BW_IDENT_INCOMPLETE, 8);
-          maps["bw_m_ident"][k] = valBytes(failClosed);
-        }
-        break;
-      }
-      case GroupKind::Cidr: {
-        // Each network also answers for the shorter networks that cover it: look each
-        // shorter prefix of its address up (at most 128 per key, not every other key).
-        for (const auto &[s, v] : d.keys) {
-          MatchVal acc = v;
-          uint32_t plen = static_cast<uint8_t>(s[16]);
-          ir::Cidr net;
-          std::copy(s.begin(), s.begin() + 16, net.addr.begin());
-          for (uint32_t q = 0; q < plen; ++q) {
-            net.prefixLen = q;
-            auto it = d.keys.find(cidrKey(net));
-            if (it != d.keys.end())
-              acc.add(it->second);
-          }
-          Bytes k;
-          putLe(k, 32 + plen, 4);
-          putBe32(k, g.id);
-          k.insert(k.end(), s.begin(), s.begin() + 16);
-          maps["bw_m_cidr"][k] = valBytes(acc);
-        }
-        break;
-      }
-      case GroupKind::IntSet: {
-        for (const auto &[s, v] : d.keys) {
-          Bytes k;
-          putLe(k, g.id, 4);
-          putLe(k, 0, 4);
-          k.insert(k.end(), s.begin(), s.end());
-          maps["bw_m_int"][k] = valBytes(v);
-        }
-        break;
-      }
-      case GroupKind::Glob: {
-        std::vector<DfaPattern> pats;
-        for (const auto &[p, v] : d.globs)
-          pats.push_back({*ir::parseGlob(p), v});
-        std::string err;
-        auto dfa = buildDfa(pats, limits.maxDfaStates, &err);
-        if (!dfa) {
-          error(BackendError::Kind::Budget, g.loc, err);
-          break;
-        }
-        g.dfaBase = static_cast<uint32_t>(dfaWords.size());
-        g.dfaStates = dfa->states;
-        uint32_t accBase = static_cast<uint32_t>(dfaAcc.size());
-        dfaWords.push_back(dfa->classes);
-        dfaWords.push_back(accBase);
-        dfaWords.insert(dfaWords.end(), dfa->classOf.begin(), dfa->classOf.end());
-        dfaWords.insert(dfaWords.end(), dfa->next.begin(), dfa->next.end());
-        dfaAcc.insert(dfaAcc.end(), dfa->accept.begin(), dfa->accept.end());
-        g.entries = dfa->states;
-        break;
-      }
+      case GroupKind::Suffix: lpmStringEntries(g, d, identity, maps); break;
+      case GroupKind::Cidr: cidrEntries(g, d, maps); break;
+      case GroupKind::IntSet: intSetEntries(g, d, maps); break;
+      case GroupKind::Glob: globEntries(g, d, dfas); break;
       }
       if (g.kind != GroupKind::Glob)
         g.entries = static_cast<uint32_t>(d.keys.size());
@@ -593,35 +517,160 @@ private:
         out.identity.push_back(std::move(ig));
       }
     }
-    // executable scope: exact entries in a reserved group
-    if (policy.scope.kind == ir::Scope::Kind::Executable)
-      for (const auto &p : policy.scope.paths) {
-        Bytes k;
-        putLe(k, kGroupScopeExe, 4);
-        putLe(k, p.size(), 4);
-        putLe(k, fnv1a64(p), 8);
-        MatchVal v;
-        v.best = 0;
-        maps["bw_m_exact"][k] = valBytes(v);
+    scopeExeEntries(maps);
+    addMapImages(maps, dfas);
+  }
+
+  // bw_m_exact entries of an exact group (and of its full values if an identity group).
+  void exactEntries(const Group &g, GroupData &d, bool identity, MapEntries &maps) {
+    std::map<std::pair<uint32_t, uint64_t>, std::string> seen;
+    for (const auto &[s, v] : d.keys) {
+      auto key = std::make_pair(static_cast<uint32_t>(s.size()), fnv1a64(s));
+      auto [it, fresh] = seen.emplace(key, s);
+      if (!fresh) {
+        error(BackendError::Kind::Collision, g.loc, "strings \"" + it->second + "\" and \"" + s + "\" have the same hash");
+        continue;
       }
-    // arrays: entries in index order
+      auto put = [&](uint32_t group, const MatchVal &val) {
+        Bytes k;
+        putLe(k, group, 4);
+        putLe(k, s.size(), 4);
+        putLe(k, key.second, 8);
+        maps["bw_m_exact"][k] = valBytes(val);
+      };
+      put(g.id, identity ? viewVal(d.strict[s], d) : v);
+      if (identity)
+        put(g.id | BW_GROUP_IDENT_VAL, v);
+    }
+  }
+
+  // bw_m_prefix or bw_m_suffix entries of a prefix or suffix group, each holding what its
+  // shorter keys hold; an identity group also gets its full values and its fail-closed
+  // bw_m_ident entry.
+  void lpmStringEntries(const Group &g, GroupData &d, bool identity, MapEntries &maps) {
+    MatchVal failClosed;  // what an object whose ancestors cannot all be read means
+    for (const auto &[s, v] : d.keys) {
+      MatchVal acc = v, strictAcc = d.strict[s];
+      for (size_t n = 0; n < s.size(); ++n) {
+        auto it = d.keys.find(s.substr(0, n));
+        if (it != d.keys.end()) {
+          acc.add(it->second);
+          strictAcc.add(d.strict[it->first]);
+        }
+      }
+      auto put = [&](uint32_t group, const MatchVal &val) {
+        Bytes k;
+        putLe(k, 32 + 8 * s.size(), 4);
+        putBe32(k, group);
+        k.insert(k.end(), s.begin(), s.end());
+        k.resize(4 + 4 + kLpmStrMax, 0);
+        maps[g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"][k] = valBytes(val);
+      };
+      put(g.id, identity ? viewVal(strictAcc, d) : acc);
+      if (identity)
+        put(g.id | BW_GROUP_IDENT_VAL, acc);
+      failClosed.add(viewVal(strictAcc, d));
+    }
+    if (identity) {
+      Bytes k;
+      putLe(k, g.id, 4);
+      putLe(k, 0, 4);
+      putLe(k, 0, 8);
+      putLe(k, BW_IDENT_INCOMPLETE, 8);
+      maps["bw_m_ident"][k] = valBytes(failClosed);
+    }
+  }
+
+  // bw_m_cidr entries. Each network also answers for the shorter networks that cover it:
+  // look each shorter prefix of its address up (at most 128 per key, not every other key).
+  void cidrEntries(const Group &g, const GroupData &d, MapEntries &maps) {
+    for (const auto &[s, v] : d.keys) {
+      MatchVal acc = v;
+      uint32_t plen = static_cast<uint8_t>(s[16]);
+      ir::Cidr net;
+      std::copy(s.begin(), s.begin() + 16, net.addr.begin());
+      for (uint32_t q = 0; q < plen; ++q) {
+        net.prefixLen = q;
+        auto it = d.keys.find(cidrKey(net));
+        if (it != d.keys.end())
+          acc.add(it->second);
+      }
+      Bytes k;
+      putLe(k, 32 + plen, 4);
+      putBe32(k, g.id);
+      k.insert(k.end(), s.begin(), s.begin() + 16);
+      maps["bw_m_cidr"][k] = valBytes(acc);
+    }
+  }
+
+  // bw_m_int entries of an int == group.
+  void intSetEntries(const Group &g, const GroupData &d, MapEntries &maps) {
+    for (const auto &[s, v] : d.keys) {
+      Bytes k;
+      putLe(k, g.id, 4);
+      putLe(k, 0, 4);
+      k.insert(k.end(), s.begin(), s.end());
+      maps["bw_m_int"][k] = valBytes(v);
+    }
+  }
+
+  // The DFA of a glob group appended to `dfas` (g.dfaBase: where its header starts).
+  void globEntries(Group &g, const GroupData &d, DfaTables &dfas) {
+    std::vector<DfaPattern> pats;
+    for (const auto &[p, v] : d.globs)
+      pats.push_back({*ir::parseGlob(p), v});
+    std::string err;
+    auto dfa = buildDfa(pats, limits.maxDfaStates, &err);
+    if (!dfa) {
+      error(BackendError::Kind::Budget, g.loc, err);
+      return;
+    }
+    g.dfaBase = static_cast<uint32_t>(dfas.words.size());
+    g.dfaStates = dfa->states;
+    uint32_t accBase = static_cast<uint32_t>(dfas.acc.size());
+    dfas.words.push_back(dfa->classes);
+    dfas.words.push_back(accBase);
+    dfas.words.insert(dfas.words.end(), dfa->classOf.begin(), dfa->classOf.end());
+    dfas.words.insert(dfas.words.end(), dfa->next.begin(), dfa->next.end());
+    dfas.acc.insert(dfas.acc.end(), dfa->accept.begin(), dfa->accept.end());
+    g.entries = dfa->states;
+  }
+
+  // Executable scope: the scope's paths as exact entries in a reserved group.
+  void scopeExeEntries(MapEntries &maps) {
+    if (policy.scope.kind != ir::Scope::Kind::Executable)
+      return;
+    for (const auto &p : policy.scope.paths) {
+      Bytes k;
+      putLe(k, kGroupScopeExe, 4);
+      putLe(k, p.size(), 4);
+      putLe(k, fnv1a64(p), 8);
+      MatchVal v;
+      v.best = 0;
+      maps["bw_m_exact"][k] = valBytes(v);
+    }
+  }
+
+  // out.maps: the DFA arrays (entries in index order) and the hash and LPM maps (sorted by
+  // key bytes); a map over the entry limit is reported.
+  void addMapImages(MapEntries &maps, const DfaTables &dfas) {
     std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> arrays;
-    for (size_t i = 0; i < dfaWords.size(); ++i) {
+    for (size_t i = 0; i < dfas.words.size(); ++i) {
       Bytes k, v;
       putLe(k, i, 4);
-      putLe(v, dfaWords[i], 4);
+      putLe(v, dfas.words[i], 4);
       arrays["bw_m_dfa"].emplace_back(k, v);
     }
-    for (size_t i = 0; i < dfaAcc.size(); ++i) {
+    for (size_t i = 0; i < dfas.acc.size(); ++i) {
       Bytes k;
       putLe(k, i, 4);
-      arrays["bw_m_dfa_acc"].emplace_back(k, valBytes(dfaAcc[i]));
+      arrays["bw_m_dfa_acc"].emplace_back(k, valBytes(dfas.acc[i]));
     }
-    out.dfaWords = static_cast<uint32_t>(dfaWords.size());
-    out.dfaAccEntries = static_cast<uint32_t>(dfaAcc.size());
+    out.dfaWords = static_cast<uint32_t>(dfas.words.size());
+    out.dfaAccEntries = static_cast<uint32_t>(dfas.acc.size());
     for (auto &[name, entries] : maps)
       for (auto &[k, v] : entries)
-        arrays[name].emplace_back(k, v);  // hash/LPM: sorted by key bytes
+        arrays[name].emplace_back(k, v);
     for (auto &[name, entries] : arrays) {
       if (entries.empty())
         continue;
@@ -630,12 +679,10 @@ private:
       img.keySize = static_cast<uint32_t>(entries.begin()->first.size());
       img.valueSize = static_cast<uint32_t>(entries.begin()->second.size());
       img.entries = std::move(entries);
-      if (img.entries.size() > limits.maxMapEntries) {
-        ir::SourceLoc loc = policy.loc;
-        error(BackendError::Kind::Budget, loc,
-              "map " + name + " would hold " + std::to_string(img.entries.size()) +
-                  " entries (limit " + std::to_string(limits.maxMapEntries) + ")");
-      }
+      if (img.entries.size() > limits.maxMapEntries)
+        error(BackendError::Kind::Budget, policy.loc,
+              "map " + name + " would hold " + std::to_string(img.entries.size()) + " entries (limit " +
+                  std::to_string(limits.maxMapEntries) + ")");
       out.maps.emplace(name, std::move(img));
     }
     (void)kValSize;

@@ -188,15 +188,10 @@ uint32_t stackDepth(const uint8_t *code, uint64_t count) {
 
 uint32_t frameBytes(uint32_t depth) { return (std::max<uint32_t>(depth, 1) + 31) / 32 * 32; }
 
-} // namespace
-
-bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error,
-                   const std::map<std::string, uint32_t> &frameSizes) {
-  Object o;
-  if (!readObject(elf, o, error))
-    return false;
+// The functions of the object's executable sections, with where each starts
+// ((section, instruction index) -> index in the result).
+std::vector<Function> functionsOf(const Object &o, std::map<std::pair<uint16_t, uint64_t>, size_t> &byStart) {
   std::vector<Function> fns;
-  std::map<std::pair<uint16_t, uint64_t>, size_t> byStart;  // (section, insn index) -> function
   for (const auto &y : o.symbols) {
     if (y.type != 2 /* STT_FUNC */ || y.shndx == 0 || y.shndx >= o.sections.size())
       continue;
@@ -211,6 +206,14 @@ bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &
     byStart[{f.section, f.start}] = fns.size();
     fns.push_back(std::move(f));
   }
+  return fns;
+}
+
+// Fills each function's stack (the deeper of its code's slots and frameSizes), tail call
+// and callees; false with *error on a call to no known function.
+bool scanFunctions(const std::vector<uint8_t> &elf, const Object &o, std::vector<Function> &fns,
+                   const std::map<std::pair<uint16_t, uint64_t>, size_t> &byStart,
+                   const std::map<std::string, uint32_t> &frameSizes, std::string *error) {
   auto functionAt = [&](uint16_t sec, int64_t insn) -> std::optional<size_t> {
     auto it = byStart.find({sec, static_cast<uint64_t>(insn)});
     if (it == byStart.end())
@@ -252,33 +255,51 @@ bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &
         ++i;
     }
   }
-  for (size_t p = 0; p < fns.size(); ++p) {
-    if (o.sections[fns[p].section].name == ".text")
-      continue;  // subprograms
-    ProgramBounds b;
-    b.program = fns[p].name;
-    std::set<size_t> reached;
-    std::vector<size_t> path;
-    std::function<void(size_t, uint32_t)> walk = [&](size_t idx, uint32_t above) {
-      if (std::find(path.begin(), path.end(), idx) != path.end())
-        return;  // recursion is refused by the verifier anyway; do not loop here
-      reached.insert(idx);
-      if (!path.empty() && fns[idx].tailCall && above >= kVerifierTailCallStack)
-        b.tailCallTooDeep = true;
-      path.push_back(idx);
-      uint32_t depth = above + frameBytes(fns[idx].stack);
-      if (depth > b.stack) {
-        b.stack = depth;
-        b.chain.clear();
-        for (size_t k : path) b.chain.push_back({fns[k].name, frameBytes(fns[k].stack)});
-      }
-      for (size_t c : fns[idx].callees) walk(c, depth);
-      path.pop_back();
-    };
-    walk(p, 0);
-    for (size_t k : reached) b.insns += static_cast<uint32_t>(fns[k].count);
-    out.push_back(std::move(b));
-  }
+  return true;
+}
+
+// The bounds of program fns[p]: its deepest call chain, its instructions and those of every
+// function it reaches, a tail call under too deep a stack.
+ProgramBounds boundsOf(const std::vector<Function> &fns, size_t p) {
+  ProgramBounds b;
+  b.program = fns[p].name;
+  std::set<size_t> reached;
+  std::vector<size_t> path;
+  std::function<void(size_t, uint32_t)> walk = [&](size_t idx, uint32_t above) {
+    if (std::find(path.begin(), path.end(), idx) != path.end())
+      return;  // recursion is refused by the verifier anyway; do not loop here
+    reached.insert(idx);
+    if (!path.empty() && fns[idx].tailCall && above >= kVerifierTailCallStack)
+      b.tailCallTooDeep = true;
+    path.push_back(idx);
+    uint32_t depth = above + frameBytes(fns[idx].stack);
+    if (depth > b.stack) {
+      b.stack = depth;
+      b.chain.clear();
+      for (size_t k : path) b.chain.push_back({fns[k].name, frameBytes(fns[k].stack)});
+    }
+    for (size_t c : fns[idx].callees) walk(c, depth);
+    path.pop_back();
+  };
+  walk(p, 0);
+  for (size_t k : reached) b.insns += static_cast<uint32_t>(fns[k].count);
+  return b;
+}
+
+} // namespace
+
+bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error,
+                   const std::map<std::string, uint32_t> &frameSizes) {
+  Object o;
+  if (!readObject(elf, o, error))
+    return false;
+  std::map<std::pair<uint16_t, uint64_t>, size_t> byStart;  // (section, insn index) -> function
+  std::vector<Function> fns = functionsOf(o, byStart);
+  if (!scanFunctions(elf, o, fns, byStart, frameSizes, error))
+    return false;
+  for (size_t p = 0; p < fns.size(); ++p)
+    if (o.sections[fns[p].section].name != ".text")  // .text holds the subprograms
+      out.push_back(boundsOf(fns, p));
   return true;
 }
 

@@ -162,6 +162,10 @@ struct Report {
   double minCoverage = 0;
   size_t passed = 0, failed = 0;
 
+  void add(Outcome o) {
+    (o.failure.empty() ? passed : failed)++;
+    outcomes.push_back(std::move(o));
+  }
   bool coverageOk(const PolicyCoverage &c) const { return c.percent() + 1e-9 >= minCoverage; }
   std::string where(const Outcome &o) const {
     return o.file + ":" + std::to_string(o.line) + ":" + std::to_string(o.column);
@@ -273,74 +277,73 @@ struct Report {
   }
 };
 
-} // namespace
+// Runs the tests of `testFile` against `policies` into `report`; the policies some test ran
+// against go into `tested`. False (after printing the error) when the file is not YAML.
+bool runTestFile(const fs::path &testFile, const std::vector<const CheckedPolicy *> &policies, Report &report,
+                 std::set<std::string> &tested) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(testFile.string());
+  } catch (const YAML::Exception &e) {
+    std::cerr << testFile.string() << ":" << e.mark.line + 1 << ":" << e.mark.column + 1 << ": error: " << e.msg << "\n";
+    return false;
+  }
+  for (const CheckedPolicy *p : policies) report.coverage[p->ir.name].rules = p->ir.rules.size();
+  Outcome fileLevel{testFile.string(), 1, 1, "(test file)", "", ""};
+  try {
+    checkKeys(doc, kFileKeys, "the test file");
+    TestRun run{policies, policies.size() == 1 ? policies[0] : nullptr, modeOf(doc["mode"]), report.coverage};
+    if (doc["policy"]) run.defaultPolicy = findPolicy(policies, doc["policy"]);
+    for (const auto &t : doc["tests"]) {
+      Outcome o{testFile.string(), t.Mark().line + 1, t.Mark().column + 1, "(unnamed)", "", ""};
+      try {
+        if (t.IsMap() && t["name"]) o.name = t["name"].as<std::string>();
+        run(t, o);
+      } catch (const TestFailure &f) {
+        o.line = f.line, o.column = f.column, o.failure = f.what();
+      } catch (const YAML::Exception &e) {
+        o.line = e.mark.line + 1, o.column = e.mark.column + 1, o.failure = e.msg;
+      }
+      if (!o.policy.empty()) tested.insert(o.policy);
+      report.add(std::move(o));
+    }
+  } catch (const TestFailure &f) {
+    fileLevel.line = f.line, fileLevel.column = f.column, fileLevel.failure = f.what();
+    report.add(std::move(fileLevel));
+  } catch (const YAML::Exception &e) {
+    fileLevel.line = e.mark.line + 1, fileLevel.column = e.mark.column + 1, fileLevel.failure = e.msg;
+    report.add(std::move(fileLevel));
+  }
+  return true;
+}
 
-int runPolicyTests(Compilation &c, const PolicyTestOptions &opts) {
-  const SemaResult &sema = c.semaResult();
-  Report report;
-  report.minCoverage = opts.minCoverage;
-  auto add = [&](Outcome o) {
-    (o.failure.empty() ? report.passed : report.failed)++;
-    report.outcomes.push_back(std::move(o));
-  };
+// Runs <policy>_test.yaml beside each policy file; a policy no test ran against is a failed
+// outcome. False when a test file is not YAML.
+bool runTestFiles(Compilation &c, Report &report) {
   for (FileId id = 0; id < c.sources().size(); ++id) {
     fs::path src = c.sources().file(id).path();
     if (src.extension() != ".bw") continue;
     std::vector<const CheckedPolicy *> policies;
-    for (const auto &p : sema.policies)
+    for (const auto &p : c.semaResult().policies)
       if (p.file == id) policies.push_back(&p);
     if (policies.empty()) continue;  // a module: nothing to test
     fs::path testFile = src.parent_path() / (src.stem().string() + "_test.yaml");
     std::set<std::string> tested;
     std::error_code ec;
-    if (fs::exists(testFile, ec)) {
-      YAML::Node doc;
-      try {
-        doc = YAML::LoadFile(testFile.string());
-      } catch (const YAML::Exception &e) {
-        std::cerr << testFile.string() << ":" << e.mark.line + 1 << ":" << e.mark.column + 1 << ": error: " << e.msg << "\n";
-        return kExitUsage;
-      }
-      for (const CheckedPolicy *p : policies) report.coverage[p->ir.name].rules = p->ir.rules.size();
-      Outcome fileLevel{testFile.string(), 1, 1, "(test file)", "", ""};
-      try {
-        checkKeys(doc, kFileKeys, "the test file");
-        TestRun run{policies, policies.size() == 1 ? policies[0] : nullptr, modeOf(doc["mode"]), report.coverage};
-        if (doc["policy"]) run.defaultPolicy = findPolicy(policies, doc["policy"]);
-        for (const auto &t : doc["tests"]) {
-          Outcome o{testFile.string(), t.Mark().line + 1, t.Mark().column + 1, "(unnamed)", "", ""};
-          try {
-            if (t.IsMap() && t["name"]) o.name = t["name"].as<std::string>();
-            run(t, o);
-          } catch (const TestFailure &f) {
-            o.line = f.line, o.column = f.column, o.failure = f.what();
-          } catch (const YAML::Exception &e) {
-            o.line = e.mark.line + 1, o.column = e.mark.column + 1, o.failure = e.msg;
-          }
-          if (!o.policy.empty()) tested.insert(o.policy);
-          add(std::move(o));
-        }
-      } catch (const TestFailure &f) {
-        fileLevel.line = f.line, fileLevel.column = f.column, fileLevel.failure = f.what();
-        add(std::move(fileLevel));
-      } catch (const YAML::Exception &e) {
-        fileLevel.line = e.mark.line + 1, fileLevel.column = e.mark.column + 1, fileLevel.failure = e.msg;
-        add(std::move(fileLevel));
-      }
-    }
+    if (fs::exists(testFile, ec) && !runTestFile(testFile, policies, report, tested)) return false;
     for (const CheckedPolicy *p : policies) {
       if (tested.count(p->ir.name)) continue;
       const auto &loc = p->ir.loc;
-      add({src.string(), static_cast<int>(loc.line), static_cast<int>(loc.column), "tests of policy " + p->ir.name,
-           p->ir.name, "no test for policy " + p->ir.name + " (write tests in " + testFile.string() + ")"});
+      report.add({src.string(), static_cast<int>(loc.line), static_cast<int>(loc.column), "tests of policy " + p->ir.name,
+                  p->ir.name, "no test for policy " + p->ir.name + " (write tests in " + testFile.string() + ")"});
     }
   }
-  for (auto &[policy, cov] : report.coverage)
-    for (const auto &p : sema.policies)
-      if (p.ir.name == policy)
-        for (const auto &r : p.ir.rules)
-          if (!cov.hit.count(r.id)) cov.missing.push_back(r.name);
+  return true;
+}
 
+// Writes the report in the chosen format to stdout or opts.output (then a summary line to
+// stderr); false when the file cannot be written.
+bool writeReport(const Report &report, const PolicyTestOptions &opts) {
   std::string out;
   switch (opts.format) {
   case TestReportFormat::Text: out = report.text(opts.verbose); break;
@@ -350,14 +353,29 @@ int runPolicyTests(Compilation &c, const PolicyTestOptions &opts) {
   }
   if (opts.output.empty()) {
     std::cout << out;
-  } else {
-    std::ofstream f(opts.output, std::ios::binary);
-    if (!(f << out)) {
-      std::cerr << "bulwarkc: error: cannot write '" << opts.output << "'\n";
-      return kExitUsage;
-    }
-    std::cerr << report.summary() << "\n";
+    return true;
   }
+  std::ofstream f(opts.output, std::ios::binary);
+  if (!(f << out)) {
+    std::cerr << "bulwarkc: error: cannot write '" << opts.output << "'\n";
+    return false;
+  }
+  std::cerr << report.summary() << "\n";
+  return true;
+}
+
+} // namespace
+
+int runPolicyTests(Compilation &c, const PolicyTestOptions &opts) {
+  Report report;
+  report.minCoverage = opts.minCoverage;
+  if (!runTestFiles(c, report)) return kExitUsage;
+  for (auto &[policy, cov] : report.coverage)
+    for (const auto &p : c.semaResult().policies)
+      if (p.ir.name == policy)
+        for (const auto &r : p.ir.rules)
+          if (!cov.hit.count(r.id)) cov.missing.push_back(r.name);
+  if (!writeReport(report, opts)) return kExitUsage;
   bool coverageOk = true;
   for (const auto &[policy, cov] : report.coverage) coverageOk = coverageOk && report.coverageOk(cov);
   if (report.outcomes.empty() || report.failed || !coverageOk) return kExitFindings;

@@ -189,106 +189,127 @@ int runHooks() {
   return kExitClean;
 }
 
-int run(int argc, char **argv) {
+// The command line: the subcommands and the options they fill.
+struct CommandLine {
   CLI::App app{"bulwarkc: check, lint, format, test and compile Bulwark security policies"};
+  CLI::App *check = nullptr, *lint = nullptr, *fmt = nullptr, *explain = nullptr, *hooks = nullptr,
+           *compile = nullptr, *inspect = nullptr, *test = nullptr;
+  CommonOptions checkOpts, lintOpts, fmtOpts, compileOpts, testOpts;
+  std::string failLevel = "warning";
+  bool fmtCheck = false, fmtStdout = false;
+  std::string code;
+  bool listCodes = false;
+  CompileCommandOptions compileCmd;
+  std::string inspectDir, inspectFormat = "text";
+  PolicyTestOptions testCmd;
+  std::string testFormat = "text";
+};
+
+// --version and the source-level subcommands: check, lint, fmt, explain, hooks.
+void defineSourceCommands(CommandLine &cl) {
   std::string version = std::string("bulwarkc ") + BULWARK_VERSION + "\nstdlib search path:";
   if (const char *env = std::getenv("BULWARK_STDLIB")) version += std::string(" ") + env + " ($BULWARK_STDLIB)";
   for (const auto &dir : defaultStdlibDirs()) version += " " + dir;
-  app.set_version_flag("--version", version);
-  app.require_subcommand(1);
+  cl.app.set_version_flag("--version", version);
+  cl.app.require_subcommand(1);
 
-  CommonOptions checkOpts, lintOpts, fmtOpts;
-  auto *check = app.add_subcommand("check", "report syntax and type errors");
-  addCommon(check, checkOpts);
-  auto *lintCmd = app.add_subcommand("lint", "check, then report warnings (W01xx)");
-  addCommon(lintCmd, lintOpts);
-  std::string failLevel = "warning";
-  lintCmd->add_option("--fail-level", failLevel, "lowest severity that makes the exit code 1")->check(CLI::IsMember({"error", "warning"}));
-  auto *fmt = app.add_subcommand("fmt", "format files in place (canonical style, comments kept)");
-  addCommon(fmt, fmtOpts, false);
-  bool fmtCheck = false, fmtStdout = false;
-  fmt->add_flag("--check", fmtCheck, "change nothing; print a diff and exit 1 if a file is not formatted");
-  fmt->add_flag("--stdout", fmtStdout, "print the formatted text instead of writing files");
-  auto *explain = app.add_subcommand("explain", "describe a diagnostic code");
-  std::string code;
-  bool listCodes = false;
-  explain->add_option("code", code, "a code such as E0006");
-  explain->add_flag("--list", listCodes, "list every code");
-  auto *hooks = app.add_subcommand("hooks", "print the hook catalogue (Markdown)");
+  cl.check = cl.app.add_subcommand("check", "report syntax and type errors");
+  addCommon(cl.check, cl.checkOpts);
+  cl.lint = cl.app.add_subcommand("lint", "check, then report warnings (W01xx)");
+  addCommon(cl.lint, cl.lintOpts);
+  cl.lint->add_option("--fail-level", cl.failLevel, "lowest severity that makes the exit code 1")->check(CLI::IsMember({"error", "warning"}));
+  cl.fmt = cl.app.add_subcommand("fmt", "format files in place (canonical style, comments kept)");
+  addCommon(cl.fmt, cl.fmtOpts, false);
+  cl.fmt->add_flag("--check", cl.fmtCheck, "change nothing; print a diff and exit 1 if a file is not formatted");
+  cl.fmt->add_flag("--stdout", cl.fmtStdout, "print the formatted text instead of writing files");
+  cl.explain = cl.app.add_subcommand("explain", "describe a diagnostic code");
+  cl.explain->add_option("code", cl.code, "a code such as E0006");
+  cl.explain->add_flag("--list", cl.listCodes, "list every code");
+  cl.hooks = cl.app.add_subcommand("hooks", "print the hook catalogue (Markdown)");
+}
 
-  CommonOptions compileOpts, testOpts;
-  CompileCommandOptions compileCmd;
-  auto *compile = app.add_subcommand("compile", "check, then compile each policy into a bundle (<out>/<policy>.bwb)");
-  addCommon(compile, compileOpts);
-  compile->add_option("--out-dir", compileCmd.outDir, "directory for the bundles")->required();
-  compile->add_option("--policy", compileCmd.onlyPolicies, "compile only this policy (repeatable)");
-  compile->add_flag("-q,--quiet", compileCmd.quiet, "do not print a line per bundle");
+// The subcommands on compiled policies: compile, inspect, test.
+void defineBundleCommands(CommandLine &cl) {
+  cl.compile = cl.app.add_subcommand("compile", "check, then compile each policy into a bundle (<out>/<policy>.bwb)");
+  addCommon(cl.compile, cl.compileOpts);
+  cl.compile->add_option("--out-dir", cl.compileCmd.outDir, "directory for the bundles")->required();
+  cl.compile->add_option("--policy", cl.compileCmd.onlyPolicies, "compile only this policy (repeatable)");
+  cl.compile->add_flag("-q,--quiet", cl.compileCmd.quiet, "do not print a line per bundle");
 
-  auto *inspect = app.add_subcommand("inspect", "describe a bundle: manifest, programs, maps, rule table");
-  std::string inspectDir, inspectFormat = "text";
-  inspect->add_option("bundle", inspectDir, "bundle directory")->required();
-  inspect->add_option("--format", inspectFormat, "output format")->check(CLI::IsMember({"text", "json"}));
+  cl.inspect = cl.app.add_subcommand("inspect", "describe a bundle: manifest, programs, maps, rule table");
+  cl.inspect->add_option("bundle", cl.inspectDir, "bundle directory")->required();
+  cl.inspect->add_option("--format", cl.inspectFormat, "output format")->check(CLI::IsMember({"text", "json"}));
 
-  auto *test = app.add_subcommand("test", "run policy unit tests (<policy>_test.yaml beside <policy>.bw)");
-  addCommon(test, testOpts, false);
-  PolicyTestOptions testCmd;
-  std::string testFormat = "text";
-  test->add_option("--format", testFormat, "report format (diagnostics use json or github too, else text)")
+  cl.test = cl.app.add_subcommand("test", "run policy unit tests (<policy>_test.yaml beside <policy>.bw)");
+  addCommon(cl.test, cl.testOpts, false);
+  cl.test->add_option("--format", cl.testFormat, "report format (diagnostics use json or github too, else text)")
       ->check(CLI::IsMember({"text", "json", "junit", "github"}));
-  test->add_option("-o,--output", testCmd.output, "write the report to this file instead of stdout");
-  test->add_flag("-v,--verbose", testCmd.verbose, "print passing tests too");
-  test->add_option("--min-coverage", testCmd.minCoverage, "fail unless each tested policy exercises this percent of its rules");
+  cl.test->add_option("-o,--output", cl.testCmd.output, "write the report to this file instead of stdout");
+  cl.test->add_flag("-v,--verbose", cl.testCmd.verbose, "print passing tests too");
+  cl.test->add_option("--min-coverage", cl.testCmd.minCoverage, "fail unless each tested policy exercises this percent of its rules");
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitClean : kExitUsage;
-  }
+// check or lint: diagnostics of the inputs.
+int runCheckOrLint(CommandLine &cl) {
+  bool lint = static_cast<bool>(*cl.lint);
+  CommonOptions &o = lint ? cl.lintOpts : cl.checkOpts;
+  int rc = kExitClean;
+  auto c = makeCompilation(o, &rc);
+  if (!c) return rc;
+  if (lint) c->lint();
+  else c->check();
+  return report(*c, o, lint && cl.failLevel == "warning" ? Severity::Warning : Severity::Error);
+}
 
-  if (*check || *lintCmd) {
-    CommonOptions &o = *check ? checkOpts : lintOpts;
-    int rc = kExitClean;
-    auto c = makeCompilation(o, &rc);
-    if (!c) return rc;
-    if (*lintCmd) c->lint();
-    else c->check();
-    return report(*c, o, *lintCmd && failLevel == "warning" ? Severity::Warning : Severity::Error);
-  }
-  if (*fmt) return runFmt(fmtOpts, fmtCheck, fmtStdout);
-  if (*explain) {
-    if (code.empty() && !listCodes) {
-      std::cerr << "bulwarkc: error: explain needs a code (or --list)\n";
-      return kExitUsage;
-    }
-    return runExplain(code, listCodes);
-  }
-  if (*hooks) return runHooks();
-  if (*inspect) return runInspect(inspectDir, inspectFormat);
-  if (*test) {
+// compile or test: check the inputs, then write the bundles or run the policy tests.
+int runCompileOrTest(CommandLine &cl) {
+  bool test = static_cast<bool>(*cl.test);
+  if (test) {
     static const std::map<std::string, TestReportFormat> formats{
         {"text", TestReportFormat::Text}, {"json", TestReportFormat::Json},
         {"junit", TestReportFormat::Junit}, {"github", TestReportFormat::Github}};
-    testCmd.format = formats.at(testFormat);
-    if (testFormat == "json" || testFormat == "github") testOpts.format = testFormat;
+    cl.testCmd.format = formats.at(cl.testFormat);
+    if (cl.testFormat == "json" || cl.testFormat == "github") cl.testOpts.format = cl.testFormat;
   }
-  if (*compile || *test) {
-    CommonOptions &o = *compile ? compileOpts : testOpts;
-    int rc = kExitClean;
-    auto c = makeCompilation(o, &rc);
-    if (!c) return rc;
-    c->check();
-    if (c->diags().errorCount()) return report(*c, o, Severity::Error);
-    if (*test) return runPolicyTests(*c, testCmd);
-    std::string ioError;
-    bool ok = compilePolicies(*c, compileCmd, &ioError);
-    if (!ioError.empty()) {
-      std::cerr << "bulwarkc: error: " << ioError << "\n";
+  CommonOptions &o = test ? cl.testOpts : cl.compileOpts;
+  int rc = kExitClean;
+  auto c = makeCompilation(o, &rc);
+  if (!c) return rc;
+  c->check();
+  if (c->diags().errorCount()) return report(*c, o, Severity::Error);
+  if (test) return runPolicyTests(*c, cl.testCmd);
+  std::string ioError;
+  bool ok = compilePolicies(*c, cl.compileCmd, &ioError);
+  if (!ioError.empty()) {
+    std::cerr << "bulwarkc: error: " << ioError << "\n";
+    return kExitUsage;
+  }
+  int reported = report(*c, o, Severity::Error);
+  return ok ? reported : kExitFindings;
+}
+
+int run(int argc, char **argv) {
+  CommandLine cl;
+  defineSourceCommands(cl);
+  defineBundleCommands(cl);
+  try {
+    cl.app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int rc = cl.app.exit(e);
+    return rc == 0 ? kExitClean : kExitUsage;
+  }
+  if (*cl.check || *cl.lint) return runCheckOrLint(cl);
+  if (*cl.fmt) return runFmt(cl.fmtOpts, cl.fmtCheck, cl.fmtStdout);
+  if (*cl.explain) {
+    if (cl.code.empty() && !cl.listCodes) {
+      std::cerr << "bulwarkc: error: explain needs a code (or --list)\n";
       return kExitUsage;
     }
-    int reported = report(*c, o, Severity::Error);
-    return ok ? reported : kExitFindings;
+    return runExplain(cl.code, cl.listCodes);
   }
+  if (*cl.hooks) return runHooks();
+  if (*cl.inspect) return runInspect(cl.inspectDir, cl.inspectFormat);
+  if (*cl.compile || *cl.test) return runCompileOrTest(cl);
   return kExitUsage;
 }
 

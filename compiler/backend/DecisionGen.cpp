@@ -1,0 +1,309 @@
+#include "DecisionGen.h"
+
+#include "BpfBuilder.h"
+#include "Catalogue.h"
+#include "bw_abi.h"
+#include "bw_event.h"
+#include "bw_kprobe.h"
+#include "bw_match.h"
+
+#include <cstddef>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace bulwark::backend {
+
+namespace {
+
+// process.exe: the common string whose object the library can give alone (bw_current_exe).
+constexpr uint32_t kExeSlot = 1;
+
+// bw_match_view's `where`: this bit beside the group's position marks a prefix group.
+constexpr uint32_t kViewWherePrefix = 256;
+
+std::string hookSuffix(HookId h) {
+  // the C identifier of hooks.def: FILE_OPEN
+  static const char *ids[] = {
+#define BW_HOOK(id, name, kind, attach, summary) #id,
+#include "hooks.def"
+  };
+  return ids[static_cast<size_t>(h)];
+}
+
+// Position of group `id` in Lowered::identity (the index of the bw_cfg_ident_* rodata), or
+// its size when the group is not an identity group.
+uint32_t identityIndex(const Lowered &low, uint32_t id) {
+  uint32_t i = 0;
+  while (i < low.identity.size() && low.identity[i].group != id)
+    ++i;
+  return i;
+}
+
+// Hook string fields whose decision needs only their object when no identity group on them
+// reads its view: slot -> bits of those groups (positions in Lowered::identity).
+std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredHook &h) {
+  std::map<uint32_t, uint32_t> bits;  // string slot -> identity groups (bits) reading it
+  std::set<uint32_t> other;           // string slots some other group reads
+  for (uint32_t gi : h.groups) {
+    const Group &g = low.groups[gi];
+    if (g.field.slotKind != SlotKind::Str)
+      continue;
+    uint32_t index = identityIndex(low, g.id);
+    bool extractedByHook = g.field.slot >= BW_COMMON_STR_SLOTS || g.field.slot == kExeSlot;
+    if (!g.identity || index >= low.identity.size() || !extractedByHook)
+      other.insert(g.field.slot);
+    else
+      bits[g.field.slot] |= 1u << index;
+  }
+  for (uint32_t s : other)
+    bits.erase(s);
+  return bits;
+}
+
+class DecisionGen {
+public:
+  DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
+      : gen_(gen), lib_(lib), low_(low) {}
+
+  // Generates bw_need_<sfx>, bw_has_rules_<sfx>, bw_lazy_<sfx> and bw_decide_<sfx> (the
+  // names the hook's template calls).
+  void hook(const LoweredHook &h, const std::string &sfx) {
+    // bw_need_<H>: the event fields the hook's tests read (BW_NEED_*)
+    constant("bw_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.needMask);
+    // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
+    constant("bw_has_rules_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()), h.hasRules ? 1 : 0);
+    lazy(h, sfx);
+    decide(h, sfx);
+  }
+
+  // bw_kprobe_arg_<sfx>(i): descriptor (bw_kprobe.h) of register argument i of a kprobe hook.
+  void kprobeArgs(const LoweredHook &h, const std::string &sfx) {
+    auto *i32 = llvm::Type::getInt32Ty(gen_.getContext());
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(i32, {i32}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_kprobe_arg_" + sfx, gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *v = b.c32(BW_KARG_NONE);
+    for (const auto &a : h.kprobeArgs) {
+      if (a.index >= BW_KPROBE_ARGS)
+        continue;
+      uint32_t d = a.field.slotKind == SlotKind::Str
+                       ? BW_KARG(BW_KARG_STR, 0u, 8u, a.field.slot)
+                       : BW_KARG(BW_KARG_INT, a.isSigned ? 1u : 0u, a.size, a.field.slot);
+      v = b.ir().CreateSelect(b.ir().CreateICmpEQ(f->getArg(0), b.c32(a.index)), b.c32(d), v);
+    }
+    b.ir().CreateRet(v);
+  }
+
+  // bw_policy_info(what): the answer to each BW_INFO_* question (bw_match.h).
+  void policyInfo(const ir::Policy &p) {
+    auto *i32 = llvm::Type::getInt32Ty(gen_.getContext());
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(i32, {i32}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_policy_info", gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *w = f->getArg(0);
+    uint32_t mode = p.mode == ir::Mode::Audit ? BW_MODE_AUDIT : BW_MODE_ENFORCE;
+    uint32_t dflt = p.defaultAction == ir::Action::Deny ? BW_ACT_DENY : BW_ACT_ALLOW;
+    uint32_t identExact = 0, identPrefix = 0;
+    for (const auto &ig : low_.identity)
+      (ig.kind == GroupKind::Prefix ? identPrefix : identExact) = 1;
+    // one select per BW_INFO_*; constant after inlining
+    const std::pair<uint32_t, uint32_t> answers[] = {
+        {BW_INFO_DEFAULT, dflt}, {BW_INFO_MODE, mode}, {BW_INFO_IDENT_EXACT, identExact},
+        {BW_INFO_IDENT_PREFIX, identPrefix},
+        {BW_INFO_SCOPE_EXE, p.scope.kind == ir::Scope::Kind::Executable ? 1u : 0u}};
+    llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));  // BW_INFO_RULE_COUNT
+    for (const auto &[what, value] : answers)
+      v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(what)), b.c32(value), v);
+    b.ir().CreateRet(v);
+  }
+
+private:
+  llvm::Module &gen_;
+  llvm::Module &lib_;
+  const Lowered &low_;
+
+  // A function of no arguments returning `value` of type `ty`.
+  void constant(const std::string &name, llvm::IntegerType *ty, uint64_t value) {
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(ty, false), llvm::GlobalValue::ExternalLinkage,
+                                     name, gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    b.ir().CreateRet(llvm::ConstantInt::get(ty, value));
+  }
+
+  // bw_lazy_<sfx>(ev): for each hook string field that only identity groups read, marks it
+  // object-only unless one of those groups reads its view this load (bw_object_only);
+  // returns the need bits so marked (the template extracts them fully for a record).
+  void lazy(const LoweredHook &h, const std::string &sfx) {
+    auto &ctx = gen_.getContext();
+    auto *ptrTy = llvm::PointerType::get(ctx, 0);
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), {ptrTy}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_lazy_" + sfx, gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *mask = b.c64(0);
+    for (const auto &[slot, bits] : objectOnlyFields(low_, h))
+      mask = b.ir().CreateOr(mask, b.callLib(lib_, "bw_object_only",
+                                             {f->getArg(0), b.c32(slot), b.c32(bits),
+                                              b.c64(BW_NEED_STR(slot))}));
+    b.ir().CreateRet(mask);
+  }
+
+  // bw_decide_<sfx>(ev): the lowest decision word among the group lookups and the compound
+  // rules below it.
+  void decide(const LoweredHook &h, const std::string &sfx) {
+    auto &ctx = gen_.getContext();
+    auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {llvm::PointerType::get(ctx, 0)}, false);
+    auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_decide_" + sfx, gen_);
+    llvm::Value *ev = f->getArg(0);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    llvm::Value *atoms = b.zeroedScratch(kAtomWords, "atoms");
+    llvm::Value *best = lookupGroups(b, h, ev, atoms);
+    b.ir().CreateRet(firstCompound(b, h, best, ev, atoms));
+  }
+
+  // The lowest word of the hook's group lookups (and `alwaysWord`): groups always looked up
+  // first, then each gated group only if an atom it waits for is set.
+  llvm::Value *lookupGroups(BpfBuilder &b, const LoweredHook &h, llvm::Value *ev, llvm::Value *atoms) {
+    llvm::Value *best = b.c32(h.alwaysWord);
+    for (uint32_t gi : h.groups)
+      if (!h.gates.count(gi))
+        best = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
+    for (const auto &[gi, waits] : h.gates) {
+      auto *run = b.block("group.gated");
+      auto *next = b.block("group.next");
+      llvm::BasicBlock *before = b.ir().GetInsertBlock();
+      b.ir().CreateCondBr(b.anyBit(atoms, waits), run, next);
+      b.ir().SetInsertPoint(run);
+      llvm::Value *ran = b.umin(best, lookup(b, low_.groups[gi], ev, atoms));
+      llvm::BasicBlock *ranEnd = b.ir().GetInsertBlock();
+      b.ir().CreateBr(next);
+      b.ir().SetInsertPoint(next);
+      auto *phi = b.ir().CreatePHI(b.i32(), 2);
+      phi->addIncoming(best, before);
+      phi->addIncoming(ran, ranEnd);
+      best = phi;
+    }
+    return best;
+  }
+
+  // The word of the first compound rule (in id order, each evaluated only while its word is
+  // below `best`) whose condition holds, else `best`.
+  llvm::Value *firstCompound(BpfBuilder &b, const LoweredHook &h, llvm::Value *best, llvm::Value *ev,
+                             llvm::Value *atoms) {
+    auto *done = b.block("done");
+    llvm::BasicBlock *cur = b.ir().GetInsertBlock();
+    std::vector<std::pair<llvm::Value *, llvm::BasicBlock *>> incoming;
+    for (const auto &c : h.compounds) {
+      auto *eval = b.block("rule.eval");
+      auto *take = b.block("rule.take");
+      auto *next = b.block("rule.next");
+      b.ir().SetInsertPoint(cur);
+      b.ir().CreateCondBr(b.ir().CreateICmpUGT(best, b.c32(c.word)), eval, next);
+      b.ir().SetInsertPoint(eval);
+      llvm::Value *v = cond(b, c.cond, ev, atoms);
+      b.ir().CreateCondBr(v, take, next);
+      b.ir().SetInsertPoint(take);
+      b.ir().CreateBr(done);
+      incoming.push_back({b.c32(c.word), take});
+      cur = next;
+    }
+    b.ir().SetInsertPoint(cur);
+    b.ir().CreateBr(done);
+    incoming.push_back({best, cur});
+    b.ir().SetInsertPoint(done);
+    auto *phi = b.ir().CreatePHI(b.i32(), static_cast<unsigned>(incoming.size()));
+    for (auto &[v, bb] : incoming)
+      phi->addIncoming(v, bb);
+    return phi;
+  }
+
+  // The lookup of one group: the lowest word it decides, its atoms set in `atoms`.
+  llvm::Value *lookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
+    auto slot = b.c32(g.field.slot);
+    if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
+      uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? kViewWherePrefix : 0);
+      llvm::Value *view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
+      // the object itself: its labels, name and ancestors (bw_match.h)
+      auto prefix = b.c32(g.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);
+      return b.umin(view, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
+    }
+    static const char *const kLookups[] = {  // GroupKind order
+        "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};
+    uint32_t key = g.kind == GroupKind::Glob ? g.dfaBase : g.id;  // a glob's DFA, else its group
+    return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
+  }
+
+  // The value (i1) of a compound rule's condition.
+  llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {
+    auto &ir = b.ir();
+    switch (c.kind) {
+    case LCond::Kind::True: return ir.getTrue();
+    case LCond::Kind::False: return ir.getFalse();
+    case LCond::Kind::Atom: return b.testBit(atoms, c.atom);
+    case LCond::Kind::IntCmp: {
+      llvm::Value *x = b.loadU64(ev, offsetof(struct bw_event, ints) + 8 * c.slot, "field");
+      auto k = [&](size_t i) { return b.c64(static_cast<uint64_t>(c.values.at(i))); };
+      switch (c.op) {
+      case ir::TestOp::Eq: {
+        llvm::Value *r = ir.getFalse();
+        for (size_t i = 0; i < c.values.size(); ++i)
+          r = ir.CreateOr(r, ir.CreateICmpEQ(x, k(i)));
+        return r;
+      }
+      case ir::TestOp::Lt: return ir.CreateICmpSLT(x, k(0));
+      case ir::TestOp::Le: return ir.CreateICmpSLE(x, k(0));
+      case ir::TestOp::Gt: return ir.CreateICmpSGT(x, k(0));
+      case ir::TestOp::Ge: return ir.CreateICmpSGE(x, k(0));
+      case ir::TestOp::HasFlags: return ir.CreateICmpEQ(ir.CreateAnd(x, k(0)), k(0));
+      default: return ir.getFalse();
+      }
+    }
+    case LCond::Kind::And: {
+      llvm::Value *r = ir.getTrue();
+      for (const auto &k : c.kids)
+        r = ir.CreateAnd(r, cond(b, k, ev, atoms));
+      return r;
+    }
+    case LCond::Kind::Or: {
+      llvm::Value *r = ir.getFalse();
+      for (const auto &k : c.kids)
+        r = ir.CreateOr(r, cond(b, k, ev, atoms));
+      return r;
+    }
+    case LCond::Kind::Not: return ir.CreateNot(cond(b, c.kids.at(0), ev, atoms));
+    }
+    return ir.getFalse();
+  }
+};
+
+} // namespace
+
+std::string generatedSuffix(const Lowered &low, size_t i) {
+  const LoweredHook &h = low.hooks[i];
+  if (h.hook != HookId::KPROBE)
+    return hookSuffix(h.hook);
+  size_t n = 0;
+  for (size_t j = 0; j < i; ++j)
+    n += low.hooks[j].hook == HookId::KPROBE;
+  return hookSuffix(h.hook) + "_" + std::to_string(n);
+}
+
+void generateDecisionCode(llvm::Module &gen, llvm::Module &lib, const Lowered &low,
+                          const ir::Policy &policy) {
+  DecisionGen dg(gen, lib, low);
+  for (size_t i = 0; i < low.hooks.size(); ++i) {
+    std::string sfx = generatedSuffix(low, i);
+    dg.hook(low.hooks[i], sfx);
+    if (low.hooks[i].hook == HookId::KPROBE)
+      dg.kprobeArgs(low.hooks[i], sfx);
+  }
+  dg.policyInfo(policy);
+}
+
+} // namespace bulwark::backend
