@@ -56,8 +56,8 @@ enum bw_field_slots {
 extern __u32 bw_policy_info(__u32 what);
 /* `what`: BW_INFO_* (bw_match.h) */
 
-/* ---- library (bw_lib.bpf.c) ----
- * Defined `static __attribute__((used))` there: BTF must mark them static (the kernel
+/* ---- library (bw_lib.bpf.c, its code in bpf/lib/) ----
+ * Defined `static __attribute__((used))` (BW_API) there: BTF must mark them static (the kernel
  * verifies global functions on their own, which does not work with map-value pointer
  * arguments). bulwarkc gives them external linkage just for the link, then internalises. */
 #ifndef BW_LIB_IMPL
