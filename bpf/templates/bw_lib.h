@@ -56,8 +56,8 @@ enum bw_field_slots {
 extern __u32 bw_policy_info(__u32 what);
 /* `what`: BW_INFO_* (bw_match.h) */
 
-/* ---- library (bw_lib.bpf.c) ----
- * Defined `static __attribute__((used))` there: BTF must mark them static (the kernel
+/* ---- library (bw_lib.bpf.c, its code in bpf/lib/) ----
+ * Defined `static __attribute__((used))` (BW_API) there: BTF must mark them static (the kernel
  * verifies global functions on their own, which does not work with map-value pointer
  * arguments). bulwarkc gives them external linkage just for the link, then internalises. */
 #ifndef BW_LIB_IMPL
@@ -98,7 +98,11 @@ __u32 bw_next_index(__u32 next_slot_plus_1);
 __u32 bw_slot(void);
 #endif
 
-/* The chain step of bw_abi.h, in the hook program (needs ctx and the hook's maps). */
+/* The chain step of bw_abi.h, the value a hook program returns. Standalone: `verdict`.
+ * Chained: `verdict` folded into bw_state, then a tail call to the next policy's program on the
+ * lane, which does not come back when it succeeds (when it fails, bw_missing_program decides).
+ * `id`: the attach point whose prog array and lanes the program chains through (for a companion
+ * attach point, its own: hooks.def). */
 #define BW_FINISH(ctx, id, verdict)                                                                \
   ({                                                                                               \
     int __v = (verdict);                                                                           \
@@ -114,43 +118,35 @@ __u32 bw_slot(void);
     __v;                                                                                           \
   })
 
-/* Body shared by every hook program. `applies`: whether this call is one the hook is about
- * (mmap: only executable mappings); `extract` is a statement filling the hook's own fields
- * selected by `need` (it may use `ev` and `need`). */
-#define BW_HOOK_BODY(ctx, id, ret, applies, extract) BW_HOOK_BODY_AS(ctx, id, id, ret, applies, extract, 0)
-
-/* A companion attach point (see hooks.def) decides with hook `id`'s rules and records events
- * as `id`, but chains through its own prog array and lanes (`chain_id`). `forced`: evaluated
- * after the decision, only when the rules let the operation pass (so object labels change only
- * for an operation that goes ahead, and the decision sees the labels from before it): a
- * verdict (-EPERM) this program gives then (0: none). */
-#define BW_HOOK_BODY_AS(ctx, id, chain_id, ret, applies, extract, forced)                          \
+/* The decision of this policy on event `ev` (from bw_event_begin, in scope) of hook `id`, as a
+ * verdict: 0 or -EPERM. `extract` is the template's function
+ *   static __always_inline void extract(struct bw_event *ev, __u64 need, args...)
+ * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
+ * program's arguments `args`. Steps, in order:
+ *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
+ *      them whose object alone is extracted this event)
+ *   2. bw_fill_common(ev, need), extract(ev, need, args...)
+ *   3. word = bw_decide_<id>(ev)
+ *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_full),
+ *      then step 2 again with need = ~need | lazy (the fields not filled yet, and the lazy ones)
+ *   5. bw_apply(ev, word, record): counters, the record, SIGKILL for kill; its verdict is the
+ *      value of the macro.
+ * An expression: it neither returns from the program nor jumps. */
+#define BW_DECIDE(id, ev, extract, ...)                                                            \
   ({                                                                                               \
-    int __verdict = 0;                                                                             \
-    struct bw_event *ev = (applies) ? bw_event_begin(BW_HOOK_##id) : 0;                            \
-    if (ev && bw_in_scope(ev)) {                                                                   \
-      __u64 need = bw_need_##id();                                                                 \
-      __u64 lazy = bw_lazy_##id(ev);                                                               \
-      bw_fill_common(ev, need);                                                                    \
-      extract;                                                                                     \
-      __u32 word = bw_decide_##id(ev);                                                             \
-      int record = bw_wants_record(word);                                                          \
-      if (record) {                                                                                \
-        need = ~need | lazy;                                                                       \
-        bw_objects_full(ev);                                                                       \
-        bw_fill_common(ev, need);                                                                  \
-        extract;                                                                                   \
-      }                                                                                            \
-      __verdict = bw_apply(ev, word, record);                                                      \
+    __u64 __need = bw_need_##id();                                                                 \
+    __u64 __lazy = bw_lazy_##id(ev);                                                               \
+    bw_fill_common(ev, __need);                                                                    \
+    extract(ev, __need, ##__VA_ARGS__);                                                            \
+    __u32 __word = bw_decide_##id(ev);                                                             \
+    int __record = bw_wants_record(__word);                                                        \
+    if (__record) {                                                                                \
+      __need = ~__need | __lazy;                                                                   \
+      bw_objects_full(ev);                                                                         \
+      bw_fill_common(ev, __need);                                                                  \
+      extract(ev, __need, ##__VA_ARGS__);                                                          \
     }                                                                                              \
-    if (!__verdict) {                                                                              \
-      int __forced = (forced);                                                                     \
-      if (__forced)                                                                                \
-        __verdict = __forced;                                                                      \
-    }                                                                                              \
-    if (!bw_chained() && (ret))                                                                    \
-      __verdict = (ret);                                                                           \
-    BW_FINISH(ctx, chain_id, __verdict);                                                           \
+    bw_apply(ev, __word, __record);                                                                \
   })
 
 #include "bw_shared_maps.bpf.h"

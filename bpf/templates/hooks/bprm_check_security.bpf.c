@@ -3,16 +3,24 @@
 
 BW_SHARED_HOOK_MAPS(PROCESS_EXEC)
 
+static __always_inline void extract(struct bw_event *ev, __u64 need, struct linux_binprm *bprm) {
+  struct file *f = BPF_CORE_READ(bprm, file);
+  if (BW_WANT(need, PROCESS_EXEC, exec_path))
+    bw_file_walk(f, BW_STR(ev, PROCESS_EXEC, exec_path));
+  if (BW_WANT(need, PROCESS_EXEC, exec_filename))
+    bw_str_kernel(BPF_CORE_READ(bprm, filename), BW_STR(ev, PROCESS_EXEC, exec_filename));
+  /* no name in any filesystem: memfd_create, O_TMPFILE, or unlinked while open */
+  if (BW_WANT(need, PROCESS_EXEC, exec_fileless))
+    BW_INT(ev, PROCESS_EXEC, exec_fileless) = BPF_CORE_READ(f, f_inode, i_nlink) == 0;
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_bprm_check_security, struct linux_binprm *bprm, int ret) {
-  return BW_HOOK_BODY(ctx, PROCESS_EXEC, ret, 1, ({
-    struct file *f = BPF_CORE_READ(bprm, file);
-    if (BW_WANT(need, PROCESS_EXEC, exec_path))
-      bw_file_walk(f, BW_STR(ev, PROCESS_EXEC, exec_path));
-    if (BW_WANT(need, PROCESS_EXEC, exec_filename))
-      bw_str_kernel(BPF_CORE_READ(bprm, filename), BW_STR(ev, PROCESS_EXEC, exec_filename));
-    /* no name in any filesystem: memfd_create, O_TMPFILE, or unlinked while open */
-    if (BW_WANT(need, PROCESS_EXEC, exec_fileless))
-      BW_INT(ev, PROCESS_EXEC, exec_fileless) = BPF_CORE_READ(f, f_inode, i_nlink) == 0;
-  }));
+  int verdict = 0;
+  struct bw_event *ev = bw_event_begin(BW_HOOK_PROCESS_EXEC);
+  if (ev && bw_in_scope(ev))
+    verdict = BW_DECIDE(PROCESS_EXEC, ev, extract, bprm);
+  if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
+    verdict = ret;
+  return BW_FINISH(ctx, PROCESS_EXEC, verdict);
 }

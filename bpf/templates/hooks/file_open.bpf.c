@@ -17,5 +17,11 @@ static __always_inline void extract(struct bw_event *ev, __u64 need, struct file
 
 SEC("lsm/file_open")
 int BPF_PROG(bw_file_open, struct file *file, int ret) {
-  return BW_HOOK_BODY(ctx, FILE_OPEN, ret, 1, extract(ev, need, file));
+  int verdict = 0;
+  struct bw_event *ev = bw_event_begin(BW_HOOK_FILE_OPEN);
+  if (ev && bw_in_scope(ev))
+    verdict = BW_DECIDE(FILE_OPEN, ev, extract, file);
+  if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
+    verdict = ret;
+  return BW_FINISH(ctx, FILE_OPEN, verdict);
 }

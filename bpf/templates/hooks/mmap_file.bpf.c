@@ -3,12 +3,21 @@
 
 BW_SHARED_HOOK_MAPS(FILE_MMAP_EXEC)
 
+static __always_inline void extract(struct bw_event *ev, __u64 need, struct file *file,
+                                    unsigned long prot) {
+  if (BW_WANT(need, FILE_MMAP_EXEC, file_path) && file)
+    bw_file_d_path(file, BW_STR(ev, FILE_MMAP_EXEC, file_path));
+  BW_INT(ev, FILE_MMAP_EXEC, mmap_prot) = prot;
+}
+
 SEC("lsm/mmap_file")
 int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
              unsigned long flags, int ret) {
-  return BW_HOOK_BODY(ctx, FILE_MMAP_EXEC, ret, (prot & 4 /* PROT_EXEC */), ({
-    if (BW_WANT(need, FILE_MMAP_EXEC, file_path) && file)
-      bw_file_d_path(file, BW_STR(ev, FILE_MMAP_EXEC, file_path));
-    BW_INT(ev, FILE_MMAP_EXEC, mmap_prot) = prot;
-  }));
+  int verdict = 0;
+  struct bw_event *ev = (prot & 4 /* PROT_EXEC */) ? bw_event_begin(BW_HOOK_FILE_MMAP_EXEC) : 0;
+  if (ev && bw_in_scope(ev))
+    verdict = BW_DECIDE(FILE_MMAP_EXEC, ev, extract, file, prot);
+  if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
+    verdict = ret;
+  return BW_FINISH(ctx, FILE_MMAP_EXEC, verdict);
 }

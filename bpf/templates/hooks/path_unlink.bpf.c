@@ -6,10 +6,21 @@
 
 BW_SHARED_HOOK_MAPS(FILE_UNLINK)
 
+static __always_inline void extract(struct bw_event *ev, __u64 need, const struct path *dir,
+                                    struct dentry *dentry) {
+  if (BW_WANT(need, FILE_UNLINK, file_path))
+    bw_dentry_walk(dir, dentry, BW_STR(ev, FILE_UNLINK, file_path));
+}
+
 SEC("lsm/path_unlink")
 int BPF_PROG(bw_path_unlink, const struct path *dir, struct dentry *dentry, int ret) {
-  return BW_HOOK_BODY_AS(ctx, FILE_UNLINK, FILE_UNLINK, ret, bw_has_rules_FILE_UNLINK(), ({
-    if (BW_WANT(need, FILE_UNLINK, file_path))
-      bw_dentry_walk(dir, dentry, BW_STR(ev, FILE_UNLINK, file_path));
-  }), ({ bw_ident_at_unlink(dentry); 0; }));
+  int verdict = 0;
+  struct bw_event *ev = bw_has_rules_FILE_UNLINK() ? bw_event_begin(BW_HOOK_FILE_UNLINK) : 0;
+  if (ev && bw_in_scope(ev))
+    verdict = BW_DECIDE(FILE_UNLINK, ev, extract, dir, dentry);
+  if (!verdict) /* forget only for an unlink that goes ahead */
+    bw_ident_at_unlink(dentry);
+  if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
+    verdict = ret;
+  return BW_FINISH(ctx, FILE_UNLINK, verdict);
 }

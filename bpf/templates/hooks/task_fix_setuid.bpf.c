@@ -3,10 +3,18 @@
 
 BW_SHARED_HOOK_MAPS(PROCESS_SETUID)
 
+static __always_inline void extract(struct bw_event *ev, __u64 need, struct cred *new) {
+  BW_INT(ev, PROCESS_SETUID, setuid_uid) = BPF_CORE_READ(new, uid.val);
+  BW_INT(ev, PROCESS_SETUID, setuid_euid) = BPF_CORE_READ(new, euid.val);
+}
+
 SEC("lsm/task_fix_setuid")
 int BPF_PROG(bw_task_fix_setuid, struct cred *new, const struct cred *old, int flags, int ret) {
-  return BW_HOOK_BODY(ctx, PROCESS_SETUID, ret, 1, ({
-    BW_INT(ev, PROCESS_SETUID, setuid_uid) = BPF_CORE_READ(new, uid.val);
-    BW_INT(ev, PROCESS_SETUID, setuid_euid) = BPF_CORE_READ(new, euid.val);
-  }));
+  int verdict = 0;
+  struct bw_event *ev = bw_event_begin(BW_HOOK_PROCESS_SETUID);
+  if (ev && bw_in_scope(ev))
+    verdict = BW_DECIDE(PROCESS_SETUID, ev, extract, new);
+  if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
+    verdict = ret;
+  return BW_FINISH(ctx, PROCESS_SETUID, verdict);
 }

@@ -1,0 +1,26 @@
+/* The chain step's library side (BW_FINISH in bw_lib.h): standalone or chained, the verdict
+ * folded into bw_state, and the next slot's prog-array index from its generation word. */
+#ifndef BULWARK_BW_CHAIN_STEP_H
+#define BULWARK_BW_CHAIN_STEP_H
+
+BW_API int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
+BW_API __u32 bw_slot(void) { return bw_cfg_slot; }
+
+BW_API int bw_fold(int verdict) {
+  __u32 z = 0;
+  struct bw_state *st = bpf_map_lookup_elem(&bw_state, &z);
+  if (!st)
+    return verdict;
+  if (verdict)
+    st->verdict = (__u32)verdict;
+  st->depth++;
+  return (int)st->verdict;
+}
+
+BW_API __u32 bw_next_index(__u32 next_slot_plus_1) {
+  __u32 s = next_slot_plus_1 - 1;
+  __u32 *g = bpf_map_lookup_elem(&bw_gen, &s);
+  return s * 2 + (g ? (*g & 1) : 0);
+}
+
+#endif

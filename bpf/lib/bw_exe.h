@@ -1,0 +1,86 @@
+/* process.exe: the walk of a task's mm->exe_file, and for the current task the per-task cache
+ * (bw_exe) the exec hook refreshes, so most events read it without a walk. */
+#ifndef BULWARK_BW_EXE_H
+#define BULWARK_BW_EXE_H
+
+BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
+  struct file *f = BPF_CORE_READ(t, mm, exe_file);
+  if (!f) { /* kernel thread */
+    out->len = 0;
+    out->data[0] = 0;
+    out->obj = 0;
+    out->ino = 0;
+    return;
+  }
+  bw_file_walk(f, out);
+}
+
+/* The object of process.exe alone, no string (nothing below it walks: a short call chain). */
+static __always_inline void current_exe_object(struct bw_str *out) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  struct mm_struct *mm = t->mm;
+  struct file *f = mm ? mm->exe_file : 0;
+  out->obj = 0;
+  out->ino = 0;
+  if (f)
+    file_object_btf(f, out);
+}
+
+/* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
+ * else the walk, whose result then refreshes the entry. `refresh` (the exec hook) always
+ * walks. Tasks that exec'd before the policy was loaded, or whose cache was created while
+ * the exec hook was not attached, pay the walk once per exec and thread. */
+BW_API void bw_current_exe(struct bw_str *out, int refresh) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  if (!bw_cfg_exe_cache) {
+    bw_task_exe(t, out);
+    return;
+  }
+  __u64 id = t->self_exec_id;
+  struct mm_struct *mm = t->mm;
+  struct file *f = mm ? mm->exe_file : 0;
+  if (!f) { /* kernel thread */
+    out->len = 0;
+    out->data[0] = 0;
+    out->obj = 0;
+    out->ino = 0;
+    return;
+  }
+  if (out->object_only) {
+    file_object_btf(f, out);
+    return;
+  }
+  struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (c && !refresh && c->valid && c->exec_id == id && c->file == (__u64)f) {
+    __builtin_memcpy(out->data, c->path, BW_EXE_CACHE_MAX);
+    out->len = c->len & (BW_EXE_CACHE_MAX - 1);
+    out->truncated = 0;
+    out->ino = c->ino;
+    out->dev = c->dev;
+    out->obj = c->obj;
+    return;
+  }
+  bw_file_walk(f, out);
+  if (c && !out->truncated && out->len < BW_EXE_CACHE_MAX) {
+    c->valid = 0;
+    __builtin_memcpy(c->path, out->data, BW_EXE_CACHE_MAX);
+    c->path[BW_EXE_CACHE_MAX - 1] = 0;
+    c->len = out->len;
+    c->ino = out->ino;
+    c->dev = out->dev;
+    c->obj = out->obj;
+    c->exec_id = id;
+    c->file = (__u64)f;
+    c->valid = 1;
+  }
+}
+
+/* The exec hook (hooks/bprm_committed_creds.bpf.c): the new program's path, into the cache. */
+BW_API void bw_exe_at_exec(void) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
+  if (ev && bw_cfg_exe_cache)
+    bw_current_exe(&ev->strs[1], 1);
+}
+
+#endif

@@ -1,0 +1,68 @@
+/* Tests on identity groups, called by the generated code: the object's meaning (bw_match_object)
+ * and the string lookup of the process's view, only where it can add denials (bw_match_view);
+ * fields read only by such groups extract their object alone (bw_object_only). */
+#ifndef BULWARK_BW_IDENTITY_H
+#define BULWARK_BW_IDENTITY_H
+
+/* The string of a path is a view the process shapes; it is read for an identity group only to
+ * add denials for protected paths that had no object at load (bw_cfg_view_groups, set by the
+ * runtime). Where no group on a field needs it, the field's object is extracted alone. */
+
+/* Called by bw_lazy_<H> for a hook field read only by identity groups `groups` (bits):
+ * `need_bit` when its string is not built this event, else 0. */
+BW_API __u64 bw_object_only(struct bw_event *ev, __u32 slot, __u32 groups, __u64 need_bit) {
+  if (bw_cfg_view_groups & groups)
+    return 0;
+  str_of(ev, slot)->object_only = 1;
+  return need_bit;
+}
+
+/* 0 when `s` cannot be a path group `index` reads the view for: its first bytes match none of
+ * the group's heads (bw_cfg_view_head & _mask). */
+static __always_inline int view_may_match(struct bw_str *s, __u32 index) {
+  if (index >= BW_IDENT_GROUPS)
+    return 1;
+  if (!((bw_cfg_view_groups >> index) & 1))
+    return 0;
+  __u64 head;
+  __builtin_memcpy(&head, s->data, sizeof head);
+#pragma unroll
+  for (int j = 0; j < BW_VIEW_HEADS; j++)
+    if ((head & bw_cfg_view_mask[index][j]) == bw_cfg_view_head[index][j])
+      return 1;
+  return 0;
+}
+
+/* The string lookup of identity group `group`, `where` = its position in bw_cfg_ident_* | 256
+ * for a prefix group: what the process's view may add (denials), where it can match. */
+BW_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 where, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  if (s->object_only || !view_may_match(s, where & 255))
+    return BW_NO_RULE;
+  return where & 256 ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
+}
+
+/* Before a record: every string is built. */
+BW_API void bw_objects_full(struct bw_event *ev) {
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++)
+    ev->strs[i].object_only = 0;
+}
+
+/* The generated code calls this for every identity group (beside the string lookup, which
+ * only holds what the process's view may add: denials). */
+BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  if (slot == 1 && s->object_only && !s->obj) /* process.exe: its object, at its first use */
+    current_exe_object(s);
+  struct dentry *d = (struct dentry *)s->obj;
+  if (!d)
+    return BW_NO_RULE;
+  struct bw_match_val v;
+  facts_for(&s->facts, d, s->dev, s->ino, prefix);
+  facts_val(&s->facts, d, s->dev, s->ino, group, prefix, &v);
+  or_atoms(atoms, &v);
+  return v.best;
+}
+
+#endif

@@ -1,0 +1,183 @@
+/* Matching primitives the generated decision code calls, one per map kind: exact (hash),
+ * prefix and suffix (LPM on the string or its reverse), glob (DFA), cidr (LPM), int (hash). Each
+ * ORs the entry's atoms into the caller's set and returns its best decision word. */
+#ifndef BULWARK_BW_MATCH_PRIMS_H
+#define BULWARK_BW_MATCH_PRIMS_H
+
+static __always_inline void or_atoms(__u64 *atoms, struct bw_match_val *v) {
+#pragma unroll
+  for (int i = 0; i < BW_ATOM_WORDS; i++)
+    atoms[i] |= v->atoms[i];
+}
+
+static struct bw_match_val *exact_val(struct bw_str *s, __u32 group) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return 0;
+  struct hash_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .h = BW_FNV_OFFSET};
+  bpf_loop(c.len, hash_step, &c, 0);
+  t->ekey.group = group;
+  t->ekey.len = c.len;
+  t->ekey.hash = c.h;
+  return bpf_map_lookup_elem(&bw_m_exact, &t->ekey);
+}
+
+static __u32 lookup_exact(struct bw_str *s, __u32 group, __u64 *atoms) {
+  struct bw_match_val *v = exact_val(s, group);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+BW_API __u32 bw_match_exact(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  if (s->object_only)
+    return BW_NO_RULE;
+  return lookup_exact(s, group, atoms);
+}
+
+static __always_inline void put_group(__u8 *g, __u32 group) {
+  g[0] = group >> 24;
+  g[1] = group >> 16;
+  g[2] = group >> 8;
+  g[3] = group;
+}
+
+static struct bw_match_val *prefix_val(struct bw_str *s, __u32 group) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return 0;
+  __u32 n = s->len;
+  if (n > BW_LPM_STR_MAX)
+    n = BW_LPM_STR_MAX;
+  barrier_var(n);
+  n &= 0xff;
+  if (n > BW_LPM_STR_MAX)
+    return 0;
+  bpf_probe_read_kernel(t->skey.data, n, s->data);
+  put_group(t->skey.group, group);
+  t->skey.prefixlen = 32 + 8 * n;
+  return bpf_map_lookup_elem(&bw_m_prefix, &t->skey);
+}
+
+BW_API __u32 bw_match_prefix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  if (s->object_only)
+    return BW_NO_RULE;
+  struct bw_match_val *v = prefix_val(s, group);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+struct rev_ctx {
+  const char *src; /* points at the string's data */
+  __u8 *dst;
+  __u32 len;       /* string length */
+};
+
+static long rev_step(__u32 i, void *arg) {
+  struct rev_ctx *c = arg;
+  __u32 from = c->len - 1 - i;
+  c->dst[i & 0xff] = c->src[from & (BW_PATH_MAX - 1)];
+  return 0;
+}
+
+BW_API __u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  struct bw_str *s = str_of(ev, slot);
+  __u32 n = s->len;
+  if (n > BW_LPM_STR_MAX)
+    n = BW_LPM_STR_MAX;
+  struct rev_ctx c = {.src = s->data, .dst = t->skey.data, .len = s->len & (BW_PATH_MAX - 1)};
+  bpf_loop(n, rev_step, &c, 0);
+  put_group(t->skey.group, group);
+  t->skey.prefixlen = 32 + 8 * n;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_suffix, &t->skey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+struct dfa_ctx {
+  const char *p;
+  __u32 len;
+  __u32 state;
+  __u32 base;
+  __u32 ncls;
+};
+
+static long dfa_step(__u32 i, void *arg) {
+  struct dfa_ctx *c = arg;
+  if (i >= c->len)
+    return 1;
+  __u32 k = c->base + (__u8)c->p[i & (BW_PATH_MAX - 1)];
+  __u32 *cls = bpf_map_lookup_elem(&bw_m_dfa, &k);
+  if (!cls) {
+    c->state = BW_DFA_DEAD;
+    return 1;
+  }
+  k = c->base + BW_DFA_CLASSES + c->state * c->ncls + *cls;
+  __u32 *next = bpf_map_lookup_elem(&bw_m_dfa, &k);
+  c->state = next ? *next : BW_DFA_DEAD;
+  return c->state == BW_DFA_DEAD;
+}
+
+BW_API __u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *atoms) {
+  struct bw_str *s = str_of(ev, slot);
+  __u32 k0 = base, k1 = base + 1;
+  __u32 *ncls = bpf_map_lookup_elem(&bw_m_dfa, &k0);
+  __u32 *acc = bpf_map_lookup_elem(&bw_m_dfa, &k1);
+  if (!ncls || !acc)
+    return BW_NO_RULE;
+  __u32 acc_base = *acc;
+  struct dfa_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .state = BW_DFA_START,
+                      .base = base + BW_DFA_HEADER, .ncls = *ncls};
+  bpf_loop(c.len, dfa_step, &c, 0);
+  if (c.state == BW_DFA_DEAD)
+    return BW_NO_RULE;
+  __u32 k = acc_base + c.state;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_dfa_acc, &k);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+BW_API __u32 bw_match_cidr(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  struct bw_addr *a = &ev->addrs[slot & (BW_ADDR_SLOTS - 1)];
+  if (!a->family)
+    return BW_NO_RULE;
+  __builtin_memcpy(t->akey.addr, a->bytes, 16);
+  put_group(t->akey.group, group);
+  t->akey.prefixlen = 32 + 128;
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_cidr, &t->akey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+BW_API __u32 bw_match_int(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
+  struct bw_tmp *t = tmp();
+  if (!t)
+    return BW_NO_RULE;
+  t->ikey.group = group;
+  t->ikey.pad = 0;
+  t->ikey.value = *int_of(ev, slot);
+  struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_int, &t->ikey);
+  if (!v)
+    return BW_NO_RULE;
+  or_atoms(atoms, v);
+  return v->best;
+}
+
+#endif

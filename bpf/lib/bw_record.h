@@ -1,0 +1,151 @@
+/* What a decision word does: the rule's counters, its rate-limited record on the ring buffer,
+ * SIGKILL for kill, and the verdict (0 or -EPERM; audit mode never denies). */
+#ifndef BULWARK_BW_RECORD_H
+#define BULWARK_BW_RECORD_H
+
+static __always_inline __u32 policy_mode(void) {
+  __u32 o = bw_cfg_mode_override;
+  return o <= BW_MODE_AUDIT ? o : bw_policy_info(BW_INFO_MODE);
+}
+
+static __always_inline __u32 word_action(__u32 w) {
+  return w == BW_NO_RULE ? bw_policy_info(BW_INFO_DEFAULT) : (w & 3);
+}
+
+static __always_inline __u32 rule_index(__u32 rule) {
+  return rule == BW_NO_RULE ? bw_policy_info(BW_INFO_RULE_COUNT) : rule;
+}
+
+static __always_inline struct bw_counter *counter(__u32 rule) {
+  __u32 idx = rule_index(rule);
+  return bpf_map_lookup_elem(&bw_counters, &idx);
+}
+
+/* The rule's token bucket on this CPU: 1 when a record may be sent now. */
+static __always_inline int rate_ok(__u32 rule) {
+  __u32 rate = bw_cfg_rec_rate;
+  if (!rate)
+    return 1;
+  __u32 idx = rule_index(rule);
+  struct bw_rl *rl = bpf_map_lookup_elem(&bw_rlimit, &idx);
+  if (!rl)
+    return 1;
+  __u64 burst = bw_cfg_rec_burst ? bw_cfg_rec_burst : rate;
+  __u64 interval = 1000000000ull / rate;
+  if (!interval)
+    interval = 1;
+  __u64 now = bpf_ktime_get_ns();
+  __u64 tat = rl->tat;
+  if (tat < now)
+    tat = now;
+  if (tat - now > (burst - 1) * interval)
+    return 0;
+  rl->tat = tat + interval;
+  return 1;
+}
+
+BW_API int bw_wants_record(__u32 w) {
+  if (word_action(w) == BW_ACT_ALLOW)
+    return 0;
+  __u32 rule = BW_WORD_RULE(w);
+  if (rate_ok(rule))
+    return 1;
+  struct bw_counter *cnt = counter(rule);
+  if (cnt)
+    __sync_fetch_and_add(&cnt->limited, 1);
+  return 0;
+}
+
+struct pack_ctx {
+  struct bw_event *ev;
+  char *buf;
+  __u32 off;
+};
+
+static __always_inline void pack_str(struct pack_ctx *c, struct bw_record *r, __u32 slot) {
+  struct bw_str *s = &c->ev->strs[slot];
+  __u32 n = (s->len & (BW_PATH_MAX - 1)) + 1;
+  if (s->len == 0 && s->data[0] == 0) {
+    r->str_len[slot] = 0;
+    return;
+  }
+  __u32 off = c->off;
+  if (off > BW_RECBUF - BW_PATH_MAX)
+    return;
+  bpf_probe_read_kernel(c->buf + off, n & (2 * BW_PATH_MAX - 1), s->data);
+  r->str_len[slot] = n;
+  c->off = off + n;
+}
+
+static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
+                 struct bw_counter *cnt) {
+  __u32 z = 0;
+  struct bw_recbuf *rb = bpf_map_lookup_elem(&bw_recbuf, &z);
+  if (!rb)
+    return;
+  struct bw_record *r = (struct bw_record *)rb->b;
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  r->ktime_ns = ev->ktime_ns;
+  r->abi = BW_ABI_VERSION;
+  r->hook = ev->hook;
+  r->slot = bw_cfg_slot;
+  r->instance = bw_cfg_instance;
+  r->reserved = 0;
+  r->rule = rule;
+  r->action = action;
+  r->flags = flags;
+  r->pid = ev->ints[0];
+  r->tgid = ev->ints[1];
+  r->ppid = ev->ints[2];
+  r->uid = ev->ints[3];
+  r->gid = ev->ints[4];
+  r->euid = ev->ints[5];
+  r->cgroup_id = bpf_get_current_cgroup_id();
+  bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), BPF_CORE_READ(t, comm));
+  __builtin_memcpy(r->ints, ev->ints, sizeof(r->ints));
+  __builtin_memcpy(r->addrs, ev->addrs, sizeof(r->addrs));
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++)
+    r->str_len[i] = 0;
+  struct pack_ctx c = {.ev = ev, .buf = rb->b, .off = sizeof(struct bw_record)};
+  /* process.exe, then the hook's strings, in slot order */
+  pack_str(&c, r, 1);
+#pragma unroll
+  for (int i = BW_COMMON_STR_SLOTS; i < BW_STR_SLOTS; i++)
+    pack_str(&c, r, i);
+  __u32 size = c.off;
+  if (size > BW_RECBUF)
+    size = BW_RECBUF;
+  long err = bpf_ringbuf_output(&bw_events, rb->b, size, 0);
+  if (cnt) {
+    if (err)
+      __sync_fetch_and_add(&cnt->dropped, 1);
+    else
+      __sync_fetch_and_add(&cnt->emitted, 1);
+  }
+}
+
+BW_API int bw_apply(struct bw_event *ev, __u32 w, int record) {
+  __u32 action = word_action(w);
+  __u32 rule = BW_WORD_RULE(w);
+  struct bw_counter *cnt = counter(rule);
+  ev->rule = rule;
+  if (cnt)
+    __sync_fetch_and_add(&cnt->hits, 1);
+  if (action == BW_ACT_ALLOW)
+    return 0;
+  int deny = action == BW_ACT_DENY || action == BW_ACT_KILL;
+  __u32 flags = rule == BW_NO_RULE ? BW_REC_DEFAULT : 0;
+  if (deny && policy_mode() == BW_MODE_AUDIT) {
+    flags |= BW_REC_WOULD_DENY;
+    deny = 0;
+  } else if (action == BW_ACT_KILL) {
+    bpf_send_signal(9 /* SIGKILL */);
+    flags |= BW_REC_KILLED;
+  }
+  if (record)
+    emit(ev, rule, action, flags, cnt);
+  return deny ? -EPERM : 0;
+}
+
+#endif

@@ -1,0 +1,55 @@
+/* The per-CPU scratch of a hook program: the event it fills (bw_event_begin resets it) and
+ * the bw_tmp buffers, with slot accessors bounded for the verifier. Every other header uses
+ * them, so bw_lib.bpf.c includes this one first. */
+#ifndef BULWARK_BW_SCRATCH_H
+#define BULWARK_BW_SCRATCH_H
+
+static __always_inline struct bw_tmp *tmp(void) {
+  __u32 z = 0;
+  return bpf_map_lookup_elem(&bw_tmp, &z);
+}
+
+/* BW_INT_SLOTS is not a power of two: bound int slot indexes with a compare. */
+static __always_inline __u64 *int_of(struct bw_event *ev, __u32 slot) {
+  if (slot >= BW_INT_SLOTS)
+    slot = 0;
+  barrier_var(slot);
+  return &ev->ints[slot < BW_INT_SLOTS ? slot : 0];
+}
+
+static __always_inline struct bw_str *str_of(struct bw_event *ev, __u32 slot) {
+  return &ev->strs[slot & (BW_STR_SLOTS - 1)];
+}
+
+/* This CPU's scratch event, reset for `hook`. */
+BW_API struct bw_event *bw_event_begin(__u32 hook) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
+  if (!ev)
+    return 0;
+  ev->hook = hook;
+  ev->rule = BW_NO_RULE;
+  ev->ktime_ns = bpf_ktime_get_ns();
+#pragma unroll
+  for (int i = 0; i < BW_INT_SLOTS; i++)
+    ev->ints[i] = 0;
+#pragma unroll
+  for (int i = 0; i < BW_ADDR_SLOTS; i++) {
+    ev->addrs[i].family = 0;
+    __builtin_memset(ev->addrs[i].bytes, 0, 16);
+  }
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++) {
+    ev->strs[i].len = 0;
+    ev->strs[i].truncated = 0;
+    ev->strs[i].ino = 0;
+    ev->strs[i].dev = 0;
+    ev->strs[i].obj = 0;
+    ev->strs[i].object_only = 0;
+    ev->strs[i].facts.done = 0;
+    ev->strs[i].data[0] = 0;
+  }
+  return ev;
+}
+
+#endif
