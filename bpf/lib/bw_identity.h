@@ -33,13 +33,14 @@ static __always_inline int view_may_match(struct bw_str *s, __u32 index) {
   return 0;
 }
 
-/* The string lookup of identity group `group`, `where` = its position in bw_cfg_ident_* | 256
- * for a prefix group: what the process's view may add (denials), where it can match. */
+/* The string lookup of identity group `group`, `where` = its position in bw_cfg_ident_* |
+ * BW_VIEW_WHERE_PREFIX for a prefix group: what the process's view may add (denials), where it
+ * can match. */
 BW_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 where, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
-  if (s->object_only || !view_may_match(s, where & 255))
+  if (s->object_only || !view_may_match(s, where & BW_VIEW_WHERE_INDEX))
     return BW_NO_RULE;
-  return where & 256 ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
+  return where & BW_VIEW_WHERE_PREFIX ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
 }
 
 /* Before a record: every string is built. */

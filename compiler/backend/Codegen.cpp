@@ -5,8 +5,7 @@
 #include "DecisionGen.h"
 #include "Templates.h"
 #include "VerifierBounds.h"
-#include "bw_abi.h"
-#include "bw_match.h"
+#include "Contract.h"  // abi/: bw_abi.h, bw_match.h, rodata.def
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/IR/DebugInfoMetadata.h>
@@ -301,7 +300,12 @@ void linkPrograms(Codegen &s) {
 }
 
 // Sets u32 array rodata `name` (if present) to `vals`, zero past their end.
-void setU32Array(llvm::Module &m, const char *name, const std::vector<uint32_t> &vals) {
+llvm::StringRef rodataName(abi::RodataId id) {
+  std::string_view n = abi::name(id);
+  return {n.data(), n.size()};
+}
+
+void setU32Array(llvm::Module &m, llvm::StringRef name, const std::vector<uint32_t> &vals) {
   auto *g = m.getNamedGlobal(name);
   if (!g)
     return;
@@ -318,7 +322,7 @@ void setRodata(Codegen &s) {
   if (!has(s, s.linked, "linked module"))
     return;
   llvm::Module &m = *s.module;
-  if (auto *g = m.getNamedGlobal("bw_cfg_scope_kind")) {
+  if (auto *g = m.getNamedGlobal(rodataName(abi::RodataId::scope_kind))) {
     uint32_t kind = s.policy.scope.kind == ir::Scope::Kind::Cgroup       ? BW_SCOPE_CGROUP
                     : s.policy.scope.kind == ir::Scope::Kind::Executable ? BW_SCOPE_EXECUTABLE
                                                                          : BW_SCOPE_HOST;
@@ -331,10 +335,10 @@ void setRodata(Codegen &s) {
     groups.push_back(ig.group);
     kinds.push_back(ig.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);
   }
-  if (auto *g = m.getNamedGlobal("bw_cfg_ident_count"))
+  if (auto *g = m.getNamedGlobal(rodataName(abi::RodataId::ident_count)))
     g->setInitializer(llvm::ConstantInt::get(g->getValueType(), groups.size()));
-  setU32Array(m, "bw_cfg_ident_group", groups);
-  setU32Array(m, "bw_cfg_ident_kind", kinds);
+  setU32Array(m, rodataName(abi::RodataId::ident_group), groups);
+  setU32Array(m, rodataName(abi::RodataId::ident_kind), kinds);
 }
 
 // Internalises every function but the programs and helpers, drops the used-lists so

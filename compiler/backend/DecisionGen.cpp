@@ -20,9 +20,6 @@ namespace {
 // process.exe: the common string whose object the library can give alone (bw_current_exe).
 constexpr uint32_t kExeSlot = 1;
 
-// bw_match_view's `where`: this bit beside the group's position marks a prefix group.
-constexpr uint32_t kViewWherePrefix = 256;
-
 std::string hookSuffix(HookId h) {
   // the C identifier of hooks.def: FILE_OPEN
   static const char *ids[] = {
@@ -227,7 +224,7 @@ private:
   llvm::Value *lookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
     auto slot = b.c32(g.field.slot);
     if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
-      uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? kViewWherePrefix : 0);
+      uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? BW_VIEW_WHERE_PREFIX : 0);
       llvm::Value *view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
       // the object itself: its labels, name and ancestors (bw_match.h)
       auto prefix = b.c32(g.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);

@@ -2,7 +2,7 @@
 
 #include "Dfa.h"
 #include "GlobPattern.h"
-#include "bw_match.h"
+#include "Contract.h"  // abi/: bw_match.h, maps.def
 
 #include <algorithm>
 #include <iterator>
@@ -42,6 +42,8 @@ uint64_t needBit(const FieldInfo &f) {
 }
 
 namespace {
+
+std::string mapName(abi::MapId id) { return std::string(abi::name(id)); }
 
 using Bytes = std::vector<uint8_t>;
 
@@ -536,7 +538,7 @@ private:
         putLe(k, group, 4);
         putLe(k, s.size(), 4);
         putLe(k, key.second, 8);
-        maps["bw_m_exact"][k] = valBytes(val);
+        maps[mapName(abi::MapId::m_exact)][k] = valBytes(val);
       };
       put(g.id, identity ? viewVal(d.strict[s], d) : v);
       if (identity)
@@ -564,7 +566,7 @@ private:
         putBe32(k, group);
         k.insert(k.end(), s.begin(), s.end());
         k.resize(4 + 4 + kLpmStrMax, 0);
-        maps[g.kind == GroupKind::Prefix ? "bw_m_prefix" : "bw_m_suffix"][k] = valBytes(val);
+        maps[g.kind == GroupKind::Prefix ? mapName(abi::MapId::m_prefix) : mapName(abi::MapId::m_suffix)][k] = valBytes(val);
       };
       put(g.id, identity ? viewVal(strictAcc, d) : acc);
       if (identity)
@@ -577,7 +579,7 @@ private:
       putLe(k, 0, 4);
       putLe(k, 0, 8);
       putLe(k, BW_IDENT_INCOMPLETE, 8);
-      maps["bw_m_ident"][k] = valBytes(failClosed);
+      maps[mapName(abi::MapId::m_ident)][k] = valBytes(failClosed);
     }
   }
 
@@ -599,7 +601,7 @@ private:
       putLe(k, 32 + plen, 4);
       putBe32(k, g.id);
       k.insert(k.end(), s.begin(), s.begin() + 16);
-      maps["bw_m_cidr"][k] = valBytes(acc);
+      maps[mapName(abi::MapId::m_cidr)][k] = valBytes(acc);
     }
   }
 
@@ -610,7 +612,7 @@ private:
       putLe(k, g.id, 4);
       putLe(k, 0, 4);
       k.insert(k.end(), s.begin(), s.end());
-      maps["bw_m_int"][k] = valBytes(v);
+      maps[mapName(abi::MapId::m_int)][k] = valBytes(v);
     }
   }
 
@@ -647,7 +649,7 @@ private:
       putLe(k, fnv1a64(p), 8);
       MatchVal v;
       v.best = 0;
-      maps["bw_m_exact"][k] = valBytes(v);
+      maps[mapName(abi::MapId::m_exact)][k] = valBytes(v);
     }
   }
 
@@ -659,12 +661,12 @@ private:
       Bytes k, v;
       putLe(k, i, 4);
       putLe(v, dfas.words[i], 4);
-      arrays["bw_m_dfa"].emplace_back(k, v);
+      arrays[mapName(abi::MapId::m_dfa)].emplace_back(k, v);
     }
     for (size_t i = 0; i < dfas.acc.size(); ++i) {
       Bytes k;
       putLe(k, i, 4);
-      arrays["bw_m_dfa_acc"].emplace_back(k, valBytes(dfas.acc[i]));
+      arrays[mapName(abi::MapId::m_dfa_acc)].emplace_back(k, valBytes(dfas.acc[i]));
     }
     out.dfaWords = static_cast<uint32_t>(dfas.words.size());
     out.dfaAccEntries = static_cast<uint32_t>(dfas.acc.size());

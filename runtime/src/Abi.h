@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace bulwark::rt {
@@ -27,6 +28,8 @@ inline constexpr uint32_t kModeNone = BW_MODE_NONE;
 
 // Per-rule counters of a policy object (SIZE RULES in maps.def).
 inline constexpr std::string_view kCountersMap = abi::name(abi::MapId::counters);
+// A per-policy map's name as libbpf and the pin layout take it.
+inline std::string mapName(abi::MapId id) { return std::string(abi::name(id)); }
 
 // Maps shared by all policies (pinned by name under <pin root>/shared; bw_shared_maps.bpf.h).
 inline constexpr std::array<std::string_view, 4> kSharedMaps = {"bw_state", "bw_gen", "bw_slot_mode", "bw_events"};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <ctime>
 
 namespace bulwark::rt {
@@ -46,132 +47,97 @@ std::string isoTime(uint64_t ns) {
   return buf;
 }
 
-// ---- the catalogue's fields and enums ----
-struct FieldDef {
-  std::string_view hookId;  // empty: a common field
-  std::string_view name;
-  std::string_view type;    // FieldType token: PATH, SOCK_FAMILY, ...
-  char kind;                // 'S' string, 'I' integer, 'A' address slot
-  uint32_t slot;
-};
-
-constexpr char slotKind(std::string_view k) { return k == "STR" ? 'S' : k == "ADDR" ? 'A' : 'I'; }
-
-const FieldDef kFields[] = {
-#define BW_COMMON_FIELD(cid, name, type, slot_kind, slot, summary) {"", name, #type, slotKind(#slot_kind), slot},
-#define BW_FIELD(hook, cid, name, type, slot_kind, slot, summary) {#hook, name, #type, slotKind(#slot_kind), slot},
-#include "hooks.def"
-};
-
-struct EnumeratorDef {
-  std::string_view type, name;
-  uint64_t value;
-};
-const EnumeratorDef kEnumerators[] = {
-#define BW_ENUMERATOR(type, name, value) {#type, #name, value},
-#include "enums.def"
-};
-struct EnumDef {
-  std::string_view type;
-  bool flags;
-};
-const EnumDef kEnums[] = {
-#define BW_ENUM(type, name, is_flags) {#type, is_flags != 0},
-#include "enums.def"
-};
-
-// The fields of each hook by hook index (a companion attach point shares its hook's, found by
-// the language name), built once: decoding runs for every record.
-const std::vector<const FieldDef *> &hookFields(const Hook &h) {
-  static const std::vector<std::vector<const FieldDef *>> byHook = [] {
-    std::vector<std::vector<const FieldDef *>> out;
-    for (const auto &hook : hooks()) {
-      if (out.size() <= hook.index)
-        out.resize(hook.index + 1);
-      for (const auto &f : kFields) {
-        const Hook *owner = f.hookId.empty() ? nullptr : hookById(f.hookId);
-        if (owner && owner->name == hook.name)
-          out[hook.index].push_back(&f);
-      }
-    }
+// ---- the catalogue's fields and enums (abi/Catalogue.h) ----
+// The fields of each hook by hook index: its own fields and those of the catalogue entries that
+// share its language name (companion attach points), built once: decoding runs for every record.
+const std::vector<const FieldInfo *> &hookFields(const Hook &h) {
+  static const std::vector<std::vector<const FieldInfo *>> byHook = [] {
+    std::vector<std::vector<const FieldInfo *>> out(hooks().size());
+    for (const auto &hook : hooks())
+      for (const auto &info : Catalogue::get().hooks())
+        if (info.name == hook.name)
+          for (const auto &f : info.fields)
+            if (!f.common)
+              out[hook.index].push_back(&f);
     return out;
   }();
-  static const std::vector<const FieldDef *> none;
+  static const std::vector<const FieldInfo *> none;
   return h.index < byHook.size() ? byHook[h.index] : none;
 }
 
-const FieldDef *findField(const Hook *h, std::string_view name) {
+const FieldInfo *findField(const Hook *h, std::string_view name) {
   if (h)
-    for (const FieldDef *f : hookFields(*h))
+    for (const FieldInfo *f : hookFields(*h))
       if (f->name == name)
         return f;
-  for (const auto &f : kFields)
-    if (f.hookId.empty() && f.name == name)
+  for (const auto &f : Catalogue::get().hooks().front().fields)
+    if (f.common && f.name == name)
       return &f;
   return nullptr;
 }
 
 using Slots = Event::Raw;
 
-std::string fieldValue(const FieldDef &f, const Slots &s) {
-  switch (f.kind) {
-  case 'S': return f.slot < BW_STR_SLOTS ? s.strs[f.slot] : "";
-  case 'A': return f.slot < BW_ADDR_SLOTS ? addrString(s.addrs[f.slot]) : "";
-  default: break;
+std::string fieldValue(const FieldInfo &f, const Slots &s) {
+  switch (f.slotKind) {
+  case SlotKind::Str: return f.slot < BW_STR_SLOTS ? s.strs[f.slot] : "";
+  case SlotKind::Addr: return f.slot < BW_ADDR_SLOTS ? addrString(s.addrs[f.slot]) : "";
+  case SlotKind::Int: break;
   }
   if (f.slot >= BW_INT_SLOTS)
     return "";
   uint64_t v = s.ints[f.slot];
-  if (f.type == "BOOL")
+  if (f.type == FieldType::BOOL)
     return v ? "true" : "false";
   return enumText(f.type, v);
 }
 
-} // namespace
-
-namespace {
 // A catalogue enum type: whether it is a flag set, and its named values (flag sets: the widest
 // first, as O_TMPFILE includes O_DIRECTORY's bit). Built once.
 struct EnumTable {
   bool flags = false;
-  std::vector<const EnumeratorDef *> values;
+  std::vector<const Enumerator *> values;
 };
-const EnumTable *enumTable(std::string_view type) {
-  static const std::map<std::string_view, EnumTable> tables = [] {
-    std::map<std::string_view, EnumTable> out;
-    for (const auto &e : kEnums)
-      out[e.type].flags = e.flags;
-    for (const auto &e : kEnumerators)
-      out[e.type].values.push_back(&e);
-    for (auto &[type, t] : out)
+const EnumTable *enumTable(FieldType type) {
+  static const std::map<FieldType, EnumTable> tables = [] {
+    std::map<FieldType, EnumTable> out;
+    for (const auto &e : Catalogue::get().enums()) {
+      EnumTable &t = out[e.type];
+      t.flags = e.isFlags;
+      for (const auto &v : e.values)
+        t.values.push_back(&v);
       if (t.flags)
         std::stable_sort(t.values.begin(), t.values.end(), [](auto *a, auto *b) {
-          return __builtin_popcountll(a->value) > __builtin_popcountll(b->value);
+          return __builtin_popcountll(uint64_t(a->value)) > __builtin_popcountll(uint64_t(b->value));
         });
+    }
     return out;
   }();
   auto it = tables.find(type);
   return it == tables.end() ? nullptr : &it->second;
 }
+
 } // namespace
 
-std::string enumText(std::string_view type, uint64_t value) {
+std::string enumText(FieldType type, uint64_t value) {
   const EnumTable *t = enumTable(type);
   if (!t)
     return std::to_string(value);
   if (!t->flags) {
     for (const auto *e : t->values)
-      if (e->value == value)
+      if (uint64_t(e->value) == value)
         return std::string(e->name);
     return std::to_string(value);
   }
   std::string out;
   uint64_t rest = value;
-  for (const auto *e : t->values)
-    if (e->value && (rest & e->value) == e->value) {
+  for (const auto *e : t->values) {
+    uint64_t bits = uint64_t(e->value);
+    if (bits && (rest & bits) == bits) {
       out += (out.empty() ? "" : "|") + std::string(e->name);
-      rest &= ~e->value;
+      rest &= ~bits;
     }
+  }
   if (rest || out.empty()) {
     char buf[32];
     std::snprintf(buf, sizeof buf, rest ? "0x%llx" : "0", static_cast<unsigned long long>(rest));
@@ -193,7 +159,7 @@ std::string renderMessage(const std::string &tmpl, const Event &e) {
     }
     out += tmpl.substr(i, open - i);
     std::string name = tmpl.substr(open + 1, close - open - 1);
-    const FieldDef *f = findField(h, name);
+    const FieldInfo *f = findField(h, name);
     if (name == "process.cgroup")
       out += e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup;
     else if (name == "process.exe")
@@ -246,7 +212,7 @@ void nameRecord(const bw_record &r, const std::map<uint32_t, InstanceInfo> &inst
   e.cgroupId = r.cgroup_id;
 }
 
-// readSlots: the record's slots, with its trailing strings (bpf/templates/bw_lib.bpf.c,
+// readSlots: the record's slots, with its trailing strings (bpf/lib/bw_record.h,
 // emit): process.exe, then the hook's string slots in slot order; each takes str_len[slot]
 // bytes including its NUL.
 void readSlots(const bw_record &r, const char *p, const char *end, Event &e) {
@@ -285,7 +251,7 @@ void describeObject(const bw_record &r, const Hook *h, Event &e) {
   }
   if (!h)
     return;
-  for (const FieldDef *f : hookFields(*h))
+  for (const FieldInfo *f : hookFields(*h))
     e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
   switch (h->objectKind) {
   case 'S':
@@ -301,7 +267,7 @@ void describeObject(const bw_record &r, const Hook *h, Event &e) {
     }
     break;
   case 'I':
-    if (const FieldDef *f = findField(h, h->objectName))
+    if (const FieldInfo *f = findField(h, h->objectName))
       e.object = fieldValue(*f, s);
     else if (h->objectSlot < BW_INT_SLOTS)
       e.object = std::to_string(r.ints[h->objectSlot]);

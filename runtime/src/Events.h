@@ -6,6 +6,7 @@
 
 #include "Abi.h"
 #include "Instances.h"
+#include "Catalogue.h"  // abi/: FieldType
 #include "Json.h"  // jsonEscape, shared with bulwarkc (compiler/diag)
 
 #include <cstdint>
@@ -57,9 +58,9 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, Instan
 // filled by the reader, so render after it). Unknown placeholders stay as written.
 std::string renderMessage(const std::string &tmpl, const Event &e);
 
-// The name of an enum value of a catalogue type ("SOCK_FAMILY", 17 → "AF_PACKET"; flag sets
+// The name of an enum value of a catalogue type (SOCK_FAMILY, 17 → "AF_PACKET"; flag sets
 // "O_WRONLY|O_CREAT"); the number when it has none.
-std::string enumText(std::string_view type, uint64_t value);
+std::string enumText(FieldType type, uint64_t value);
 
 std::string formatText(const Event &e);
 std::string formatJson(const Event &e);

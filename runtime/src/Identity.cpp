@@ -1,5 +1,6 @@
 #include "Identity.h"
 
+#include "Abi.h"
 #include "Error.h"
 
 #include <bpf/bpf.h>
@@ -21,8 +22,8 @@ uint32_t kernelDev(unsigned long d) { return uint32_t(major(d)) << 20 | uint32_t
 
 namespace {
 
-int mapFd(bpf_object *obj, const char *name) {
-  bpf_map *m = bpf_object__find_map_by_name(obj, name);
+int mapFd(bpf_object *obj, abi::MapId id) {
+  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(id).c_str());
   return m ? bpf_map__fd(m) : -1;
 }
 
@@ -198,7 +199,7 @@ std::map<uint32_t, std::vector<std::string>> groupMeanings(const IdentityMaps &m
 } // namespace
 
 IdentityMaps identityMaps(bpf_object *obj) {
-  return {mapFd(obj, "bw_m_ident"), mapFd(obj, "bw_m_exact"), mapFd(obj, "bw_m_prefix")};
+  return {mapFd(obj, abi::MapId::m_ident), mapFd(obj, abi::MapId::m_exact), mapFd(obj, abi::MapId::m_prefix)};
 }
 
 uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
@@ -280,10 +281,10 @@ IdentityPlan planIdentity(const Bundle &b) {
 void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
   if (plan.labels.empty())
     return;
-  int ident = mapFd(obj, "bw_m_ident");
+  int ident = mapFd(obj, abi::MapId::m_ident);
   if (ident < 0)
     throw Error(Exit::BadBundle, "the bundle lists identity groups but its object has no map bw_m_ident");
-  int exact = mapFd(obj, "bw_m_exact"), prefix = mapFd(obj, "bw_m_prefix");
+  int exact = mapFd(obj, abi::MapId::m_exact), prefix = mapFd(obj, abi::MapId::m_prefix);
   for (const auto &l : plan.labels) {
     bw_match_val val{};
     if (!fullValue(exact, prefix, l, val))
@@ -303,7 +304,7 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
 namespace bulwark::rt {
 
 void writeObjectHints(bpf_object *obj) {
-  int ident = mapFd(obj, "bw_m_ident");
+  int ident = mapFd(obj, abi::MapId::m_ident);
   if (ident < 0)
     return;
   std::vector<uint64_t> words(BW_HINT_WORDS);
@@ -319,7 +320,7 @@ void writeObjectHints(bpf_object *obj) {
   }
   if (!any)
     return;
-  bpf_map *m = bpf_object__find_map_by_name(obj, "bw_m_hint");
+  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
   if (!m || bpf_map__max_entries(m) < BW_HINT_WORDS)
     throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
                                      std::to_string(BW_HINT_WORDS) + " words");

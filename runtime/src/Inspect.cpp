@@ -117,7 +117,7 @@ PolicyStatus Runtime::status(const PolicySummary &summary) {
   ps.pins = describePins(pins_.policyDir(policy));
   for (const auto &p : ps.pins)
     ps.kernelMemory += p.memlock;
-  if (auto fd = openMapPin(pins_.map(policy, sum.gen, "bw_m_ident"))) {
+  if (auto fd = openMapPin(pins_.map(policy, sum.gen, mapName(abi::MapId::m_ident)))) {
     bpf_map_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd->get(), &info, &len) == 0)

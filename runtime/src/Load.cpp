@@ -179,7 +179,7 @@ void sizeMaps(LoadJob &j) {
       throw Error(Exit::BadBundle, "policy object has no map " + m.name);
     if (bpf_map__pin_path(map))
       continue;  // shared: its size is part of the ABI
-    uint32_t extra = m.name == "bw_m_ident" ? j.identity.mounts + j.identity.hardLinks : 0;  // found at load
+    uint32_t extra = m.name == abi::name(abi::MapId::m_ident) ? j.identity.mounts + j.identity.hardLinks : 0;  // found at load
     bpf_map__set_max_entries(map, (m.maxEntries ? m.maxEntries : ncpu) + extra);
   }
   if (bpf_map *c = bpf_object__find_map_by_name(j.o.obj, std::string(kCountersMap).c_str()))
@@ -266,9 +266,9 @@ void openState(LoadJob &j) {
   if (j.res.replaced && countersPending(j.pins, *j.st, j.cur))
     foldCounters(j.pins, *j.st, j.next, j.cur);
   if (j.res.replaced) {  // what the enforcing version learned stays learned
-    auto ident = openMapPin(j.pins.map(j.b.name, j.cur, "bw_m_ident"));
-    auto exact = openMapPin(j.pins.map(j.b.name, j.cur, "bw_m_exact"));
-    auto prefix = openMapPin(j.pins.map(j.b.name, j.cur, "bw_m_prefix"));
+    auto ident = openMapPin(j.pins.map(j.b.name, j.cur, mapName(abi::MapId::m_ident)));
+    auto exact = openMapPin(j.pins.map(j.b.name, j.cur, mapName(abi::MapId::m_exact)));
+    auto prefix = openMapPin(j.pins.map(j.b.name, j.cur, mapName(abi::MapId::m_prefix)));
     IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
     j.res.identity.carried = carryLearnedLabels(old, identityMaps(j.o.obj));
   }

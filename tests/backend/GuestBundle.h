@@ -113,7 +113,7 @@ inline bool setRodataU32(bpf_object *obj, const char *name, uint32_t v) {
 
 using Tweak = std::function<void(bpf_object *)>;
 
-// Cgroup scope rodata, resolved like the runtime (Runtime.cpp setCgroupScope).
+// Cgroup scope rodata, resolved like the runtime (runtime/src/Scope.cpp setCgroupScope).
 inline void scopeTweak(const bulwark::bundle::Bundle &b, bpf_object *o) {
   if (b.manifest.policy.scope != "cgroup")
     return;
@@ -240,7 +240,7 @@ inline int onRecord(void *ctx, void *data, size_t size) {
   x.uid = r->uid;
   std::memcpy(x.ints, r->ints, sizeof x.ints);
   size_t off = sizeof(bw_record);
-  // process.exe (slot 1) first, then the hook's slots in order (bw_lib.bpf.c emit())
+  // process.exe (slot 1) first, then the hook's slots in order (bpf/lib/bw_record.h emit())
   std::vector<int> order = {1};
   for (int i = kCommonStrSlots; i < BW_STR_SLOTS; ++i)
     order.push_back(i);

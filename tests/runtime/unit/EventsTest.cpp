@@ -108,10 +108,10 @@ TEST(Events, EnumNamesInObjectsFieldsAndMessages) {
   reinterpret_cast<bw_record *>(b.data())->ints[6] = 5;
   ASSERT_TRUE(decodeRecord(b.data(), b.size(), instances, 0, &e));
   EXPECT_EQ(e.object, "BPF_PROG_LOAD");
-  EXPECT_EQ(enumText("SIGNAL", 9), "SIGKILL");
-  EXPECT_EQ(enumText("OPEN_FLAGS", 01 | 0100 | 02000000), "O_WRONLY|O_CREAT|O_CLOEXEC");
-  EXPECT_EQ(enumText("OPEN_FLAGS", 020200000 | 040000000), "O_TMPFILE|0x800000");
-  EXPECT_EQ(enumText("SOCK_FAMILY", 99), "99");
+  EXPECT_EQ(enumText(bulwark::FieldType::SIGNAL, 9), "SIGKILL");
+  EXPECT_EQ(enumText(bulwark::FieldType::OPEN_FLAGS, 01 | 0100 | 02000000), "O_WRONLY|O_CREAT|O_CLOEXEC");
+  EXPECT_EQ(enumText(bulwark::FieldType::OPEN_FLAGS, 020200000 | 040000000), "O_TMPFILE|0x800000");
+  EXPECT_EQ(enumText(bulwark::FieldType::SOCK_FAMILY, 99), "99");
 }
 
 TEST(Events, UnknownSlotsRulesAndAuditFlags) {
