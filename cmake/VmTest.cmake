@@ -1,8 +1,8 @@
-# Registering tests that run inside the QEMU test VM (tests/vm/run-vm; see docs/testing.md).
+# Registering tests that run inside the QEMU test VM (tests/vm/harness/run-vm; see docs/testing.md).
 #
 # bulwark_add_guest_gtest(<target> <sources>...)
 #   Builds a GoogleTest binary for the guest: C++20, project warnings, gtest_main, libbpf,
-#   and tests/vm/guest/GuestUtil.h on the include path.
+#   and tests/vm/harness/guest/GuestUtil.h on the include path.
 #
 # bulwark_add_vm_test(NAME <ctest name>
 #                     BINARIES <gtest targets or paths>...   run in the guest, in order
@@ -19,9 +19,9 @@
 #   generator expressions ($<TARGET_FILE:x>) work everywhere. The test does not build
 #   anything: `cmake --build` first (all guest binaries and fixtures are in ALL).
 
-set(BULWARK_VM_RUNNER ${CMAKE_CURRENT_LIST_DIR}/../tests/vm/run-vm)
+set(BULWARK_VM_RUNNER ${CMAKE_CURRENT_LIST_DIR}/../tests/vm/harness/run-vm)
 cmake_path(NORMAL_PATH BULWARK_VM_RUNNER)
-set(BULWARK_VM_GUEST_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../tests/vm/guest)
+set(BULWARK_VM_GUEST_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../tests/vm/harness/guest)
 cmake_path(NORMAL_PATH BULWARK_VM_GUEST_INCLUDE_DIR)
 set(BULWARK_VM_DEFAULT_TIMEOUT 300)
 

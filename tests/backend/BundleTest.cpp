@@ -53,7 +53,7 @@ bulwark::ir::Policy policy() {
 TEST(Bundle, WriteReadRoundTripAndDeterminism) {
   auto r = bulwark::backend::compileBundle(policy());
   ASSERT_TRUE(r) << r.errors[0].message;
-  fs::path base = fs::temp_directory_path() / ("bwbe-" + std::to_string(getpid()));
+  fs::path base = fs::temp_directory_path() / ("bw-bundle-test-" + std::to_string(getpid()));
   fs::remove_all(base);
   std::string err;
   ASSERT_TRUE(bulwark::backend::writeBundle(r->bundle, base / "a.bwb", &err)) << err;
@@ -107,7 +107,7 @@ TEST(Bundle, RejectsCorruptInput) {
   EXPECT_FALSE(bulwark::bundle::readManifest("{{{", m, &err));
   auto r = bulwark::backend::compileBundle(policy());
   ASSERT_TRUE(r);
-  fs::path dir = fs::temp_directory_path() / ("bwbe-c-" + std::to_string(getpid()));
+  fs::path dir = fs::temp_directory_path() / ("bw-bundle-test-c-" + std::to_string(getpid()));
   ASSERT_TRUE(bulwark::backend::writeBundle(r->bundle, dir, &err));
   std::ofstream(dir / "maps/bw_m_prefix.bin", std::ios::app) << "x";
   bulwark::bundle::Bundle b;

@@ -334,7 +334,7 @@ TEST_F(BulwarkcCli, KprobePolicyCompilesToAKprobeProgram) {
   EXPECT_NE(i.out.find("programs (2)"), std::string::npos) << describe(i);
 }
 
-// Known bug (see KnownFrontEndBugsTest.cpp): not-UTF-8 input is an internal error, exit 3.
+// Not-UTF-8 input used to be an internal error, exit 3 (KnownFrontEndBugsTest.cpp).
 TEST_F(BulwarkcCli, NonUtf8InputIsAFindingNotAnInternalError) {
   std::string f = write("latin1.bw", "policy p {\n  # caf\xe9\n}\n");
   auto r = run({"check", f});

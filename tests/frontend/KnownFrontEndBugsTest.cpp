@@ -1,7 +1,8 @@
-// Front-end bugs found by the test suite and the fuzzer, written as failing tests and
-// disabled so the suite stays green. Whoever fixes one removes  (and, for a
-// diagnostics bug, moves the case into tests/frontend/diagnostics). Run them with
-//   bulwark_frontend_tests --gtest_also_run_disabled_tests --gtest_filter='KnownFrontEndBugs.*'
+// Regression tests for front-end bugs the test suite and the fuzzer found. Each was written
+// as a failing test before its fix; all are fixed now and run with the suite, so each
+// comment says what used to go wrong. A newly found bug goes here as a DISABLED_ test until
+// its fix (a diagnostics bug may go into tests/frontend/diagnostics instead). The suite keeps
+// its name KnownFrontEndBugs because CTest's test names are made from it.
 #include "FrontendTestSupport.h"
 
 #include "Formatter.h"
@@ -34,8 +35,8 @@ std::string all(Compilation &c) {
   return out;
 }
 
-// Parser recovery: when the very first token of a file is unexpected, every later syntax
-// error in the file goes unreported (with any valid declaration first, recovery works).
+// Parser recovery: when the very first token of a file was unexpected, every later syntax
+// error in the file went unreported (with any valid declaration first, recovery worked).
 TEST(KnownFrontEndBugs, StrayFirstTokenHidesLaterSyntaxErrors) {
   auto c = lintText("rule stray { on file.open deny }\n"
                     "policy p { mode bogus bogus }\n");
@@ -44,7 +45,7 @@ TEST(KnownFrontEndBugs, StrayFirstTokenHidesLaterSyntaxErrors) {
 }
 
 // E0011: a glob on a path must start with '/' or '**' (the message says so), but the check
-// accepts any leading '*'. `*` never matches '/', so "*.key" can never match a kernel path.
+// accepted any leading '*'. `*` never matches '/', so "*.key" can never match a kernel path.
 TEST(KnownFrontEndBugs, PathGlobStartingWithSingleStarIsRejected) {
   auto c = lintText("policy p {\n  rule r {\n    on file.open\n    when file.path matches \"*.key\"\n    deny\n  }\n}\n");
   auto at4 = codesAt(*c, 4);
@@ -52,16 +53,16 @@ TEST(KnownFrontEndBugs, PathGlobStartingWithSingleStarIsRejected) {
   EXPECT_EQ(at4[0], "E0011: glob \"*.key\" on a path must start with '/' or '**'");
 }
 
-// W0103 is reported twice for one condition over an empty list: once by the rule-level
+// W0103 was reported twice for one condition over an empty list: once by the rule-level
 // constant check ("does not depend on the event") and once from sema's fact ("the list is
-// empty"); lint's de-duplication covers only the latter.
+// empty"); lint's de-duplication covered only the latter.
 TEST(KnownFrontEndBugs, EmptyListConditionWarnsOnce) {
   auto c = lintText("policy p {\n  rule r {\n    on process.exec\n    when exec.path in []\n    deny\n  }\n}\n");
   EXPECT_EQ(codesAt(*c, 4).size(), 1u) << all(*c);
 }
 
-// E0014's explanation: "Prefix patterns are limited to 248 bytes, the largest key a kernel
-// LPM trie accepts." Sema does not check it, so the policy checks clean and fails later.
+// E0014's explanation limits prefix patterns to the largest key a kernel LPM trie accepts.
+// Sema did not check it, so the policy checked clean and failed later.
 TEST(KnownFrontEndBugs, PrefixLongerThanLpmKeyLimitIsAnError) {
   std::string prefix = "/" + std::string(300, 'a') + "/";
   auto c = lintText("policy p {\n  rule r {\n    on file.open\n    when file.path startswith \"" + prefix +
@@ -71,8 +72,8 @@ TEST(KnownFrontEndBugs, PrefixLongerThanLpmKeyLimitIsAnError) {
   EXPECT_EQ(at4[0].substr(0, 5), "E0014");
 }
 
-// An imported module with a syntax error gets an empty scope, so each use of one of its
-// (existing) declarations adds a misleading E0005 "module 'broken' has no list ...".
+// An imported module with a syntax error got an empty scope, so each use of one of its
+// (existing) declarations added a misleading E0005 "module 'broken' has no list ...".
 TEST(KnownFrontEndBugs, UsingAModuleWithSyntaxErrorsDoesNotCascade) {
   CompilationOptions opts;
   opts.stdlibDirs = {frontendTestDir() + "/diagnostics/modules"};
@@ -83,10 +84,10 @@ TEST(KnownFrontEndBugs, UsingAModuleWithSyntaxErrorsDoesNotCascade) {
   EXPECT_TRUE(codesAt(c, 6).empty()) << all(c);
 }
 
-// A constant or list that refers to itself (directly or through others) is reported by
-// nobody: declValue's cycle guard yields "no value" silently, so every rule using it fails
-// sema without a diagnostic and is dropped from the IR. `bulwarkc check` exits 0 and the
-// policy loses those rules. E0008 covers only macros.
+// A constant or list that refers to itself (directly or through others) was reported by
+// nobody: declValue's cycle guard yielded "no value" silently, so every rule using it failed
+// sema without a diagnostic and was dropped from the IR. `bulwarkc check` exited 0 and the
+// policy lost those rules. E0008 covered only macros.
 TEST(KnownFrontEndBugs, ConstantAndListCyclesAreErrorsNotSilentlyDroppedRules) {
   auto c = lintText("const a = b\n"
                     "const b = a\n"
@@ -103,19 +104,15 @@ TEST(KnownFrontEndBugs, ConstantAndListCyclesAreErrorsNotSilentlyDroppedRules) {
   EXPECT_EQ(codesAt(*c, 3).size(), 1u) << "the list cycle is not reported:\n" << all(*c);
 }
 
-// E0017's column is computed in the unescaped message, so an escape before the bad
-// `{field}` shifts the caret left by one per escape (here 2: it points into `hi\"`).
+// E0017's column was computed in the unescaped message, so an escape before the bad
+// `{field}` shifted the caret left by one per escape (here 2: it pointed into `hi\"`).
 TEST(KnownFrontEndBugs, MessageTemplateColumnCountsEscapes) {
   auto c = lintText("policy p {\n  rule r {\n    on file.open\n    deny \"say \\\"hi\\\" {file.nope}\"\n  }\n}\n");
   ASSERT_EQ(c->diags().all().size(), 1u) << all(*c);
   EXPECT_EQ(c->diags().all()[0].loc.column, 22u) << "the '{' of {file.nope} is at column 22:\n" << all(*c);
 }
 
-// Found by the fuzzer: bytes that are not UTF-8 (a Latin-1 'é' in a comment) make the
-// ANTLR input stream throw std::range_error ("wstring_convert::from_bytes") out of
-// parseFile; bulwarkc reports "internal error" and exits 3. It should be an E0001 at the
-// offending byte (exit 1), and parseFile should not throw.
-// Found by the fuzzer after the first fix: sequences that look like UTF-8 but are overlong,
+// Found by the fuzzer after the fix below: sequences that look like UTF-8 but are overlong,
 // surrogates or above U+10FFFF also made ANTLR's decoder throw.
 TEST(KnownFrontEndBugs, StrictUtf8OverlongSurrogateAndOutOfRangeAreSyntaxErrors) {
   for (const std::string bad : {"\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x80\x80\x80"}) {
@@ -127,6 +124,10 @@ TEST(KnownFrontEndBugs, StrictUtf8OverlongSurrogateAndOutOfRangeAreSyntaxErrors)
   }
 }
 
+// Found by the fuzzer: bytes that are not UTF-8 (a Latin-1 'é' in a comment) made the
+// ANTLR input stream throw std::range_error ("wstring_convert::from_bytes") out of
+// parseFile; bulwarkc reported "internal error" and exited 3. Now an E0001 at the offending
+// byte (exit 1), and parseFile does not throw.
 TEST(KnownFrontEndBugs, InvalidUtf8IsASyntaxErrorNotAnException) {
   const std::string text = "policy p {\n  # caf\xe9\n}\n";
   std::unique_ptr<Compilation> c;

@@ -1,0 +1,233 @@
+// File identity (bw_m_ident): rules on exact and prefix paths also hold for every other
+// name of a protected file. The bundle is compiled by bulwarkc from
+// tests/vm/runtime/policies/rt_identity.bw and loaded by bulwark; everything happens on files
+// under /tmp/bw-ident (one tmpfs, so hard links work) and a private pin root.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "RuntimeVmUtil.h"
+#include "bw_match.h"
+
+namespace bulwark::rttest {
+namespace {
+
+const std::string kDir = "/tmp/bw-ident";
+
+void Link(const std::string &from, const std::string &to) {
+  ASSERT_EQ(::link(from.c_str(), to.c_str()), 0) << from << " -> " << to << ": " << std::strerror(errno);
+}
+void Rename(const std::string &from, const std::string &to) {
+  ASSERT_EQ(::rename(from.c_str(), to.c_str()), 0) << from << " -> " << to << ": " << std::strerror(errno);
+}
+
+class Identity : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_TRUE(guest::InGuest());
+    // These tests count the entries of the policy's bw_m_ident from this process, which the
+    // self-protection guard refuses to anyone but the runtime (rt_vm_self_protect tests it).
+    ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
+    std::filesystem::remove_all(kDir);
+    for (const char *d : {"", "/vault", "/out", "/keep"})
+      std::filesystem::create_directories(kDir + d);
+    for (const char *f : {"/secret", "/vault/key", "/vault/doc", "/vault/tmp", "/plain"})
+      guest::WriteFile(kDir + f, "data");
+    Link(kDir + "/secret", kDir + "/out/secret-before");  // an alias from before the load
+    guest::WriteFile(kDir + "/target", "data");
+    // process.exe of a rule, a hard link of it and a copy (busybox picks its applet by the
+    // name it runs under, so every name ends in "busybox")
+    for (const char *d : {"/bin", "/copy"})
+      std::filesystem::create_directories(kDir + d);
+    std::filesystem::copy_file("/bin/busybox", kDir + "/bin/busybox");
+    Link(kDir + "/bin/busybox", kDir + "/out/busybox");
+    std::filesystem::copy_file("/bin/busybox", kDir + "/copy/busybox");
+    bundle = GuestFile("rt-identity.bwb");
+  }
+  void TearDown() override {
+    Bulwark(root, {"unload", "rt_identity"});
+    std::filesystem::remove_all(kDir);
+  }
+  void Load() {
+    auto r = Bulwark(root, {"load", bundle});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // secret, target and bin/busybox exist, absent and later/secret do not
+    EXPECT_NE(r.output.find("identity: 3 of 5 protected paths exist"), std::string::npos) << r.output;
+    // later/ does not exist either: its group also reads path strings, the prefix group not
+    EXPECT_NE(r.output.find("paths without an object at load are also matched by name"), std::string::npos)
+        << r.output;
+  }
+  // Labels of single files (BW_IDENT_SELF) in the enforcing generation's bw_m_ident.
+  int IdentityEntries() {
+    for (const char *gen : {"gen0", "gen1"}) {
+      std::string pin = root.path() + "/rt_identity/" + gen + "/bw_m_ident";
+      int fd = bpf_obj_get(pin.c_str());
+      if (fd < 0)
+        continue;
+      int n = 0;
+      bw_ident_key k{}, next{};
+      for (void *cur = nullptr; bpf_map_get_next_key(fd, cur, &next) == 0; cur = &k, k = next)
+        n += next.name == BW_IDENT_SELF && next.ino != 0;
+      ::close(fd);
+      return n;
+    }
+    return -1;
+  }
+  PinRoot root;
+  std::string bundle;
+};
+
+TEST_F(Identity, HardLinksAndRenamesOfProtectedFilesStayProtected) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  Bulwark(root, {"events"});  // drain
+  // the paths themselves, and the control
+  EXPECT_EQ(guest::OpenErrno(kDir + "/secret"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/vault/key"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
+
+  // 1. a hard link made before the load: seeded from lstat at load
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/secret-before"), EPERM);
+  // 2. a hard link made now, of an exact path and of a file under the prefix: learned
+  Link(kDir + "/secret", kDir + "/out/secret-now");
+  Link(kDir + "/vault/key", kDir + "/out/key-now");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/secret-now"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/key-now"), EPERM);
+  // ... but not a link of an unprotected file
+  Link(kDir + "/plain", kDir + "/out/plain-now");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/plain-now"), 0);
+  // 3. a new file renamed onto the protected path (as passwd replaces /etc/shadow): a name
+  //    it had before the rename is protected from then on
+  guest::WriteFile(kDir + "/secret.new", "new data");
+  Link(kDir + "/secret.new", kDir + "/out/new-alias");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/new-alias"), 0) << "not protected before the rename";
+  Rename(kDir + "/secret.new", kDir + "/secret");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/new-alias"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/secret"), EPERM);
+  // 4. a protected file moved away from the prefix keeps its protection
+  Rename(kDir + "/vault/doc", kDir + "/out/doc");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/doc"), EPERM);
+
+  // events name the rule and the name actually opened
+  auto ev = Bulwark(root, {"events", "--format", "json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"secret".*"object":"/tmp/bw-ident/out/secret-before")")))
+      << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/out/key-now")")))
+      << ev.output;
+
+  // after unload every name opens again
+  ASSERT_EQ(Bulwark(root, {"unload", "rt_identity"}).exit_code, 0);
+  for (const char *f : {"/secret", "/out/secret-before", "/out/key-now", "/out/new-alias", "/out/doc"})
+    EXPECT_EQ(guest::OpenErrno(kDir + f), 0) << f;
+}
+
+// A listed path whose directory did not exist at load has no object to label: its name, as
+// the process sees it, still denies. Controls: another file in that directory, and the
+// prefix group (every path had an object: decided on objects alone, no string built) still
+// denies and its record carries the name opened.
+TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  Bulwark(root, {"events"});  // drain
+  std::filesystem::create_directories(kDir + "/later");
+  guest::WriteFile(kDir + "/later/staged", "data");  // writing it in place would be denied
+  Rename(kDir + "/later/staged", kDir + "/later/secret");
+  guest::WriteFile(kDir + "/later/other", "data");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/later/secret"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/later/other"), 0);
+  guest::WriteFile(kDir + "/staged", "data");
+  Rename(kDir + "/staged", kDir + "/vault/new");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/vault/new"), EPERM);
+  auto ev = Bulwark(root, {"events", "--format", "json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"secret".*"object":"/tmp/bw-ident/later/secret")")))
+      << ev.output;
+  EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/vault/new")")))
+      << ev.output;
+}
+
+// More labelled ancestors than the per-event facts keep (directories moved out of the vault
+// one by one, then nested): every ancestor is still looked up. A file below them is the
+// vault's; the unlink rule's group, which none of those labels are for, does not fail closed
+// because of them.
+TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  guest::WriteFile(kDir + "/keep/x", "data");
+  EXPECT_EQ(guest::UnlinkErrno(kDir + "/keep/x"), EPERM) << "the unlink rule holds";
+  constexpr int kNested = 2 * BW_FACT_UNDER;
+  for (int i = 0; i < kNested; ++i) {  // each leaves the vault on its own: each is labelled
+    std::string name = "/nest" + std::to_string(i);
+    std::filesystem::create_directories(kDir + "/vault" + name);
+    Rename(kDir + "/vault" + name, kDir + "/out" + name);
+  }
+  std::string chain = kDir + "/out/nest0";
+  for (int i = 1; i < kNested; ++i) {
+    std::string name = "/nest" + std::to_string(i);
+    Rename(kDir + "/out" + name, chain + name);
+    chain += name;
+  }
+  guest::WriteFile(kDir + "/staged", "data");
+  Rename(kDir + "/staged", chain + "/f");
+  EXPECT_EQ(guest::OpenErrno(chain + "/f"), EPERM) << "below directories of the vault";
+  EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
+  EXPECT_EQ(guest::UnlinkErrno(chain + "/f"), 0);
+}
+
+// process.exe is a path field too: the program run under another name (a hard link) is the
+// listed program; a copy is another file. Two opens in one process: the first walks
+// mm->exe_file and fills the exe cache, the second takes path and identity from the cache.
+TEST_F(Identity, ProgramRunUnderAnotherNameIsTheListedProgram) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  std::string target = kDir + "/target";
+  auto alias = guest::RunCommand({kDir + "/out/busybox", "cat", target, target}, std::chrono::seconds(30));
+  EXPECT_NE(alias.exit_code, 0) << alias.output;
+  size_t denied = 0;
+  for (size_t at = 0; (at = alias.output.find("not permitted", at)) != std::string::npos; ++at)
+    ++denied;
+  EXPECT_EQ(denied, 2u) << alias.output;
+  auto copy = guest::RunCommand({kDir + "/copy/busybox", "cat", target, target}, std::chrono::seconds(30));
+  EXPECT_EQ(copy.exit_code, 0) << copy.output;
+}
+
+// `scope executable` is about the program too: the listed busybox run under another name is
+// in scope, a copy of it (another file) is not, even when run from a chroot where it sits at
+// the listed path.
+TEST_F(Identity, ExecutableScopeIsTheProgramNotItsPath) {
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-scope.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string plain = kDir + "/plain";
+  auto listed = guest::RunCommand({kDir + "/bin/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_NE(listed.exit_code, 0) << listed.output;
+  auto alias = guest::RunCommand({kDir + "/out/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_NE(alias.exit_code, 0) << "a hard link is the listed program: " << alias.output;
+  auto copy = guest::RunCommand({kDir + "/copy/busybox", "cat", plain}, std::chrono::seconds(30));
+  EXPECT_EQ(copy.exit_code, 0) << "a copy is another program: " << copy.output;
+  Bulwark(root, {"unload", "rt_identity_scope"});
+}
+
+// An inode is forgotten when its last link goes, so a later file that gets the same inode
+// number is not taken for it; while another link remains it stays protected.
+TEST_F(Identity, LastUnlinkForgetsTheInode) {
+  ASSERT_NO_FATAL_FAILURE(Load());
+  int seeded = IdentityEntries();
+  ASSERT_EQ(seeded, 3);  // secret, target, bin/busybox
+  // /vault/tmp is under the prefix: protected by its directory, it needs no label of its own
+  Link(kDir + "/vault/tmp", kDir + "/out/tmp-alias");
+  EXPECT_EQ(IdentityEntries(), seeded + 1);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
+  ASSERT_EQ(::unlink((kDir + "/vault/tmp").c_str()), 0);  // one link left: still protected
+  EXPECT_EQ(IdentityEntries(), seeded + 1);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
+  ASSERT_EQ(::unlink((kDir + "/out/tmp-alias").c_str()), 0);  // the last link
+  EXPECT_EQ(IdentityEntries(), seeded);
+  // status shows how full the label map is (a full map denies links and renames needing one)
+  auto st = Bulwark(root, {"status", "rt_identity"});
+  EXPECT_TRUE(std::regex_search(st.output, std::regex(R"(object labels: \d+ of \d+\n)"))) << st.output;
+}
+
+} // namespace
+} // namespace bulwark::rttest
