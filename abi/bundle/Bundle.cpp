@@ -1,5 +1,7 @@
 #include "Bundle.h"
 
+#include "Json.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -9,6 +11,20 @@
 namespace bulwark::bundle {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A typed value spelled as a word (Words.h); `fallback` when the key is absent, if given.
+template <class E> E wordAt(const YAML::Node &n, const std::string &what, const char *fallback = nullptr) {
+  if (!n && !fallback)
+    throw YAML::Exception(YAML::Mark::null_mark(), what + " is missing");
+  std::string text = n ? n.as<std::string>() : fallback;
+  if (auto v = parseWord<E>(text))
+    return *v;
+  throw YAML::Exception(n.Mark(), what + " '" + text + "' (expected " + expectedWords<E>() + ")");
+}
+
+} // namespace
 
 std::string writeManifest(const Manifest &m) {
   YAML::Emitter e;
@@ -20,10 +36,10 @@ std::string writeManifest(const Manifest &m) {
   e << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << m.policy.name;
   e << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << m.policy.description;
-  e << YAML::Key << "mode" << YAML::Value << m.policy.mode;
-  e << YAML::Key << "default" << YAML::Value << m.policy.defaultAction;
+  e << YAML::Key << "mode" << YAML::Value << std::string(word(m.policy.mode));
+  e << YAML::Key << "default" << YAML::Value << std::string(word(m.policy.defaultAction));
   e << YAML::Key << "scope" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "kind" << YAML::Value << m.policy.scope;
+  e << YAML::Key << "kind" << YAML::Value << std::string(word(m.policy.scope));
   e << YAML::Key << "paths" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto &p : m.policy.scopePaths)
     e << YAML::DoubleQuoted << p;
@@ -55,7 +71,7 @@ std::string writeManifest(const Manifest &m) {
     for (const auto &g : m.identity) {
       e << YAML::BeginMap;
       e << YAML::Key << "group" << YAML::Value << g.group;
-      e << YAML::Key << "kind" << YAML::Value << g.kind;
+      e << YAML::Key << "kind" << YAML::Value << std::string(word(g.kind));
       e << YAML::Key << "field" << YAML::Value << g.field;
       e << YAML::Key << "paths" << YAML::Value << YAML::BeginSeq;
       for (const auto &p : g.paths)
@@ -92,7 +108,7 @@ std::string writeManifest(const Manifest &m) {
     e << YAML::Key << "id" << YAML::Value << r.id;
     e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
     e << YAML::Key << "hook" << YAML::Value << r.hook;
-    e << YAML::Key << "action" << YAML::Value << r.action;
+    e << YAML::Key << "action" << YAML::Value << std::string(word(r.action));
     e << YAML::Key << "message" << YAML::Value << YAML::DoubleQuoted << r.message;
     e << YAML::Key << "loc" << YAML::Value << YAML::DoubleQuoted << r.loc;
     if (!r.function.empty())
@@ -119,9 +135,9 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
     auto p = n["policy"];
     m.policy.name = p["name"].as<std::string>();
     m.policy.description = p["description"].as<std::string>("");
-    m.policy.mode = p["mode"].as<std::string>("enforce");
-    m.policy.defaultAction = p["default"].as<std::string>("allow");
-    m.policy.scope = p["scope"]["kind"].as<std::string>("host");
+    m.policy.mode = wordAt<Mode>(p["mode"], "policy mode", "enforce");
+    m.policy.defaultAction = wordAt<Action>(p["default"], "policy default", "allow");
+    m.policy.scope = wordAt<Scope>(p["scope"]["kind"], "policy scope", "host");
     if (p["scope"]["paths"])
       for (const auto &x : p["scope"]["paths"])
         m.policy.scopePaths.push_back(x.as<std::string>());
@@ -137,10 +153,8 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
       for (const auto &x : n["identity"]) {
         IdentityEntry g;
         g.group = x["group"].as<uint32_t>();
-        g.kind = x["kind"].as<std::string>();
+        g.kind = wordAt<IdentityKind>(x["kind"], "identity kind");
         g.field = x["field"].as<std::string>("");
-        if (g.kind != "exact" && g.kind != "prefix")
-          throw YAML::Exception(x["kind"].Mark(), "identity kind must be exact or prefix, not " + g.kind);
         for (const auto &p : x["paths"])
           g.paths.push_back(p.as<std::string>());
         m.identity.push_back(std::move(g));
@@ -165,7 +179,7 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
       r.id = x["id"].as<uint32_t>();
       r.name = x["name"].as<std::string>();
       r.hook = x["hook"].as<std::string>();
-      r.action = x["action"].as<std::string>();
+      r.action = wordAt<Action>(x["action"], "rule '" + r.name + "' action");
       r.message = x["message"].as<std::string>("");
       r.loc = x["loc"].as<std::string>("");
       r.function = x["function"].as<std::string>("");
@@ -247,28 +261,6 @@ bool readBundle(const fs::path &dir, Bundle &out, std::string *error) {
   return true;
 }
 
-namespace {
-std::string jsonStr(const std::string &s) {
-  std::ostringstream o;
-  o << '"';
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': o << "\\\""; break;
-    case '\\': o << "\\\\"; break;
-    case '\n': o << "\\n"; break;
-    case '\t': o << "\\t"; break;
-    default:
-      if (c < 0x20)
-        o << "\\u" << std::hex << std::setw(4) << std::setfill('0') << int(c) << std::dec;
-      else
-        o << c;
-    }
-  }
-  o << '"';
-  return o.str();
-}
-} // namespace
-
 std::string inspectText(const Bundle &b) {
   const auto &m = b.manifest;
   std::ostringstream o;
@@ -277,8 +269,8 @@ std::string inspectText(const Bundle &b) {
   o << "policy " << m.policy.name;
   if (!m.policy.description.empty())
     o << " — " << m.policy.description;
-  o << "\n  mode " << m.policy.mode << ", default " << m.policy.defaultAction << ", scope "
-    << m.policy.scope;
+  o << "\n  mode " << word(m.policy.mode) << ", default " << word(m.policy.defaultAction) << ", scope "
+    << word(m.policy.scope);
   for (const auto &p : m.policy.scopePaths)
     o << " " << p;
   o << "\n  source sha256 " << m.policy.sourceDigest << "\n";
@@ -294,7 +286,7 @@ std::string inspectText(const Bundle &b) {
   if (!m.identity.empty()) {
     o << "identity groups (" << m.identity.size() << "): also matched by (device, inode)\n";
     for (const auto &g : m.identity)
-      o << "  group " << g.group << "  " << g.kind << "  " << g.field << "  " << g.paths.size() << " paths\n";
+      o << "  group " << g.group << "  " << word(g.kind) << "  " << g.field << "  " << g.paths.size() << " paths\n";
   }
   o << "maps (" << m.maps.size() << "):\n";
   for (const auto &x : m.maps) {
@@ -308,7 +300,7 @@ std::string inspectText(const Bundle &b) {
   }
   o << "rules (" << m.rules.size() << "):\n";
   for (const auto &r : m.rules) {
-    o << "  #" << r.id << " " << r.name << "  " << r.hook << " -> " << r.action;
+    o << "  #" << r.id << " " << r.name << "  " << r.hook << " -> " << word(r.action);
     if (!r.loc.empty())
       o << "  at " << r.loc;
     o << "\n";
@@ -318,57 +310,65 @@ std::string inspectText(const Bundle &b) {
   return o.str();
 }
 
+namespace {
+
+void jsonStrings(JsonWriter &w, const std::vector<std::string> &v) {
+  w.beginArray();
+  for (const auto &x : v)
+    w.value(x);
+  w.endArray();
+}
+
+void jsonPolicy(JsonWriter &w, const PolicyInfo &p) {
+  w.key("policy").beginObject();
+  w.key("name").value(p.name).key("description").value(p.description);
+  w.key("mode").value(word(p.mode)).key("default").value(word(p.defaultAction));
+  w.key("scope").beginObject().key("kind").value(word(p.scope)).key("paths");
+  jsonStrings(w, p.scopePaths);
+  w.endObject().key("source_digest").value(p.sourceDigest).endObject();
+}
+
+void jsonLists(JsonWriter &w, const Manifest &m) {
+  w.key("programs").beginArray();
+  for (const auto &p : m.programs)
+    w.beginObject().key("name").value(p.name).key("hook").value(p.hook).key("attach").value(p.attach).endObject();
+  w.endArray().key("helpers").beginArray();
+  for (const auto &h : m.helpers)
+    w.beginObject().key("name").value(h.name).key("attach").value(h.attach).key("purpose").value(h.purpose).endObject();
+  w.endArray().key("identity").beginArray();
+  for (const auto &g : m.identity) {
+    w.beginObject().key("group").value(g.group).key("kind").value(word(g.kind)).key("field").value(g.field);
+    w.key("paths");
+    jsonStrings(w, g.paths);
+    w.endObject();
+  }
+  w.endArray().key("maps").beginArray();
+  for (const auto &x : m.maps)
+    w.beginObject().key("name").value(x.name).key("type").value(x.type).key("key_size").value(x.keySize)
+        .key("value_size").value(x.valueSize).key("max_entries").value(x.maxEntries)
+        .key("entries").value(x.entries).key("data").value(x.data).endObject();
+  w.endArray().key("rodata").beginArray();
+  for (const auto &r : m.rodata)
+    w.beginObject().key("name").value(r.name).key("size").value(r.size).key("meaning").value(r.meaning).endObject();
+  w.endArray().key("rules").beginArray();
+  for (const auto &r : m.rules)
+    w.beginObject().key("id").value(r.id).key("name").value(r.name).key("hook").value(r.hook)
+        .key("action").value(word(r.action)).key("message").value(r.message).key("loc").value(r.loc).endObject();
+  w.endArray();
+}
+
+} // namespace
+
 std::string inspectJson(const Bundle &b) {
   const auto &m = b.manifest;
-  std::ostringstream o;
-  o << "{\"format_version\":" << m.formatVersion << ",\"abi\":" << m.abi
-    << ",\"compiler\":" << jsonStr(m.compiler) << ",\"policy\":{\"name\":" << jsonStr(m.policy.name)
-    << ",\"description\":" << jsonStr(m.policy.description) << ",\"mode\":" << jsonStr(m.policy.mode)
-    << ",\"default\":" << jsonStr(m.policy.defaultAction) << ",\"scope\":{\"kind\":"
-    << jsonStr(m.policy.scope) << ",\"paths\":[";
-  for (size_t i = 0; i < m.policy.scopePaths.size(); ++i)
-    o << (i ? "," : "") << jsonStr(m.policy.scopePaths[i]);
-  o << "]},\"source_digest\":" << jsonStr(m.policy.sourceDigest) << "},\"object_size\":"
-    << b.object.size() << ",\"programs\":[";
-  for (size_t i = 0; i < m.programs.size(); ++i)
-    o << (i ? "," : "") << "{\"name\":" << jsonStr(m.programs[i].name)
-      << ",\"hook\":" << jsonStr(m.programs[i].hook) << ",\"attach\":" << jsonStr(m.programs[i].attach)
-      << "}";
-  o << "],\"helpers\":[";
-  for (size_t i = 0; i < m.helpers.size(); ++i)
-    o << (i ? "," : "") << "{\"name\":" << jsonStr(m.helpers[i].name)
-      << ",\"attach\":" << jsonStr(m.helpers[i].attach)
-      << ",\"purpose\":" << jsonStr(m.helpers[i].purpose) << "}";
-  o << "],\"identity\":[";
-  for (size_t i = 0; i < m.identity.size(); ++i) {
-    const auto &g = m.identity[i];
-    o << (i ? "," : "") << "{\"group\":" << g.group << ",\"kind\":" << jsonStr(g.kind)
-      << ",\"field\":" << jsonStr(g.field) << ",\"paths\":[";
-    for (size_t j = 0; j < g.paths.size(); ++j)
-      o << (j ? "," : "") << jsonStr(g.paths[j]);
-    o << "]}";
-  }
-  o << "],\"maps\":[";
-  for (size_t i = 0; i < m.maps.size(); ++i) {
-    const auto &x = m.maps[i];
-    o << (i ? "," : "") << "{\"name\":" << jsonStr(x.name) << ",\"type\":" << jsonStr(x.type)
-      << ",\"key_size\":" << x.keySize << ",\"value_size\":" << x.valueSize
-      << ",\"max_entries\":" << x.maxEntries << ",\"entries\":" << x.entries
-      << ",\"data\":" << jsonStr(x.data) << "}";
-  }
-  o << "],\"rodata\":[";
-  for (size_t i = 0; i < m.rodata.size(); ++i)
-    o << (i ? "," : "") << "{\"name\":" << jsonStr(m.rodata[i].name) << ",\"size\":" << m.rodata[i].size
-      << ",\"meaning\":" << jsonStr(m.rodata[i].meaning) << "}";
-  o << "],\"rules\":[";
-  for (size_t i = 0; i < m.rules.size(); ++i) {
-    const auto &r = m.rules[i];
-    o << (i ? "," : "") << "{\"id\":" << r.id << ",\"name\":" << jsonStr(r.name)
-      << ",\"hook\":" << jsonStr(r.hook) << ",\"action\":" << jsonStr(r.action)
-      << ",\"message\":" << jsonStr(r.message) << ",\"loc\":" << jsonStr(r.loc) << "}";
-  }
-  o << "]}\n";
-  return o.str();
+  JsonWriter w(false);
+  w.beginObject().key("format_version").value(m.formatVersion).key("abi").value(m.abi);
+  w.key("compiler").value(m.compiler);
+  jsonPolicy(w, m.policy);
+  w.key("object_size").value(uint64_t(b.object.size()));
+  jsonLists(w, m);
+  w.endObject();
+  return w.str() + "\n";
 }
 
 } // namespace bulwark::bundle

@@ -3,6 +3,8 @@
 // this library too. Writing is deterministic: identical Bundle values give identical bytes.
 #pragma once
 
+#include "Words.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -18,9 +20,9 @@ constexpr const char *kObjectFile = "policy.bpf.o";
 struct PolicyInfo {
   std::string name;
   std::string description;
-  std::string mode = "enforce";        // enforce | audit
-  std::string defaultAction = "allow"; // allow | deny
-  std::string scope = "host";          // host | cgroup | executable
+  Mode mode = Mode::Enforce;
+  Action defaultAction = Action::Allow;  // allow or deny
+  Scope scope = Scope::Host;
   std::vector<std::string> scopePaths; // cgroup v2 paths or executable paths
   std::string sourceDigest;            // sha256 hex
 };
@@ -46,7 +48,7 @@ struct HelperEntry {
 // path_link/path_rename programs record links and renames of files under the prefix).
 struct IdentityEntry {
   uint32_t group = 0;
-  std::string kind;                // exact | prefix
+  IdentityKind kind = IdentityKind::Exact;
   std::string field;               // "file.path"
   std::vector<std::string> paths;  // sorted
 };
@@ -65,7 +67,7 @@ struct RuleEntry {
   uint32_t id = 0;
   std::string name;
   std::string hook;
-  std::string action;  // allow | deny | audit | kill
+  Action action = Action::Allow;
   std::string message;
   std::string loc;     // file:line:col
   std::string function;  // kprobe rules: the kernel function; empty otherwise
@@ -98,6 +100,7 @@ struct Bundle {
 };
 
 std::string writeManifest(const Manifest &m);
+// Reads manifest.yaml; a field of a typed value spelled otherwise than Words.h says is an error.
 bool readManifest(const std::string &yaml, Manifest &out, std::string *error);
 
 // Writes <dir>/manifest.yaml, <dir>/policy.bpf.o, <dir>/maps/*.bin. The directory is

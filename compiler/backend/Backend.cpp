@@ -66,6 +66,60 @@ std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &po
   return std::nullopt;
 }
 
+bundle::Action manifestAction(ir::Action a) {
+  switch (a) {
+  case ir::Action::Allow: return bundle::Action::Allow;
+  case ir::Action::Deny: return bundle::Action::Deny;
+  case ir::Action::Audit: return bundle::Action::Audit;
+  case ir::Action::Kill: return bundle::Action::Kill;
+  }
+  return bundle::Action::Deny;
+}
+
+bundle::PolicyInfo manifestPolicy(const ir::Policy &policy) {
+  bundle::PolicyInfo p;
+  p.name = policy.name;
+  p.description = policy.description;
+  p.mode = policy.mode == ir::Mode::Audit ? bundle::Mode::Audit : bundle::Mode::Enforce;
+  p.defaultAction = manifestAction(policy.defaultAction);
+  p.scope = policy.scope.kind == ir::Scope::Kind::Cgroup       ? bundle::Scope::Cgroup
+            : policy.scope.kind == ir::Scope::Kind::Executable ? bundle::Scope::Executable
+                                                               : bundle::Scope::Host;
+  p.scopePaths = policy.scope.paths;
+  p.sourceDigest = policy.sourceDigest;
+  return p;
+}
+
+// The manifest of a generated object: the policy, its programs, maps with their sizes and data,
+// identity groups, rodata and rules. An error names a map whose image does not fit the template.
+std::optional<std::string> describeBundle(CompileResult &cr, const CodegenOutput &cg, const ir::Policy &policy,
+                                         const BackendOptions &options) {
+  auto &m = cr.bundle.manifest;
+  m.abi = BW_ABI_VERSION;
+  m.compiler = options.compilerVersion.empty() ? std::string("bulwarkc ") + BULWARK_VERSION
+                                               : options.compilerVersion;
+  m.policy = manifestPolicy(policy);
+  for (const auto &p : cg.programs)
+    m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section});
+  for (const auto &h : cg.helpers)
+    m.helpers.push_back({h.name, h.section, h.purpose});
+  for (const auto &name : cg.maps) {
+    const abi::MapSpec *spec = abi::findMap(name);
+    if (!spec || spec->size == abi::MapSize::OBJECT)
+      continue;  // shared (pinned) maps: bw_shared_maps.bpf.h; task storage keeps the object's size
+    if (auto err = addMap(*spec, policy, cr.lowered, cr.bundle))
+      return err;
+  }
+  for (const auto &ig : cr.lowered.identity)
+    m.identity.push_back({ig.group, ig.kind == GroupKind::Prefix ? bundle::IdentityKind::Prefix : bundle::IdentityKind::Exact,
+                          ig.field, ig.paths});
+  m.rodata = runtimeRodata();
+  for (const auto &r : policy.rules)
+    m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name), manifestAction(r.action),
+                       r.message, locText(r.loc), r.kprobeFunction});
+  return std::nullopt;
+}
+
 } // namespace
 
 const std::vector<bundle::RodataEntry> &runtimeRodata() {
@@ -110,39 +164,11 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   cr.bounds = cg.bounds;
   cr.frames = cg.frames;
 
-  auto &b = cr.bundle;
-  auto &m = b.manifest;
-  m.abi = BW_ABI_VERSION;
-  m.compiler = options.compilerVersion.empty() ? std::string("bulwarkc ") + BULWARK_VERSION
-                                               : options.compilerVersion;
-  m.policy.name = policy.name;
-  m.policy.description = policy.description;
-  m.policy.mode = policy.mode == ir::Mode::Audit ? "audit" : "enforce";
-  m.policy.defaultAction = policy.defaultAction == ir::Action::Deny ? "deny" : "allow";
-  m.policy.scope = policy.scope.kind == ir::Scope::Kind::Cgroup       ? "cgroup"
-                   : policy.scope.kind == ir::Scope::Kind::Executable ? "executable"
-                                                                      : "host";
-  m.policy.scopePaths = policy.scope.paths;
-  m.policy.sourceDigest = policy.sourceDigest;
-  for (const auto &p : cg.programs)
-    m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section});
-  for (const auto &h : cg.helpers)
-    m.helpers.push_back({h.name, h.section, h.purpose});
-  for (const auto &name : cg.maps) {
-    const abi::MapSpec *spec = abi::findMap(name);
-    if (!spec || spec->size == abi::MapSize::OBJECT)
-      continue;  // shared (pinned) maps: bw_shared_maps.bpf.h; task storage keeps the object's size
-    if (auto err = addMap(*spec, policy, cr.lowered, b)) {
-      res.errors.push_back({BackendError::Kind::Internal, policy.loc, *err});
-      return res;
-    }
+  if (auto err = describeBundle(cr, cg, policy, options)) {
+    res.errors.push_back({BackendError::Kind::Internal, policy.loc, *err});
+    return res;
   }
-  for (const auto &ig : cr.lowered.identity)
-    m.identity.push_back({ig.group, ig.kind == GroupKind::Prefix ? "prefix" : "exact", ig.field, ig.paths});
-  m.rodata = runtimeRodata();
-  for (const auto &r : policy.rules)
-    m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name),
-                       ir::actionName(r.action), r.message, locText(r.loc), r.kprobeFunction});
+  auto &b = cr.bundle;
   b.object = std::move(cg.object);
   cr.stats.totalMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   res.value = std::move(cr);

@@ -104,28 +104,7 @@ void readManifest(Bundle &b) {
   }
   if (!ok)
     bad(b.dir, "manifest.yaml: " + err);
-  b.format = m.formatVersion;
-  b.abi = m.abi;
-  b.compiler = m.compiler;
-  b.name = m.policy.name;
-  b.description = m.policy.description;
-  b.mode = m.policy.mode;
-  b.defaultAction = m.policy.defaultAction;
-  b.scope = m.policy.scope;
-  b.scopePaths = m.policy.scopePaths;
-  b.sourceDigest = m.policy.sourceDigest;
-  for (const auto &p : m.programs)
-    b.programs.push_back({p.name, p.hook, p.attach});
-  for (const auto &h : m.helpers)
-    b.helpers.push_back({h.name, h.attach, h.purpose});
-  for (const auto &g : m.identity)
-    b.identity.push_back({g.group, g.kind, g.field, g.paths});
-  for (const auto &x : m.maps)
-    b.maps.push_back({x.name, x.type, x.keySize, x.valueSize, x.maxEntries, x.entries, x.data});
-  for (const auto &r : m.rodata)
-    b.rodata.push_back({r.name, r.size, r.meaning});
-  for (const auto &r : m.rules)
-    b.rules.push_back({r.id, r.name, r.hook, r.action, r.message, r.loc, r.function});
+  static_cast<bundle::Manifest &>(b) = std::move(m);
 }
 
 // ---- the ELF object ------------------------------------------------------------------
@@ -252,9 +231,12 @@ void checkMapFiles(const Bundle &b) {
 
 } // namespace
 
-void validateManifest(const Bundle &b) {
-  if (b.format != kBundleFormat)
-    throw Error(Exit::BadBundle, "bundle " + b.dir.string() + " has format version " + std::to_string(b.format) +
+namespace {
+
+// Format, ABI and compiler version: a bundle another runtime or compiler made is refused whole.
+void validateVersions(const Bundle &b) {
+  if (b.formatVersion != kBundleFormat)
+    throw Error(Exit::BadBundle, "bundle " + b.dir.string() + " has format version " + std::to_string(b.formatVersion) +
                                      ", this runtime reads format " + std::to_string(kBundleFormat),
                 "rebuild the bundle with a bulwarkc that matches this runtime");
   if (b.abi != BW_ABI_VERSION)
@@ -265,17 +247,31 @@ void validateManifest(const Bundle &b) {
   if (!compilerCompatible(b.compiler, &why))
     throw Error(Exit::BadBundle, "bundle " + b.dir.string() + ": " + why,
                 "rebuild the bundle with a bulwarkc that matches this runtime");
-  if (!validPolicyName(b.name, &why))
-    bad(b.dir, "policy name '" + b.name + "': " + why);
-  if (b.mode != "enforce" && b.mode != "audit")
-    bad(b.dir, "policy mode '" + b.mode + "' (expected enforce or audit)");
-  if (b.scope != "host" && b.scope != "cgroup" && b.scope != "executable")
-    bad(b.dir, "policy scope '" + b.scope + "' (expected host, cgroup or executable)");
-  if (b.scope == "cgroup" && (b.scopePaths.empty() || b.scopePaths.size() > kScopeCgroups))
+}
+
+// The policy: a name usable as a pin directory, a default that is a decision, a scope it can hold.
+void validatePolicy(const Bundle &b) {
+  std::string why;
+  if (!validPolicyName(b.policy.name, &why))
+    bad(b.dir, "policy name '" + b.policy.name + "': " + why);
+  if (b.policy.defaultAction != bundle::Action::Allow && b.policy.defaultAction != bundle::Action::Deny)
+    bad(b.dir, "policy default '" + std::string(word(b.policy.defaultAction)) + "' (expected allow or deny)");
+  if (b.policy.scope == bundle::Scope::Cgroup &&
+      (b.policy.scopePaths.empty() || b.policy.scopePaths.size() > kScopeCgroups))
     bad(b.dir, "a cgroup scope needs 1 to " + std::to_string(kScopeCgroups) + " cgroup paths");
+}
+
+// One program per attach point, each in a section of its hook; helpers are LSM programs.
+void validatePrograms(const Bundle &b) {
   if (b.programs.empty())
     bad(b.dir, "the manifest lists no programs");
   std::set<std::string> hooksSeen, progNames;
+  auto once = [&](const std::string &attach, const std::string &name) {
+    if (!hooksSeen.insert(attach).second)
+      bad(b.dir, "two programs for " + attach);
+    if (!progNames.insert(name).second)
+      bad(b.dir, "two programs named " + name);
+  };
   for (const auto &p : b.programs) {
     const Hook *named = hookByName(p.hook);
     if (!named)
@@ -287,10 +283,7 @@ void validateManifest(const Bundle &b) {
                             std::string_view::npos)
         bad(b.dir, "program '" + p.name + "' for hook " + p.hook + " must be in section kprobe/<kernel function>, not '" +
                        p.attach + "'");
-      if (!hooksSeen.insert(p.attach).second)
-        bad(b.dir, "two programs for " + p.attach);
-      if (!progNames.insert(p.name).second)
-        bad(b.dir, "two programs named " + p.name);
+      once(p.attach, p.name);
       continue;
     }
     // The section must be one of the hook's attach points (kernel.module_load has two).
@@ -298,11 +291,7 @@ void validateManifest(const Bundle &b) {
     if (!h || h->name != named->name || p.attach != "lsm/" + std::string(h->attach))
       bad(b.dir, "program '" + p.name + "' for hook " + p.hook + " must be in section lsm/" +
                      std::string(named->attach) + ", not '" + p.attach + "'");
-    // One program per attach point (a hook such as kernel.module_load has two).
-    if (!hooksSeen.insert(p.attach).second)
-      bad(b.dir, "two programs for " + p.attach);
-    if (!progNames.insert(p.name).second)
-      bad(b.dir, "two programs named " + p.name);
+    once(p.attach, p.name);
   }
   for (const auto &h : b.helpers) {
     if (h.attach.rfind("lsm/", 0) != 0 || h.attach.size() <= 4)
@@ -310,6 +299,10 @@ void validateManifest(const Bundle &b) {
     if (!progNames.insert(h.name).second)
       bad(b.dir, "two programs named " + h.name);
   }
+}
+
+// Maps: unique, data only where the bundle may carry it, and inside the bundle.
+void validateMaps(const Bundle &b) {
   std::set<std::string> mapNames;
   for (const auto &m : b.maps) {
     if (!mapNames.insert(m.name).second)
@@ -324,6 +317,10 @@ void validateManifest(const Bundle &b) {
     if (m.data.find("..") != std::string::npos || (!m.data.empty() && m.data[0] == '/'))
       bad(b.dir, "map data path '" + m.data + "' leaves the bundle");
   }
+}
+
+// The rule table: dense ids in order, known hooks (actions are typed by the manifest reader).
+void validateRules(const Bundle &b) {
   for (size_t i = 0; i < b.rules.size(); i++) {
     const auto &r = b.rules[i];
     if (r.id != i)
@@ -331,9 +328,17 @@ void validateManifest(const Bundle &b) {
                      std::to_string(i) + " (ids are dense, in order)");
     if (!hookByName(r.hook))
       bad(b.dir, "rule '" + r.name + "' is for unknown hook '" + r.hook + "'");
-    if (r.action != "allow" && r.action != "deny" && r.action != "audit" && r.action != "kill")
-      bad(b.dir, "rule '" + r.name + "' has unknown action '" + r.action + "'");
   }
+}
+
+} // namespace
+
+void validateManifest(const Bundle &b) {
+  validateVersions(b);
+  validatePolicy(b);
+  validatePrograms(b);
+  validateMaps(b);
+  validateRules(b);
 }
 
 Bundle readBundle(const fs::path &dirIn) {

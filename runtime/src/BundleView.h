@@ -1,7 +1,8 @@
 // What the runtime needs from a bundle directory (docs/architecture.md, "Bundle format"),
-// and its validation. Reading the manifest is delegated to the bundle library
-// (abi/bundle).
+// and its validation. The manifest is the bundle library's (abi/bundle).
 #pragma once
+
+#include "Bundle.h"  // abi/bundle: the manifest
 
 #include <cstdint>
 #include <filesystem>
@@ -10,76 +11,20 @@
 
 namespace bulwark::rt {
 
-struct BundleProgram {
-  std::string name;    // ELF program (function) name
-  std::string hook;    // language hook name, "file.open"
-  std::string attach;  // "lsm/file_open"
-};
+using BundleProgram = bundle::ProgramEntry;
+using BundleHelper = bundle::HelperEntry;
+using BundleIdentity = bundle::IdentityEntry;
+using BundleMap = bundle::MapEntry;
+using BundleRule = bundle::RuleEntry;
+using BundleRodata = bundle::RodataEntry;
 
-// A program that is not a policy hook (e.g. the process.exe cache filled at exec): attached
-// directly with the policy's generation, never chained, never in a prog array.
-struct BundleHelper {
-  std::string name;    // "bw_exe_exec"
-  std::string attach;  // "lsm/bprm_committed_creds"
-  std::string purpose;
-};
-
-// Path strings also matched by file identity (bw_m_ident; see Identity.h).
-struct BundleIdentity {
-  uint32_t group = 0;
-  std::string kind;   // exact | prefix
-  std::string field;  // "file.path"
-  std::vector<std::string> paths;
-};
-
-struct BundleMap {
-  std::string name;
-  std::string type;    // "hash", "array", "lpm_trie", ...
-  uint32_t keySize = 0;
-  uint32_t valueSize = 0;
-  uint32_t maxEntries = 0;  // 0 = number of possible CPUs
-  uint64_t entries = 0;  // records in `data`
-  std::string data;      // relative to the bundle, "maps/<name>.bin"; empty = no data
-};
-
-struct BundleRule {
-  uint32_t id = 0;
-  std::string name;
-  std::string hook;
-  std::string action;  // allow, deny, audit, kill
-  std::string message;
-  std::string loc;     // file:line:col
-  std::string function;  // kprobe rules: the kernel function
-};
-
-struct BundleRodata {
-  std::string name;    // const volatile global the runtime may set ("bw_cfg_slot")
-  uint32_t size = 0;
-  std::string meaning;
-};
-
-struct Bundle {
+// A bundle directory as the runtime reads it: the manifest (one type, shared with bulwarkc),
+// where it lives, and a hash of its files.
+struct Bundle : bundle::Manifest {
   std::filesystem::path dir;
-  uint32_t format = 0;       // format_version
-  uint32_t abi = 0;
-  std::string compiler;  // "bulwarkc 0.1.0" or "0.1.0"
-  std::string name;
-  std::string description;
-  std::string mode;          // enforce | audit
-  std::string defaultAction; // allow | deny
-  std::string scope = "host";             // host | cgroup | executable
-  std::vector<std::string> scopePaths;    // cgroup v2 paths (cgroup scope)
-  std::string sourceDigest;
-  std::vector<BundleProgram> programs;
-  std::vector<BundleHelper> helpers;
-  std::vector<BundleIdentity> identity;
-  std::vector<BundleMap> maps;
-  std::vector<BundleRodata> rodata;
-  std::vector<BundleRule> rules;
-
   uint64_t contentHash = 0;  // FNV-1a 64 over manifest, object and map data (change detection)
 
-  std::filesystem::path objectPath() const { return dir / "policy.bpf.o"; }
+  std::filesystem::path objectPath() const { return dir / bundle::kObjectFile; }
 };
 
 inline constexpr uint32_t kBundleFormat = 1;

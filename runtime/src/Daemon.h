@@ -24,7 +24,7 @@ namespace bulwark::rt {
 struct DaemonConfig {
   std::string bundleDir;                // required
   std::string pinRoot;                  // default: defaultPinRoot()
-  std::optional<std::string> mode;      // enforce | audit: overrides every bundle's mode
+  std::optional<bundle::Mode> mode;     // overrides every bundle's mode
   std::string metrics;                  // "host:port" or ":port"; empty = no metrics endpoint
   std::string events = "stdout";        // stdout | none | <file> (appended)
   std::string eventsFormat = "json";    // json | text

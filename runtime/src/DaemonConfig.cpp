@@ -42,9 +42,10 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
     if (n["pin_root"])
       c.pinRoot = n["pin_root"].as<std::string>();
     if (n["mode"]) {
-      c.mode = n["mode"].as<std::string>();
-      if (*c.mode != "enforce" && *c.mode != "audit")
-        bad("mode must be enforce or audit, not '" + *c.mode + "'");
+      std::string text = n["mode"].as<std::string>();
+      c.mode = bundle::parseWord<bundle::Mode>(text);
+      if (!c.mode)
+        bad("mode must be " + bundle::expectedWords<bundle::Mode>() + ", not '" + text + "'");
     }
     if (n["metrics"])
       c.metrics = n["metrics"].as<std::string>();

@@ -259,14 +259,14 @@ void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_H
 
 IdentityPlan planIdentity(const Bundle &b) {
   IdentityPlan plan;
-  if (b.scope == "executable")
-    for (const auto &p : b.scopePaths)
+  if (b.policy.scope == bundle::Scope::Executable)
+    for (const auto &p : b.policy.scopePaths)
       planExact(plan, BW_GROUP_SCOPE_EXE, p);
   for (size_t i = 0; i < b.identity.size(); ++i) {
     const auto &g = b.identity[i];
     std::vector<std::string> views;  // paths without an object: matched on the string too
     for (const auto &p : g.paths) {
-      bool located = g.kind == "prefix" ? planPrefix(plan, g.group, p) : planExact(plan, g.group, p);
+      bool located = g.kind == bundle::IdentityKind::Prefix ? planPrefix(plan, g.group, p) : planExact(plan, g.group, p);
       if (!located)
         views.push_back(p);
     }

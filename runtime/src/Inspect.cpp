@@ -148,7 +148,7 @@ PolicyStatus Runtime::status(const PolicySummary &summary) {
       rc.name = fieldString(rules[i].name);
       const Hook *h = hookByIndex(rules[i].hook);
       rc.hook = h ? std::string(h->name) : "?";
-      rc.action = actionName(rules[i].action);
+      rc.action = std::string(bundle::word(bundle::Action(rules[i].action)));
     } else {
       rc.name = kDefaultRuleName;
       rc.hook = "*";

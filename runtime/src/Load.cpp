@@ -97,12 +97,12 @@ void admit(LoadJob &j) {
   // Before anything is created: a kernel without kprobes cannot run this bundle at all.
   if (std::string why; !j.kprobes.empty() && !kprobesAvailable(&why))
     throw Error(Exit::Unsupported,
-                "cannot load policy " + j.b.name + ": it has kprobe hooks (" + std::string(j.kprobes.front()->attach) +
+                "cannot load policy " + j.b.policy.name + ": it has kprobe hooks (" + std::string(j.kprobes.front()->attach) +
                     (j.kprobes.size() > 1 ? ", ..." : "") + ") but " + why,
                 "run it on a kernel with kprobes, or drop the policy's kprobe rules");
   mkdirs(j.pins.root);
   j.lock.emplace(j.pins.root, true);
-  j.res.policy = j.b.name;
+  j.res.policy = j.b.policy.name;
   // (A kprobe-only policy on a kernel without the BPF LSM goes unguarded; load says so.)
   if (guardDisabledForTest())
     checkGuardTrust(j.pins);
@@ -114,11 +114,8 @@ void admit(LoadJob &j) {
 
 // chooseSlot: the mode, and the slot: the loaded version's (a hot swap) or a free one.
 void chooseSlot(LoadJob &j) {
-  std::string modeName = j.opts.mode.value_or(j.b.mode);
-  if (modeName != "enforce" && modeName != "audit")
-    throw Error(Exit::Usage, "--mode must be enforce or audit");
-  j.mode = modeName == "audit" ? BW_MODE_AUDIT : BW_MODE_ENFORCE;
-  j.existing = readPolicy(j.pins, j.b.name);
+  j.mode = static_cast<uint32_t>(j.opts.mode.value_or(j.b.policy.mode));
+  j.existing = readPolicy(j.pins, j.b.policy.name);
   if (j.existing) {
     j.slot = j.existing->header.slot;
     j.res.replaced = true;
@@ -191,7 +188,7 @@ void loadObject(LoadJob &j) {
   checkSharedPins(j.o.obj);
   clearLibbpfLog();
   if (bpf_object__load(j.o.obj) != 0)
-    throw loadError(errno, "cannot load policy " + j.b.name);
+    throw loadError(errno, "cannot load policy " + j.b.policy.name);
   for (const auto &m : j.b.maps)
     if (!m.data.empty())
       fillMap(bpf_object__find_map_by_name(j.o.obj, m.name.c_str()), j.b, m);
@@ -230,25 +227,25 @@ void stage(LoadJob &j) {
 
 // createPolicy: the directory and pinned state record of a new policy (undo: remove them).
 PolicyState createPolicy(LoadJob &j) {
-  if (exists(j.pins.policyDir(j.b.name)))
-    throw Error(Exit::Conflict, "pin path " + j.pins.policyDir(j.b.name) + " is taken");
+  if (exists(j.pins.policyDir(j.b.policy.name)))
+    throw Error(Exit::Conflict, "pin path " + j.pins.policyDir(j.b.policy.name) + " is taken");
   scrubSlot(*j.shared, j.slot);  // leftovers of an interrupted unload
-  mkdirs(j.pins.policyDir(j.b.name));
-  j.undo.add([&pins = j.pins, name = j.b.name] { removeTree(pins.policyDir(name)); });
+  mkdirs(j.pins.policyDir(j.b.policy.name));
+  j.undo.add([&pins = j.pins, name = j.b.policy.name] { removeTree(pins.policyDir(name)); });
   int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_pstate", 4, sizeof(StateRecord), 3, nullptr);
   if (fd < 0)
     throw Error(Exit::Failed, "cannot create the policy state map: " + errnoText(errno));
   PolicyState ns;
-  ns.name = j.b.name;
+  ns.name = j.b.policy.name;
   ns.fd = Fd(fd);
   std::memcpy(ns.header.magic, kStateMagic, sizeof kStateMagic);
   ns.header.version = 1;
   ns.header.slot = j.slot;
   ns.header.lane = j.lane;
   ns.header.createdNs = realtimeNs();
-  copyField(ns.header.name, j.b.name);
+  copyField(ns.header.name, j.b.policy.name);
   writeRecord(fd, 0, ns.header);
-  pinFd(fd, j.pins.stateMap(j.b.name));
+  pinFd(fd, j.pins.stateMap(j.b.policy.name));
   return ns;
 }
 
@@ -266,9 +263,9 @@ void openState(LoadJob &j) {
   if (j.res.replaced && countersPending(j.pins, *j.st, j.cur))
     foldCounters(j.pins, *j.st, j.next, j.cur);
   if (j.res.replaced) {  // what the enforcing version learned stays learned
-    auto ident = openMapPin(j.pins.map(j.b.name, j.cur, mapName(abi::MapId::m_ident)));
-    auto exact = openMapPin(j.pins.map(j.b.name, j.cur, mapName(abi::MapId::m_exact)));
-    auto prefix = openMapPin(j.pins.map(j.b.name, j.cur, mapName(abi::MapId::m_prefix)));
+    auto ident = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::m_ident)));
+    auto exact = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::m_exact)));
+    auto prefix = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::m_prefix)));
     IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
     j.res.identity.carried = carryLearnedLabels(old, identityMaps(j.o.obj));
   }
@@ -286,13 +283,13 @@ void pinRuleTable(LoadJob &j) {
     RuleRecord rr{};
     const Hook *h = hookByName(r.hook);
     rr.hook = h ? h->index : 0;
-    rr.action = actionCode(r.action);
+    rr.action = static_cast<uint32_t>(r.action);
     copyField(rr.name, r.name);
     copyField(rr.message, r.message);
     if (bpf_map_update_elem(rfd.get(), &r.id, &rr, BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot fill the rule table: " + errnoText(errno));
   }
-  pinFd(rfd.get(), j.pins.rules(j.b.name, j.next));
+  pinFd(rfd.get(), j.pins.rules(j.b.policy.name, j.next));
 }
 
 // pinScope: gen<next>/bw_scope, the scope cgroups and the ids loaded (cgroup scope only).
@@ -305,7 +302,7 @@ void pinScope(LoadJob &j) {
   for (uint32_t i = 0; i < j.scope.size(); i++)
     if (bpf_map_update_elem(sfd.get(), &i, &j.scope[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot fill the scope map: " + errnoText(errno));
-  pinFd(sfd.get(), j.pins.map(j.b.name, j.next, "bw_scope"));
+  pinFd(sfd.get(), j.pins.map(j.b.policy.name, j.next, "bw_scope"));
 }
 
 // createInstance: the instance's names, before any of its programs can run (helpers and
@@ -317,26 +314,26 @@ void createInstance(LoadJob &j) {
     if (r.id >= rules.size())
       continue;
     const Hook *h = hookByName(r.hook);
-    rules[r.id] = RuleInfo{r.name, r.message, r.function, h ? h->index : 0, actionCode(r.action)};
+    rules[r.id] = RuleInfo{r.name, r.message, r.function, h ? h->index : 0, static_cast<uint32_t>(r.action)};
   }
-  j.instances->create(j.instance, j.b.name, j.slot, rules);
+  j.instances->create(j.instance, j.b.policy.name, j.slot, rules);
   j.undo.add([&instances = *j.instances, instance = j.instance] { instances.retire(instance); });
 }
 
 // pinGeneration: gen<next>/ with the new version's programs, maps, rule table and scope, and
 // the instance's names (undo: remove the directory, retire the instance).
 void pinGeneration(LoadJob &j) {
-  std::string genDir = j.pins.genDir(j.b.name, j.next);
+  std::string genDir = j.pins.genDir(j.b.policy.name, j.next);
   removeTree(genDir);  // a stale generation of an interrupted load
   mkdirs(genDir);
   j.undo.add([genDir] { removeTree(genDir); });
   for (auto &[hi, prog] : j.progs)
-    pinFd(bpf_program__fd(prog), j.pins.prog(j.b.name, j.next, *hookByIndex(hi)));
+    pinFd(bpf_program__fd(prog), j.pins.prog(j.b.policy.name, j.next, *hookByIndex(hi)));
   bpf_map *map;
   bpf_object__for_each_map(map, j.o.obj) {
     if (bpf_map__is_internal(map) || bpf_map__pin_path(map))
       continue;
-    pinFd(bpf_map__fd(map), j.pins.map(j.b.name, j.next, bpf_map__name(map)));
+    pinFd(bpf_map__fd(map), j.pins.map(j.b.policy.name, j.next, bpf_map__name(map)));
   }
   pinRuleTable(j);
   pinScope(j);
@@ -352,10 +349,10 @@ void attachHelpers(LoadJob &j) {
     bpf_link *link = prog ? bpf_program__attach_lsm(prog) : nullptr;
     if (!link)
       throw loadError(errno, "cannot attach helper program " + hp.name + " (" + hp.attach + ")");
-    int err = bpf_link__pin(link, j.pins.helper(j.b.name, j.next, hp.name).c_str());
+    int err = bpf_link__pin(link, j.pins.helper(j.b.policy.name, j.next, hp.name).c_str());
     bpf_link__destroy(link);  // closes our fd only; the pin keeps it attached
     if (err != 0)
-      throw Error(Exit::Failed, "cannot pin helper link " + j.pins.helper(j.b.name, j.next, hp.name) + ": " +
+      throw Error(Exit::Failed, "cannot pin helper link " + j.pins.helper(j.b.policy.name, j.next, hp.name) + ": " +
                                     errnoText(-err));
   }
 }
@@ -381,12 +378,12 @@ void attachKprobes(LoadJob &j) {
                         "/sys/kernel/tracing/available_filter_functions"
                       : "");
     }
-    int err = bpf_link__pin(link, j.pins.kprobeLink(j.b.name, j.next, fn).c_str());
+    int err = bpf_link__pin(link, j.pins.kprobeLink(j.b.policy.name, j.next, fn).c_str());
     bpf_link__destroy(link);  // closes our fd only; the pin keeps it attached
     if (err != 0)
-      throw Error(Exit::Failed, "cannot pin kprobe link " + j.pins.kprobeLink(j.b.name, j.next, fn) + ": " +
+      throw Error(Exit::Failed, "cannot pin kprobe link " + j.pins.kprobeLink(j.b.policy.name, j.next, fn) + ": " +
                                     errnoText(-err));
-    pinFd(bpf_program__fd(prog), j.pins.kprobeProg(j.b.name, j.next, fn));
+    pinFd(bpf_program__fd(prog), j.pins.kprobeProg(j.b.policy.name, j.next, fn));
   }
 }
 
@@ -446,7 +443,7 @@ void recordGeneration(LoadJob &j) {
   gr.hooksMask = j.hooksMask;
   gr.loadedNs = realtimeNs();
   copyField(gr.compiler, j.b.compiler);
-  copyField(gr.digest, j.b.sourceDigest);
+  copyField(gr.digest, j.b.policy.sourceDigest);
   copyField(gr.bundle, j.b.dir.string());
   gr.contentHash = j.b.contentHash;
   gr.loadDurationNs = uint64_t(msSince(j.t0) * 1e6);
@@ -509,7 +506,7 @@ void retire(LoadJob &j) {
     uint32_t oldInstance = j.st->gens[cur].valid == 1 ? j.st->gens[cur].instance : 0;
     StateRecord old{};
     writeRecord(j.st->fd.get(), 1 + cur, old);
-    removeTree(j.pins.genDir(j.b.name, cur));
+    removeTree(j.pins.genDir(j.b.policy.name, cur));
     // Its kprobe links are gone with the directory: once running programs finish, nothing
     // of the replaced instance can send a record any more.
     if (oldInstance) {

@@ -6,6 +6,7 @@
 #include "Error.h"
 #include "EventReader.h"
 #include "System.h"
+#include "PolicyState.h"
 
 #include <sstream>
 
@@ -36,7 +37,7 @@ void policyMetrics(std::ostream &o, const std::vector<PolicySummary> &policies, 
   help(o, "bulwark_policy_info", "gauge", "a loaded policy (value 1) and its properties");
   for (const auto &p : policies)
     o << "bulwark_policy_info{policy=" << promLabel(p.name) << ",slot=\"" << p.slot << "\",lane=\"" << p.lane
-      << "\",generation=\"" << p.gen << "\",mode=\"" << (p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce")
+      << "\",generation=\"" << p.gen << "\",mode=\"" << modeWord(p.active.mode)
       << "\",compiler=" << promLabel(fieldString(p.active.compiler))
       << ",source_digest=" << promLabel(fieldString(p.active.digest)) << "} 1\n";
   help(o, "bulwark_integrity_failures_total", "counter",

@@ -71,26 +71,6 @@ std::vector<const Hook *> hooksOfMask(uint64_t mask) {
   return out;
 }
 
-uint32_t actionCode(const std::string &a) {
-  if (a == "deny")
-    return BW_ACT_DENY;
-  if (a == "audit")
-    return BW_ACT_AUDIT;
-  if (a == "kill")
-    return BW_ACT_KILL;
-  return BW_ACT_ALLOW;
-}
-
-const char *actionName(uint32_t a) {
-  switch (a) {
-  case BW_ACT_ALLOW: return "allow";
-  case BW_ACT_DENY: return "deny";
-  case BW_ACT_AUDIT: return "audit";
-  case BW_ACT_KILL: return "kill";
-  }
-  return "?";
-}
-
 std::vector<PolicyState> ourPolicies(const PinLayout &pins) {
   std::vector<PolicyState> out;
   for (const auto &n : policyNames(pins)) {

@@ -7,6 +7,7 @@
 #include "Hooks.h"
 #include "Pins.h"
 #include "State.h"
+#include "Words.h"  // abi/bundle: Mode
 
 #include <cstdint>
 #include <optional>
@@ -39,8 +40,7 @@ std::vector<PolicyState> ourPolicies(const PinLayout &pins);
 // The LSM hooks of a hooks mask (kprobes are not dispatched).
 std::vector<const Hook *> hooksOfMask(uint64_t mask);
 
-// Rule actions as RuleRecord holds them (BW_ACT_*) and back.
-uint32_t actionCode(const std::string &a);
-const char *actionName(uint32_t a);
+// A policy's mode as stored (BW_MODE_*), as a word: "enforce", "audit".
+inline const char *modeWord(uint32_t mode) { return bundle::word(bundle::Mode(mode)).data(); }
 
 } // namespace bulwark::rt

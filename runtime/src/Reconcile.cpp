@@ -4,6 +4,7 @@
 
 #include "Abi.h"
 #include "Error.h"
+#include "PolicyState.h"
 
 #include <algorithm>
 #include <set>
@@ -89,9 +90,9 @@ int Daemon::reconcile(bool startup) {
     f.path = p;
     try {
       Bundle b = readBundle(p);
-      f.policy = b.name;
+      f.policy = b.policy.name;
       f.contentHash = b.contentHash;
-      f.mode = cfg_.mode.value_or(b.mode);
+      f.mode = std::string(bundle::word(cfg_.mode.value_or(b.policy.mode)));
       bundles.emplace(p.string(), std::move(b));
       lastError_.erase(p.string());
     } catch (const Error &e) {
@@ -106,7 +107,7 @@ int Daemon::reconcile(bool startup) {
   std::vector<LoadedPolicy> loaded;
   for (const auto &s : rt_.list()) {
     loaded.push_back({s.name, fieldString(s.active.bundle), s.active.contentHash,
-                      s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", s.healthy, !s.tampering.empty()});
+                      modeWord(s.active.mode), s.healthy, !s.tampering.empty()});
     // Integrity: wiring that differs from what was loaded. A policy whose bundle is in the
     // directory is loaded again below (the repair); the log says which.
     if (!s.tampering.empty()) {

@@ -19,7 +19,7 @@
 namespace bulwark::rt {
 
 struct LoadOptions {
-  std::optional<std::string> mode;  // override the manifest's mode: "enforce" | "audit"
+  std::optional<bundle::Mode> mode;  // override the manifest's mode
   std::chrono::milliseconds grace{50};  // wait before freeing the previous generation
 };
 

@@ -46,12 +46,12 @@ CgroupAt cgroupAt(const std::string &p) {
 // it, and loading again (the daemon does, as soon as it exists) takes its id.
 std::vector<ScopeRecord> setCgroupScope(bpf_object *obj, const Bundle &b, std::vector<std::string> *warnings) {
   std::vector<ScopeRecord> out;
-  if (b.scope != "cgroup")
+  if (b.policy.scope != bundle::Scope::Cgroup)
     return out;
   uint64_t ids[kScopeCgroups] = {};
   uint32_t levels[kScopeCgroups] = {};
   uint32_t n = 0;
-  for (const auto &p : b.scopePaths) {
+  for (const auto &p : b.policy.scopePaths) {
     if (n == kScopeCgroups)
       throw Error(Exit::BadBundle, "the policy's scope has more than " + std::to_string(kScopeCgroups) + " cgroups");
     CgroupAt c = cgroupAt(p);

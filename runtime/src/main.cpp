@@ -10,6 +10,7 @@
 #include "Events.h"
 #include "Runtime.h"
 #include "System.h"
+#include "PolicyState.h"
 
 #include <CLI/CLI.hpp>
 #include <bpf/bpf.h>
@@ -28,6 +29,7 @@
 
 using namespace bulwark::rt;
 using bulwark::jsonEscape;
+namespace bundle = bulwark::bundle;
 
 namespace {
 
@@ -93,7 +95,7 @@ std::string jsonArray(const std::vector<std::string> &objects) {
 JsonObject policyJson(const PolicySummary &p) {
   JsonObject o;
   o.str("policy", p.name).num("slot", p.slot).num("lane", p.lane)
-      .str("mode", p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce").num("generation", p.gen)
+      .str("mode", modeWord(p.active.mode)).num("generation", p.gen)
       .num("instance", p.active.instance).str("loaded", timeString(p.active.loadedNs))
       .strings("hooks", hookNames(p.hooks)).boolean("healthy", p.healthy).strings("problems", p.problems)
       .strings("tampering", p.tampering);
@@ -113,11 +115,11 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
   Runtime rt(root);
   LoadOptions opts;
   if (!mode.empty())
-    opts.mode = mode;
+    opts.mode = bundle::parseWord<bundle::Mode>(mode);  // CLI11 allows only the words
   LoadResult r = rt.load(b, opts);
   std::printf("%s policy %s (slot %u, lane %u, generation %u, mode %s, hooks %s)\n",
               r.replaced ? "replaced" : "loaded", r.policy.c_str(), r.slot, r.lane, r.gen,
-              (mode.empty() ? b.mode : mode).c_str(), joined(r.hooks).c_str());
+              std::string(bundle::word(opts.mode.value_or(b.policy.mode))).c_str(), joined(r.hooks).c_str());
   std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
               r.totalMs);
   const IdentityPlan &id = r.identity;
@@ -176,7 +178,7 @@ int cmdList(const std::string &root, bool json) {
   std::printf("%-24s %4s %4s %-7s %3s %-20s %s\n", "POLICY", "SLOT", "LANE", "MODE", "GEN", "LOADED", "HOOKS");
   for (const auto &p : ps)
     std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
-                p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce", p.gen,
+                modeWord(p.active.mode), p.gen,
                 timeString(p.active.loadedNs).c_str(), joined(hookNames(p.hooks)).c_str(),
                 integrityNote(p, "  ").c_str());
   return 0;
@@ -224,7 +226,7 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     auto st = rt.status(p);
     total += st.kernelMemory;
     std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
-                p.name.c_str(), p.slot, p.lane, p.active.mode == BW_MODE_AUDIT ? "audit" : "enforce",
+                p.name.c_str(), p.slot, p.lane, modeWord(p.active.mode),
                 p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
                 p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED");
   }
@@ -253,7 +255,7 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
   std::printf("policy:     %s%s\n", s.name.c_str(),
               integrityNote(s, " ").c_str());
   std::printf("slot:       %u (lane %u), generation %u\n", s.slot, s.lane, s.gen);
-  std::printf("mode:       %s\n", s.active.mode == BW_MODE_AUDIT ? "audit" : "enforce");
+  std::printf("mode:       %s\n", modeWord(s.active.mode));
   std::printf("loaded:     %s (load took %.2f ms)\n", timeString(s.active.loadedNs).c_str(),
               double(s.active.loadDurationNs) / 1e6);
   std::printf("bundle:     %s\n", fieldString(s.active.bundle).c_str());

@@ -73,9 +73,9 @@ TEST(Bundle, WriteReadRoundTripAndDeterminism) {
   EXPECT_EQ(back.mapData, r->bundle.mapData);
   EXPECT_EQ(bulwark::bundle::writeManifest(back.manifest), bulwark::bundle::writeManifest(r->bundle.manifest));
   EXPECT_EQ(back.manifest.policy.description, "quotes \" and: colons");
-  EXPECT_EQ(back.manifest.policy.scope, "executable");
+  EXPECT_EQ(back.manifest.policy.scope, bulwark::bundle::Scope::Executable);
   ASSERT_EQ(back.manifest.rules.size(), 2u);
-  EXPECT_EQ(back.manifest.rules[1].action, "audit");
+  EXPECT_EQ(back.manifest.rules[1].action, bulwark::bundle::Action::Audit);
   EXPECT_EQ(back.manifest.rules[1].loc, "test.bw:3:3");
 
   // rewriting into an existing directory drops stale map files
@@ -180,10 +180,10 @@ TEST(Bundle, IdentityGroupsListPathsAndHelpers) {
   ASSERT_TRUE(r) << r.errors[0].message;
   const auto &m = r->bundle.manifest;
   ASSERT_EQ(m.identity.size(), 2u);
-  EXPECT_EQ(m.identity[0].kind, "exact");
+  EXPECT_EQ(m.identity[0].kind, bulwark::bundle::IdentityKind::Exact);
   EXPECT_EQ(m.identity[0].field, "file.path");
   EXPECT_EQ(m.identity[0].paths, (std::vector<std::string>{"/etc/gshadow", "/etc/shadow"}));
-  EXPECT_EQ(m.identity[1].kind, "prefix");
+  EXPECT_EQ(m.identity[1].kind, bulwark::bundle::IdentityKind::Prefix);
   EXPECT_EQ(m.identity[1].paths, (std::vector<std::string>{"/root/.ssh/"}));
   EXPECT_NE(m.identity[0].group, m.identity[1].group);
   EXPECT_TRUE(m.helpers.empty());

@@ -51,11 +51,11 @@ protected:
 
 TEST_F(BundleViewTest, ReadsAValidBundle) {
   Bundle b = readBundle(make(spec));
-  EXPECT_EQ(b.name, "deny-test");
+  EXPECT_EQ(b.policy.name, "deny-test");
   EXPECT_EQ(b.abi, uint32_t(BW_ABI_VERSION));
-  EXPECT_EQ(b.format, 1u);
-  EXPECT_EQ(b.mode, "enforce");
-  EXPECT_EQ(b.scope, "host");
+  EXPECT_EQ(b.formatVersion, 1u);
+  EXPECT_EQ(b.policy.mode, bulwark::bundle::Mode::Enforce);
+  EXPECT_EQ(b.policy.scope, bulwark::bundle::Scope::Host);
   ASSERT_EQ(b.programs.size(), 1u);
   EXPECT_EQ(b.programs[0].hook, "file.open");
   ASSERT_EQ(b.rules.size(), 2u);

@@ -38,7 +38,7 @@ TEST(DaemonConfig, ParsesAndResolvesPaths) {
                              "/etc/bulwark");
   EXPECT_EQ(c.bundleDir, "/etc/bulwark/bundles");
   EXPECT_EQ(c.metrics, "127.0.0.1:9737");
-  EXPECT_EQ(c.mode, std::optional<std::string>("audit"));
+  EXPECT_EQ(c.mode, std::optional<bulwark::bundle::Mode>(bulwark::bundle::Mode::Audit));
   EXPECT_EQ(c.events, "/etc/bulwark/ev.jsonl");
   EXPECT_EQ(c.eventsFormat, "text");
   EXPECT_FALSE(c.unloadRemoved);

@@ -115,7 +115,7 @@ using Tweak = std::function<void(bpf_object *)>;
 
 // Cgroup scope rodata, resolved like the runtime (runtime/src/Scope.cpp setCgroupScope).
 inline void scopeTweak(const bulwark::bundle::Bundle &b, bpf_object *o) {
-  if (b.manifest.policy.scope != "cgroup")
+  if (b.manifest.policy.scope != bulwark::bundle::Scope::Cgroup)
     return;
   uint64_t ids[8] = {};
   uint32_t levels[8] = {};
