@@ -34,9 +34,29 @@ const RodataSpec kRodata[] = {
 #include "rodata.def"
 };
 
+#define BW_SHARED_MAP(id, type, key, value, max_entries, meaning) constexpr Lower shared_type_##id(#type);
+#define BW_SHARED_RINGBUF(id, bytes, meaning) constexpr Lower shared_type_##id("RINGBUF");
+#include "shared_maps.def"
+#define BW_SHARED_HOOK_TYPE(id, type, max_entries, meaning, hook) constexpr Lower hook_type_##id(#type);
+BW_SHARED_HOOK_MAPS_OF(BW_SHARED_HOOK_TYPE, any)
+#undef BW_SHARED_HOOK_TYPE
+
+const SharedMapSpec kSharedMaps[] = {
+#define BW_SHARED_MAP(id, type, key, value, max_entries, meaning)                                  \
+  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_##type, sizeof(key), sizeof(value), max_entries, false, meaning},
+#define BW_SHARED_RINGBUF(id, bytes, meaning)                                                      \
+  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_RINGBUF, 0, 0, bytes, false, meaning},
+#include "shared_maps.def"
+#define BW_SHARED_HOOK_ROW(id, type, max_entries, meaning, hook)                                   \
+  {"bw_" #id, hook_type_##id.view(), BPF_MAP_TYPE_##type, 4, 4, max_entries, true, meaning},
+    BW_SHARED_HOOK_MAPS_OF(BW_SHARED_HOOK_ROW, any)
+#undef BW_SHARED_HOOK_ROW
+};
+
 } // namespace
 
 std::span<const MapSpec> maps() { return kMaps; }
+std::span<const SharedMapSpec> sharedMaps() { return kSharedMaps; }
 std::span<const RodataSpec> rodata() { return kRodata; }
 const MapSpec &map(MapId id) { return kMaps[static_cast<size_t>(id)]; }
 const RodataSpec &rodata(RodataId id) { return kRodata[static_cast<size_t>(id)]; }

@@ -1,4 +1,5 @@
-// C++ view of the per-policy maps and rodata (maps.def, rodata.def): the back end writes the
+// C++ view of the per-policy maps and rodata (maps.def, rodata.def) and the shared maps
+// (shared_maps.def): the back end writes the
 // manifest from it, the runtime sizes and sets maps and rodata with it, the docs list it.
 #pragma once
 
@@ -51,7 +52,19 @@ struct RodataSpec {
   std::string_view meaning;
 };
 
+// A map shared by all policies and the dispatchers (shared_maps.def). A per-hook map is named
+// by its prefix ("bw_progs"); each LSM hook has one, bw_progs_<HOOK>.
+struct SharedMapSpec {
+  std::string_view name;
+  std::string_view type;  // "prog_array"
+  uint32_t bpfType;
+  uint32_t keySize, valueSize, maxEntries;  // a ring buffer: 0, 0, bytes
+  bool perHook;
+  std::string_view meaning;
+};
+
 std::span<const MapSpec> maps();
+std::span<const SharedMapSpec> sharedMaps();
 std::span<const RodataSpec> rodata();
 const MapSpec &map(MapId id);
 const MapSpec *findMap(std::string_view name);

@@ -35,6 +35,7 @@
  * 15 characters (kernel limit). */
 #define BW_PIN_ROOT_DEFAULT "/sys/fs/bpf/bulwark"
 #define BW_SHARED_PIN_DIR "shared"     /* maps shared by runtime and all policies */
+#define BW_EVENTS_RINGBUF_BYTES (4u << 20) /* bw_events (shared_maps.def) */
 
 /* Actions, as in the language. */
 enum bw_action {

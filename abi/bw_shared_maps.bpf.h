@@ -1,61 +1,38 @@
-/* Maps shared by the runtime's dispatchers and every policy object (BPF C only).
- * Both sides must declare them identically: libbpf reuses the pinned map only when
- * type, key/value size, max_entries and flags match (LIBBPF_PIN_BY_NAME under
+/* Maps shared by the runtime's dispatchers and every policy object (BPF C only), declared
+ * from shared_maps.def so both sides declare them identically: libbpf reuses the pinned map
+ * only when type, key/value size, max_entries and flags match (LIBBPF_PIN_BY_NAME under
  * <pin root>/shared). See bw_abi.h for how they are used. */
 #ifndef BULWARK_BW_SHARED_MAPS_BPF_H
 #define BULWARK_BW_SHARED_MAPS_BPF_H
 
 #include "bw_abi.h"
 
-#define BW_EVENTS_RINGBUF_BYTES (4u << 20)
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct bw_state);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_state SEC(".maps");
-
-/* Active generation (0 or 1) per policy slot. */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, BW_MAX_POLICIES);
-  __type(key, __u32);
-  __type(value, __u32);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_gen SEC(".maps");
-
-/* Per policy slot: enum bw_slot_mode (fail closed, bw_chain.bpf.h). */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, BW_MAX_POLICIES);
-  __type(key, __u32);
-  __type(value, __u32);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_slot_mode SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, BW_EVENTS_RINGBUF_BYTES);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_events SEC(".maps");
-
-/* Per LSM hook: the prog array of policy programs and the lane chains. */
-#define BW_SHARED_HOOK_MAPS(id)                                                                    \
+/* Parameter names differ from the BTF member names (type, key, value) they fill. */
+#define BW_SHARED_MAP(ID, TYPE, KEY, VALUE, MAX, MEANING)                                          \
   struct {                                                                                         \
-    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);                                                         \
-    __uint(max_entries, BW_PROG_ARRAY_SIZE);                                                       \
+    __uint(type, BPF_MAP_TYPE_##TYPE);                                                             \
+    __uint(max_entries, MAX);                                                                      \
+    __type(key, KEY);                                                                              \
+    __type(value, VALUE);                                                                          \
+    __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
+  } bw_##ID SEC(".maps");
+#define BW_SHARED_RINGBUF(ID, BYTES, MEANING)                                                      \
+  struct {                                                                                         \
+    __uint(type, BPF_MAP_TYPE_RINGBUF);                                                            \
+    __uint(max_entries, BYTES);                                                                    \
+    __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
+  } bw_##ID SEC(".maps");
+#include "shared_maps.def"
+
+/* The maps of one LSM hook (shared_maps.def, BW_SHARED_HOOK_MAPS_OF). */
+#define BW_SHARED_HOOK_MAP_DECL(ID, TYPE, MAX, MEANING, HOOK)                                      \
+  struct {                                                                                         \
+    __uint(type, BPF_MAP_TYPE_##TYPE);                                                             \
+    __uint(max_entries, MAX);                                                                      \
     __type(key, __u32);                                                                            \
     __type(value, __u32);                                                                          \
     __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
-  } bw_progs_##id SEC(".maps");                                                                    \
-  struct {                                                                                         \
-    __uint(type, BPF_MAP_TYPE_ARRAY);                                                              \
-    __uint(max_entries, BW_NEXT_SIZE);                                                             \
-    __type(key, __u32);                                                                            \
-    __type(value, __u32);                                                                          \
-    __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
-  } bw_next_##id SEC(".maps");
+  } bw_##ID##_##HOOK SEC(".maps");
+#define BW_SHARED_HOOK_MAPS(hook) BW_SHARED_HOOK_MAPS_OF(BW_SHARED_HOOK_MAP_DECL, hook)
 
 #endif

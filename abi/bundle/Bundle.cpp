@@ -26,26 +26,26 @@ template <class E> E wordAt(const YAML::Node &n, const std::string &what, const 
 
 } // namespace
 
-std::string writeManifest(const Manifest &m) {
-  YAML::Emitter e;
-  e << YAML::BeginMap;
-  e << YAML::Key << "format" << YAML::Value << "bulwark-bundle";
-  e << YAML::Key << "format_version" << YAML::Value << m.formatVersion;
-  e << YAML::Key << "abi" << YAML::Value << m.abi;
-  e << YAML::Key << "compiler" << YAML::Value << YAML::DoubleQuoted << m.compiler;
+namespace {
+
+void emitPolicy(YAML::Emitter &e, const PolicyInfo &p) {
   e << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << m.policy.name;
-  e << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << m.policy.description;
-  e << YAML::Key << "mode" << YAML::Value << std::string(word(m.policy.mode));
-  e << YAML::Key << "default" << YAML::Value << std::string(word(m.policy.defaultAction));
+  e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << p.name;
+  e << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << p.description;
+  e << YAML::Key << "mode" << YAML::Value << std::string(word(p.mode));
+  e << YAML::Key << "default" << YAML::Value << std::string(word(p.defaultAction));
   e << YAML::Key << "scope" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "kind" << YAML::Value << std::string(word(m.policy.scope));
+  e << YAML::Key << "kind" << YAML::Value << std::string(word(p.scope));
   e << YAML::Key << "paths" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const auto &p : m.policy.scopePaths)
-    e << YAML::DoubleQuoted << p;
+  for (const auto &path : p.scopePaths)
+    e << YAML::DoubleQuoted << path;
   e << YAML::EndSeq << YAML::EndMap;
-  e << YAML::Key << "source_digest" << YAML::Value << YAML::DoubleQuoted << m.policy.sourceDigest;
+  e << YAML::Key << "source_digest" << YAML::Value << YAML::DoubleQuoted << p.sourceDigest;
   e << YAML::EndMap;
+}
+
+// programs, and helpers and identity groups when there are any (older readers never see them).
+void emitPrograms(YAML::Emitter &e, const Manifest &m) {
   e << YAML::Key << "programs" << YAML::Value << YAML::BeginSeq;
   for (const auto &p : m.programs) {
     e << YAML::BeginMap;
@@ -80,6 +80,9 @@ std::string writeManifest(const Manifest &m) {
     }
     e << YAML::EndSeq;
   }
+}
+
+void emitTables(YAML::Emitter &e, const Manifest &m) {
   e << YAML::Key << "maps" << YAML::Value << YAML::BeginSeq;
   for (const auto &x : m.maps) {
     e << YAML::BeginMap;
@@ -116,6 +119,20 @@ std::string writeManifest(const Manifest &m) {
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
+}
+
+} // namespace
+
+std::string writeManifest(const Manifest &m) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "format" << YAML::Value << "bulwark-bundle";
+  e << YAML::Key << "format_version" << YAML::Value << m.formatVersion;
+  e << YAML::Key << "abi" << YAML::Value << m.abi;
+  e << YAML::Key << "compiler" << YAML::Value << YAML::DoubleQuoted << m.compiler;
+  emitPolicy(e, m.policy);
+  emitPrograms(e, m);
+  emitTables(e, m);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

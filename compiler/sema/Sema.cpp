@@ -68,7 +68,7 @@ size_t editDistance(std::string_view a, std::string_view b) {
 
 // A policy's name becomes its bpffs pin directory and bundle name: the runtime accepts
 // a-z 0-9 _ (and -), at most 63 characters, and keeps "shared" and "dispatch" for its own
-// pins (validPolicyName in runtime/src/BundleView.cpp). Empty when the name is fine.
+// pins (validPolicyName in runtime/src/BundleDir.cpp). Empty when the name is fine.
 std::string policyNameProblem(const std::string &name) {
   if (name.size() > 63) return "is longer than 63 characters";
   for (char c : name)

@@ -31,9 +31,9 @@ inline constexpr std::string_view kCountersMap = abi::name(abi::MapId::counters)
 // A per-policy map's name as libbpf and the pin layout take it.
 inline std::string mapName(abi::MapId id) { return std::string(abi::name(id)); }
 
-// Maps shared by all policies (pinned by name under <pin root>/shared; bw_shared_maps.bpf.h).
-inline constexpr std::array<std::string_view, 4> kSharedMaps = {"bw_state", "bw_gen", "bw_slot_mode", "bw_events"};
-bool isSharedMapName(std::string_view name);  // also bw_progs_<ID> / bw_next_<ID>
+// Maps shared by all policies (pinned by name under <pin root>/shared; abi/shared_maps.def),
+// per-hook ones included (bw_progs_<ID>, bw_next_<ID>).
+bool isSharedMapName(std::string_view name);
 
 inline constexpr unsigned kMaxPolicies = BW_MAX_POLICIES;
 inline constexpr unsigned kLanePolicies = BW_LANE_POLICIES;

@@ -90,7 +90,7 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
 }
 
 // Detaches the dispatcher of (hook, lane) if its lane chain is empty.
-void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, uint32_t lane) {
+void dropDispatcherIfIdle(const PinLayout &pins, SharedMaps &shared, const Hook &h, uint32_t lane) {
   std::string path = pins.dispatcher(h, lane);
   if (!exists(path) || !shared.hasHook(h))
     return;
@@ -103,7 +103,7 @@ void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, 
 
 // Takes a slot out of every chain and prog array (unload, and a fresh slot that an
 // interrupted unload left behind).
-void scrubSlot(Shared &shared, uint32_t slot) {
+void scrubSlot(SharedMaps &shared, uint32_t slot) {
   shared.setSlotMode(slot, BW_SLOT_EMPTY);
   for (const auto &h : hooks()) {
     if (!h.lsm || !shared.hasHook(h))

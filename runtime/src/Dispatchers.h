@@ -20,10 +20,10 @@ Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot);
 bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
 
 // Detaches the dispatcher of (hook, lane) if its lane chain is empty.
-void dropDispatcherIfIdle(const PinLayout &pins, Shared &shared, const Hook &h, uint32_t lane);
+void dropDispatcherIfIdle(const PinLayout &pins, SharedMaps &shared, const Hook &h, uint32_t lane);
 
 // Takes a slot out of every chain and prog array (unload, and a fresh slot that an
 // interrupted unload left behind).
-void scrubSlot(Shared &shared, uint32_t slot);
+void scrubSlot(SharedMaps &shared, uint32_t slot);
 
 } // namespace bulwark::rt

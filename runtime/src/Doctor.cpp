@@ -239,19 +239,17 @@ std::string formatDoctor(const DoctorReport &r) {
 }
 
 std::string formatDoctorJson(const DoctorReport &r) {
-  std::string o = "{\"checks\":[";
-  for (size_t i = 0; i < r.checks.size(); i++) {
-    const auto &c = r.checks[i];
+  JsonWriter w(false);
+  w.beginObject().key("checks").beginArray();
+  for (const auto &c : r.checks) {
     const char *st = c.status == Check::Status::Ok     ? "ok"
                      : c.status == Check::Status::Warn ? "warn"
                      : c.status == Check::Status::Fail ? "fail"
                                                        : "info";
-    o += std::string(i ? "," : "") + "{\"name\":\"" + jsonEscape(c.name) + "\",\"status\":\"" + st +
-         "\",\"detail\":\"" + jsonEscape(c.detail) + "\"}";
+    w.beginObject().key("name").value(c.name).key("status").value(st).key("detail").value(c.detail).endObject();
   }
-  o += "],\"can_enforce\":" + std::string(r.canEnforce ? "true" : "false") + ",\"verdict\":\"" +
-       jsonEscape(r.verdict) + "\"}";
-  return o;
+  w.endArray().key("can_enforce").value(r.canEnforce).key("verdict").value(r.verdict).endObject();
+  return w.str();
 }
 
 } // namespace bulwark::rt

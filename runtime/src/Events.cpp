@@ -333,37 +333,21 @@ std::string formatText(const Event &e) {
 }
 
 std::string formatJson(const Event &e) {
-  auto str = [](const char *k, const std::string &v) { return std::string("\"") + k + "\":\"" + jsonEscape(v) + "\""; };
-  auto num = [](const char *k, uint64_t v) { return std::string("\"") + k + "\":" + std::to_string(v); };
-  std::string o = "{";
-  o += num("schema", kEventSchemaVersion) + ",";
-  o += str("time", isoTime(e.timeNs)) + ",";
-  o += str("hostname", e.hostname) + ",";
-  o += str("boot_id", e.bootId) + ",";
-  o += str("policy", e.policy) + ",";
-  o += str("rule", e.rule) + ",";
-  o += str("action", e.action) + ",";
-  o += str("hook", e.hook) + ",";
-  o += str("function", e.function) + ",";
-  o += str("message", e.message) + ",";
-  o += num("instance", e.instance) + ",";
-  o += num("slot", e.slot) + ",";
-  o += num("pid", e.pid) + ",";
-  o += num("tgid", e.tgid) + ",";
-  o += num("ppid", e.ppid) + ",";
-  o += num("uid", e.uid) + ",";
-  o += num("euid", e.euid) + ",";
-  o += num("gid", e.gid) + ",";
-  o += str("comm", e.comm) + ",";
-  o += str("exe", e.exe) + ",";
-  o += num("cgroup_id", e.cgroupId) + ",";
-  o += str("cgroup", e.cgroup) + ",";
-  o += str("object", e.object) + ",";
-  o += "\"fields\":{";
-  for (size_t i = 0; i < e.fields.size(); i++)
-    o += (i ? "," : "") + str(e.fields[i].first.c_str(), e.fields[i].second);
-  o += "}}";
-  return o;
+  JsonWriter w(false);
+  w.beginObject().key("schema").value(uint64_t(kEventSchemaVersion)).key("time").value(isoTime(e.timeNs));
+  w.key("hostname").value(e.hostname).key("boot_id").value(e.bootId).key("policy").value(e.policy);
+  w.key("rule").value(e.rule).key("action").value(e.action).key("hook").value(e.hook);
+  w.key("function").value(e.function).key("message").value(e.message);
+  w.key("instance").value(uint64_t(e.instance)).key("slot").value(uint64_t(e.slot));
+  w.key("pid").value(uint64_t(e.pid)).key("tgid").value(uint64_t(e.tgid)).key("ppid").value(uint64_t(e.ppid));
+  w.key("uid").value(uint64_t(e.uid)).key("euid").value(uint64_t(e.euid)).key("gid").value(uint64_t(e.gid));
+  w.key("comm").value(e.comm).key("exe").value(e.exe).key("cgroup_id").value(uint64_t(e.cgroupId));
+  w.key("cgroup").value(e.cgroup).key("object").value(e.object);
+  w.key("fields").beginObject();
+  for (const auto &[name, value] : e.fields)
+    w.key(name).value(value);
+  w.endObject().endObject();
+  return w.str();
 }
 
 } // namespace bulwark::rt

@@ -6,7 +6,7 @@
 // object wherever a process sees it: another root, a bind mount, a renamed parent directory.
 #pragma once
 
-#include "BundleView.h"
+#include "BundleDir.h"
 #include "bw_match.h"
 
 #include <cstdint>

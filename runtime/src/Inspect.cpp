@@ -23,7 +23,7 @@ std::vector<PolicySummary> Runtime::list() {
   if (!exists(pins_.root))
     return out;
   Lock lock(pins_.root, false);
-  Shared shared(pins_);
+  SharedMaps shared(pins_);
   bool gens = shared.present();
   for (const auto &st : ourPolicies(pins_)) {
     const std::string &n = st.name;
@@ -88,7 +88,7 @@ std::vector<std::string> Runtime::policiesWithStaleScope() {
   std::vector<std::string> out;
   if (!exists(pins_.root))
     return out;
-  Shared shared(pins_);
+  SharedMaps shared(pins_);
   if (!shared.present())
     return out;
   for (const auto &st : ourPolicies(pins_)) {

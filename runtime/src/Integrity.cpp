@@ -9,7 +9,7 @@
 
 namespace bulwark::rt {
 
-std::vector<std::string> checkWiring(const PinLayout &pins, Shared &shared, const PolicySummary &s) {
+std::vector<std::string> checkWiring(const PinLayout &pins, SharedMaps &shared, const PolicySummary &s) {
   std::vector<std::string> out;
   std::string slot = std::to_string(s.slot);
   uint32_t raw = 0;

@@ -12,6 +12,6 @@ namespace bulwark::rt {
 
 // What a process other than the runtime changed (or an interrupted command left): each entry
 // says what differs. Reads only.
-std::vector<std::string> checkWiring(const PinLayout &pins, Shared &shared, const PolicySummary &s);
+std::vector<std::string> checkWiring(const PinLayout &pins, SharedMaps &shared, const PolicySummary &s);
 
 } // namespace bulwark::rt

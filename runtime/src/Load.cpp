@@ -66,7 +66,7 @@ struct LoadJob {
   LoadResult res;
   uint32_t mode = 0, slot = 0, lane = 0;
   std::optional<PolicyState> existing;  // the loaded version's state, if any
-  std::optional<Shared> shared;
+  std::optional<SharedMaps> shared;
   PolicyObject o;
   std::optional<Instances> instances;
   uint32_t instance = 0;
@@ -391,7 +391,7 @@ void attachKprobes(LoadJob &j) {
 // enforcing version does not use (or one whose chain link is missing: an interrupted unload)
 // gets a pass-through at slot*2+cur and is linked into its lane chain now.
 void wireHook(LoadJob &j, const Hook &h, bpf_program *prog) {
-  Shared &shared = *j.shared;
+  SharedMaps &shared = *j.shared;
   uint32_t slot = j.slot, lane = j.lane, cur = j.cur, next = j.next;
   if (ensureDispatcher(j.pins, h, lane))
     j.undo.add([&pins = j.pins, &shared, &h, lane] { dropDispatcherIfIdle(pins, shared, h, lane); });
@@ -454,7 +454,7 @@ void recordGeneration(LoadJob &j) {
 // switchOver: the slot's mode, then the bw_gen write that switches every hook to gen<next>;
 // commits the undo log.
 void switchOver(LoadJob &j) {
-  Shared &shared = *j.shared;
+  SharedMaps &shared = *j.shared;
   uint32_t slot = j.slot;
   // Fail closed: a linked slot whose program goes missing decides by its mode. Set before the
   // switch, so the switch is the last bpf() call of the load: a policy that denies bpf() to
@@ -476,7 +476,7 @@ void switchOver(LoadJob &j) {
 // directory removed, its instance retired. A failure here is a warning: the new version
 // already enforces.
 void retire(LoadJob &j) {
-  Shared &shared = *j.shared;
+  SharedMaps &shared = *j.shared;
   uint32_t slot = j.slot, cur = j.cur, next = j.next;
   try {
     for (const Hook *h : j.removed) {

@@ -1,7 +1,7 @@
 // Filling a policy's maps from the bundle's map data (maps/<name>.bin).
 #pragma once
 
-#include "BundleView.h"
+#include "BundleDir.h"
 
 #include <bpf/libbpf.h>
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "Bpf.h"
-#include "BundleView.h"
+#include "BundleDir.h"
 #include "Identity.h"
 #include "Pins.h"
 #include "State.h"

@@ -2,7 +2,7 @@
 // load, and the cgroups at those paths now (docs/architecture.md).
 #pragma once
 
-#include "BundleView.h"
+#include "BundleDir.h"
 #include "Pins.h"
 #include "Runtime.h"
 #include "State.h"

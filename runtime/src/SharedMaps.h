@@ -29,9 +29,9 @@ private:
 };
 
 // Shared maps, opened from their pins on demand.
-class Shared {
+class SharedMaps {
 public:
-  explicit Shared(const PinLayout &pins) : pins_(pins) {}
+  explicit SharedMaps(const PinLayout &pins) : pins_(pins) {}
   bool present() { return exists(pins_.sharedMap("bw_gen")); }
   int gen() { return open(genFd_, "bw_gen"); }
   // bw_slot_mode exists once an object that chains LSM hooks was loaded (kprobe-only

@@ -26,7 +26,7 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
     throw Error(Exit::NotFound, "policy " + policy + " is not loaded");
   uint32_t slot = st->header.slot;
   uint32_t lane = laneOf(slot);
-  Shared shared(pins_);
+  SharedMaps shared(pins_);
   if (shared.present()) {
     // Out of every chain first (one write each), then wait until no event can still be
     // running its programs, then free them.

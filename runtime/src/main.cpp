@@ -2,7 +2,7 @@
 // decisions; checks what the kernel supports. See docs/operations.md.
 #include "Abi.h"
 #include "Bpf.h"
-#include "BundleView.h"
+#include "BundleDir.h"
 #include "Daemon.h"
 #include "Doctor.h"
 #include "Error.h"
@@ -28,7 +28,7 @@
 #include <map>
 
 using namespace bulwark::rt;
-using bulwark::jsonEscape;
+using bulwark::JsonWriter;
 namespace bundle = bulwark::bundle;
 
 namespace {
@@ -63,50 +63,27 @@ std::string joined(const std::vector<std::string> &v, const char *sep = ",") {
   return o;
 }
 
-// A JSON object written member by member (list/status --format json).
-class JsonObject {
-public:
-  JsonObject &str(const char *k, const std::string &v) { return raw(k, "\"" + jsonEscape(v) + "\""); }
-  JsonObject &num(const char *k, uint64_t v) { return raw(k, std::to_string(v)); }
-  JsonObject &boolean(const char *k, bool v) { return raw(k, v ? "true" : "false"); }
-  JsonObject &strings(const char *k, const std::vector<std::string> &v) {
-    std::string a = "[";
-    for (size_t i = 0; i < v.size(); i++)
-      a += (i ? ",\"" : "\"") + jsonEscape(v[i]) + "\"";
-    return raw(k, a + "]");
-  }
-  JsonObject &raw(const char *k, const std::string &json) {
-    body_ += (body_.empty() ? "\"" : ",\"") + std::string(k) + "\":" + json;
-    return *this;
-  }
-  std::string text() const { return "{" + body_ + "}"; }
-
-private:
-  std::string body_;
-};
-
-std::string jsonArray(const std::vector<std::string> &objects) {
-  std::string a = "[";
-  for (size_t i = 0; i < objects.size(); i++)
-    a += (i ? "," : "") + objects[i];
-  return a + "]";
+void jsonStrings(JsonWriter &w, const char *key, const std::vector<std::string> &v) {
+  w.key(key).beginArray();
+  for (const auto &x : v)
+    w.value(x);
+  w.endArray();
 }
 
-JsonObject policyJson(const PolicySummary &p) {
-  JsonObject o;
-  o.str("policy", p.name).num("slot", p.slot).num("lane", p.lane)
-      .str("mode", modeWord(p.active.mode)).num("generation", p.gen)
-      .num("instance", p.active.instance).str("loaded", timeString(p.active.loadedNs))
-      .strings("hooks", hookNames(p.hooks)).boolean("healthy", p.healthy).strings("problems", p.problems)
-      .strings("tampering", p.tampering);
-  std::vector<std::string> scope;
-  for (const auto &c : p.scope) {
-    JsonObject j;
-    j.str("cgroup", c.path).num("loaded_id", c.loadedId).num("current_id", c.currentId).str("state", c.state());
-    scope.push_back(j.text());
-  }
-  o.raw("scope", jsonArray(scope));
-  return o;
+// The members of a policy's object in `list` and `status --format json`.
+void policyMembers(JsonWriter &w, const PolicySummary &p) {
+  w.key("policy").value(p.name).key("slot").value(p.slot).key("lane").value(p.lane);
+  w.key("mode").value(modeWord(p.active.mode)).key("generation").value(p.gen);
+  w.key("instance").value(p.active.instance).key("loaded").value(timeString(p.active.loadedNs));
+  jsonStrings(w, "hooks", hookNames(p.hooks));
+  w.key("healthy").value(p.healthy);
+  jsonStrings(w, "problems", p.problems);
+  jsonStrings(w, "tampering", p.tampering);
+  w.key("scope").beginArray();
+  for (const auto &c : p.scope)
+    w.beginObject().key("cgroup").value(c.path).key("loaded_id").value(c.loadedId).key("current_id")
+        .value(c.currentId).key("state").value(c.state()).endObject();
+  w.endArray();
 }
 
 // ---- commands -----------------------------------------------------------------------------
@@ -165,10 +142,15 @@ int cmdList(const std::string &root, bool json) {
   Runtime rt(root);
   auto ps = rt.list();
   if (json) {
-    std::vector<std::string> out;
-    for (const auto &p : ps)
-      out.push_back(policyJson(p).text());
-    std::printf("{\"pin_root\":\"%s\",\"policies\":%s}\n", jsonEscape(root).c_str(), jsonArray(out).c_str());
+    JsonWriter w(false);
+    w.beginObject().key("pin_root").value(root).key("policies").beginArray();
+    for (const auto &p : ps) {
+      w.beginObject();
+      policyMembers(w, p);
+      w.endObject();
+    }
+    w.endArray().endObject();
+    std::printf("%s\n", w.str().c_str());
     return 0;
   }
   if (ps.empty()) {
@@ -184,34 +166,37 @@ int cmdList(const std::string &root, bool json) {
   return 0;
 }
 
-JsonObject statusJson(const PolicyStatus &st) {
-  JsonObject o = policyJson(st.summary);
-  std::vector<std::string> rules;
-  for (const auto &r : st.rules) {
-    JsonObject j;
-    j.num("id", r.id).str("rule", r.name).str("hook", r.hook).str("action", r.action).num("hits", r.hits)
-        .num("emitted", r.emitted).num("dropped", r.dropped).num("limited", r.limited);
-    rules.push_back(j.text());
-  }
-  o.raw("rules", jsonArray(rules)).num("drops", st.drops).num("kernel_memory", st.kernelMemory)
-      .num("object_labels", st.objectLabels).num("object_labels_max", st.objectLabelsMax);
-  return o;
+void statusMembers(JsonWriter &w, const PolicyStatus &st) {
+  policyMembers(w, st.summary);
+  w.key("rules").beginArray();
+  for (const auto &r : st.rules)
+    w.beginObject().key("id").value(r.id).key("rule").value(r.name).key("hook").value(r.hook)
+        .key("action").value(r.action).key("hits").value(r.hits).key("emitted").value(r.emitted)
+        .key("dropped").value(r.dropped).key("limited").value(r.limited).endObject();
+  w.endArray().key("drops").value(st.drops).key("kernel_memory").value(st.kernelMemory);
+  w.key("object_labels").value(st.objectLabels).key("object_labels_max").value(st.objectLabelsMax);
 }
 
 // `status --format json`: every policy (or one) and the shared state, as one object.
 int printStatusJson(Runtime &rt, const std::string &root, const std::string &policy) {
-  std::vector<std::string> out;
+  JsonWriter w(false);
+  w.beginObject().key("pin_root").value(root).key("policies").beginArray();
+  auto one = [&](const PolicyStatus &st) {
+    w.beginObject();
+    statusMembers(w, st);
+    w.endObject();
+  };
   if (policy.empty())
     for (const auto &p : rt.list())
-      out.push_back(statusJson(rt.status(p)).text());
+      one(rt.status(p));
   else
-    out.push_back(statusJson(rt.status(policy)).text());
+    one(rt.status(policy));
   auto shared = rt.sharedStatus();
-  JsonObject o;
-  o.str("pin_root", root).raw("policies", jsonArray(out)).num("dispatchers", shared.dispatchers.size())
-      .num("shared_kernel_memory", shared.kernelMemory)
-      .str("self_protection", shared.guardTrusts.empty() ? "off" : shared.guardMissing.empty() ? "on" : "tampered");
-  std::printf("%s\n", o.text().c_str());
+  w.endArray().key("dispatchers").value(uint64_t(shared.dispatchers.size()));
+  w.key("shared_kernel_memory").value(shared.kernelMemory);
+  w.key("self_protection").value(shared.guardTrusts.empty() ? "off" : shared.guardMissing.empty() ? "on" : "tampered");
+  w.endObject();
+  std::printf("%s\n", w.str().c_str());
   return 0;
 }
 

@@ -23,13 +23,25 @@ bulwark::ir::Policy fileOpenPolicy() {
 
 } // namespace
 
-// Every per-policy map in the object is declared as the contract's table says (abi/maps.def).
+// Every map in the object is declared as the contract's tables say (abi/maps.def, shared_maps.def).
 TEST(Object, MapsAreDeclaredAsTheContractSays) {
   auto r = bulwark::backend::compileBundle(fileOpenPolicy());
   ASSERT_TRUE(r) << (r.errors.empty() ? "" : r.errors[0].message);
   auto s = summarize(r->bundle.object);
   ASSERT_TRUE(s.opened) << s.error;
-  size_t checked = 0;
+  size_t checked = 0, shared = 0;
+  for (const auto &sm : bulwark::abi::sharedMaps()) {
+    std::string name = std::string(sm.name) + (sm.perHook ? "_FILE_OPEN" : "");
+    if (!s.maps.count(name))
+      continue;  // bw_slot_mode and bw_events only where the object chains or records
+    EXPECT_EQ(s.maps[name].type, sm.bpfType) << name;
+    EXPECT_EQ(s.maps[name].maxEntries, sm.maxEntries) << name;
+    if (sm.keySize) {
+      EXPECT_EQ(s.maps[name].keySize, sm.keySize) << name;
+    }
+    shared++;
+  }
+  EXPECT_GE(shared, 4u);
   for (const auto &[name, m] : s.maps) {
     const bulwark::abi::MapSpec *spec = bulwark::abi::findMap(name);
     if (!spec)

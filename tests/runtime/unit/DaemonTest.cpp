@@ -1,6 +1,6 @@
 // The daemon's pure parts: config, bundle directory scanning (incl. the Kubernetes
 // ConfigMap layout), the reconcile plan, metric label escaping, content hashing.
-#include "BundleView.h"
+#include "BundleDir.h"
 #include "Daemon.h"
 #include "Error.h"
 #include "TestBundle.h"

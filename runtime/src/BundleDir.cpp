@@ -1,4 +1,4 @@
-#include "BundleView.h"
+#include "BundleDir.h"
 
 #include "Abi.h"
 #include "Error.h"
@@ -19,12 +19,14 @@ namespace bulwark::rt {
 namespace fs = std::filesystem;
 
 bool isSharedMapName(std::string_view name) {
-  for (auto s : kSharedMaps)
-    if (name == s)
+  for (const auto &s : abi::sharedMaps()) {
+    if (!s.perHook && name == s.name)
       return true;
-  for (const auto &h : hooks())
-    if (h.lsm && (name == progsMapName(h) || name == nextMapName(h)))
-      return true;
+    if (s.perHook)
+      for (const auto &h : hooks())
+        if (h.lsm && name == std::string(s.name) + "_" + std::string(h.id))
+          return true;
+  }
   return false;
 }
 

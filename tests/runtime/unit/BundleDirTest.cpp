@@ -1,5 +1,5 @@
 // Bundle validation without a kernel: manifest, versions, names, map data, the object.
-#include "BundleView.h"
+#include "BundleDir.h"
 #include "Error.h"
 #include "TestBundle.h"
 
@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using rttest::BundleSpec;
 
-class BundleViewTest : public ::testing::Test {
+class BundleDirTest : public ::testing::Test {
 protected:
   void SetUp() override {
     dir = fs::temp_directory_path() / ("bw-bundle-test-" + std::to_string(getpid()) + "-" +
@@ -49,7 +49,7 @@ protected:
   BundleSpec spec;
 };
 
-TEST_F(BundleViewTest, ReadsAValidBundle) {
+TEST_F(BundleDirTest, ReadsAValidBundle) {
   Bundle b = readBundle(make(spec));
   EXPECT_EQ(b.policy.name, "deny-test");
   EXPECT_EQ(b.abi, uint32_t(BW_ABI_VERSION));
@@ -71,12 +71,12 @@ TEST_F(BundleViewTest, ReadsAValidBundle) {
   EXPECT_TRUE(found);
 }
 
-TEST_F(BundleViewTest, VerifierRejectedObjectIsStructurallyValid) {
+TEST_F(BundleDirTest, VerifierRejectedObjectIsStructurallyValid) {
   spec.object = "rejected.bpf.o";
   EXPECT_NO_THROW(readBundle(make(spec)));  // only the kernel can tell
 }
 
-TEST_F(BundleViewTest, MissingPiecesAreCorrupt) {
+TEST_F(BundleDirTest, MissingPiecesAreCorrupt) {
   expectBad((dir / "nope").string(), Exit::BadBundle, "not a directory");
   std::string b = make(spec);
   fs::remove(b + "/policy.bpf.o");
@@ -89,7 +89,7 @@ TEST_F(BundleViewTest, MissingPiecesAreCorrupt) {
   expectBad(b, Exit::BadBundle, "maps/deny_inodes\\.bin is missing");
 }
 
-TEST_F(BundleViewTest, CorruptFilesAreCorrupt) {
+TEST_F(BundleDirTest, CorruptFilesAreCorrupt) {
   std::string b = make(spec);
   std::ofstream(b + "/manifest.yaml", std::ios::trunc) << "{{{";
   expectBad(b, Exit::BadBundle, "corrupt bundle .*manifest\\.yaml");
@@ -107,7 +107,7 @@ TEST_F(BundleViewTest, CorruptFilesAreCorrupt) {
   expectBad(b, Exit::BadBundle, "not a bulwark bundle manifest");
 }
 
-TEST_F(BundleViewTest, VersionsMustMatch) {
+TEST_F(BundleDirTest, VersionsMustMatch) {
   BundleSpec s = spec;
   s.abi = 99;
   expectBad(make(s), Exit::BadBundle, "targets kernel ABI 99, this runtime implements ABI " + std::to_string(BW_ABI_VERSION));
@@ -125,7 +125,7 @@ TEST_F(BundleViewTest, VersionsMustMatch) {
   EXPECT_NE(why.find("X.Y.Z"), std::string::npos);
 }
 
-TEST_F(BundleViewTest, PolicyNamesArePinSafe) {
+TEST_F(BundleDirTest, PolicyNamesArePinSafe) {
   std::string why;
   EXPECT_TRUE(validPolicyName("no-ssh-keys_2"));
   EXPECT_FALSE(validPolicyName("", &why));
@@ -141,7 +141,7 @@ TEST_F(BundleViewTest, PolicyNamesArePinSafe) {
   expectBad(make(s), Exit::BadBundle, "policy name 'bad\\.name'");
 }
 
-TEST_F(BundleViewTest, ManifestMustDescribeTheObject) {
+TEST_F(BundleDirTest, ManifestMustDescribeTheObject) {
   std::string b = make(spec);
   edit(b, "- name: bw_file_open", "- name: bw_other");
   expectBad(b, Exit::BadBundle, "program 'bw_file_open' .* manifest does not list");
@@ -163,7 +163,7 @@ TEST_F(BundleViewTest, ManifestMustDescribeTheObject) {
   expectBad(b, Exit::BadBundle, "rodata 'bw_cfg_nope' but policy\\.bpf\\.o has no such variable");
 }
 
-TEST_F(BundleViewTest, KprobeProgramsMustNameTheirFunction) {
+TEST_F(BundleDirTest, KprobeProgramsMustNameTheirFunction) {
   // A manifest-level check (the fixture object has LSM programs only).
   std::string b = make(spec);
   edit(b, "hook: file.open\n    attach: lsm/file_open", "hook: kprobe\n    attach: lsm/file_open");
@@ -173,7 +173,7 @@ TEST_F(BundleViewTest, KprobeProgramsMustNameTheirFunction) {
   expectBad(b, Exit::BadBundle, "must be in section kprobe/<kernel function>, not 'kprobe/\\.\\./x'");
 }
 
-TEST_F(BundleViewTest, ObjectWithoutTheAbiRodataIsRefused) {
+TEST_F(BundleDirTest, ObjectWithoutTheAbiRodataIsRefused) {
   // The runtime's own dispatcher object is a valid BPF ELF but not a policy.
   std::string b = make(spec);
   fs::copy_file(BULWARK_RT_DISPATCHER_OBJ, b + "/policy.bpf.o", fs::copy_options::overwrite_existing);
