@@ -1,5 +1,5 @@
 // The leading bytes a view string must start with to be looked up (Identity.h viewHeads,
-// bw_cfg_view_head in bw_lib.bpf.c): every listed path passes, others mostly do not.
+// bw_cfg_view_head, abi/rodata.def and bpf/lib/bw_identity.h): every listed path passes, others mostly do not.
 #include "Identity.h"
 
 #include <gtest/gtest.h>
