@@ -66,5 +66,11 @@ JsonWriter &JsonWriter::value(int64_t v) { separate(); out_ += std::to_string(v)
 JsonWriter &JsonWriter::value(uint64_t v) { separate(); out_ += std::to_string(v); return *this; }
 JsonWriter &JsonWriter::value(bool v) { separate(); out_ += v ? "true" : "false"; return *this; }
 JsonWriter &JsonWriter::null() { separate(); out_ += "null"; return *this; }
+JsonWriter &JsonWriter::strings(const std::vector<std::string> &v) {
+  beginArray();
+  for (const auto &s : v)
+    value(s);
+  return endArray();
+}
 
 } // namespace bulwark

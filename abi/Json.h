@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bulwark {
 
@@ -26,6 +27,7 @@ public:
   JsonWriter &value(unsigned v) { return value(static_cast<uint64_t>(v)); }
   JsonWriter &value(bool v);
   JsonWriter &null();
+  JsonWriter &strings(const std::vector<std::string> &v);  // an array of strings
   const std::string &str() const { return out_; }
 
 private:

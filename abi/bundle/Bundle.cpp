@@ -329,19 +329,11 @@ std::string inspectText(const Bundle &b) {
 
 namespace {
 
-void jsonStrings(JsonWriter &w, const std::vector<std::string> &v) {
-  w.beginArray();
-  for (const auto &x : v)
-    w.value(x);
-  w.endArray();
-}
-
 void jsonPolicy(JsonWriter &w, const PolicyInfo &p) {
   w.key("policy").beginObject();
   w.key("name").value(p.name).key("description").value(p.description);
   w.key("mode").value(word(p.mode)).key("default").value(word(p.defaultAction));
-  w.key("scope").beginObject().key("kind").value(word(p.scope)).key("paths");
-  jsonStrings(w, p.scopePaths);
+  w.key("scope").beginObject().key("kind").value(word(p.scope)).key("paths").strings(p.scopePaths);
   w.endObject().key("source_digest").value(p.sourceDigest).endObject();
 }
 
@@ -355,9 +347,7 @@ void jsonLists(JsonWriter &w, const Manifest &m) {
   w.endArray().key("identity").beginArray();
   for (const auto &g : m.identity) {
     w.beginObject().key("group").value(g.group).key("kind").value(word(g.kind)).key("field").value(g.field);
-    w.key("paths");
-    jsonStrings(w, g.paths);
-    w.endObject();
+    w.key("paths").strings(g.paths).endObject();
   }
   w.endArray().key("maps").beginArray();
   for (const auto &x : m.maps)

@@ -28,9 +28,9 @@ uint32_t identityLabels(const Lowered &low, const ir::Policy &policy) {
 }
 
 // The manifest entry of one per-policy map: its layout from the table, max_entries by its size
-// rule (maps.def), and its initial entries from the lowered map image, if any.
+// rule (maps.def; `labels`: identityLabels), and its initial entries from the lowered map image.
 std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &policy, const Lowered &low,
-                                  bundle::Bundle &b) {
+                                  uint32_t labels, bundle::Bundle &b) {
   bundle::MapEntry e;
   e.name = std::string(spec.name);
   e.type = std::string(spec.type);
@@ -49,7 +49,6 @@ std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &po
     }
     b.mapData[e.data] = std::move(bytes);
   }
-  uint32_t labels = identityLabels(low, policy);
   switch (spec.size) {
   case abi::MapSize::CPUS: e.maxEntries = 0; break;
   case abi::MapSize::RULES: e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1); break;
@@ -103,11 +102,12 @@ std::optional<std::string> describeBundle(CompileResult &cr, const CodegenOutput
     m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section});
   for (const auto &h : cg.helpers)
     m.helpers.push_back({h.name, h.section, h.purpose});
+  uint32_t labels = identityLabels(cr.lowered, policy);
   for (const auto &name : cg.maps) {
     const abi::MapSpec *spec = abi::findMap(name);
     if (!spec || spec->size == abi::MapSize::OBJECT)
       continue;  // shared (pinned) maps: bw_shared_maps.bpf.h; task storage keeps the object's size
-    if (auto err = addMap(*spec, policy, cr.lowered, cr.bundle))
+    if (auto err = addMap(*spec, policy, cr.lowered, labels, cr.bundle))
       return err;
   }
   for (const auto &ig : cr.lowered.identity)

@@ -216,9 +216,7 @@ struct Report {
     w.endArray().key("coverage").beginArray();
     for (const auto &[policy, c] : coverage) {
       w.beginObject().key("policy").value(policy).key("rules").value(static_cast<uint64_t>(c.rules));
-      w.key("exercised").value(static_cast<uint64_t>(c.hit.size())).key("not_exercised").beginArray();
-      for (const auto &r : c.missing) w.value(r);
-      w.endArray();
+      w.key("exercised").value(static_cast<uint64_t>(c.hit.size())).key("not_exercised").strings(c.missing);
       w.key("ok").value(coverageOk(c)).endObject();
     }
     w.endArray().key("passed").value(static_cast<uint64_t>(passed)).key("failed").value(static_cast<uint64_t>(failed));

@@ -4,7 +4,6 @@
 
 #include "Contract.h"  // abi/: bw_abi.h, bw_match.h, maps.def, rodata.def
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>

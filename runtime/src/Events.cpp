@@ -253,26 +253,12 @@ void describeObject(const bw_record &r, const Hook *h, Event &e) {
     return;
   for (const FieldInfo *f : hookFields(*h))
     e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
-  switch (h->objectKind) {
-  case 'S':
-    if (h->objectSlot < BW_STR_SLOTS)
-      e.object = s.strs[h->objectSlot];
-    break;
-  case 'A':
-    if (h->objectSlot < BW_ADDR_SLOTS) {
-      e.object = addrString(r.addrs[h->objectSlot]);
-      // the port is the INT slot after the family (net.dport / net.sport, slot 7)
-      if (r.ints[7])
-        e.object += ":" + std::to_string(r.ints[7]);
-    }
-    break;
-  case 'I':
-    if (const FieldInfo *f = findField(h, h->objectName))
-      e.object = fieldValue(*f, s);
-    else if (h->objectSlot < BW_INT_SLOTS)
-      e.object = std::to_string(r.ints[h->objectSlot]);
-    break;
-  }
+  if (!h->object)
+    return;
+  e.object = fieldValue(*h->object, s);
+  // An address object shows its port: the INT slot after the family (net.dport / net.sport, slot 7).
+  if (h->object->slotKind == SlotKind::Addr && h->object->slot < BW_ADDR_SLOTS && r.ints[7])
+    e.object += ":" + std::to_string(r.ints[7]);
 }
 
 } // namespace

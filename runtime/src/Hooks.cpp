@@ -1,7 +1,5 @@
 #include "Hooks.h"
 
-#include "Catalogue.h"  // abi/: the hook catalogue
-
 #include <algorithm>
 #include <vector>
 
@@ -10,28 +8,21 @@ namespace {
 
 // The field shown as an event's "object": the hook's first string field, else its first
 // address field, else its first own integer field (common fields never).
-void pickObject(Hook &h, const HookInfo &info) {
-  auto rank = [](char k) { return k == 'S' ? 3 : k == 'A' ? 2 : k == 'I' ? 1 : 0; };
-  for (const auto &f : info.fields) {
-    if (f.common)
-      continue;
-    char kind = f.slotKind == SlotKind::Str ? 'S' : f.slotKind == SlotKind::Addr ? 'A' : 'I';
-    if (rank(kind) > rank(h.objectKind)) {
-      h.objectKind = kind;
-      h.objectSlot = f.slot;
-      h.objectName = f.name;
-    }
-  }
+const FieldInfo *pickObject(const HookInfo &info) {
+  auto rank = [](SlotKind k) { return k == SlotKind::Str ? 3 : k == SlotKind::Addr ? 2 : 1; };
+  const FieldInfo *best = nullptr;
+  for (const auto &f : info.fields)
+    if (!f.common && (!best || rank(f.slotKind) > rank(best->slotKind)))
+      best = &f;
+  return best;
 }
 
 struct Table {
   std::vector<Hook> hooks;
   Table() {
-    for (const auto &info : Catalogue::get().hooks()) {
-      Hook h{static_cast<uint32_t>(info.id), info.key, info.name, info.kind == HookKind::Lsm, info.attach, 0, 0, {}};
-      pickObject(h, info);
-      hooks.push_back(h);
-    }
+    for (const auto &info : Catalogue::get().hooks())
+      hooks.push_back({static_cast<uint32_t>(info.id), info.key, info.name, info.kind == HookKind::Lsm, info.attach,
+                       pickObject(info)});
   }
 };
 

@@ -2,6 +2,8 @@
 // the runtime never lists hooks by hand).
 #pragma once
 
+#include "Catalogue.h"  // abi/: the hook catalogue
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -16,10 +18,9 @@ struct Hook {
   std::string_view name;   // "file.open"
   bool lsm;                // false: kprobe (not dispatched)
   std::string_view attach; // "file_open" (LSM hook); empty for kprobe
-  // The field shown as the event's "object": first string/address field of the hook.
-  char objectKind;         // 'S' string slot, 'A' address slot, 'I' int slot, 0 none
-  uint32_t objectSlot;
-  std::string_view objectName;  // "file.path"
+  // The catalogue field shown as an event's "object" ("file.path"): the hook's first string
+  // field, else its first address field, else its first own integer field; null: none.
+  const FieldInfo *object;
 };
 
 std::span<const Hook> hooks();

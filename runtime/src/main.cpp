@@ -63,22 +63,13 @@ std::string joined(const std::vector<std::string> &v, const char *sep = ",") {
   return o;
 }
 
-void jsonStrings(JsonWriter &w, const char *key, const std::vector<std::string> &v) {
-  w.key(key).beginArray();
-  for (const auto &x : v)
-    w.value(x);
-  w.endArray();
-}
-
 // The members of a policy's object in `list` and `status --format json`.
 void policyMembers(JsonWriter &w, const PolicySummary &p) {
   w.key("policy").value(p.name).key("slot").value(p.slot).key("lane").value(p.lane);
   w.key("mode").value(modeWord(p.active.mode)).key("generation").value(p.gen);
   w.key("instance").value(p.active.instance).key("loaded").value(timeString(p.active.loadedNs));
-  jsonStrings(w, "hooks", hookNames(p.hooks));
-  w.key("healthy").value(p.healthy);
-  jsonStrings(w, "problems", p.problems);
-  jsonStrings(w, "tampering", p.tampering);
+  w.key("hooks").strings(hookNames(p.hooks)).key("healthy").value(p.healthy);
+  w.key("problems").strings(p.problems).key("tampering").strings(p.tampering);
   w.key("scope").beginArray();
   for (const auto &c : p.scope)
     w.beginObject().key("cgroup").value(c.path).key("loaded_id").value(c.loadedId).key("current_id")

@@ -212,7 +212,8 @@ TEST(Hooks, TableComesFromTheCatalogue) {
   EXPECT_EQ(h->id, "FILE_OPEN");
   EXPECT_EQ(h->attach, "file_open");
   EXPECT_TRUE(h->lsm);
-  EXPECT_EQ(h->objectName, "file.path");
+  ASSERT_NE(h->object, nullptr);
+  EXPECT_EQ(h->object->name, "file.path");
   EXPECT_EQ(hookByAttach("bprm_check_security")->name, "process.exec");
   EXPECT_EQ(progsMapName(*hookById("KERNEL_MOUNT")), "bw_progs_KERNEL_MOUNT");
   EXPECT_FALSE(hookByName("kprobe")->lsm);
