@@ -3,6 +3,7 @@
 #include "Daemon.h"
 
 #include "Error.h"
+#include "EventLog.h"
 #include "EventReader.h"
 #include "MetricsHttp.h"
 #include "System.h"
@@ -90,6 +91,7 @@ struct Daemon::Loop {
   Fd sigfd, inotifyOwner, listenFd;
   std::FILE *out = nullptr;  // decision records (null: events none)
   bool ownOut = false;
+  std::optional<EventLog> log;  // every event, rotated (event_log)
   std::optional<EventReader> reader;
   Fd ep;
   bool eventsWatched = false, running = true;
@@ -115,7 +117,11 @@ Daemon::Loop::Loop(Daemon &d) : d(d) {
   if (!d.cfg_.metrics.empty())
     listenFd = listenOn(d.cfg_.metrics);
   openOutput();
+  if (!d.cfg_.eventLog.empty())
+    log.emplace(d.cfg_.eventLog, d.cfg_.eventLogMaxBytes, d.cfg_.pinRoot);
   reader.emplace(d.rt_, out, d.cfg_.eventsFormat == "json");
+  reader->logTo(log ? &*log : nullptr);
+  d.eventLog_ = log ? &*log : nullptr;
   d.events_ = &*reader;
   ep = Fd(epoll_create1(EPOLL_CLOEXEC));
   watch(sigfd.get(), kSignal);
@@ -253,7 +259,7 @@ void Daemon::Loop::reconcileNow(double now) {
   nextResync = now + d.cfg_.resyncSeconds;
   d.reconcile(false);
   d.rebuildWatches();
-  if (out)
+  if (out || log)
     openEvents();
 }
 
@@ -262,6 +268,9 @@ void Daemon::Loop::finish() {
   if (eventsWatched)
     reader->consume();
   d.events_ = nullptr;
+  d.eventLog_ = nullptr;
+  reader.reset();
+  log.reset();  // writes what is buffered
   if (ownOut)
     std::fclose(out);
 }
@@ -274,11 +283,12 @@ int Daemon::run() {
   rt_.preflight();
   Loop loop(*this);
   log("watching " + cfg_.bundleDir + " (pin root " + cfg_.pinRoot + ")" +
-      (cfg_.metrics.empty() ? "" : ", metrics on http://" + cfg_.metrics + "/metrics"));
+      (cfg_.metrics.empty() ? "" : ", metrics on http://" + cfg_.metrics + "/metrics") +
+      (cfg_.eventLog.empty() ? "" : ", event log " + cfg_.eventLog));
   rebuildWatches();
   reconcile(true);
   rebuildWatches();
-  if (loop.out)
+  if (loop.out || loop.log)
     loop.openEvents();
   loop.startTimers();
   while (loop.running)

@@ -3,6 +3,7 @@
 #include "Abi.h"
 #include "Bpf.h"
 #include "Error.h"
+#include "EventLog.h"
 #include "Runtime.h"
 #include "System.h"
 
@@ -39,11 +40,7 @@ EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit,
   bootId_ = firstLine("/proc/sys/kernel/random/boot_id");
 }
 
-EventReader::~EventReader() {
-  close();
-  if (cgroupRoot_ >= 0)
-    ::close(cgroupRoot_);
-}
+EventReader::~EventReader() { close(); }
 
 void EventReader::close() {
   if (rb_)
@@ -95,13 +92,18 @@ void EventReader::pruneInstances() {
 }
 int EventReader::consume() {
   int rc = rb_ ? ring_buffer__consume(rb_) : 0;
-  pruneInstances();
+  afterBatch();
   return rc;
 }
 int EventReader::poll(int timeoutMs) {
   int rc = rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0;
-  pruneInstances();
+  afterBatch();
   return rc;
+}
+void EventReader::afterBatch() {
+  if (log_)
+    log_->flush();
+  pruneInstances();
 }
 
 uint64_t EventReader::countOf(const std::string &action) const {
@@ -135,42 +137,6 @@ const std::map<uint32_t, InstanceInfo> &EventReader::instancesFor(uint32_t id) {
   return instances_;
 }
 
-// cgroup id → path, via a file handle on the cgroup2 root (kernfs node id).
-std::string EventReader::cgroupPath(uint64_t id) {
-  auto it = cgroupCache_.find(id);
-  if (it != cgroupCache_.end())
-    return it->second;
-  std::string path;
-  if (cgroupRoot_ < 0)
-    cgroupRoot_ = ::open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cgroupRoot_ >= 0) {
-    struct {
-      struct file_handle fh;
-      uint64_t id;
-    } h{};
-    h.fh.handle_bytes = sizeof(uint64_t);
-    h.fh.handle_type = 0xfe;  // FILEID_KERNFS
-    h.id = id;
-    int fd = ::open_by_handle_at(cgroupRoot_, &h.fh, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[4096];
-      ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
-      if (n > 0) {
-        path.assign(buf, size_t(n));
-        if (path.rfind("/sys/fs/cgroup", 0) == 0)
-          path = path.substr(14);
-        if (path.empty())
-          path = "/";
-      }
-      ::close(fd);
-    }
-  }
-  if (cgroupCache_.size() > 4096)
-    cgroupCache_.clear();
-  cgroupCache_[id] = path;
-  return path;
-}
-
 int EventReader::onSample(void *data, size_t size) {
   read_++;
   uint32_t instance = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->instance : 0;
@@ -181,7 +147,7 @@ int EventReader::onSample(void *data, size_t size) {
     std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
     return 0;
   }
-  e.cgroup = cgroupPath(e.cgroupId);
+  e.cgroup = cgroups_.path(e.cgroupId);
   if (e.exe.empty()) {  // best effort: the process may be gone
     char buf[4096];
     ssize_t n = ::readlink(("/proc/" + std::to_string(e.tgid) + "/exe").c_str(), buf, sizeof buf - 1);
@@ -193,10 +159,13 @@ int EventReader::onSample(void *data, size_t size) {
   e.hostname = hostname_;
   e.bootId = bootId_;
   byAction_[e.action]++;
+  std::string json = log_ || (out_ && json_) ? formatJson(e) : std::string();
+  if (log_)
+    log_->append(json);
   if (!filter_.matches(e))
     return 0;
   if (out_) {
-    std::string line = json_ ? formatJson(e) : formatText(e);
+    std::string line = json_ ? std::move(json) : formatText(e);
     std::fputs(line.c_str(), out_);
     std::fputc('\n', out_);
     std::fflush(out_);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "Events.h"
+#include "System.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +18,7 @@ struct ring_buffer;
 namespace bulwark::rt {
 
 class Runtime;
+class EventLog;
 
 // Which events are written (all of them are read and counted). Empty members match all.
 struct EventFilter {
@@ -32,6 +34,8 @@ public:
   EventReader(const EventReader &) = delete;
   EventReader &operator=(const EventReader &) = delete;
 
+  // Every event read (whatever the filter) is also appended to `log` as a JSON line.
+  void logTo(EventLog *log) { log_ = log; }
   // Opens <pin root>/shared/bw_events. False if it is not pinned (yet).
   bool open();
   bool isOpen() const { return rb_ != nullptr; }
@@ -53,11 +57,12 @@ private:
   int onSample(void *data, size_t size);
   void refreshInstances();
   void pruneInstances();
+  void afterBatch();  // flush the log, prune instances
   const std::map<uint32_t, InstanceInfo> &instancesFor(uint32_t id);
-  std::string cgroupPath(uint64_t id);
 
   Runtime &rt_;
   std::FILE *out_;
+  EventLog *log_ = nullptr;
   bool json_;
   uint64_t limit_;
   EventFilter filter_;
@@ -71,8 +76,7 @@ private:
   uint64_t instancesRefreshedNs_ = 0;
   std::set<uint32_t> gone_;  // instances looked up and not found
   uint64_t pruneAtRead_ = 0, prunedNs_ = 0;
-  std::map<uint64_t, std::string> cgroupCache_;
-  int cgroupRoot_ = -1;
+  CgroupNames cgroups_;
   std::map<std::string, uint64_t> byAction_;
 };
 

@@ -13,6 +13,16 @@
 
 namespace bulwark::rt {
 
+std::string isoTime(uint64_t ns) {
+  time_t secs = time_t(ns / 1000000000ull);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unsigned(ns % 1000000000ull / 1000));
+  return buf;
+}
+
 namespace {
 
 std::string addrString(const bw_addr &a) {
@@ -37,15 +47,6 @@ std::string actionString(uint32_t action, uint32_t flags) {
   return "action-" + std::to_string(action);
 }
 
-std::string isoTime(uint64_t ns) {
-  time_t secs = time_t(ns / 1000000000ull);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unsigned(ns % 1000000000ull / 1000));
-  return buf;
-}
 
 // ---- the catalogue's fields and enums (abi/Catalogue.h) ----
 // The fields of each hook by hook index: its own fields and those of the catalogue entries that
