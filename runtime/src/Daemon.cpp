@@ -86,6 +86,8 @@ struct Daemon::Loop {
   void serveMetrics();
   void checkScope(double now);
   void reconcileNow(double now);
+  void readEvents();
+  void resumeEvents();
 
   Daemon &d;
   Fd sigfd, inotifyOwner, listenFd;
@@ -97,6 +99,7 @@ struct Daemon::Loop {
   bool eventsWatched = false, running = true;
   double pendingAt = -1;  // reconcile when monotonicSeconds() passes this
   double nextResync = 0, nextScopeCheck = 0;
+  double eventsResumeAt = -1;  // the ring is read again then (batching; EventReader::kBatchWait)
   std::vector<std::string> lastStale;
 };
 
@@ -175,13 +178,16 @@ void Daemon::Loop::startTimers() {
 // One turn: wait for the next event or timer, handle what came, then the timers.
 void Daemon::Loop::turn() {
   double now = monotonicSeconds();
-  double until = std::min({nextResync, nextScopeCheck, pendingAt >= 0 ? pendingAt : nextResync});
+  double until = std::min({nextResync, nextScopeCheck, pendingAt >= 0 ? pendingAt : nextResync,
+                           eventsResumeAt >= 0 ? eventsResumeAt : nextResync});
   int timeoutMs = std::max(0, int((until - now) * 1000));
   epoll_event evs[8];
   int n = epoll_wait(ep.get(), evs, 8, timeoutMs);
   for (int i = 0; i < n; i++)
     dispatch(evs[i].data.u64);
   now = monotonicSeconds();
+  if (eventsResumeAt >= 0 && now >= eventsResumeAt)
+    resumeEvents();
   if (running && now >= nextScopeCheck)
     checkScope(now);
   if (running && ((pendingAt >= 0 && now >= pendingAt) || now >= nextResync))
@@ -197,12 +203,35 @@ void Daemon::Loop::dispatch(uint64_t tag) {
     drainInotify();
     break;
   case kEvents:
-    reader->consume();
+    readEvents();
     break;
   case kMetrics:
     serveMetrics();
     break;
   }
+}
+
+// Reads what the ring holds; after a short batch the ring is not watched for kBatchWait, so
+// the next read finds many records instead of one wakeup per record.
+void Daemon::Loop::readEvents() {
+  int n = reader->consume();
+  if (n <= 0 || n >= EventReader::kBatchRecords)
+    return;
+  epoll_event ev{};
+  ev.data.u64 = kEvents;  // no events: not woken until resumeEvents
+  epoll_ctl(ep.get(), EPOLL_CTL_MOD, reader->epollFd(), &ev);
+  eventsResumeAt = monotonicSeconds() + std::chrono::duration<double>(EventReader::kBatchWait).count();
+}
+
+void Daemon::Loop::resumeEvents() {
+  eventsResumeAt = -1;
+  if (!eventsWatched)
+    return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kEvents;
+  epoll_ctl(ep.get(), EPOLL_CTL_MOD, reader->epollFd(), &ev);
+  readEvents();
 }
 
 // SIGHUP reconciles now; SIGTERM and SIGINT stop the loop (the policies stay loaded).

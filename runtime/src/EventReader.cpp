@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <thread>
 
 namespace bulwark::rt {
 
@@ -40,7 +41,10 @@ EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit,
   bootId_ = firstLine("/proc/sys/kernel/random/boot_id");
 }
 
-EventReader::~EventReader() { close(); }
+EventReader::~EventReader() {
+  writePending();
+  close();
+}
 
 void EventReader::close() {
   if (rb_)
@@ -95,12 +99,19 @@ int EventReader::consume() {
   afterBatch();
   return rc;
 }
+// After a short batch the reader waits kBatchWait before it polls again, so the next wakeup
+// finds many records: a wakeup per record (epoll, a context switch, a write) costs more than
+// decoding it. The 4 MiB ring holds far more than a flood sends meanwhile.
 int EventReader::poll(int timeoutMs) {
   int rc = rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0;
   afterBatch();
+  if (rc > 0 && rc < kBatchRecords && !limitReached())
+    std::this_thread::sleep_for(kBatchWait);
   return rc;
 }
 void EventReader::afterBatch() {
+  writePending();
+  exeByTgid_.clear();
   if (log_)
     log_->flush();
   pruneInstances();
@@ -148,30 +159,59 @@ int EventReader::onSample(void *data, size_t size) {
     return 0;
   }
   e.cgroup = cgroups_.path(e.cgroupId);
-  if (e.exe.empty()) {  // best effort: the process may be gone
-    char buf[4096];
-    ssize_t n = ::readlink(("/proc/" + std::to_string(e.tgid) + "/exe").c_str(), buf, sizeof buf - 1);
-    if (n > 0)
-      e.exe.assign(buf, size_t(n));
-  }
-  if (!e.messageTemplate.empty())
-    e.message = renderMessage(e.messageTemplate, e);  // with the cgroup path and exe filled in
+  if (e.exe.empty())
+    e.exe = exeOf(e.tgid);
+  // decodeRecord rendered the message; again only if it names what the reader fills in
+  if (e.messageTemplate.find("{process.") != std::string::npos &&
+      (e.messageTemplate.find("{process.exe}") != std::string::npos ||
+       e.messageTemplate.find("{process.cgroup}") != std::string::npos))
+    e.message = renderMessage(e.messageTemplate, e);
   e.hostname = hostname_;
   e.bootId = bootId_;
   byAction_[e.action]++;
-  std::string json = log_ || (out_ && json_) ? formatJson(e) : std::string();
-  if (log_)
-    log_->append(json);
-  if (!filter_.matches(e))
+  bool match = filter_.matches(e);
+  size_t start = pending_.size();
+  if (log_ || (match && out_ && json_)) {
+    appendJson(pending_, e);  // the line for the output and the log, formatted once
+    if (log_)
+      log_->append(std::string_view(pending_).substr(start));
+    if (!(match && out_ && json_))
+      pending_.resize(start);
+  }
+  if (!match)
     return 0;
   if (out_) {
-    std::string line = json_ ? std::move(json) : formatText(e);
-    std::fputs(line.c_str(), out_);
-    std::fputc('\n', out_);
-    std::fflush(out_);
+    if (!json_)
+      pending_ += formatText(e);
+    pending_ += '\n';
+    if (pending_.size() >= kWriteAt)
+      writePending();
   }
   seen_++;
   return limitReached() ? -ECANCELED : 0;  // a negative value stops libbpf's loop
+}
+
+// Lines are written once per batch of records (or when this much is waiting), not one write
+// per record.
+void EventReader::writePending() {
+  if (pending_.empty() || !out_)
+    return;
+  std::fwrite(pending_.data(), 1, pending_.size(), out_);
+  std::fflush(out_);
+  pending_.clear();
+}
+
+// process.exe of a record that has none: /proc/<tgid>/exe while the process exists (best
+// effort), read once per process and batch: a burst of records comes from few processes.
+const std::string &EventReader::exeOf(uint32_t tgid) {
+  auto [it, fresh] = exeByTgid_.try_emplace(tgid);
+  if (fresh) {
+    char buf[4096];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(tgid) + "/exe").c_str(), buf, sizeof buf - 1);
+    if (n > 0)
+      it->second.assign(buf, size_t(n));
+  }
+  return it->second;
 }
 
 int EventReader::callback(void *ctx, void *data, size_t size) {

@@ -7,6 +7,7 @@
 #include "Events.h"
 #include "System.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -29,6 +30,11 @@ struct EventFilter {
 
 class EventReader {
 public:
+  // Reading in batches (poll, and the daemon's loop): a batch shorter than kBatchRecords is
+  // followed by a pause of kBatchWait before the ring is read again.
+  static constexpr int kBatchRecords = 256;
+  static constexpr std::chrono::milliseconds kBatchWait{10};
+
   EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit = 0, EventFilter filter = {});
   ~EventReader();
   EventReader(const EventReader &) = delete;
@@ -57,7 +63,9 @@ private:
   int onSample(void *data, size_t size);
   void refreshInstances();
   void pruneInstances();
-  void afterBatch();  // flush the log, prune instances
+  void afterBatch();  // write the lines, flush the log, prune instances
+  void writePending();
+  const std::string &exeOf(uint32_t tgid);
   const std::map<uint32_t, InstanceInfo> &instancesFor(uint32_t id);
 
   Runtime &rt_;
@@ -77,6 +85,9 @@ private:
   std::set<uint32_t> gone_;  // instances looked up and not found
   uint64_t pruneAtRead_ = 0, prunedNs_ = 0;
   CgroupNames cgroups_;
+  std::map<uint32_t, std::string> exeByTgid_;  // this batch's /proc/<tgid>/exe
+  std::string pending_;                        // lines not yet written
+  static constexpr size_t kWriteAt = 64 << 10;
   std::map<std::string, uint64_t> byAction_;
 };
 

@@ -65,5 +65,6 @@ std::string enumText(FieldType type, uint64_t value);
 std::string isoTime(uint64_t realtimeNs);  // UTC, microseconds: 2026-12-02T06:31:02.114210Z
 std::string formatText(const Event &e);
 std::string formatJson(const Event &e);
+void appendJson(std::string &out, const Event &e);  // formatJson, appended to `out`
 
 } // namespace bulwark::rt
