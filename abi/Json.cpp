@@ -1,28 +1,58 @@
 #include "Json.h"
 
-#include <cstdio>
+#include <cstdint>
+#include <cstring>
 
 namespace bulwark {
 
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
+namespace {
+// True if one of the 8 bytes of w is a control character, '"' or '\\' (the bytes JSON escapes),
+// or has its top bit set (then the byte-wise check decides): eight bytes per test.
+bool mayNeedEscape(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  auto hasZero = [&](uint64_t x) { return ((x - ones) & ~x & high) != 0; };
+  return ((w - ones * 0x20) & high) || hasZero(w ^ (ones * '"')) || hasZero(w ^ (ones * '\\'));
+}
+} // namespace
+
+// Appends in place, without a temporary string per value: events are written at ring-buffer
+// rates.
+void jsonEscapeTo(std::string &out, std::string_view s) {
+  size_t i = 0, plain = 0;
+  for (;;) {
+    while (i + 8 <= s.size()) {  // skip plain text a word at a time
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (mayNeedEscape(w))
+        break;
+      i += 8;
+    }
+    if (i >= s.size())
+      break;
+    unsigned char c = static_cast<unsigned char>(s[i++]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(s.data() + plain, i - 1 - plain);
+    plain = i;
     switch (c) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
     case '\n': out += "\\n"; break;
     case '\r': out += "\\r"; break;
     case '\t': out += "\\t"; break;
-    default:
-      if (c < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      } else {
-        out += static_cast<char>(c);
-      }
+    default: {
+      static constexpr char hex[] = "0123456789abcdef";
+      char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(u, sizeof u);
+    }
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
+}
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  jsonEscapeTo(out, s);
   return out;
 }
 
@@ -57,11 +87,19 @@ JsonWriter &JsonWriter::endArray() {
 }
 JsonWriter &JsonWriter::key(std::string_view k) {
   separate();
-  out_ += '"' + jsonEscape(k) + (pretty_ ? "\": " : "\":");
+  out_ += '"';
+  jsonEscapeTo(out_, k);
+  out_ += pretty_ ? "\": " : "\":";
   afterKey_ = true;
   return *this;
 }
-JsonWriter &JsonWriter::value(std::string_view v) { separate(); out_ += '"' + jsonEscape(v) + '"'; return *this; }
+JsonWriter &JsonWriter::value(std::string_view v) {
+  separate();
+  out_ += '"';
+  jsonEscapeTo(out_, v);
+  out_ += '"';
+  return *this;
+}
 JsonWriter &JsonWriter::value(int64_t v) { separate(); out_ += std::to_string(v); return *this; }
 JsonWriter &JsonWriter::value(uint64_t v) { separate(); out_ += std::to_string(v); return *this; }
 JsonWriter &JsonWriter::value(bool v) { separate(); out_ += v ? "true" : "false"; return *this; }

@@ -10,10 +10,15 @@
 namespace bulwark {
 
 std::string jsonEscape(std::string_view s);
+void jsonEscapeTo(std::string &out, std::string_view s);  // appends s escaped
 
 class JsonWriter {
 public:
-  explicit JsonWriter(bool pretty = true) : pretty_(pretty) {}
+  explicit JsonWriter(bool pretty = true) : pretty_(pretty), out_(own_) {}
+  // Appends to `into` instead (compact): a reader writes many events into one buffer.
+  explicit JsonWriter(std::string &into) : pretty_(false), out_(into) {}
+  JsonWriter(const JsonWriter &) = delete;
+  JsonWriter &operator=(const JsonWriter &) = delete;
   JsonWriter &beginObject();
   JsonWriter &endObject();
   JsonWriter &beginArray();
@@ -34,7 +39,8 @@ private:
   void separate();
   void newline();
   bool pretty_;
-  std::string out_;
+  std::string own_;
+  std::string &out_;
   int depth_ = 0;
   bool first_ = true;
   bool afterKey_ = false;

@@ -111,4 +111,23 @@ struct bw_counter {
   bw_u64 limited;    /* suppressed by the per-rule rate limit */
 };
 
+/* In-kernel aggregation (bw_agg, per policy; `bulwark top`): every decision that is not allow
+ * is counted by rule, executable and cgroup in the program itself, records or not (rate
+ * limited, ring buffer full). A decision bw_agg has no room for is counted per rule in
+ * bw_agg_lost, so per rule the entries plus the lost count equal the rule's hits. */
+#define BW_AGG_ENTRIES 4096   /* default max entries of bw_agg (`bulwark load --top-entries`) */
+#define BW_AGG_EXE_MAX 256    /* bytes of process.exe kept with an entry, NUL included */
+struct bw_agg_key {
+  bw_u32 rule;       /* rule id, BW_NO_RULE for the policy default */
+  bw_u32 exe_dev;    /* the executable file's dev_t, kernel encoding (major << 20 | minor) */
+  bw_u64 exe_ino;    /* its inode; 0: no executable (a kernel thread) */
+  bw_u64 cgroup_id;  /* cgroup v2 id */
+};
+struct bw_agg_val {
+  bw_u64 count;
+  bw_u64 first_ns, last_ns;   /* bpf_ktime_get_ns of the first and the last decision */
+  char exe[BW_AGG_EXE_MAX];   /* process.exe at the first decision (cut to BW_AGG_EXE_MAX - 1 bytes);
+                               * empty for a kernel thread */
+};
+
 #endif

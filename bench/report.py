@@ -239,6 +239,14 @@ def targets(res):
                   "measured": f"{eps:,.0f}/s delivered of {d['events_offered_per_s'] or 0:,.0f}/s offered; "
                               f"{d['event_loss']:,} lost ({d['dropped']:,} dropped by a full ring)",
                   "pass": eps >= 100000 and d["event_loss"] == 0})
+    e1 = res["flood"].get("deny_unlimited_1cpu")
+    if e1 and e1["rounds"]:
+        offered, eps, us = e1["events_offered_per_s"] or 0, e1["events_per_s"] or 0, e1["reader_cpu_per_event_us"]
+        t.append({"name": "events on one vCPU, record rate limit off (TCG): delivered vs offered, reader CPU",
+                  "target": "delivered == offered, none lost; reader <= 10 us/event",
+                  "measured": f"{eps:,.0f}/s delivered of {offered:,.0f}/s offered; {e1['event_loss']:,} lost "
+                              f"({e1['dropped']:,} dropped by a full ring); reader {us or 0:.1f} us/event",
+                  "pass": e1["event_loss"] == 0 and us is not None and us <= 10})
     for mode, f in res["flood"].items():
         if f["rounds"]:
             t.append({"name": f"per-rule counters under a flood ({mode})", "target": "hits == syscalls",
@@ -374,7 +382,8 @@ def render(res, md):
         out.append(f"{h}Decision and event throughput (TCG)")
         rows = []
         names = {"allow": "allow rule (no records)", "deny": "deny rule, default record rate limit",
-                 "deny_unlimited": "deny rule, record rate limit off"}
+                 "deny_unlimited": "deny rule, record rate limit off",
+                 "deny_unlimited_1cpu": "deny rule, record rate limit off, one vCPU (flood and reader)"}
         for mode, f in res["flood"].items():
             ev = mode.startswith("deny")
             rows.append([names.get(mode, mode), f["rounds"], f"{f['syscalls_per_s'] or 0:,.0f}",
@@ -383,7 +392,7 @@ def render(res, md):
                          f"{f['dropped']:,}" if ev else "-", f"{f['delivered']:,}" if ev else "-",
                          f"{f['events_per_s'] or 0:,.0f}" if ev else "-",
                          f"{f['reader_cpu_pct'] or 0:.0f}%",
-                         f"{f['reader_cpu_per_event_us']:.0f}" if ev and f["reader_cpu_per_event_us"] else "-",
+                         f"{f['reader_cpu_per_event_us']:.1f}" if ev and f["reader_cpu_per_event_us"] else "-",
                          "; ".join(f["errors"])])
         out.append(table(["flood", "rounds", "syscalls/s", "decisions/s", "syscalls", "rule hits", "records sent",
                           "rate-limited", "dropped (ring full)", "delivered", "delivered/s", "reader CPU",
@@ -577,4 +586,10 @@ def smoke_problems(res, only, prof):
                 p.append(f"flood {mode}: no result")
             elif f["errors"]:
                 p.append(f"flood {mode}: {f['errors']}")
+    if "events" in only:
+        f = res["flood"].get("deny_unlimited_1cpu")
+        if not f or not f["rounds"]:
+            p.append("events: no result")
+        elif f["errors"]:
+            p.append(f"events: {f['errors']}")
     return p

@@ -1,5 +1,6 @@
-/* What a decision word does: the rule's counters, its rate-limited record on the ring buffer,
- * SIGKILL for kill, and the verdict (0 or -EPERM; audit mode never denies). */
+/* What a decision word does: the rule's counters, its count per executable and cgroup
+ * (bw_agg), its rate-limited record on the ring buffer, SIGKILL for kill, and the verdict
+ * (0 or -EPERM; audit mode never denies). */
 #ifndef BULWARK_BW_RECORD_H
 #define BULWARK_BW_RECORD_H
 
@@ -54,6 +55,58 @@ BW_API int bw_wants_record(__u32 w) {
   if (cnt)
     __sync_fetch_and_add(&cnt->limited, 1);
   return 0;
+}
+
+/* process.exe for a new bw_agg entry: the event's when the policy read it, else from the
+ * per-task cache (a walk once per exec when it is not filled): once per new entry only. */
+static __always_inline void agg_exe(struct bw_event *ev, char *out) {
+  struct bw_str *exe = &ev->strs[1];
+  if (!exe->len)
+    bw_current_exe(exe, 0);
+  __builtin_memcpy(out, exe->data, BW_AGG_EXE_MAX);
+  out[BW_AGG_EXE_MAX - 1] = 0;
+}
+
+/* Counts the decision in bw_agg by rule, executable (file dev, inode) and cgroup: a lookup and
+ * an atomic add once the entry exists. A decision bw_agg has no room for is counted in
+ * bw_agg_lost, never dropped silently. The new entry is assembled in bw_recbuf, which emit
+ * only fills afterwards. */
+static __always_inline void aggregate(struct bw_event *ev, __u32 rule) {
+  struct bw_agg_key k = {.rule = rule, .cgroup_id = bpf_get_current_cgroup_id()};
+  struct task_struct *t = bpf_get_current_task_btf();
+  struct mm_struct *mm = t->mm;
+  struct file *f = mm ? mm->exe_file : 0;
+  if (f) {
+    struct inode *i = f->f_inode;
+    k.exe_ino = i->i_ino;
+    k.exe_dev = i->i_sb->s_dev;
+  }
+  __u64 now = ev->ktime_ns;
+  struct bw_agg_val *v = bpf_map_lookup_elem(&bw_agg, &k);
+  if (!v) {
+    __u32 z = 0;
+    struct bw_recbuf *rb = bpf_map_lookup_elem(&bw_recbuf, &z);
+    if (!rb)
+      return;
+    struct bw_agg_val *nv = (struct bw_agg_val *)rb->b;
+    nv->count = 1;
+    nv->first_ns = now;
+    nv->last_ns = now;
+    agg_exe(ev, nv->exe);
+    long err = bpf_map_update_elem(&bw_agg, &k, nv, BPF_NOEXIST);
+    if (!err)
+      return;
+    v = bpf_map_lookup_elem(&bw_agg, &k);  /* another CPU created it meanwhile */
+  }
+  if (v) {
+    __sync_fetch_and_add(&v->count, 1);
+    v->last_ns = now;
+    return;
+  }
+  __u32 idx = rule_index(rule);
+  __u64 *lost = bpf_map_lookup_elem(&bw_agg_lost, &idx);
+  if (lost)
+    *lost += 1;
 }
 
 struct pack_ctx {
@@ -134,6 +187,7 @@ BW_API int bw_apply(struct bw_event *ev, __u32 w, int record) {
     __sync_fetch_and_add(&cnt->hits, 1);
   if (action == BW_ACT_ALLOW)
     return 0;
+  aggregate(ev, rule);
   int deny = action == BW_ACT_DENY || action == BW_ACT_KILL;
   __u32 flags = rule == BW_NO_RULE ? BW_REC_DEFAULT : 0;
   if (deny && policy_mode() == BW_MODE_AUDIT) {

@@ -1,5 +1,6 @@
 #include "Counters.h"
 
+#include "Aggregates.h"
 #include "Bpf.h"
 #include "Error.h"
 
@@ -17,7 +18,6 @@ void addCounter(bw_counter &to, const bw_counter &v) {
   to.limited += v.limited;
 }
 
-namespace {
 // Rule names of a generation by rule id; the policy default is id ruleCount.
 std::vector<std::string> ruleNames(const PinLayout &pins, const std::string &policy, uint32_t gen,
                                    uint32_t ruleCount) {
@@ -31,7 +31,6 @@ std::vector<std::string> ruleNames(const PinLayout &pins, const std::string &pol
   out[ruleCount] = kDefaultRuleName;
   return out;
 }
-} // namespace
 
 // A generation's counters by rule id: its own (summed over CPUs) plus its base.
 std::vector<bw_counter> generationCounters(const PinLayout &pins, const std::string &policy, uint32_t gen) {
@@ -84,6 +83,7 @@ bool countersPending(const PinLayout &pins, const PolicyState &st, uint32_t acti
 // longer run. Throws Error; nothing is committed unless the base is pinned.
 void foldCounters(const PinLayout &pins, const PolicyState &st, uint32_t from, uint32_t into) {
   waitForRunningPrograms();
+  foldAggregates(pins, st, from, into);
   auto totals = totalsByName(pins, st.name, from, st.gens[from]);
   if (totals.empty())
     return;  // `from` counted nothing (no bw_counters): no base, and nothing is pending once it is gone

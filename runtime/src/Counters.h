@@ -27,6 +27,10 @@ constexpr std::string_view kDefaultRuleName = "(default)";
 
 void addCounter(bw_counter &to, const bw_counter &v);
 
+// Rule names of a generation by rule id; the policy default is id ruleCount.
+std::vector<std::string> ruleNames(const PinLayout &pins, const std::string &policy, uint32_t gen,
+                                   uint32_t ruleCount);
+
 // A generation's counters by rule id: its own (summed over CPUs) plus its base.
 std::vector<bw_counter> generationCounters(const PinLayout &pins, const std::string &policy, uint32_t gen);
 
@@ -39,7 +43,7 @@ std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std:
 // `active`. Never for a first load that died before its switch: nothing enforces then.
 bool countersPending(const PinLayout &pins, const PolicyState &st, uint32_t active);
 
-// Folds generation `from`'s totals into `into` (see above). Call only when `from` can no
+// Folds generation `from`'s totals, and its aggregates (Aggregates.h), into `into` (see above). Call only when `from` can no
 // longer run. Throws Error; nothing is committed unless the base is pinned.
 void foldCounters(const PinLayout &pins, const PolicyState &st, uint32_t from, uint32_t into);
 

@@ -3,6 +3,7 @@
 #include "Daemon.h"
 
 #include "Error.h"
+#include "EventLog.h"
 #include "EventReader.h"
 #include "MetricsHttp.h"
 #include "System.h"
@@ -85,16 +86,20 @@ struct Daemon::Loop {
   void serveMetrics();
   void checkScope(double now);
   void reconcileNow(double now);
+  void readEvents();
+  void resumeEvents();
 
   Daemon &d;
   Fd sigfd, inotifyOwner, listenFd;
   std::FILE *out = nullptr;  // decision records (null: events none)
   bool ownOut = false;
+  std::optional<EventLog> log;  // every event, rotated (event_log)
   std::optional<EventReader> reader;
   Fd ep;
   bool eventsWatched = false, running = true;
   double pendingAt = -1;  // reconcile when monotonicSeconds() passes this
   double nextResync = 0, nextScopeCheck = 0;
+  double eventsResumeAt = -1;  // the ring is read again then (batching; EventReader::kBatchWait)
   std::vector<std::string> lastStale;
 };
 
@@ -115,7 +120,11 @@ Daemon::Loop::Loop(Daemon &d) : d(d) {
   if (!d.cfg_.metrics.empty())
     listenFd = listenOn(d.cfg_.metrics);
   openOutput();
+  if (!d.cfg_.eventLog.empty())
+    log.emplace(d.cfg_.eventLog, d.cfg_.eventLogMaxBytes, d.cfg_.pinRoot);
   reader.emplace(d.rt_, out, d.cfg_.eventsFormat == "json");
+  reader->logTo(log ? &*log : nullptr);
+  d.eventLog_ = log ? &*log : nullptr;
   d.events_ = &*reader;
   ep = Fd(epoll_create1(EPOLL_CLOEXEC));
   watch(sigfd.get(), kSignal);
@@ -169,13 +178,16 @@ void Daemon::Loop::startTimers() {
 // One turn: wait for the next event or timer, handle what came, then the timers.
 void Daemon::Loop::turn() {
   double now = monotonicSeconds();
-  double until = std::min({nextResync, nextScopeCheck, pendingAt >= 0 ? pendingAt : nextResync});
+  double until = std::min({nextResync, nextScopeCheck, pendingAt >= 0 ? pendingAt : nextResync,
+                           eventsResumeAt >= 0 ? eventsResumeAt : nextResync});
   int timeoutMs = std::max(0, int((until - now) * 1000));
   epoll_event evs[8];
   int n = epoll_wait(ep.get(), evs, 8, timeoutMs);
   for (int i = 0; i < n; i++)
     dispatch(evs[i].data.u64);
   now = monotonicSeconds();
+  if (eventsResumeAt >= 0 && now >= eventsResumeAt)
+    resumeEvents();
   if (running && now >= nextScopeCheck)
     checkScope(now);
   if (running && ((pendingAt >= 0 && now >= pendingAt) || now >= nextResync))
@@ -191,12 +203,35 @@ void Daemon::Loop::dispatch(uint64_t tag) {
     drainInotify();
     break;
   case kEvents:
-    reader->consume();
+    readEvents();
     break;
   case kMetrics:
     serveMetrics();
     break;
   }
+}
+
+// Reads what the ring holds; after a short batch the ring is not watched for kBatchWait, so
+// the next read finds many records instead of one wakeup per record.
+void Daemon::Loop::readEvents() {
+  int n = reader->consume();
+  if (n <= 0 || n >= EventReader::kBatchRecords)
+    return;
+  epoll_event ev{};
+  ev.data.u64 = kEvents;  // no events: not woken until resumeEvents
+  epoll_ctl(ep.get(), EPOLL_CTL_MOD, reader->epollFd(), &ev);
+  eventsResumeAt = monotonicSeconds() + std::chrono::duration<double>(EventReader::kBatchWait).count();
+}
+
+void Daemon::Loop::resumeEvents() {
+  eventsResumeAt = -1;
+  if (!eventsWatched)
+    return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kEvents;
+  epoll_ctl(ep.get(), EPOLL_CTL_MOD, reader->epollFd(), &ev);
+  readEvents();
 }
 
 // SIGHUP reconciles now; SIGTERM and SIGINT stop the loop (the policies stay loaded).
@@ -253,7 +288,7 @@ void Daemon::Loop::reconcileNow(double now) {
   nextResync = now + d.cfg_.resyncSeconds;
   d.reconcile(false);
   d.rebuildWatches();
-  if (out)
+  if (out || log)
     openEvents();
 }
 
@@ -262,6 +297,9 @@ void Daemon::Loop::finish() {
   if (eventsWatched)
     reader->consume();
   d.events_ = nullptr;
+  d.eventLog_ = nullptr;
+  reader.reset();
+  log.reset();  // writes what is buffered
   if (ownOut)
     std::fclose(out);
 }
@@ -274,11 +312,12 @@ int Daemon::run() {
   rt_.preflight();
   Loop loop(*this);
   log("watching " + cfg_.bundleDir + " (pin root " + cfg_.pinRoot + ")" +
-      (cfg_.metrics.empty() ? "" : ", metrics on http://" + cfg_.metrics + "/metrics"));
+      (cfg_.metrics.empty() ? "" : ", metrics on http://" + cfg_.metrics + "/metrics") +
+      (cfg_.eventLog.empty() ? "" : ", event log " + cfg_.eventLog));
   rebuildWatches();
   reconcile(true);
   rebuildWatches();
-  if (loop.out)
+  if (loop.out || loop.log)
     loop.openEvents();
   loop.startTimers();
   while (loop.running)

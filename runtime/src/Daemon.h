@@ -28,6 +28,8 @@ struct DaemonConfig {
   std::string metrics;                  // "host:port" or ":port"; empty = no metrics endpoint
   std::string events = "stdout";        // stdout | none | <file> (appended)
   std::string eventsFormat = "json";    // json | text
+  std::string eventLog;                 // every event as JSON lines, rotated; "" = none (default: defaultEventLog())
+  uint64_t eventLogMaxBytes = 64ull << 20;  // size of the log before it becomes <log>.1
   bool unloadRemoved = true;            // unload policies whose bundle left the directory
   double debounceSeconds = 0.3;         // quiet time after a change before reconciling
   double resyncSeconds = 60;            // reconcile this often even without inotify events
@@ -35,7 +37,7 @@ struct DaemonConfig {
 };
 
 // Parses the YAML config (keys: bundle_dir, pin_root, mode, metrics, events, events_format,
-// unload_removed, debounce_seconds, resync_seconds, scope_check_seconds). Relative paths are relative to
+// event_log, event_log_max_bytes, unload_removed, debounce_seconds, resync_seconds, scope_check_seconds). Relative paths are relative to
 // `baseDir`. Throws Error(Usage) naming the problem.
 DaemonConfig parseDaemonConfig(const std::string &yaml, const std::filesystem::path &baseDir);
 
@@ -110,6 +112,7 @@ private:
   uint64_t reconciles_ = 0, inotifyEvents_ = 0, integrityFailures_ = 0;
   double startedAt_ = 0;
   class EventReader *events_ = nullptr;
+  class EventLog *eventLog_ = nullptr;
 };
 
 } // namespace bulwark::rt

@@ -2,6 +2,7 @@
 #include "Daemon.h"
 
 #include "Error.h"
+#include "EventLog.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@ namespace fs = std::filesystem;
 DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir) {
   DaemonConfig c;
   c.pinRoot = defaultPinRoot();
+  c.eventLog = defaultEventLog();
   auto bad = [](const std::string &w) { throw Error(Exit::Usage, "config: " + w); };
   YAML::Node n;
   try {
@@ -26,7 +28,7 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
   if (!n.IsMap())
     bad("the top level must be a mapping");
   static const std::set<std::string> known = {"bundle_dir",     "pin_root",      "mode",
-                                              "metrics",        "events",        "events_format",
+                                              "metrics",        "events",        "events_format",  "event_log",  "event_log_max_bytes",
                                               "unload_removed", "debounce_seconds", "resync_seconds",
                                               "scope_check_seconds"};
   for (const auto &kv : n) {
@@ -59,6 +61,12 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
       if (c.eventsFormat != "json" && c.eventsFormat != "text")
         bad("events_format must be json or text");
     }
+    if (n["event_log"]) {
+      c.eventLog = n["event_log"].as<std::string>();
+      c.eventLog = c.eventLog == "none" ? "" : path(c.eventLog);
+    }
+    if (n["event_log_max_bytes"])
+      c.eventLogMaxBytes = n["event_log_max_bytes"].as<uint64_t>();
     if (n["unload_removed"])
       c.unloadRemoved = n["unload_removed"].as<bool>();
     if (n["debounce_seconds"])
@@ -72,6 +80,8 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
   }
   if (c.debounceSeconds < 0 || c.resyncSeconds <= 0 || c.scopeCheckSeconds < 0)
     bad("debounce_seconds and scope_check_seconds must be >= 0 and resync_seconds > 0");
+  if (c.eventLogMaxBytes < 4096)
+    bad("event_log_max_bytes must be at least 4096");
   std::string why;
   if (!c.metrics.empty() && !parseListenAddress(c.metrics, &why))
     bad("metrics: " + why);

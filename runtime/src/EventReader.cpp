@@ -3,6 +3,7 @@
 #include "Abi.h"
 #include "Bpf.h"
 #include "Error.h"
+#include "EventLog.h"
 #include "Runtime.h"
 #include "System.h"
 
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <thread>
 
 namespace bulwark::rt {
 
@@ -40,9 +42,8 @@ EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit,
 }
 
 EventReader::~EventReader() {
+  writePending();
   close();
-  if (cgroupRoot_ >= 0)
-    ::close(cgroupRoot_);
 }
 
 void EventReader::close() {
@@ -95,13 +96,25 @@ void EventReader::pruneInstances() {
 }
 int EventReader::consume() {
   int rc = rb_ ? ring_buffer__consume(rb_) : 0;
-  pruneInstances();
+  afterBatch();
   return rc;
 }
+// After a short batch the reader waits kBatchWait before it polls again, so the next wakeup
+// finds many records: a wakeup per record (epoll, a context switch, a write) costs more than
+// decoding it. The 4 MiB ring holds far more than a flood sends meanwhile.
 int EventReader::poll(int timeoutMs) {
   int rc = rb_ ? ring_buffer__poll(rb_, timeoutMs) : 0;
-  pruneInstances();
+  afterBatch();
+  if (rc > 0 && rc < kBatchRecords && !limitReached())
+    std::this_thread::sleep_for(kBatchWait);
   return rc;
+}
+void EventReader::afterBatch() {
+  writePending();
+  exeByTgid_.clear();
+  if (log_)
+    log_->flush();
+  pruneInstances();
 }
 
 uint64_t EventReader::countOf(const std::string &action) const {
@@ -135,42 +148,6 @@ const std::map<uint32_t, InstanceInfo> &EventReader::instancesFor(uint32_t id) {
   return instances_;
 }
 
-// cgroup id → path, via a file handle on the cgroup2 root (kernfs node id).
-std::string EventReader::cgroupPath(uint64_t id) {
-  auto it = cgroupCache_.find(id);
-  if (it != cgroupCache_.end())
-    return it->second;
-  std::string path;
-  if (cgroupRoot_ < 0)
-    cgroupRoot_ = ::open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cgroupRoot_ >= 0) {
-    struct {
-      struct file_handle fh;
-      uint64_t id;
-    } h{};
-    h.fh.handle_bytes = sizeof(uint64_t);
-    h.fh.handle_type = 0xfe;  // FILEID_KERNFS
-    h.id = id;
-    int fd = ::open_by_handle_at(cgroupRoot_, &h.fh, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[4096];
-      ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
-      if (n > 0) {
-        path.assign(buf, size_t(n));
-        if (path.rfind("/sys/fs/cgroup", 0) == 0)
-          path = path.substr(14);
-        if (path.empty())
-          path = "/";
-      }
-      ::close(fd);
-    }
-  }
-  if (cgroupCache_.size() > 4096)
-    cgroupCache_.clear();
-  cgroupCache_[id] = path;
-  return path;
-}
-
 int EventReader::onSample(void *data, size_t size) {
   read_++;
   uint32_t instance = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->instance : 0;
@@ -181,28 +158,60 @@ int EventReader::onSample(void *data, size_t size) {
     std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
     return 0;
   }
-  e.cgroup = cgroupPath(e.cgroupId);
-  if (e.exe.empty()) {  // best effort: the process may be gone
-    char buf[4096];
-    ssize_t n = ::readlink(("/proc/" + std::to_string(e.tgid) + "/exe").c_str(), buf, sizeof buf - 1);
-    if (n > 0)
-      e.exe.assign(buf, size_t(n));
-  }
-  if (!e.messageTemplate.empty())
-    e.message = renderMessage(e.messageTemplate, e);  // with the cgroup path and exe filled in
+  e.cgroup = cgroups_.path(e.cgroupId);
+  if (e.exe.empty())
+    e.exe = exeOf(e.tgid);
+  // decodeRecord rendered the message; again only if it names what the reader fills in
+  if (e.messageTemplate.find("{process.") != std::string::npos &&
+      (e.messageTemplate.find("{process.exe}") != std::string::npos ||
+       e.messageTemplate.find("{process.cgroup}") != std::string::npos))
+    e.message = renderMessage(e.messageTemplate, e);
   e.hostname = hostname_;
   e.bootId = bootId_;
   byAction_[e.action]++;
-  if (!filter_.matches(e))
+  bool match = filter_.matches(e);
+  size_t start = pending_.size();
+  if (log_ || (match && out_ && json_)) {
+    appendJson(pending_, e);  // the line for the output and the log, formatted once
+    if (log_)
+      log_->append(std::string_view(pending_).substr(start));
+    if (!(match && out_ && json_))
+      pending_.resize(start);
+  }
+  if (!match)
     return 0;
   if (out_) {
-    std::string line = json_ ? formatJson(e) : formatText(e);
-    std::fputs(line.c_str(), out_);
-    std::fputc('\n', out_);
-    std::fflush(out_);
+    if (!json_)
+      pending_ += formatText(e);
+    pending_ += '\n';
+    if (pending_.size() >= kWriteAt)
+      writePending();
   }
   seen_++;
   return limitReached() ? -ECANCELED : 0;  // a negative value stops libbpf's loop
+}
+
+// Lines are written once per batch of records (or when this much is waiting), not one write
+// per record.
+void EventReader::writePending() {
+  if (pending_.empty() || !out_)
+    return;
+  std::fwrite(pending_.data(), 1, pending_.size(), out_);
+  std::fflush(out_);
+  pending_.clear();
+}
+
+// process.exe of a record that has none: /proc/<tgid>/exe while the process exists (best
+// effort), read once per process and batch: a burst of records comes from few processes.
+const std::string &EventReader::exeOf(uint32_t tgid) {
+  auto [it, fresh] = exeByTgid_.try_emplace(tgid);
+  if (fresh) {
+    char buf[4096];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(tgid) + "/exe").c_str(), buf, sizeof buf - 1);
+    if (n > 0)
+      it->second.assign(buf, size_t(n));
+  }
+  return it->second;
 }
 
 int EventReader::callback(void *ctx, void *data, size_t size) {

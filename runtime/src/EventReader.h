@@ -5,7 +5,9 @@
 #pragma once
 
 #include "Events.h"
+#include "System.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -17,6 +19,7 @@ struct ring_buffer;
 namespace bulwark::rt {
 
 class Runtime;
+class EventLog;
 
 // Which events are written (all of them are read and counted). Empty members match all.
 struct EventFilter {
@@ -27,11 +30,18 @@ struct EventFilter {
 
 class EventReader {
 public:
+  // Reading in batches (poll, and the daemon's loop): a batch shorter than kBatchRecords is
+  // followed by a pause of kBatchWait before the ring is read again.
+  static constexpr int kBatchRecords = 256;
+  static constexpr std::chrono::milliseconds kBatchWait{10};
+
   EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit = 0, EventFilter filter = {});
   ~EventReader();
   EventReader(const EventReader &) = delete;
   EventReader &operator=(const EventReader &) = delete;
 
+  // Every event read (whatever the filter) is also appended to `log` as a JSON line.
+  void logTo(EventLog *log) { log_ = log; }
   // Opens <pin root>/shared/bw_events. False if it is not pinned (yet).
   bool open();
   bool isOpen() const { return rb_ != nullptr; }
@@ -53,11 +63,14 @@ private:
   int onSample(void *data, size_t size);
   void refreshInstances();
   void pruneInstances();
+  void afterBatch();  // write the lines, flush the log, prune instances
+  void writePending();
+  const std::string &exeOf(uint32_t tgid);
   const std::map<uint32_t, InstanceInfo> &instancesFor(uint32_t id);
-  std::string cgroupPath(uint64_t id);
 
   Runtime &rt_;
   std::FILE *out_;
+  EventLog *log_ = nullptr;
   bool json_;
   uint64_t limit_;
   EventFilter filter_;
@@ -71,8 +84,10 @@ private:
   uint64_t instancesRefreshedNs_ = 0;
   std::set<uint32_t> gone_;  // instances looked up and not found
   uint64_t pruneAtRead_ = 0, prunedNs_ = 0;
-  std::map<uint64_t, std::string> cgroupCache_;
-  int cgroupRoot_ = -1;
+  CgroupNames cgroups_;
+  std::map<uint32_t, std::string> exeByTgid_;  // this batch's /proc/<tgid>/exe
+  std::string pending_;                        // lines not yet written
+  static constexpr size_t kWriteAt = 64 << 10;
   std::map<std::string, uint64_t> byAction_;
 };
 

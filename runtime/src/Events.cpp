@@ -13,6 +13,26 @@
 
 namespace bulwark::rt {
 
+// The date and time of the last second formatted are kept: a burst of records shares them.
+std::string isoTime(uint64_t ns) {
+  thread_local time_t lastSecs = -1;
+  thread_local char head[80];  // "2026-12-02T06:31:02."
+  time_t secs = time_t(ns / 1000000000ull);
+  if (secs != lastSecs) {
+    struct tm tm {};
+    gmtime_r(&secs, &tm);
+    std::snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    lastSecs = secs;
+  }
+  std::string out(head);
+  unsigned us = unsigned(ns % 1000000000ull / 1000);
+  char frac[8] = {0, 0, 0, 0, 0, 0, 'Z', 0};
+  for (int i = 5; i >= 0; i--, us /= 10)
+    frac[i] = char('0' + us % 10);
+  return out + frac;
+}
+
 namespace {
 
 std::string addrString(const bw_addr &a) {
@@ -37,15 +57,6 @@ std::string actionString(uint32_t action, uint32_t flags) {
   return "action-" + std::to_string(action);
 }
 
-std::string isoTime(uint64_t ns) {
-  time_t secs = time_t(ns / 1000000000ull);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unsigned(ns % 1000000000ull / 1000));
-  return buf;
-}
 
 // ---- the catalogue's fields and enums (abi/Catalogue.h) ----
 // The fields of each hook by hook index: its own fields and those of the catalogue entries that
@@ -251,7 +262,9 @@ void describeObject(const bw_record &r, const Hook *h, Event &e) {
   }
   if (!h)
     return;
-  for (const FieldInfo *f : hookFields(*h))
+  const auto &fields = hookFields(*h);
+  e.fields.reserve(fields.size());
+  for (const FieldInfo *f : fields)
     e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
   if (!h->object)
     return;
@@ -318,8 +331,8 @@ std::string formatText(const Event &e) {
   return o;
 }
 
-std::string formatJson(const Event &e) {
-  JsonWriter w(false);
+void appendJson(std::string &out, const Event &e) {
+  JsonWriter w(out);
   w.beginObject().key("schema").value(uint64_t(kEventSchemaVersion)).key("time").value(isoTime(e.timeNs));
   w.key("hostname").value(e.hostname).key("boot_id").value(e.bootId).key("policy").value(e.policy);
   w.key("rule").value(e.rule).key("action").value(e.action).key("hook").value(e.hook);
@@ -333,7 +346,12 @@ std::string formatJson(const Event &e) {
   for (const auto &[name, value] : e.fields)
     w.key(name).value(value);
   w.endObject().endObject();
-  return w.str();
+}
+
+std::string formatJson(const Event &e) {
+  std::string out;
+  appendJson(out, e);
+  return out;
 }
 
 } // namespace bulwark::rt

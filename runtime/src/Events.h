@@ -62,7 +62,9 @@ std::string renderMessage(const std::string &tmpl, const Event &e);
 // "O_WRONLY|O_CREAT"); the number when it has none.
 std::string enumText(FieldType type, uint64_t value);
 
+std::string isoTime(uint64_t realtimeNs);  // UTC, microseconds: 2026-12-02T06:31:02.114210Z
 std::string formatText(const Event &e);
 std::string formatJson(const Event &e);
+void appendJson(std::string &out, const Event &e);  // formatJson, appended to `out`
 
 } // namespace bulwark::rt

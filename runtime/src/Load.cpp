@@ -177,7 +177,10 @@ void sizeMaps(LoadJob &j) {
     if (bpf_map__pin_path(map))
       continue;  // shared: its size is part of the ABI
     uint32_t extra = m.name == abi::name(abi::MapId::m_ident) ? j.identity.mounts + j.identity.hardLinks : 0;  // found at load
-    bpf_map__set_max_entries(map, (m.maxEntries ? m.maxEntries : ncpu) + extra);
+    uint32_t size = m.maxEntries ? m.maxEntries : ncpu;
+    if (m.name == abi::name(abi::MapId::agg) && j.opts.topEntries)
+      size = *j.opts.topEntries;
+    bpf_map__set_max_entries(map, size + extra);
   }
   if (bpf_map *c = bpf_object__find_map_by_name(j.o.obj, std::string(kCountersMap).c_str()))
     bpf_map__set_max_entries(c, std::max<uint32_t>(bpf_map__max_entries(c), uint32_t(j.b.rules.size()) + 1));

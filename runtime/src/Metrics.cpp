@@ -4,6 +4,7 @@
 
 #include "Abi.h"
 #include "Error.h"
+#include "EventLog.h"
 #include "EventReader.h"
 #include "System.h"
 #include "PolicyState.h"
@@ -97,14 +98,52 @@ void statusMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary
   o << labelsMax.str();
 }
 
+// topMetrics: the in-kernel aggregates of each policy (bulwark top), one series per rule,
+// executable and cgroup, and what the full map could not hold.
+void topMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary> &policies) {
+  std::ostringstream counts, lost, used, max;
+  for (const auto &p : policies) {
+    PolicyTop t;
+    try {
+      t = rt.top(p);
+    } catch (const Error &) {
+      continue;
+    }
+    if (!t.present)
+      continue;
+    std::string pl = "{policy=" + promLabel(p.name);
+    for (const auto &e : t.entries)
+      counts << "bulwark_top_decisions_total" << pl << ",rule=" << promLabel(e.rule) << ",action=" << promLabel(e.action)
+             << ",exe=" << promLabel(exeText(e))
+             << ",cgroup=" << promLabel(e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup) << "} " << e.count << "\n";
+    for (const auto &[rule, n] : t.unaggregated)
+      lost << "bulwark_top_unaggregated_total" << pl << ",rule=" << promLabel(rule) << "} " << n << "\n";
+    used << "bulwark_top_entries" << pl << "} " << t.used << "\n";
+    max << "bulwark_top_entries_max" << pl << "} " << t.max << "\n";
+  }
+  help(o, "bulwark_top_decisions_total", "counter",
+       "decisions that are not allow, counted in the kernel per rule, executable and cgroup (bulwark top)");
+  o << counts.str();
+  help(o, "bulwark_top_unaggregated_total", "counter", "decisions of a rule the full aggregation map had no entry for");
+  o << lost.str();
+  help(o, "bulwark_top_entries", "gauge", "entries of the policy's aggregation map in use");
+  o << used.str();
+  help(o, "bulwark_top_entries_max", "gauge", "entries the policy's aggregation map holds");
+  o << max.str();
+}
+
 // eventMetrics: decision records read from the ring buffer (none before the reader exists).
-void eventMetrics(std::ostream &o, const EventReader *events) {
+void eventMetrics(std::ostream &o, const EventReader *events, const EventLog *log) {
   help(o, "bulwark_events_total", "counter", "decision records read from the ring buffer, by action");
   if (events)
     for (const char *a : {"allow", "deny", "audit", "kill", "would-deny"})
       o << "bulwark_events_total{action=\"" << a << "\"} " << events->countOf(a) << "\n";
   help(o, "bulwark_event_decode_errors_total", "counter", "ring buffer records that could not be decoded");
   o << "bulwark_event_decode_errors_total " << (events ? events->decodeErrors() : 0) << "\n";
+  help(o, "bulwark_event_log_write_errors_total", "counter", "writes to the event log that failed (events lost from it)");
+  o << "bulwark_event_log_write_errors_total " << (log ? log->writeErrors() : 0) << "\n";
+  help(o, "bulwark_event_log_rotations_total", "counter", "times the event log reached its cap and became <log>.1");
+  o << "bulwark_event_log_rotations_total " << (log ? log->rotations() : 0) << "\n";
 }
 
 } // namespace
@@ -145,8 +184,9 @@ std::string Daemon::metricsText() {
   }
   policyMetrics(o, policies, integrityFailures_);
   statusMetrics(o, rt_, policies);
+  topMetrics(o, rt_, policies);
   loadMetrics(o);
-  eventMetrics(o, events_);
+  eventMetrics(o, events_, eventLog_);
   return o.str();
 }
 

@@ -15,6 +15,8 @@
 //   <policy>/gen<G>/bw_scope                the cgroups of a cgroup scope and the ids loaded (State.h)
 //   <policy>/gen<G>/bw_counters_base        counts of the versions G replaced, by G's rule
 //                                           ids; pinned once they are folded in (Counters.h)
+//   <policy>/gen<G>/bw_agg_base             aggregates (bw_agg, bw_agg_lost) of the versions G
+//                                           replaced, by G's rule ids (Aggregates.h)
 //   <policy>/gen<G>/helper_<name>           link of a helper program (attached directly)
 //   <policy>/gen<G>/kprobe_<fn>             link of the kprobe program on kernel function fn
 //   <policy>/gen<G>/prog_kprobe_<fn>        that program (for status: insns, run time)
@@ -57,6 +59,9 @@ struct PinLayout {
   std::string rules(const std::string &policy, uint32_t gen) const { return map(policy, gen, "bw_rules"); }
   std::string counterBase(const std::string &policy, uint32_t gen) const {
     return map(policy, gen, "bw_counters_base");
+  }
+  std::string aggregateBase(const std::string &policy, uint32_t gen) const {
+    return map(policy, gen, "bw_agg_base");
   }
   std::string helper(const std::string &policy, uint32_t gen, const std::string &name) const {
     return genDir(policy, gen) + "/helper_" + name;

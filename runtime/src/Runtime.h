@@ -20,6 +20,7 @@ namespace bulwark::rt {
 
 struct LoadOptions {
   std::optional<bundle::Mode> mode;  // override the manifest's mode
+  std::optional<uint32_t> topEntries;  // bw_agg's size instead of the manifest's
   std::chrono::milliseconds grace{50};  // wait before freeing the previous generation
 };
 
@@ -67,6 +68,31 @@ struct RuleCounters {
   uint64_t hits = 0, emitted = 0, dropped = 0, limited = 0;
 };
 
+// One bw_agg entry of `bulwark top`: decisions of a rule by one executable in one cgroup.
+struct TopEntry {
+  std::string rule, hook, action;
+  std::string exe;              // the program's, or a running process's; empty if unknown
+  std::string cgroup;           // path; empty when the cgroup is gone
+  uint32_t exeDev = 0;          // kernel dev_t encoding (major << 20 | minor)
+  uint64_t exeIno = 0, cgroupId = 0;
+  uint64_t count = 0;
+  uint64_t firstNs = 0, lastNs = 0;  // CLOCK_REALTIME
+};
+
+std::string devText(uint32_t kernelDev);  // "8:1"
+// The entry's executable: its path, "(dev 8:1 inode 1234)" when no path is known, "(kernel)".
+std::string exeText(const TopEntry &e);
+
+// What `bulwark top` shows of one policy: its entries (most decisions first) and, per rule, the
+// decisions the full map had no room for (the entries of a rule plus these equal its hits).
+struct PolicyTop {
+  std::string policy;
+  bool present = false;          // the policy object has bw_agg (older bundles have not)
+  uint32_t used = 0, max = 0;    // entries of the enforcing generation's bw_agg, and its size
+  std::vector<TopEntry> entries;
+  std::map<std::string, uint64_t> unaggregated;  // by rule name
+};
+
 struct PinnedObject {
   std::string path;
   std::string kind;  // prog, map, link
@@ -108,6 +134,8 @@ public:
   // The same for a policy list() returned (saves a list() per policy when showing all).
   PolicyStatus status(const PolicySummary &policy);
   SharedStatus sharedStatus();
+  // The in-kernel aggregates of a policy list() returned (Aggregates.h), names resolved.
+  PolicyTop top(const PolicySummary &policy);
   // Loaded policies with a scope cgroup that is not the one loaded (created again, or
   // created after the load): cheap, for the daemon to check often.
   std::vector<std::string> policiesWithStaleScope();

@@ -1,5 +1,9 @@
 #include "System.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +88,69 @@ static uint64_t clockNs(clockid_t c) {
   clock_gettime(c, &ts);
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
+CgroupNames::~CgroupNames() {
+  if (root_ >= 0)
+    ::close(root_);
+}
+
+std::string CgroupNames::path(uint64_t id) {
+  auto it = cache_.find(id);
+  if (it != cache_.end())
+    return it->second;
+  std::string path;
+  if (root_ < 0)
+    root_ = ::open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_ >= 0) {
+    struct {
+      struct file_handle fh;
+      uint64_t id;
+    } h{};
+    h.fh.handle_bytes = sizeof(uint64_t);
+    h.fh.handle_type = 0xfe;  // FILEID_KERNFS
+    h.id = id;
+    int fd = ::open_by_handle_at(root_, &h.fh, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buf[4096];
+      ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
+      if (n > 0) {
+        path.assign(buf, size_t(n));
+        if (path.rfind("/sys/fs/cgroup", 0) == 0)
+          path = path.substr(14);
+        if (path.empty())
+          path = "/";
+      }
+      ::close(fd);
+    }
+  }
+  if (cache_.size() > 4096)
+    cache_.clear();
+  cache_[id] = path;
+  return path;
+}
+
+std::map<std::pair<uint32_t, uint64_t>, std::string> runningExecutables() {
+  std::map<std::pair<uint32_t, uint64_t>, std::string> out;
+  DIR *d = ::opendir("/proc");
+  if (!d)
+    return out;
+  while (dirent *e = ::readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    std::string link = std::string("/proc/") + e->d_name + "/exe";
+    struct stat st {};
+    char buf[4096];
+    if (::stat(link.c_str(), &st) != 0)
+      continue;  // a kernel thread, or gone
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n <= 0)
+      continue;
+    uint32_t dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+    out.try_emplace({dev, uint64_t(st.st_ino)}, std::string(buf, size_t(n)));
+  }
+  ::closedir(d);
+  return out;
+}
+
 uint64_t realtimeNs() { return clockNs(CLOCK_REALTIME); }
 uint64_t monotonicNs() { return clockNs(CLOCK_MONOTONIC); }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,25 @@ bool havePrivilege(std::string *missing = nullptr);
 // /sys/fs/bpf, and keep the pin root below it. Never suggests mounting over the pin root's
 // parent (say /tmp), which would hide what is there.
 std::string bpffsMountHint(const std::string &pinRoot);
+
+// cgroup v2 id -> path relative to the cgroup root ("/system.slice/x.service"; empty when the
+// cgroup is gone), through a file handle on /sys/fs/cgroup; answers are cached.
+class CgroupNames {
+public:
+  CgroupNames() = default;
+  CgroupNames(const CgroupNames &) = delete;
+  CgroupNames &operator=(const CgroupNames &) = delete;
+  ~CgroupNames();
+  std::string path(uint64_t id);
+
+private:
+  int root_ = -1;
+  std::map<uint64_t, std::string> cache_;
+};
+
+// The path (/proc/<pid>/exe) of every running process's executable, by the file's identity:
+// (kernel dev_t encoding major << 20 | minor, inode). Executables no process runs are absent.
+std::map<std::pair<uint32_t, uint64_t>, std::string> runningExecutables();
 
 uint64_t realtimeNs();
 uint64_t monotonicNs();

@@ -6,6 +6,7 @@
 #include "Daemon.h"
 #include "Doctor.h"
 #include "Error.h"
+#include "EventLog.h"
 #include "EventReader.h"
 #include "Events.h"
 #include "Runtime.h"
@@ -19,6 +20,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <filesystem>
 #include <fstream>
@@ -78,10 +80,12 @@ void policyMembers(JsonWriter &w, const PolicySummary &p) {
 }
 
 // ---- commands -----------------------------------------------------------------------------
-int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode) {
+int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode, uint32_t topEntries) {
   Bundle b = readBundle(bundleDir);
   Runtime rt(root);
   LoadOptions opts;
+  if (topEntries)
+    opts.topEntries = topEntries;
   if (!mode.empty())
     opts.mode = bundle::parseWord<bundle::Mode>(mode);  // CLI11 allows only the words
   LoadResult r = rt.load(b, opts);
@@ -301,8 +305,38 @@ uint64_t parseSince(const std::string &v) {
   return uint64_t(timegm(&tm)) * 1000000000ull;
 }
 
+// `events` while a daemon reads the ring buffer: its event log's history (and, with --follow,
+// what it appends), filtered alike. JSON lines are printed as the daemon wrote them.
+int printEventLog(const std::string &log, bool follow, bool json, uint64_t count, double timeout,
+                  const EventFilter &filter) {
+  signal(SIGINT, onSignal);
+  signal(SIGTERM, onSignal);
+  uint64_t deadline = timeout > 0 ? monotonicNs() + uint64_t(timeout * 1e9) : 0;
+  uint64_t printed = 0, unreadable = 0;
+  auto stop = [&] { return gStop || (deadline && monotonicNs() > deadline); };
+  readEventLog(log, follow, stop, [&](const std::string &line) {
+    auto e = parseEventLine(line);
+    if (!e) {
+      unreadable++;
+      return true;
+    }
+    if (!filter.matches(*e))
+      return true;
+    std::string out = json ? line : formatText(*e);
+    std::fputs(out.c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    return !(count && ++printed >= count);
+  });
+  if (unreadable)
+    std::fprintf(stderr, "bulwark: warning: %" PRIu64 " lines of %s are not events\n", unreadable, log.c_str());
+  return 0;
+}
+
 int cmdEvents(const std::string &root, bool follow, const std::string &format, uint64_t count, double timeout,
-              const EventFilter &filter) {
+              const EventFilter &filter, const std::string &log) {
+  if (!log.empty() && daemonWritesLog(log, root))
+    return printEventLog(log, follow, format == "json", count, timeout, filter);
   Runtime rt(root);
   EventReader rd(rt, stdout, format == "json", count, filter);
   if (!rd.open())
@@ -324,6 +358,84 @@ int cmdEvents(const std::string &root, bool follow, const std::string &format, u
   }
   if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
     throw Error(Exit::Failed, "reading events failed: " + errnoText(-rc));
+  return 0;
+}
+
+// ---- top ------------------------------------------------------------------------------------
+// Which aggregates `top` shows; empty members match all, limit 0 shows every entry.
+struct TopFilter {
+  std::string policy, rule;
+  uint64_t limit = 0;
+};
+
+void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry *>> &rows,
+                  const std::vector<PolicyTop> &tops, const TopFilter &f) {
+  std::printf("%10s %-24s %-24s %-6s %-32s %-28s %-27s %s\n", "COUNT", "POLICY", "RULE", "ACTION", "EXE", "CGROUP",
+              "FIRST", "LAST");
+  for (const auto &[p, e] : rows)
+    std::printf("%10" PRIu64 " %-24s %-24s %-6s %-32s %-28s %-27s %s\n", e->count, p->policy.c_str(), e->rule.c_str(),
+                e->action.c_str(), exeText(*e).c_str(),
+                (e->cgroup.empty() ? std::to_string(e->cgroupId) : e->cgroup).c_str(), isoTime(e->firstNs).c_str(),
+                isoTime(e->lastNs).c_str());
+  for (const auto &t : tops) {
+    if (!t.present) {
+      std::printf("%s: no aggregates (bundle compiled by an older bulwarkc)\n", t.policy.c_str());
+      continue;
+    }
+    std::printf("%s: %u of %u entries%s\n", t.policy.c_str(), t.used, t.max,
+                t.used >= t.max ? " FULL: new rule, executable and cgroup combinations are counted per rule only" : "");
+    for (const auto &[rule, n] : t.unaggregated)
+      if (f.rule.empty() || f.rule == rule)
+        std::printf("%s: %" PRIu64 " decisions of rule %s not in an entry (map full)\n", t.policy.c_str(), n,
+                    rule.c_str());
+  }
+}
+
+void printTopJson(const std::string &root, const std::vector<std::pair<const PolicyTop *, const TopEntry *>> &rows,
+                  const std::vector<PolicyTop> &tops, const TopFilter &f) {
+  JsonWriter w(false);
+  w.beginObject().key("pin_root").value(root).key("entries").beginArray();
+  for (const auto &[p, e] : rows)
+    w.beginObject().key("policy").value(p->policy).key("rule").value(e->rule).key("hook").value(e->hook)
+        .key("action").value(e->action).key("exe").value(e->exe)
+        .key("exe_dev").value(devText(e->exeDev))
+        .key("exe_ino").value(e->exeIno).key("cgroup_id").value(e->cgroupId).key("cgroup").value(e->cgroup)
+        .key("count").value(e->count).key("first").value(isoTime(e->firstNs)).key("last").value(isoTime(e->lastNs))
+        .endObject();
+  w.endArray().key("policies").beginArray();
+  for (const auto &t : tops) {
+    w.beginObject().key("policy").value(t.policy).key("aggregated").value(t.present);
+    w.key("entries").value(uint64_t(t.used)).key("max_entries").value(uint64_t(t.max)).key("unaggregated").beginArray();
+    for (const auto &[rule, n] : t.unaggregated)
+      if (f.rule.empty() || f.rule == rule)
+        w.beginObject().key("rule").value(rule).key("count").value(n).endObject();
+    w.endArray().endObject();
+  }
+  w.endArray().endObject();
+  std::printf("%s\n", w.str().c_str());
+}
+
+// `top`: the in-kernel aggregates of every policy (or one), most decisions first.
+int cmdTop(const std::string &root, bool json, const TopFilter &f) {
+  Runtime rt(root);
+  std::vector<PolicyTop> tops;
+  for (const auto &p : rt.list())
+    if (f.policy.empty() || p.name == f.policy)
+      tops.push_back(rt.top(p));
+  if (!f.policy.empty() && tops.empty())
+    throw Error(Exit::NotFound, "policy " + f.policy + " is not loaded");
+  std::vector<std::pair<const PolicyTop *, const TopEntry *>> rows;
+  for (const auto &t : tops)
+    for (const auto &e : t.entries)
+      if (f.rule.empty() || e.rule == f.rule)
+        rows.push_back({&t, &e});
+  std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) { return a.second->count > b.second->count; });
+  if (f.limit && rows.size() > f.limit)
+    rows.resize(f.limit);
+  if (json)
+    printTopJson(root, rows, tops, f);
+  else
+    printTopText(rows, tops, f);
   return 0;
 }
 
@@ -355,9 +467,12 @@ struct CommandLine {
   uint64_t count = 0;
   double timeout = 0;
   EventFilter filter;
+  TopFilter topFilter;
+  uint32_t topEntries = 0;
+  std::string eventLog = defaultEventLog();
   std::string since, config, runRoot;
   CLI::App *load = nullptr, *unload = nullptr, *list = nullptr, *status = nullptr, *events = nullptr,
-           *run = nullptr, *doctor = nullptr;
+           *top = nullptr, *run = nullptr, *doctor = nullptr;
 };
 
 // addCommands: the subcommands and their options, writing into `c`.
@@ -369,6 +484,8 @@ void addCommands(CLI::App &app, CommandLine &c) {
   c.load = app.add_subcommand("load", "load a bundle, or atomically replace the loaded version");
   c.load->add_option("BUNDLE", c.bundle, "bundle directory (<policy>.bwb)")->required();
   c.load->add_option("--mode", c.mode, "override the policy's mode")->check(CLI::IsMember({"audit", "enforce"}));
+  c.load->add_option("--top-entries", c.topEntries, "entries of the in-kernel aggregation map (default 4096)")
+      ->check(CLI::Range(1u, 1u << 20));
   common(c.load);
 
   c.unload = app.add_subcommand("unload", "detach and remove a policy");
@@ -398,7 +515,16 @@ void addCommands(CLI::App &app, CommandLine &c) {
   events->add_option("--action", c.filter.action, "only events with this action")
       ->check(CLI::IsMember({"allow", "deny", "audit", "kill", "would-deny"}));
   events->add_option("--since", c.since, "only events at or after a UTC time (2026-12-02T06:00:00Z) or an age (10m)");
+  events->add_option("--log", c.eventLog, "the daemon's event log: read from it while a daemon writes it")
+      ->capture_default_str();
   common(events);
+
+  c.top = app.add_subcommand("top", "decisions counted in the kernel per rule, executable and cgroup");
+  formatOption(c.top);
+  c.top->add_option("--policy", c.topFilter.policy, "only this policy");
+  c.top->add_option("--rule", c.topFilter.rule, "only this rule (a name, or (default))");
+  c.top->add_option("--limit", c.topFilter.limit, "show at most this many entries (default: all)");
+  common(c.top);
 
   c.run = app.add_subcommand("run", "daemon: keep the bundles of a directory loaded, serve metrics, log events");
   c.run->add_option("--config", c.config, "YAML config file (see docs/operations.md)")->required();
@@ -415,7 +541,7 @@ void addCommands(CLI::App &app, CommandLine &c) {
 int runCommand(CommandLine &c) {
   try {
     if (*c.load)
-      return cmdLoad(c.root, c.bundle, c.mode);
+      return cmdLoad(c.root, c.bundle, c.mode, c.topEntries);
     if (*c.unload)
       return cmdUnload(c.root, c.policy);
     if (*c.list)
@@ -424,8 +550,10 @@ int runCommand(CommandLine &c) {
       return cmdStatus(c.root, c.policy, c.format == "json");
     if (*c.events) {
       c.filter.sinceNs = parseSince(c.since);
-      return cmdEvents(c.root, c.follow, c.format, c.count, c.timeout, c.filter);
+      return cmdEvents(c.root, c.follow, c.format, c.count, c.timeout, c.filter, c.eventLog);
     }
+    if (*c.top)
+      return cmdTop(c.root, c.format == "json", c.topFilter);
     if (*c.doctor)
       return cmdDoctor(c.root, c.json || c.format == "json");
     if (*c.run)

@@ -55,7 +55,8 @@ std::string tmpRoot() { return (fs::temp_directory_path() / ("bw-cli-" + std::to
 TEST(Cli, UsageErrorsExitWith2) {
   for (auto args : std::vector<std::vector<std::string>>{
            {}, {"frobnicate"}, {"load"}, {"load", "x.bwb", "--mode", "bogus"}, {"unload"},
-           {"events", "--format", "xml"}, {"list", "--no-such-flag"}, {"status", "a", "b"}, {"run"}}) {
+           {"events", "--format", "xml"}, {"list", "--no-such-flag"}, {"status", "a", "b"}, {"run"},
+           {"load", "x.bwb", "--top-entries", "0"}, {"top", "--format", "xml"}, {"top", "--limit", "many"}}) {
     Result r = bulwark(args);
     EXPECT_EQ(r.code, 2) << "args: " << ::testing::PrintToString(args) << "\n" << r.out;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << r.out;
@@ -78,7 +79,7 @@ TEST(Cli, BadDaemonConfigExitsWith2) {
 TEST(Cli, HelpAndVersion) {
   Result h = bulwark({"--help"});
   EXPECT_EQ(h.code, 0);
-  for (const char *w : {"load", "unload", "list", "status", "events", "doctor", "run", "Exit codes"})
+  for (const char *w : {"load", "unload", "list", "status", "events", "top", "doctor", "run", "Exit codes"})
     EXPECT_NE(h.out.find(w), std::string::npos) << w;
   Result l = bulwark({"load", "--help"});
   EXPECT_EQ(l.code, 0);
@@ -105,6 +106,12 @@ TEST(Cli, NothingLoaded) {
   Result u = bulwark({"unload", "ghost", "--pin-root", root});
   EXPECT_EQ(u.code, 7) << u.out;
   EXPECT_NE(u.out.find("policy ghost is not loaded"), std::string::npos) << u.out;
+  Result t = bulwark({"top", "--pin-root", root});
+  EXPECT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("COUNT"), std::string::npos) << t.out;
+  Result tp = bulwark({"top", "--policy", "ghost", "--pin-root", root});
+  EXPECT_EQ(tp.code, 7) << tp.out;
+  EXPECT_NE(tp.out.find("policy ghost is not loaded"), std::string::npos) << tp.out;
   Result e = bulwark({"events", "--pin-root", root});
   EXPECT_EQ(e.code, 7) << e.out;
   EXPECT_NE(e.out.find("no event ring buffer"), std::string::npos) << e.out;

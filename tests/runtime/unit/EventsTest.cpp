@@ -203,6 +203,19 @@ TEST(EventsSchema, PrintSamples) {
 
 TEST(Events, JsonEscaping) {
   EXPECT_EQ(jsonEscape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
+  // The escaper skips plain text eight bytes at a time: every byte to escape at every
+  // position of a longer string, beside UTF-8 and DEL, which stay as they are.
+  for (char special : std::string("\"\\\x01\x1f\t")) {
+    for (size_t at = 0; at < 20; at++) {
+      std::string in(20, 'x'), want;
+      in[at] = special;
+      in += "\xc3\xa9\x7f/";
+      for (char c : in)
+        want += c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\x01' ? "\\u0001"
+                : c == '\x1f' ? "\\u001f" : std::string(1, c);
+      EXPECT_EQ(jsonEscape(in), want) << at;
+    }
+  }
 }
 
 TEST(Hooks, TableComesFromTheCatalogue) {
