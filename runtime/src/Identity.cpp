@@ -1,6 +1,7 @@
 #include "Identity.h"
 
 #include "Abi.h"
+#include "Bpf.h"
 #include "Error.h"
 
 #include <bpf/bpf.h>
@@ -304,7 +305,11 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
 namespace bulwark::rt {
 
 void writeObjectHints(bpf_object *obj) {
-  int ident = mapFd(obj, abi::MapId::m_ident);
+  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
+  writeHints(mapFd(obj, abi::MapId::m_ident), m ? bpf_map__fd(m) : -1);
+}
+
+void writeHints(int ident, int hint) {
   if (ident < 0)
     return;
   std::vector<uint64_t> words(BW_HINT_WORDS);
@@ -320,12 +325,12 @@ void writeObjectHints(bpf_object *obj) {
   }
   if (!any)
     return;
-  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
-  if (!m || bpf_map__max_entries(m) < BW_HINT_WORDS)
+  auto info = hint >= 0 ? mapInfo(hint) : std::nullopt;
+  if (!info || info->maxEntries < BW_HINT_WORDS)
     throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
                                      std::to_string(BW_HINT_WORDS) + " words");
   for (uint32_t i = 0; i < BW_HINT_WORDS; ++i)
-    if (words[i] && bpf_map_update_elem(bpf_map__fd(m), &i, &words[i], BPF_ANY) != 0)
+    if (words[i] && bpf_map_update_elem(hint, &i, &words[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
 }
 

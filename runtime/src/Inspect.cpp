@@ -34,7 +34,9 @@ std::vector<PolicySummary> Runtime::list() {
     s.gen = gens ? shared.genOf(s.slot) : 0;
     s.header = st.header;
     s.active = st.gens[s.gen];
-    if (s.active.valid != 1)
+    if (st.gens[s.gen ^ 1].valid == kGenStaged)
+      s.staged = st.gens[s.gen ^ 1];
+    if (s.active.valid != kGenLoaded && s.staged.valid != kGenStaged)
       s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
     auto entries = hooksOfMask(s.active.hooksMask);  // LSM hooks (kprobes are not dispatched)
     s.hooks = groupByHook(entries);

@@ -21,12 +21,15 @@ namespace bulwark::rt {
 struct LoadOptions {
   std::optional<bundle::Mode> mode;  // override the manifest's mode
   std::chrono::milliseconds grace{50};  // wait before freeing the previous generation
+  bool stage = false;  // stop before the switch: `switch` enforces it later (`load --stage`)
 };
 
 struct LoadResult {
   std::string policy;
   uint32_t slot = 0, lane = 0, gen = 0;
   bool replaced = false;       // hot swap of a loaded version
+  bool staged = false;         // staged, not switched to (`load --stage`)
+  bool droppedStaged = false;  // a previously staged version was dropped to make room
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
   double totalMs = 0;          // the whole command, lock to unlock
@@ -55,6 +58,7 @@ struct PolicySummary {
   std::vector<std::string> tampering;
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
+  StateRecord staged{};     // record of the other generation when it is staged (valid kGenStaged)
   std::vector<HookUse> hooks;  // each language hook once, with its attach points
   std::vector<ScopeCgroup> scope;  // cgroup scope only
 };
@@ -96,12 +100,22 @@ struct SharedStatus {
   uint64_t kernelMemory = 0;
 };
 
+// Whether a bundle can be staged (`load --stage`): not with kprobe hooks, which are attached
+// directly and would act before the switch.
+bool canStage(const Bundle &b);
+
 class Runtime {
 public:
   explicit Runtime(std::string pinRoot);
   const PinLayout &pins() const { return pins_; }
 
   LoadResult load(const Bundle &bundle, const LoadOptions &opts);
+  // Switches a policy to the version `load --stage` staged, after checking it is intact;
+  // Error(NotFound) if nothing is staged. The result has slot, lane, gen, switchUs, totalMs.
+  LoadResult switchStaged(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
+  // Drops the staged version (the enforcing one stays as it is; a policy that has only a
+  // staged version is unloaded). Error(NotFound) if nothing is staged.
+  void unstage(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   void unload(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   std::vector<PolicySummary> list();
   PolicyStatus status(const std::string &policy);

@@ -56,6 +56,12 @@ std::string timeString(uint64_t ns) {
   return b;
 }
 
+std::string hashString(uint64_t h) {
+  char b[20];
+  std::snprintf(b, sizeof b, "%016" PRIx64, h);
+  return b;
+}
+
 std::string joined(const std::vector<std::string> &v, const char *sep = ",") {
   std::string o;
   for (const auto &s : v)
@@ -74,22 +80,45 @@ void policyMembers(JsonWriter &w, const PolicySummary &p) {
   for (const auto &c : p.scope)
     w.beginObject().key("cgroup").value(c.path).key("loaded_id").value(c.loadedId).key("current_id")
         .value(c.currentId).key("state").value(c.state()).endObject();
-  w.endArray();
+  w.endArray().key("staged");
+  if (p.staged.valid != kGenStaged) {
+    w.null();
+    return;
+  }
+  w.beginObject().key("generation").value(p.gen ^ 1).key("instance").value(p.staged.instance);
+  w.key("mode").value(modeWord(p.staged.mode)).key("staged").value(timeString(p.staged.loadedNs));
+  w.key("bundle").value(fieldString(p.staged.bundle)).key("content_hash").value(hashString(p.staged.contentHash));
+  w.key("hooks").strings(hookNames(groupByHook(hooksOfMask(p.staged.hooksMask)))).endObject();
+}
+
+// " (staged: ...)" for a policy with a version waiting for `switch`.
+std::string stagedNote(const PolicySummary &p, const char *sep) {
+  if (p.staged.valid != kGenStaged)
+    return "";
+  return std::string(sep) + "(staged " + timeString(p.staged.loadedNs) + ": " + fieldString(p.staged.bundle) +
+         ", content hash " + hashString(p.staged.contentHash) + "; 'bulwark switch " + p.name + "' enforces it" +
+         (p.active.valid == kGenLoaded ? "" : ", nothing enforces before") + ")";
 }
 
 // ---- commands -----------------------------------------------------------------------------
-int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode) {
+int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode, bool stage) {
   Bundle b = readBundle(bundleDir);
   Runtime rt(root);
   LoadOptions opts;
   if (!mode.empty())
     opts.mode = bundle::parseWord<bundle::Mode>(mode);  // CLI11 allows only the words
+  opts.stage = stage;
   LoadResult r = rt.load(b, opts);
   std::printf("%s policy %s (slot %u, lane %u, generation %u, mode %s, hooks %s)\n",
-              r.replaced ? "replaced" : "loaded", r.policy.c_str(), r.slot, r.lane, r.gen,
+              r.staged ? "staged" : r.replaced ? "replaced" : "loaded", r.policy.c_str(), r.slot, r.lane, r.gen,
               std::string(bundle::word(opts.mode.value_or(b.policy.mode))).c_str(), joined(r.hooks).c_str());
-  std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
-              r.totalMs);
+  if (r.droppedStaged)
+    std::printf("dropped the version staged before\n");
+  if (r.staged)
+    std::printf("timing: load+verify %.2f ms, total %.2f ms; not enforcing until 'bulwark switch %s'\n", r.loadMs,
+                r.totalMs, r.policy.c_str());
+  else
+    std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs, r.totalMs);
   const IdentityPlan &id = r.identity;
   if (id.exactPaths)
     std::printf("identity: %u of %u protected paths exist, matched by (device, inode) as well\n",
@@ -104,6 +133,26 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
     std::printf("identity: %u labels learned by the replaced version kept\n", id.carried);
   for (const auto &w : r.warnings)
     std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
+  return 0;
+}
+
+int cmdSwitch(const std::string &root, const std::string &policy) {
+  Runtime rt(root);
+  LoadResult r = rt.switchStaged(policy);
+  std::printf("switched policy %s to its staged version (slot %u, lane %u, generation %u, hooks %s)\n",
+              r.policy.c_str(), r.slot, r.lane, r.gen, joined(r.hooks).c_str());
+  std::printf("timing: switch %.1f us, total %.2f ms\n", r.switchUs, r.totalMs);
+  if (r.identity.carried)
+    std::printf("identity: %u labels learned by the replaced version kept\n", r.identity.carried);
+  for (const auto &w : r.warnings)
+    std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
+  return 0;
+}
+
+int cmdUnstage(const std::string &root, const std::string &policy) {
+  Runtime rt(root);
+  rt.unstage(policy);
+  std::printf("dropped the staged version of policy %s\n", policy.c_str());
   return 0;
 }
 
@@ -153,7 +202,7 @@ int cmdList(const std::string &root, bool json) {
     std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
                 modeWord(p.active.mode), p.gen,
                 timeString(p.active.loadedNs).c_str(), joined(hookNames(p.hooks)).c_str(),
-                integrityNote(p, "  ").c_str());
+                (integrityNote(p, "  ") + stagedNote(p, "  ")).c_str());
   return 0;
 }
 
@@ -201,10 +250,11 @@ int printStatusAll(Runtime &rt, const std::string &root) {
   for (const auto &p : ps) {
     auto st = rt.status(p);
     total += st.kernelMemory;
-    std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
+    std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s%s\n",
                 p.name.c_str(), p.slot, p.lane, modeWord(p.active.mode),
                 p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
-                p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED");
+                p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED",
+                p.staged.valid == kGenStaged ? " STAGED" : "");
   }
   std::printf("kernel memory (policies): %s\n", human(total).c_str());
   auto shared = rt.sharedStatus();
@@ -235,6 +285,11 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
   std::printf("loaded:     %s (load took %.2f ms)\n", timeString(s.active.loadedNs).c_str(),
               double(s.active.loadDurationNs) / 1e6);
   std::printf("bundle:     %s\n", fieldString(s.active.bundle).c_str());
+  if (s.staged.valid == kGenStaged)
+    std::printf("staged:     generation %u, %s, mode %s, bundle %s, content hash %s: not enforcing until 'bulwark "
+                "switch %s'\n",
+                s.gen ^ 1, timeString(s.staged.loadedNs).c_str(), modeWord(s.staged.mode),
+                fieldString(s.staged.bundle).c_str(), hashString(s.staged.contentHash).c_str(), s.name.c_str());
   std::printf("compiler:   %s, ABI %u, source digest %s\n", fieldString(s.active.compiler).c_str(),
               s.active.abi, fieldString(s.active.digest).c_str());
   std::vector<std::string> hooks;  // "kernel.module_load (kernel_read_file, kernel_load_data)"
@@ -351,12 +406,12 @@ struct CommandLine {
   bool verbose = false;
   std::string root = defaultPinRoot();
   std::string bundle, mode, policy, format = "text";
-  bool follow = false, json = false;
+  bool follow = false, json = false, stage = false;
   uint64_t count = 0;
   double timeout = 0;
   EventFilter filter;
   std::string since, config, runRoot;
-  CLI::App *load = nullptr, *unload = nullptr, *list = nullptr, *status = nullptr, *events = nullptr,
+  CLI::App *load = nullptr, *switchTo = nullptr, *unstage = nullptr, *unload = nullptr, *list = nullptr, *status = nullptr, *events = nullptr,
            *run = nullptr, *doctor = nullptr;
 };
 
@@ -369,7 +424,16 @@ void addCommands(CLI::App &app, CommandLine &c) {
   c.load = app.add_subcommand("load", "load a bundle, or atomically replace the loaded version");
   c.load->add_option("BUNDLE", c.bundle, "bundle directory (<policy>.bwb)")->required();
   c.load->add_option("--mode", c.mode, "override the policy's mode")->check(CLI::IsMember({"audit", "enforce"}));
+  c.load->add_flag("--stage", c.stage, "load, verify and wire it, but leave the loaded version enforcing until 'switch'");
   common(c.load);
+
+  c.switchTo = app.add_subcommand("switch", "switch a policy to its staged version (one write)");
+  c.switchTo->add_option("POLICY", c.policy, "policy name")->required();
+  common(c.switchTo);
+
+  c.unstage = app.add_subcommand("unstage", "drop a policy's staged version (the loaded one keeps enforcing)");
+  c.unstage->add_option("POLICY", c.policy, "policy name")->required();
+  common(c.unstage);
 
   c.unload = app.add_subcommand("unload", "detach and remove a policy");
   c.unload->add_option("POLICY", c.policy, "policy name")->required();
@@ -415,7 +479,11 @@ void addCommands(CLI::App &app, CommandLine &c) {
 int runCommand(CommandLine &c) {
   try {
     if (*c.load)
-      return cmdLoad(c.root, c.bundle, c.mode);
+      return cmdLoad(c.root, c.bundle, c.mode, c.stage);
+    if (*c.switchTo)
+      return cmdSwitch(c.root, c.policy);
+    if (*c.unstage)
+      return cmdUnstage(c.root, c.policy);
     if (*c.unload)
       return cmdUnload(c.root, c.policy);
     if (*c.list)
