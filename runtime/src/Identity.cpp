@@ -206,6 +206,19 @@ IdentityMaps identityMaps(bpf_object *obj) {
 uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
   if (old.ident < 0 || now.ident < 0)
     return 0;
+  // Only labels learned at link and rename are carried (the others are set at load). Most
+  // versions learned none: then the group meanings (every exact and prefix entry) are not read.
+  std::vector<std::pair<bw_ident_key, bw_match_val>> learned;
+  for (auto &[k, v] : entries(old.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    bw_match_val val;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    std::memcpy(&val, v.data(), sizeof val);
+    if (ik.ino != 0 && (ik.name == BW_IDENT_SELF || ik.name == BW_IDENT_UNDER))
+      learned.emplace_back(ik, val);
+  }
+  if (learned.empty())
+    return 0;
   auto before = groupMeanings(old), after = groupMeanings(now);
   std::map<uint32_t, uint32_t> same;  // old group -> new group of the same meaning
   for (const auto &[og, meaning] : before)
@@ -215,13 +228,9 @@ uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
         break;
       }
   uint32_t carried = 0;
-  for (auto &[k, v] : entries(old.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
-    bw_ident_key ik;
-    bw_match_val val;
-    std::memcpy(&ik, k.data(), sizeof ik);
-    std::memcpy(&val, v.data(), sizeof val);
+  for (auto [ik, val] : learned) {
     auto to = same.find(ik.group);
-    if (ik.ino == 0 || (ik.name != BW_IDENT_SELF && ik.name != BW_IDENT_UNDER) || to == same.end())
+    if (to == same.end())
       continue;
     ik.group = to->second;
     bw_match_val cur{};
