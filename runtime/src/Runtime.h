@@ -6,6 +6,7 @@
 #include "Bpf.h"
 #include "BundleDir.h"
 #include "Identity.h"
+#include "Memory.h"
 #include "Pins.h"
 #include "State.h"
 
@@ -32,6 +33,7 @@ struct LoadResult {
   bool droppedStaged = false;  // a previously staged version was dropped to make room
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
+  double untilSwitchMs = 0;    // `switch`: its checks before that write (lock to write)
   double totalMs = 0;          // the whole command, lock to unlock
   IdentityPlan identity;       // what was labelled at load (counts only)
   std::vector<std::string> hooks;     // language hooks, each once
@@ -76,7 +78,10 @@ struct PinnedObject {
   std::string kind;  // prog, map, link
   uint32_t id = 0;
   std::string detail;
-  uint64_t memlock = 0;
+  uint64_t memlock = 0;  // as the kernel reports it (fdinfo)
+  KernelMemory memory;   // by kind, with what the kernel holds beyond memlock (BTF not included)
+  uint32_t progId = 0;   // the program pinned, or the one a link holds
+  uint32_t btfId = 0;    // that program's BTF object
 };
 
 struct PolicyStatus {
@@ -84,7 +89,10 @@ struct PolicyStatus {
   std::vector<PinnedObject> pins;
   std::vector<RuleCounters> rules;
   uint64_t drops = 0;
-  uint64_t kernelMemory = 0;  // memlock of the policy's programs and maps
+  // Programs (with JIT images and debug info), maps (with what their layout adds to
+  // memlock), the object's BTF, and the rule tables of its instances (instances/<N>).
+  KernelMemory memory;
+  uint64_t kernelMemory = 0;  // memory.total()
   std::vector<std::string> dispatchers;  // dispatcher link pins its hooks use
   // Object labels (bw_m_ident) of the enforcing generation and the most it holds: when it is
   // full, a link or rename that needs a new label is denied.

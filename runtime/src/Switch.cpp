@@ -185,6 +185,7 @@ LoadResult Runtime::switchStaged(const std::string &policy, std::chrono::millise
   s.st->gens[s.next].valid = kGenLoaded;
   writeRecord(s.st->fd.get(), 1 + s.next, s.st->gens[s.next]);
   s.instances.emplace(pins_);
+  r.untilSwitchMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   switchOver(s);
   retire(s);
   s.instances->prune();

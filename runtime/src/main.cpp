@@ -141,7 +141,7 @@ int cmdSwitch(const std::string &root, const std::string &policy) {
   LoadResult r = rt.switchStaged(policy);
   std::printf("switched policy %s to its staged version (slot %u, lane %u, generation %u, hooks %s)\n",
               r.policy.c_str(), r.slot, r.lane, r.gen, joined(r.hooks).c_str());
-  std::printf("timing: switch %.1f us, total %.2f ms\n", r.switchUs, r.totalMs);
+  std::printf("timing: checks %.2f ms, switch %.1f us, total %.2f ms\n", r.untilSwitchMs, r.switchUs, r.totalMs);
   if (r.identity.carried)
     std::printf("identity: %u labels learned by the replaced version kept\n", r.identity.carried);
   for (const auto &w : r.warnings)
@@ -214,6 +214,10 @@ void statusMembers(JsonWriter &w, const PolicyStatus &st) {
         .key("action").value(r.action).key("hits").value(r.hits).key("emitted").value(r.emitted)
         .key("dropped").value(r.dropped).key("limited").value(r.limited).endObject();
   w.endArray().key("drops").value(st.drops).key("kernel_memory").value(st.kernelMemory);
+  const KernelMemory &m = st.memory;
+  w.key("kernel_memory_parts").beginObject().key("maps").value(m.maps).key("map_layout").value(m.mapLayout);
+  w.key("programs").value(m.programs).key("jit").value(m.jit).key("debug_info").value(m.debugInfo);
+  w.key("btf").value(m.btf).endObject();
   w.key("object_labels").value(st.objectLabels).key("object_labels_max").value(st.objectLabelsMax);
 }
 
@@ -261,7 +265,7 @@ int printStatusAll(Runtime &rt, const std::string &root) {
   std::printf("dispatchers: %zu attached\n", shared.dispatchers.size());
   for (const auto &d : shared.dispatchers)
     std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
-  std::printf("shared maps: %zu, kernel memory %s\n", shared.maps.size(),
+  std::printf("shared maps: %zu, kernel memory %s (with the dispatchers' and guard's programs)\n", shared.maps.size(),
               human(shared.kernelMemory).c_str());
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
@@ -272,6 +276,22 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("self-protection: on (%zu programs; trusts the executable on device %s)\n", shared.guard.size(),
                 shared.guardTrusts.substr(7).c_str());
   return 0;
+}
+
+// The kernel memory of a policy by kind, and what is not counted (docs/operations.md).
+void printKernelMemory(const KernelMemory &m) {
+  std::printf("kernel memory: %s\n", human(m.total()).c_str());
+  const std::pair<const char *, uint64_t> parts[] = {
+      {"maps (memlock as the kernel reports it; per-CPU copies included)", m.maps},
+      {"map layout (hash elements and buckets, trie nodes beyond memlock; estimated)", m.mapLayout},
+      {"programs (memlock: the programs and their instructions)", m.programs},
+      {"JIT images", m.jit},
+      {"func and line info", m.debugInfo},
+      {"BTF of the object", m.btf}};
+  for (const auto &[what, bytes] : parts)
+    std::printf("  %10s  %s\n", human(bytes).c_str(), what);
+  std::printf("  not counted: per-process task storage (process.exe cache), the kernel's tables of the BTF, "
+              "the shared 2 MiB JIT packs, trampolines, dispatchers and shared maps (status without a policy)\n");
 }
 
 // `status POLICY`: everything about one policy: its record, hooks, scope, pins and counters.
@@ -310,7 +330,7 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
   std::printf("pins:\n");
   for (const auto &p : st.pins)
     std::printf("  %-56s %-4s id %-6u %-10s %s\n", p.path.c_str(), p.kind.c_str(), p.id,
-                human(p.memlock).c_str(), p.detail.c_str());
+                human(p.memory.total()).c_str(), p.detail.c_str());
   std::printf("rules (counters summed over CPUs):\n");
   std::printf("  %4s %-28s %-14s %-6s %10s %10s %8s %8s\n", "ID", "RULE", "HOOK", "ACTION", "HITS", "EMITTED",
               "DROPPED", "LIMITED");
@@ -318,7 +338,7 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
     std::printf("  %4u %-28s %-14s %-6s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n", r.id,
                 r.name.c_str(), r.hook.c_str(), r.action.c_str(), r.hits, r.emitted, r.dropped, r.limited);
   std::printf("drops:      %" PRIu64 " records lost (ring buffer full)\n", st.drops);
-  std::printf("kernel memory: %s (programs and maps of this policy)\n", human(st.kernelMemory).c_str());
+  printKernelMemory(st.memory);
   if (st.objectLabelsMax)
     std::printf("object labels: %u of %u%s\n", st.objectLabels, st.objectLabelsMax,
                 st.objectLabels >= st.objectLabelsMax ? " FULL: links and renames that need a label are denied" : "");
