@@ -20,7 +20,10 @@
 //   run                              run the group: ROUNDS rounds, every config once per
 //                                    round, in a rotated order (ABAB...), each measured in a
 //                                    fresh child process
-//   swap ID V1 V2 POLICY ROUNDS      hot-swap latency (v1 allows DIR/t/swap, v2 denies it)
+//   swap ID V1 V2 POLICY ROUNDS      hot-swap latency (v1 allows DIR/t/swap, v2 denies it),
+//                                    from the start of `bulwark load V2`
+//   swapstaged ID V1 V2 POLICY ROUNDS  the same with V2 staged first (`load --stage`), from the
+//                                    start of `bulwark switch POLICY`
 //   flood ID MODE BUNDLE POLICY SECONDS ROUNDS
 //                                    MODE allow|deny: open DIR/t/flood_MODE in a loop while
 //                                    `bulwark events --format json --follow` drains the ring
@@ -755,17 +758,28 @@ int slotOf(const std::string &out) {
 }
 
 void runSwap(const std::string &id, const std::string &v1, const std::string &v2, const std::string &policy,
-             int rounds) {
+             int rounds, bool staged) {
   std::string path = gRoot + "/t/swap";
   int cpus = cpuCount();
   for (int r = 0; r < rounds; ++r) {
     Json j;
-    j.add("type", "swap").add("config", id).add("round", r).add("cpus", cpus);
+    j.add("type", "swap").add("config", id).add("round", r).add("cpus", cpus).add("staged", staged);
     std::string error;
     Cmd l1 = runCmd({"bulwark", "load", v1});
     if (l1.status != 0) {
       j.add("error", "loading v1 failed: " + tail(l1.out)).print();
       continue;
+    }
+    // Staged: v2 is loaded, verified and wired before the clock starts; what is timed is the
+    // `switch` command.
+    Cmd st;
+    if (staged) {
+      st = runCmd({"bulwark", "load", "--stage", v2});
+      if (st.status != 0) {
+        j.add("error", "staging v2 failed: " + tail(st.out)).print();
+        runCmd({"bulwark", "unload", policy});
+        continue;
+      }
     }
     // The hammer also watches bw_gen[slot] (the generation switch bulwark writes), so the
     // latency splits into "until the switch" and "switch to first v2 decision".
@@ -818,14 +832,14 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
     usleep(100000);  // the hammer is in its loop, v1 allowing
     uint64_t opensBefore = sh->opens;
     uint64_t issue = nowNs();
-    Cmd l2 = runCmd({"bulwark", "load", v2});
+    Cmd l2 = staged ? runCmd({"bulwark", "switch", policy}) : runCmd({"bulwark", "load", v2});
     uint64_t exited = nowNs();
     for (int i = 0; i < 10000 && !sh->flipAfter && !sh->otherErr; ++i)
       usleep(1000);
     sh->stop = 1;
     waitpid(ham, nullptr, 0);
     if (l2.status != 0)
-      error = "loading v2 failed: " + tail(l2.out);
+      error = (staged ? "switching to v2 failed: " : "loading v2 failed: ") + tail(l2.out);
     else if (sh->otherErr)
       error = "hammer open failed: " + errText(sh->otherErr);
     else if (!sh->flipAfter)
@@ -835,7 +849,7 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
     j.add("latency_ms", sh->flipAfter ? double(sh->flipAfter - issue) / 1e6 : -1.0)
         .add("resolution_us", double(sh->flipAfter - sh->flipBefore) / 1e3)
         .add("bulwark_exit_ms", double(exited - issue) / 1e6)
-        .add("load_verify_ms", numberAfter(l2.out, "load+verify "))
+        .add("load_verify_ms", numberAfter(staged ? st.out : l2.out, "load+verify "))
         .add("switch_us", numberAfter(l2.out, "switch "))
         .add("load_total_ms", numberAfter(l2.out, "total "))
         .add("hammer_opens", uint64_t(sh->opens))
@@ -1102,9 +1116,9 @@ int runPlan(const std::string &file) {
         die(file + ":" + std::to_string(lineNo) + ": run without a group");
       runGroup(*g);
       g.reset();
-    } else if (w[0] == "swap") {
+    } else if (w[0] == "swap" || w[0] == "swapstaged") {
       need(6);
-      runSwap(w[1], w[2], w[3], w[4], std::atoi(w[5].c_str()));
+      runSwap(w[1], w[2], w[3], w[4], std::atoi(w[5].c_str()), w[0] == "swapstaged");
     } else if (w[0] == "flood") {
       need(7);
       runFlood(w[1], w[2], w[3], w[4], std::atof(w[5].c_str()), std::atoi(w[6].c_str()));

@@ -222,6 +222,10 @@ std::optional<ProgInfo> progInfo(int fd) {
   p.jitedLen = info.jited_prog_len;
   p.runCnt = info.run_cnt;
   p.runTimeNs = info.run_time_ns;
+  p.btfId = info.btf_id;
+  p.debugInfo = uint64_t(info.nr_func_info) * info.func_info_rec_size +
+                uint64_t(info.nr_line_info) * info.line_info_rec_size +
+                uint64_t(info.nr_jited_line_info) * info.jited_line_info_rec_size;
   p.name = info.name;
   return p;
 }
@@ -242,6 +246,15 @@ uint64_t fdMemlock(int fd) {
     if (line.rfind("memlock:", 0) == 0)
       return std::strtoull(line.c_str() + 8, nullptr, 10);
   return 0;
+}
+
+uint64_t btfSize(uint32_t id) {
+  Fd fd(bpf_btf_get_fd_by_id(id));
+  if (!fd)
+    return 0;
+  bpf_btf_info info{};
+  __u32 len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 ? info.btf_size : 0;
 }
 
 // ---- map access -----------------------------------------------------------------------------

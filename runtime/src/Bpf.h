@@ -63,6 +63,8 @@ std::optional<MapInfo> mapInfo(int fd);  // nullopt: not a map
 struct ProgInfo {
   uint32_t id = 0, type = 0, xlatedLen = 0, jitedLen = 0;
   uint64_t runCnt = 0, runTimeNs = 0;
+  uint32_t btfId = 0;      // the object's BTF (0: none)
+  uint64_t debugInfo = 0;  // bytes of func_info, line_info and JITed line info the kernel keeps
   std::string name;
 };
 std::optional<ProgInfo> progInfo(int fd);
@@ -72,6 +74,8 @@ struct LinkInfo {
 std::optional<LinkInfo> linkInfo(int fd);
 // "memlock:" of /proc/self/fdinfo/<fd>: kernel memory charged to a map or program.
 uint64_t fdMemlock(int fd);
+// Size of the kernel BTF object `id` (bpf_btf_info.btf_size); 0 if it cannot be read.
+uint64_t btfSize(uint32_t id);
 
 // Array-style map access (u32 key).
 bool mapLookupU32(int fd, uint32_t key, uint32_t *value);

@@ -1,6 +1,7 @@
 #include "Identity.h"
 
 #include "Abi.h"
+#include "Bpf.h"
 #include "Error.h"
 
 #include <bpf/bpf.h>
@@ -205,6 +206,19 @@ IdentityMaps identityMaps(bpf_object *obj) {
 uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
   if (old.ident < 0 || now.ident < 0)
     return 0;
+  // Only labels learned at link and rename are carried (the others are set at load). Most
+  // versions learned none: then the group meanings (every exact and prefix entry) are not read.
+  std::vector<std::pair<bw_ident_key, bw_match_val>> learned;
+  for (auto &[k, v] : entries(old.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    bw_match_val val;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    std::memcpy(&val, v.data(), sizeof val);
+    if (ik.ino != 0 && (ik.name == BW_IDENT_SELF || ik.name == BW_IDENT_UNDER))
+      learned.emplace_back(ik, val);
+  }
+  if (learned.empty())
+    return 0;
   auto before = groupMeanings(old), after = groupMeanings(now);
   std::map<uint32_t, uint32_t> same;  // old group -> new group of the same meaning
   for (const auto &[og, meaning] : before)
@@ -214,13 +228,9 @@ uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
         break;
       }
   uint32_t carried = 0;
-  for (auto &[k, v] : entries(old.ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
-    bw_ident_key ik;
-    bw_match_val val;
-    std::memcpy(&ik, k.data(), sizeof ik);
-    std::memcpy(&val, v.data(), sizeof val);
+  for (auto [ik, val] : learned) {
     auto to = same.find(ik.group);
-    if (ik.ino == 0 || (ik.name != BW_IDENT_SELF && ik.name != BW_IDENT_UNDER) || to == same.end())
+    if (to == same.end())
       continue;
     ik.group = to->second;
     bw_match_val cur{};
@@ -304,7 +314,11 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
 namespace bulwark::rt {
 
 void writeObjectHints(bpf_object *obj) {
-  int ident = mapFd(obj, abi::MapId::m_ident);
+  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
+  writeHints(mapFd(obj, abi::MapId::m_ident), m ? bpf_map__fd(m) : -1);
+}
+
+void writeHints(int ident, int hint) {
   if (ident < 0)
     return;
   std::vector<uint64_t> words(BW_HINT_WORDS);
@@ -320,12 +334,12 @@ void writeObjectHints(bpf_object *obj) {
   }
   if (!any)
     return;
-  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
-  if (!m || bpf_map__max_entries(m) < BW_HINT_WORDS)
+  auto info = hint >= 0 ? mapInfo(hint) : std::nullopt;
+  if (!info || info->maxEntries < BW_HINT_WORDS)
     throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
                                      std::to_string(BW_HINT_WORDS) + " words");
   for (uint32_t i = 0; i < BW_HINT_WORDS; ++i)
-    if (words[i] && bpf_map_update_elem(bpf_map__fd(m), &i, &words[i], BPF_ANY) != 0)
+    if (words[i] && bpf_map_update_elem(hint, &i, &words[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
 }
 

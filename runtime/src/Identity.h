@@ -63,6 +63,8 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
 // (seedIdentity does; again after carrying learned labels, before the object enforces);
 // throws Error on a map failure.
 void writeObjectHints(bpf_object *obj);
+// The same for the maps of a pinned generation (`switch` carries labels into a staged one).
+void writeHints(int identFd, int hintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
 struct IdentityMaps {

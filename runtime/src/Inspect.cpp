@@ -34,7 +34,9 @@ std::vector<PolicySummary> Runtime::list() {
     s.gen = gens ? shared.genOf(s.slot) : 0;
     s.header = st.header;
     s.active = st.gens[s.gen];
-    if (s.active.valid != 1)
+    if (st.gens[s.gen ^ 1].valid == kGenStaged)
+      s.staged = st.gens[s.gen ^ 1];
+    if (s.active.valid != kGenLoaded && s.staged.valid != kGenStaged)
       s.problems.push_back("no valid record for the enforcing generation " + std::to_string(s.gen));
     auto entries = hooksOfMask(s.active.hooksMask);  // LSM hooks (kprobes are not dispatched)
     s.hooks = groupByHook(entries);
@@ -79,8 +81,8 @@ SharedStatus Runtime::sharedStatus() {
       if (!exists(pins_.guardLink(progs[i])))
         ss.guardMissing.push_back(progs[i]);
   }
-  for (const auto &p : ss.maps)
-    ss.kernelMemory += p.memlock;
+  for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
+    ss.kernelMemory += pinsMemory(*group).total();
   return ss;
 }
 
@@ -113,10 +115,15 @@ PolicyStatus Runtime::status(const PolicySummary &summary) {
   Lock lock(pins_.root, false);
   const auto &sum = ps.summary;
 
-  // Pins of the policy (all generations present) and their kernel memory.
+  // Pins of the policy (all generations present, and its instances' rule tables) and their
+  // kernel memory.
   ps.pins = describePins(pins_.policyDir(policy));
-  for (const auto &p : ps.pins)
-    ps.kernelMemory += p.memlock;
+  for (const StateRecord *g : {&sum.active, &sum.staged})
+    if (g->valid && g->instance)
+      if (auto po = describePin(pins_.instance(g->instance)))
+        ps.pins.push_back(std::move(*po));
+  ps.memory = pinsMemory(ps.pins);
+  ps.kernelMemory = ps.memory.total();
   if (auto fd = openMapPin(pins_.map(policy, sum.gen, mapName(abi::MapId::m_ident)))) {
     bpf_map_info info{};
     uint32_t len = sizeof(info);

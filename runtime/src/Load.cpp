@@ -4,16 +4,19 @@
 //   chooseSlot     mode, and the slot (the loaded version's, or a free one)
 //   stage          open the object, set rodata, size maps, load, fill maps (in this process only)
 //   openState      the state record; the enforcing generation `cur` and the free one `next`
+//                  (a staged version there is dropped)
 //   pinGeneration  gen<next>/: programs, maps, rule table, scope; the instance's names
 //   attachHelpers, attachKprobes   programs that are not dispatched, pinned in gen<next>/
 //   wire           prog arrays at slot*2+next, pass-throughs, lane chains (still invisible)
-//   recordGeneration  the state record of gen<next>
+//   recordGeneration  the state record of gen<next>: loaded, or staged (`load --stage`)
 //   switchOver     slot mode, then one bw_gen write switches every hook at once
 //   retire         detach and unpin the previous generation, fold its counters
 //
 // Each step from openState to wire adds what takes it back to the job's undo log; the log
 // runs in reverse if any step throws, so a failed load leaves the previous version
 // enforcing. switchOver commits it; after that, retire's failures are warnings only.
+// `load --stage` stops after recordGeneration and commits: `switch` (Switch.cpp) re-checks
+// the staged generation later and runs switchOver and retire (Switch.h).
 #include "Runtime.h"
 
 #include "Abi.h"
@@ -32,6 +35,7 @@
 #include "SharedMaps.h"
 #include "Slots.h"
 #include "System.h"
+#include "Switch.h"
 #include "Undo.h"
 
 #include <bpf/bpf.h>
@@ -50,37 +54,27 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// What one load carries from step to step. Members are destroyed in reverse order of
-// declaration: the undo log runs while the object, the instance table and the shared maps
-// are still open, and the lock is released last.
-struct LoadJob {
-  LoadJob(Runtime &rt, const Bundle &b, const LoadOptions &opts) : rt(rt), pins(rt.pins()), b(b), opts(opts) {}
+// What one load carries from step to step, beside what its switch needs (Switch.h). Members
+// are destroyed in reverse order of declaration, then the Swap's: the undo log runs while
+// the object, the instance table and the shared maps are still open, and the lock is
+// released last.
+struct LoadJob : Swap {
+  LoadJob(Runtime &rt, const Bundle &b, const LoadOptions &opts) : Swap(rt.pins()), rt(rt), b(b), opts(opts) {
+    policy = b.policy.name;
+    grace = opts.grace;
+  }
   Runtime &rt;
-  const PinLayout &pins;
   const Bundle &b;
   const LoadOptions &opts;
   Clock::time_point t0 = Clock::now();
   std::vector<const BundleProgram *> kprobes;  // attached directly, one per kernel function
   bool needLsm = false;
-  std::optional<Lock> lock;
   LoadResult res;
-  uint32_t mode = 0, slot = 0, lane = 0;
   std::optional<PolicyState> existing;  // the loaded version's state, if any
-  std::optional<SharedMaps> shared;
   PolicyObject o;
-  std::optional<Instances> instances;
-  uint32_t instance = 0;
   std::vector<ScopeRecord> scope;
   IdentityPlan identity;
   std::map<uint32_t, bpf_program *> progs;  // hook index → program (LSM hooks)
-  uint64_t hooksMask = 0;
-  Undo undo;
-  std::optional<PolicyState> st;
-  // The generation that enforces now (for a fresh slot: the one bw_gen points at, which
-  // only ever holds pass-through programs) and the one we load into.
-  uint32_t cur = 0, next = 0;
-  uint64_t oldMask = 0;                   // hooks of the enforcing version
-  std::vector<const Hook *> removed;      // hooks only the enforcing version uses
 };
 
 // admit: the kernel can run the bundle (preflight; kprobes for kprobe hooks), the writer lock
@@ -93,6 +87,14 @@ void admit(LoadJob &j) {
     else
       j.needLsm = true;
   }
+  // kprobe programs are attached directly, not switched by bw_gen: staged, they would
+  // observe (and kill) before the switch.
+  if (j.opts.stage && !j.kprobes.empty())
+    throw Error(Exit::Failed,
+                "cannot stage policy " + j.b.policy.name + ": its kprobe hooks (" +
+                    std::string(j.kprobes.front()->attach) + (j.kprobes.size() > 1 ? ", ..." : "") +
+                    ") would act before the switch",
+                "load it without --stage (its switch then follows the load at once)");
   j.rt.preflight(j.needLsm);
   // Before anything is created: a kernel without kprobes cannot run this bundle at all.
   if (std::string why; !j.kprobes.empty() && !kprobesAvailable(&why))
@@ -261,6 +263,12 @@ void openState(LoadJob &j) {
   j.cur = j.shared->present() ? j.shared->genOf(j.slot) : 0;
   j.next = j.cur ^ 1;
   j.oldMask = j.res.replaced ? j.st->gens[j.cur].hooksMask : 0;
+  // A staged version (or what a stage or load that died before its switch wired) makes
+  // room for this one: a hook only it used must not stay wired into gen<next>.
+  if (j.st->gens[j.next].valid != 1 && exists(j.pins.genDir(j.policy, j.next))) {
+    j.res.droppedStaged = j.st->gens[j.next].valid == kGenStaged;
+    dropGeneration(j.pins, *j.shared, *j.st, j.next, j.oldMask, j.grace);
+  }
   // A command that died between its switch and folding the counters left the generation
   // it replaced behind, in `next`: fold its counts into the enforcing one before its pins go.
   if (j.res.replaced && countersPending(j.pins, *j.st, j.cur))
@@ -425,7 +433,6 @@ void wire(LoadJob &j) {
   for (const Hook *h : hooksOfMask(j.oldMask)) {
     if (j.progs.count(h->index))
       continue;
-    j.removed.push_back(h);
     Fd pass = loadPass(j.pins, *h, j.slot);
     int pfd = j.shared->progs(*h);
     mapUpdateFd(pfd, progIndex(j.slot, j.next), pass.get(), progsMapName(*h));
@@ -433,12 +440,13 @@ void wire(LoadJob &j) {
   }
 }
 
-// recordGeneration: the state record of gen<next> (what status and the next load read).
+// recordGeneration: the state record of gen<next> (what status and the next load read):
+// loaded, or staged (ready for `switch`).
 void recordGeneration(LoadJob &j) {
   StateRecord gr{};
   std::memcpy(gr.magic, kStateMagic, sizeof kStateMagic);
   gr.version = 1;
-  gr.valid = 1;
+  gr.valid = j.opts.stage ? kGenStaged : kGenLoaded;
   gr.mode = j.mode;
   gr.abi = j.b.abi;
   gr.ruleCount = uint32_t(j.b.rules.size());
@@ -452,73 +460,6 @@ void recordGeneration(LoadJob &j) {
   gr.loadDurationNs = uint64_t(msSince(j.t0) * 1e6);
   writeRecord(j.st->fd.get(), 1 + j.next, gr);
   j.st->gens[j.next] = gr;
-}
-
-// switchOver: the slot's mode, then the bw_gen write that switches every hook to gen<next>;
-// commits the undo log.
-void switchOver(LoadJob &j) {
-  SharedMaps &shared = *j.shared;
-  uint32_t slot = j.slot;
-  // Fail closed: a linked slot whose program goes missing decides by its mode. Set before the
-  // switch, so the switch is the last bpf() call of the load: a policy that denies bpf() to
-  // this process cannot stop the load half-way once its own programs decide.
-  uint32_t oldSlotMode = shared.slotModeOf(slot);
-  shared.setSlotMode(slot, (j.mode == BW_MODE_AUDIT ? BW_SLOT_AUDIT : BW_SLOT_ENFORCE) |
-                               j.instance << BW_SLOT_MODE_BITS);
-  j.undo.add([&shared, slot, oldSlotMode] { shared.setSlotMode(slot, oldSlotMode); });
-  faultPoint("before-switch");
-  auto tSwitch = Clock::now();
-  mapUpdateU32(shared.gen(), slot, j.next, "bw_gen");
-  j.res.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
-  j.undo.commit();
-  faultPoint("after-switch");
-}
-
-// retire: frees the previous generation once no event can be in it: out of the chains and
-// prog arrays, idle dispatchers dropped, its counters folded, its record cleared and
-// directory removed, its instance retired. A failure here is a warning: the new version
-// already enforces.
-void retire(LoadJob &j) {
-  SharedMaps &shared = *j.shared;
-  uint32_t slot = j.slot, cur = j.cur, next = j.next;
-  try {
-    for (const Hook *h : j.removed) {
-      auto chain = shared.chain(*h);
-      unlinkSlot(chain, slot);
-    }
-    std::this_thread::sleep_for(j.opts.grace);
-    for (const auto &h : hooks()) {
-      if (!h.lsm || !shared.hasHook(h))
-        continue;
-      bool nowUsed = j.progs.count(h.index);
-      bool wasUsed = (j.oldMask >> h.index) & 1;
-      if (!nowUsed && !wasUsed)
-        continue;
-      mapDelete(shared.progs(h), progIndex(slot, cur));
-      if (!nowUsed) {
-        mapDelete(shared.progs(h), progIndex(slot, next));
-        auto chain = shared.chain(h);
-        clearSlot(chain, slot);
-        dropDispatcherIfIdle(j.pins, shared, h, j.lane);
-      }
-    }
-    // The previous generation is out of every prog array: carry its counts over.
-    if (countersPending(j.pins, *j.st, next))
-      foldCounters(j.pins, *j.st, cur, next);
-    faultPoint("after-counter-fold");
-    uint32_t oldInstance = j.st->gens[cur].valid == 1 ? j.st->gens[cur].instance : 0;
-    StateRecord old{};
-    writeRecord(j.st->fd.get(), 1 + cur, old);
-    removeTree(j.pins.genDir(j.b.policy.name, cur));
-    // Its kprobe links are gone with the directory: once running programs finish, nothing
-    // of the replaced instance can send a record any more.
-    if (oldInstance) {
-      waitForRunningPrograms();
-      j.instances->retire(oldInstance);
-    }
-  } catch (const Error &e) {
-    j.res.warnings.push_back(std::string("cleaning up the previous version: ") + e.what());
-  }
 }
 
 } // namespace
@@ -535,12 +476,20 @@ LoadResult Runtime::load(const Bundle &b, const LoadOptions &opts) {
   attachKprobes(j);
   wire(j);
   recordGeneration(j);
-  switchOver(j);
-  retire(j);
+  if (opts.stage) {  // ready: `switch` re-checks it and does the rest
+    j.undo.commit();
+    faultPoint("after-stage");
+  } else {
+    switchOver(j);
+    retire(j);
+  }
   j.instances->prune();
+  j.res.staged = opts.stage;
   j.res.slot = j.slot;
   j.res.lane = j.lane;
   j.res.gen = j.next;
+  j.res.switchUs = j.switchUs;
+  j.res.warnings.insert(j.res.warnings.end(), j.warnings.begin(), j.warnings.end());
   j.res.totalMs = msSince(j.t0);
   return std::move(j.res);
 }

@@ -90,7 +90,7 @@ void statusMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary
   o << dropped.str();
   help(o, "bulwark_rule_records_limited_total", "counter", "records suppressed by the per-rule rate limit");
   o << limited.str();
-  help(o, "bulwark_policy_kernel_memory_bytes", "gauge", "memlock of the policy's programs and maps");
+  help(o, "bulwark_policy_kernel_memory_bytes", "gauge", "kernel memory of the policy: programs, JIT images, maps and their layout, BTF (bulwark status POLICY)");
   o << mem.str();
   help(o, "bulwark_policy_object_labels", "gauge", "object labels of path rules (bw_m_ident) in use");
   o << labels.str();

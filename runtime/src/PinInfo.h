@@ -5,13 +5,18 @@
 #include "Pins.h"
 #include "Runtime.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace bulwark::rt {
 
-// Every pin under `dir` (recursively): what it is and the kernel memory it holds.
+// A pin: what it is and the kernel memory it holds; nullopt if nothing is pinned there.
+std::optional<PinnedObject> describePin(const std::string &path);
+// Every pin under `dir` (recursively), sorted by path.
 std::vector<PinnedObject> describePins(const std::string &dir);
+// The memory of pins together, each BTF object their programs use counted once.
+KernelMemory pinsMemory(const std::vector<PinnedObject> &pins);
 
 // Kernel functions with a kprobe link pinned in a generation of a policy, sorted.
 std::vector<std::string> kprobeFunctions(const PinLayout &pins, const std::string &policy, uint32_t gen);

@@ -81,6 +81,22 @@ std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found
   return out;
 }
 
+// The daemon stages a new version, then switches to it (`load --stage` + `switch` in one
+// process); a bundle with kprobe hooks cannot be staged and is loaded as `load` does.
+static LoadResult stageAndSwitch(Runtime &rt, const Bundle &b, LoadOptions o) {
+  o.stage = canStage(b);
+  LoadResult r = rt.load(b, o);
+  if (!o.stage)
+    return r;
+  LoadResult sw = rt.switchStaged(r.policy, o.grace);
+  r.staged = false;
+  r.gen = sw.gen;
+  r.switchUs = sw.switchUs;
+  r.totalMs += sw.totalMs;
+  r.warnings.insert(r.warnings.end(), sw.warnings.begin(), sw.warnings.end());
+  return r;
+}
+
 int Daemon::reconcile(bool startup) {
   reconciles_++;
   std::vector<FoundBundle> found;
@@ -134,7 +150,7 @@ int Daemon::reconcile(bool startup) {
       case K::Load: {
         LoadOptions o;
         o.mode = cfg_.mode;
-        auto r = rt_.load(bundles.at(a.bundle.string()), o);
+        auto r = stageAndSwitch(rt_, bundles.at(a.bundle.string()), o);
         loadsOk_[a.policy]++;
         lastLoadSeconds_[a.policy] = r.totalMs / 1000;
         lastSwitchMicros_[a.policy] = r.switchUs;

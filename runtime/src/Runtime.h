@@ -6,6 +6,7 @@
 #include "Bpf.h"
 #include "BundleDir.h"
 #include "Identity.h"
+#include "Memory.h"
 #include "Pins.h"
 #include "State.h"
 
@@ -22,14 +23,18 @@ struct LoadOptions {
   std::optional<bundle::Mode> mode;  // override the manifest's mode
   std::optional<uint32_t> topEntries;  // bw_agg's size instead of the manifest's
   std::chrono::milliseconds grace{50};  // wait before freeing the previous generation
+  bool stage = false;  // stop before the switch: `switch` enforces it later (`load --stage`)
 };
 
 struct LoadResult {
   std::string policy;
   uint32_t slot = 0, lane = 0, gen = 0;
   bool replaced = false;       // hot swap of a loaded version
+  bool staged = false;         // staged, not switched to (`load --stage`)
+  bool droppedStaged = false;  // a previously staged version was dropped to make room
   double loadMs = 0;           // open + verify + load + fill maps
   double switchUs = 0;         // the bw_gen write that switches every hook
+  double untilSwitchMs = 0;    // `switch`: its checks before that write (lock to write)
   double totalMs = 0;          // the whole command, lock to unlock
   IdentityPlan identity;       // what was labelled at load (counts only)
   std::vector<std::string> hooks;     // language hooks, each once
@@ -56,6 +61,7 @@ struct PolicySummary {
   std::vector<std::string> tampering;
   StateRecord header{};
   StateRecord active{};     // record of generation `gen`
+  StateRecord staged{};     // record of the other generation when it is staged (valid kGenStaged)
   std::vector<HookUse> hooks;  // each language hook once, with its attach points
   std::vector<ScopeCgroup> scope;  // cgroup scope only
 };
@@ -98,7 +104,10 @@ struct PinnedObject {
   std::string kind;  // prog, map, link
   uint32_t id = 0;
   std::string detail;
-  uint64_t memlock = 0;
+  uint64_t memlock = 0;  // as the kernel reports it (fdinfo)
+  KernelMemory memory;   // by kind, with what the kernel holds beyond memlock (BTF not included)
+  uint32_t progId = 0;   // the program pinned, or the one a link holds
+  uint32_t btfId = 0;    // that program's BTF object
 };
 
 struct PolicyStatus {
@@ -106,7 +115,10 @@ struct PolicyStatus {
   std::vector<PinnedObject> pins;
   std::vector<RuleCounters> rules;
   uint64_t drops = 0;
-  uint64_t kernelMemory = 0;  // memlock of the policy's programs and maps
+  // Programs (with JIT images and debug info), maps (with what their layout adds to
+  // memlock), the object's BTF, and the rule tables of its instances (instances/<N>).
+  KernelMemory memory;
+  uint64_t kernelMemory = 0;  // memory.total()
   std::vector<std::string> dispatchers;  // dispatcher link pins its hooks use
   // Object labels (bw_m_ident) of the enforcing generation and the most it holds: when it is
   // full, a link or rename that needs a new label is denied.
@@ -122,12 +134,22 @@ struct SharedStatus {
   uint64_t kernelMemory = 0;
 };
 
+// Whether a bundle can be staged (`load --stage`): not with kprobe hooks, which are attached
+// directly and would act before the switch.
+bool canStage(const Bundle &b);
+
 class Runtime {
 public:
   explicit Runtime(std::string pinRoot);
   const PinLayout &pins() const { return pins_; }
 
   LoadResult load(const Bundle &bundle, const LoadOptions &opts);
+  // Switches a policy to the version `load --stage` staged, after checking it is intact;
+  // Error(NotFound) if nothing is staged. The result has slot, lane, gen, switchUs, totalMs.
+  LoadResult switchStaged(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
+  // Drops the staged version (the enforcing one stays as it is; a policy that has only a
+  // staged version is unloaded). Error(NotFound) if nothing is staged.
+  void unstage(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   void unload(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   std::vector<PolicySummary> list();
   PolicyStatus status(const std::string &policy);

@@ -11,10 +11,17 @@ namespace bulwark::rt {
 
 inline constexpr char kStateMagic[8] = {'B', 'W', 'S', 'T', 'A', 'T', 'E', '1'};
 
+// A generation entry's `valid`: the generation holds a loaded version (enforcing, or one a
+// load is about to switch to or has just replaced), or a staged one: loaded, pinned and
+// wired by `load --stage`, waiting for `switch` (until then it decides nothing, and no
+// count, label or instance of it is taken for a loaded version's).
+inline constexpr uint32_t kGenLoaded = 1;
+inline constexpr uint32_t kGenStaged = 2;
+
 struct StateRecord {
   char magic[8];
   uint32_t version;     // 1
-  uint32_t valid;       // generation entries: 1 while the generation holds a loaded version
+  uint32_t valid;       // generation entries: kGenLoaded, kGenStaged, or 0 (empty)
   // header (entry 0)
   uint32_t slot;
   uint32_t lane;

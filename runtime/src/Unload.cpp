@@ -53,7 +53,7 @@ void Runtime::unload(const std::string &policy, std::chrono::milliseconds grace)
   waitForRunningPrograms();
   Instances instances(pins_);
   for (const auto &g : st->gens)
-    if (g.valid == 1)
+    if (g.valid == kGenLoaded || g.valid == kGenStaged)
       instances.retire(g.instance);
   instances.prune();
   if (policyNames(pins_).empty())

@@ -58,6 +58,12 @@ std::string timeString(uint64_t ns) {
   return b;
 }
 
+std::string hashString(uint64_t h) {
+  char b[20];
+  std::snprintf(b, sizeof b, "%016" PRIx64, h);
+  return b;
+}
+
 std::string joined(const std::vector<std::string> &v, const char *sep = ",") {
   std::string o;
   for (const auto &s : v)
@@ -76,11 +82,29 @@ void policyMembers(JsonWriter &w, const PolicySummary &p) {
   for (const auto &c : p.scope)
     w.beginObject().key("cgroup").value(c.path).key("loaded_id").value(c.loadedId).key("current_id")
         .value(c.currentId).key("state").value(c.state()).endObject();
-  w.endArray();
+  w.endArray().key("staged");
+  if (p.staged.valid != kGenStaged) {
+    w.null();
+    return;
+  }
+  w.beginObject().key("generation").value(p.gen ^ 1).key("instance").value(p.staged.instance);
+  w.key("mode").value(modeWord(p.staged.mode)).key("staged").value(timeString(p.staged.loadedNs));
+  w.key("bundle").value(fieldString(p.staged.bundle)).key("content_hash").value(hashString(p.staged.contentHash));
+  w.key("hooks").strings(hookNames(groupByHook(hooksOfMask(p.staged.hooksMask)))).endObject();
+}
+
+// " (staged: ...)" for a policy with a version waiting for `switch`.
+std::string stagedNote(const PolicySummary &p, const char *sep) {
+  if (p.staged.valid != kGenStaged)
+    return "";
+  return std::string(sep) + "(staged " + timeString(p.staged.loadedNs) + ": " + fieldString(p.staged.bundle) +
+         ", content hash " + hashString(p.staged.contentHash) + "; 'bulwark switch " + p.name + "' enforces it" +
+         (p.active.valid == kGenLoaded ? "" : ", nothing enforces before") + ")";
 }
 
 // ---- commands -----------------------------------------------------------------------------
-int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode, uint32_t topEntries) {
+int cmdLoad(const std::string &root, const std::string &bundleDir, const std::string &mode, uint32_t topEntries,
+            bool stage) {
   Bundle b = readBundle(bundleDir);
   Runtime rt(root);
   LoadOptions opts;
@@ -88,12 +112,18 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
     opts.topEntries = topEntries;
   if (!mode.empty())
     opts.mode = bundle::parseWord<bundle::Mode>(mode);  // CLI11 allows only the words
+  opts.stage = stage;
   LoadResult r = rt.load(b, opts);
   std::printf("%s policy %s (slot %u, lane %u, generation %u, mode %s, hooks %s)\n",
-              r.replaced ? "replaced" : "loaded", r.policy.c_str(), r.slot, r.lane, r.gen,
+              r.staged ? "staged" : r.replaced ? "replaced" : "loaded", r.policy.c_str(), r.slot, r.lane, r.gen,
               std::string(bundle::word(opts.mode.value_or(b.policy.mode))).c_str(), joined(r.hooks).c_str());
-  std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs,
-              r.totalMs);
+  if (r.droppedStaged)
+    std::printf("dropped the version staged before\n");
+  if (r.staged)
+    std::printf("timing: load+verify %.2f ms, total %.2f ms; not enforcing until 'bulwark switch %s'\n", r.loadMs,
+                r.totalMs, r.policy.c_str());
+  else
+    std::printf("timing: load+verify %.2f ms, switch %.1f us, total %.2f ms\n", r.loadMs, r.switchUs, r.totalMs);
   const IdentityPlan &id = r.identity;
   if (id.exactPaths)
     std::printf("identity: %u of %u protected paths exist, matched by (device, inode) as well\n",
@@ -108,6 +138,26 @@ int cmdLoad(const std::string &root, const std::string &bundleDir, const std::st
     std::printf("identity: %u labels learned by the replaced version kept\n", id.carried);
   for (const auto &w : r.warnings)
     std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
+  return 0;
+}
+
+int cmdSwitch(const std::string &root, const std::string &policy) {
+  Runtime rt(root);
+  LoadResult r = rt.switchStaged(policy);
+  std::printf("switched policy %s to its staged version (slot %u, lane %u, generation %u, hooks %s)\n",
+              r.policy.c_str(), r.slot, r.lane, r.gen, joined(r.hooks).c_str());
+  std::printf("timing: checks %.2f ms, switch %.1f us, total %.2f ms\n", r.untilSwitchMs, r.switchUs, r.totalMs);
+  if (r.identity.carried)
+    std::printf("identity: %u labels learned by the replaced version kept\n", r.identity.carried);
+  for (const auto &w : r.warnings)
+    std::fprintf(stderr, "bulwark: warning: %s\n", w.c_str());
+  return 0;
+}
+
+int cmdUnstage(const std::string &root, const std::string &policy) {
+  Runtime rt(root);
+  rt.unstage(policy);
+  std::printf("dropped the staged version of policy %s\n", policy.c_str());
   return 0;
 }
 
@@ -157,7 +207,7 @@ int cmdList(const std::string &root, bool json) {
     std::printf("%-24s %4u %4u %-7s %3u %-20s %s%s\n", p.name.c_str(), p.slot, p.lane,
                 modeWord(p.active.mode), p.gen,
                 timeString(p.active.loadedNs).c_str(), joined(hookNames(p.hooks)).c_str(),
-                integrityNote(p, "  ").c_str());
+                (integrityNote(p, "  ") + stagedNote(p, "  ")).c_str());
   return 0;
 }
 
@@ -169,6 +219,10 @@ void statusMembers(JsonWriter &w, const PolicyStatus &st) {
         .key("action").value(r.action).key("hits").value(r.hits).key("emitted").value(r.emitted)
         .key("dropped").value(r.dropped).key("limited").value(r.limited).endObject();
   w.endArray().key("drops").value(st.drops).key("kernel_memory").value(st.kernelMemory);
+  const KernelMemory &m = st.memory;
+  w.key("kernel_memory_parts").beginObject().key("maps").value(m.maps).key("map_layout").value(m.mapLayout);
+  w.key("programs").value(m.programs).key("jit").value(m.jit).key("debug_info").value(m.debugInfo);
+  w.key("btf").value(m.btf).endObject();
   w.key("object_labels").value(st.objectLabels).key("object_labels_max").value(st.objectLabelsMax);
 }
 
@@ -205,17 +259,18 @@ int printStatusAll(Runtime &rt, const std::string &root) {
   for (const auto &p : ps) {
     auto st = rt.status(p);
     total += st.kernelMemory;
-    std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s\n",
+    std::printf("  %-24s slot %u lane %u %s gen %u hooks %s, kernel memory %s, drops %" PRIu64 "%s%s\n",
                 p.name.c_str(), p.slot, p.lane, modeWord(p.active.mode),
                 p.gen, joined(hookNames(p.hooks)).c_str(), human(st.kernelMemory).c_str(), st.drops,
-                p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED");
+                p.tampering.empty() ? (p.healthy ? "" : " BROKEN") : " TAMPERED",
+                p.staged.valid == kGenStaged ? " STAGED" : "");
   }
   std::printf("kernel memory (policies): %s\n", human(total).c_str());
   auto shared = rt.sharedStatus();
   std::printf("dispatchers: %zu attached\n", shared.dispatchers.size());
   for (const auto &d : shared.dispatchers)
     std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
-  std::printf("shared maps: %zu, kernel memory %s\n", shared.maps.size(),
+  std::printf("shared maps: %zu, kernel memory %s (with the dispatchers' and guard's programs)\n", shared.maps.size(),
               human(shared.kernelMemory).c_str());
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
@@ -226,6 +281,22 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("self-protection: on (%zu programs; trusts the executable on device %s)\n", shared.guard.size(),
                 shared.guardTrusts.substr(7).c_str());
   return 0;
+}
+
+// The kernel memory of a policy by kind, and what is not counted (docs/operations.md).
+void printKernelMemory(const KernelMemory &m) {
+  std::printf("kernel memory: %s\n", human(m.total()).c_str());
+  const std::pair<const char *, uint64_t> parts[] = {
+      {"maps (memlock as the kernel reports it; per-CPU copies included)", m.maps},
+      {"map layout (hash elements and buckets, trie nodes beyond memlock; estimated)", m.mapLayout},
+      {"programs (memlock: the programs and their instructions)", m.programs},
+      {"JIT images", m.jit},
+      {"func and line info", m.debugInfo},
+      {"BTF of the object", m.btf}};
+  for (const auto &[what, bytes] : parts)
+    std::printf("  %10s  %s\n", human(bytes).c_str(), what);
+  std::printf("  not counted: per-process task storage (process.exe cache), the kernel's tables of the BTF, "
+              "the shared 2 MiB JIT packs, trampolines, dispatchers and shared maps (status without a policy)\n");
 }
 
 // `status POLICY`: everything about one policy: its record, hooks, scope, pins and counters.
@@ -239,6 +310,11 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
   std::printf("loaded:     %s (load took %.2f ms)\n", timeString(s.active.loadedNs).c_str(),
               double(s.active.loadDurationNs) / 1e6);
   std::printf("bundle:     %s\n", fieldString(s.active.bundle).c_str());
+  if (s.staged.valid == kGenStaged)
+    std::printf("staged:     generation %u, %s, mode %s, bundle %s, content hash %s: not enforcing until 'bulwark "
+                "switch %s'\n",
+                s.gen ^ 1, timeString(s.staged.loadedNs).c_str(), modeWord(s.staged.mode),
+                fieldString(s.staged.bundle).c_str(), hashString(s.staged.contentHash).c_str(), s.name.c_str());
   std::printf("compiler:   %s, ABI %u, source digest %s\n", fieldString(s.active.compiler).c_str(),
               s.active.abi, fieldString(s.active.digest).c_str());
   std::vector<std::string> hooks;  // "kernel.module_load (kernel_read_file, kernel_load_data)"
@@ -259,7 +335,7 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
   std::printf("pins:\n");
   for (const auto &p : st.pins)
     std::printf("  %-56s %-4s id %-6u %-10s %s\n", p.path.c_str(), p.kind.c_str(), p.id,
-                human(p.memlock).c_str(), p.detail.c_str());
+                human(p.memory.total()).c_str(), p.detail.c_str());
   std::printf("rules (counters summed over CPUs):\n");
   std::printf("  %4s %-28s %-14s %-6s %10s %10s %8s %8s\n", "ID", "RULE", "HOOK", "ACTION", "HITS", "EMITTED",
               "DROPPED", "LIMITED");
@@ -267,7 +343,7 @@ int printStatusOne(Runtime &rt, const std::string &policy) {
     std::printf("  %4u %-28s %-14s %-6s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n", r.id,
                 r.name.c_str(), r.hook.c_str(), r.action.c_str(), r.hits, r.emitted, r.dropped, r.limited);
   std::printf("drops:      %" PRIu64 " records lost (ring buffer full)\n", st.drops);
-  std::printf("kernel memory: %s (programs and maps of this policy)\n", human(st.kernelMemory).c_str());
+  printKernelMemory(st.memory);
   if (st.objectLabelsMax)
     std::printf("object labels: %u of %u%s\n", st.objectLabels, st.objectLabelsMax,
                 st.objectLabels >= st.objectLabelsMax ? " FULL: links and renames that need a label are denied" : "");
@@ -463,7 +539,7 @@ struct CommandLine {
   bool verbose = false;
   std::string root = defaultPinRoot();
   std::string bundle, mode, policy, format = "text";
-  bool follow = false, json = false;
+  bool follow = false, json = false, stage = false;
   uint64_t count = 0;
   double timeout = 0;
   EventFilter filter;
@@ -471,8 +547,8 @@ struct CommandLine {
   uint32_t topEntries = 0;
   std::string eventLog = defaultEventLog();
   std::string since, config, runRoot;
-  CLI::App *load = nullptr, *unload = nullptr, *list = nullptr, *status = nullptr, *events = nullptr,
-           *top = nullptr, *run = nullptr, *doctor = nullptr;
+  CLI::App *load = nullptr, *switchTo = nullptr, *unstage = nullptr, *unload = nullptr, *list = nullptr,
+           *status = nullptr, *events = nullptr, *top = nullptr, *run = nullptr, *doctor = nullptr;
 };
 
 // addCommands: the subcommands and their options, writing into `c`.
@@ -486,7 +562,16 @@ void addCommands(CLI::App &app, CommandLine &c) {
   c.load->add_option("--mode", c.mode, "override the policy's mode")->check(CLI::IsMember({"audit", "enforce"}));
   c.load->add_option("--top-entries", c.topEntries, "entries of the in-kernel aggregation map (default 4096)")
       ->check(CLI::Range(1u, 1u << 20));
+  c.load->add_flag("--stage", c.stage, "load, verify and wire it, but leave the loaded version enforcing until 'switch'");
   common(c.load);
+
+  c.switchTo = app.add_subcommand("switch", "switch a policy to its staged version (one write)");
+  c.switchTo->add_option("POLICY", c.policy, "policy name")->required();
+  common(c.switchTo);
+
+  c.unstage = app.add_subcommand("unstage", "drop a policy's staged version (the loaded one keeps enforcing)");
+  c.unstage->add_option("POLICY", c.policy, "policy name")->required();
+  common(c.unstage);
 
   c.unload = app.add_subcommand("unload", "detach and remove a policy");
   c.unload->add_option("POLICY", c.policy, "policy name")->required();
@@ -541,7 +626,11 @@ void addCommands(CLI::App &app, CommandLine &c) {
 int runCommand(CommandLine &c) {
   try {
     if (*c.load)
-      return cmdLoad(c.root, c.bundle, c.mode, c.topEntries);
+      return cmdLoad(c.root, c.bundle, c.mode, c.topEntries, c.stage);
+    if (*c.switchTo)
+      return cmdSwitch(c.root, c.policy);
+    if (*c.unstage)
+      return cmdUnstage(c.root, c.policy);
     if (*c.unload)
       return cmdUnload(c.root, c.policy);
     if (*c.list)
