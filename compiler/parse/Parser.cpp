@@ -343,7 +343,7 @@ private:
   }
 
   std::unique_ptr<ast::RuleDecl> rule(BulwarkParser::RuleDeclContext *ctx) {
-    if (!ctx || !present(ctx->IDENT()) || !ctx->hookRef() || !ctx->actionClause() || !ctx->actionClause()->verb)
+    if (!ctx || !present(ctx->IDENT()) || !ctx->hookRef())
       return nullptr;
     auto r = std::make_unique<ast::RuleDecl>();
     r->name = ctx->IDENT()->getText();
@@ -364,18 +364,61 @@ private:
       r->when = expr(ctx->expr());
       if (!r->when) return nullptr;
     }
-    auto *a = ctx->actionClause();
-    std::string verb = a->verb->getText();
+    return effects(ctx, std::move(r));
+  }
+
+  // The verb (at most one) and the marks of a rule; a rule needs one or the other.
+  std::unique_ptr<ast::RuleDecl> effects(BulwarkParser::RuleDeclContext *ctx, std::unique_ptr<ast::RuleDecl> r) {
+    BulwarkParser::ActionClauseContext *action = nullptr;
+    for (auto *e : ctx->ruleEffect()) {
+      if (auto *a = e->actionClause()) {
+        if (!a->verb) return nullptr;
+        if (action) {
+          auto &d = diags_.report(DiagId::E0001, loc(a->verb), "a rule has one action; this is its second");
+          d.notes.push_back({loc(action->verb), "the first action is here"});
+          return nullptr;
+        }
+        action = a;
+      } else if (auto *m = e->markClause()) {
+        if (!m->who || !present(m->STRING())) return nullptr;
+        r->marks.push_back(markClause(m));
+      }
+    }
+    r->hasAction = action != nullptr;
+    if (!action)
+      return r->marks.empty() ? nullptr : std::move(r);  // neither: the parser reported it
+    std::string verb = action->verb->getText();
     r->action = verb == "allow" ? ast::ActionKind::Allow
                 : verb == "deny" ? ast::ActionKind::Deny
                 : verb == "audit" ? ast::ActionKind::Audit
                                   : ast::ActionKind::Kill;
-    r->actionLoc = loc(a->verb);
-    if (present(a->STRING())) {
-      r->message = stringValue(a->STRING(), &r->messageRaw);
-      r->messageLoc = loc(a->STRING());
+    r->actionLoc = loc(action->verb);
+    if (present(action->STRING())) {
+      r->message = stringValue(action->STRING(), &r->messageRaw);
+      r->messageLoc = loc(action->STRING());
     }
     return r;
+  }
+
+  ast::MarkClause markClause(BulwarkParser::MarkClauseContext *m) {
+    ast::MarkClause c;
+    c.loc = loc(m);
+    c.who = m->who->getText();
+    c.whoLoc = loc(m->who);
+    c.name = stringValue(m->STRING());
+    c.nameLoc = loc(m->STRING());
+    if (m->amount && m->unit) {
+      c.amount = m->amount->getText();
+      c.unit = m->unit->getText();
+      c.durationLoc = loc(m->amount);
+      SourceLoc unit = loc(m->unit);
+      c.durationLoc.length = unit.offset + unit.length - c.durationLoc.offset;
+    }
+    if (m->until) {
+      c.until = m->until->getText();
+      c.untilLoc = loc(m->until);
+    }
+    return c;
   }
 
   ast::ExprPtr make(ast::ExprKind k, SourceLoc l) {
