@@ -81,6 +81,7 @@ SharedStatus Runtime::sharedStatus() {
   }
   for (const auto &p : ss.maps)
     ss.kernelMemory += p.memlock;
+  ss.marks = markStats(pins_);
   return ss;
 }
 
