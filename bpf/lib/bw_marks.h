@@ -102,6 +102,34 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
   mark_count(done ? MARK_SET : MARK_FULL);
 }
 
+/* Copies the live marks of `from` (its lock held) into `to`, a storage no program reads yet. */
+static __always_inline void marks_copy(struct bw_marks *to, struct bw_marks *from) {
+  __u64 now = bpf_ktime_get_boot_ns();
+  bpf_spin_lock(&from->lock);
+  for (int i = 0; i < BW_MARK_SLOTS; i++) {
+    to->slot[i] = from->slot[i];
+    if (!mark_live(&from->slot[i], now))
+      to->slot[i].id = 0;
+  }
+  to->full = from->full;
+  bpf_spin_unlock(&from->lock);
+}
+
+/* A copy of `from`'s marks in task `to`'s storage; -ENOMEM when that storage cannot be had. */
+static __always_inline int marks_copy_to(struct task_struct *to, struct task_struct *from) {
+  struct bw_marks *p = bpf_task_storage_get(&bw_marks, from, 0, 0);
+  if (!p)
+    return 0;
+  struct bw_marks *c = bpf_task_storage_get(&bw_marks, to, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!c) {
+    mark_count(MARK_NO_STORAGE);
+    return -12; /* ENOMEM */
+  }
+  marks_copy(c, p);
+  mark_count(MARK_INHERITED);
+  return 0;
+}
+
 /* Fork (task_alloc): a new process starts with its parent's live marks. A thread shares its
  * process's marks (they live on the leader), so nothing is copied for one. -ENOMEM when the
  * child's storage cannot be had: the fork fails rather than losing the marks. */
@@ -109,25 +137,18 @@ BW_API int bw_marks_at_fork(struct task_struct *child, unsigned long clone_flags
   if (clone_flags & 0x00010000 /* CLONE_THREAD */)
     return 0;
   struct task_struct *cur = bpf_get_current_task_btf();
-  struct bw_marks *p = bpf_task_storage_get(&bw_marks, cur->group_leader, 0, 0);
-  if (!p)
+  return marks_copy_to(child, cur->group_leader);
+}
+
+/* Exec by a thread other than the leader (bprm_check_security, before the point of no
+ * return): the thread becomes the leader and the old leader's storage goes with it, so the
+ * thread takes a copy of the process's marks first. If the exec fails the copy stays unread
+ * (a thread's own storage is read only once it leads). -ENOMEM fails the exec. */
+BW_API int bw_marks_before_exec(void) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  if (t->pid == t->tgid)
     return 0;
-  struct bw_marks *c = bpf_task_storage_get(&bw_marks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  if (!c) {
-    mark_count(MARK_NO_STORAGE);
-    return -12; /* ENOMEM */
-  }
-  __u64 now = bpf_ktime_get_boot_ns();
-  bpf_spin_lock(&p->lock);
-  for (int i = 0; i < BW_MARK_SLOTS; i++) {
-    c->slot[i] = p->slot[i];
-    if (!mark_live(&p->slot[i], now))
-      c->slot[i].id = 0;
-  }
-  c->full = p->full;
-  bpf_spin_unlock(&p->lock);
-  mark_count(MARK_INHERITED);
-  return 0;
+  return marks_copy_to(t, t->group_leader);
 }
 
 /* Exec (bprm_committed_creds): the process runs a new program; its `until exec` marks go. */

@@ -266,6 +266,8 @@ struct MarkHelper {
 };
 constexpr MarkHelper kMarkHelpers[] = {
     {"marks_fork", "bw_marks_fork", "lsm/task_alloc", "copies a process's marks to a child it forks (bw_marks)"},
+    {"marks_thread_exec", "bw_marks_thread_exec", "lsm/bprm_check_security",
+     "copies a process's marks to a thread that executes a program, which is to lead it (bw_marks)"},
     {"marks_exec", "bw_marks_exec", "lsm/bprm_committed_creds", "drops `until exec` marks at exec (bw_marks)"},
 };
 

@@ -4,6 +4,8 @@
 #include "../bw_lib.h"
 
 SEC("lsm/task_alloc")
-int BPF_PROG(bw_marks_fork, struct task_struct *task, unsigned long clone_flags) {
+int BPF_PROG(bw_marks_fork, struct task_struct *task, unsigned long clone_flags, int ret) {
+  if (ret)
+    return ret; /* an earlier program's denial stands */
   return bw_marks_at_fork(task, clone_flags);
 }
