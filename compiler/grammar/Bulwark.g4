@@ -33,17 +33,16 @@ macroDecl   : MACRO IDENT ASSIGN expr ;
 constDecl   : CONST IDENT (COLON typeName)? ASSIGN expr ;
 typeName    : IDENT ;
 
-// A rule ends in its effects: at most one verb and any number of marks, in any order
-// (AstBuilder reports a second verb).
-ruleDecl    : RULE IDENT LBRACE ON hookRef (WHEN expr)? ruleEffect+ RBRACE ;
-ruleEffect  : actionClause | markClause ;
+// A rule ends in its effects: at most one verb (allow, deny, audit, kill) with an optional
+// message, and any number of marks: mark process "name" for 10m until exec (who is `process`
+// or `parent`; 10m lexes as INT IDENT). One token set starts every effect, so a rule missing
+// its effect recovers like a missing token; AstBuilder checks what each verb takes.
+ruleDecl    : RULE IDENT LBRACE ON hookRef (WHEN expr)? ruleEffect ruleEffect* RBRACE ;
+ruleEffect  : verb=(ALLOW | DENY | AUDIT | KILL | MARK) who=IDENT? STRING? (FOR amount=INT unit=IDENT)?
+              (UNTIL until=IDENT)? ;
 hookRef     : KPROBE STRING                          # kprobeHook
             | qualifiedName                          # namedHook
             ;
-actionClause: verb=(ALLOW | DENY | AUDIT | KILL) STRING? ;
-// mark process "name" for 10m until exec: who is `process` or `parent` (sema checks);
-// the duration is a number and a unit (10m lexes as INT IDENT).
-markClause  : MARK who=IDENT STRING (FOR amount=INT unit=IDENT)? (UNTIL until=IDENT)? ;
 
 // Earlier alternatives bind tighter; `not` binds looser than comparisons so that
 // `not process.exe in readers` means `not (process.exe in readers)`.

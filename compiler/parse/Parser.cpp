@@ -367,26 +367,47 @@ private:
     return effects(ctx, std::move(r));
   }
 
-  // The verb (at most one) and the marks of a rule; a rule needs one or the other.
+  // An effect the parser matched (not one it gave up on: its verb is then whatever token was there).
+  static bool parsedEffect(BulwarkParser::RuleEffectContext *e) {
+    if (e->exception || !e->verb || e->verb->getTokenIndex() == static_cast<size_t>(-1)) return false;
+    switch (e->verb->getType()) {
+    case BulwarkParser::ALLOW: case BulwarkParser::DENY: case BulwarkParser::AUDIT: case BulwarkParser::KILL:
+    case BulwarkParser::MARK: return true;
+    default: return false;
+    }
+  }
+
+  // The verb (at most one) and the marks of a rule. The grammar lets every effect take every
+  // part; what a verb takes is checked here (E0001).
   std::unique_ptr<ast::RuleDecl> effects(BulwarkParser::RuleDeclContext *ctx, std::unique_ptr<ast::RuleDecl> r) {
-    BulwarkParser::ActionClauseContext *action = nullptr;
+    BulwarkParser::RuleEffectContext *action = nullptr;
     for (auto *e : ctx->ruleEffect()) {
-      if (auto *a = e->actionClause()) {
-        if (!a->verb) return nullptr;
-        if (action) {
-          auto &d = diags_.report(DiagId::E0001, loc(a->verb), "a rule has one action; this is its second");
-          d.notes.push_back({loc(action->verb), "the first action is here"});
+      if (!parsedEffect(e)) return nullptr;  // reported by the parser
+      if (e->verb->getType() == BulwarkParser::MARK) {
+        if (!e->who || !present(e->STRING())) {
+          auto &d = diags_.report(DiagId::E0001, loc(e), "a mark names whom it marks and the mark");
+          d.help = "write 'mark process \"name\"' (or 'mark parent \"name\"')";
           return nullptr;
         }
-        action = a;
-      } else if (auto *m = e->markClause()) {
-        if (!m->who || !present(m->STRING())) return nullptr;
-        r->marks.push_back(markClause(m));
+        r->marks.push_back(markClause(e));
+        continue;
       }
+      if (e->who || e->FOR() || e->UNTIL()) {
+        auto *extra = e->who ? e->who : e->FOR() ? e->FOR()->getSymbol() : e->UNTIL()->getSymbol();
+        auto &d = diags_.report(DiagId::E0001, loc(extra), "'" + e->verb->getText() + "' takes only a message");
+        d.help = "'for' and 'until' belong to a mark: 'mark process \"name\" for 10m'";
+        return nullptr;
+      }
+      if (action) {
+        auto &d = diags_.report(DiagId::E0001, loc(e->verb), "a rule has one action; this is its second");
+        d.notes.push_back({loc(action->verb), "the first action is here"});
+        return nullptr;
+      }
+      action = e;
     }
     r->hasAction = action != nullptr;
     if (!action)
-      return r->marks.empty() ? nullptr : std::move(r);  // neither: the parser reported it
+      return r->marks.empty() ? nullptr : std::move(r);
     std::string verb = action->verb->getText();
     r->action = verb == "allow" ? ast::ActionKind::Allow
                 : verb == "deny" ? ast::ActionKind::Deny
@@ -400,7 +421,7 @@ private:
     return r;
   }
 
-  ast::MarkClause markClause(BulwarkParser::MarkClauseContext *m) {
+  ast::MarkClause markClause(BulwarkParser::RuleEffectContext *m) {
     ast::MarkClause c;
     c.loc = loc(m);
     c.who = m->who->getText();
