@@ -102,6 +102,45 @@ struct bw_record {
   bw_u32 str_len[BW_STR_SLOTS];
 };
 
+/* Marks (the language's `mark process "x" for 10m` and `process.marks has "x"`): per process
+ * (the thread group leader's task storage, so every thread of a process shares them) in the
+ * shared map bw_marks. Every policy, and every version of one, reads and writes the same
+ * storage; a mark is named by its id, FNV-1a 64 of "<policy>" NUL "<mark>" (computed by the
+ * compiler), so a hot swap of a policy keeps the marks whose names it keeps. Bounded: a
+ * process holds BW_MARK_SLOTS live marks of all policies together; one more sets `full`,
+ * which makes every deny-side test of a mark hold for the process (fail closed). */
+#define BW_MARK_SLOTS 16
+#define BW_MARK_UNTIL_EXEC 1u /* bw_mark.flags: dropped when the process executes a program */
+#define BW_MARK_ON_PROCESS 0u /* who: the current process */
+#define BW_MARK_ON_PARENT 1u  /* who: its parent */
+struct bw_mark {
+  bw_u64 id;          /* 0: a free slot */
+  bw_u64 expires_ns;  /* bpf_ktime_get_boot_ns() after which it is gone; 0: never */
+  bw_u64 set_ns;      /* when it was set (boot clock) */
+  bw_u32 rule;        /* the rule that set it, in the policy instance below */
+  bw_u32 instance;    /* the setting policy's instance (bw_cfg_instance) */
+  bw_u32 flags;       /* BW_MARK_* */
+  bw_u32 reserved;
+};
+/* The kernel finds a map value's lock by its type, struct bpf_spin_lock, not a typedef. */
+#ifdef __BPF__
+#define BW_SPIN_LOCK struct bpf_spin_lock
+#else
+#define BW_SPIN_LOCK struct { bw_u32 val; }
+#endif
+struct bw_marks {
+  struct bw_mark slot[BW_MARK_SLOTS];
+  bw_u32 full;        /* a mark found no free slot: deny-side tests of marks hold */
+  BW_SPIN_LOCK lock;  /* taken to change slots: threads of a process set marks concurrently */
+};
+/* Counts of the mark machinery (PERCPU_ARRAY bw_mark_stats, shared, one entry). */
+struct bw_mark_stats {
+  bw_u64 set;         /* marks set (or renewed) by rules */
+  bw_u64 full;        /* marks that found no free slot (the process then fails closed) */
+  bw_u64 inherited;   /* forks that copied marks to the child */
+  bw_u64 no_storage;  /* storage could not be had (no memory): the fork failed, the mark was not set */
+};
+
 /* Per-rule counters: PERCPU_ARRAY bw_counters (per policy), index = rule id, with the
  * policy default at index rule_count. */
 struct bw_counter {

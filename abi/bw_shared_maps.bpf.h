@@ -22,6 +22,14 @@
     __uint(max_entries, BYTES);                                                                    \
     __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
   } bw_##ID SEC(".maps");
+#define BW_SHARED_TASK_STORAGE(ID, VALUE, MEANING)                                                 \
+  struct {                                                                                         \
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);                                                       \
+    __uint(map_flags, BPF_F_NO_PREALLOC);                                                          \
+    __type(key, int);                                                                              \
+    __type(value, VALUE);                                                                          \
+    __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
+  } bw_##ID SEC(".maps");
 #include "shared_maps.def"
 
 /* The maps of one LSM hook (shared_maps.def, BW_SHARED_HOOK_MAPS_OF). */

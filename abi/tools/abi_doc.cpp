@@ -41,7 +41,7 @@ void printSharedMaps() {
   for (const auto &m : bulwark::abi::sharedMaps())
     std::printf("| `%s%s` | %s | %u B | %u B | %u | %s |\n", s(m.name).c_str(), m.perHook ? "_<HOOK>" : "", s(m.type).c_str(),
                 m.keySize, m.valueSize, m.maxEntries, cell(m.meaning).c_str());
-  std::printf("\nA ring buffer's max entries are bytes.\n\n");
+  std::printf("\nA ring buffer's max entries are bytes; task storage has none (an entry per task that has one).\n\n");
 }
 
 void printRodata() {

@@ -28,5 +28,6 @@ char LICENSE[] SEC("license") = "GPL";
 #include "bw_identity.h"    /* identity group tests, the view */
 #include "bw_scope.h"       /* policy scope */
 #include "bw_learn.h"       /* identity learning at link, rename, unlink */
+#include "bw_marks.h"       /* per-process marks: test, set, fork, exec */
 #include "bw_record.h"      /* counters, rate limit, records, verdict */
 #include "bw_chain_step.h"  /* chain step */

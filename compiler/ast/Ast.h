@@ -67,6 +67,20 @@ struct ConstDecl {
   ExprPtr value;
 };
 
+// `mark process "name" for 10m until exec`: sets a mark when the rule's condition holds.
+struct MarkClause {
+  SourceLoc loc;
+  std::string who;          // "process" or "parent" (as written; sema validates)
+  SourceLoc whoLoc;
+  std::string name;         // unescaped
+  SourceLoc nameLoc;
+  std::optional<std::string> amount;  // `for AMOUNT UNIT`, as written
+  std::string unit;
+  SourceLoc durationLoc;    // the amount and its unit
+  std::optional<std::string> until;  // `until exec`
+  SourceLoc untilLoc;
+};
+
 struct RuleDecl {
   std::string name;
   SourceLoc loc, nameLoc;
@@ -74,11 +88,13 @@ struct RuleDecl {
   std::string kprobeFunction;
   SourceLoc hookLoc;
   ExprPtr when;               // null: always
+  bool hasAction = true;      // false: the rule only sets marks
   ActionKind action = ActionKind::Deny;
   SourceLoc actionLoc;
   std::optional<std::string> message;  // unescaped
   std::string messageRaw;
   SourceLoc messageLoc;
+  std::vector<MarkClause> marks;  // in source order
 };
 
 struct Scope {

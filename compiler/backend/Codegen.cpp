@@ -260,8 +260,20 @@ bool linkTemplate(Codegen &s, llvm::Linker &linker, const std::string &attach,
   return true;
 }
 
+// The helpers of a policy that sets or tests marks: marks follow a fork and an exec.
+struct MarkHelper {
+  const char *templateName, *program, *section, *purpose;
+};
+constexpr MarkHelper kMarkHelpers[] = {
+    {"marks_fork", "bw_marks_fork", "lsm/task_alloc", "copies a process's marks to a child it forks (bw_marks)"},
+    {"marks_thread_exec", "bw_marks_thread_exec", "lsm/bprm_check_security",
+     "copies a process's marks to a thread that executes a program, which is to lead it (bw_marks)"},
+    {"marks_exec", "bw_marks_exec", "lsm/bprm_committed_creds", "drops `until exec` marks at exec (bw_marks)"},
+};
+
 // Links into s.module every used hook's template (s.out.programs), one kprobe template per
-// kernel function, the exec helper if asked (s.out.helpers), then s.gen.
+// kernel function, the exec helper if asked and the mark helpers if needed (s.out.helpers),
+// then s.gen.
 void linkPrograms(Codegen &s) {
   if (!has(s, s.module && s.gen, "library and decision code"))
     return;
@@ -291,6 +303,12 @@ void linkPrograms(Codegen &s) {
       return;
     s.out.helpers.push_back({"bw_exe_exec", "lsm/bprm_committed_creds", "caches process.exe at exec (bw_exe)"});
   }
+  if (s.low.usesMarks)
+    for (const MarkHelper &h : kMarkHelpers) {
+      if (!linkTemplate(s, linker, h.templateName))
+        return;
+      s.out.helpers.push_back({h.program, h.section, h.purpose});
+    }
   if (linker.linkInModule(std::move(s.gen))) {
     s.errs.push_back(internal("linking generated code failed"));
     return;

@@ -161,7 +161,29 @@ private:
     b.ir().SetInsertPoint(b.block("entry"));
     llvm::Value *atoms = b.zeroedScratch(kAtomWords, "atoms");
     llvm::Value *best = lookupGroups(b, h, ev, atoms);
-    b.ir().CreateRet(firstCompound(b, h, best, ev, atoms));
+    llvm::Value *word = firstCompound(b, h, best, ev, atoms);
+    setMarks(b, h, ev, atoms);
+    b.ir().CreateRet(word);
+  }
+
+  // The marks of every mark rule whose condition holds, set after the decision: every
+  // condition is evaluated before the first mark is set, so an event's marks are seen by
+  // later events only (as the host evaluator has it).
+  void setMarks(BpfBuilder &b, const LoweredHook &h, llvm::Value *ev, llvm::Value *atoms) {
+    std::vector<llvm::Value *> holds;
+    for (const auto &m : h.markRules)
+      holds.push_back(cond(b, m.cond, ev, atoms));
+    for (size_t i = 0; i < h.markRules.size(); ++i) {
+      auto *set = b.block("marks.set");
+      auto *next = b.block("marks.next");
+      b.ir().CreateCondBr(holds[i], set, next);
+      b.ir().SetInsertPoint(set);
+      for (const auto &mark : h.markRules[i].marks)
+        b.callLib(lib_, "bw_mark_set", {b.c32(mark.who), b.c64(mark.id), b.c64(mark.forNs), b.c32(mark.flags),
+                                        b.c32(h.markRules[i].ruleId)});
+      b.ir().CreateBr(next);
+      b.ir().SetInsertPoint(next);
+    }
   }
 
   // The lowest word of the hook's group lookups (and `alwaysWord`): groups always looked up
@@ -243,6 +265,9 @@ private:
     case LCond::Kind::True: return ir.getTrue();
     case LCond::Kind::False: return ir.getFalse();
     case LCond::Kind::Atom: return b.testBit(atoms, c.atom);
+    case LCond::Kind::Mark:
+      return ir.CreateICmpNE(b.callLib(lib_, "bw_mark_has", {b.c32(c.markWho), b.c64(c.markId), b.c32(c.failClosed ? 1 : 0)}),
+                             b.c32(0));
     case LCond::Kind::IntCmp: {
       llvm::Value *x = b.loadU64(ev, offsetof(struct bw_event, ints) + 8 * c.slot, "field");
       auto k = [&](size_t i) { return b.c64(static_cast<uint64_t>(c.values.at(i))); };

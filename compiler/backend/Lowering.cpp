@@ -32,6 +32,14 @@ const char *groupKindName(GroupKind k) {
 
 uint64_t fnv1a64(std::string_view s) { return bw_fnv1a64(s.data(), s.size()); }
 
+uint64_t markId(std::string_view policy, std::string_view mark) {
+  std::string key(policy);
+  key += '\0';
+  key += mark;
+  uint64_t id = fnv1a64(key);
+  return id ? id : 1;
+}
+
 uint64_t needBit(const FieldInfo &f) {
   switch (f.slotKind) {
   case SlotKind::Int: return 1ull << f.slot;
@@ -290,8 +298,21 @@ private:
   }
 
   // `positive`: the test's holding makes rule `r` match (false under an odd number of `not`).
+  // A mark test: deny-side (its holding can only make the decision stricter) it fails closed.
+  LCond markCond(const ir::Test &t, ir::Action action, bool positive) {
+    LCond l;
+    l.kind = LCond::Kind::Mark;
+    l.markId = markId(policy.name, std::get<std::string>(t.values.at(0)));
+    l.markWho = ir::onParent(t.field) ? BW_MARK_ON_PARENT : BW_MARK_ON_PROCESS;
+    l.failClosed = positive == strictAction(action);
+    out.usesMarks = true;
+    return l;
+  }
+
+  // `action`: what the condition's holding leads to (a mark rule's counts as deny: a mark set
+  // can only make later decisions stricter).
   LCond lowerCond(const ir::Cond &c, HookId h, LoweredHook &lh, const std::set<uint32_t> &intSet,
-                  std::map<std::string, uint32_t> &atomIds, const ir::Rule &r, bool positive = true) {
+                  std::map<std::string, uint32_t> &atomIds, ir::Action action, bool positive = true) {
     LCond l;
     switch (c.kind) {
     case ir::Cond::Kind::True: l.kind = LCond::Kind::True; break;
@@ -303,11 +324,15 @@ private:
                : c.kind == ir::Cond::Kind::Or ? LCond::Kind::Or
                                               : LCond::Kind::Not;
       for (const auto &k : c.kids)
-        l.kids.push_back(lowerCond(k, h, lh, intSet, atomIds, r,
+        l.kids.push_back(lowerCond(k, h, lh, intSet, atomIds, action,
                                    c.kind == ir::Cond::Kind::Not ? !positive : positive));
       break;
     case ir::Cond::Kind::Test: {
       const auto &t = c.test;
+      if (t.op == ir::TestOp::HasMark) {
+        l = markCond(t, action, positive);
+        break;
+      }
       auto mk = mapKindOf(t, intSet.count(t.field.slot) != 0);
       if (!mk) {
         if (t.field.slotKind != SlotKind::Int) {
@@ -356,7 +381,7 @@ private:
       }
       l.kind = LCond::Kind::Atom;
       l.atom = atom;
-      if (atom < kMaxAtoms && positive != strictAction(r.action))
+      if (atom < kMaxAtoms && positive != strictAction(action))
         data[gid].permissiveAtoms[atom / 64] |= 1ull << (atom % 64);
       break;
     }
@@ -413,6 +438,8 @@ private:
       std::vector<const ir::Test *> tests;
       collectTests(r.cond, tests);
       for (auto *t : tests) {
+        if (t->op == ir::TestOp::HasMark)
+          continue;  // the task's marks, not an event field
         lh.needMask |= needBit(t->field);
         if (t->field.slotKind == SlotKind::Int && t->op == ir::TestOp::Eq)
           for (const auto &v : t->values)
@@ -434,14 +461,20 @@ private:
     std::map<std::string, uint32_t> atomIds;
     std::set<uint32_t> direct;
     auto mapKind = [&](const ir::Test &t) { return mapKindOf(t, intSet.count(t.field.slot) != 0); };
+    bool decides = false;
     for (const auto &r : policy.rules) {
       if (!onHook(r, h))
         continue;
-      uint32_t word = decisionWord(r.id, r.action);
       if (r.id >= (1u << 29)) {
         error(BackendError::Kind::Budget, r.loc, "too many rules");
         continue;
       }
+      if (!r.marks.empty())
+        lowerMarkRule(r, h, lh, intSet, atomIds, direct);
+      if (!r.decides)
+        continue;
+      decides = true;
+      uint32_t word = decisionWord(r.id, r.action);
       if (r.cond.kind == ir::Cond::Kind::True) {
         lh.alwaysWord = std::min(lh.alwaysWord, word);
         continue;
@@ -463,9 +496,35 @@ private:
         }
         continue;
       }
-      lh.compounds.push_back({r.id, word, lowerCond(r.cond, h, lh, intSet, atomIds, r), r.loc});
+      lh.compounds.push_back({r.id, word, lowerCond(r.cond, h, lh, intSet, atomIds, r.action), r.loc});
     }
+    // A hook whose rules only set marks is not decided by the policy default: allow, counted
+    // as the default (the word past the last rule).
+    if (!decides)
+      lh.alwaysWord = decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow);
     return direct;
+  }
+
+  // The marks of rule `r` and its condition (its tests looked up on every event: the groups
+  // they read go into `direct`).
+  void lowerMarkRule(const ir::Rule &r, HookId h, LoweredHook &lh, const std::set<uint32_t> &intSet,
+                     std::map<std::string, uint32_t> &atomIds, std::set<uint32_t> &direct) {
+    MarkRule mr;
+    mr.ruleId = r.id;
+    mr.loc = r.loc;
+    mr.cond = lowerCond(r.cond, h, lh, intSet, atomIds, ir::Action::Deny);
+    std::function<void(const LCond &)> open = [&](const LCond &c) {
+      if (c.kind == LCond::Kind::Atom && c.atom < lh.atomGroup.size())
+        direct.insert(lh.atomGroup[c.atom]);
+      for (const auto &k : c.kids)
+        open(k);
+    };
+    open(mr.cond);
+    for (const auto &m : r.marks)
+      mr.marks.push_back({markId(policy.name, m.name), m.onParent ? BW_MARK_ON_PARENT : BW_MARK_ON_PROCESS, m.forNs,
+                          m.untilExec ? BW_MARK_UNTIL_EXEC : 0u});
+    out.usesMarks = true;
+    lh.markRules.push_back(std::move(mr));
   }
 
   // Reports the first compound rule at which the hook's program would exceed the instruction
@@ -479,6 +538,8 @@ private:
       return n;
     };
     lh.costEstimate = 400 + 60 * static_cast<uint32_t>(lh.groups.size());
+    for (const auto &m : lh.markRules)
+      lh.costEstimate += 6 + 5 * nodes(m.cond) + 60 * static_cast<uint32_t>(m.marks.size());
     for (const auto &c : lh.compounds) {
       lh.costEstimate += 6 + 5 * nodes(c.cond);
       if (lh.costEstimate > limits.maxCost) {

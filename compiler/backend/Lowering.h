@@ -74,14 +74,34 @@ struct IdentityGroup {
   std::vector<std::string> paths;     // the group's strings, sorted
 };
 
-// A condition with tests replaced by atom bits or direct integer comparisons.
+// A condition with tests replaced by atom bits, direct integer comparisons or mark tests.
 struct LCond {
-  enum class Kind { True, False, Atom, IntCmp, And, Or, Not } kind = Kind::True;
+  enum class Kind { True, False, Atom, IntCmp, Mark, And, Or, Not } kind = Kind::True;
   uint32_t atom = 0;             // Atom
   uint32_t slot = 0;             // IntCmp: ints[slot]
   ir::TestOp op = ir::TestOp::Eq;
   std::vector<int64_t> values;   // IntCmp
+  uint64_t markId = 0;           // Mark: markId(policy, name)
+  uint32_t markWho = 0;          // Mark: BW_MARK_ON_PROCESS or BW_MARK_ON_PARENT
+  bool failClosed = false;       // Mark: holds for a process whose marks overflowed
   std::vector<LCond> kids;
+};
+
+// A mark a rule sets (ir::MarkSet) as the kernel names it.
+struct LoweredMark {
+  uint64_t id = 0;         // markId(policy, name)
+  uint32_t who = 0;        // BW_MARK_ON_*
+  uint64_t forNs = 0;      // 0: until exit
+  uint32_t flags = 0;      // BW_MARK_*
+};
+
+// A rule with marks: they are set whenever its condition holds, after the decision (whatever
+// decided it), so a mark is seen by later events only.
+struct MarkRule {
+  uint32_t ruleId = 0;
+  LCond cond;
+  std::vector<LoweredMark> marks;
+  ir::SourceLoc loc;
 };
 
 struct CompoundRule {
@@ -101,6 +121,7 @@ struct LoweredHook {
   std::vector<uint32_t> groups;        // indexes into Lowered::groups
   uint32_t alwaysWord = kNoRule;       // lowest word of an unconditional rule
   std::vector<CompoundRule> compounds; // in id order
+  std::vector<MarkRule> markRules;     // in id order
   uint32_t atoms = 0;
   std::vector<uint32_t> atomGroup;     // atom -> the group whose lookup sets it
   // Group -> atoms of other groups one of which must be set for its lookup to matter (every
@@ -128,6 +149,7 @@ struct Lowered {
   std::vector<IdentityGroup> identity;  // in group order
   uint32_t dfaWords = 0;
   uint32_t dfaAccEntries = 0;
+  bool usesMarks = false;               // a rule sets or tests a mark: the fork and exec helpers
 };
 
 struct LoweringLimits {
@@ -142,6 +164,9 @@ std::vector<BackendError> lower(const ir::Policy &policy, const LoweringLimits &
                                 Lowered &out);
 
 uint64_t fnv1a64(std::string_view s);
+// The kernel's name of mark `mark` of policy `policy`: FNV-1a 64 of "<policy>" NUL "<mark>",
+// never 0 (a free slot). Policy names are unique on a host, so marks of two policies differ.
+uint64_t markId(std::string_view policy, std::string_view mark);
 uint64_t needBit(const FieldInfo &f);
 
 } // namespace bulwark::backend

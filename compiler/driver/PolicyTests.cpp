@@ -4,6 +4,7 @@
 #include "Evaluator.h"
 #include "ExitCodes.h"
 #include "Json.h"
+#include "Sequence.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -40,8 +41,10 @@ struct PolicyCoverage {
 };
 
 const std::set<std::string> kFileKeys{"policy", "mode", "tests"};
-const std::set<std::string> kTestKeys{"name", "policy", "hook", "mode", "event", "expect"};
-const std::set<std::string> kExpectKeys{"action", "rule", "default", "denied", "killed", "in_scope"};
+const std::set<std::string> kTestKeys{"name", "policy", "hook", "mode", "event", "expect", "steps"};
+const std::set<std::string> kExpectKeys{"action", "rule", "default", "denied", "killed", "in_scope", "marks"};
+// A step of a sequence test: an event of process `pid`, a fork, an exec, or time passing.
+const std::set<std::string> kStepKeys{"pid", "hook", "mode", "event", "expect", "fork", "child", "exec", "sleep"};
 
 // A misspelt key would silently test nothing: every key must be known.
 void checkKeys(const YAML::Node &map, const std::set<std::string> &known, const std::string &what) {
@@ -83,6 +86,69 @@ void expectEqual(const YAML::Node &n, bool got, const std::string &what, const i
     throw TestFailure(n, "expected " + std::string(n.as<bool>() ? "" : "no ") + what + ", got " + describe(d));
 }
 
+// "100ms", "2s", "5m", "1h", "1d" in nanoseconds.
+uint64_t durationOf(const YAML::Node &n) {
+  static const std::pair<const char *, uint64_t> kUnits[] = {
+      {"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull}, {"h", 3600000000000ull}, {"d", 86400000000000ull}};
+  std::string text = n.as<std::string>();
+  size_t digits = text.find_first_not_of("0123456789");
+  if (digits != 0 && digits != std::string::npos && digits <= 12)
+    for (const auto &[unit, ns] : kUnits)
+      if (text.substr(digits) == unit) return std::stoull(text.substr(0, digits)) * ns;
+  throw TestFailure(n, "'" + text + "' is not a duration (a whole number of ms, s, m, h or d: 5m)");
+}
+
+// The event of a test or step; `process.marks` and `parent.marks` (lists of names) go to `marks`.
+ir::Event eventOf(const HookInfo &hook, const YAML::Node &fields, ir::MarkView &marks) {
+  ir::Event event;
+  for (const auto &kv : fields) {
+    std::string field = kv.first.as<std::string>();
+    if (field == ir::kProcessMarks.name || field == ir::kParentMarks.name) {
+      auto &set = field == ir::kParentMarks.name ? marks.parent : marks.process;
+      if (!kv.second.IsSequence()) throw TestFailure(kv.second, field + " is a list of mark names");
+      for (const auto &m : kv.second) set.insert(m.as<std::string>());
+      continue;
+    }
+    const FieldInfo *f = Catalogue::get().findField(hook.id, field);
+    if (!f) throw TestFailure(kv.first, "hook '" + std::string(hook.name) + "' has no field '" + field + "'");
+    event[field] = eventFieldValue(*f, kv.second);
+  }
+  return event;
+}
+
+const HookInfo &hookOf(const YAML::Node &t) {
+  if (!t["hook"]) throw TestFailure(t, "test has no `hook`");
+  const HookInfo *hook = Catalogue::get().findHook(t["hook"].as<std::string>());
+  if (!hook) throw TestFailure(t["hook"], "unknown hook '" + t["hook"].as<std::string>() + "'");
+  return *hook;
+}
+
+// Checks `expect` against decision `d`; `marks`: the process's live marks after the event.
+void checkExpect(const YAML::Node &expect, const ir::Decision &d, const std::set<std::string, std::less<>> &marks) {
+  checkKeys(expect, kExpectKeys, "`expect`");
+  if (expect["action"] && expect["action"].as<std::string>() != std::string(ir::actionName(d.action)))
+    throw TestFailure(expect["action"], "expected " + expect["action"].as<std::string>() + ", got " + describe(d));
+  if (expect["rule"] && (!d.matched || expect["rule"].as<std::string>() != d.ruleName))
+    throw TestFailure(expect["rule"], "expected rule " + expect["rule"].as<std::string>() + ", got " + describe(d));
+  if (expect["default"] && expect["default"].as<bool>() == d.matched)
+    throw TestFailure(expect["default"], std::string("expected ") + (d.matched ? "the policy default" : "a rule") + ", got " + describe(d));
+  expectEqual(expect["denied"], d.denied, "denial", d);
+  expectEqual(expect["killed"], d.killed, "kill", d);
+  expectEqual(expect["in_scope"], d.inScope, "event in the policy's scope", d);
+  if (const YAML::Node &want = expect["marks"]) {
+    std::set<std::string, std::less<>> w;
+    for (const auto &m : want) w.insert(m.as<std::string>());
+    if (w != marks) {
+      auto join = [](const std::set<std::string, std::less<>> &names) {
+        std::string s;
+        for (const auto &m : names) s += (s.empty() ? "" : ", ") + m;
+        return "[" + s + "]";
+      };
+      throw TestFailure(want, "expected marks " + join(w) + ", got " + join(marks));
+    }
+  }
+}
+
 struct TestRun {
   const std::vector<const CheckedPolicy *> &policies;
   const CheckedPolicy *defaultPolicy;
@@ -95,32 +161,69 @@ struct TestRun {
     const CheckedPolicy *policy = t["policy"] ? findPolicy(policies, t["policy"]) : defaultPolicy;
     if (!policy) throw TestFailure(t, "no policy named for this test (set `policy:`)");
     out.policy = policy->ir.name;
-    if (!t["hook"]) throw TestFailure(t, "test has no `hook`");
-    const HookInfo *hook = Catalogue::get().findHook(t["hook"].as<std::string>());
-    if (!hook) throw TestFailure(t["hook"], "unknown hook '" + t["hook"].as<std::string>() + "'");
-    ir::Event event;
-    for (const auto &kv : t["event"]) {
-      std::string field = kv.first.as<std::string>();
-      const FieldInfo *f = Catalogue::get().findField(hook->id, field);
-      if (!f) throw TestFailure(kv.first, "hook '" + std::string(hook->name) + "' has no field '" + field + "'");
-      event[field] = eventFieldValue(*f, kv.second);
+    if (t["steps"]) {
+      if (t["hook"] || t["event"] || t["expect"]) throw TestFailure(t, "a test has `steps` or one `hook`, `event` and `expect`, not both");
+      runSteps(*policy, t["steps"], t["mode"] ? modeOf(t["mode"]) : fileMode);
+      return;
     }
+    const HookInfo &hook = hookOf(t);
+    ir::MarkView marks;
+    ir::Event event = eventOf(hook, t["event"], marks);
     ir::EvalOptions eval;
     eval.modeOverride = t["mode"] ? modeOf(t["mode"]) : fileMode;
-    ir::Decision d = ir::evaluate(policy->ir, hook->id, event, eval);
-    if (d.matched) coverage[policy->ir.name].hit.insert(d.ruleId);
-    const YAML::Node &expect = t["expect"];
-    if (!expect) throw TestFailure(t, "test has no `expect`");
-    checkKeys(expect, kExpectKeys, "`expect`");
-    if (expect["action"] && expect["action"].as<std::string>() != std::string(ir::actionName(d.action)))
-      throw TestFailure(expect["action"], "expected " + expect["action"].as<std::string>() + ", got " + describe(d));
-    if (expect["rule"] && (!d.matched || expect["rule"].as<std::string>() != d.ruleName))
-      throw TestFailure(expect["rule"], "expected rule " + expect["rule"].as<std::string>() + ", got " + describe(d));
-    if (expect["default"] && expect["default"].as<bool>() == d.matched)
-      throw TestFailure(expect["default"], std::string("expected ") + (d.matched ? "the policy default" : "a rule") + ", got " + describe(d));
-    expectEqual(expect["denied"], d.denied, "denial", d);
-    expectEqual(expect["killed"], d.killed, "kill", d);
-    expectEqual(expect["in_scope"], d.inScope, "event in the policy's scope", d);
+    eval.marks = &marks;
+    ir::Decision d = ir::evaluate(policy->ir, hook.id, event, eval);
+    cover(*policy, d);
+    if (!t["expect"]) throw TestFailure(t, "test has no `expect`");
+    std::set<std::string, std::less<>> after = marks.process;
+    for (uint32_t id : d.markRules)
+      for (const auto &m : policy->ir.rules[id].marks)
+        if (!m.onParent) after.insert(m.name);
+    checkExpect(t["expect"], d, after);
+  }
+
+  void cover(const CheckedPolicy &policy, const ir::Decision &d) const {
+    if (d.matched) coverage[policy.ir.name].hit.insert(d.ruleId);
+    for (uint32_t id : d.markRules) coverage[policy.ir.name].hit.insert(id);
+  }
+
+  // A sequence: every step in order on one process table (marks carry from step to step).
+  void runSteps(const CheckedPolicy &policy, const YAML::Node &steps, std::optional<ir::Mode> mode) const {
+    if (!steps.IsSequence() || steps.size() == 0) throw TestFailure(steps, "`steps` is a list of steps");
+    ir::ProcessTable table(policy.ir);
+    for (const auto &step : steps) {
+      checkKeys(step, kStepKeys, "a step");
+      if (step["fork"]) {
+        if (!step["child"]) throw TestFailure(step, "a fork step names its `child` pid");
+        table.fork(step["fork"].as<int64_t>(), step["child"].as<int64_t>());
+      } else if (step["exec"]) {
+        table.exec(step["exec"].as<int64_t>());
+      } else if (step["sleep"]) {
+        table.advance(durationOf(step["sleep"]));
+      } else {
+        if (!step["pid"]) throw TestFailure(step, "a step is an event of a `pid`, a `fork`, an `exec` or a `sleep`");
+        eventStep(policy, table, step, step["mode"] ? modeOf(step["mode"]) : mode);
+      }
+    }
+  }
+
+  void eventStep(const CheckedPolicy &policy, ir::ProcessTable &table, const YAML::Node &step, std::optional<ir::Mode> mode) const {
+    int64_t pid = step["pid"].as<int64_t>();
+    if (!step["hook"] && step["expect"] && !step["event"]) {  // a check of the marks alone
+      ir::Decision none;
+      checkExpect(step["expect"], none, table.marksOf(pid).process);
+      return;
+    }
+    const HookInfo &hook = hookOf(step);
+    ir::MarkView preset;
+    ir::Event event = eventOf(hook, step["event"], preset);
+    if (!preset.process.empty() || !preset.parent.empty())
+      throw TestFailure(step["event"], "in a sequence, marks come from the steps before; set them with an event");
+    ir::EvalOptions eval;
+    eval.modeOverride = mode;
+    ir::Decision d = table.decide(pid, hook.id, event, eval);
+    cover(policy, d);
+    if (step["expect"]) checkExpect(step["expect"], d, table.marksOf(pid).process);
   }
 };
 

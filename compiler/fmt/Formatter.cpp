@@ -1,5 +1,7 @@
 #include "Formatter.h"
 
+#include <algorithm>
+
 namespace bulwark {
 
 std::string escapeString(std::string_view v) {
@@ -181,14 +183,32 @@ private:
       flushComments(r.when->loc.offset, indent_);
       printWhen(*r.when);
     }
-    flushComments(r.actionLoc.offset, indent_);
-    std::string action = ast::actionSpelling(r.action);
-    if (r.message) action += " " + escapeString(*r.message);
-    line(action, r.actionLoc, r.message ? r.messageLoc.line : 0);
+    // The verb and the marks, in source order (comments stay where they were).
+    std::vector<std::pair<uint32_t, const ast::MarkClause *>> effects;
+    if (r.hasAction) effects.push_back({r.actionLoc.offset, nullptr});
+    for (const auto &m : r.marks) effects.push_back({m.loc.offset, &m});
+    std::sort(effects.begin(), effects.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+    for (const auto &[offset, mark] : effects) {
+      flushComments(offset, indent_);
+      if (mark) {
+        line(markText(*mark), mark->loc);
+        continue;
+      }
+      std::string action = ast::actionSpelling(r.action);
+      if (r.message) action += " " + escapeString(*r.message);
+      line(action, r.actionLoc, r.message ? r.messageLoc.line : 0);
+    }
     SourceLoc close = src_.locAt(r.loc.offset + r.loc.length - 1);
     flushComments(close.offset, indent_);
     --indent_;
     line("}", close);
+  }
+
+  static std::string markText(const ast::MarkClause &m) {
+    std::string t = "mark " + m.who + " " + escapeString(m.name);
+    if (m.amount) t += " for " + *m.amount + m.unit;
+    if (m.until) t += " until " + *m.until;
+    return t;
   }
 
   // Long conditions break before each top-level `and`/`or` of the outermost chain.

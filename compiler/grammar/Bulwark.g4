@@ -33,11 +33,16 @@ macroDecl   : MACRO IDENT ASSIGN expr ;
 constDecl   : CONST IDENT (COLON typeName)? ASSIGN expr ;
 typeName    : IDENT ;
 
-ruleDecl    : RULE IDENT LBRACE ON hookRef (WHEN expr)? actionClause RBRACE ;
+// A rule ends in its effects: at most one verb (allow, deny, audit, kill) with an optional
+// message, and any number of marks: mark process "name" for 10m until exec (who is `process`
+// or `parent`; 10m lexes as INT IDENT). One token set starts every effect, so a rule missing
+// its effect recovers like a missing token; AstBuilder checks what each verb takes.
+ruleDecl    : RULE IDENT LBRACE ON hookRef (WHEN expr)? ruleEffect ruleEffect* RBRACE ;
+ruleEffect  : verb=(ALLOW | DENY | AUDIT | KILL | MARK) who=IDENT? STRING? (FOR amount=INT unit=IDENT)?
+              (UNTIL until=IDENT)? ;
 hookRef     : KPROBE STRING                          # kprobeHook
             | qualifiedName                          # namedHook
             ;
-actionClause: verb=(ALLOW | DENY | AUDIT | KILL) STRING? ;
 
 // Earlier alternatives bind tighter; `not` binds looser than comparisons so that
 // `not process.exe in readers` means `not (process.exe in readers)`.
@@ -64,7 +69,7 @@ listLiteral : LBRACK (expr (COMMA expr)* COMMA?)? RBRACK ;
 qualifiedName : IDENT (DOT nameAfterDot)* ;
 nameAfterDot  : IDENT | IMPORT | POLICY | DESCRIPTION | MODE | DEFAULT | SCOPE | LIST | MACRO
               | CONST | RULE | ON | WHEN | KPROBE | ALLOW | DENY | AUDIT | KILL | NOT | AND | OR
-              | IN | STARTSWITH | ENDSWITH | MATCHES | HAS | TRUE | FALSE ;
+              | IN | STARTSWITH | ENDSWITH | MATCHES | HAS | TRUE | FALSE | MARK | FOR | UNTIL ;
 
 // ---- lexer ----
 IMPORT: 'import'; POLICY: 'policy'; DESCRIPTION: 'description'; MODE: 'mode';
@@ -73,6 +78,7 @@ RULE: 'rule'; ON: 'on'; WHEN: 'when'; KPROBE: 'kprobe';
 ALLOW: 'allow'; DENY: 'deny'; AUDIT: 'audit'; KILL: 'kill';
 NOT: 'not'; AND: 'and'; OR: 'or'; IN: 'in'; STARTSWITH: 'startswith';
 ENDSWITH: 'endswith'; MATCHES: 'matches'; HAS: 'has'; TRUE: 'true'; FALSE: 'false';
+MARK: 'mark'; FOR: 'for'; UNTIL: 'until';
 
 EQ: '=='; NE: '!='; LE: '<='; GE: '>='; LT: '<'; GT: '>'; ASSIGN: '=';
 LBRACE: '{'; RBRACE: '}'; LPAREN: '('; RPAREN: ')'; LBRACK: '['; RBRACK: ']';

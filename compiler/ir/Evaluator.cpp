@@ -87,8 +87,14 @@ std::optional<Cidr> parseCidr(std::string_view text) {
   return a;
 }
 
-bool evalTest(const Test &t, const Event &ev) {
+bool evalTest(const Test &t, const Event &ev, const MarkView *marks) {
   const auto &name = t.field.name;
+  if (t.op == TestOp::HasMark) {
+    if (!marks || t.values.empty())
+      return false;
+    const auto &set = onParent(t.field) ? marks->parent : marks->process;
+    return set.count(std::get<std::string>(t.values[0])) != 0;
+  }
   switch (t.field.slotKind) {
   case SlotKind::Int: {
     int64_t x = intOf(ev, name);
@@ -146,22 +152,22 @@ bool evalTest(const Test &t, const Event &ev) {
   return false;
 }
 
-bool evalCond(const Cond &c, const Event &ev) {
+bool evalCond(const Cond &c, const Event &ev, const MarkView *marks) {
   switch (c.kind) {
   case Cond::Kind::True: return true;
   case Cond::Kind::False: return false;
-  case Cond::Kind::Test: return evalTest(c.test, ev);
+  case Cond::Kind::Test: return evalTest(c.test, ev, marks);
   case Cond::Kind::And:
     for (const auto &k : c.kids)
-      if (!evalCond(k, ev))
+      if (!evalCond(k, ev, marks))
         return false;
     return true;
   case Cond::Kind::Or:
     for (const auto &k : c.kids)
-      if (evalCond(k, ev))
+      if (evalCond(k, ev, marks))
         return true;
     return false;
-  case Cond::Kind::Not: return !c.kids.empty() && !evalCond(c.kids[0], ev);
+  case Cond::Kind::Not: return !c.kids.empty() && !evalCond(c.kids[0], ev, marks);
   }
   return false;
 }
@@ -216,10 +222,10 @@ Decision evaluate(const Policy &policy, HookId hook, const Event &rawEvent, cons
   }
   bool hookHasRules = false;
   for (const auto &r : policy.rules) {
-    if (r.hook != hook)
+    if (r.hook != hook || !r.decides)
       continue;
     hookHasRules = true;
-    if (evalCond(r.cond, event)) {
+    if (evalCond(r.cond, event, opt.marks)) {
       d.matched = true;
       d.ruleId = r.id;
       d.ruleName = r.name;
@@ -229,6 +235,9 @@ Decision evaluate(const Policy &policy, HookId hook, const Event &rawEvent, cons
   }
   if (!d.matched)
     d.action = hookHasRules ? policy.defaultAction : Action::Allow;
+  for (const auto &r : policy.rules)
+    if (r.hook == hook && !r.marks.empty() && evalCond(r.cond, event, opt.marks))
+      d.markRules.push_back(r.id);
   Mode mode = opt.modeOverride.value_or(policy.mode);
   bool deny = d.action == Action::Deny || d.action == Action::Kill;
   bool prevents = Catalogue::get().hook(hook).canPrevent();

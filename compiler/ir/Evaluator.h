@@ -3,7 +3,8 @@
 // Independent of LLVM and of the back end.
 //
 // Semantics (same as the BPF side): the event as the kernel's hook sees it (kernelView), then per hook, rules in id order, the first whose condition
-// holds decides. With no match the policy default decides; a Deny default applies only to
+// holds decides; rules without a verb (marks only) never decide. Every rule with marks whose
+// condition holds sets them (Decision::markRules), after the decision and whatever it is. With no match the policy default decides; a Deny default applies only to
 // hooks the policy has rules for (others are not attached: Allow). A policy in audit mode
 // (or with a mode override) does not deny: deny/kill become audit records ("would deny").
 // An event outside the policy's scope is allowed without consulting a rule.
@@ -13,7 +14,9 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace bulwark::ir {
 
@@ -21,6 +24,12 @@ namespace bulwark::ir {
 // paths as std::string, addresses as Cidr with prefixLen 128 (IPv4 mapped, see PolicyIr.h).
 // A missing field reads as 0 / "" / no address (which is in no CIDR).
 using Event = std::map<std::string, Value, std::less<>>;
+
+// The live marks of the process an event comes from and of its parent, by name: what
+// `process.marks has` and `parent.marks has` read (see Sequence.h for where they come from).
+struct MarkView {
+  std::set<std::string, std::less<>> process, parent;
+};
 
 struct Decision {
   bool matched = false;       // a rule decided (else the default)
@@ -32,10 +41,12 @@ struct Decision {
   bool killed = false;        // SIGKILL sent
   bool inScope = true;        // false: the policy does not see the event (Allow, no rule)
   bool seen = true;           // false: the kernel never runs the hook for it (Allow, no rule)
+  std::vector<uint32_t> markRules;  // rules whose marks the event sets (their condition held)
 };
 
 struct EvalOptions {
   std::optional<Mode> modeOverride;
+  const MarkView *marks = nullptr;  // none: the processes carry no marks
 };
 
 // Decides the event as the kernel does: on kernelView(hook, event); an event the kernel never
@@ -60,8 +71,8 @@ Event kernelView(HookId hook, Event event);
 bool inScope(const Policy &policy, const Event &event);
 
 // The pieces, for tests.
-bool evalCond(const Cond &cond, const Event &event);
-bool evalTest(const Test &test, const Event &event);
+bool evalCond(const Cond &cond, const Event &event, const MarkView *marks = nullptr);
+bool evalTest(const Test &test, const Event &event, const MarkView *marks = nullptr);
 // IPv4 "a.b.c.d" or IPv6 text -> mapped 128-bit address; nullopt if malformed.
 std::optional<Cidr> parseAddress(std::string_view text);
 // "a.b.c.d/n" or "x::/n" (prefix over the mapped form: v4 /n -> 96 + n).

@@ -54,7 +54,17 @@ enum class TestOp {
   Glob,      // path matches any of the glob patterns (`*`, `**`, `?`, `[...]`)
   InCidr,    // address inside any of the CIDRs
   HasFlags,  // (field & value) == value, one value
+  HasMark,   // process.marks / parent.marks holds the mark named by the one string value
 };
+
+// The set-valued mark fields: `process.marks has "x"`, `parent.marks has "x"`. They are not
+// event slots (the kernel reads the task's marks, not the event), so they are not in the
+// hook catalogue; a HasMark test carries one of these as its field.
+inline constexpr FieldInfo kProcessMarks{"process.marks", "process_marks", FieldType::STRING, SlotKind::Int, 0,
+                                         "marks the process carries (set by rules)", true};
+inline constexpr FieldInfo kParentMarks{"parent.marks", "parent_marks", FieldType::STRING, SlotKind::Int, 0,
+                                        "marks the parent process carries", true};
+inline bool onParent(const FieldInfo &marksField) { return marksField.name == kParentMarks.name; }
 
 struct Test {
   FieldInfo field;  // copied from the catalogue (or synthesized for kprobe args)
@@ -82,6 +92,16 @@ struct KprobeArg {
                                                      isSigned == o.isSigned; }
 };
 
+// `mark process "name" for 10m until exec`: a mark a rule sets on a process when its
+// condition holds (whether or not the rule decides the event).
+struct MarkSet {
+  std::string name;
+  bool onParent = false;   // `mark parent`: the process's parent
+  uint64_t forNs = 0;      // 0: until the process exits
+  bool untilExec = false;  // dropped when the process executes a new program
+  SourceLoc loc;
+};
+
 struct Rule {
   uint32_t id = 0;          // index in Policy::rules; stable id in the bundle rule table
   std::string name;
@@ -90,6 +110,8 @@ struct Rule {
   std::vector<KprobeArg> kprobeArgs;  // for HookId::KPROBE: every argument sema exposes
   Cond cond;
   Action action = Action::Deny;
+  bool decides = true;      // false: the rule only sets marks (no verb); first match skips it
+  std::vector<MarkSet> marks;
   std::string message;      // template, `{field.name}` placeholders
   SourceLoc loc;
 };

@@ -151,12 +151,13 @@ void lint(const SourceManager &sm, const SemaResult &sema, DiagnosticEngine &dia
         if (auto why = constantCond(rules[j].cond, &constVal); why && once(rj->when->loc))
           diags.report(DiagId::W0103, rj->when->loc, "condition is always " + std::string(constVal ? "true" : "false") + ": " + *why);
       }
+      if (!rules[j].decides) continue;  // a rule that only sets marks runs whatever came before
       if (p.ir.mode == ir::Mode::Audit && isBlocking(rules[j].action)) {
         auto &d = diags.report(DiagId::W0105, rj->actionLoc, std::string("'") + ast::actionSpelling(rj->action) + "' in policy '" + p.ir.name + "', which is in audit mode: it will only be recorded");
         d.help = "this is expected while trialling a policy; switch to 'mode enforce' to enforce";
       }
       for (size_t i = 0; i < j; ++i) {
-        if (rules[i].hook != rules[j].hook || rules[i].kprobeFunction != rules[j].kprobeFunction) continue;
+        if (!rules[i].decides || rules[i].hook != rules[j].hook || rules[i].kprobeFunction != rules[j].kprobeFunction) continue;
         if (covers(rules[i].cond, rules[j].cond)) {
           auto &d = diags.report(DiagId::W0101, rj->nameLoc, "rule '" + rules[j].name + "' is unreachable: rule '" + rules[i].name + "' before it matches everything it matches");
           d.notes.push_back({p.rules[i]->nameLoc, "rule '" + rules[i].name + "' is here"});
@@ -174,6 +175,15 @@ void lint(const SourceManager &sm, const SemaResult &sema, DiagnosticEngine &dia
     }
   }
 
+  for (const auto &p : sema.policies) {
+    std::set<std::string> tested;
+    for (const auto &t : p.marksTested) tested.insert(t.name);
+    for (const auto &m : p.marksSet)
+      if (!tested.count(m.name) && once(m.loc)) {
+        auto &d = diags.report(DiagId::W0109, m.loc, "mark '" + m.name + "' is set but no rule of policy '" + p.ir.name + "' tests it");
+        d.help = "test it in a later rule ('process.marks has \"" + m.name + "\"') or remove the mark";
+      }
+  }
   for (const auto &dup : sema.facts.duplicateEntries) {
     if (!once(dup.loc)) continue;
     auto &d = diags.report(DiagId::W0102, dup.loc, "duplicate list entry " + dup.value);

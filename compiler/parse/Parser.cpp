@@ -343,7 +343,7 @@ private:
   }
 
   std::unique_ptr<ast::RuleDecl> rule(BulwarkParser::RuleDeclContext *ctx) {
-    if (!ctx || !present(ctx->IDENT()) || !ctx->hookRef() || !ctx->actionClause() || !ctx->actionClause()->verb)
+    if (!ctx || !present(ctx->IDENT()) || !ctx->hookRef())
       return nullptr;
     auto r = std::make_unique<ast::RuleDecl>();
     r->name = ctx->IDENT()->getText();
@@ -364,18 +364,82 @@ private:
       r->when = expr(ctx->expr());
       if (!r->when) return nullptr;
     }
-    auto *a = ctx->actionClause();
-    std::string verb = a->verb->getText();
+    return effects(ctx, std::move(r));
+  }
+
+  // An effect the parser matched (not one it gave up on: its verb is then whatever token was there).
+  static bool parsedEffect(BulwarkParser::RuleEffectContext *e) {
+    if (e->exception || !e->verb || e->verb->getTokenIndex() == static_cast<size_t>(-1)) return false;
+    switch (e->verb->getType()) {
+    case BulwarkParser::ALLOW: case BulwarkParser::DENY: case BulwarkParser::AUDIT: case BulwarkParser::KILL:
+    case BulwarkParser::MARK: return true;
+    default: return false;
+    }
+  }
+
+  // The verb (at most one) and the marks of a rule. The grammar lets every effect take every
+  // part; what a verb takes is checked here (E0001).
+  std::unique_ptr<ast::RuleDecl> effects(BulwarkParser::RuleDeclContext *ctx, std::unique_ptr<ast::RuleDecl> r) {
+    BulwarkParser::RuleEffectContext *action = nullptr;
+    for (auto *e : ctx->ruleEffect()) {
+      if (!parsedEffect(e)) return nullptr;  // reported by the parser
+      if (e->verb->getType() == BulwarkParser::MARK) {
+        if (!e->who || !present(e->STRING())) {
+          auto &d = diags_.report(DiagId::E0001, loc(e), "a mark names whom it marks and the mark");
+          d.help = "write 'mark process \"name\"' (or 'mark parent \"name\"')";
+          return nullptr;
+        }
+        r->marks.push_back(markClause(e));
+        continue;
+      }
+      if (e->who || e->FOR() || e->UNTIL()) {
+        auto *extra = e->who ? e->who : e->FOR() ? e->FOR()->getSymbol() : e->UNTIL()->getSymbol();
+        auto &d = diags_.report(DiagId::E0001, loc(extra), "'" + e->verb->getText() + "' takes only a message");
+        d.help = "'for' and 'until' belong to a mark: 'mark process \"name\" for 10m'";
+        return nullptr;
+      }
+      if (action) {
+        auto &d = diags_.report(DiagId::E0001, loc(e->verb), "a rule has one action; this is its second");
+        d.notes.push_back({loc(action->verb), "the first action is here"});
+        return nullptr;
+      }
+      action = e;
+    }
+    r->hasAction = action != nullptr;
+    if (!action)
+      return r->marks.empty() ? nullptr : std::move(r);
+    std::string verb = action->verb->getText();
     r->action = verb == "allow" ? ast::ActionKind::Allow
                 : verb == "deny" ? ast::ActionKind::Deny
                 : verb == "audit" ? ast::ActionKind::Audit
                                   : ast::ActionKind::Kill;
-    r->actionLoc = loc(a->verb);
-    if (present(a->STRING())) {
-      r->message = stringValue(a->STRING(), &r->messageRaw);
-      r->messageLoc = loc(a->STRING());
+    r->actionLoc = loc(action->verb);
+    if (present(action->STRING())) {
+      r->message = stringValue(action->STRING(), &r->messageRaw);
+      r->messageLoc = loc(action->STRING());
     }
     return r;
+  }
+
+  ast::MarkClause markClause(BulwarkParser::RuleEffectContext *m) {
+    ast::MarkClause c;
+    c.loc = loc(m);
+    c.who = m->who->getText();
+    c.whoLoc = loc(m->who);
+    c.name = stringValue(m->STRING());
+    c.nameLoc = loc(m->STRING());
+    if (m->amount && m->unit) {
+      c.amount = m->amount->getText();
+      c.unit = m->unit->getText();
+      c.durationLoc = loc(m->amount);
+      SourceLoc unit = loc(m->unit);
+      c.durationLoc.length = unit.offset + unit.length - c.durationLoc.offset;
+    }
+    if (m->until) {
+      c.until = m->until->getText();
+      c.untilLoc = loc(m->until);
+    }
+    return c;
   }
 
   ast::ExprPtr make(ast::ExprKind k, SourceLoc l) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <functional>
 #include <map>
 
@@ -82,6 +83,28 @@ std::string policyNameProblem(const std::string &name) {
   return {};
 }
 
+// Why `name` cannot name a mark (empty: it can). Marks are shown by `bulwark status` and in
+// events, so they are names, not text.
+std::string markNameProblem(const std::string &name) {
+  if (name.empty()) return "is empty";
+  if (name.size() > 63) return "is longer than 63 characters";
+  if (name[0] < 'a' || name[0] > 'z') return "must start with a lower-case letter";
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return "may hold only lower-case letters, digits and '_'";
+  return {};
+}
+
+// Nanoseconds per unit of a mark's duration (`for 10m`); 0: not a unit.
+uint64_t durationUnitNs(const std::string &unit) {
+  static const std::pair<const char *, uint64_t> kUnits[] = {
+      {"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull}, {"h", 3600000000000ull}, {"d", 86400000000000ull}};
+  for (const auto &[u, ns] : kUnits)
+    if (unit == u) return ns;
+  return 0;
+}
+constexpr uint64_t kMaxMarkNs = 366 * 86400000000000ull;  // a year: longer is "until exit"
+
 template <typename Names> std::string suggest(const std::string &name, const Names &candidates) {
   std::string best;
   size_t bestD = std::max<size_t>(2, name.size() / 3) + 1;
@@ -132,6 +155,7 @@ struct Sema::Impl {
   std::vector<const ast::Decl *> valueStack;  // lists/constants being evaluated (cycle check)
   std::vector<const ast::Decl *> macroStack;
   std::set<const ast::Decl *> reportedCycles;
+  CheckedPolicy *current = nullptr;  // the policy being checked (marks it tests and sets)
 
   Impl(const SourceManager &s, DiagnosticEngine &d, ModuleLoader &m, SemaOptions o)
       : sm(s), diags(d), modules(m), opts(std::move(o)) {}
@@ -550,6 +574,11 @@ struct Sema::Impl {
   }
 
   std::optional<ir::Cond> nameCond(const ast::Expr &e, const Scope *scope, const HookCtx &hook) {
+    if (isMarksField(e)) {
+      auto &d = error(DiagId::E0019, e.loc, "'" + e.text + "' is a set of marks, not a condition");
+      d.help = "test one mark: '" + e.text + " has \"name\"'";
+      return std::nullopt;
+    }
     if (const FieldInfo *f = hook.field(e.text)) {
       if (f->type != FieldType::BOOL) {
         auto &d = error(DiagId::E0019, e.loc, "'" + e.text + "' is " + std::string(Catalogue::typeName(f->type)) + ", not a condition");
@@ -627,9 +656,49 @@ struct Sema::Impl {
     return true;
   }
 
+  static bool isMarksField(const ast::Expr &e) {
+    return e.kind == ast::ExprKind::Name && (e.text == ir::kProcessMarks.name || e.text == ir::kParentMarks.name);
+  }
+
+  // `process.marks has "x"`: the one test of a mark field. The name must be a string value and
+  // a valid mark name; whether some rule sets it is checked once the policy is read (E0024).
+  std::optional<ir::Cond> markTest(const ast::Expr &e, const ast::Expr &lhs, const ast::Expr &rhs, const Scope *scope,
+                                   const HookCtx &hook) {
+    if (hook.hook->kind == HookKind::Kprobe) {
+      error(DiagId::E0023, lhs.loc, "marks are not available on kprobe hooks (a kprobe program may not use the marks' map)");
+      return std::nullopt;
+    }
+    if (e.op != ast::BinaryOp::Has) {
+      auto &d = error(DiagId::E0007, e.opLoc, std::string("operator '") + ast::binaryOpSpelling(e.op) + "' is not defined for marks");
+      d.help = "test one mark: '" + lhs.text + " has \"name\"'";
+      return std::nullopt;
+    }
+    auto v = evalValue(rhs, scope, &hook);
+    if (!v) return std::nullopt;
+    if (v->isList || (v->type.kind != TypeKind::String && v->type.kind != TypeKind::Path)) {
+      auto &d = error(DiagId::E0006, rhs.loc, "a mark is named by one string, found " + typeName(v->type));
+      d.help = "write '" + lhs.text + " has \"name\"'";
+      return std::nullopt;
+    }
+    const std::string &name = std::get<std::string>(v->items[0]);
+    if (std::string why = markNameProblem(name); !why.empty()) {
+      error(DiagId::E0023, rhs.loc, "mark name '" + name + "' " + why);
+      return std::nullopt;
+    }
+    if (current) current->marksTested.push_back({name, rhs.loc});
+    ir::Cond c;
+    c.kind = ir::Cond::Kind::Test;
+    c.test.field = lhs.text == ir::kParentMarks.name ? ir::kParentMarks : ir::kProcessMarks;
+    c.test.op = ir::TestOp::HasMark;
+    c.test.values.push_back(name);
+    c.test.loc = toIrLoc(sm, e.loc);
+    return c;
+  }
+
   std::optional<ir::Cond> testCond(const ast::Expr &e, const Scope *scope, const HookCtx &hook) {
     const ast::Expr *lhs = &unparen(*e.kids[0]);
     const ast::Expr *rhs = &unparen(*e.kids[1]);
+    if (isMarksField(*lhs)) return markTest(e, *lhs, *rhs, scope, hook);
     ast::BinaryOp op = e.op;
     bool lField = isFieldRef(*lhs, hook), rField = isFieldRef(*rhs, hook);
     if (lField && rField) {
@@ -825,6 +894,11 @@ struct Sema::Impl {
 
   CheckedPolicy checkPolicy(const ast::PolicyDecl &p, const Scope &fileScope) {
     CheckedPolicy out;
+    current = &out;
+    struct Done {
+      CheckedPolicy *&current;
+      ~Done() { current = nullptr; }
+    } done{current};
     out.ast = &p;
     out.file = fileScope.file;
     out.ir.name = p.name;
@@ -876,6 +950,7 @@ struct Sema::Impl {
       }
       }
     }
+    checkMarksSet(out);
     return out;
   }
 
@@ -902,6 +977,69 @@ struct Sema::Impl {
       }
       out.paths.push_back(out.kind == ir::Scope::Kind::Cgroup ? canonicalCgroupPath(v) : v);
     }
+  }
+
+  // The marks rule `r` sets, into out.marks; false after an error (E0023).
+  bool checkMarks(const ast::RuleDecl &r, ir::Rule &out) {
+    bool ok = true;
+    if (!r.marks.empty() && r.hook == "kprobe") {
+      error(DiagId::E0023, r.marks[0].loc, "marks are not available on kprobe hooks (a kprobe program may not use the marks' map)");
+      return false;
+    }
+    for (const auto &m : r.marks) {
+      ir::MarkSet set;
+      set.name = m.name;
+      set.loc = toIrLoc(sm, m.loc);
+      if (m.who != "process" && m.who != "parent") {
+        auto &d = error(DiagId::E0023, m.whoLoc, "a mark is set on 'process' or 'parent', not '" + m.who + "'");
+        d.help = "write 'mark process \"" + m.name + "\"'";
+        ok = false;
+      }
+      set.onParent = m.who == "parent";
+      if (std::string why = markNameProblem(m.name); !why.empty()) {
+        error(DiagId::E0023, m.nameLoc, "mark name '" + m.name + "' " + why);
+        ok = false;
+      } else if (current) {
+        current->marksSet.push_back({m.name, m.nameLoc});
+      }
+      if (m.amount && !markDuration(m, &set.forNs)) ok = false;
+      if (m.until && *m.until != "exec") {
+        auto &d = error(DiagId::E0023, m.untilLoc, "a mark lasts 'until exec', not until '" + *m.until + "'");
+        d.help = "leave 'until' out for a mark that survives exec";
+        ok = false;
+      }
+      set.untilExec = m.until.has_value();
+      out.marks.push_back(std::move(set));
+    }
+    return ok;
+  }
+
+  // `for AMOUNT UNIT` in nanoseconds: a positive decimal amount of ms, s, m, h or d, at most a year.
+  bool markDuration(const ast::MarkClause &m, uint64_t *ns) {
+    uint64_t unit = durationUnitNs(m.unit);
+    uint64_t amount = 0;
+    const std::string &a = *m.amount;
+    auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), amount, 10);
+    if (!unit || ec != std::errc() || ptr != a.data() + a.size() || amount == 0 || amount > kMaxMarkNs / unit) {
+      auto &d = error(DiagId::E0023, m.durationLoc, "'for " + a + m.unit + "' is not a duration a mark can last");
+      d.help = "write a positive whole number of ms, s, m, h or d, at most a year: 'for 10m'";
+      return false;
+    }
+    *ns = amount * unit;
+    return true;
+  }
+
+  // E0024: a mark tested that no rule of the policy sets could never hold.
+  void checkMarksSet(const CheckedPolicy &p) {
+    std::set<std::string> set;
+    for (const auto &m : p.marksSet) set.insert(m.name);
+    for (const auto &t : p.marksTested)
+      if (!set.count(t.name)) {
+        auto &d = error(DiagId::E0024, t.loc, "no rule of policy '" + p.ir.name + "' sets mark '" + t.name + "'");
+        std::vector<std::string> names(set.begin(), set.end());
+        if (auto s = suggest(t.name, names); !s.empty()) d.help = "did you mean '" + s + "'?";
+        else d.help = "set it in a rule: 'mark process \"" + t.name + "\"'";
+      }
   }
 
   std::optional<ir::Rule> checkRule(const ast::RuleDecl &r, const Scope *scope) {
@@ -938,8 +1076,10 @@ struct Sema::Impl {
                  : r.action == ast::ActionKind::Deny ? ir::Action::Deny
                  : r.action == ast::ActionKind::Audit ? ir::Action::Audit
                                                       : ir::Action::Kill;
-    bool ok = true;
-    if (!hook.hook->canPrevent() && (r.action == ast::ActionKind::Deny || r.action == ast::ActionKind::Allow)) {
+    out.decides = r.hasAction;
+    if (!r.hasAction) out.action = ir::Action::Allow;  // never decides; the rule table says allow
+    bool ok = checkMarks(r, out);
+    if (r.hasAction && !hook.hook->canPrevent() && (r.action == ast::ActionKind::Deny || r.action == ast::ActionKind::Allow)) {
       auto &d = error(DiagId::E0010, r.actionLoc, std::string("'") + ast::actionSpelling(r.action) + "' needs a hook that can prevent the action; '" +
                                                         (r.hook == "kprobe" ? "kprobe \"" + r.kprobeFunction + "\"" : r.hook) + "' can only observe");
       d.help = "use 'audit', or 'kill' (which does not stop the call it fired on)";

@@ -50,6 +50,12 @@ struct CheckedPolicy {
   FileId file = 0;
   ir::Policy ir;
   std::vector<const ast::RuleDecl *> rules;  // parallel to ir.rules
+  // Marks by name where rules set them (`mark`) and where conditions test them (`has`).
+  struct MarkUse {
+    std::string name;
+    SourceLoc loc;
+  };
+  std::vector<MarkUse> marksSet, marksTested;
 };
 
 struct SemaResult {

@@ -54,6 +54,13 @@ int printFn(enum libbpf_print_level level, const char *fmt, va_list args) {
   if (n < 0)
     return 0;
   std::string s(buf, std::min<size_t>(size_t(n), sizeof buf - 1));
+  if (size_t(n) >= sizeof buf) {  // a verifier log comes as one message: keep all of it
+    s.assign(size_t(n) + 1, '\0');
+    va_copy(copy, args);
+    std::vsnprintf(s.data(), s.size(), fmt, copy);
+    va_end(copy);
+    s.resize(size_t(n));
+  }
   {
     std::lock_guard lock(gLogMutex);
     if (level != LIBBPF_DEBUG || gVerbose) {

@@ -58,6 +58,23 @@ std::vector<bw_counter> generationCounters(const PinLayout &pins, const std::str
   return out;
 }
 
+std::optional<bw_mark_stats> markStats(const PinLayout &pins) {
+  auto fd = openMapPin(pins.sharedMap("bw_mark_stats"));
+  if (!fd)
+    return std::nullopt;
+  std::vector<bw_mark_stats> perCpu(size_t(std::max(libbpf_num_possible_cpus(), 1)));
+  uint32_t key = 0;
+  bw_mark_stats total{};
+  if (bpf_map_lookup_elem(fd->get(), &key, perCpu.data()) == 0)
+    for (const auto &v : perCpu) {
+      total.set += v.set;
+      total.full += v.full;
+      total.inherited += v.inherited;
+      total.no_storage += v.no_storage;
+    }
+  return total;
+}
+
 // A generation's totals by rule name (rec: its state record).
 std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std::string &policy, uint32_t gen,
                                                const StateRecord &rec) {

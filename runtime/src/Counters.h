@@ -8,6 +8,7 @@
 #include "State.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,9 @@ std::vector<std::string> ruleNames(const PinLayout &pins, const std::string &pol
 
 // A generation's counters by rule id: its own (summed over CPUs) plus its base.
 std::vector<bw_counter> generationCounters(const PinLayout &pins, const std::string &policy, uint32_t gen);
+// The counts of the marks machinery (shared bw_mark_stats, summed over CPUs); nullopt before
+// a policy with marks created the map.
+std::optional<bw_mark_stats> markStats(const PinLayout &pins);
 
 // A generation's totals by rule name (rec: its state record).
 std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std::string &policy, uint32_t gen,

@@ -83,6 +83,7 @@ SharedStatus Runtime::sharedStatus() {
   }
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
     ss.kernelMemory += pinsMemory(*group).total();
+  ss.marks = markStats(pins_);
   return ss;
 }
 

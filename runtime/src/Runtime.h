@@ -3,6 +3,7 @@
 // is a fresh process that adopts what is pinned.
 #pragma once
 
+#include "Abi.h"
 #include "Bpf.h"
 #include "BundleDir.h"
 #include "Identity.h"
@@ -132,6 +133,7 @@ struct SharedStatus {
   std::string guardTrusts;                // "device D, inode I" of the trusted executable, or empty
   std::vector<std::string> guardMissing;  // guard programs whose link is not pinned
   uint64_t kernelMemory = 0;
+  std::optional<bw_mark_stats> marks;     // once a policy with marks was loaded
 };
 
 // Whether a bundle can be staged (`load --stage`): not with kprobe hooks, which are attached

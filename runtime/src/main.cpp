@@ -244,6 +244,9 @@ int printStatusJson(Runtime &rt, const std::string &root, const std::string &pol
   w.endArray().key("dispatchers").value(uint64_t(shared.dispatchers.size()));
   w.key("shared_kernel_memory").value(shared.kernelMemory);
   w.key("self_protection").value(shared.guardTrusts.empty() ? "off" : shared.guardMissing.empty() ? "on" : "tampered");
+  if (shared.marks)
+    w.key("marks").beginObject().key("set").value(shared.marks->set).key("no_room").value(shared.marks->full)
+        .key("inherited").value(shared.marks->inherited).key("no_storage").value(shared.marks->no_storage).endObject();
   w.endObject();
   std::printf("%s\n", w.str().c_str());
   return 0;
@@ -272,6 +275,10 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("  %-56s link id %-6u %s\n", d.path.c_str(), d.id, d.detail.c_str());
   std::printf("shared maps: %zu, kernel memory %s (with the dispatchers' and guard's programs)\n", shared.maps.size(),
               human(shared.kernelMemory).c_str());
+  if (shared.marks)
+    std::printf("marks: %" PRIu64 " set, %" PRIu64 " found no room (those processes fail closed), %" PRIu64
+                " forks inherited marks, %" PRIu64 " storage failures\n",
+                shared.marks->set, shared.marks->full, shared.marks->inherited, shared.marks->no_storage);
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
   else if (!shared.guardMissing.empty())

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -81,6 +82,22 @@ int execFile(const Args &a) {
   int code = WEXITSTATUS(status);
   errno = code == 110 ? EPERM : code == 120 ? ENOEXEC : 0;
   return report("exec", code == 110 || code == 120 ? -1 : 0);
+}
+
+// execv from a second thread: the kernel makes that thread the process's leader (de_thread),
+// so what the kernel keeps per process must follow it. The new program's exit status is ours.
+int threadExec(const Args &a) {
+  std::thread t([&a] {
+    std::vector<char *> argv;
+    for (const auto &s : a) argv.push_back(const_cast<char *>(s.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    std::printf("%s: exec: %s\n", errno == EPERM || errno == EACCES ? "blocked" : "failed", std::strerror(errno));
+    std::fflush(stdout);
+    _exit(errno == EPERM || errno == EACCES ? 10 : 20);
+  });
+  t.join();
+  return 20;  // not reached: the thread's exec replaces the process or exits it
 }
 
 int mmapExec(const Args &a) {
@@ -252,6 +269,7 @@ const std::vector<Action> kActions = {
     {"open", 1, "PATH [write]", openFile},
     {"openat", 2, "DIR NAME", openAt},
     {"exec", 1, "PATH [ARGS...]", execFile},
+    {"thread-exec", 1, "PATH [ARGS...]", threadExec},
     {"mmap-exec", 1, "PATH", mmapExec},
     {"mprotect-exec", 1, "PATH", mprotectExec},
     {"memfd-exec", 1, "PATH [ARGS...]", memfdExec},

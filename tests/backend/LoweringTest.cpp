@@ -1,10 +1,12 @@
 // Each lowering on its own: groups, decision plans and exact map contents.
 #include "Lowering.h"
 #include "PolicyBuilder.h"
+#include "bw_abi.h"
 #include "bw_match.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -352,4 +354,56 @@ TEST(Lowering, GroupsARuleCanMatchWithoutAnotherAreAlwaysLookedUp) {
     auto low = lowerOk(PolicyBuilder().rule("shadow", FO, exceptExe("/etc/shadow", "/usr/bin/passwd")).rule("extra", FO, extra).build());
     EXPECT_TRUE(low.hooks[0].gates.empty());
   }
+}
+
+namespace {
+ir::Cond markTest(const bulwark::FieldInfo &who, const std::string &name) {
+  ir::Cond c;
+  c.kind = ir::Cond::Kind::Test;
+  c.test.field = who;
+  c.test.op = TestOp::HasMark;
+  c.test.values.push_back(name);
+  return c;
+}
+} // namespace
+
+// A rule that only marks never decides (the hook's default is an allow counted as the
+// default's); its condition is looked up on every event; a mark test is deny-side (fails
+// closed) in a deny rule and under `not` in an allow rule, not elsewhere.
+TEST(Lowering, MarksSetTestedAndFailClosedByPolarity) {
+  const HookId NC = HookId::NET_CONNECT;
+  ir::Policy p = PolicyBuilder()
+                     .rule("read", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/root/.ssh/"})), Action::Allow)
+                     .rule("deny_after", NC, markTest(ir::kProcessMarks, "read_key"), Action::Deny)
+                     .rule("allow_unless", NC, cNot(markTest(ir::kParentMarks, "read_key")), Action::Allow)
+                     .rule("allow_if", NC, markTest(ir::kProcessMarks, "read_key"), Action::Allow)
+                     .build();
+  p.name = "seq";
+  p.rules[0].decides = false;
+  p.rules[0].marks.push_back({"read_key", false, 600000000000ull, true, {}});
+  auto low = lowerOk(p);
+  EXPECT_TRUE(low.usesMarks);
+  const be::LoweredHook &open = low.hooks[0];
+  ASSERT_EQ(open.hook, FO);
+  EXPECT_TRUE(open.compounds.empty());
+  EXPECT_EQ(open.alwaysWord, be::decisionWord(uint32_t(p.rules.size()), Action::Allow));
+  ASSERT_EQ(open.markRules.size(), 1u);
+  ASSERT_EQ(open.markRules[0].marks.size(), 1u);
+  const be::LoweredMark &m = open.markRules[0].marks[0];
+  EXPECT_EQ(m.id, be::markId("seq", "read_key"));
+  EXPECT_NE(m.id, be::markId("other", "read_key"));  // marks belong to their policy
+  EXPECT_EQ(m.who, uint32_t(BW_MARK_ON_PROCESS));
+  EXPECT_EQ(m.forNs, 600000000000ull);
+  EXPECT_EQ(m.flags, uint32_t(BW_MARK_UNTIL_EXEC));
+  ASSERT_EQ(open.groups.size(), 1u);
+  EXPECT_FALSE(open.gates.count(open.groups[0]));  // always looked up
+  auto connect = std::find_if(low.hooks.begin(), low.hooks.end(), [&](const be::LoweredHook &h) { return h.hook == NC; });
+  ASSERT_NE(connect, low.hooks.end());
+  ASSERT_EQ(connect->compounds.size(), 3u);
+  EXPECT_EQ(connect->compounds[0].cond.kind, be::LCond::Kind::Mark);
+  EXPECT_TRUE(connect->compounds[0].cond.failClosed);
+  EXPECT_EQ(connect->compounds[1].cond.kids.at(0).markWho, uint32_t(BW_MARK_ON_PARENT));
+  EXPECT_TRUE(connect->compounds[1].cond.kids.at(0).failClosed);
+  EXPECT_FALSE(connect->compounds[2].cond.failClosed);
+  EXPECT_EQ(connect->needMask, 0u);  // marks are not event fields
 }

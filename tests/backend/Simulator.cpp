@@ -172,6 +172,7 @@ bool evalL(const LCond &c, const MatchVal &acc, const ir::Event &ev, HookId hook
   case LCond::Kind::True: return true;
   case LCond::Kind::False: return false;
   case LCond::Kind::Atom: return (acc.atoms[c.atom / 64] >> (c.atom % 64)) & 1;
+  case LCond::Kind::Mark: return false;  // a simulated event's process carries no marks
   case LCond::Kind::IntCmp: {
     int64_t x = 0;
     for (const auto &f : Catalogue::get().hook(hook).fields)

@@ -440,6 +440,48 @@ TEST_F(BulwarkcCli, TestReportsAWrongScopeExpectation) {
       << describe(r);
 }
 
+// A sequence test: marks carry from step to step; a wrong expectation or a bad step is
+// reported at its YAML node.
+TEST_F(BulwarkcCli, TestRunsSequencesOfSteps) {
+  write("seq.bw", R"(policy seq {
+  rule read_key {
+    on file.open
+    when file.path startswith "/root/.ssh/"
+    mark process "read_key" for 1m
+  }
+
+  rule connect_after {
+    on net.connect
+    when process.marks has "read_key"
+    deny
+  }
+}
+)");
+  write("seq_test.yaml", R"(tests:
+  - name: read, fork, connect
+    steps:
+      - {pid: 2, hook: file.open, event: {file.path: /root/.ssh/id_rsa}, expect: {marks: [read_key]}}
+      - {fork: 2, child: 3}
+      - {exec: 3}
+      - {pid: 3, hook: net.connect, event: {net.dport: 443}, expect: {action: deny, rule: connect_after}}
+      - {sleep: 1m}
+      - {pid: 3, hook: net.connect, event: {net.dport: 443}, expect: {action: allow, marks: []}}
+  - name: wrong
+    steps:
+      - {pid: 2, hook: net.connect, event: {net.dport: 443}, expect: {action: deny}}
+  - name: bad step
+    steps:
+      - {sleep: soon}
+)");
+  auto r = run({"test", tmp_});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_NE(r.out.find("coverage seq: 2/2 rules\n"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("seq_test.yaml:12:79: FAIL wrong: expected deny, got allow (policy default)"), std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.out.find("seq_test.yaml:15:17: FAIL bad step: 'soon' is not a duration"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("\n1 passed, 2 failed\n"), std::string::npos) << describe(r);
+}
+
 TEST_F(BulwarkcCli, TestFailsForAPolicyWithoutTests) {
   write("scoped.bw", kScopedPolicy);
   write("scoped_test.yaml", kScopedTests);
