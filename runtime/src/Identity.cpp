@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -275,6 +276,7 @@ IdentityPlan planIdentity(const Bundle &b) {
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }
   }
+  plan.hintBits = bw_hint_bits_for(plan.labels.size());
   return plan;
 }
 
@@ -303,28 +305,36 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
 
 namespace bulwark::rt {
 
+// log2 of the bits of the loaded object's bw_m_hint, which the load sized 2^(bits-6) words.
+static uint32_t hintBitsOf(bpf_map *m) {
+  uint32_t nwords = m ? bpf_map__max_entries(m) : 0;
+  uint32_t bits = 6 + uint32_t(std::countr_zero(nwords));
+  if (nwords < BW_HINT_WORDS || !std::has_single_bit(nwords) || bits > BW_HINT_BITS_MAX)
+    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
+                                     std::to_string(BW_HINT_WORDS) + " to " +
+                                     std::to_string(1u << (BW_HINT_BITS_MAX - 6)) + " words, a power of two");
+  return bits;
+}
+
 void writeObjectHints(bpf_object *obj) {
   int ident = mapFd(obj, abi::MapId::m_ident);
   if (ident < 0)
     return;
-  std::vector<uint64_t> words(BW_HINT_WORDS);
-  bool any = false;
-  for (auto &[k, v] : entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+  auto labels = entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val));
+  if (labels.empty())
+    return;
+  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
+  uint32_t bits = hintBitsOf(m);
+  std::vector<uint64_t> words(size_t(1) << (bits - 6));
+  for (auto &[k, v] : labels) {
     bw_ident_key ik;
     std::memcpy(&ik, k.data(), sizeof ik);
     if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
       continue;
-    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name));
+    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), bits);
     words[b >> 6] |= 1ull << (b & 63);
-    any = true;
   }
-  if (!any)
-    return;
-  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
-  if (!m || bpf_map__max_entries(m) < BW_HINT_WORDS)
-    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
-                                     std::to_string(BW_HINT_WORDS) + " words");
-  for (uint32_t i = 0; i < BW_HINT_WORDS; ++i)
+  for (uint32_t i = 0; i < words.size(); ++i)
     if (words[i] && bpf_map_update_elem(bpf_map__fd(m), &i, &words[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
 }
