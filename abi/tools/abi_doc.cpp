@@ -29,7 +29,7 @@ void printMaps() {
   std::printf("\nSize rules: CPUS one entry per possible CPU; RULES one per rule plus the policy default; "
               "DATA the bundle's initial entries (at least 1); LABELS those plus the labels the runtime "
               "sets at load plus room to learn; HINTS `BW_HINT_WORDS` when the policy has identity groups, "
-              "grown by the runtime to `bw_hint_bits_for` the labels it sets at load; "
+              "grown by the runtime to `bw_hint_quarter_for` the labels it sets at load; "
               "ONE a single entry; OBJECT as the object declares it (not in the manifest).\n\n");
 }
 

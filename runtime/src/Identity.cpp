@@ -276,7 +276,7 @@ IdentityPlan planIdentity(const Bundle &b) {
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }
   }
-  plan.hintBits = bw_hint_bits_for(plan.labels.size());
+  plan.hintQuarter = bw_hint_quarter_for(plan.labels.size());
   return plan;
 }
 
@@ -305,15 +305,15 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
 
 namespace bulwark::rt {
 
-// log2 of the bits of the loaded object's bw_m_hint, which the load sized 2^(bits-6) words.
-static uint32_t hintBitsOf(bpf_map *m) {
+// The bits in a quarter of the loaded object's bw_m_hint, which the load sized quarter/16 words.
+static uint32_t hintQuarterOf(bpf_map *m) {
   uint32_t nwords = m ? bpf_map__max_entries(m) : 0;
-  uint32_t bits = 6 + uint32_t(std::countr_zero(nwords));
-  if (nwords < BW_HINT_WORDS || !std::has_single_bit(nwords) || bits > BW_HINT_BITS_MAX)
+  uint32_t quarter = nwords * 16;
+  if (quarter < BW_HINT_QUARTER || quarter > BW_HINT_QUARTER_MAX || !std::has_single_bit(quarter))
     throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
                                      std::to_string(BW_HINT_WORDS) + " to " +
-                                     std::to_string(1u << (BW_HINT_BITS_MAX - 6)) + " words, a power of two");
-  return bits;
+                                     std::to_string(BW_HINT_QUARTER_MAX / 16) + " words, a power of two");
+  return quarter;
 }
 
 void writeObjectHints(bpf_object *obj) {
@@ -324,14 +324,14 @@ void writeObjectHints(bpf_object *obj) {
   if (labels.empty())
     return;
   bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
-  uint32_t bits = hintBitsOf(m);
-  std::vector<uint64_t> words(size_t(1) << (bits - 6));
+  uint32_t quarter = hintQuarterOf(m);
+  std::vector<uint64_t> words(quarter / 16);
   for (auto &[k, v] : labels) {
     bw_ident_key ik;
     std::memcpy(&ik, k.data(), sizeof ik);
     if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
       continue;
-    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), bits);
+    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), quarter);
     words[b >> 6] |= 1ull << (b & 63);
   }
   for (uint32_t i = 0; i < words.size(); ++i)

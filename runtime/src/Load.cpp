@@ -165,8 +165,8 @@ void setObjectRodata(LoadJob &j) {
   setRodataU32(obj, kRodataViewGroups, j.identity.viewGroups);  // absent in older bundles: all views
   setRodata(obj, kRodataViewHead, j.identity.viewHead, sizeof j.identity.viewHead);  // absent: no gate
   setRodata(obj, kRodataViewMask, j.identity.viewMask, sizeof j.identity.viewMask);
-  if (!setRodataU32(obj, kRodataHintBits, j.identity.hintBits))  // older bundles: the smallest map
-    j.identity.hintBits = BW_HINT_BITS;
+  if (!setRodataU32(obj, kRodataHintQuarter, j.identity.hintQuarter))  // older bundles: the smallest map
+    j.identity.hintQuarter = BW_HINT_QUARTER;
 }
 
 // sizeMaps: per-policy maps get the bundle's sizes (shared maps keep the ABI's).
@@ -181,7 +181,7 @@ void sizeMaps(LoadJob &j) {
     uint32_t extra = m.name == abi::name(abi::MapId::m_ident) ? j.identity.mounts + j.identity.hardLinks : 0;  // found at load
     uint32_t entries = (m.maxEntries ? m.maxEntries : ncpu) + extra;
     if (m.name == abi::name(abi::MapId::m_hint) && m.maxEntries > 1)  // sized by the labels
-      entries = std::max(m.maxEntries, 1u << (j.identity.hintBits - 6));
+      entries = std::max(m.maxEntries, j.identity.hintQuarter / 16);
     bpf_map__set_max_entries(map, entries);
   }
   if (bpf_map *c = bpf_object__find_map_by_name(j.o.obj, std::string(kCountersMap).c_str()))

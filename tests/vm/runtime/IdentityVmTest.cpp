@@ -201,7 +201,7 @@ TEST_F(Identity, ListedDirectoriesBeyondTheSmallestHintMap) {
   uint32_t len = sizeof info;
   ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
   ::close(fd);
-  EXPECT_EQ(info.max_entries, 1u << (bw_hint_bits_for(BULWARK_MANY_PREFIXES) - 6));
+  EXPECT_EQ(info.max_entries, bw_hint_quarter_for(BULWARK_MANY_PREFIXES) / 16);
   EXPECT_GT(info.max_entries, BW_HINT_WORDS);
   for (const char *f : {"/d0/f", "/d777/f", "/d1099/f"})
     EXPECT_EQ(guest::OpenErrno(kManyDir + f), EPERM) << f;
