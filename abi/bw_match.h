@@ -118,26 +118,39 @@ struct bw_ident_key {
   bw_u64 name;                   /* BW_IDENT_SELF, _UNDER, _INCOMPLETE or BW_IDENT_NAME(hash) */
 };
 
-/* bw_m_hint (ARRAY of BW_HINT_WORDS u64): one bit per (dev, ino, kind) of every bw_m_ident key
+/* bw_m_hint (ARRAY of u64, four quarters of bits): one bit per (dev, ino, kind) of every bw_m_ident key
  * of any group, kind BW_IDENT_SELF, BW_IDENT_UNDER, or BW_HINT_NAMES for the directory of a
  * BW_IDENT_NAME key. Most objects and directories have no label: a clear bit (an inlined
  * array read) saves the hash lookups of every group. A set bit may be another key's (then the
  * lookups find nothing). Bits are set before their label is written (the runtime at load,
  * the programs when they learn) and never cleared while the map lives, so a label is never
- * missed. */
-#define BW_HINT_WORDS 4096u               /* 2^18 bits, 32 KiB per policy with identity groups */
+ * missed. The runtime sizes the map by the labels it sets at load (bw_hint_quarter_for) and
+ * tells the programs its size in bw_cfg_hint_quarter, so that a policy with many listed
+ * directories keeps most bits clear. */
+#define BW_HINT_QUARTER 65536u            /* the smallest map: 4 quarters of 2^16 bits, 32 KiB */
+#define BW_HINT_QUARTER_MAX (1u << 22)    /* the largest: 2 MiB */
+#define BW_HINT_WORDS (4u * BW_HINT_QUARTER / 64u)
 #define BW_HINT_NAMES (1ull << 63)
 /* Each kind has its own part of the map (SELF half of it, UNDER and NAMES a quarter each), so
- * learned SELF labels, which a user can multiply, do not crowd the ancestors' hints; 10,000
- * prefix directories set about 15% of the UNDER quarter. */
-static inline bw_u32 bw_ident_hint(bw_u32 dev, bw_u64 ino, bw_u64 kind) {
+ * learned SELF labels, which a user can multiply, do not crowd the ancestors' hints. `quarter`
+ * is a power of two: a mask and an add place a bit, no shift by a variable. */
+static inline bw_u32 bw_ident_hint(bw_u32 dev, bw_u64 ino, bw_u64 kind, bw_u32 quarter) {
   bw_u64 k = kind == BW_HINT_NAMES ? 2 : kind;
   bw_u64 h = ino * 0x9e3779b97f4a7c15ull ^ (dev | k << 32) * 0xc2b2ae3d27d4eb4full;
   h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9ull;
+  bw_u32 top = (bw_u32)(h >> 40); /* the product's best-mixed 24 bits */
   if (k == 0)
-    return (bw_u32)(h >> 47);                  /* bits 0 .. 2^17 - 1 */
-  return (bw_u32)(k << 16 | h >> 48) + 65536u; /* UNDER from 2^17, NAMES from 3 * 2^16 */
+    return top & (2 * quarter - 1);                       /* SELF: the first half */
+  return (bw_u32)(k + 1) * quarter + (top & (quarter - 1)); /* UNDER, then NAMES */
+}
+/* The quarter's bits for `labels` labels set at load: at least 64 per label, so that fewer
+ * than 2% of an UNDER or NAMES quarter's bits are set. */
+static inline bw_u32 bw_hint_quarter_for(bw_u64 labels) {
+  bw_u32 quarter = BW_HINT_QUARTER;
+  while (quarter < BW_HINT_QUARTER_MAX && quarter < labels * 64)
+    quarter *= 2;
+  return quarter;
 }
 static inline bw_u64 bw_ident_hint_kind(bw_u64 name) {
   return name >> 63 ? BW_HINT_NAMES : name;

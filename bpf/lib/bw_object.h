@@ -62,7 +62,7 @@ static __always_inline struct bw_match_val *ident_val(__u32 group, __u32 dev, __
 }
 
 static __always_inline __u64 *hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 *bit) {
-  __u32 b = bw_ident_hint(dev, ino, kind);
+  __u32 b = bw_ident_hint(dev, ino, kind, bw_cfg_hint_quarter);
   __u32 w = b >> 6;
   *bit = 1ull << (b & 63);
   return bpf_map_lookup_elem(&bw_m_hint, &w);

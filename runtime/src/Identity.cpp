@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -285,6 +286,7 @@ IdentityPlan planIdentity(const Bundle &b) {
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }
   }
+  plan.hintQuarter = bw_hint_quarter_for(plan.labels.size());
   return plan;
 }
 
@@ -313,6 +315,17 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
 
 namespace bulwark::rt {
 
+// The bits in a quarter of bw_m_hint (fd `hint`), which the load sized quarter/16 words.
+static uint32_t hintQuarterOf(int hint) {
+  auto info = hint >= 0 ? mapInfo(hint) : std::nullopt;
+  uint32_t quarter = info ? info->maxEntries * 16 : 0;
+  if (quarter < BW_HINT_QUARTER || quarter > BW_HINT_QUARTER_MAX || !std::has_single_bit(quarter))
+    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
+                                     std::to_string(BW_HINT_WORDS) + " to " +
+                                     std::to_string(BW_HINT_QUARTER_MAX / 16) + " words, a power of two");
+  return quarter;
+}
+
 void writeObjectHints(bpf_object *obj) {
   bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
   writeHints(mapFd(obj, abi::MapId::m_ident), m ? bpf_map__fd(m) : -1);
@@ -321,24 +334,20 @@ void writeObjectHints(bpf_object *obj) {
 void writeHints(int ident, int hint) {
   if (ident < 0)
     return;
-  std::vector<uint64_t> words(BW_HINT_WORDS);
-  bool any = false;
-  for (auto &[k, v] : entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+  auto labels = entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val));
+  if (labels.empty())
+    return;
+  uint32_t quarter = hintQuarterOf(hint);
+  std::vector<uint64_t> words(quarter / 16);
+  for (auto &[k, v] : labels) {
     bw_ident_key ik;
     std::memcpy(&ik, k.data(), sizeof ik);
     if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
       continue;
-    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name));
+    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), quarter);
     words[b >> 6] |= 1ull << (b & 63);
-    any = true;
   }
-  if (!any)
-    return;
-  auto info = hint >= 0 ? mapInfo(hint) : std::nullopt;
-  if (!info || info->maxEntries < BW_HINT_WORDS)
-    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
-                                     std::to_string(BW_HINT_WORDS) + " words");
-  for (uint32_t i = 0; i < BW_HINT_WORDS; ++i)
+  for (uint32_t i = 0; i < words.size(); ++i)
     if (words[i] && bpf_map_update_elem(hint, &i, &words[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
 }

@@ -32,6 +32,7 @@ struct IdentityPlan {
   uint32_t mounts = 0, hardLinks = 0;         // found below the prefix directories
   bool scanCut = false;                       // the hard-link scan stopped at its budget
   uint32_t carried = 0;                       // learned labels kept from the replaced version
+  uint32_t hintQuarter = BW_HINT_QUARTER;     // bits in a quarter of bw_m_hint, by the labels (bw_match.h)
   // Bit i: identity group i (manifest order) names a path with no object at load (an exact
   // path whose directory, or a prefix directory, does not exist): its rules still read the
   // path string, which may only add denials. Other groups decide on objects alone.

@@ -18,6 +18,7 @@ namespace bulwark::rttest {
 namespace {
 
 const std::string kDir = "/tmp/bw-ident";
+const std::string kManyDir = "/tmp/bw-many";  // policies/many-prefixes.sh
 
 void Link(const std::string &from, const std::string &to) {
   ASSERT_EQ(::link(from.c_str(), to.c_str()), 0) << from << " -> " << to << ": " << std::strerror(errno);
@@ -51,7 +52,9 @@ protected:
   }
   void TearDown() override {
     Bulwark(root, {"unload", "rt_identity"});
+    Bulwark(root, {"unload", "rt_many_prefixes"});
     std::filesystem::remove_all(kDir);
+    std::filesystem::remove_all(kManyDir);
   }
   void Load() {
     auto r = Bulwark(root, {"load", bundle});
@@ -175,6 +178,37 @@ TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
   EXPECT_EQ(guest::OpenErrno(chain + "/f"), EPERM) << "below directories of the vault";
   EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
   EXPECT_EQ(guest::UnlinkErrno(chain + "/f"), 0);
+}
+
+// A policy listing more directories than the smallest hint map is sized for: the runtime
+// grows bw_m_hint and tells the programs its size, and both place every hint alike. A file
+// below a listed directory is denied, also after that directory moved elsewhere; a file
+// beside them is not.
+TEST_F(Identity, ListedDirectoriesBeyondTheSmallestHintMap) {
+  for (int i = 0; i < BULWARK_MANY_PREFIXES; ++i)
+    std::filesystem::create_directories(kManyDir + "/d" + std::to_string(i));
+  std::filesystem::create_directories(kManyDir + "/other");
+  for (const char *f : {"/d0/f", "/d777/f", "/d1099/f", "/other/f"})
+    guest::WriteFile(kManyDir + f, "data");
+  auto r = Bulwark(root, {"load", GuestFile("rt-many-prefixes.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  int fd = -1;
+  for (const char *gen : {"gen0", "gen1"})
+    if (fd < 0)
+      fd = bpf_obj_get((root.path() + "/rt_many_prefixes/" + gen + "/bw_m_hint").c_str());
+  ASSERT_GE(fd, 0) << "no pinned bw_m_hint";
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+  ::close(fd);
+  EXPECT_EQ(info.max_entries, bw_hint_quarter_for(BULWARK_MANY_PREFIXES) / 16);
+  EXPECT_GT(info.max_entries, BW_HINT_WORDS);
+  for (const char *f : {"/d0/f", "/d777/f", "/d1099/f"})
+    EXPECT_EQ(guest::OpenErrno(kManyDir + f), EPERM) << f;
+  EXPECT_EQ(guest::OpenErrno(kManyDir + "/other/f"), 0);
+  Rename(kManyDir + "/d777", kManyDir + "/other/moved");
+  EXPECT_EQ(guest::OpenErrno(kManyDir + "/other/moved/f"), EPERM) << "the directory, not its name";
+  EXPECT_EQ(guest::OpenErrno(kManyDir + "/other/f"), 0);
 }
 
 // process.exe is a path field too: the program run under another name (a hard link) is the
