@@ -64,7 +64,6 @@ struct bw_addr {
 struct bw_event {
   bw_u32 hook;       /* BW_HOOK_* index, order of hooks.def */
   bw_u32 rule;       /* decided rule id, or BW_NO_RULE */
-  bw_u64 ktime_ns;
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   struct bw_str strs[BW_STR_SLOTS];

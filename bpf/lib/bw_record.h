@@ -138,7 +138,7 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
     return;
   struct bw_record *r = (struct bw_record *)rb->b;
   struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-  r->ktime_ns = ev->ktime_ns;
+  r->ktime_ns = bpf_ktime_get_ns();  /* read only for a record: most events send none */
   r->abi = BW_ABI_VERSION;
   r->hook = ev->hook;
   r->slot = bw_cfg_slot;

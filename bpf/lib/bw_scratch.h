@@ -29,7 +29,6 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     return 0;
   ev->hook = hook;
   ev->rule = BW_NO_RULE;
-  ev->ktime_ns = bpf_ktime_get_ns();
 #pragma unroll
   for (int i = 0; i < BW_INT_SLOTS; i++)
     ev->ints[i] = 0;
