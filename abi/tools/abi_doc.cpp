@@ -31,9 +31,7 @@ void printMaps() {
               "sets at load plus room to learn; HINTS `BW_HINT_WORDS` when the policy has identity groups, "
               "grown by the runtime to `bw_hint_quarter_for` the labels it sets at load; "
               "ONE a single entry; OBJECT as the object declares it (not in the manifest); AGG `BW_AGG_ENTRIES` "
-              "(4,096), or what `bulwark load --top-entries` sets.
-
-");
+              "(4,096), or what `bulwark load --top-entries` sets.\n\n");
 }
 
 void printSharedMaps() {

@@ -81,7 +81,7 @@ static __always_inline void aggregate(struct bw_event *ev, __u32 rule) {
     k.exe_ino = i->i_ino;
     k.exe_dev = i->i_sb->s_dev;
   }
-  __u64 now = ev->ktime_ns;
+  __u64 now = bpf_ktime_get_ns();
   struct bw_agg_val *v = bpf_map_lookup_elem(&bw_agg, &k);
   if (!v) {
     __u32 z = 0;
