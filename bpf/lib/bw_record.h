@@ -57,13 +57,15 @@ BW_API int bw_wants_record(__u32 w) {
   return 0;
 }
 
-/* process.exe for a new bw_agg entry: the event's when the policy read it, else from the
- * per-task cache (a walk once per exec when it is not filled): once per new entry only. */
+/* process.exe for a new bw_agg entry when the event has it (the policy read it, or the record
+ * is sent); else empty, and top names the executable by device and inode. Not resolved here:
+ * a path walk in every decision state of a large policy exceeds what the verifier explores. */
 static __always_inline void agg_exe(struct bw_event *ev, char *out) {
   struct bw_str *exe = &ev->strs[1];
-  if (!exe->len)
-    bw_current_exe(exe, 0);
-  __builtin_memcpy(out, exe->data, BW_AGG_EXE_MAX);
+  if (exe->len)
+    __builtin_memcpy(out, exe->data, BW_AGG_EXE_MAX);
+  else
+    out[0] = 0;
   out[BW_AGG_EXE_MAX - 1] = 0;
 }
 
