@@ -13,12 +13,18 @@
  * the verdict folded so far is returned, unless the slot holds a policy (bw_slot_mode): a
  * missing program then fails closed (bw_chain.bpf.h).
  *
+ * The runtime's own bpf() calls: the dispatcher of kernel.bpf decides nothing for the
+ * executable that attached it (bw_runtime_exe_*, the identity the guard trusts too), so a
+ * policy that denies foreign bpf() use can never lock out the runtime that must later unload
+ * or replace it. The guard still decides what that executable may do to Bulwark's state.
+ *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
  * program for hook H (a policy version that does not use H), so a hot swap that adds or
  * removes hooks still flips every hook with one bw_gen write and never breaks a chain.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #include "bw_shared_maps.bpf.h"
@@ -34,6 +40,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 bw_lane = 0;      /* dispatchers: lane index */
 const volatile __u32 bw_pass_slot = 0; /* pass-through programs: slot they stand in for */
+const volatile __u64 bw_runtime_exe_dev = 0; /* dispatchers: the runtime that attached them (kernel dev_t) */
+const volatile __u64 bw_runtime_exe_ino = 0;
 
 /* Shared maps of every LSM hook (kprobe hooks are not dispatched). */
 #define BW_SHARED_LSM(id) BW_SHARED_HOOK_MAPS(id)
@@ -60,8 +68,18 @@ static __always_inline struct bw_state *bw_state_get(void)
 	return bpf_map_lookup_elem(&bw_state, &zero);
 }
 
+/* The current task runs the runtime's executable. */
+static __always_inline int bw_is_runtime(void)
+{
+	struct inode *ino = BPF_CORE_READ(bpf_get_current_task_btf(), mm, exe_file, f_inode);
+	return ino && BPF_CORE_READ(ino, i_ino) == bw_runtime_exe_ino &&
+	       BPF_CORE_READ(ino, i_sb, s_dev) == bw_runtime_exe_dev;
+}
+
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
 {
+	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
+		return 0; /* the guard decides the runtime's bpf() calls */
 	struct bw_state *st = bw_state_get();
 	if (!st)
 		return 0;

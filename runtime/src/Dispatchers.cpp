@@ -2,6 +2,7 @@
 
 #include "Abi.h"
 #include "Error.h"
+#include "Guard.h"
 #include "LoadError.h"
 
 #include "dispatcher.skel.h"
@@ -72,6 +73,9 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
   RuntimeObject ro;
   openRuntimeObject(ro, pins, dispatcherProgName(h));
   ro.skel->rodata->bw_lane = lane;
+  FileIdentity self = selfExecutable();  // kernel.bpf decides nothing for it (dispatcher.bpf.c)
+  ro.skel->rodata->bw_runtime_exe_dev = self.dev;
+  ro.skel->rodata->bw_runtime_exe_ino = self.ino;
   clearLibbpfLog();
   if (bw_dispatcher::load(ro.skel) != 0)
     throw loadError(errno, "cannot load the dispatcher for " + std::string(h.name));
