@@ -9,6 +9,7 @@
 #include "System.h"
 #include "PolicyState.h"
 
+#include <initializer_list>
 #include <sstream>
 
 namespace bulwark::rt {
@@ -56,10 +57,36 @@ void policyMetrics(std::ostream &o, const std::vector<PolicySummary> &policies, 
         << ",state=\"" << c.state() << "\"} " << (std::string(c.state()) == "ok" ? 1 : 0) << "\n";
 }
 
+// A metric family written after its samples are gathered: its HELP and TYPE lines, then one
+// line per sample, in the order added.
+struct Family {
+  Family(const char *name, const char *type, const char *text) : name(name), type(type), text(text) {}
+  const char *name, *type, *text;
+  std::ostringstream samples;
+  template <class V> void add(const std::string &labels, const V &value) {
+    samples << name << labels << " " << value << "\n";
+  }
+};
+
+void writeFamilies(std::ostream &o, std::initializer_list<Family *> families) {
+  for (Family *f : families) {
+    help(o, f->name, f->type, f->text);
+    o << f->samples.str();
+  }
+}
+
 // statusMetrics: per rule counters, kernel memory and object labels of each policy (its
 // status; a policy whose status cannot be read is left out).
 void statusMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary> &policies) {
-  std::ostringstream hits, emitted, dropped, limited, mem, labels, labelsMax;
+  Family hits{"bulwark_rule_hits_total", "counter", "decisions made by a rule (continues across hot swaps, by rule name)"};
+  Family emitted{"bulwark_rule_records_total", "counter", "decision records sent to the ring buffer"};
+  Family dropped{"bulwark_rule_records_dropped_total", "counter", "records lost because the ring buffer was full"};
+  Family limited{"bulwark_rule_records_limited_total", "counter", "records suppressed by the per-rule rate limit"};
+  Family mem{"bulwark_policy_kernel_memory_bytes", "gauge",
+             "kernel memory of the policy: programs, JIT images, maps and their layout, BTF (bulwark status POLICY)"};
+  Family labels{"bulwark_policy_object_labels", "gauge", "object labels of path rules (bw_m_ident) in use"};
+  Family labelsMax{"bulwark_policy_object_labels_max", "gauge",
+                   "object labels the policy holds; when full, links and renames that need one are denied"};
   for (const auto &p : policies) {
     PolicyStatus st;
     try {
@@ -67,41 +94,32 @@ void statusMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary
     } catch (const Error &) {
       continue;
     }
+    std::string pl = "{policy=" + promLabel(p.name) + "}";
     for (const auto &r : st.rules) {
       std::string l = "{policy=" + promLabel(p.name) + ",rule=" + promLabel(r.name) + ",hook=" + promLabel(r.hook) +
                       ",action=" + promLabel(r.action) + "}";
-      hits << "bulwark_rule_hits_total" << l << " " << r.hits << "\n";
-      emitted << "bulwark_rule_records_total" << l << " " << r.emitted << "\n";
-      dropped << "bulwark_rule_records_dropped_total" << l << " " << r.dropped << "\n";
-      limited << "bulwark_rule_records_limited_total" << l << " " << r.limited << "\n";
+      hits.add(l, r.hits);
+      emitted.add(l, r.emitted);
+      dropped.add(l, r.dropped);
+      limited.add(l, r.limited);
     }
-    mem << "bulwark_policy_kernel_memory_bytes{policy=" << promLabel(p.name) << "} " << st.kernelMemory << "\n";
+    mem.add(pl, st.kernelMemory);
     if (st.objectLabelsMax) {
-      labels << "bulwark_policy_object_labels{policy=" << promLabel(p.name) << "} " << st.objectLabels << "\n";
-      labelsMax << "bulwark_policy_object_labels_max{policy=" << promLabel(p.name) << "} " << st.objectLabelsMax
-                << "\n";
+      labels.add(pl, st.objectLabels);
+      labelsMax.add(pl, st.objectLabelsMax);
     }
   }
-  help(o, "bulwark_rule_hits_total", "counter", "decisions made by a rule (continues across hot swaps, by rule name)");
-  o << hits.str();
-  help(o, "bulwark_rule_records_total", "counter", "decision records sent to the ring buffer");
-  o << emitted.str();
-  help(o, "bulwark_rule_records_dropped_total", "counter", "records lost because the ring buffer was full");
-  o << dropped.str();
-  help(o, "bulwark_rule_records_limited_total", "counter", "records suppressed by the per-rule rate limit");
-  o << limited.str();
-  help(o, "bulwark_policy_kernel_memory_bytes", "gauge", "kernel memory of the policy: programs, JIT images, maps and their layout, BTF (bulwark status POLICY)");
-  o << mem.str();
-  help(o, "bulwark_policy_object_labels", "gauge", "object labels of path rules (bw_m_ident) in use");
-  o << labels.str();
-  help(o, "bulwark_policy_object_labels_max", "gauge", "object labels the policy holds; when full, links and renames that need one are denied");
-  o << labelsMax.str();
+  writeFamilies(o, {&hits, &emitted, &dropped, &limited, &mem, &labels, &labelsMax});
 }
 
 // topMetrics: the in-kernel aggregates of each policy (bulwark top), one series per rule,
 // executable and cgroup, and what the full map could not hold.
 void topMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary> &policies) {
-  std::ostringstream counts, lost, used, max;
+  Family counts{"bulwark_top_decisions_total", "counter",
+                "decisions that are not allow, counted in the kernel per rule, executable and cgroup (bulwark top)"};
+  Family lost{"bulwark_top_unaggregated_total", "counter", "decisions of a rule the full aggregation map had no entry for"};
+  Family used{"bulwark_top_entries", "gauge", "entries of the policy's aggregation map in use"};
+  Family max{"bulwark_top_entries_max", "gauge", "entries the policy's aggregation map holds"};
   for (const auto &p : policies) {
     PolicyTop t;
     try {
@@ -113,23 +131,15 @@ void topMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary> &
       continue;
     std::string pl = "{policy=" + promLabel(p.name);
     for (const auto &e : t.entries)
-      counts << "bulwark_top_decisions_total" << pl << ",rule=" << promLabel(e.rule) << ",action=" << promLabel(e.action)
-             << ",exe=" << promLabel(exeText(e))
-             << ",cgroup=" << promLabel(e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup) << "} " << e.count << "\n";
+      counts.add(pl + ",rule=" + promLabel(e.rule) + ",action=" + promLabel(e.action) + ",exe=" + promLabel(exeText(e)) +
+                     ",cgroup=" + promLabel(e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup) + "}",
+                 e.count);
     for (const auto &[rule, n] : t.unaggregated)
-      lost << "bulwark_top_unaggregated_total" << pl << ",rule=" << promLabel(rule) << "} " << n << "\n";
-    used << "bulwark_top_entries" << pl << "} " << t.used << "\n";
-    max << "bulwark_top_entries_max" << pl << "} " << t.max << "\n";
+      lost.add(pl + ",rule=" + promLabel(rule) + "}", n);
+    used.add(pl + "}", t.used);
+    max.add(pl + "}", t.max);
   }
-  help(o, "bulwark_top_decisions_total", "counter",
-       "decisions that are not allow, counted in the kernel per rule, executable and cgroup (bulwark top)");
-  o << counts.str();
-  help(o, "bulwark_top_unaggregated_total", "counter", "decisions of a rule the full aggregation map had no entry for");
-  o << lost.str();
-  help(o, "bulwark_top_entries", "gauge", "entries of the policy's aggregation map in use");
-  o << used.str();
-  help(o, "bulwark_top_entries_max", "gauge", "entries the policy's aggregation map holds");
-  o << max.str();
+  writeFamilies(o, {&counts, &lost, &used, &max});
 }
 
 // eventMetrics: decision records read from the ring buffer (none before the reader exists).

@@ -22,33 +22,6 @@ namespace fs = std::filesystem;
 
 constexpr int kPort = 19737;
 
-bool WaitFor(const std::function<bool()> &cond, double seconds = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
-std::string HttpGet(const std::string &path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(kPort);
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
-    std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
-    (void)!write(fd, req.data(), req.size());
-    char buf[4096];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-      out.append(buf, size_t(n));
-  }
-  close(fd);
-  return out;
-}
 
 std::string Slurp(const std::string &path) {
   std::ifstream in(path);
@@ -110,7 +83,7 @@ protected:
       execlp("bulwark", "bulwark", "run", "--config", cfg.c_str(), nullptr);
       _exit(127);
     }
-    ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_up 1") != std::string::npos; }))
+    ASSERT_TRUE(WaitFor([&] { return HttpGet(kPort, "/metrics").find("bulwark_up 1") != std::string::npos; }))
         << Slurp(log);
   }
   int Stop() {
@@ -149,13 +122,13 @@ TEST_F(DaemonTest, RepairsATamperedPolicy) {
   Publish(v1);
   Start();
   ASSERT_TRUE(WaitFor([&] { return Open(a) == EPERM; })) << Slurp(log);
-  EXPECT_NE(HttpGet("/metrics").find("bulwark_integrity_failures_total 0"), std::string::npos);
+  EXPECT_NE(HttpGet(kPort, "/metrics").find("bulwark_integrity_failures_total 0"), std::string::npos);
   int fd = bpf_obj_get((root.path() + "/shared/bw_slot_mode").c_str());
   ASSERT_GE(fd, 0);
   uint32_t slot = 0, empty = 0;
   ASSERT_EQ(bpf_map_update_elem(fd, &slot, &empty, BPF_ANY), 0);
   kill(pid, SIGHUP);  // (a reconcile the publication scheduled may find it first)
-  ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_integrity_failures_total 1") != std::string::npos; }))
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(kPort, "/metrics").find("bulwark_integrity_failures_total 1") != std::string::npos; }))
       << Slurp(log);
   ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("tampered: repairing from the bundle") != std::string::npos; }))
       << Slurp(log);
@@ -187,7 +160,7 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   ASSERT_TRUE(WaitFor([&] { return Open(b) == EPERM && Open(a) == 0; })) << Slurp(log);
 
   PublishCorrupt(broken);  // must keep v2
-  ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_bundle_errors{bundle=") != std::string::npos; }))
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(kPort, "/metrics").find("bulwark_bundle_errors{bundle=") != std::string::npos; }))
       << Slurp(log);
   EXPECT_EQ(Open(b), EPERM) << Slurp(log);
   EXPECT_EQ(guest::OpenErrno(c), 0) << Slurp(log);
@@ -215,7 +188,7 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
     return Slurp(tmp.path() + "/events.jsonl").find("\"policy\":\"deny-test\",\"rule\":\"deny-protected\",\"action\":\"deny\"") !=
            std::string::npos;
   })) << Slurp(tmp.path() + "/events.jsonl");
-  std::string m = HttpGet("/metrics");
+  std::string m = HttpGet(kPort, "/metrics");
   std::printf("%s", m.substr(m.find("\r\n\r\n") + 4).c_str());
   EXPECT_NE(m.find("HTTP/1.0 200 OK"), std::string::npos);
   std::smatch hit;
@@ -231,7 +204,7 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   EXPECT_NE(m.find("bulwark_loads_total{policy=\"plain\",result=\"ok\"} 2"), std::string::npos) << m << Slurp(log);
   EXPECT_NE(m.find("bulwark_policy_info{policy=\"deny-test\",slot=\"0\""), std::string::npos) << m;
   EXPECT_NE(m.find("bulwark_events_total{action=\"deny\"}"), std::string::npos) << m;
-  EXPECT_NE(HttpGet("/nope").find("404"), std::string::npos);
+  EXPECT_NE(HttpGet(kPort, "/nope").find("404"), std::string::npos);
 
   // Stopping leaves everything enforcing.
   EXPECT_EQ(Stop(), 0) << Slurp(log);

@@ -28,14 +28,6 @@ namespace {
 
 const std::string kDir = "/tmp/bw-ev";
 
-std::vector<std::string> Lines(const std::string &text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty())
-      out.push_back(l);
-  return out;
-}
 
 // The JSON lines of `bulwark events --format json` (printed for the schema check).
 std::vector<std::string> JsonEvents(const PinRoot &root, std::vector<std::string> extra = {}) {

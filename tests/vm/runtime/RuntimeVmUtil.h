@@ -2,14 +2,22 @@
 // Helpers for the runtime's VM tests: build test bundles from the hand-written fixture
 // object (deny_inode.bpf.o, shipped as a FILE), run the bulwark binary (a TOOL, on PATH),
 // and a private pin root per test so nothing outside the test is touched.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -95,6 +103,47 @@ inline int CountLinks(const std::string &prefix) {
 inline bool Exists(const std::string &p) {
   struct stat st {};
   return lstat(p.c_str(), &st) == 0;
+}
+
+// Polls `cond` every 100 ms until it holds or `seconds` have passed; its last value.
+inline bool WaitFor(const std::function<bool()> &cond, double seconds = 60) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+// The whole HTTP/1.0 answer of 127.0.0.1:`port` to GET `path` (the daemon's metrics); empty
+// when nothing listens.
+inline std::string HttpGet(int port, const std::string &path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(uint16_t(port));
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
+    (void)!write(fd, req.data(), req.size());
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+      out.append(buf, size_t(n));
+  }
+  close(fd);
+  return out;
+}
+
+// The non-empty lines of `text`.
+inline std::vector<std::string> Lines(const std::string &text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty())
+      out.push_back(l);
+  return out;
 }
 
 }  // namespace bulwark::rttest

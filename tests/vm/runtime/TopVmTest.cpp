@@ -26,15 +26,6 @@ const std::string kDir = "/tmp/bw-ev";
 const std::string kDenied = kDir + "/a/x";  // rt_events_a's rule deny_marked denies opening it
 constexpr int kPort = 19738;
 
-std::vector<std::string> Lines(const std::string &text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty())
-      out.push_back(l);
-  return out;
-}
-
 uint64_t Number(const std::string &text, const std::string &key) {
   std::smatch m;
   return std::regex_search(text, m, std::regex("\"" + key + "\":([0-9]+)")) ? std::stoull(m[1]) : 0;
@@ -208,33 +199,6 @@ TEST_F(Top, CountsContinueAcrossAHotSwap) {
 }
 
 // ---- the daemon's event log ---------------------------------------------------------------
-bool WaitFor(const std::function<bool()> &cond, double seconds = 60) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
-std::string HttpGet(const std::string &path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(kPort);
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
-    std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
-    (void)!write(fd, req.data(), req.size());
-    char buf[4096];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-      out.append(buf, size_t(n));
-  }
-  close(fd);
-  return out;
-}
 
 class EventLog : public Top {
 protected:
@@ -261,7 +225,7 @@ protected:
       execlp("bulwark", "bulwark", "run", "--config", cfg.c_str(), nullptr);
       _exit(127);
     }
-    ASSERT_TRUE(WaitFor([&] { return HttpGet("/metrics").find("bulwark_policy_info{policy=\"rt_events_a\"") != std::string::npos; }))
+    ASSERT_TRUE(WaitFor([&] { return HttpGet(kPort, "/metrics").find("bulwark_policy_info{policy=\"rt_events_a\"") != std::string::npos; }))
         << guest::ReadFile(out);
   }
   void Stop() {
@@ -301,7 +265,7 @@ TEST_F(EventLog, HistoryIsReadFromTheRotatingLogAndSurvivesARestart) {
   EXPECT_NE(text.output.find("policy=rt_events_a rule=deny_marked action=deny hook=file.open"), std::string::npos)
       << text.output;
   // The daemon exports the aggregates.
-  std::string metrics = HttpGet("/metrics");
+  std::string metrics = HttpGet(kPort, "/metrics");
   EXPECT_NE(metrics.find("bulwark_top_decisions_total{policy=\"rt_events_a\",rule=\"deny_marked\",action=\"deny\",exe=\"" +
                          SelfExe() + "\""),
             std::string::npos) << metrics;
