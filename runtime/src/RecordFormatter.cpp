@@ -136,7 +136,7 @@ bool RecordFormatter::read(const void *data, size_t size, const std::map<uint32_
   return true;
 }
 
-void RecordFormatter::appendJson(std::string &out, RecordView &v) {
+void RecordFormatter::appendJson(std::string &out, const RecordView &v) {
   for (const RecordHead::Step &s : v.head->steps) {
     out += s.text;
     s.write(out, v);
@@ -203,19 +203,12 @@ std::string_view RecordFormatter::exe(const RecordView &v) {
   return lookups_.exeOf(v.r.tgid);
 }
 
-const std::string &RecordFormatter::cgroupPath(uint64_t id) {
+const std::string &RecordFormatter::cgroupJson(uint64_t id) {
   if (!cgroupKnown_ || id != cgroupId_) {
-    static const std::string none;
-    cgroupPath_ = lookups_.cgroupPath ? lookups_.cgroupPath(id) : none;
-    cgroupJson_ = jsonEscape(cgroupPath_);
+    cgroupJson_ = lookups_.cgroupPath ? jsonEscape(lookups_.cgroupPath(id)) : "";
     cgroupId_ = id;
     cgroupKnown_ = true;
   }
-  return cgroupPath_;
-}
-
-const std::string &RecordFormatter::cgroupJson(uint64_t id) {
-  cgroupPath(id);
   return cgroupJson_;
 }
 

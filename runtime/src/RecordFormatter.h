@@ -60,14 +60,13 @@ public:
   bool read(const void *data, size_t size, const std::map<uint32_t, InstanceInfo> &instances, int64_t monoToReal,
             RecordView *out, std::string *why);
   // Appends the record's JSON line (without its newline).
-  void appendJson(std::string &out, RecordView &v);
+  void appendJson(std::string &out, const RecordView &v);
   // The instances changed: heads named from the old ones are made again when needed.
   void forgetNames();
 
   // Per record, for the members (RecordFormatter.cpp).
   std::string_view exe(const RecordView &v);
-  const std::string &cgroupPath(uint64_t id);
-  const std::string &cgroupJson(uint64_t id);  // escaped
+  const std::string &cgroupJson(uint64_t id);  // the path, escaped
   const std::string &hostname() const { return hostname_; }
   const std::string &bootId() const { return bootId_; }
 
@@ -87,9 +86,9 @@ private:
   std::unordered_map<HeadKey, std::unique_ptr<RecordHead>, HeadKeyHash> heads_;
   HeadKey lastKey_{};
   const RecordHead *last_ = nullptr;  // a burst of records shares one head
-  uint64_t cgroupId_ = 0;
+  uint64_t cgroupId_ = 0;  // the last cgroup looked up: a burst comes from few
   bool cgroupKnown_ = false;
-  std::string cgroupPath_, cgroupJson_;
+  std::string cgroupJson_;
 };
 
 } // namespace bulwark::rt
