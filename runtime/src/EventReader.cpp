@@ -32,14 +32,10 @@ std::string hostName() {
 }
 } // namespace
 
-bool EventFilter::matches(const Event &e) const {
-  return (policy.empty() || e.policy == policy) && (rule.empty() || e.rule == rule) &&
-         (action.empty() || e.action == action) && e.timeNs >= sinceNs;
-}
-
-bool EventFilter::matches(const RecordNames &n, uint64_t timeNs) const {
-  return (policy.empty() || n.policy == policy) && (rule.empty() || n.rule == rule) &&
-         (action.empty() || n.action == action) && timeNs >= sinceNs;
+bool EventFilter::matches(std::string_view policyName, std::string_view ruleName, std::string_view actionName,
+                          uint64_t timeNs) const {
+  return (policy.empty() || policyName == policy) && (rule.empty() || ruleName == rule) &&
+         (action.empty() || actionName == action) && timeNs >= sinceNs;
 }
 
 EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit, EventFilter filter)

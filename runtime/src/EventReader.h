@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
 struct ring_buffer;
 
@@ -26,8 +27,9 @@ class EventLog;
 struct EventFilter {
   std::string policy, rule, action;
   uint64_t sinceNs = 0;  // CLOCK_REALTIME: events at or after
-  bool matches(const Event &e) const;
-  bool matches(const RecordNames &n, uint64_t timeNs) const;
+  bool matches(std::string_view policy, std::string_view rule, std::string_view action, uint64_t timeNs) const;
+  bool matches(const Event &e) const { return matches(e.policy, e.rule, e.action, e.timeNs); }
+  bool matches(const RecordNames &n, uint64_t timeNs) const { return matches(n.policy, n.rule, n.action, timeNs); }
 };
 
 class EventReader {
