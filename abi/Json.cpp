@@ -1,5 +1,6 @@
 #include "Json.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -8,10 +9,26 @@ namespace bulwark {
 namespace {
 // True if one of the 8 bytes of w is a control character, '"' or '\\' (the bytes JSON escapes),
 // or has its top bit set (then the byte-wise check decides): eight bytes per test.
-bool mayNeedEscape(uint64_t w) {
+inline __attribute__((always_inline)) bool mayNeedEscape(uint64_t w) {
   constexpr uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
   auto hasZero = [&](uint64_t x) { return ((x - ones) & ~x & high) != 0; };
   return ((w - ones * 0x20) & high) || hasZero(w ^ (ones * '"')) || hasZero(w ^ (ones * '\\'));
+}
+
+// Where the first word of s from i on (8 bytes; the last one padded with spaces) that may need
+// an escape starts, or s.size(): most values need none, and are then copied in one piece.
+size_t plainUpTo(std::string_view s, size_t i) {
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (mayNeedEscape(w))
+      return i;
+  }
+  if (i == s.size())
+    return i;
+  uint64_t w = 0x2020202020202020ull;
+  std::memcpy(&w, s.data() + i, s.size() - i);
+  return mayNeedEscape(w) ? i : s.size();
 }
 } // namespace
 
@@ -19,32 +36,25 @@ bool mayNeedEscape(uint64_t w) {
 // rates.
 void jsonEscapeTo(std::string &out, std::string_view s) {
   size_t i = 0, plain = 0;
-  for (;;) {
-    while (i + 8 <= s.size()) {  // skip plain text a word at a time
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if (mayNeedEscape(w))
-        break;
-      i += 8;
-    }
-    if (i >= s.size())
-      break;
-    unsigned char c = static_cast<unsigned char>(s[i++]);
-    if (c >= 0x20 && c != '"' && c != '\\')
-      continue;
-    out.append(s.data() + plain, i - 1 - plain);
-    plain = i;
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    default: {
-      static constexpr char hex[] = "0123456789abcdef";
-      char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      out.append(u, sizeof u);
-    }
+  while ((i = plainUpTo(s, i)) < s.size()) {
+    for (size_t end = std::min(i + 8, s.size()); i < end;) {  // the flagged word, byte by byte
+      unsigned char c = static_cast<unsigned char>(s[i++]);
+      if (c >= 0x20 && c != '"' && c != '\\')
+        continue;
+      out.append(s.data() + plain, i - 1 - plain);
+      plain = i;
+      switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char hex[] = "0123456789abcdef";
+        char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        out.append(u, sizeof u);
+      }
+      }
     }
   }
   out.append(s.data() + plain, s.size() - plain);

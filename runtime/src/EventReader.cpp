@@ -25,21 +25,25 @@ std::string firstLine(const char *path) {
   std::getline(in, line);
   return line;
 }
+
+std::string hostName() {
+  char host[256] = {};
+  return ::gethostname(host, sizeof host - 1) == 0 ? host : "";
+}
 } // namespace
 
-bool EventFilter::matches(const Event &e) const {
-  return (policy.empty() || e.policy == policy) && (rule.empty() || e.rule == rule) &&
-         (action.empty() || e.action == action) && e.timeNs >= sinceNs;
+bool EventFilter::matches(std::string_view policyName, std::string_view ruleName, std::string_view actionName,
+                          uint64_t timeNs) const {
+  return (policy.empty() || policyName == policy) && (rule.empty() || ruleName == rule) &&
+         (action.empty() || actionName == action) && timeNs >= sinceNs;
 }
 
 EventReader::EventReader(Runtime &rt, std::FILE *out, bool json, uint64_t limit, EventFilter filter)
     : rt_(rt), out_(out), json_(json), limit_(limit), filter_(std::move(filter)),
-      monoToReal_(int64_t(realtimeNs()) - int64_t(monotonicNs())) {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) == 0)
-    hostname_ = host;
-  bootId_ = firstLine("/proc/sys/kernel/random/boot_id");
-}
+      monoToReal_(int64_t(realtimeNs()) - int64_t(monotonicNs())),
+      lines_(hostName(), firstLine("/proc/sys/kernel/random/boot_id"),
+             {[this](uint64_t id) -> const std::string & { return cgroups_.path(id); },
+              [this](uint32_t tgid) -> const std::string & { return exeOf(tgid); }}) {}
 
 EventReader::~EventReader() {
   writePending();
@@ -128,6 +132,7 @@ void EventReader::refreshInstances() {
   } catch (const Error &) {
     // keep what we have: records then name "unknown instance N"
   }
+  lines_.forgetNames();
   if (!instances_.empty())
     newestInstance_ = std::max(newestInstance_, instances_.rbegin()->first);
   instancesRefreshedNs_ = monotonicNs();
@@ -151,44 +156,47 @@ const std::map<uint32_t, InstanceInfo> &EventReader::instancesFor(uint32_t id) {
 int EventReader::onSample(void *data, size_t size) {
   read_++;
   uint32_t instance = size >= sizeof(bw_record) ? static_cast<bw_record *>(data)->instance : 0;
-  Event e;
+  RecordView rec;
   std::string why;
-  if (!decodeRecord(data, size, instancesFor(instance), monoToReal_, &e, &why)) {
+  if (!lines_.read(data, size, instancesFor(instance), monoToReal_, &rec, &why)) {
     decodeErrors_++;
     std::fprintf(stderr, "bulwark: skipping a record: %s\n", why.c_str());
     return 0;
   }
-  e.cgroup = cgroups_.path(e.cgroupId);
-  if (e.exe.empty())
-    e.exe = exeOf(e.tgid);
-  // decodeRecord rendered the message; again only if it names what the reader fills in
-  if (e.messageTemplate.find("{process.") != std::string::npos &&
-      (e.messageTemplate.find("{process.exe}") != std::string::npos ||
-       e.messageTemplate.find("{process.cgroup}") != std::string::npos))
-    e.message = renderMessage(e.messageTemplate, e);
-  e.hostname = hostname_;
-  e.bootId = bootId_;
-  byAction_[e.action]++;
-  bool match = filter_.matches(e);
-  size_t start = pending_.size();
-  if (log_ || (match && out_ && json_)) {
-    appendJson(pending_, e);  // the line for the output and the log, formatted once
+  const RecordNames &names = rec.head->names;
+  byAction_[names.action]++;
+  bool match = filter_.matches(names, rec.timeNs);
+  bool jsonOut = match && out_ && json_;
+  if (log_ || jsonOut) {
+    size_t start = pending_.size();
+    lines_.appendJson(pending_, rec);  // the line for the output and the log, formatted once
     if (log_)
       log_->append(std::string_view(pending_).substr(start));
-    if (!(match && out_ && json_))
+    if (!jsonOut)
       pending_.resize(start);
   }
   if (!match)
     return 0;
   if (out_) {
     if (!json_)
-      pending_ += formatText(e);
+      pending_ += formatText(textEvent(data, size));
     pending_ += '\n';
     if (pending_.size() >= kWriteAt)
       writePending();
   }
   seen_++;
   return limitReached() ? -ECANCELED : 0;  // a negative value stops libbpf's loop
+}
+
+// The record as an Event, with what the reader fills in (for the text format; lines_ has read
+// it already).
+Event EventReader::textEvent(const void *data, size_t size) {
+  Event e;
+  uint32_t instance = static_cast<const bw_record *>(data)->instance;
+  decodeRecord(data, size, instancesFor(instance), monoToReal_, &e);
+  completeEvent(e, cgroups_.path(e.cgroupId), [this](uint32_t tgid) -> const std::string & { return exeOf(tgid); },
+                lines_.hostname(), lines_.bootId());
+  return e;
 }
 
 // Lines are written once per batch of records (or when this much is waiting), not one write

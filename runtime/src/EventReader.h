@@ -5,6 +5,7 @@
 #pragma once
 
 #include "Events.h"
+#include "RecordFormatter.h"
 #include "System.h"
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
 struct ring_buffer;
 
@@ -25,7 +27,9 @@ class EventLog;
 struct EventFilter {
   std::string policy, rule, action;
   uint64_t sinceNs = 0;  // CLOCK_REALTIME: events at or after
-  bool matches(const Event &e) const;
+  bool matches(std::string_view policy, std::string_view rule, std::string_view action, uint64_t timeNs) const;
+  bool matches(const Event &e) const { return matches(e.policy, e.rule, e.action, e.timeNs); }
+  bool matches(const RecordNames &n, uint64_t timeNs) const { return matches(n.policy, n.rule, n.action, timeNs); }
 };
 
 class EventReader {
@@ -61,6 +65,7 @@ public:
 private:
   static int callback(void *ctx, void *data, size_t size);
   int onSample(void *data, size_t size);
+  Event textEvent(const void *data, size_t size);
   void refreshInstances();
   void pruneInstances();
   void afterBatch();  // write the lines, flush the log, prune instances
@@ -74,7 +79,6 @@ private:
   bool json_;
   uint64_t limit_;
   EventFilter filter_;
-  std::string hostname_, bootId_;
   uint64_t seen_ = 0, read_ = 0, decodeErrors_ = 0;
   int64_t monoToReal_;
   ring_buffer *rb_ = nullptr;
@@ -86,6 +90,7 @@ private:
   uint64_t pruneAtRead_ = 0, prunedNs_ = 0;
   CgroupNames cgroups_;
   std::map<uint32_t, std::string> exeByTgid_;  // this batch's /proc/<tgid>/exe
+  RecordFormatter lines_;                      // JSON lines, straight from the records
   std::string pending_;                        // lines not yet written
   static constexpr size_t kWriteAt = 64 << 10;
   std::map<std::string, uint64_t> byAction_;

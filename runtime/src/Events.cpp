@@ -6,43 +6,59 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <ctime>
+#include <map>
 
 namespace bulwark::rt {
 
+namespace {
+void appendNumber(std::string &out, uint64_t v) {
+  char buf[24];
+  out.append(buf, size_t(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+}
+} // namespace
+
 // The date and time of the last second formatted are kept: a burst of records shares them.
-std::string isoTime(uint64_t ns) {
+void appendIsoTime(std::string &out, uint64_t ns) {
   thread_local time_t lastSecs = -1;
   thread_local char head[80];  // "2026-12-02T06:31:02."
+  thread_local size_t headLen = 0;
   time_t secs = time_t(ns / 1000000000ull);
   if (secs != lastSecs) {
     struct tm tm {};
     gmtime_r(&secs, &tm);
-    std::snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int n = std::snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    headLen = size_t(std::clamp(n, 0, int(sizeof head) - 1));
     lastSecs = secs;
   }
-  std::string out(head);
+  out.append(head, headLen);
   unsigned us = unsigned(ns % 1000000000ull / 1000);
-  char frac[8] = {0, 0, 0, 0, 0, 0, 'Z', 0};
+  char frac[7] = {0, 0, 0, 0, 0, 0, 'Z'};
   for (int i = 5; i >= 0; i--, us /= 10)
     frac[i] = char('0' + us % 10);
-  return out + frac;
+  out.append(frac, sizeof frac);
+}
+
+std::string isoTime(uint64_t ns) {
+  std::string out;
+  appendIsoTime(out, ns);
+  return out;
 }
 
 namespace {
 
-std::string addrString(const bw_addr &a) {
+void appendAddr(std::string &out, const bw_addr &a) {
   char buf[INET6_ADDRSTRLEN] = {};
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (std::memcmp(a.bytes, mapped, 12) == 0)
     inet_ntop(AF_INET, a.bytes + 12, buf, sizeof buf);
   else
     inet_ntop(AF_INET6, a.bytes, buf, sizeof buf);
-  return buf;
+  out += buf;
 }
 
 std::string actionString(uint32_t action, uint32_t flags) {
@@ -57,8 +73,72 @@ std::string actionString(uint32_t action, uint32_t flags) {
   return "action-" + std::to_string(action);
 }
 
+const FieldInfo *findField(const Hook *h, std::string_view name) {
+  if (h)
+    for (const FieldInfo *f : hookFields(*h))
+      if (f->name == name)
+        return f;
+  for (const auto &f : Catalogue::get().hooks().front().fields)
+    if (f.common && f.name == name)
+      return &f;
+  return nullptr;
+}
 
-// ---- the catalogue's fields and enums (abi/Catalogue.h) ----
+// A catalogue enum type: whether it is a flag set, and its named values (flag sets: the widest
+// first, as O_TMPFILE includes O_DIRECTORY's bit). Built once.
+struct EnumTable {
+  bool known = false;  // an enum type of the catalogue
+  bool flags = false;
+  std::vector<const Enumerator *> values;
+};
+const EnumTable *enumTable(FieldType type) {
+  static const std::vector<EnumTable> tables = [] {  // by FieldType
+    std::vector<EnumTable> out;
+    for (const auto &e : Catalogue::get().enums()) {
+      if (size_t(e.type) >= out.size())
+        out.resize(size_t(e.type) + 1);
+      EnumTable &t = out[size_t(e.type)];
+      t.known = true;
+      t.flags = e.isFlags;
+      for (const auto &v : e.values)
+        t.values.push_back(&v);
+      if (t.flags)
+        std::stable_sort(t.values.begin(), t.values.end(), [](auto *a, auto *b) {
+          return __builtin_popcountll(uint64_t(a->value)) > __builtin_popcountll(uint64_t(b->value));
+        });
+    }
+    return out;
+  }();
+  return size_t(type) < tables.size() && tables[size_t(type)].known ? &tables[size_t(type)] : nullptr;
+}
+
+void appendFlagsText(std::string &out, const EnumTable &t, uint64_t value) {
+  size_t start = out.size();
+  uint64_t rest = value;
+  for (const auto *e : t.values) {
+    if (!rest)
+      break;
+    uint64_t bits = uint64_t(e->value);
+    if (bits && (rest & bits) == bits) {
+      if (out.size() > start)
+        out += '|';
+      out += e->name;
+      rest &= ~bits;
+    }
+  }
+  if (rest || out.size() == start) {
+    if (out.size() > start)
+      out += '|';
+    char buf[24];
+    if (rest)
+      out.append(buf, size_t(std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(rest))));
+    else
+      out += '0';
+  }
+}
+
+} // namespace
+
 // The fields of each hook by hook index: its own fields and those of the catalogue entries that
 // share its language name (companion attach points), built once: decoding runs for every record.
 const std::vector<const FieldInfo *> &hookFields(const Hook &h) {
@@ -76,143 +156,200 @@ const std::vector<const FieldInfo *> &hookFields(const Hook &h) {
   return h.index < byHook.size() ? byHook[h.index] : none;
 }
 
-const FieldInfo *findField(const Hook *h, std::string_view name) {
-  if (h)
-    for (const FieldInfo *f : hookFields(*h))
-      if (f->name == name)
-        return f;
-  for (const auto &f : Catalogue::get().hooks().front().fields)
-    if (f.common && f.name == name)
-      return &f;
-  return nullptr;
+void appendEnumText(std::string &out, FieldType type, uint64_t value) {
+  const EnumTable *t = enumTable(type);
+  if (t && t->flags)
+    return appendFlagsText(out, *t, value);
+  if (t)
+    for (const auto *e : t->values)
+      if (uint64_t(e->value) == value)
+        return (void)out.append(e->name);
+  appendNumber(out, value);
 }
 
-using Slots = Event::Raw;
+std::string enumText(FieldType type, uint64_t value) {
+  std::string out;
+  appendEnumText(out, type, value);
+  return out;
+}
 
-std::string fieldValue(const FieldInfo &f, const Slots &s) {
+void appendFieldText(std::string &out, const FieldInfo &f, const RecordSlots &s, bool json) {
   switch (f.slotKind) {
-  case SlotKind::Str: return f.slot < BW_STR_SLOTS ? s.strs[f.slot] : "";
-  case SlotKind::Addr: return f.slot < BW_ADDR_SLOTS ? addrString(s.addrs[f.slot]) : "";
+  case SlotKind::Str:
+    if (f.slot < BW_STR_SLOTS)
+      json ? jsonEscapeTo(out, s.strs[f.slot]) : (void)out.append(s.strs[f.slot]);
+    return;
+  case SlotKind::Addr:
+    if (f.slot < BW_ADDR_SLOTS)
+      appendAddr(out, s.addrs[f.slot]);
+    return;
   case SlotKind::Int: break;
   }
   if (f.slot >= BW_INT_SLOTS)
-    return "";
+    return;
   uint64_t v = s.ints[f.slot];
   if (f.type == FieldType::BOOL)
-    return v ? "true" : "false";
-  return enumText(f.type, v);
+    out += v ? "true" : "false";
+  else
+    appendEnumText(out, f.type, v);
 }
 
-// A catalogue enum type: whether it is a flag set, and its named values (flag sets: the widest
-// first, as O_TMPFILE includes O_DIRECTORY's bit). Built once.
-struct EnumTable {
-  bool flags = false;
-  std::vector<const Enumerator *> values;
-};
-const EnumTable *enumTable(FieldType type) {
-  static const std::map<FieldType, EnumTable> tables = [] {
-    std::map<FieldType, EnumTable> out;
-    for (const auto &e : Catalogue::get().enums()) {
-      EnumTable &t = out[e.type];
-      t.flags = e.isFlags;
-      for (const auto &v : e.values)
-        t.values.push_back(&v);
-      if (t.flags)
-        std::stable_sort(t.values.begin(), t.values.end(), [](auto *a, auto *b) {
-          return __builtin_popcountll(uint64_t(a->value)) > __builtin_popcountll(uint64_t(b->value));
-        });
+void appendObjectText(std::string &out, const bw_record &r, const Hook *h, const RecordSlots &s, bool json) {
+  if (h && !h->lsm) {
+    // kprobe hooks have no catalogue fields: sema numbers argument slots in parameter order,
+    // so the first string argument is in the first hook string slot, the first integer
+    // argument in the first hook int slot (sign as the kernel type, see bw_kprobe.h).
+    if (r.str_len[BW_COMMON_STR_SLOTS]) {
+      json ? jsonEscapeTo(out, s.strs[BW_COMMON_STR_SLOTS]) : (void)out.append(s.strs[BW_COMMON_STR_SLOTS]);
+    } else {
+      char buf[24];
+      char *end = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(r.ints[BW_COMMON_INT_SLOTS])).ptr;
+      out.append(buf, size_t(end - buf));
     }
-    return out;
-  }();
-  auto it = tables.find(type);
-  return it == tables.end() ? nullptr : &it->second;
+    return;
+  }
+  if (!h || !h->object)
+    return;
+  appendFieldText(out, *h->object, s, json);
+  // An address object shows its port: the INT slot after the family (net.dport / net.sport, slot 7).
+  if (h->object->slotKind == SlotKind::Addr && h->object->slot < BW_ADDR_SLOTS && r.ints[7]) {
+    out += ':';
+    appendNumber(out, r.ints[7]);
+  }
 }
 
-} // namespace
-
-std::string enumText(FieldType type, uint64_t value) {
-  const EnumTable *t = enumTable(type);
-  if (!t)
-    return std::to_string(value);
-  if (!t->flags) {
-    for (const auto *e : t->values)
-      if (uint64_t(e->value) == value)
-        return std::string(e->name);
-    return std::to_string(value);
-  }
-  std::string out;
-  uint64_t rest = value;
-  for (const auto *e : t->values) {
-    uint64_t bits = uint64_t(e->value);
-    if (bits && (rest & bits) == bits) {
-      out += (out.empty() ? "" : "|") + std::string(e->name);
-      rest &= ~bits;
-    }
-  }
-  if (rest || out.empty()) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, rest ? "0x%llx" : "0", static_cast<unsigned long long>(rest));
-    out += (out.empty() ? "" : "|") + std::string(buf);
-  }
-  return out;
-}
-
-std::string renderMessage(const std::string &tmpl, const Event &e) {
-  const Hook *h = hookByName(e.hook);
-  std::string out;
+std::vector<MessagePart> parseMessage(std::string_view tmpl, const Hook *h) {
+  std::vector<MessagePart> parts;
+  auto text = [&](std::string_view t) {
+    if (t.empty())
+      return;
+    if (parts.empty() || parts.back().kind != MessagePart::Text)
+      parts.push_back({});
+    parts.back().text += t;
+  };
   size_t i = 0;
   while (i < tmpl.size()) {
     size_t open = tmpl.find('{', i);
-    size_t close = open == std::string::npos ? open : tmpl.find('}', open);
-    if (close == std::string::npos) {
-      out += tmpl.substr(i);
+    size_t close = open == std::string_view::npos ? open : tmpl.find('}', open);
+    if (close == std::string_view::npos) {
+      text(tmpl.substr(i));
       break;
     }
-    out += tmpl.substr(i, open - i);
-    std::string name = tmpl.substr(open + 1, close - open - 1);
-    const FieldInfo *f = findField(h, name);
+    text(tmpl.substr(i, open - i));
+    std::string_view name = tmpl.substr(open + 1, close - open - 1);
     if (name == "process.cgroup")
-      out += e.cgroup.empty() ? std::to_string(e.cgroupId) : e.cgroup;
+      parts.push_back({MessagePart::Cgroup, {}, nullptr});
     else if (name == "process.exe")
-      out += e.exe;
-    else if (f)
-      out += fieldValue(*f, e.raw);
+      parts.push_back({MessagePart::Exe, {}, nullptr});
+    else if (const FieldInfo *f = findField(h, name))
+      parts.push_back({MessagePart::Field, {}, f});
     else
-      out += tmpl.substr(open, close - open + 1);  // a kprobe argument, or unknown: as written
+      text(tmpl.substr(open, close - open + 1));  // a kprobe argument, or unknown: as written
     i = close + 1;
   }
+  return parts;
+}
+
+std::string renderMessage(const std::string &tmpl, const Event &e) {
+  RecordSlots s = recordSlots(e.raw);
+  std::string out;
+  for (const MessagePart &p : parseMessage(tmpl, hookByName(e.hook))) {
+    switch (p.kind) {
+    case MessagePart::Text: out += p.text; break;
+    case MessagePart::Field: appendFieldText(out, *p.field, s, false); break;
+    case MessagePart::Exe: out += e.exe; break;
+    case MessagePart::Cgroup: e.cgroup.empty() ? appendNumber(out, e.cgroupId) : (void)(out += e.cgroup); break;
+    }
+  }
   return out;
+}
+
+bool readRecordHeader(const void *data, size_t size, bw_record *out, std::string *why) {
+  if (size < sizeof(bw_record)) {
+    if (why)
+      *why = "record of " + std::to_string(size) + " bytes is shorter than struct bw_record";
+    return false;
+  }
+  std::memcpy(out, data, sizeof *out);
+  if (out->abi != BW_ABI_VERSION) {
+    if (why)
+      *why = "record of ABI " + std::to_string(out->abi);
+    return false;
+  }
+  return true;
+}
+
+// The policy and rule come from the record's instance, never its slot.
+RecordNames recordNames(const bw_record &r, const std::map<uint32_t, InstanceInfo> &instances) {
+  RecordNames n;
+  auto it = instances.find(r.instance);
+  const InstanceInfo *inst = r.instance && it != instances.end() ? &it->second : nullptr;
+  n.policy = inst ? inst->policy : "unknown instance " + std::to_string(r.instance);
+  const RuleInfo *rule = inst && r.rule < inst->rules.size() ? &inst->rules[r.rule] : nullptr;
+  if (r.flags & BW_REC_MISSING_PROG)
+    n.rule = "(missing program)";  // failed closed: the policy's program was not in its slot
+  else if (r.rule == BW_NO_RULE || (r.flags & BW_REC_DEFAULT))
+    n.rule = "(default)";
+  else if (rule)
+    n.rule = rule->name;
+  else
+    n.rule = "#" + std::to_string(r.rule);
+  n.action = actionString(r.action, r.flags);
+  const Hook *h = hookByIndex(r.hook);
+  n.hook = h ? std::string(h->name) : "hook-" + std::to_string(r.hook);
+  if (rule && !(r.flags & (BW_REC_MISSING_PROG | BW_REC_DEFAULT))) {
+    n.function = rule->function;
+    n.messageTemplate = rule->message;
+  }
+  return n;
+}
+
+// The trailing strings (bpf/lib/bw_record.h, emit): process.exe, then the hook's string slots
+// in slot order; each takes str_len[slot] bytes including its NUL. Slot 0 is comm.
+RecordSlots recordSlots(const bw_record &r, const char *p, const char *end) {
+  RecordSlots s;
+  s.ints = r.ints;
+  s.addrs = r.addrs;
+  s.strs[0] = std::string_view(r.comm, strnlen(r.comm, sizeof r.comm));
+  auto take = [&](uint32_t slot) {
+    uint32_t len = r.str_len[slot];
+    if (len == 0 || p >= end)
+      return;
+    if (len > uint32_t(end - p))
+      len = uint32_t(end - p);
+    s.strs[slot] = std::string_view(p, strnlen(p, len));
+    p += len;
+  };
+  take(1);  // process.exe
+  for (uint32_t slot = BW_COMMON_STR_SLOTS; slot < BW_STR_SLOTS; slot++)
+    take(slot);
+  return s;
+}
+
+RecordSlots recordSlots(const Event::Raw &raw) {
+  RecordSlots s;
+  s.ints = raw.ints;
+  s.addrs = raw.addrs;
+  for (size_t i = 0; i < BW_STR_SLOTS; i++)
+    s.strs[i] = raw.strs[i];
+  return s;
 }
 
 namespace {
 
-// nameRecord: the record's header: its policy and rule (from its instance, never its slot),
-// action, hook, process, and the rule's function and message template.
 void nameRecord(const bw_record &r, const std::map<uint32_t, InstanceInfo> &instances, int64_t monoToReal,
                 Event &e) {
+  RecordNames n = recordNames(r, instances);
   e.timeNs = uint64_t(int64_t(r.ktime_ns) + monoToReal);
   e.flags = r.flags;
   e.instance = r.instance;
   e.slot = r.slot;
-  auto it = instances.find(r.instance);
-  const InstanceInfo *inst = r.instance && it != instances.end() ? &it->second : nullptr;
-  e.policy = inst ? inst->policy : "unknown instance " + std::to_string(r.instance);
-  const RuleInfo *rule = inst && r.rule < inst->rules.size() ? &inst->rules[r.rule] : nullptr;
-  if (r.flags & BW_REC_MISSING_PROG)
-    e.rule = "(missing program)";  // failed closed: the policy's program was not in its slot
-  else if (r.rule == BW_NO_RULE || (r.flags & BW_REC_DEFAULT))
-    e.rule = "(default)";
-  else if (rule)
-    e.rule = rule->name;
-  else
-    e.rule = "#" + std::to_string(r.rule);
-  e.action = actionString(r.action, r.flags);
-  const Hook *h = hookByIndex(r.hook);
-  e.hook = h ? std::string(h->name) : "hook-" + std::to_string(r.hook);
-  if (rule && !(r.flags & (BW_REC_MISSING_PROG | BW_REC_DEFAULT))) {
-    e.function = rule->function;
-    e.messageTemplate = rule->message;
-  }
+  e.policy = std::move(n.policy);
+  e.rule = std::move(n.rule);
+  e.action = std::move(n.action);
+  e.hook = std::move(n.hook);
+  e.function = std::move(n.function);
+  e.messageTemplate = std::move(n.messageTemplate);
   e.pid = r.pid;
   e.tgid = r.tgid;
   e.ppid = r.ppid;
@@ -223,81 +360,52 @@ void nameRecord(const bw_record &r, const std::map<uint32_t, InstanceInfo> &inst
   e.cgroupId = r.cgroup_id;
 }
 
-// readSlots: the record's slots, with its trailing strings (bpf/lib/bw_record.h,
-// emit): process.exe, then the hook's string slots in slot order; each takes str_len[slot]
-// bytes including its NUL.
-void readSlots(const bw_record &r, const char *p, const char *end, Event &e) {
-  Slots &s = e.raw;
-  std::memcpy(s.ints, r.ints, sizeof s.ints);
-  std::memcpy(s.addrs, r.addrs, sizeof s.addrs);
-  auto take = [&](uint32_t slot) {
-    uint32_t len = r.str_len[slot];
-    if (len == 0 || p >= end)
-      return;
-    if (len > uint32_t(end - p))
-      len = uint32_t(end - p);
-    s.strs[slot].assign(p, strnlen(p, len));
-    p += len;
-  };
-  take(1);  // process.exe
-  for (uint32_t slot = BW_COMMON_STR_SLOTS; slot < BW_STR_SLOTS; slot++)
-    take(slot);
-  s.strs[0] = e.comm;
-  e.exe = s.strs[1];
-}
-
-// describeObject: the hook's fields by name and its primary object (kprobe hooks: the first
-// argument).
-void describeObject(const bw_record &r, const Hook *h, Event &e) {
-  const Slots &s = e.raw;
-  if (h && !h->lsm) {
-    // kprobe hooks have no catalogue fields: sema numbers argument slots in parameter order,
-    // so the first string argument is in the first hook string slot, the first integer
-    // argument in the first hook int slot (sign as the kernel type, see bw_kprobe.h).
-    if (r.str_len[BW_COMMON_STR_SLOTS])
-      e.object = s.strs[BW_COMMON_STR_SLOTS];
-    else
-      e.object = std::to_string(static_cast<int64_t>(r.ints[BW_COMMON_INT_SLOTS]));
-    return;
-  }
-  if (!h)
-    return;
+// The hook's fields by name and its primary object.
+void describeObject(const bw_record &r, const Hook *h, const RecordSlots &s, Event &e) {
+  appendObjectText(e.object, r, h, s, false);
+  if (!h || !h->lsm)
+    return;  // kprobe hooks have no catalogue fields
   const auto &fields = hookFields(*h);
   e.fields.reserve(fields.size());
-  for (const FieldInfo *f : fields)
-    e.fields.emplace_back(std::string(f->name), fieldValue(*f, s));
-  if (!h->object)
-    return;
-  e.object = fieldValue(*h->object, s);
-  // An address object shows its port: the INT slot after the family (net.dport / net.sport, slot 7).
-  if (h->object->slotKind == SlotKind::Addr && h->object->slot < BW_ADDR_SLOTS && r.ints[7])
-    e.object += ":" + std::to_string(r.ints[7]);
+  for (const FieldInfo *f : fields) {
+    std::string value;
+    appendFieldText(value, *f, s, false);
+    e.fields.emplace_back(std::string(f->name), std::move(value));
+  }
 }
 
 } // namespace
 
 bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, InstanceInfo> &instances,
                   int64_t monoToReal, Event *out, std::string *why) {
-  if (size < sizeof(bw_record)) {
-    if (why)
-      *why = "record of " + std::to_string(size) + " bytes is shorter than struct bw_record";
-    return false;
-  }
   bw_record r;
-  std::memcpy(&r, data, sizeof r);
-  if (r.abi != BW_ABI_VERSION) {
-    if (why)
-      *why = "record of ABI " + std::to_string(r.abi);
+  if (!readRecordHeader(data, size, &r, why))
     return false;
-  }
   Event e;
   nameRecord(r, instances, monoToReal, e);
-  const char *p = static_cast<const char *>(data) + sizeof(bw_record);
-  readSlots(r, p, static_cast<const char *>(data) + size, e);
-  describeObject(r, hookByIndex(r.hook), e);
+  const char *p = static_cast<const char *>(data);
+  RecordSlots s = recordSlots(r, p + sizeof(bw_record), p + size);
+  for (size_t i = 0; i < BW_STR_SLOTS; i++)
+    e.raw.strs[i] = s.strs[i];
+  std::memcpy(e.raw.ints, r.ints, sizeof e.raw.ints);
+  std::memcpy(e.raw.addrs, r.addrs, sizeof e.raw.addrs);
+  e.exe = e.raw.strs[1];
+  describeObject(r, hookByIndex(r.hook), recordSlots(e.raw), e);
   e.message = renderMessage(e.messageTemplate, e);
   *out = std::move(e);
   return true;
+}
+
+void completeEvent(Event &e, const std::string &cgroup, const std::function<const std::string &(uint32_t tgid)> &exeOf,
+                   const std::string &hostname, const std::string &bootId) {
+  e.cgroup = cgroup;
+  if (e.exe.empty() && exeOf)
+    e.exe = exeOf(e.tgid);
+  if (e.messageTemplate.find("{process.exe}") != std::string::npos ||
+      e.messageTemplate.find("{process.cgroup}") != std::string::npos)
+    e.message = renderMessage(e.messageTemplate, e);
+  e.hostname = hostname;
+  e.bootId = bootId;
 }
 
 namespace {
@@ -331,6 +439,7 @@ std::string formatText(const Event &e) {
   return o;
 }
 
+// The reference formatter: RecordFormatter writes the same line from a record (RecordFormatterTest).
 void appendJson(std::string &out, const Event &e) {
   JsonWriter w(out);
   w.beginObject().key("schema").value(uint64_t(kEventSchemaVersion)).key("time").value(isoTime(e.timeNs));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "Abi.h"
+#include "Hooks.h"
 #include "Instances.h"
 #include "Catalogue.h"  // abi/: FieldType
 #include "Json.h"  // jsonEscape, shared with bulwarkc (compiler/diag)
@@ -13,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +56,12 @@ struct Event {
 bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, InstanceInfo> &instances,
                   int64_t monoToReal, Event *out, std::string *why = nullptr);
 
+// What the reader adds to a decoded record: the cgroup's path ("" when unknown), process.exe
+// when the record has none (`exeOf`: /proc/<tgid>/exe), its host and boot; the message is
+// rendered again when it names what changed.
+void completeEvent(Event &e, const std::string &cgroup, const std::function<const std::string &(uint32_t tgid)> &exeOf,
+                   const std::string &hostname, const std::string &bootId);
+
 // "{field.name}" placeholders of a rule message filled from the event (the cgroup path is
 // filled by the reader, so render after it). Unknown placeholders stay as written.
 std::string renderMessage(const std::string &tmpl, const Event &e);
@@ -61,7 +69,48 @@ std::string renderMessage(const std::string &tmpl, const Event &e);
 // The name of an enum value of a catalogue type (SOCK_FAMILY, 17 → "AF_PACKET"; flag sets
 // "O_WRONLY|O_CREAT"); the number when it has none.
 std::string enumText(FieldType type, uint64_t value);
+void appendEnumText(std::string &out, FieldType type, uint64_t value);
 
+// ---- the pieces of decoding that the Event above and RecordFormatter share ----
+
+// The header of a record of this ABI, copied out of `data`; false (and *why) as decodeRecord.
+bool readRecordHeader(const void *data, size_t size, bw_record *out, std::string *why);
+
+// What a record's instance, rule, hook, action and flags name (docs/events.md).
+struct RecordNames {
+  std::string policy, rule, action, hook, function, messageTemplate;
+};
+RecordNames recordNames(const bw_record &r, const std::map<uint32_t, InstanceInfo> &instances);
+
+// A record's slots, read in place: the views point into the record's header and its trailing
+// strings, which must outlive them.
+struct RecordSlots {
+  const uint64_t *ints = nullptr;  // BW_INT_SLOTS
+  const bw_addr *addrs = nullptr;  // BW_ADDR_SLOTS
+  std::string_view strs[BW_STR_SLOTS];
+};
+// `r` is the header (readRecordHeader) and [p, end) the strings after it in the sample.
+RecordSlots recordSlots(const bw_record &r, const char *p, const char *end);
+RecordSlots recordSlots(const Event::Raw &raw);
+
+// A field's value as events show it (enum names, booleans, addresses); a string slot is
+// JSON-escaped when `json` (the other values never need it).
+void appendFieldText(std::string &out, const FieldInfo &f, const RecordSlots &s, bool json);
+// The hook's own fields (and those of its companion attach points), as in `fields`.
+const std::vector<const FieldInfo *> &hookFields(const Hook &h);
+// The hook's primary object (`object`): its object field (an address with its port), or for
+// a kprobe hook its first string argument, else its first integer argument.
+void appendObjectText(std::string &out, const bw_record &r, const Hook *h, const RecordSlots &s, bool json);
+
+// A rule message, split once: text, and the placeholders it fills.
+struct MessagePart {
+  enum Kind { Text, Field, Exe, Cgroup } kind = Text;
+  std::string text;  // Text: as written (an unknown placeholder is text too)
+  const FieldInfo *field = nullptr;
+};
+std::vector<MessagePart> parseMessage(std::string_view tmpl, const Hook *h);
+
+void appendIsoTime(std::string &out, uint64_t realtimeNs);
 std::string isoTime(uint64_t realtimeNs);  // UTC, microseconds: 2026-12-02T06:31:02.114210Z
 std::string formatText(const Event &e);
 std::string formatJson(const Event &e);

@@ -93,7 +93,7 @@ CgroupNames::~CgroupNames() {
     ::close(root_);
 }
 
-std::string CgroupNames::path(uint64_t id) {
+const std::string &CgroupNames::path(uint64_t id) {
   auto it = cache_.find(id);
   if (it != cache_.end())
     return it->second;
@@ -124,8 +124,7 @@ std::string CgroupNames::path(uint64_t id) {
   }
   if (cache_.size() > 4096)
     cache_.clear();
-  cache_[id] = path;
-  return path;
+  return cache_[id] = std::move(path);
 }
 
 std::map<std::pair<uint32_t, uint64_t>, std::string> runningExecutables() {

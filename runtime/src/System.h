@@ -39,7 +39,7 @@ public:
   CgroupNames(const CgroupNames &) = delete;
   CgroupNames &operator=(const CgroupNames &) = delete;
   ~CgroupNames();
-  std::string path(uint64_t id);
+  const std::string &path(uint64_t id);  // valid until the next call
 
 private:
   int root_ = -1;
