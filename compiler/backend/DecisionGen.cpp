@@ -2,6 +2,7 @@
 
 #include "BpfBuilder.h"
 #include "Catalogue.h"
+#include "Sequence.h"
 #include "bw_abi.h"
 #include "bw_event.h"
 #include "bw_kprobe.h"
@@ -14,6 +15,9 @@
 #include <vector>
 
 namespace bulwark::backend {
+
+// `bulwarkc test` models the kernel's room for marks per process.
+static_assert(ir::kMarkSlots == BW_MARK_SLOTS);
 
 namespace {
 

@@ -87,13 +87,14 @@ std::optional<Cidr> parseCidr(std::string_view text) {
   return a;
 }
 
-bool evalTest(const Test &t, const Event &ev, const MarkView *marks) {
+bool evalTest(const Test &t, const Event &ev, const MarkView *marks, bool denySide) {
   const auto &name = t.field.name;
   if (t.op == TestOp::HasMark) {
     if (!marks || t.values.empty())
       return false;
     const auto &set = onParent(t.field) ? marks->parent : marks->process;
-    return set.count(std::get<std::string>(t.values[0])) != 0;
+    bool full = onParent(t.field) ? marks->parentFull : marks->processFull;
+    return set.count(std::get<std::string>(t.values[0])) != 0 || (denySide && full);
   }
   switch (t.field.slotKind) {
   case SlotKind::Int: {
@@ -152,22 +153,23 @@ bool evalTest(const Test &t, const Event &ev, const MarkView *marks) {
   return false;
 }
 
-bool evalCond(const Cond &c, const Event &ev, const MarkView *marks) {
+// `strict` flips under every `not`: there a test's holding works against the condition.
+bool evalCond(const Cond &c, const Event &ev, const MarkView *marks, bool strict) {
   switch (c.kind) {
   case Cond::Kind::True: return true;
   case Cond::Kind::False: return false;
-  case Cond::Kind::Test: return evalTest(c.test, ev, marks);
+  case Cond::Kind::Test: return evalTest(c.test, ev, marks, strict);
   case Cond::Kind::And:
     for (const auto &k : c.kids)
-      if (!evalCond(k, ev, marks))
+      if (!evalCond(k, ev, marks, strict))
         return false;
     return true;
   case Cond::Kind::Or:
     for (const auto &k : c.kids)
-      if (evalCond(k, ev, marks))
+      if (evalCond(k, ev, marks, strict))
         return true;
     return false;
-  case Cond::Kind::Not: return !c.kids.empty() && !evalCond(c.kids[0], ev, marks);
+  case Cond::Kind::Not: return !c.kids.empty() && !evalCond(c.kids[0], ev, marks, !strict);
   }
   return false;
 }
@@ -190,6 +192,9 @@ bool inScope(const Policy &policy, const Event &event) {
 
 namespace {
 constexpr int64_t kOLargefile = 0100000, kOCloexec = 02000000, kOPath = 010000000, kProtExec = 4;
+// A rule whose matching can only make the decision stricter (an audit rule that matches first
+// stops a later deny, so it is not one).
+bool strictAction(Action a) { return a == Action::Deny || a == Action::Kill; }
 } // namespace
 
 bool seenByKernel(HookId hook, const Event &event) {
@@ -225,7 +230,7 @@ Decision evaluate(const Policy &policy, HookId hook, const Event &rawEvent, cons
     if (r.hook != hook || !r.decides)
       continue;
     hookHasRules = true;
-    if (evalCond(r.cond, event, opt.marks)) {
+    if (evalCond(r.cond, event, opt.marks, strictAction(r.action))) {
       d.matched = true;
       d.ruleId = r.id;
       d.ruleName = r.name;
@@ -235,8 +240,9 @@ Decision evaluate(const Policy &policy, HookId hook, const Event &rawEvent, cons
   }
   if (!d.matched)
     d.action = hookHasRules ? policy.defaultAction : Action::Allow;
+  // a mark set can only make later decisions stricter: its condition is a strict one
   for (const auto &r : policy.rules)
-    if (r.hook == hook && !r.marks.empty() && evalCond(r.cond, event, opt.marks))
+    if (r.hook == hook && !r.marks.empty() && evalCond(r.cond, event, opt.marks, true))
       d.markRules.push_back(r.id);
   Mode mode = opt.modeOverride.value_or(policy.mode);
   bool deny = d.action == Action::Deny || d.action == Action::Kill;

@@ -27,8 +27,11 @@ using Event = std::map<std::string, Value, std::less<>>;
 
 // The live marks of the process an event comes from and of its parent, by name: what
 // `process.marks has` and `parent.marks has` read (see Sequence.h for where they come from).
+// `processFull`/`parentFull`: that process once found no room for a mark (the kernel's
+// `full`), so a deny-side test of any mark holds for it (fail closed, see evalCond).
 struct MarkView {
   std::set<std::string, std::less<>> process, parent;
+  bool processFull = false, parentFull = false;
 };
 
 struct Decision {
@@ -70,9 +73,13 @@ Event kernelView(HookId hook, Event event);
 // the policy's scope.
 bool inScope(const Policy &policy, const Event &event);
 
-// The pieces, for tests.
-bool evalCond(const Cond &cond, const Event &event, const MarkView *marks = nullptr);
-bool evalTest(const Test &test, const Event &event, const MarkView *marks = nullptr);
+// The pieces, for tests. `strict`: the condition's holding makes a decision stricter (a deny
+// or kill rule's, or a rule's that sets marks). A mark test is deny-side when its holding
+// leads there (under an even number of `not` in a strict condition, an odd number in
+// another); a deny-side test holds for a process whose marks are full, as the compiler
+// lowers it (bw_mark_has `fail_closed`).
+bool evalCond(const Cond &cond, const Event &event, const MarkView *marks = nullptr, bool strict = false);
+bool evalTest(const Test &test, const Event &event, const MarkView *marks = nullptr, bool denySide = false);
 // IPv4 "a.b.c.d" or IPv6 text -> mapped 128-bit address; nullopt if malformed.
 std::optional<Cidr> parseAddress(std::string_view text);
 // "a.b.c.d/n" or "x::/n" (prefix over the mapped form: v4 /n -> 96 + n).

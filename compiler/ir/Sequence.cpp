@@ -27,11 +27,26 @@ void ProcessTable::exec(int64_t pid) {
 
 MarkView ProcessTable::marksOf(int64_t pid) {
   MarkView v;
-  for (const auto &[name, m] : process(pid).marks)
+  const Process &p = process(pid);
+  for (const auto &[name, m] : p.marks)
     v.process.insert(name);
-  for (const auto &[name, m] : process(process(pid).parent).marks)
+  const Process &parent = process(p.parent);
+  for (const auto &[name, m] : parent.marks)
     v.parent.insert(name);
+  v.processFull = p.full;
+  v.parentFull = parent.full;
   return v;
+}
+
+// Renews the mark where the process has it, else takes a free slot, else marks the process full.
+void ProcessTable::setMark(Process &p, const std::string &name, const Mark &m) {
+  auto it = p.marks.find(name);
+  if (it != p.marks.end())
+    it->second = m;
+  else if (p.marks.size() < kMarkSlots)
+    p.marks.emplace(name, m);
+  else
+    p.full = true;
 }
 
 const ProcessTable::Mark *ProcessTable::mark(int64_t pid, const std::string &name) {
@@ -48,7 +63,7 @@ Decision ProcessTable::decide(int64_t pid, HookId hook, const Event &event, Eval
     const Rule &r = policy_.rules.at(id);
     for (const MarkSet &m : r.marks) {
       Process &target = process(m.onParent ? process(pid).parent : pid);
-      target.marks[m.name] = Mark{r.id, now_, m.forNs ? now_ + m.forNs : 0, m.untilExec};
+      setMark(target, m.name, Mark{r.id, now_, m.forNs ? now_ + m.forNs : 0, m.untilExec});
     }
   }
   return d;

@@ -5,9 +5,11 @@
 //
 // Kernel semantics it follows: a mark is live until its expiry (set time + `for`), or until
 // the process exits; a fork copies every live mark to the child; an exec drops the marks set
-// `until exec`; setting a mark again renews it (new time, expiry and setting rule). The
-// kernel's room for marks per process (BW_MARK_SLOTS, shared by all policies) is not
-// modelled: a test assumes there is room.
+// `until exec`; setting a mark again renews it (new time, expiry and setting rule). A process
+// has room for kMarkSlots live marks: one more is not set and makes the process `full` for
+// good (fork copies it, exec keeps it), so every deny-side test of a mark holds for it
+// (MarkView, evalCond). The kernel's room (BW_MARK_SLOTS) is shared by all policies loaded;
+// the table knows one policy, so it models a process whose marks are all this policy's.
 #pragma once
 
 #include "Evaluator.h"
@@ -17,6 +19,9 @@
 #include <string>
 
 namespace bulwark::ir {
+
+// Live marks a process can hold (BW_MARK_SLOTS of abi/bw_abi.h; the back end checks they agree).
+inline constexpr size_t kMarkSlots = 16;
 
 class ProcessTable {
 public:
@@ -47,9 +52,11 @@ private:
   struct Process {
     int64_t parent = 1;
     std::map<std::string, Mark> marks;
+    bool full = false;  // a mark once found no room
   };
   Process &process(int64_t pid);
   void dropExpired(Process &p);
+  void setMark(Process &p, const std::string &name, const Mark &m);
 
   const Policy &policy_;
   std::map<int64_t, Process> procs_;

@@ -2,6 +2,7 @@
 #include "Evaluator.h"
 #include "GlobPattern.h"
 #include "PolicyBuilder.h"
+#include "Sequence.h"
 
 #include <gtest/gtest.h>
 
@@ -148,4 +149,60 @@ TEST(Evaluator, KernelViewCallsTheHookNeverSees) {
   EXPECT_FALSE(ir::evaluate(p, mmap, {{"mmap.prot", int64_t(1)}}).seen);  // PROT_READ only
   EXPECT_TRUE(ir::evaluate(p, mmap, {{"mmap.prot", int64_t(5)}}).denied);
   EXPECT_TRUE(ir::evaluate(p, mmap, {}).denied);  // no mmap.prot: taken to ask for PROT_EXEC
+}
+
+namespace {
+// One mark-only rule per mark "m0".."m16" (file.open of /k/N marks the process for an hour),
+// then on net.connect an allow rule and a deny rule that test a mark no rule sets, and on
+// net.socket an allow rule unless the process carries it (default deny).
+ir::Policy slotsPolicy() {
+  const HookId open = HookId::FILE_OPEN, connect = HookId::NET_CONNECT, sock = HookId::NET_SOCKET;
+  PolicyBuilder b("slots");
+  for (size_t i = 0; i <= ir::kMarkSlots; ++i)
+    b.rule("mark" + std::to_string(i), open, cTest(open, "file.path", TestOp::Eq, {"/k/" + std::to_string(i)}), Action::Allow);
+  b.rule("allow_if_never", connect, cMark(ir::kProcessMarks, "never"), Action::Allow)
+      .rule("deny_if_never", connect, cMark(ir::kProcessMarks, "never"), Action::Deny)
+      .rule("allow_unless_parent_never", sock, cNot(cMark(ir::kParentMarks, "never")), Action::Allow)
+      .defaultDeny();
+  ir::Policy p = b.build();
+  for (size_t i = 0; i <= ir::kMarkSlots; ++i) {
+    p.rules[i].decides = false;
+    p.rules[i].marks.push_back({"m" + std::to_string(i), false, 3600000000000ull, false, {}});
+  }
+  return p;
+}
+ir::Event openOf(size_t i) { return {{"file.path", "/k/" + std::to_string(i)}}; }
+} // namespace
+
+// The kernel's room: 16 live marks fit (renewing one takes no room); the 17th is not set and
+// makes the process full for good (fork copies it, exec and expiry keep it), and then every
+// deny-side test of a mark holds, allow-side ones do not (bw_mark_has fail_closed).
+TEST(ProcessTable, SeventeenthMarkFailsClosedByPolarity) {
+  ir::Policy p = slotsPolicy();
+  ir::ProcessTable t(p);
+  const HookId open = HookId::FILE_OPEN, connect = HookId::NET_CONNECT, sock = HookId::NET_SOCKET;
+  for (size_t i = 0; i < ir::kMarkSlots; ++i)
+    t.decide(10, open, openOf(i));
+  t.decide(10, open, openOf(3));  // a renewal
+  EXPECT_EQ(t.marksOf(10).process.size(), ir::kMarkSlots);
+  EXPECT_FALSE(t.marksOf(10).processFull);
+  EXPECT_TRUE(t.decide(10, connect, {}).denied);  // no rule holds: the default (deny)
+  EXPECT_EQ(t.decide(10, connect, {}).ruleName, "");
+  t.fork(10, 11);
+  EXPECT_EQ(t.decide(11, sock, {}).ruleName, "allow_unless_parent_never");  // the parent has room
+  t.decide(10, open, openOf(ir::kMarkSlots));  // the 17th
+  EXPECT_EQ(t.marksOf(10).process.count("m16"), 0u);
+  EXPECT_TRUE(t.marksOf(10).processFull);
+  auto d = t.decide(10, connect, {});
+  EXPECT_EQ(d.ruleName, "deny_if_never");  // deny-side: holds; the allow rule before it does not
+  EXPECT_TRUE(d.denied);
+  EXPECT_FALSE(t.decide(11, sock, {}).matched);  // `not` in an allow rule: deny-side, holds, so not
+  t.fork(10, 12);
+  t.exec(12);
+  EXPECT_EQ(t.decide(12, connect, {}).ruleName, "deny_if_never");  // fork copies it, exec keeps it
+  t.advance(7200000000000ull);  // every mark expired
+  EXPECT_TRUE(t.marksOf(10).process.empty());
+  EXPECT_EQ(t.decide(10, connect, {}).ruleName, "deny_if_never");  // full stays
+  EXPECT_FALSE(t.decide(20, connect, {}).matched);  // another process
+  EXPECT_FALSE(t.marksOf(20).processFull);
 }

@@ -356,17 +356,6 @@ TEST(Lowering, GroupsARuleCanMatchWithoutAnotherAreAlwaysLookedUp) {
   }
 }
 
-namespace {
-ir::Cond markTest(const bulwark::FieldInfo &who, const std::string &name) {
-  ir::Cond c;
-  c.kind = ir::Cond::Kind::Test;
-  c.test.field = who;
-  c.test.op = TestOp::HasMark;
-  c.test.values.push_back(name);
-  return c;
-}
-} // namespace
-
 // A rule that only marks never decides (the hook's default is an allow counted as the
 // default's); its condition is looked up on every event; a mark test is deny-side (fails
 // closed) in a deny rule and under `not` in an allow rule, not elsewhere.
@@ -374,9 +363,9 @@ TEST(Lowering, MarksSetTestedAndFailClosedByPolarity) {
   const HookId NC = HookId::NET_CONNECT;
   ir::Policy p = PolicyBuilder()
                      .rule("read", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/root/.ssh/"})), Action::Allow)
-                     .rule("deny_after", NC, markTest(ir::kProcessMarks, "read_key"), Action::Deny)
-                     .rule("allow_unless", NC, cNot(markTest(ir::kParentMarks, "read_key")), Action::Allow)
-                     .rule("allow_if", NC, markTest(ir::kProcessMarks, "read_key"), Action::Allow)
+                     .rule("deny_after", NC, cMark(ir::kProcessMarks, "read_key"), Action::Deny)
+                     .rule("allow_unless", NC, cNot(cMark(ir::kParentMarks, "read_key")), Action::Allow)
+                     .rule("allow_if", NC, cMark(ir::kProcessMarks, "read_key"), Action::Allow)
                      .build();
   p.name = "seq";
   p.rules[0].decides = false;

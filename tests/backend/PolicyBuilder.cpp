@@ -41,6 +41,14 @@ ir::Cond cNot(ir::Cond kid) {
   return c;
 }
 ir::Cond cTrue() { return ir::Cond{}; }
+ir::Cond cMark(const FieldInfo &who, const std::string &name) {
+  ir::Cond c;
+  c.kind = ir::Cond::Kind::Test;
+  c.test.field = who;
+  c.test.op = ir::TestOp::HasMark;
+  c.test.values.push_back(name);
+  return c;
+}
 
 PolicyBuilder::PolicyBuilder(std::string name) {
   p.name = std::move(name);

@@ -17,6 +17,8 @@ ir::Cond cAnd(std::vector<ir::Cond> kids);
 ir::Cond cOr(std::vector<ir::Cond> kids);
 ir::Cond cNot(ir::Cond kid);
 ir::Cond cTrue();
+// `process.marks has "name"` (who: ir::kProcessMarks) or `parent.marks has "name"`.
+ir::Cond cMark(const FieldInfo &who, const std::string &name);
 
 struct PolicyBuilder {
   ir::Policy p;

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -295,5 +296,15 @@ inline std::vector<bw_counter> counters(const Loaded &l) {
 }
 
 inline int errnoOf(long rc) { return rc < 0 ? errno : 0; }
+
+// In a forked child: runs program args[0] with `args`; exits 126 when it cannot.
+[[noreturn]] inline void execArgs(std::vector<std::string> args) {
+  std::vector<char *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  _exit(126);
+}
 
 } // namespace bwguest

@@ -141,12 +141,7 @@ CaseRun runCase(Loaded &l, const Case &c) {
   if (pid == 0) {
     dup2(toChild[0], 0);
     dup2(fromChild[1], 1);
-    std::vector<char *> argv;
-    for (auto &a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(126);
+    execArgs(args);
   }
   close(toChild[0]);
   close(fromChild[1]);

@@ -10,6 +10,17 @@
 //                               (the test attaches its programs in between)
 //           --hold              after the action, write its result (one byte) to stdout
 //                               and wait for a byte on stdin before exiting
+//           --serve IN OUT      instead of one action, serve a process of a sequence
+//                               (tests/vm/difftest): read commands from fd IN, one a line,
+//                               arguments separated by tabs, and answer each on fd OUT with
+//                               a line "RESULT PID" (RESULT as the exit status below). A
+//                               served process starts by answering "0 PID". Commands:
+//                                 [--chdir DIR] ACTION ARGS...   as below
+//                                 fork IN2 OUT2   fork; the child serves IN2/OUT2, the
+//                                                 parent answers with the child's pid
+//                                 exec PATH [ARG0]  execve(PATH) of a copy of this program,
+//                                                 which goes on serving (it answers "0 PID")
+//                                 exit
 //   actions:
 //     true                      exit 0
 //     open PATH [r|w|rw|path] [N]  open(2) N times (default 1); `path`: O_PATH
@@ -44,6 +55,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -194,11 +206,13 @@ int act(int argc, char **argv) {
   return 125;
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
-  int i = 1;
+struct Setup {
   bool sync = false, hold = false;
+  int serveIn = -1, serveOut = -1;
+};
+
+// The options before the action (see the top); advances `i` past them. 0, or 125 on failure.
+int setup(int argc, char **argv, int &i, Setup &s) {
   for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; ++i) {
     std::string o = argv[i];
     if (o == "--cgroup" && i + 1 < argc) {
@@ -216,14 +230,92 @@ int main(int argc, char **argv) {
       if (chdir(argv[++i]) < 0)
         return fail("chdir");
     } else if (o == "--sync") {
-      sync = true;
+      s.sync = true;
     } else if (o == "--hold") {
-      hold = true;
+      s.hold = true;
+    } else if (o == "--serve" && i + 2 < argc) {
+      s.serveIn = std::atoi(argv[i + 1]);
+      s.serveOut = std::atoi(argv[i + 2]);
+      i += 2;
     } else {
       std::fprintf(stderr, "bw-make-event: bad option %s\n", o.c_str());
       return 125;
     }
   }
+  return 0;
+}
+
+bool answer(int out, int rc, long pid) {
+  std::string line = std::to_string(rc) + " " + std::to_string(pid) + "\n";
+  return write(out, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+}
+
+// One command line from `in`, split at tabs; false at the end of the input.
+bool command(int in, std::vector<std::string> &args) {
+  args.assign(1, "");
+  char c;
+  for (;;) {
+    if (read(in, &c, 1) != 1)
+      return false;
+    if (c == '\n')
+      return true;
+    if (c == '\t')
+      args.emplace_back();
+    else
+      args.back() += c;
+  }
+}
+
+// `exec PATH [ARG0]` of a served process: the copy of this program goes on serving.
+int serveExec(char **args, int n, int in, int out) {
+  std::string fdIn = std::to_string(in), fdOut = std::to_string(out);
+  char *argv[] = {args[n > 2 ? 2 : 1], const_cast<char *>("--serve"), fdIn.data(), fdOut.data(), nullptr};
+  execv(args[1], argv);
+  return errno;
+}
+
+// A process of a sequence: does what the test runner says, one command at a time.
+int serve(int in, int out) {
+  if (!answer(out, 0, getpid()))
+    return fail("serve");
+  std::vector<std::string> line;
+  while (command(in, line)) {
+    std::vector<char *> argv;
+    for (auto &a : line)
+      argv.push_back(a.data());
+    int i = 0, n = static_cast<int>(argv.size());
+    Setup unused;
+    int rc = setup(n, argv.data(), i, unused);
+    std::string a = i < n ? argv[i] : "";
+    long pid = getpid();
+    if (rc == 0 && a == "exit")
+      return 0;
+    if (rc == 0 && a == "fork" && n - i == 3) {
+      pid = fork();
+      if (pid == 0)
+        return serve(std::atoi(argv[i + 1]), std::atoi(argv[i + 2]));
+      rc = pid < 0 ? errno : 0;
+    } else if (rc == 0 && a == "exec" && n - i >= 2) {
+      rc = serveExec(argv.data() + i, n - i, in, out);
+    } else if (rc == 0) {
+      rc = act(n - i, argv.data() + i);
+    }
+    if (!answer(out, rc, pid))
+      return fail("serve");
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int i = 1;
+  Setup s;
+  if (int rc = setup(argc, argv, i, s))
+    return rc;
+  if (s.serveIn >= 0)
+    return serve(s.serveIn, s.serveOut);
+  bool sync = s.sync, hold = s.hold;
   if (sync) {
     char c = 'r';
     if (write(1, &c, 1) != 1 || read(0, &c, 1) != 1)

@@ -15,11 +15,13 @@
 #include "Compilation.h"
 #include "DiagnosticRender.h"
 #include "Evaluator.h"
+#include "Sequence.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -202,7 +204,12 @@ struct PolicyGen {
     default: return "true";
     }
   }
-  std::string atom(HookId h) { return r.chance(65) ? hookTest(h) : commonTest(); }
+  std::vector<std::string> markNames;  // marks the policy sets (only those may be tested)
+  std::string atom(HookId h) {
+    if (!markNames.empty() && r.chance(35))
+      return std::string(r.chance(70) ? "process" : "parent") + ".marks has " + quote(r.of(markNames));
+    return r.chance(65) ? hookTest(h) : commonTest();
+  }
   std::string cond(HookId h, int depth) {
     if (depth == 0)
       return atom(h);
@@ -225,30 +232,38 @@ struct GenPolicy {
   std::vector<HookId> hooks;
 };
 
-GenPolicy makePolicy(Rng &r, int index) {
-  GenPolicy gp;
+std::string policyName(const char *prefix, int index) {
   char nm[32];
-  std::snprintf(nm, sizeof nm, "dt_%04d", index);
-  gp.name = nm;
-  PolicyGen pg{r, {}, {}, {}, {}};
+  std::snprintf(nm, sizeof nm, "%s_%04d", prefix, index);
+  return nm;
+}
+
+// 1 to 3 hooks of those a worker can trigger.
+std::vector<HookId> pickHooks(Rng &r) {
   std::set<HookId> hooks;
   for (size_t i = 0, n = 1 + r.pick(3); i < n; ++i)
     hooks.insert(r.of(kHooks));
-  gp.hooks.assign(hooks.begin(), hooks.end());
-  std::string rules;
-  size_t nRules = 1 + r.pick(8);
-  for (size_t i = 0; i < nRules; ++i) {
-    HookId h = r.of(gp.hooks);
-    std::string rn = "r" + std::to_string(i);
-    static const std::vector<std::string> actions = {"deny", "deny", "allow", "audit", "kill"};
-    std::string action = r.of(actions);
-    std::string text = "  rule " + rn + " {\n    on " + std::string(Catalogue::get().hook(h).name) + "\n";
-    if (!r.chance(10))
-      text += "    when " + pg.cond(h, static_cast<int>(r.pick(3))) + "\n";
-    text += "    " + action + (r.chance(50) ? " \"{process.comm} " + rn + "\"" : "") + "\n  }\n";
-    rules += text;
-  }
-  std::string src = "policy " + gp.name + " {\n";
+  return {hooks.begin(), hooks.end()};
+}
+
+const std::vector<std::string> kActions = {"deny", "deny", "allow", "audit", "kill"};
+
+// A rule: `cond` empty for none; `effects` its action and marks, one a line.
+std::string ruleText(const std::string &name, HookId h, const std::string &cond, const std::string &effects) {
+  std::string text = "  rule " + name + " {\n    on " + std::string(Catalogue::get().hook(h).name) + "\n";
+  if (!cond.empty())
+    text += "    when " + cond + "\n";
+  return text + effects + "  }\n";
+}
+
+std::string actionLine(Rng &r, const std::string &rule) {
+  std::string action = r.of(kActions);
+  return "    " + action + (r.chance(50) ? " \"{process.comm} " + rule + "\"" : "") + "\n";
+}
+
+// The policy around `rules`: random mode, default and scope, the lists and macros pg made.
+std::string assemble(Rng &r, const std::string &name, const PolicyGen &pg, const std::string &rules) {
+  std::string src = "policy " + name + " {\n";
   src += std::string("  mode ") + (r.chance(20) ? "audit" : "enforce") + "\n";
   src += std::string("  default ") + (r.chance(25) ? "deny" : "allow") + "\n";
   switch (r.pick(6)) {
@@ -258,7 +273,70 @@ GenPolicy makePolicy(Rng &r, int index) {
   }
   for (const auto &l : pg.lists) src += l + "\n";
   for (const auto &m : pg.macros) src += m + "\n";
-  gp.source = src + rules + "}\n";
+  return src + rules + "}\n";
+}
+
+GenPolicy makePolicy(Rng &r, int index) {
+  GenPolicy gp;
+  gp.name = policyName("dt", index);
+  PolicyGen pg{r, {}, {}, {}, {}, {}};
+  gp.hooks = pickHooks(r);
+  std::string rules;
+  size_t nRules = 1 + r.pick(8);
+  for (size_t i = 0; i < nRules; ++i) {
+    HookId h = r.of(gp.hooks);
+    std::string rn = "r" + std::to_string(i);
+    std::string action = r.of(kActions);
+    std::string cond = r.chance(10) ? "" : pg.cond(h, static_cast<int>(r.pick(3)));
+    rules += ruleText(rn, h, cond, "    " + action + (r.chance(50) ? " \"{process.comm} " + rn + "\"" : "") + "\n");
+  }
+  gp.source = assemble(r, gp.name, pg, rules);
+  return gp;
+}
+
+// ---- sequence policies: rules that set marks and rules that test them ----
+
+const std::vector<std::string> kMarkNames = {"a", "b", "c"};
+// `for 1s`: a mark the guest cannot keep in step with the evaluator's clock under TCG, so a
+// sequence waits kExpiryMs after every event that sets one and only its expiry is compared
+// (tests/vm/sequences tests a short mark while it holds).
+constexpr uint64_t kShortMarkNs = 1000000000ull;
+constexpr int64_t kExpiryMs = 2500;
+
+std::string markClause(Rng &r, const std::string &name) {
+  std::string s = std::string("    mark ") + (r.chance(30) ? "parent" : "process") + " " + quote(name);
+  switch (r.pick(6)) {
+  case 0: s += " for 1s"; break;
+  case 1:
+  case 2: s += " for 1h"; break;
+  default: break;  // until the process exits
+  }
+  return s + (r.chance(25) ? " until exec" : "") + "\n";
+}
+
+// Every mark the policy tests is set by a rule (E0024): first a rule per mark (some decide
+// too), then deciding rules (some mark too); conditions test marks of the process and parent.
+GenPolicy makeSeqPolicy(Rng &r, int index) {
+  GenPolicy gp;
+  gp.name = policyName("ds", index);
+  PolicyGen pg{r, {}, {}, {}, {}, {}};
+  gp.hooks = pickHooks(r);
+  pg.markNames.assign(kMarkNames.begin(), kMarkNames.begin() + static_cast<long>(1 + r.pick(kMarkNames.size())));
+  std::string rules;
+  int n = 0;
+  for (const auto &m : pg.markNames) {
+    HookId h = r.of(gp.hooks);
+    std::string rn = "r" + std::to_string(n++);
+    std::string cond = r.chance(15) ? "" : pg.cond(h, static_cast<int>(r.pick(2)));
+    rules += ruleText(rn, h, cond, (r.chance(25) ? actionLine(r, rn) : "") + markClause(r, m));
+  }
+  for (size_t i = 0, extra = 1 + r.pick(5); i < extra; ++i) {
+    HookId h = r.of(gp.hooks);
+    std::string rn = "r" + std::to_string(n++);
+    std::string cond = r.chance(10) ? "" : pg.cond(h, static_cast<int>(r.pick(3)));
+    rules += ruleText(rn, h, cond, actionLine(r, rn) + (r.chance(20) ? markClause(r, r.of(pg.markNames)) : ""));
+  }
+  gp.source = assemble(r, gp.name, pg, rules);
   return gp;
 }
 
@@ -292,6 +370,23 @@ std::string spell(Rng &r, const std::string &path, std::string &chdir) {
   }
 }
 
+// capability checks come before the LSM hook for these: only root makes them
+bool needsRoot(HookId h) { return h == HookId::FILE_CHMOD || h == HookId::PROCESS_SETUID || h == HookId::KERNEL_BPF; }
+
+// The fields of the acting process (worker `w`, child of a process running `parentExe`).
+void setProcessFields(ir::Event &ev, const Worker &w, const std::string &parentExe) {
+  ev["process.exe"] = w.exe;
+  ev["process.comm"] = basename(w.exe).substr(0, 15);
+  ev["process.uid"] = w.uid;
+  ev["process.euid"] = w.euid;
+  ev["process.gid"] = int64_t{0};
+  ev["process.cgroup"] = w.cgroup;
+  ev["parent.exe"] = parentExe;
+  ev["parent.comm"] = basename(parentExe).substr(0, 15);
+}
+
+void fillEvent(Rng &r, GenEvent &e, bool fixedIdentity);
+
 GenEvent makeEvent(Rng &r, const GenPolicy &gp) {
   GenEvent e;
   e.hook = r.chance(85) ? r.of(gp.hooks) : r.of(kHooks);
@@ -300,19 +395,18 @@ GenEvent makeEvent(Rng &r, const GenPolicy &gp) {
   w.cgroup = r.of(kCgroups);
   w.uid = r.of(kUids);
   w.euid = r.chance(70) ? w.uid : r.of(kUids);
-  // capability checks come before the LSM hook for these: only root makes them
-  bool needsRoot = e.hook == HookId::FILE_CHMOD || e.hook == HookId::PROCESS_SETUID || e.hook == HookId::KERNEL_BPF;
-  if (needsRoot)
+  if (needsRoot(e.hook))
     w.euid = 0;
+  setProcessFields(e.ev, w, kRunner);
+  fillEvent(r, e, false);
+  return e;
+}
+
+// The hook's fields of event `e` and the system call that makes it. `fixedIdentity`: the
+// worker's uids are given (a process of a sequence), so a raw socket is made only as root.
+void fillEvent(Rng &r, GenEvent &e, bool fixedIdentity) {
+  Worker &w = e.w;
   auto &ev = e.ev;
-  ev["process.exe"] = w.exe;
-  ev["process.comm"] = basename(w.exe).substr(0, 15);
-  ev["process.uid"] = w.uid;
-  ev["process.euid"] = w.euid;
-  ev["process.gid"] = int64_t{0};
-  ev["process.cgroup"] = w.cgroup;
-  ev["parent.exe"] = kRunner;
-  ev["parent.comm"] = basename(kRunner).substr(0, 15);
   switch (e.hook) {
   case HookId::FILE_OPEN: {
     std::string path = r.of(kFiles);
@@ -394,7 +488,9 @@ GenEvent makeEvent(Rng &r, const GenPolicy &gp) {
     static const std::vector<S> socks = {{2, 1, 0, false}, {2, 2, 0, false}, {10, 1, 0, false}, {1, 2, 0, false},
                                          {2, 3, 1, true},  {17, 3, 0, true}};
     S s = r.of(socks);
-    if (s.root)
+    if (s.root && fixedIdentity && w.euid != 0)
+      s = socks[0];
+    else if (s.root)
       w.euid = 0, ev["process.euid"] = int64_t{0};
     e.action = {"socket", std::to_string(s.f), std::to_string(s.t), std::to_string(s.p)};
     ev["socket.family"] = s.f;
@@ -417,7 +513,6 @@ GenEvent makeEvent(Rng &r, const GenPolicy &gp) {
   }
   default: break;
   }
-  return e;
 }
 
 // A rule's text in a generated policy: from "  rule NAME {" to its closing "  }".
@@ -455,6 +550,182 @@ std::string describeEvent(const ir::Event &ev) {
   return s;
 }
 
+// The keys of an event the guest makes and of the evaluator's decision `d` of it.
+void emitEvent(YAML::Emitter &o, const GenEvent &e, const ir::Policy &policy, const ir::Decision &d) {
+  // no rule on the hook: the policy has no program there (or one that only learns)
+  bool hasRules = std::any_of(policy.rules.begin(), policy.rules.end(),
+                              [&](const ir::Rule &rule) { return rule.hook == e.hook; });
+  o << YAML::Key << "hook" << YAML::Value << std::string(Catalogue::get().hook(e.hook).name);
+  o << YAML::Key << "program" << YAML::Value << "bw_" + std::string(Catalogue::get().hook(e.hook).attach);
+  o << YAML::Key << "exe" << YAML::Value << YAML::DoubleQuoted << e.w.exe;
+  o << YAML::Key << "cgroup" << YAML::Value << YAML::DoubleQuoted << e.w.cgroup;
+  o << YAML::Key << "uid" << YAML::Value << e.w.uid;
+  o << YAML::Key << "euid" << YAML::Value << e.w.euid;
+  o << YAML::Key << "chdir" << YAML::Value << YAML::DoubleQuoted << e.chdir;
+  o << YAML::Key << "restore" << YAML::Value << YAML::DoubleQuoted << e.restore;
+  emitList(o, "action", e.action);
+  o << YAML::Key << "event" << YAML::Value << YAML::DoubleQuoted << describeEvent(e.ev);
+  o << YAML::Key << "expect" << YAML::Value << YAML::BeginMap;
+  o << YAML::Key << "seen" << YAML::Value << (d.seen && d.inScope && hasRules);
+  o << YAML::Key << "denied" << YAML::Value << d.denied;
+  o << YAML::Key << "killed" << YAML::Value << d.killed;
+  o << YAML::Key << "matched" << YAML::Value << d.matched;
+  o << YAML::Key << "rule" << YAML::Value << (d.matched ? static_cast<int64_t>(d.ruleId) : -1);
+  o << YAML::Key << "rule_name" << YAML::Value << d.ruleName;
+  o << YAML::Key << "action" << YAML::Value << ir::actionName(d.action);
+  o << YAML::EndMap;
+}
+
+// ---- sequences: steps of a small process tree, decided on one ProcessTable ----
+
+constexpr int64_t kTreeRoot = 1;      // the tree's first process: it only forks (see SeqState)
+constexpr int64_t kMaxProcesses = 6;  // per sequence (the guest opens a channel for each)
+
+// One sequence as the guest makes it: a tree of served workers (bw-make-event --serve)
+// rooted in kTreeRoot, whose parent is the guest test. The root never acts, so a `mark
+// parent` never reaches the guest test. Each step is decided on one ProcessTable when it is
+// made and written to the YAML (with a line of text for a disagreement) as it goes.
+class SeqState {
+public:
+  SeqState(YAML::Emitter &o, const ir::Policy &policy, const Worker &root) : o_(o), policy_(policy), table_(policy) {
+    procs_[kTreeRoot] = {0, root, true};
+    o_ << YAML::BeginMap;
+    o_ << YAML::Key << "cgroup" << YAML::Value << YAML::DoubleQuoted << root.cgroup;
+    o_ << YAML::Key << "uid" << YAML::Value << root.uid << YAML::Key << "euid" << YAML::Value << root.euid;
+    o_ << YAML::Key << "steps" << YAML::Value << YAML::BeginSeq;
+  }
+  ~SeqState() { o_ << YAML::EndSeq << YAML::EndMap; }
+
+  bool canFork() const { return next_ <= kMaxProcesses; }
+  // Live processes that may act (every one but the root).
+  std::vector<int64_t> actors() const {
+    std::vector<int64_t> v;
+    for (const auto &[id, p] : procs_)
+      if (id != kTreeRoot && p.alive)
+        v.push_back(id);
+    return v;
+  }
+  const Worker &worker(int64_t pid) const { return procs_.at(pid).w; }
+
+  int64_t fork(int64_t parent) {
+    int64_t child = next_++;
+    procs_[child] = {parent, procs_.at(parent).w, true};
+    table_.fork(parent, child);
+    step("fork", parent, "pid " + std::to_string(parent) + " forks pid " + std::to_string(child));
+    o_ << YAML::Key << "child" << YAML::Value << child << YAML::EndMap;
+    return child;
+  }
+  // An exec with no program on process.exec: only the marks' own helpers see it.
+  void exec(int64_t pid, const std::string &path) {
+    table_.exec(pid);
+    procs_.at(pid).w.exe = path;
+    step("exec", pid, "pid " + std::to_string(pid) + " executes " + path);
+    o_ << YAML::Key << "path" << YAML::Value << YAML::DoubleQuoted << path << YAML::EndMap;
+  }
+  // Event `e` (its hook's fields and call) made by process `pid` as it now is.
+  void event(int64_t pid, GenEvent e) {
+    Proc &p = procs_.at(pid);
+    e.w = p.w;
+    setProcessFields(e.ev, p.w, procs_.at(p.parent).w.exe);
+    ir::Decision d = table_.decide(pid, e.hook, e.ev);
+    ++events;
+    std::string text = "pid " + std::to_string(pid) + ": " + std::string(Catalogue::get().hook(e.hook).name) + " {" +
+                       describeEvent(e.ev) + "}: evaluator " + (d.denied ? "denied" : "allowed") +
+                       (d.matched ? " by " + d.ruleName : "") + (d.killed ? ", killed" : "") + "; " + marksText(pid);
+    step("event", pid, text);
+    emitEvent(o_, e, policy_, d);
+    o_ << YAML::EndMap;
+    if (d.killed)
+      kill(pid);
+    else if (e.hook == HookId::PROCESS_EXEC && !d.denied)
+      table_.exec(pid), p.w.exe = std::get<std::string>(e.ev.at("exec.path"));
+    else if (e.hook == HookId::PROCESS_SETUID && !d.denied)
+      p.w.uid = p.w.euid = std::get<int64_t>(e.ev.at("setuid.uid"));
+    if (setsShortMark(d))
+      sleep(kExpiryMs);
+  }
+  void sleep(int64_t ms) {
+    table_.advance(static_cast<uint64_t>(ms) * 1000000ull);
+    step("sleep", 0, "sleep " + std::to_string(ms) + " ms");
+    o_ << YAML::Key << "ms" << YAML::Value << ms << YAML::EndMap;
+  }
+  int events = 0;
+
+private:
+  struct Proc {
+    int64_t parent = 0;
+    Worker w;
+    bool alive = true;
+  };
+  // Opens the step's map (the caller adds its own keys and closes it).
+  void step(const char *what, int64_t pid, const std::string &text) {
+    o_ << YAML::BeginMap << YAML::Key << "do" << YAML::Value << what << YAML::Key << "pid" << YAML::Value << pid;
+    o_ << YAML::Key << "text" << YAML::Value << YAML::DoubleQuoted << text;
+  }
+  std::string marksText(int64_t pid) {
+    ir::MarkView v = table_.marksOf(pid);
+    auto join = [](const std::set<std::string, std::less<>> &s, bool full) {
+      std::string t;
+      for (const auto &m : s)
+        t += (t.empty() ? "" : ",") + m;
+      return (s.size() > 4 ? std::to_string(s.size()) + " marks" : "[" + t + "]") + (full ? " full" : "");
+    };
+    return "marks now " + join(v.process, v.processFull) + ", parent's " + join(v.parent, v.parentFull);
+  }
+  bool setsShortMark(const ir::Decision &d) const {
+    for (uint32_t id : d.markRules)
+      for (const auto &m : policy_.rules[id].marks)
+        if (m.forNs == kShortMarkNs)
+          return true;
+    return false;
+  }
+  // A killed process and the processes under it (reparented, their parent's marks no longer
+  // the model's) take no more steps.
+  void kill(int64_t pid) {
+    procs_.at(pid).alive = false;
+    for (auto &[id, p] : procs_)
+      if (p.parent == pid && p.alive)
+        kill(id);
+  }
+
+  YAML::Emitter &o_;
+  const ir::Policy &policy_;
+  ir::ProcessTable table_;
+  std::map<int64_t, Proc> procs_;
+  int64_t next_ = kTreeRoot + 1;
+};
+
+// A random event of a process of a sequence: its uids are what they are, so a hook that
+// needs root is chosen only by root.
+GenEvent seqEvent(Rng &r, const GenPolicy &gp, const Worker &w) {
+  GenEvent e;
+  do
+    e.hook = r.chance(85) ? r.of(gp.hooks) : r.of(kHooks);
+  while (w.euid != 0 && needsRoot(e.hook));
+  e.w = w;
+  fillEvent(r, e, true);
+  return e;
+}
+
+// `steps` random steps: forks (of the root too), execs, and events of the live processes.
+void randomSequence(Rng &r, SeqState &s, const GenPolicy &gp, int steps) {
+  for (int k = 0; k < steps; ++k) {
+    std::vector<int64_t> actors = s.actors();
+    int c = static_cast<int>(r.pick(100));
+    if (actors.empty() || (c < 20 && s.canFork())) {
+      if (!s.canFork())
+        return;
+      actors.push_back(kTreeRoot);
+      s.fork(r.of(actors));
+    } else if (c < 32) {
+      s.exec(r.of(actors), r.of(kExes));
+    } else {
+      int64_t pid = r.of(actors);
+      s.event(pid, seqEvent(r, gp, s.worker(pid)));
+    }
+  }
+}
+
 // ---- regressions: one policy per disagreement class found, with the events that showed it ----
 
 GenEvent baseEvent(HookId hook, std::vector<std::string> action) {
@@ -462,9 +733,7 @@ GenEvent baseEvent(HookId hook, std::vector<std::string> action) {
   e.hook = hook;
   e.w = {kProducer, "/", 0, 0};
   e.action = std::move(action);
-  e.ev = {{"process.exe", kProducer}, {"process.comm", basename(kProducer)}, {"process.uid", int64_t{0}},
-          {"process.euid", int64_t{0}}, {"process.gid", int64_t{0}}, {"process.cgroup", std::string("/")},
-          {"parent.exe", kRunner}, {"parent.comm", basename(kRunner).substr(0, 15)}};
+  setProcessFields(e.ev, e.w, kRunner);
   return e;
 }
 
@@ -527,6 +796,66 @@ std::vector<Fixed> regressions() {
        {mmapEvent("/srv/dt/a/x", 5), mmapEvent("/srv/dt/a/x", 1)}},
   };
 }
+
+// ---- fixed sequences: the kernel's room for marks ----
+
+GenEvent connectEvent() {
+  GenEvent e = baseEvent(HookId::NET_CONNECT, {"connect", "10.1.2.3", "80"});
+  e.ev["net.daddr"] = *ir::parseAddress("10.1.2.3");
+  e.ev["net.dport"] = int64_t{80};
+  e.ev["net.family"] = int64_t{2};
+  return e;
+}
+
+GenEvent socketEvent() {
+  GenEvent e = baseEvent(HookId::NET_SOCKET, {"socket", "2", "1", "0"});
+  e.ev["socket.family"] = int64_t{2};
+  e.ev["socket.type"] = int64_t{1};
+  e.ev["socket.protocol"] = int64_t{0};
+  return e;
+}
+
+// 16 marks fit in a process; the 17th makes it full: its deny-side tests of marks hold (the
+// deny rule), allow-side ones do not (the allow rule before it, and `not parent.marks has` in
+// an allow rule holds for a child of a full process); a child forked after inherits full,
+// and keeps it across exec; a process forked before, and an unrelated one, do not.
+std::string overflowRules() {
+  std::string sixteen;
+  for (int i = 1; i <= 16; ++i)
+    sixteen += "    mark process \"m" + std::to_string(i) + "\" for 1h\n";
+  return ruleText("fill", HookId::FILE_OPEN, "file.path == \"/srv/dt/a/x\"", sixteen) +
+         ruleText("one_more", HookId::FILE_OPEN, "file.path == \"/srv/dt/b/x\"", "    mark process \"m17\"\n") +
+         ruleText("never", HookId::FILE_UNLINK, "file.path == \"/srv/dt/nothere\"", "    mark process \"never\"\n") +
+         ruleText("allow_if_never", HookId::NET_CONNECT, "process.marks has \"never\"", "    allow\n") +
+         ruleText("deny_if_never", HookId::NET_CONNECT, "process.marks has \"never\"", "    deny\n") +
+         ruleText("allow_unless_parent_never", HookId::NET_SOCKET, "not parent.marks has \"never\"", "    allow\n") +
+         ruleText("deny_socket", HookId::NET_SOCKET, "", "    deny\n");
+}
+
+void overflowSteps(SeqState &s) {
+  int64_t a = s.fork(kTreeRoot);
+  s.event(a, connectEvent());                         // allowed: no mark yet
+  s.event(a, openEvent("/srv/dt/a/x", "r"));          // 16 marks
+  s.event(a, connectEvent());                         // still allowed: they fit
+  int64_t before = s.fork(a);
+  s.event(before, socketEvent());                     // allowed: its parent has room
+  s.event(a, openEvent("/srv/dt/b/x", "r"));          // the 17th: full
+  s.event(a, connectEvent());                         // denied, fail closed
+  s.event(before, socketEvent());                     // denied: its parent is full
+  s.event(before, connectEvent());                    // allowed: forked before
+  int64_t after = s.fork(a);
+  s.event(after, connectEvent());                     // denied: full is inherited
+  s.exec(after, "/srv/dt/bin/tool");
+  s.event(after, connectEvent());                     // and kept across exec
+  s.event(s.fork(kTreeRoot), connectEvent());         // an unrelated process: allowed
+}
+
+struct FixedSeq {
+  std::string name, body;
+  void (*steps)(SeqState &);
+};
+
+std::vector<FixedSeq> fixedSequences() { return {{"sx_mark_overflow", overflowRules(), overflowSteps}}; }
 
 // Stress: on every LSM hook, `groups` rules that each add their own lookups on the common
 // string fields (exact, prefix, suffix, glob) inside compound conditions, with every action
@@ -592,15 +921,83 @@ int stress(const fs::path &out) {
 
 } // namespace
 
+namespace {
+
+struct Counts {
+  int compiled = 0, refused = 0, events = 0, sequences = 0, sequenceEvents = 0;
+};
+
+// Checks and compiles `gp` into OUT/NAME.bwb as `bulwarkc compile` does, then writes its
+// head (name, settings, rules by hook) to the YAML. Null when the back end refuses it (counted);
+// exits when the front end rejects it (a generator bug).
+const ir::Policy *compilePolicy(const GenPolicy &gp, const fs::path &out, Compilation &c, YAML::Emitter &o, Counts &n) {
+  fs::path src = out / (gp.name + ".bw");
+  std::ofstream(src) << gp.source;
+  std::string err;
+  if (!c.addInputs({src.string()}, &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    std::exit(1);
+  }
+  const SemaResult &sema = c.check();
+  if (c.diags().errorCount() || sema.policies.size() != 1) {
+    std::fprintf(stderr, "bw-difftest-gen: generated policy %s does not check:\n%s", src.c_str(),
+                 renderDiagnostics(c.sources(), c.diags().all(), DiagFormat::Text, {}).c_str());
+    std::exit(1);
+  }
+  const ir::Policy &policy = sema.policies[0].ir;
+  auto res = backend::compileBundle(policy);
+  if (!res) {
+    ++n.refused;
+    std::printf("bw-difftest-gen: %s refused by the back end: %s\n", gp.name.c_str(),
+                res.errors.empty() ? "" : res.errors[0].message.c_str());
+    return nullptr;
+  }
+  if (!backend::writeBundle(res->bundle, out / (gp.name + ".bwb"), &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    std::exit(1);
+  }
+  ++n.compiled;
+  o << YAML::BeginMap << YAML::Key << "name" << YAML::Value << gp.name;
+  o << YAML::Key << "settings" << YAML::Value << YAML::Literal << gp.source.substr(0, gp.source.find("  rule "));
+  o << YAML::Key << "rules" << YAML::Value << YAML::BeginMap;
+  for (const auto &rule : policy.rules) {
+    o << YAML::Key << rule.name << YAML::Value << YAML::BeginMap;
+    o << YAML::Key << "hook" << YAML::Value << std::string(Catalogue::get().hook(rule.hook).name);
+    o << YAML::Key << "text" << YAML::Value << YAML::Literal << ruleSource(gp.source, rule.name);
+    o << YAML::EndMap;
+  }
+  o << YAML::EndMap;
+  return &policy;
+}
+
+GenPolicy fixedPolicy(const std::string &name, const std::string &body) {
+  GenPolicy gp;
+  gp.name = name;
+  gp.source = "policy " + name + " {\n" + body + "}\n";
+  return gp;
+}
+
+// The tree root of a random sequence: in some cgroup, as some uids (every process inherits them).
+Worker treeRoot(Rng &r) {
+  Worker w{kProducer, r.of(kCgroups), r.of(kUids), 0};
+  w.euid = r.chance(70) ? w.uid : r.of(kUids);
+  return w;
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   if (argc == 3 && std::string(argv[1]) == "stress")
     return stress(argv[2]);
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: bw-difftest-gen SEED POLICIES EVENTS OUT | bw-difftest-gen stress OUT\n");
+  if (argc != 5 && argc != 8) {
+    std::fprintf(stderr, "usage: bw-difftest-gen SEED POLICIES EVENTS OUT [SEQ_POLICIES SEQUENCES STEPS]\n"
+                         "       bw-difftest-gen stress OUT\n");
     return 2;
   }
   uint64_t seed = std::stoull(argv[1]);
   int nPolicies = std::stoi(argv[2]), nEvents = std::stoi(argv[3]);
+  int nSeqPolicies = argc == 8 ? std::stoi(argv[5]) : 0, nSequences = argc == 8 ? std::stoi(argv[6]) : 0;
+  int nSteps = argc == 8 ? std::stoi(argv[7]) : 0;
   fs::path out = argv[4];
   fs::remove_all(out);
   fs::create_directories(out);
@@ -613,91 +1010,53 @@ int main(int argc, char **argv) {
   emitList(o, "fresh", kFresh);
   emitList(o, "cgroups", kCgroups);
   o << YAML::Key << "policies" << YAML::Value << YAML::BeginSeq;
-  int compiled = 0, refused = 0, events = 0;
+  Counts n;
   const std::vector<Fixed> fixed = regressions();
   for (int i = 0; i < nPolicies + static_cast<int>(fixed.size()); ++i) {
     const bool isFixed = i < static_cast<int>(fixed.size());
-    GenPolicy gp;
-    if (isFixed) {
-      gp.name = fixed[i].name;
-      gp.source = "policy " + gp.name + " {\n" + fixed[i].body + "}\n";
-    } else {
-      gp = makePolicy(r, i - static_cast<int>(fixed.size()));
-    }
-    fs::path src = out / (gp.name + ".bw");
-    std::ofstream(src) << gp.source;
+    GenPolicy gp = isFixed ? fixedPolicy(fixed[i].name, fixed[i].body) : makePolicy(r, i - static_cast<int>(fixed.size()));
     Compilation c;
-    std::string err;
-    if (!c.addInputs({src.string()}, &err)) {
-      std::fprintf(stderr, "%s\n", err.c_str());
-      return 1;
-    }
-    const SemaResult &sema = c.check();
-    if (c.diags().errorCount() || sema.policies.size() != 1) {
-      std::fprintf(stderr, "bw-difftest-gen: generated policy %s does not check:\n%s", src.c_str(),
-                   renderDiagnostics(c.sources(), c.diags().all(), DiagFormat::Text, {}).c_str());
-      return 1;
-    }
-    const ir::Policy &policy = sema.policies[0].ir;
-    auto res = backend::compileBundle(policy);
-    if (!res) {
-      ++refused;
-      std::printf("bw-difftest-gen: %s refused by the back end: %s\n", gp.name.c_str(),
-                  res.errors.empty() ? "" : res.errors[0].message.c_str());
+    const ir::Policy *policy = compilePolicy(gp, out, c, o, n);
+    if (!policy)
       continue;
-    }
-    if (!backend::writeBundle(res->bundle, out / (gp.name + ".bwb"), &err)) {
-      std::fprintf(stderr, "%s\n", err.c_str());
-      return 1;
-    }
-    ++compiled;
-    o << YAML::BeginMap << YAML::Key << "name" << YAML::Value << gp.name;
-    o << YAML::Key << "settings" << YAML::Value << YAML::Literal
-      << gp.source.substr(0, gp.source.find("  rule "));
-    o << YAML::Key << "rules" << YAML::Value << YAML::BeginMap;
-    for (const auto &rule : policy.rules) {
-      o << YAML::Key << rule.name << YAML::Value << YAML::BeginMap;
-      o << YAML::Key << "hook" << YAML::Value << std::string(Catalogue::get().hook(rule.hook).name);
-      o << YAML::Key << "text" << YAML::Value << YAML::Literal << ruleSource(gp.source, rule.name);
-      o << YAML::EndMap;
-    }
-    o << YAML::EndMap;
     o << YAML::Key << "events" << YAML::Value << YAML::BeginSeq;
     std::vector<GenEvent> evs = isFixed ? fixed[i].events : std::vector<GenEvent>{};
     for (int k = 0; !isFixed && k < nEvents; ++k)
       evs.push_back(makeEvent(r, gp));
     for (const GenEvent &e : evs) {
-      ir::Decision d = ir::evaluate(policy, e.hook, e.ev);
-      // no rule on the hook: the policy has no program there (or one that only learns)
-      bool hasRules = std::any_of(policy.rules.begin(), policy.rules.end(),
-                                  [&](const ir::Rule &rule) { return rule.hook == e.hook; });
-      ++events;
+      ++n.events;
       o << YAML::BeginMap;
-      o << YAML::Key << "hook" << YAML::Value << std::string(Catalogue::get().hook(e.hook).name);
-      o << YAML::Key << "program" << YAML::Value << "bw_" + std::string(Catalogue::get().hook(e.hook).attach);
-      o << YAML::Key << "exe" << YAML::Value << YAML::DoubleQuoted << e.w.exe;
-      o << YAML::Key << "cgroup" << YAML::Value << YAML::DoubleQuoted << e.w.cgroup;
-      o << YAML::Key << "uid" << YAML::Value << e.w.uid;
-      o << YAML::Key << "euid" << YAML::Value << e.w.euid;
-      o << YAML::Key << "chdir" << YAML::Value << YAML::DoubleQuoted << e.chdir;
-      o << YAML::Key << "restore" << YAML::Value << YAML::DoubleQuoted << e.restore;
-      emitList(o, "action", e.action);
-      o << YAML::Key << "event" << YAML::Value << YAML::DoubleQuoted << describeEvent(e.ev);
-      o << YAML::Key << "expect" << YAML::Value << YAML::BeginMap;
-      o << YAML::Key << "seen" << YAML::Value << (d.seen && d.inScope && hasRules);
-      o << YAML::Key << "denied" << YAML::Value << d.denied;
-      o << YAML::Key << "killed" << YAML::Value << d.killed;
-      o << YAML::Key << "matched" << YAML::Value << d.matched;
-      o << YAML::Key << "rule" << YAML::Value << (d.matched ? static_cast<int64_t>(d.ruleId) : -1);
-      o << YAML::Key << "rule_name" << YAML::Value << d.ruleName;
-      o << YAML::Key << "action" << YAML::Value << ir::actionName(d.action);
-      o << YAML::EndMap << YAML::EndMap;
+      emitEvent(o, e, *policy, ir::evaluate(*policy, e.hook, e.ev));
+      o << YAML::EndMap;
+    }
+    o << YAML::EndSeq << YAML::EndMap;
+  }
+  // sequence policies: the fixed ones first, whatever the size
+  const std::vector<FixedSeq> fixedSeq = fixedSequences();
+  for (int i = 0; i < nSeqPolicies + static_cast<int>(fixedSeq.size()); ++i) {
+    const FixedSeq *f = i < static_cast<int>(fixedSeq.size()) ? &fixedSeq[i] : nullptr;
+    GenPolicy gp = f ? fixedPolicy(f->name, f->body) : makeSeqPolicy(r, i - static_cast<int>(fixedSeq.size()));
+    Compilation c;
+    const ir::Policy *policy = compilePolicy(gp, out, c, o, n);
+    if (!policy)
+      continue;
+    o << YAML::Key << "events" << YAML::Value << YAML::BeginSeq << YAML::EndSeq;
+    o << YAML::Key << "sequences" << YAML::Value << YAML::BeginSeq;
+    for (int k = 0; k < (f ? 1 : nSequences); ++k) {
+      SeqState s(o, *policy, f ? Worker{kProducer, "/", 0, 0} : treeRoot(r));
+      if (f)
+        f->steps(s);
+      else
+        randomSequence(r, s, gp, nSteps);
+      n.events += s.events;
+      n.sequenceEvents += s.events;
+      ++n.sequences;
     }
     o << YAML::EndSeq << YAML::EndMap;
   }
   o << YAML::EndSeq << YAML::EndMap;
   std::ofstream(out / "cases.yaml") << o.c_str() << "\n";
-  std::printf("bw-difftest-gen: seed %llu: %d policies compiled, %d refused by the back end, %d events\n",
-              static_cast<unsigned long long>(seed), compiled, refused, events);
+  std::printf("bw-difftest-gen: seed %llu: %d policies compiled, %d refused by the back end, %d events (%d in %d sequences)\n",
+              static_cast<unsigned long long>(seed), n.compiled, n.refused, n.events, n.sequenceEvents, n.sequences);
   return 0;
 }
