@@ -314,8 +314,11 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
     if (!fullValue(exact, prefix, l, val))
       throw Error(Exit::BadBundle, "the bundle has no identity value for " + l.path + " in group " +
                                        std::to_string(l.group));
+    // Most labels are new: one update; only an object two listed paths share is merged.
+    if (bpf_map_update_elem(ident, &l.key, &val, BPF_NOEXIST) == 0)
+      continue;
     bw_match_val old{};
-    if (bpf_map_lookup_elem(ident, &l.key, &old) == 0)  // two listed paths, one object
+    if (errno == EEXIST && bpf_map_lookup_elem(ident, &l.key, &old) == 0)
       bw_match_val_merge(&val, &old);
     if (bpf_map_update_elem(ident, &l.key, &val, BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot label the object of " + l.path + ": " + errnoText(errno));
