@@ -1,6 +1,7 @@
 #include "Bundle.h"
 
 #include "Json.h"
+#include "Tables.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -73,10 +74,8 @@ void emitPrograms(YAML::Emitter &e, const Manifest &m) {
       e << YAML::Key << "group" << YAML::Value << g.group;
       e << YAML::Key << "kind" << YAML::Value << std::string(word(g.kind));
       e << YAML::Key << "field" << YAML::Value << g.field;
-      e << YAML::Key << "paths" << YAML::Value << YAML::BeginSeq;
-      for (const auto &p : g.paths)
-        e << YAML::DoubleQuoted << p;
-      e << YAML::EndSeq << YAML::EndMap;
+      e << YAML::Key << "path_count" << YAML::Value << g.paths.size();
+      e << YAML::EndMap;
     }
     e << YAML::EndSeq;
   }
@@ -105,20 +104,7 @@ void emitTables(YAML::Emitter &e, const Manifest &m) {
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
-  e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
-  for (const auto &r : m.rules) {
-    e << YAML::BeginMap;
-    e << YAML::Key << "id" << YAML::Value << r.id;
-    e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
-    e << YAML::Key << "hook" << YAML::Value << r.hook;
-    e << YAML::Key << "action" << YAML::Value << std::string(word(r.action));
-    e << YAML::Key << "message" << YAML::Value << YAML::DoubleQuoted << r.message;
-    e << YAML::Key << "loc" << YAML::Value << YAML::DoubleQuoted << r.loc;
-    if (!r.function.empty())
-      e << YAML::Key << "function" << YAML::Value << r.function;
-    e << YAML::EndMap;
-  }
-  e << YAML::EndSeq;
+  e << YAML::Key << "rule_count" << YAML::Value << m.rules.size();
 }
 
 } // namespace
@@ -147,6 +133,12 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
     }
     m = Manifest{};
     m.formatVersion = n["format_version"].as<uint32_t>();
+    if (m.formatVersion != kFormatVersion) {
+      if (error)
+        *error = "bundle format version " + std::to_string(m.formatVersion) + ", this build reads format " +
+                 std::to_string(kFormatVersion) + " (rebuild the bundle with a bulwarkc of this version)";
+      return false;
+    }
     m.abi = n["abi"].as<uint32_t>();
     m.compiler = n["compiler"].as<std::string>("");
     auto p = n["policy"];
@@ -172,8 +164,7 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
         g.group = x["group"].as<uint32_t>();
         g.kind = wordAt<IdentityKind>(x["kind"], "identity kind");
         g.field = x["field"].as<std::string>("");
-        for (const auto &p : x["paths"])
-          g.paths.push_back(p.as<std::string>());
+        g.pathCount = x["path_count"].as<uint32_t>();
         m.identity.push_back(std::move(g));
       }
     for (const auto &x : n["maps"]) {
@@ -191,17 +182,7 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
       for (const auto &x : n["rodata"])
         m.rodata.push_back({x["name"].as<std::string>(), x["size"].as<uint32_t>(),
                             x["meaning"].as<std::string>("")});
-    for (const auto &x : n["rules"]) {
-      RuleEntry r;
-      r.id = x["id"].as<uint32_t>();
-      r.name = x["name"].as<std::string>();
-      r.hook = x["hook"].as<std::string>();
-      r.action = wordAt<Action>(x["action"], "rule '" + r.name + "' action");
-      r.message = x["message"].as<std::string>("");
-      r.loc = x["loc"].as<std::string>("");
-      r.function = x["function"].as<std::string>("");
-      m.rules.push_back(r);
-    }
+    m.ruleCount = n["rule_count"].as<uint32_t>();
   } catch (const YAML::Exception &ex) {
     if (error)
       *error = std::string("manifest: ") + ex.what();
@@ -245,7 +226,9 @@ bool writeBundle(const Bundle &b, const fs::path &dir, std::string *error) {
     if (ent.path().extension() == ".bin" && !b.mapData.count("maps/" + ent.path().filename().string()))
       fs::remove(ent.path(), ec);
   std::string yaml = writeManifest(b.manifest);
+  std::vector<uint8_t> tables = writeTables(b.manifest);
   if (!writeFile(dir / kManifestFile, yaml.data(), yaml.size(), error) ||
+      !writeFile(dir / kTablesFile, tables.data(), tables.size(), error) ||
       !writeFile(dir / kObjectFile, b.object.data(), b.object.size(), error))
     return false;
   for (const auto &[rel, bytes] : b.mapData)
@@ -260,6 +243,9 @@ bool readBundle(const fs::path &dir, Bundle &out, std::string *error) {
     return false;
   out = Bundle{};
   if (!readManifest(std::string(yaml.begin(), yaml.end()), out.manifest, error))
+    return false;
+  std::vector<uint8_t> tables;
+  if (!readFile(dir / kTablesFile, tables, error) || !readTables(tables, out.manifest, error))
     return false;
   if (!readFile(dir / kObjectFile, out.object, error))
     return false;

@@ -1,5 +1,6 @@
-// Bundle format: a directory <policy>.bwb/ with manifest.yaml, policy.bpf.o and
-// maps/<name>.bin (see docs/architecture.md). yaml-cpp only (no LLVM): the runtime links
+// Bundle format: a directory <policy>.bwb/ with manifest.yaml (what a person reads),
+// tables.bin (rule table, identity paths: Tables.h), policy.bpf.o and maps/<name>.bin
+// (see docs/architecture.md). yaml-cpp only (no LLVM): the runtime links
 // this library too. Writing is deterministic: identical Bundle values give identical bytes.
 #pragma once
 
@@ -13,7 +14,8 @@
 
 namespace bulwark::bundle {
 
-constexpr uint32_t kFormatVersion = 1;
+// 2: the rule table and the identity groups' paths moved to tables.bin (Tables.h).
+constexpr uint32_t kFormatVersion = 2;
 constexpr const char *kManifestFile = "manifest.yaml";
 constexpr const char *kObjectFile = "policy.bpf.o";
 
@@ -50,7 +52,8 @@ struct IdentityEntry {
   uint32_t group = 0;
   IdentityKind kind = IdentityKind::Exact;
   std::string field;               // "file.path"
-  std::vector<std::string> paths;  // sorted
+  std::vector<std::string> paths;  // sorted; in tables.bin
+  uint32_t pathCount = 0;          // read from the manifest: how many paths tables.bin must hold
 };
 
 struct MapEntry {
@@ -90,7 +93,8 @@ struct Manifest {
   std::vector<IdentityEntry> identity;
   std::vector<MapEntry> maps;
   std::vector<RodataEntry> rodata;
-  std::vector<RuleEntry> rules;
+  std::vector<RuleEntry> rules;  // in tables.bin
+  uint32_t ruleCount = 0;        // read from the manifest: how many rules tables.bin must hold
 };
 
 struct Bundle {
@@ -100,10 +104,11 @@ struct Bundle {
 };
 
 std::string writeManifest(const Manifest &m);
-// Reads manifest.yaml; a field of a typed value spelled otherwise than Words.h says is an error.
+// Reads manifest.yaml; a field of a typed value spelled otherwise than Words.h says is an error,
+// and so is another format version. Rules and identity paths come from tables.bin (readTables).
 bool readManifest(const std::string &yaml, Manifest &out, std::string *error);
 
-// Writes <dir>/manifest.yaml, <dir>/policy.bpf.o, <dir>/maps/*.bin. The directory is
+// Writes <dir>/manifest.yaml, <dir>/tables.bin, <dir>/policy.bpf.o, <dir>/maps/*.bin. The directory is
 // created; files of an earlier bundle in it are replaced (stale maps/*.bin removed).
 bool writeBundle(const Bundle &b, const std::filesystem::path &dir, std::string *error);
 bool readBundle(const std::filesystem::path &dir, Bundle &out, std::string *error);

@@ -43,6 +43,7 @@ std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &po
     e.entries = static_cast<uint32_t>(img->second.entries.size());
     e.data = "maps/" + e.name + ".bin";
     std::vector<uint8_t> bytes;
+    bytes.reserve(size_t(e.entries) * (e.keySize + e.valueSize));
     for (const auto &[k, v] : img->second.entries) {
       bytes.insert(bytes.end(), k.begin(), k.end());
       bytes.insert(bytes.end(), v.begin(), v.end());

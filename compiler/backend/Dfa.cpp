@@ -5,10 +5,25 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace bulwark::backend {
 
 namespace {
+
+// FNV-1a over a run of u32s: the key of the hash maps below (subsets, state signatures). Ids
+// are still handed out in first-seen order, so the DFA is the same as with ordered maps.
+uint64_t hashWords(const uint32_t *w, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; ++i)
+    h = (h ^ w[i]) * 1099511628211ull;
+  return h;
+}
+
+struct WordsHash {
+  size_t operator()(const std::vector<uint32_t> &v) const { return hashWords(v.data(), v.size()); }
+};
 
 struct Nfa {
   struct Edge {
@@ -76,16 +91,19 @@ Nfa buildNfa(const std::vector<DfaPattern> &pats, std::vector<std::bitset<256>> 
 // dfa.classOf and dfa.classes: bytes with the same membership in every set are equivalent.
 // (Sets repeat across patterns: compare each distinct set once.)
 void byteClasses(const std::vector<std::bitset<256>> &sets, Dfa &dfa) {
-  std::set<std::string> distinct;
+  std::unordered_set<std::bitset<256>> seen;
+  std::vector<std::bitset<256>> distinct;
   for (const auto &set : sets)
-    distinct.insert(set.to_string());
+    if (seen.insert(set).second)
+      distinct.push_back(set);
+  // A class is numbered by the first byte in it, so the order of `distinct` does not matter.
   std::map<std::vector<bool>, uint32_t> sig;
   for (int b = 0; b < 256; ++b) {
     std::vector<bool> s;
     s.reserve(distinct.size() + 1);
     s.push_back(b == 0);
     for (const auto &set : distinct)
-      s.push_back(set[255 - b] == '1');  // to_string() puts bit 255 first
+      s.push_back(set.test(b));
     dfa.classOf[b] = sig.emplace(s, static_cast<uint32_t>(sig.size())).first->second;
   }
   dfa.classes = static_cast<uint32_t>(sig.size());
@@ -140,11 +158,11 @@ std::optional<SubsetDfa> subsetConstruction(const std::vector<DfaPattern> &pats,
     return out;
   };
   SubsetDfa sd;
-  std::map<std::vector<uint32_t>, uint32_t> ids;
-  auto idOf = [&](const std::vector<uint32_t> &s) -> uint32_t {
-    auto [it, fresh] = ids.emplace(s, static_cast<uint32_t>(sd.subsets.size()));
+  std::unordered_map<std::vector<uint32_t>, uint32_t, WordsHash> ids;
+  auto idOf = [&](std::vector<uint32_t> &&s) -> uint32_t {
+    auto [it, fresh] = ids.try_emplace(std::move(s), static_cast<uint32_t>(sd.subsets.size()));
     if (fresh)
-      sd.subsets.push_back(s);
+      sd.subsets.push_back(it->first);
     return it->second;
   };
   idOf({});
@@ -162,8 +180,15 @@ std::optional<SubsetDfa> subsetConstruction(const std::vector<DfaPattern> &pats,
       for (size_t k = 0; k < nfa.edges[x].size(); ++k)
         for (uint32_t c : classesOf[x][k])
           moved[c].push_back(nfa.edges[x][k].to);
-    for (uint32_t c = 0; c < dfa.classes; ++c)
-      sd.trans.push_back(moved[c].empty() ? 0 : idOf(closure(moved[c])));
+    // Classes that move to the same NFA states (every byte a star takes) share one closure.
+    size_t row = sd.trans.size();
+    for (uint32_t c = 0; c < dfa.classes; ++c) {
+      uint32_t same = c;
+      for (uint32_t p = 0; p < c && same == c; ++p)
+        if (moved[p] == moved[c])
+          same = p;
+      sd.trans.push_back(same != c ? sd.trans[row + same] : moved[c].empty() ? 0 : idOf(closure(moved[c])));
+    }
   }
   sd.acc.resize(sd.subsets.size());
   for (uint32_t i = 0; i < sd.subsets.size(); ++i)
@@ -171,6 +196,33 @@ std::optional<SubsetDfa> subsetConstruction(const std::vector<DfaPattern> &pats,
       for (uint32_t pi : nfa.acceptOf[x])
         sd.acc[i].add(pats[pi].val);
   return sd;
+}
+
+// The ids of n signatures of `width` words each (sigs, flat), numbered in first-seen order;
+// returns how many distinct ones there are. An open-addressing table of indexes: one
+// allocation per call, not one per signature (Moore refines 40,000 states many times).
+uint32_t numberSignatures(const std::vector<uint32_t> &sigs, size_t width, size_t n, std::vector<uint32_t> &id) {
+  size_t cap = 1;
+  while (cap < 2 * n)
+    cap <<= 1;
+  std::vector<uint32_t> slot(cap, UINT32_MAX);  // index of the first signature seen there
+  id.resize(n);
+  uint32_t distinct = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t *s = &sigs[i * width];
+    for (size_t h = hashWords(s, width) & (cap - 1);; h = (h + 1) & (cap - 1)) {
+      if (slot[h] == UINT32_MAX) {
+        slot[h] = i;
+        id[i] = distinct++;
+        break;
+      }
+      if (std::equal(s, s + width, &sigs[slot[h] * width])) {
+        id[i] = id[slot[h]];
+        break;
+      }
+    }
+  }
+  return distinct;
 }
 
 // Moore minimisation: the block of each subset state, blocks first by accept value, then
@@ -181,21 +233,20 @@ std::vector<uint32_t> minimalBlocks(const SubsetDfa &sd, uint32_t classes) {
   std::map<MatchVal, uint32_t> b0;
   for (uint32_t i = 0; i < n; ++i)
     block[i] = b0.emplace(sd.acc[i], b0.size()).first->second;
+  size_t blocks = b0.size(), width = classes + 1;
+  std::vector<uint32_t> sigs(n * width), nb;
   for (;;) {
-    std::map<std::vector<uint32_t>, uint32_t> sig;
-    std::vector<uint32_t> nb(n);
     for (uint32_t i = 0; i < n; ++i) {
-      std::vector<uint32_t> s;
-      s.reserve(classes + 1);
-      s.push_back(block[i]);
+      uint32_t *s = &sigs[i * width];
+      s[0] = block[i];
       for (uint32_t c = 0; c < classes; ++c)
-        s.push_back(block[sd.trans[i * classes + c]]);
-      nb[i] = sig.emplace(s, sig.size()).first->second;
+        s[c + 1] = block[sd.trans[i * classes + c]];
     }
-    bool same = sig.size() == std::set<uint32_t>(block.begin(), block.end()).size();
-    block = nb;
-    if (same)
+    size_t refined = numberSignatures(sigs, width, n, nb);
+    block.swap(nb);
+    if (refined == blocks)
       return block;
+    blocks = refined;
   }
 }
 

@@ -718,16 +718,23 @@ private:
   // key bytes); a map over the entry limit is reported.
   void addMapImages(MapEntries &maps, const DfaTables &dfas) {
     std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> arrays;
+    auto &words = arrays[mapName(abi::MapId::m_dfa)];  // ~900,000 entries for 10,000 globs
+    words.reserve(dfas.words.size());
     for (size_t i = 0; i < dfas.words.size(); ++i) {
       Bytes k, v;
+      k.reserve(4);
+      v.reserve(4);
       putLe(k, i, 4);
       putLe(v, dfas.words[i], 4);
-      arrays[mapName(abi::MapId::m_dfa)].emplace_back(k, v);
+      words.emplace_back(std::move(k), std::move(v));
     }
+    auto &acc = arrays[mapName(abi::MapId::m_dfa_acc)];
+    acc.reserve(dfas.acc.size());
     for (size_t i = 0; i < dfas.acc.size(); ++i) {
       Bytes k;
+      k.reserve(4);
       putLe(k, i, 4);
-      arrays[mapName(abi::MapId::m_dfa_acc)].emplace_back(k, valBytes(dfas.acc[i]));
+      acc.emplace_back(std::move(k), valBytes(dfas.acc[i]));
     }
     out.dfaWords = static_cast<uint32_t>(dfas.words.size());
     out.dfaAccEntries = static_cast<uint32_t>(dfas.acc.size());

@@ -5,6 +5,7 @@
 #include "Hooks.h"
 
 #include "Bundle.h"  // abi/bundle: bulwark::bundle::readManifest
+#include "Tables.h"  // abi/bundle: bulwark::bundle::readTables
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -88,24 +89,49 @@ namespace {
   throw Error(Exit::BadBundle, "corrupt bundle " + dir.string() + ": " + what);
 }
 
-// ---- manifest.yaml: read by the bundle library (abi/bundle) ---------------------------------
-void readManifest(Bundle &b) {
-  fs::path path = b.dir / bundle::kManifestFile;
+std::vector<uint8_t> readBytes(const fs::path &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
+    return {};
+  in.seekg(0, std::ios::end);
+  std::vector<uint8_t> out(size_t(std::max<std::streamoff>(in.tellg(), 0)));
+  in.seekg(0);
+  in.read(reinterpret_cast<char *>(out.data()), std::streamsize(out.size()));
+  if (!in)
+    out.clear();
+  return out;
+}
+
+// A bundle of another format is refused as such, not as corrupt: it was made by another bulwarkc.
+[[noreturn]] void otherFormat(const fs::path &dir, uint32_t version) {
+  throw Error(Exit::BadBundle, "bundle " + dir.string() + " has format version " + std::to_string(version) +
+                                   ", this runtime reads format " + std::to_string(kBundleFormat),
+              "rebuild the bundle with a bulwarkc that matches this runtime");
+}
+
+// ---- manifest.yaml and tables.bin: read by the bundle library (abi/bundle) -----------------
+void readManifest(Bundle &b) {
+  fs::path path = b.dir / bundle::kManifestFile;
+  if (!fs::is_regular_file(path))
     bad(b.dir, "no manifest.yaml (is this a bundle directory written by bulwarkc?)");
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::vector<uint8_t> text = readBytes(path);
   bundle::Manifest m;
   std::string err;
   bool ok = false;
   try {
-    ok = bundle::readManifest(text.str(), m, &err);
+    ok = bundle::readManifest(std::string(text.begin(), text.end()), m, &err);
   } catch (const std::exception &e) {  // the library reports YAML errors, but be safe
     err = e.what();
   }
+  if (!ok && m.formatVersion != kBundleFormat)
+    otherFormat(b.dir, m.formatVersion);
   if (!ok)
     bad(b.dir, "manifest.yaml: " + err);
+  fs::path tables = b.dir / bundle::kTablesFile;
+  if (!fs::is_regular_file(tables))
+    bad(b.dir, "no tables.bin (the rule table)");
+  if (!bundle::readTables(readBytes(tables), m, &err))
+    bad(b.dir, err);
   static_cast<bundle::Manifest &>(b) = std::move(m);
 }
 
@@ -238,9 +264,7 @@ namespace {
 // Format, ABI and compiler version: a bundle another runtime or compiler made is refused whole.
 void validateVersions(const Bundle &b) {
   if (b.formatVersion != kBundleFormat)
-    throw Error(Exit::BadBundle, "bundle " + b.dir.string() + " has format version " + std::to_string(b.formatVersion) +
-                                     ", this runtime reads format " + std::to_string(kBundleFormat),
-                "rebuild the bundle with a bulwarkc that matches this runtime");
+    otherFormat(b.dir, b.formatVersion);
   if (b.abi != BW_ABI_VERSION)
     throw Error(Exit::BadBundle, "bundle " + b.dir.string() + " targets kernel ABI " + std::to_string(b.abi) +
                                      ", this runtime implements ABI " + std::to_string(BW_ABI_VERSION),
@@ -374,7 +398,8 @@ uint64_t bundleContentHash(const Bundle &b) {
         break;
     }
   };
-  feed(b.dir / "manifest.yaml");
+  feed(b.dir / bundle::kManifestFile);
+  feed(b.dir / bundle::kTablesFile);
   feed(b.objectPath());
   std::vector<std::string> data;
   for (const auto &m : b.maps)

@@ -22,12 +22,12 @@ using BundleRodata = bundle::RodataEntry;
 // where it lives, and a hash of its files.
 struct Bundle : bundle::Manifest {
   std::filesystem::path dir;
-  uint64_t contentHash = 0;  // FNV-1a 64 over manifest, object and map data (change detection)
+  uint64_t contentHash = 0;  // FNV-1a 64 over manifest, tables, object and map data (change detection)
 
   std::filesystem::path objectPath() const { return dir / bundle::kObjectFile; }
 };
 
-inline constexpr uint32_t kBundleFormat = 1;
+inline constexpr uint32_t kBundleFormat = bundle::kFormatVersion;
 
 // Reads and validates a bundle without touching the kernel: manifest fields, ABI/format/
 // compiler version, policy name, hooks known and LSM, map data files present and sized
@@ -36,7 +36,7 @@ inline constexpr uint32_t kBundleFormat = 1;
 // problem.
 Bundle readBundle(const std::filesystem::path &dir);
 
-// FNV-1a 64 over the bundle's manifest, object and map data files, in a fixed order.
+// FNV-1a 64 over the bundle's manifest, tables, object and map data files, in a fixed order.
 // Throws Error(BadBundle) if a file cannot be read.
 uint64_t bundleContentHash(const Bundle &b);
 

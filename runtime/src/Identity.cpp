@@ -66,12 +66,12 @@ bool planExact(IdentityPlan &plan, uint32_t group, const std::string &p) {
   return true;
 }
 
-// Mount points (/proc/self/mountinfo, field 5, octal escapes) strictly below `dir`.
-std::vector<std::string> mountsBelow(const std::string &dir) {
+// Every mount point (/proc/self/mountinfo, field 5, octal escapes): read once per load, not
+// once per listed directory (10,000 prefixes read it 10,000 times).
+std::vector<std::string> mountPoints() {
   std::vector<std::string> out;
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
-  std::string base = dir == "/" ? "/" : dir + "/";
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string f, mp;
@@ -86,9 +86,18 @@ std::vector<std::string> mountsBelow(const std::string &dir) {
         unescaped += mp[i];
       }
     }
-    if (unescaped.size() > base.size() && unescaped.compare(0, base.size(), base) == 0)
-      out.push_back(unescaped);
+    out.push_back(std::move(unescaped));
   }
+  return out;
+}
+
+// The mount points strictly below `dir`.
+std::vector<std::string> mountsBelow(const std::string &dir, const std::vector<std::string> &mounts) {
+  std::vector<std::string> out;
+  std::string base = dir == "/" ? "/" : dir + "/";
+  for (const auto &m : mounts)
+    if (m.size() > base.size() && m.compare(0, base.size(), base) == 0)
+      out.push_back(m);
   return out;
 }
 
@@ -113,7 +122,7 @@ int scanEntry(const char *path, const struct stat *st, int type, struct FTW *) {
 }
 
 // True when the prefix's directory exists (and is labelled).
-bool planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
+bool planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s, const std::vector<std::string> &mounts) {
   ++plan.prefixDirs;
   std::string dir = s;
   if (dir.size() > 1 && dir.back() == '/')
@@ -124,7 +133,7 @@ bool planPrefix(IdentityPlan &plan, uint32_t group, const std::string &s) {
   ++plan.prefixFound;
   std::string below = dir == "/" ? "/" : dir + "/";
   plan.labels.push_back(label(group, true, st, BW_IDENT_UNDER, below));
-  for (const auto &m : mountsBelow(dir))
+  for (const auto &m : mountsBelow(dir, mounts))
     if (::stat(m.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       plan.labels.push_back(label(group, true, st, BW_IDENT_UNDER, m + "/"));
       ++plan.mounts;
@@ -270,6 +279,9 @@ void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_H
 
 IdentityPlan planIdentity(const Bundle &b) {
   IdentityPlan plan;
+  bool prefixes = std::any_of(b.identity.begin(), b.identity.end(),
+                              [](const auto &g) { return g.kind == bundle::IdentityKind::Prefix; });
+  std::vector<std::string> mounts = prefixes ? mountPoints() : std::vector<std::string>{};
   if (b.policy.scope == bundle::Scope::Executable)
     for (const auto &p : b.policy.scopePaths)
       planExact(plan, BW_GROUP_SCOPE_EXE, p);
@@ -277,7 +289,7 @@ IdentityPlan planIdentity(const Bundle &b) {
     const auto &g = b.identity[i];
     std::vector<std::string> views;  // paths without an object: matched on the string too
     for (const auto &p : g.paths) {
-      bool located = g.kind == bundle::IdentityKind::Prefix ? planPrefix(plan, g.group, p) : planExact(plan, g.group, p);
+      bool located = g.kind == bundle::IdentityKind::Prefix ? planPrefix(plan, g.group, p, mounts) : planExact(plan, g.group, p);
       if (!located)
         views.push_back(p);
     }
@@ -302,8 +314,11 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
     if (!fullValue(exact, prefix, l, val))
       throw Error(Exit::BadBundle, "the bundle has no identity value for " + l.path + " in group " +
                                        std::to_string(l.group));
+    // Most labels are new: one update; only an object two listed paths share is merged.
+    if (bpf_map_update_elem(ident, &l.key, &val, BPF_NOEXIST) == 0)
+      continue;
     bw_match_val old{};
-    if (bpf_map_lookup_elem(ident, &l.key, &old) == 0)  // two listed paths, one object
+    if (errno == EEXIST && bpf_map_lookup_elem(ident, &l.key, &old) == 0)
       bw_match_val_merge(&val, &old);
     if (bpf_map_update_elem(ident, &l.key, &val, BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot label the object of " + l.path + ": " + errnoText(errno));

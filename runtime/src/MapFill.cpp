@@ -28,17 +28,20 @@ void fillMap(bpf_map *map, const Bundle &b, const BundleMap &m) {
   // Chunks of entries in one BPF_MAP_UPDATE_BATCH (hash and array maps: a 10,000-glob DFA
   // is ~900,000 array entries); maps without batch updates (LPM tries) go one by one.
   constexpr uint64_t kChunk = 4096;
-  std::vector<char> keys(kChunk * m.keySize), values(kChunk * vsize), value(m.valueSize);
+  // A chunk of records is read at once (one read per 4,096, not two per entry).
+  size_t record = size_t(m.keySize) + m.valueSize;
+  std::vector<char> raw(kChunk * record), keys(kChunk * m.keySize), values(kChunk * vsize);
   bool batch = !percpu;
   for (uint64_t done = 0; done < m.entries;) {
     uint64_t n = std::min<uint64_t>(kChunk, m.entries - done);
+    in.read(raw.data(), std::streamsize(n * record));
+    if (!in)
+      throw Error(Exit::BadBundle, "map data " + m.data + " ends early after entry " + std::to_string(done));
     for (uint64_t i = 0; i < n; i++) {
-      in.read(keys.data() + i * m.keySize, m.keySize);
-      in.read(value.data(), value.size());
-      if (!in)
-        throw Error(Exit::BadBundle, "map data " + m.data + " ends early at entry " + std::to_string(done + i));
+      const char *rec = raw.data() + i * record;
+      std::memcpy(keys.data() + i * m.keySize, rec, m.keySize);
       for (int c = 0; c < ncpu; c++)
-        std::memcpy(values.data() + i * vsize + c * vstride, value.data(), value.size());
+        std::memcpy(values.data() + i * vsize + c * vstride, rec + m.keySize, m.valueSize);
     }
     if (batch) {
       __u32 count = uint32_t(n);

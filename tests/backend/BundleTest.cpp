@@ -2,6 +2,7 @@
 #include "Backend.h"
 #include "Bundle.h"
 #include "ObjectSummary.h"
+#include "Tables.h"
 #include "PolicyBuilder.h"
 #include "bw_match.h"
 
@@ -63,6 +64,7 @@ TEST(Bundle, WriteReadRoundTripAndDeterminism) {
   auto ta = tree(base / "a.bwb"), tb = tree(base / "b.bwb");
   EXPECT_EQ(ta, tb);
   EXPECT_TRUE(ta.count("manifest.yaml"));
+  EXPECT_TRUE(ta.count("tables.bin"));
   EXPECT_TRUE(ta.count("policy.bpf.o"));
   EXPECT_TRUE(ta.count("maps/bw_m_prefix.bin"));
   EXPECT_TRUE(ta.count("maps/bw_m_exact.bin"));  // the executable scope's entry
@@ -114,6 +116,100 @@ TEST(Bundle, RejectsCorruptInput) {
   EXPECT_FALSE(bulwark::bundle::readBundle(dir, b, &err));
   EXPECT_NE(err.find("size"), std::string::npos);
   fs::remove_all(dir);
+}
+
+// An old bundle (format 1: rules in the YAML) is refused by its version, not misread.
+TEST(Bundle, OldFormatIsRefusedByVersion) {
+  bulwark::bundle::Manifest m;
+  std::string err;
+  EXPECT_FALSE(bulwark::bundle::readManifest("format: bulwark-bundle\nformat_version: 1\nabi: 2\nrules: []\n", m, &err));
+  EXPECT_NE(err.find("bundle format version 1, this build reads format 2"), std::string::npos) << err;
+  EXPECT_EQ(m.formatVersion, 1u);
+}
+
+namespace tables {
+
+using bulwark::bundle::Manifest;
+
+Manifest sample() {
+  Manifest m;
+  m.rules = {{0, "deny-etc", "file.open", bulwark::bundle::Action::Deny, "{file.path}", "p.bw:3:3", ""},
+             {1, "watch", "kernel.probe", bulwark::bundle::Action::Audit, "", "p.bw:9:3", "do_sys_open"}};
+  m.identity = {{4, bulwark::bundle::IdentityKind::Exact, "file.path", {"/etc/gshadow", "/etc/shadow"}}};
+  m.ruleCount = 2;
+  m.identity[0].pathCount = 2;
+  return m;
+}
+
+// readTables into a manifest that lists what sample() lists; the error, or "" when it reads.
+std::string read(const std::vector<uint8_t> &bytes) {
+  Manifest m = sample();
+  m.rules.clear();
+  m.identity[0].paths.clear();
+  std::string err;
+  return bulwark::bundle::readTables(bytes, m, &err) ? "" : err;
+}
+
+void putU32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    b[at + i] = uint8_t(v >> (8 * i));
+}
+
+} // namespace tables
+
+TEST(Tables, RoundTrip) {
+  tables::Manifest m = tables::sample(), back = tables::sample();
+  back.rules.clear();
+  back.identity[0].paths.clear();
+  std::string err;
+  ASSERT_TRUE(bulwark::bundle::readTables(bulwark::bundle::writeTables(m), back, &err)) << err;
+  ASSERT_EQ(back.rules.size(), 2u);
+  EXPECT_EQ(back.rules[1].name, "watch");
+  EXPECT_EQ(back.rules[1].action, bulwark::bundle::Action::Audit);
+  EXPECT_EQ(back.rules[1].function, "do_sys_open");
+  EXPECT_EQ(back.rules[0].message, "{file.path}");
+  EXPECT_EQ(back.identity[0].paths, m.identity[0].paths);
+}
+
+// Every cut of the file is an error naming where it was cut, never a crash.
+TEST(Tables, TruncatedAnywhereIsAnError) {
+  auto bytes = bulwark::bundle::writeTables(tables::sample());
+  for (size_t n = 0; n < bytes.size(); n++) {
+    std::string err = tables::read(std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(n)));
+    EXPECT_NE(err.find("tables.bin: "), std::string::npos) << n;
+    EXPECT_TRUE(err.find("truncated") != std::string::npos || err.find("bytes left") != std::string::npos)
+        << n << ": " << err;
+  }
+  EXPECT_EQ(tables::read(bytes), "");
+  bytes.push_back(0);
+  EXPECT_NE(tables::read(bytes).find("1 bytes after the last table"), std::string::npos);
+}
+
+TEST(Tables, HeaderAndCountsAreChecked) {
+  const auto good = bulwark::bundle::writeTables(tables::sample());
+  auto with = [&](size_t at, uint32_t v) {
+    auto b = good;
+    tables::putU32(b, at, v);
+    return tables::read(b);
+  };
+  // header: magic, version, rule count, rule field count, identity group count
+  EXPECT_NE(with(0, 0x464c457f).find("bad magic"), std::string::npos);
+  EXPECT_NE(with(4, 9).find("version 9, this reader reads version 1"), std::string::npos);
+  EXPECT_NE(with(8, 0xffffffffu).find("rule count is 4294967295, more than the"), std::string::npos);
+  EXPECT_NE(with(8, 1).find("has 1 rules and 1 identity groups, the manifest 2 and 1"), std::string::npos);
+  EXPECT_NE(with(12, 6).find("rules have 6 fields, this reader reads 7"), std::string::npos);
+  EXPECT_NE(with(16, 0xffffffffu).find("4294967295 identity groups"), std::string::npos);
+  // the first rule: id (20), then the length of its name
+  EXPECT_NE(with(24, 0xffffffffu).find("truncated at byte 28 reading rule 0 name (4294967295 bytes needed"),
+            std::string::npos);
+  // the action of the first rule: after id, name, hook
+  size_t action = 20 + 4 + (4 + 8) + (4 + 9);
+  EXPECT_NE(with(action, 7).find("rule 0 action is 7 (expected allow, deny, audit or kill)"), std::string::npos);
+  // the identity group's path count: after the two rules
+  size_t paths = good.size() - (4 + 4 + 12) - (4 + 11);
+  EXPECT_NE(with(paths, 0xffffffffu).find("identity group 4 path count is 4294967295, more than the"),
+            std::string::npos);
+  EXPECT_NE(with(paths, 1).find("identity group 4 has 1 paths, the manifest 2"), std::string::npos);
 }
 
 // The exec helper (process.exe cache) is opt-in: without it the manifest has no `helpers`
@@ -209,6 +305,7 @@ TEST(Bundle, IdentityGroupsListPathsAndHelpers) {
   bulwark::bundle::Manifest back;
   std::string err;
   ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(m), back, &err)) << err;
+  ASSERT_TRUE(bulwark::bundle::readTables(bulwark::bundle::writeTables(m), back, &err)) << err;
   ASSERT_EQ(back.identity.size(), 2u);
   EXPECT_EQ(back.identity[0].paths, m.identity[0].paths);
   EXPECT_EQ(back.identity[1].group, m.identity[1].group);

@@ -7,12 +7,25 @@
 #include <string>
 #include <vector>
 
+#include "Tables.h"  // abi/bundle: tables.bin
+
 extern "C" {
 #include "bw_abi.h"  // BW_ABI_VERSION
 #include "deny_inode.h"
 }
 
 namespace bulwark::rttest {
+
+// tables.bin of the fixture's rules (none for all_hooks).
+inline void WriteTables(const std::filesystem::path &b, bool rules) {
+  bundle::Manifest m;
+  if (rules)
+    m.rules = {{0, "deny-protected", "file.open", bundle::Action::Deny, "open of a protected file", "fixture.bw:3:3", ""},
+               {1, "audit-watched", "file.open", bundle::Action::Audit, "open of a watched file", "fixture.bw:7:3", ""}};
+  auto bytes = bundle::writeTables(m);
+  std::ofstream(b / bundle::kTablesFile, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()),
+                                                                  std::streamsize(bytes.size()));
+}
 
 struct FileId {
   unsigned long long dev = 0, ino = 0;
@@ -28,7 +41,7 @@ struct BundleSpec {
   bool allHooks = false;    // object is all_hooks.bpf.o: bw_all_<ID> on every LSM hook, no maps
   std::string mode = "enforce";
   int abi = BW_ABI_VERSION;
-  int format = 1;
+  int format = 2;
   std::string compiler = "bulwarkc 0.1.0";
   std::string digest = "0000";
 };
@@ -57,7 +70,8 @@ inline std::string MakeBundleFrom(const std::string &fixtureDir, const std::stri
   std::ofstream m(b / "manifest.yaml");
   if (s.allHooks) {
     fs::remove_all(b / "maps");
-    m << "format: bulwark-bundle\nformat_version: 1\nabi: " << s.abi << "\ncompiler: \"" << s.compiler << "\"\n"
+    WriteTables(b, false);
+    m << "format: bulwark-bundle\nformat_version: " << s.format << "\nabi: " << s.abi << "\ncompiler: \"" << s.compiler << "\"\n"
       << "policy:\n  name: \"" << s.name << "\"\n  mode: enforce\n  default: allow\n"
       << "  scope:\n    kind: host\n    paths: []\n  source_digest: \"" << s.digest << "\"\n"
       << "programs:\n";
@@ -65,10 +79,11 @@ inline std::string MakeBundleFrom(const std::string &fixtureDir, const std::stri
   if (std::string(#kind) == "LSM")                                                                 \
     m << "  - name: bw_all_" #id "\n    hook: " name "\n    attach: lsm/" attach "\n";
 #include "hooks.def"
-    m << "maps: []\nrodata:\n  - name: bw_cfg_slot\n    size: 4\n  - name: bw_cfg_lane\n    size: 4\nrules: []\n";
+    m << "maps: []\nrodata:\n  - name: bw_cfg_slot\n    size: 4\n  - name: bw_cfg_lane\n    size: 4\nrule_count: 0\n";
     return b.string();
   }
-  m << "format: " << (s.format == 1 ? "bulwark-bundle" : "something-else") << "\n"
+  WriteTables(b, true);
+  m << "format: bulwark-bundle\n"
     << "format_version: " << s.format << "\n"
     << "abi: " << s.abi << "\n"
     << "compiler: \"" << s.compiler << "\"\n"
@@ -119,19 +134,7 @@ inline std::string MakeBundleFrom(const std::string &fixtureDir, const std::stri
     << "  - name: bw_cfg_mode_override\n"
     << "    size: 4\n"
     << "    meaning: \"mode override\"\n"
-    << "rules:\n"
-    << "  - id: 0\n"
-    << "    name: \"deny-protected\"\n"
-    << "    hook: file.open\n"
-    << "    action: deny\n"
-    << "    message: \"open of a protected file\"\n"
-    << "    loc: \"fixture.bw:3:3\"\n"
-    << "  - id: 1\n"
-    << "    name: \"audit-watched\"\n"
-    << "    hook: file.open\n"
-    << "    action: audit\n"
-    << "    message: \"open of a watched file\"\n"
-    << "    loc: \"fixture.bw:7:3\"\n";
+    << "rule_count: 2\n";
   return b.string();
 }
 

@@ -1,6 +1,7 @@
 // Bundle validation without a kernel: manifest, versions, names, map data, the object.
 #include "BundleDir.h"
 #include "Error.h"
+#include "Tables.h"
 #include "TestBundle.h"
 
 #include <gtest/gtest.h>
@@ -37,6 +38,11 @@ protected:
       EXPECT_TRUE(std::regex_search(e.what(), std::regex(pattern))) << e.what() << "\n  !~ " << pattern;
     }
   }
+  void writeTables(const std::string &dir, const bundle::Manifest &m) {
+    auto bytes = bundle::writeTables(m);
+    std::ofstream(dir + "/tables.bin", std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
+  }
   void edit(const std::string &bundle, const std::string &from, const std::string &to) {
     std::ifstream in(bundle + "/manifest.yaml");
     std::string s((std::istreambuf_iterator<char>(in)), {});
@@ -53,7 +59,7 @@ TEST_F(BundleDirTest, ReadsAValidBundle) {
   Bundle b = readBundle(make(spec));
   EXPECT_EQ(b.policy.name, "deny-test");
   EXPECT_EQ(b.abi, uint32_t(BW_ABI_VERSION));
-  EXPECT_EQ(b.formatVersion, 1u);
+  EXPECT_EQ(b.formatVersion, 2u);
   EXPECT_EQ(b.policy.mode, bulwark::bundle::Mode::Enforce);
   EXPECT_EQ(b.policy.scope, bulwark::bundle::Scope::Host);
   ASSERT_EQ(b.programs.size(), 1u);
@@ -107,6 +113,34 @@ TEST_F(BundleDirTest, CorruptFilesAreCorrupt) {
   expectBad(b, Exit::BadBundle, "not a bulwark bundle manifest");
 }
 
+// tables.bin (the rule table): missing, cut short, or of another bundle is refused by name.
+TEST_F(BundleDirTest, TablesMustBeWhole) {
+  std::string b = make(spec);
+  fs::remove(b + "/tables.bin");
+  expectBad(b, Exit::BadBundle, "corrupt bundle .*: no tables\\.bin");
+  b = make(spec, "b.bwb");
+  fs::resize_file(b + "/tables.bin", fs::file_size(b + "/tables.bin") - 3);
+  expectBad(b, Exit::BadBundle, "corrupt bundle .*: tables\\.bin: truncated at byte [0-9]+ reading rule 1 function");
+  b = make(spec, "c.bwb");
+  writeTables(b, bundle::Manifest{});
+  expectBad(b, Exit::BadBundle, "tables\\.bin: has 0 rules and 0 identity groups, the manifest 2 and 0");
+  b = make(spec, "d.bwb");
+  std::ofstream(b + "/tables.bin", std::ios::trunc) << "BWTB\x07";
+  expectBad(b, Exit::BadBundle, "tables\\.bin: truncated at byte 4 reading version");
+}
+
+// The content hash (change detection of `bulwark run`) covers the rule table.
+TEST_F(BundleDirTest, ContentHashCoversTheTables) {
+  std::string b = make(spec);
+  uint64_t before = readBundle(b).contentHash;
+  bundle::Manifest m = readBundle(b);
+  m.rules[1].message = "changed";
+  writeTables(b, m);
+  Bundle after = readBundle(b);
+  EXPECT_EQ(after.rules[1].message, "changed");
+  EXPECT_NE(after.contentHash, before);
+}
+
 TEST_F(BundleDirTest, VersionsMustMatch) {
   BundleSpec s = spec;
   s.abi = 99;
@@ -115,8 +149,13 @@ TEST_F(BundleDirTest, VersionsMustMatch) {
   s.compiler = "bulwarkc 0.2.0";
   expectBad(make(s, "c.bwb"), Exit::BadBundle, "compiler bulwarkc 0\\.2\\.0, this runtime is 0\\.1\\.0");
   std::string b = make(spec, "d.bwb");
-  edit(b, "format_version: 1", "format_version: 7");
-  expectBad(b, Exit::BadBundle, "format version 7");
+  edit(b, "format_version: 2", "format_version: 7");
+  expectBad(b, Exit::BadBundle, "format version 7, this runtime reads format 2");
+  // format 1 kept its rules in manifest.yaml and has no tables.bin: refused by its version
+  b = make(spec, "e.bwb");
+  edit(b, "format_version: 2", "format_version: 1");
+  fs::remove(b + "/tables.bin");
+  expectBad(b, Exit::BadBundle, "has format version 1, this runtime reads format 2");
   std::string why;
   EXPECT_TRUE(compilerCompatible("bulwarkc 0.1.7", &why)) << why;
   EXPECT_TRUE(compilerCompatible("0.1.0"));
@@ -156,7 +195,9 @@ TEST_F(BundleDirTest, ManifestMustDescribeTheObject) {
   edit(b, "hook: file.open\n    attach", "hook: file.teleport\n    attach");
   expectBad(b, Exit::BadBundle, "unknown hook 'file\\.teleport'");
   b = make(spec, "f.bwb");
-  edit(b, "  - id: 1\n", "  - id: 5\n");
+  bundle::Manifest rules;
+  rules.rules = {{0, "a", "file.open", bundle::Action::Deny, "", "", ""}, {5, "b", "file.open", bundle::Action::Deny, "", "", ""}};
+  writeTables(b, rules);
   expectBad(b, Exit::BadBundle, "has id 5, expected 1");
   b = make(spec, "g.bwb");
   edit(b, "  - name: bw_cfg_slot", "  - name: bw_cfg_nope");
