@@ -129,12 +129,15 @@ def analyse(meta, compiled, records, ops):
     for r in records:
         if r.get("type") == "swap":
             sw[r["config"]].append(r)
-    # swap_N: `bulwark load` of v2; swap_staged_N: v2 staged first, timed from `bulwark switch`
-    for c, recs in sorted(sw.items(), key=lambda kv: (int(kv[0].split("_")[-1]), "staged" in kv[0])):
+    # swap_N: `bulwark load` of v2; swap_staged_N: v2 staged first, timed from `bulwark switch`;
+    # swap_signal_N: a daemon staged v2, timed from its SIGUSR1
+    vias = ["load", "switch", "signal"]
+    via_of = lambda c: "signal" if "signal" in c else "switch" if "staged" in c else "load"  # noqa: E731
+    for c, recs in sorted(sw.items(), key=lambda kv: (int(kv[0].split("_")[-1]), vias.index(via_of(kv[0])))):
         ok = [r for r in recs if "error" not in r]
         lat = [r["latency_ms"] for r in ok]
         res["swap"].append({
-            "rules": int(c.split("_")[-1]), "staged": "staged" in c, "rounds": len(ok),
+            "rules": int(c.split("_")[-1]), "staged": via_of(c) != "load", "via": via_of(c), "rounds": len(ok),
             "latency_ms": med(lat), "latency_min_ms": min(lat) if lat else None,
             "latency_max_ms": max(lat) if lat else None,
             "resolution_us": med([r["resolution_us"] for r in ok]),
@@ -227,11 +230,12 @@ def targets(res):
                   "measured": (f"worst {worst['compile_s']:.2f} s ({worst['hook']} {worst['kind']}); "
                                f"{len(comp) - len(ok)} of {len(comp)} do not compile yet") if worst else "none compile",
                   "pass": None if not ok else all(c["compile_s"] < 1.0 for c in ok)})
-    for s in res["swap"]:  # the target is the staged path's: `load --stage` ahead, then `switch`
+    for s in res["swap"]:  # the target is the staged paths': v2 staged ahead, then a switch command
         lat = s["latency_ms"]
         if not s.get("staged"):
             continue
-        t.append({"name": f"hot swap, {s['rules']}-rule policy staged: `bulwark switch` -> first v2 decision (TCG)",
+        command = "the daemon's SIGUSR1" if s.get("via") == "signal" else "`bulwark switch`"
+        t.append({"name": f"hot swap, {s['rules']}-rule policy staged: {command} -> first v2 decision (TCG)",
                   "target": "< 5 ms", "measured": "n/a" if lat is None else f"{lat:.1f} ms",
                   "pass": None if lat is None else lat < 5.0})
     d = res["flood"].get("deny_unlimited") or res["flood"].get("deny")
@@ -370,7 +374,10 @@ def render(res, md):
     if res["swap"]:
         out.append(f"{h}Hot swap (TCG)")
         f1 = lambda v, f="{:.1f}": "-" if v is None else f.format(v)  # noqa: E731
-        rows = [[s["rules"], "`load --stage` + `switch`" if s.get("staged") else "`load`", s["rounds"], f1(s["latency_ms"]),
+        commands = {"load": "`load`", "switch": "`load --stage` + `switch`",
+                    "signal": "daemon (`switch: on_signal`) staged, SIGUSR1"}
+        rows = [[s["rules"], commands[s.get("via", "switch" if s.get("staged") else "load")], s["rounds"],
+                 f1(s["latency_ms"]),
                  f"{s['latency_min_ms']:.1f}..{s['latency_max_ms']:.1f}" if s["latency_min_ms"] is not None else "",
                  f1(s["until_switch_ms"]), f1(s["load_verify_ms"]), f1(s["switch_us"], "{:.0f}"),
                  f1(s["switch_to_decision_us"], "{:.0f}") + (f" (max {s['switch_to_decision_max_us']:.0f})"
@@ -581,7 +588,7 @@ def smoke_problems(res, only, prof):
     if "swap" in only:
         for s in res["swap"]:
             if s["errors"] or s["latency_ms"] is None:
-                p.append(f"swap {s['rules']}{' staged' if s.get('staged') else ''}: {s['errors'] or 'no latency'}")
+                p.append(f"swap {s['rules']} {s.get('via', 'load')}: {s['errors'] or 'no latency'}")
     if "flood" in only:
         for mode in ("allow", "deny", "deny_unlimited"):
             f = res["flood"].get(mode)

@@ -24,6 +24,8 @@
 //                                    from the start of `bulwark load V2`
 //   swapstaged ID V1 V2 POLICY ROUNDS  the same with V2 staged first (`load --stage`), from the
 //                                    start of `bulwark switch POLICY`
+//   swapsignal ID V1 V2 POLICY ROUNDS  the same with a daemon (`bulwark run`, switch: on_signal)
+//                                    that staged V2, from its SIGUSR1
 //   flood ID MODE BUNDLE POLICY SECONDS ROUNDS
 //                                    MODE allow|deny: open DIR/t/flood_MODE in a loop while
 //                                    `bulwark events --format json --follow` drains the ring
@@ -757,13 +759,73 @@ int slotOf(const std::string &out) {
   return p == std::string::npos ? -1 : std::atoi(out.c_str() + p + 6);
 }
 
+// A daemon (`bulwark run`, switch: on_signal) over a bundle directory with one entry, POLICY.bwb,
+// a symlink to the version published last.
+struct SignalDaemon {
+  std::string dir = gRoot + "/swapd", log = dir + "/daemon.log", entry;
+  pid_t pid = -1;
+
+  std::string logText() const {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  bool waitForLog(const std::string &what, int seconds = 120) const {
+    for (int i = 0; i < seconds * 100; ++i) {
+      if (logText().find(what) != std::string::npos)
+        return true;
+      usleep(10000);
+    }
+    return false;
+  }
+  void publish(const std::string &bundle) {  // an atomic replace of the entry
+    std::string tmp = entry + ".new";
+    ::unlink(tmp.c_str());
+    if (::symlink(bundle.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), entry.c_str()) != 0)
+      die("publishing " + bundle + ": " + errText(errno));
+  }
+  // Starts over the loaded v1 (adopted, not loaded again) and stages v2; "" or an error.
+  std::string start(const std::string &v1, const std::string &v2, const std::string &policy) {
+    runCmd({"rm", "-rf", dir});
+    mkdirs(dir + "/bundles");
+    entry = dir + "/bundles/" + policy + ".bwb";
+    publish(v1);
+    writeFile(dir + "/bulwark.yaml", "bundle_dir: bundles\nevents: none\nevent_log: none\n"
+                                     "switch: on_signal\ndebounce_seconds: 0.1\nscope_check_seconds: 0\n");
+    pid = fork();
+    if (pid == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execlp("bulwark", "bulwark", "run", "--config", (dir + "/bulwark.yaml").c_str(), nullptr);
+      _exit(127);
+    }
+    if (!waitForLog("adopted policy " + policy))
+      return "the daemon did not adopt v1: " + tail(logText());
+    publish(v2);
+    if (!waitForLog("staged policy " + policy))
+      return "the daemon did not stage v2: " + tail(logText());
+    return "";
+  }
+  void stop() {
+    if (pid <= 0)
+      return;
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+};
+
+enum class SwapVia { Load, Switch, Signal };
+
 void runSwap(const std::string &id, const std::string &v1, const std::string &v2, const std::string &policy,
-             int rounds, bool staged) {
+             int rounds, SwapVia via) {
+  bool staged = via != SwapVia::Load;
   std::string path = gRoot + "/t/swap";
   int cpus = cpuCount();
   for (int r = 0; r < rounds; ++r) {
     Json j;
-    j.add("type", "swap").add("config", id).add("round", r).add("cpus", cpus).add("staged", staged);
+    j.add("type", "swap").add("config", id).add("round", r).add("cpus", cpus).add("staged", staged)
+        .add("via", via == SwapVia::Load ? "load" : via == SwapVia::Switch ? "switch" : "signal");
     std::string error;
     Cmd l1 = runCmd({"bulwark", "load", v1});
     if (l1.status != 0) {
@@ -773,10 +835,19 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
     // Staged: v2 is loaded, verified and wired before the clock starts; what is timed is the
     // `switch` command.
     Cmd st;
-    if (staged) {
+    SignalDaemon daemon;
+    if (via == SwapVia::Switch) {
       st = runCmd({"bulwark", "load", "--stage", v2});
       if (st.status != 0) {
         j.add("error", "staging v2 failed: " + tail(st.out)).print();
+        runCmd({"bulwark", "unload", policy});
+        continue;
+      }
+    } else if (via == SwapVia::Signal) {
+      std::string why = daemon.start(v1, v2, policy);
+      if (!why.empty()) {
+        daemon.stop();
+        j.add("error", why).print();
         runCmd({"bulwark", "unload", policy});
         continue;
       }
@@ -832,12 +903,22 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
     usleep(100000);  // the hammer is in its loop, v1 allowing
     uint64_t opensBefore = sh->opens;
     uint64_t issue = nowNs();
-    Cmd l2 = staged ? runCmd({"bulwark", "switch", policy}) : runCmd({"bulwark", "load", v2});
+    Cmd l2;
+    if (via == SwapVia::Signal) {
+      kill(daemon.pid, SIGUSR1);
+      daemon.waitForLog("switched policy " + policy, 10);
+      l2.out = daemon.logText();
+      l2.status = l2.out.find("switched policy " + policy) != std::string::npos ? 0 : 1;
+    } else {
+      l2 = runCmd(staged ? std::vector<std::string>{"bulwark", "switch", policy}
+                         : std::vector<std::string>{"bulwark", "load", v2});
+    }
     uint64_t exited = nowNs();
     for (int i = 0; i < 10000 && !sh->flipAfter && !sh->otherErr; ++i)
       usleep(1000);
     sh->stop = 1;
     waitpid(ham, nullptr, 0);
+    daemon.stop();
     if (l2.status != 0)
       error = (staged ? "switching to v2 failed: " : "loading v2 failed: ") + tail(l2.out);
     else if (sh->otherErr)
@@ -1116,9 +1197,10 @@ int runPlan(const std::string &file) {
         die(file + ":" + std::to_string(lineNo) + ": run without a group");
       runGroup(*g);
       g.reset();
-    } else if (w[0] == "swap" || w[0] == "swapstaged") {
+    } else if (w[0] == "swap" || w[0] == "swapstaged" || w[0] == "swapsignal") {
       need(6);
-      runSwap(w[1], w[2], w[3], w[4], std::atoi(w[5].c_str()), w[0] == "swapstaged");
+      SwapVia via = w[0] == "swap" ? SwapVia::Load : w[0] == "swapstaged" ? SwapVia::Switch : SwapVia::Signal;
+      runSwap(w[1], w[2], w[3], w[4], std::atoi(w[5].c_str()), via);
     } else if (w[0] == "flood") {
       need(7);
       runFlood(w[1], w[2], w[3], w[4], std::atof(w[5].c_str()), std::atoi(w[6].c_str()));

@@ -103,7 +103,7 @@ struct Daemon::Loop {
   std::vector<std::string> lastStale;
 };
 
-// Signals (TERM, INT, HUP) and inotify as file descriptors, the metrics socket, the events
+// Signals (TERM, INT, HUP, USR1) and inotify as file descriptors, the metrics socket, the events
 // output and its reader, all in one epoll set.
 Daemon::Loop::Loop(Daemon &d) : d(d) {
   sigset_t mask;
@@ -111,6 +111,7 @@ Daemon::Loop::Loop(Daemon &d) : d(d) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGUSR1);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   sigfd = Fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   d.inotify_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -234,11 +235,15 @@ void Daemon::Loop::resumeEvents() {
   readEvents();
 }
 
-// SIGHUP reconciles now; SIGTERM and SIGINT stop the loop (the policies stay loaded).
+// SIGUSR1 switches to the staged versions at once (switch: on_signal); SIGHUP reconciles now;
+// SIGTERM and SIGINT stop the loop (the policies stay loaded).
 void Daemon::Loop::readSignals() {
   signalfd_siginfo si{};
   while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
-    if (si.ssi_signo == SIGHUP) {
+    if (si.ssi_signo == SIGUSR1) {
+      if (d.switchHeld())
+        pendingAt = monotonicSeconds();  // stage the failed ones again
+    } else if (si.ssi_signo == SIGHUP) {
       d.log("SIGHUP: reconciling");
       pendingAt = monotonicSeconds();
     } else {

@@ -16,6 +16,7 @@
 #include <iosfwd>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,14 @@ struct DaemonConfig {
   double debounceSeconds = 0.3;         // quiet time after a change before reconciling
   double resyncSeconds = 60;            // reconcile this often even without inotify events
   double scopeCheckSeconds = 1;         // check scope cgroups this often (0: never)
+  // on_signal: a changed bundle is staged and switched to on SIGUSR1 (all staged policies at
+  // once), not at once; immediate (default) switches as soon as it is staged.
+  bool switchOnSignal = false;
 };
 
 // Parses the YAML config (keys: bundle_dir, pin_root, mode, metrics, events, events_format,
-// event_log, event_log_max_bytes, unload_removed, debounce_seconds, resync_seconds, scope_check_seconds). Relative paths are relative to
+// event_log, event_log_max_bytes, unload_removed, debounce_seconds, resync_seconds, scope_check_seconds,
+// switch). Relative paths are relative to
 // `baseDir`. Throws Error(Usage) naming the problem.
 DaemonConfig parseDaemonConfig(const std::string &yaml, const std::filesystem::path &baseDir);
 
@@ -57,7 +62,9 @@ std::optional<ListenAddress> parseListenAddress(const std::string &spec, std::st
 std::vector<std::filesystem::path> scanBundleDir(const std::filesystem::path &dir);
 
 struct ReconcileAction {
-  enum class Kind { Load, Adopt, Unload, Keep } kind;
+  // Stage: load a changed version staged, switched to on SIGUSR1 (switch: on_signal); Hold:
+  // that version is staged already; Unstage: the bundle is back to the enforcing version.
+  enum class Kind { Load, Adopt, Unload, Keep, Stage, Hold, Unstage } kind;
   std::string policy;
   std::filesystem::path bundle;  // Load/Adopt/Keep
   std::string reason;
@@ -78,10 +85,14 @@ struct LoadedPolicy {
   std::string mode;
   bool healthy = true;
   bool tampered = false;  // kernel wiring differs from what was loaded (Runtime::list)
+  bool enforcing = true;     // false: only a staged version (a first `load --stage` by hand)
+  uint64_t stagedHash = 0;  // the staged version's, 0 if none
+  std::string stagedMode = "";  // its mode word
 };
 std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found,
                                            const std::vector<LoadedPolicy> &loaded,
-                                           const std::filesystem::path &bundleDir, bool unloadRemoved);
+                                           const std::filesystem::path &bundleDir, bool unloadRemoved,
+                                           bool holdSwitches = false);
 
 // Prometheus text exposition helpers.
 std::string promLabel(const std::string &value);  // escaped and quoted
@@ -100,11 +111,16 @@ private:
   void log(const std::string &msg);
   void rebuildWatches();
   void loadMetrics(std::ostream &o) const;
+  void loadAction(const ReconcileAction &a, const Bundle &b);
+  // SIGUSR1 with switch: on_signal: every policy staged for it switches to its staged version;
+  // one whose staged version cannot be switched to is unstaged. Returns those failures.
+  int switchHeld();
 
   DaemonConfig cfg_;
   Runtime rt_;
   int inotify_ = -1;
   std::map<int, std::string> watches_;
+  std::set<std::string> held_;  // policies staged and waiting for SIGUSR1
   // metrics
   std::map<std::string, uint64_t> loadsOk_, loadsFailed_, unloads_;
   std::map<std::string, double> lastLoadSeconds_, lastSwitchMicros_;

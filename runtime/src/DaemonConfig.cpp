@@ -30,7 +30,7 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
   static const std::set<std::string> known = {"bundle_dir",     "pin_root",      "mode",
                                               "metrics",        "events",        "events_format",  "event_log",  "event_log_max_bytes",
                                               "unload_removed", "debounce_seconds", "resync_seconds",
-                                              "scope_check_seconds"};
+                                              "scope_check_seconds", "switch"};
   for (const auto &kv : n) {
     std::string k = kv.first.as<std::string>();
     if (!known.count(k))
@@ -75,6 +75,12 @@ DaemonConfig parseDaemonConfig(const std::string &yaml, const fs::path &baseDir)
       c.resyncSeconds = n["resync_seconds"].as<double>();
     if (n["scope_check_seconds"])
       c.scopeCheckSeconds = n["scope_check_seconds"].as<double>();
+    if (n["switch"]) {
+      std::string when = n["switch"].as<std::string>();
+      if (when != "immediate" && when != "on_signal")
+        bad("switch must be immediate or on_signal, not '" + when + "'");
+      c.switchOnSignal = when == "on_signal";
+    }
   } catch (const YAML::Exception &e) {
     bad(std::string("bad value: ") + e.what());
   }

@@ -174,6 +174,10 @@ void Daemon::loadMetrics(std::ostream &o) const {
   help(o, "bulwark_last_switch_duration_seconds", "gauge", "duration of the bw_gen write of the last load");
   for (const auto &[p, us] : lastSwitchMicros_)
     o << "bulwark_last_switch_duration_seconds{policy=" << promLabel(p) << "} " << us / 1e6 << "\n";
+  help(o, "bulwark_policy_staged_for_signal", "gauge",
+       "1 for a policy whose new version is staged and switched on SIGUSR1 (switch: on_signal)");
+  for (const auto &p : held_)
+    o << "bulwark_policy_staged_for_signal{policy=" << promLabel(p) << "} 1\n";
   help(o, "bulwark_bundle_errors", "gauge", "1 for a bundle in the directory that cannot be loaded");
   for (const auto &[path, err] : lastError_)
     o << "bulwark_bundle_errors{bundle=" << promLabel(path) << "} 1\n";

@@ -34,9 +34,21 @@ static bool under(const std::string &path, const fs::path &dir) {
   return path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
 }
 
+// A loaded, healthy policy whose bundle changed: load it, or with held switches stage it
+// (unless that very version is staged already).
+static ReconcileAction changedAction(const LoadedPolicy &l, const FoundBundle &f, bool holdSwitches) {
+  using K = ReconcileAction::Kind;
+  std::string why = l.contentHash != f.contentHash ? "changed" : "mode " + l.mode + " -> " + f.mode;
+  if (!holdSwitches || !l.enforcing)  // nothing enforces: waiting gains nothing
+    return {K::Load, f.policy, f.path, why};
+  if (l.stagedHash == f.contentHash && l.stagedMode == f.mode)
+    return {K::Hold, f.policy, f.path, why + ", staged: switched on SIGUSR1"};
+  return {K::Stage, f.policy, f.path, why};
+}
+
 std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found,
                                            const std::vector<LoadedPolicy> &loaded, const fs::path &bundleDir,
-                                           bool unloadRemoved) {
+                                           bool unloadRemoved, bool holdSwitches) {
   using K = ReconcileAction::Kind;
   std::vector<ReconcileAction> out;
   std::map<std::string, const LoadedPolicy *> byName;
@@ -60,10 +72,10 @@ std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found
         out.push_back({K::Load, f.policy, f.path, "tampered: repairing from the bundle"});
       else if (!l.healthy)
         out.push_back({K::Load, f.policy, f.path, "loaded but broken"});
-      else if (l.contentHash != f.contentHash)
-        out.push_back({K::Load, f.policy, f.path, "changed"});
-      else if (l.mode != f.mode)
-        out.push_back({K::Load, f.policy, f.path, "mode " + l.mode + " -> " + f.mode});
+      else if (l.contentHash != f.contentHash || l.mode != f.mode)
+        out.push_back(changedAction(l, f, holdSwitches));
+      else if (holdSwitches && l.stagedHash)
+        out.push_back({K::Unstage, f.policy, f.path, "unchanged: dropping the version staged for the signal"});
       else
         out.push_back({K::Adopt, f.policy, f.path, "unchanged"});
     }
@@ -97,6 +109,59 @@ static LoadResult stageAndSwitch(Runtime &rt, const Bundle &b, LoadOptions o) {
   return r;
 }
 
+// Loads (stage and switch) or, for a Stage action, stages and leaves the switch to SIGUSR1;
+// a bundle that cannot be staged (kprobe hooks) is loaded either way.
+void Daemon::loadAction(const ReconcileAction &a, const Bundle &b) {
+  LoadOptions o;
+  o.mode = cfg_.mode;
+  bool hold = a.kind == ReconcileAction::Kind::Stage && canStage(b);
+  if (hold)
+    o.stage = true;
+  LoadResult r = hold ? rt_.load(b, o) : stageAndSwitch(rt_, b, o);
+  loadsOk_[a.policy]++;
+  lastLoadSeconds_[a.policy] = r.totalMs / 1000;
+  if (hold) {
+    held_.insert(a.policy);
+    log("staged policy " + a.policy + " (" + a.reason + ", slot " + std::to_string(r.slot) + ", generation " +
+        std::to_string(r.gen) + ", " + std::to_string(int(r.totalMs)) + " ms): switched on SIGUSR1");
+  } else {
+    lastSwitchMicros_[a.policy] = r.switchUs;
+    log(std::string(r.replaced ? "replaced" : "loaded") + " policy " + a.policy + " (" + a.reason + ", slot " +
+        std::to_string(r.slot) + ", generation " + std::to_string(r.gen) + ", " + std::to_string(int(r.totalMs)) +
+        " ms)");
+  }
+  for (const auto &w : r.warnings)
+    log("warning: " + w);
+}
+
+int Daemon::switchHeld() {
+  std::set<std::string> held = std::move(held_);
+  held_.clear();
+  int failures = 0;
+  if (held.empty())
+    log("SIGUSR1: no staged version to switch to");
+  for (const auto &policy : held) {
+    try {
+      LoadResult r = rt_.switchStaged(policy);
+      lastSwitchMicros_[policy] = r.switchUs;
+      log("switched policy " + policy + " to its staged version (SIGUSR1, generation " + std::to_string(r.gen) +
+          ", checks " + std::to_string(r.untilSwitchMs) + " ms, switch " + std::to_string(r.switchUs) + " us)");
+      for (const auto &w : r.warnings)
+        log("warning: " + w);
+    } catch (const Error &e) {
+      failures++;
+      loadsFailed_[policy]++;
+      log("policy " + policy + ": switching on SIGUSR1 failed: " + e.what() +
+          " (the loaded version keeps enforcing; staging it again)");
+      try {
+        rt_.unstage(policy);
+      } catch (const Error &) {  // nothing staged any more: the next reconcile stages anew either way
+      }
+    }
+  }
+  return failures;
+}
+
 int Daemon::reconcile(bool startup) {
   reconciles_++;
   std::vector<FoundBundle> found;
@@ -122,8 +187,15 @@ int Daemon::reconcile(bool startup) {
   }
   std::vector<LoadedPolicy> loaded;
   for (const auto &s : rt_.list()) {
-    loaded.push_back({s.name, fieldString(s.active.bundle), s.active.contentHash,
-                      modeWord(s.active.mode), s.healthy, !s.tampering.empty()});
+    LoadedPolicy &l = loaded.emplace_back(LoadedPolicy{s.name, fieldString(s.active.bundle), s.active.contentHash,
+                                                       modeWord(s.active.mode), s.healthy, !s.tampering.empty()});
+    l.enforcing = s.active.valid == kGenLoaded;
+    if (s.staged.valid == kGenStaged) {
+      l.stagedHash = s.staged.contentHash;
+      l.stagedMode = modeWord(s.staged.mode);
+      if (!l.enforcing)
+        l.bundle = fieldString(s.staged.bundle);
+    }
     // Integrity: wiring that differs from what was loaded. A policy whose bundle is in the
     // directory is loaded again below (the repair); the log says which.
     if (!s.tampering.empty()) {
@@ -135,7 +207,8 @@ int Daemon::reconcile(bool startup) {
     }
   }
   int failures = 0;
-  for (const auto &a : planReconcile(found, loaded, cfg_.bundleDir, cfg_.unloadRemoved)) {
+  held_.clear();
+  for (const auto &a : planReconcile(found, loaded, cfg_.bundleDir, cfg_.unloadRemoved, cfg_.switchOnSignal)) {
     using K = ReconcileAction::Kind;
     try {
       switch (a.kind) {
@@ -147,20 +220,19 @@ int Daemon::reconcile(bool startup) {
         if (startup)
           log("policy " + a.policy + ": " + a.reason);
         break;
-      case K::Load: {
-        LoadOptions o;
-        o.mode = cfg_.mode;
-        auto r = stageAndSwitch(rt_, bundles.at(a.bundle.string()), o);
-        loadsOk_[a.policy]++;
-        lastLoadSeconds_[a.policy] = r.totalMs / 1000;
-        lastSwitchMicros_[a.policy] = r.switchUs;
-        log(std::string(r.replaced ? "replaced" : "loaded") + " policy " + a.policy + " (" + a.reason +
-            ", slot " + std::to_string(r.slot) + ", generation " + std::to_string(r.gen) + ", " +
-            std::to_string(int(r.totalMs)) + " ms)");
-        for (const auto &w : r.warnings)
-          log("warning: " + w);
+      case K::Load:
+      case K::Stage:
+        loadAction(a, bundles.at(a.bundle.string()));
         break;
-      }
+      case K::Hold:
+        held_.insert(a.policy);
+        if (startup)
+          log("policy " + a.policy + ": " + a.reason);
+        break;
+      case K::Unstage:
+        rt_.unstage(a.policy);
+        log("policy " + a.policy + ": " + a.reason);
+        break;
       case K::Unload:
         rt_.unload(a.policy);
         unloads_[a.policy]++;

@@ -48,6 +48,9 @@ TEST(DaemonConfig, ParsesAndResolvesPaths) {
   EXPECT_EQ(d.events, "stdout");
   EXPECT_TRUE(d.unloadRemoved);
   EXPECT_FALSE(d.mode.has_value());
+  EXPECT_FALSE(d.switchOnSignal);
+  EXPECT_TRUE(parseDaemonConfig("bundle_dir: /b\nswitch: on_signal\n", "/").switchOnSignal);
+  EXPECT_FALSE(parseDaemonConfig("bundle_dir: /b\nswitch: immediate\n", "/").switchOnSignal);
 }
 
 TEST(DaemonConfig, ListenAddresses) {
@@ -78,7 +81,8 @@ TEST(DaemonConfig, ErrorsAreUsageErrors) {
                           "bundle_dir: /b\nmode: maybe\n", "bundle_dir: /b\nmetrics: 9737\n",
                           "bundle_dir: /b\nmetrics: 127.0.0.1:99999\n",
                           "bundle_dir: /b\nevents_format: xml\n", "bundle_dir: /b\nresync_seconds: 0\n",
-                          "bundle_dir: /b\nunload_removed: perhaps\n", "bundle_dir: [\n"}) {
+                          "bundle_dir: /b\nunload_removed: perhaps\n", "bundle_dir: [\n",
+                          "bundle_dir: /b\nswitch: later\n"}) {
     try {
       parseDaemonConfig(bad, "/");
       ADD_FAILURE() << "accepted: " << bad;
@@ -168,6 +172,60 @@ TEST(DaemonPlan, LoadsAdoptsSwapsUnloads) {
   // unload_removed: false never unloads.
   for (const auto &a : planReconcile(found, loaded, dir, false))
     EXPECT_NE(a.kind, K::Unload) << a.policy;
+}
+
+// switch: on_signal: a changed version is staged and held for SIGUSR1; what is not enforcing,
+// broken or tampered is loaded at once.
+TEST(DaemonPlan, OnSignalStagesChangesAndHoldsThem) {
+  fs::path dir = "/b";
+  std::vector<FoundBundle> found = {
+      {"/b/new.bwb", "new", 1, "enforce"},          // not loaded → load now
+      {"/b/changed.bwb", "changed", 3, "enforce"},  // other content → stage
+      {"/b/mode.bwb", "mode", 4, "audit"},          // other mode → stage
+      {"/b/held.bwb", "held", 5, "enforce"},        // this content is staged → hold
+      {"/b/restaged.bwb", "restaged", 6, "enforce"},  // another content is staged → stage again
+      {"/b/back.bwb", "back", 7, "enforce"},        // back to the enforcing content → unstage
+      {"/b/broken.bwb", "broken", 8, "enforce"},    // BROKEN → load now (repair)
+      {"/b/only.bwb", "only", 9, "enforce"},        // only staged by hand, nothing enforces → load now
+      {"/b/same.bwb", "same", 10, "enforce"},       // unchanged, nothing staged → adopt
+  };
+  auto loadedAs = [](std::string name, uint64_t hash, std::string mode, uint64_t staged = 0,
+                     std::string stagedMode = "enforce") {
+    LoadedPolicy l{name, "/b/" + name + ".bwb", hash, mode, true};
+    l.stagedHash = staged;
+    l.stagedMode = staged ? stagedMode : "";
+    return l;
+  };
+  std::vector<LoadedPolicy> loaded = {
+      loadedAs("changed", 99, "enforce"),
+      loadedAs("mode", 4, "enforce"),
+      loadedAs("held", 98, "enforce", 5),
+      loadedAs("restaged", 97, "enforce", 96),
+      loadedAs("back", 7, "enforce", 95),
+      loadedAs("broken", 94, "enforce"),
+      loadedAs("only", 0, "enforce", 9),
+      loadedAs("same", 10, "enforce"),
+  };
+  loaded[5].healthy = false;
+  loaded[6].enforcing = false;
+  std::map<std::string, K> kinds;
+  for (const auto &a : planReconcile(found, loaded, dir, true, true))
+    kinds[a.policy] = a.kind;
+  EXPECT_EQ(kinds["new"], K::Load);
+  EXPECT_EQ(kinds["changed"], K::Stage);
+  EXPECT_EQ(kinds["mode"], K::Stage);
+  EXPECT_EQ(kinds["held"], K::Hold);
+  EXPECT_EQ(kinds["restaged"], K::Stage);
+  EXPECT_EQ(kinds["back"], K::Unstage);
+  EXPECT_EQ(kinds["broken"], K::Load);
+  EXPECT_EQ(kinds["only"], K::Load);
+  EXPECT_EQ(kinds["same"], K::Adopt);
+  // The same state with immediate switches: every change is a load, nothing is held.
+  for (const auto &a : planReconcile(found, loaded, dir, true, false)) {
+    EXPECT_NE(a.kind, K::Stage) << a.policy;
+    EXPECT_NE(a.kind, K::Hold) << a.policy;
+    EXPECT_NE(a.kind, K::Unstage) << a.policy;
+  }
 }
 
 TEST(DaemonMetrics, LabelEscaping) {

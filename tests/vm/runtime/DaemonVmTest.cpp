@@ -240,5 +240,55 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   EXPECT_EQ(Stop(), 0) << Slurp(log);
 }
 
+// switch: on_signal: a changed bundle is staged while the loaded version keeps enforcing, and
+// SIGUSR1 switches to it; a restarted daemon still holds it, and a bundle that goes back to
+// the enforcing version drops what was staged.
+TEST_F(DaemonTest, SwitchesToStagedVersionsOnSignal) {
+  std::ofstream(cfg, std::ios::app) << "switch: on_signal\n";
+  BundleSpec v1, v2;
+  v1.deny = {IdOf(a)};
+  v2.deny = {IdOf(b)};
+  Publish(v1);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Open(a) == EPERM; })) << "a first load is not held\n" << Slurp(log);
+
+  Publish(v2);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("staged policy deny-test (changed") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_NE(HttpGet(kPort, "/metrics").find("bulwark_policy_staged_for_signal{policy=\"deny-test\"} 1"),
+            std::string::npos);
+  EXPECT_NE(Bulwark(root, {"status"}).output.find("STAGED"), std::string::npos);
+  EXPECT_EQ(Open(a), EPERM) << "v1 enforces until the signal";
+  EXPECT_EQ(guest::OpenErrno(b), 0);
+
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
+  Start();  // a restarted daemon holds the staged version, it does not stage it again
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("staged: switched on SIGUSR1") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_EQ(Slurp(log).find("staged policy"), std::string::npos) << Slurp(log);
+  EXPECT_EQ(Open(a), EPERM);
+
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return Open(b) == EPERM && guest::OpenErrno(a) == 0; })) << Slurp(log);
+  EXPECT_TRUE(WaitFor([&] {
+    return Slurp(log).find("switched policy deny-test to its staged version (SIGUSR1") != std::string::npos;
+  })) << Slurp(log);
+  EXPECT_EQ(Bulwark(root, {"status"}).output.find("STAGED"), std::string::npos);
+
+  Publish(v1);  // staged again, then the bundle goes back to what enforces
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("staged policy deny-test (changed") != std::string::npos; }))
+      << Slurp(log);
+  Publish(v2);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("dropping the version staged") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_EQ(Bulwark(root, {"status"}).output.find("STAGED"), std::string::npos);
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("SIGUSR1: no staged version") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_EQ(Open(b), EPERM);
+  EXPECT_EQ(guest::OpenErrno(a), 0);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
+}
+
 }  // namespace
 }  // namespace bulwark::rttest
