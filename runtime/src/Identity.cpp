@@ -166,33 +166,10 @@ bool fullValue(int exact, int prefix, const IdentityLabel &l, bw_match_val &val)
   return prefix >= 0 && bpf_map_lookup_elem(prefix, &k, &val) == 0;
 }
 
-// Every entry of a hash map in batches of kBatch (a few bpf() calls for 10,000 labels, which
-// a switch reads before its write); false if the map has no batch operations (an LPM trie).
-bool batchEntries(int fd, size_t keySize, size_t valueSize, std::vector<std::pair<std::string, std::string>> &out) {
-  constexpr uint32_t kBatch = 4096;
-  std::string keys(kBatch * keySize, '\0'), values(kBatch * valueSize, '\0');
-  uint64_t in = 0, next = 0;  // opaque batch positions (a hash bucket index)
-  for (bool first = true;; first = false) {
-    uint32_t count = kBatch;
-    int rc = bpf_map_lookup_batch(fd, first ? nullptr : &in, &next, keys.data(), values.data(), &count, nullptr);
-    int err = rc ? errno : 0;
-    if (rc && err != ENOENT) {
-      if (first)
-        return false;  // no batch operations for this map (the caller walks it key by key)
-      throw Error(Exit::Failed, "cannot read a map: " + errnoText(err));
-    }
-    for (uint32_t i = 0; i < count; ++i)
-      out.emplace_back(keys.substr(i * keySize, keySize), values.substr(i * valueSize, valueSize));
-    if (err == ENOENT)
-      return true;
-    in = next;
-  }
-}
-
 // Every entry of a map, as key and value bytes.
 std::vector<std::pair<std::string, std::string>> entries(int fd, size_t keySize, size_t valueSize) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (fd < 0 || batchEntries(fd, keySize, valueSize, out))
+  if (fd < 0)
     return out;
   std::string k(keySize, '\0'), next(keySize, '\0'), v(valueSize, '\0');
   for (void *cur = nullptr; bpf_map_get_next_key(fd, cur, next.data()) == 0; cur = k.data()) {
