@@ -162,6 +162,20 @@ int Daemon::switchHeld() {
   return failures;
 }
 
+// What planReconcile needs of a policy `list` found: its enforcing and its staged version.
+static LoadedPolicy loadedPolicy(const PolicySummary &s) {
+  LoadedPolicy l{s.name, fieldString(s.active.bundle), s.active.contentHash, modeWord(s.active.mode), s.healthy,
+                 !s.tampering.empty()};
+  l.enforcing = s.active.valid == kGenLoaded;
+  if (s.staged.valid == kGenStaged) {
+    l.stagedHash = s.staged.contentHash;
+    l.stagedMode = modeWord(s.staged.mode);
+    if (!l.enforcing)
+      l.bundle = fieldString(s.staged.bundle);
+  }
+  return l;
+}
+
 int Daemon::reconcile(bool startup) {
   reconciles_++;
   std::vector<FoundBundle> found;
@@ -187,15 +201,7 @@ int Daemon::reconcile(bool startup) {
   }
   std::vector<LoadedPolicy> loaded;
   for (const auto &s : rt_.list()) {
-    LoadedPolicy &l = loaded.emplace_back(LoadedPolicy{s.name, fieldString(s.active.bundle), s.active.contentHash,
-                                                       modeWord(s.active.mode), s.healthy, !s.tampering.empty()});
-    l.enforcing = s.active.valid == kGenLoaded;
-    if (s.staged.valid == kGenStaged) {
-      l.stagedHash = s.staged.contentHash;
-      l.stagedMode = modeWord(s.staged.mode);
-      if (!l.enforcing)
-        l.bundle = fieldString(s.staged.bundle);
-    }
+    loaded.push_back(loadedPolicy(s));
     // Integrity: wiring that differs from what was loaded. A policy whose bundle is in the
     // directory is loaded again below (the repair); the log says which.
     if (!s.tampering.empty()) {
