@@ -455,12 +455,19 @@ void writeFile(const std::string &p, const std::string &data, mode_t mode = 0644
   ::close(fd);
 }
 
-void copyFile(const std::string &from, const std::string &to, mode_t mode) {
-  std::ifstream in(from, std::ios::binary);
+// The whole file; nullopt if it cannot be opened.
+std::optional<std::string> readFile(const std::string &p) {
+  std::ifstream in(p, std::ios::binary);
   if (!in)
+    return std::nullopt;
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void copyFile(const std::string &from, const std::string &to, mode_t mode) {
+  auto data = readFile(from);
+  if (!data)
     die("cannot read " + from);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  writeFile(to, data, mode);
+  writeFile(to, *data, mode);
   ::chmod(to.c_str(), mode);
 }
 
@@ -765,10 +772,7 @@ struct SignalDaemon {
   std::string dir = gRoot + "/swapd", log = dir + "/daemon.log", entry;
   pid_t pid = -1;
 
-  std::string logText() const {
-    std::ifstream in(log);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
+  std::string logText() const { return readFile(log).value_or(""); }
   bool waitForLog(const std::string &what, int seconds = 120) const {
     for (int i = 0; i < seconds * 100; ++i) {
       if (logText().find(what) != std::string::npos)
@@ -962,8 +966,7 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
 
 // utime + stime of a process, from /proc/PID/stat (clock ticks).
 double procCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string all = readFile("/proc/" + std::to_string(pid) + "/stat").value_or("");
   auto p = all.rfind(')');
   if (p == std::string::npos)
     return 0;

@@ -7,6 +7,7 @@
 #include "PolicyState.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 namespace bulwark::rt {
@@ -115,20 +116,18 @@ void Daemon::loadAction(const ReconcileAction &a, const Bundle &b) {
   LoadOptions o;
   o.mode = cfg_.mode;
   bool hold = a.kind == ReconcileAction::Kind::Stage && canStage(b);
-  if (hold)
-    o.stage = true;
+  o.stage = hold;
   LoadResult r = hold ? rt_.load(b, o) : stageAndSwitch(rt_, b, o);
   loadsOk_[a.policy]++;
   lastLoadSeconds_[a.policy] = r.totalMs / 1000;
+  std::string what = " policy " + a.policy + " (" + a.reason + ", slot " + std::to_string(r.slot) + ", generation " +
+                     std::to_string(r.gen) + ", " + std::to_string(int(r.totalMs)) + " ms)";
   if (hold) {
     held_.insert(a.policy);
-    log("staged policy " + a.policy + " (" + a.reason + ", slot " + std::to_string(r.slot) + ", generation " +
-        std::to_string(r.gen) + ", " + std::to_string(int(r.totalMs)) + " ms): switched on SIGUSR1");
+    log("staged" + what + ": switched on SIGUSR1");
   } else {
     lastSwitchMicros_[a.policy] = r.switchUs;
-    log(std::string(r.replaced ? "replaced" : "loaded") + " policy " + a.policy + " (" + a.reason + ", slot " +
-        std::to_string(r.slot) + ", generation " + std::to_string(r.gen) + ", " + std::to_string(int(r.totalMs)) +
-        " ms)");
+    log((r.replaced ? "replaced" : "loaded") + what);
   }
   for (const auto &w : r.warnings)
     log("warning: " + w);
@@ -144,8 +143,10 @@ int Daemon::switchHeld() {
     try {
       LoadResult r = rt_.switchStaged(policy);
       lastSwitchMicros_[policy] = r.switchUs;
+      char timing[64];  // as `bulwark switch` prints them
+      std::snprintf(timing, sizeof timing, "checks %.2f ms, switch %.1f us", r.untilSwitchMs, r.switchUs);
       log("switched policy " + policy + " to its staged version (SIGUSR1, generation " + std::to_string(r.gen) +
-          ", checks " + std::to_string(r.untilSwitchMs) + " ms, switch " + std::to_string(r.switchUs) + " us)");
+          ", " + timing + ")");
       for (const auto &w : r.warnings)
         log("warning: " + w);
     } catch (const Error &e) {
