@@ -3,7 +3,7 @@
  * Three kinds of bitcode are linked by bulwarkc into one policy object:
  *   bw_lib.bc          maps, policy rodata, extraction/matching/emission functions
  *   hooks/<hook>.bc    one LSM program per hook: extraction, decision call, verdict, chain
- *   generated module   bw_need_<H>, bw_decide_<H>, bw_policy_info
+ *   generated module   bw_need_<H>, bw_precheck_<H>, bw_decide_<H>, bw_policy_info
  * Everything but the programs (and the rodata the runtime sets) is internalised after
  * linking and optimised together, so extraction code for unread fields disappears.
  */
@@ -49,8 +49,8 @@ enum bw_field_slots {
   extern __u32 bw_decide_##id(struct bw_event *ev); /* decision word */               \
   extern __u32 bw_has_rules_##id(void); /* 0: the program only keeps bw_m_ident current */       \
   extern __u64 bw_lazy_##id(struct bw_event *ev); /* need bits extracted as objects only */    \
-  extern __u64 bw_guard_need_##id(void); /* need bits the guard reads */                         \
-  extern __u32 bw_guard_##id(struct bw_event *ev); /* BW_GUARD_PASS, or the decision word */
+  extern __u64 bw_precheck_need_##id(void); /* need bits the precheck reads */                     \
+  extern __u32 bw_precheck_##id(struct bw_event *ev); /* BW_PRECHECK_PASS, or the decision word */
 #include "hooks.def"
 /* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
@@ -133,10 +133,11 @@ __u32 bw_slot(void);
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
  * program's arguments `args`. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
- *      them whose object alone is extracted this event), first = bw_guard_need_<id>()
- *   2. the guard: fill (bw_fill_common, extract) the fields `first`; word = bw_guard_<id>(ev):
- *      the decision when no rule can hold (the cheap tests every rule needs failed), else
- *      BW_GUARD_PASS, then step 3. A hook without a guard folds this step away.
+ *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
+ *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;
+ *      word = bw_precheck_<id>(ev): the decision when no rule can hold (the cheap tests every
+ *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
+ *      folds this step away.
  *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
  *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_full),
  *      then fill every field not filled yet and the lazy ones
@@ -147,13 +148,13 @@ __u32 bw_slot(void);
   ({                                                                                               \
     __u64 __need = bw_need_##id();                                                                 \
     __u64 __lazy = bw_lazy_##id(ev);                                                               \
-    __u64 __done = bw_guard_need_##id();                                                           \
+    __u64 __done = bw_precheck_need_##id();                                                        \
     if (__done) {                                                                                  \
       bw_fill_common(ev, __done);                                                                  \
       extract(ev, __done, ##__VA_ARGS__);                                                          \
     }                                                                                              \
-    __u32 __word = bw_guard_##id(ev);                                                              \
-    if (__word == BW_GUARD_PASS) {                                                                 \
+    __u32 __word = bw_precheck_##id(ev);                                                           \
+    if (__word == BW_PRECHECK_PASS) {                                                              \
       bw_fill_common(ev, __need & ~__done);                                                        \
       extract(ev, __need & ~__done, ##__VA_ARGS__);                                                \
       __done |= __need;                                                                            \

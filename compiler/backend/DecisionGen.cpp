@@ -71,14 +71,14 @@ public:
   DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
       : gen_(gen), lib_(lib), low_(low) {}
 
-  // Generates bw_need_<sfx>, bw_has_rules_<sfx>, bw_lazy_<sfx>, bw_guard_need_<sfx>,
-  // bw_guard_<sfx> and bw_decide_<sfx> (the names the hook's template calls).
+  // Generates bw_need_<sfx>, bw_has_rules_<sfx>, bw_lazy_<sfx>, bw_precheck_need_<sfx>,
+  // bw_precheck_<sfx> and bw_decide_<sfx> (the names the hook's template calls).
   void hook(const LoweredHook &h, const std::string &sfx) {
     // bw_need_<H>: the event fields the hook's tests read (BW_NEED_*)
     constant("bw_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.needMask);
-    // bw_guard_need_<H>: those the guard reads, extracted before it
-    constant("bw_guard_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.guardNeed);
-    guard(h, sfx);
+    // bw_precheck_need_<H>: those the precheck reads, extracted before it
+    constant("bw_precheck_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.precheckNeed);
+    precheck(h, sfx);
     // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
     constant("bw_has_rules_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()), h.hasRules ? 1 : 0);
     lazy(h, sfx);
@@ -160,21 +160,21 @@ private:
     b.ir().CreateRet(mask);
   }
 
-  // bw_guard_<sfx>(ev): BW_GUARD_PASS when the hook's guard holds (or it has none), else
+  // bw_precheck_<sfx>(ev): BW_PRECHECK_PASS when the hook's precheck holds (or it has none), else
   // the decision when no rule holds.
-  void guard(const LoweredHook &h, const std::string &sfx) {
+  void precheck(const LoweredHook &h, const std::string &sfx) {
     auto &ctx = gen_.getContext();
     auto *ptrTy = llvm::PointerType::get(ctx, 0);
     auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false),
-                                     llvm::GlobalValue::ExternalLinkage, "bw_guard_" + sfx, gen_);
+                                     llvm::GlobalValue::ExternalLinkage, "bw_precheck_" + sfx, gen_);
     BpfBuilder b(gen_, f);
     b.ir().SetInsertPoint(b.block("entry"));
-    if (h.guard.kind == LCond::Kind::True) {
-      b.ir().CreateRet(b.c32(BW_GUARD_PASS));
+    if (h.precheck.kind == LCond::Kind::True) {
+      b.ir().CreateRet(b.c32(BW_PRECHECK_PASS));
       return;
     }
-    llvm::Value *holds = cond(b, h.guard, f->getArg(0), llvm::ConstantPointerNull::get(ptrTy));
-    b.ir().CreateRet(b.ir().CreateSelect(holds, b.c32(BW_GUARD_PASS), b.c32(h.guardWord)));
+    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), llvm::ConstantPointerNull::get(ptrTy));
+    b.ir().CreateRet(b.ir().CreateSelect(holds, b.c32(BW_PRECHECK_PASS), b.c32(h.precheckWord)));
   }
 
   // bw_decide_<sfx>(ev): the lowest decision word among the group lookups and the compound

@@ -405,7 +405,7 @@ private:
     gateGroups(lh, direct);
     bool alwaysDecides = lh.alwaysWord < decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow);
     if (info.kind != HookKind::Kprobe)
-      guardHook(lh, alwaysDecides || !direct.empty());
+      precheckHook(lh, alwaysDecides || !direct.empty());
     out.hooks.push_back(std::move(lh));
   }
 
@@ -890,10 +890,10 @@ void intSlotsOf(const LCond &c, uint64_t &need) {
 
 } // namespace
 
-void guardHook(LoweredHook &lh, bool unconditional) {
-  lh.guard = LCond{};
-  lh.guardNeed = 0;
-  lh.guardWord = lh.alwaysWord;
+void precheckHook(LoweredHook &lh, bool unconditional) {
+  lh.precheck = LCond{};
+  lh.precheckNeed = 0;
+  lh.precheckWord = lh.alwaysWord;
   if (unconditional || (lh.compounds.empty() && lh.markRules.empty()))
     return;
   LCond any;
@@ -912,10 +912,10 @@ void guardHook(LoweredHook &lh, bool unconditional) {
       return;
   uint64_t need = 0;
   intSlotsOf(any, need);
-  if ((lh.needMask & ~need) == 0)  // nothing but the guard's own fields to extract
+  if ((lh.needMask & ~need) == 0)  // nothing but the precheck's own fields to extract
     return;
-  lh.guard = std::move(any);
-  lh.guardNeed = need;
+  lh.precheck = std::move(any);
+  lh.precheckNeed = need;
 }
 
 } // namespace bulwark::backend
