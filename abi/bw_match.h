@@ -30,6 +30,9 @@
 #define BW_NEED_ADDR(i) (1ull << (16 + (i)))
 #define BW_NEED_STR(i) (1ull << (24 + (i)))
 #define BW_NEED_ALL 0xffffffffffffffffull
+/* bw_precheck_<H>(ev): some rule of the hook may hold, so extract the rest and decide (else it
+ * returns the decision word itself). Above every decision word (rule ids are below 2^29). */
+#define BW_PRECHECK_PASS 0xfffffffdu
 
 /* Questions to the generated bw_policy_info(what): constants of the policy, folded when the
  * module is optimised. */

@@ -15,10 +15,13 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
   bw_file_walk(f, out);
 }
 
-/* The object of process.exe alone, no string (nothing below it walks: a short call chain). */
-static __always_inline void current_exe_object(struct bw_str *out) {
+/* The object of process.exe (`parent` 0) or parent.exe alone, no string (nothing below it
+ * walks: a short call chain). */
+static __always_inline void exe_object(struct bw_str *out, int parent) {
   struct task_struct *t = bpf_get_current_task_btf();
-  struct mm_struct *mm = t->mm;
+  if (parent)
+    t = t->real_parent;
+  struct mm_struct *mm = t ? t->mm : 0;
   struct file *f = mm ? mm->exe_file : 0;
   out->obj = 0;
   out->ino = 0;

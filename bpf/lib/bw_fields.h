@@ -27,8 +27,8 @@ BW_API void bw_fill_common(struct bw_event *ev, __u64 need) {
     task_cgroup(t, &ev->strs[2]);
   if (need & BW_NEED_STR(3))
     bw_task_comm(BPF_CORE_READ(t, real_parent), &ev->strs[3]);
-  if (need & BW_NEED_STR(4))
-    bw_task_exe(BPF_CORE_READ(t, real_parent), &ev->strs[4]);
+  if ((need & BW_NEED_STR(4)) && ev->strs[4].len == 0 && !ev->strs[4].object_only)
+    bw_task_exe(BPF_CORE_READ(t, real_parent), &ev->strs[4]); /* object only: as process.exe */
 }
 
 BW_API void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot) {

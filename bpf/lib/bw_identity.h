@@ -55,7 +55,9 @@ BW_API void bw_objects_full(struct bw_event *ev) {
 BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
   if (slot == 1 && s->object_only && !s->obj) /* process.exe: its object, at its first use */
-    current_exe_object(s);
+    exe_object(s, 0);
+  if (slot == 4 && s->object_only && !s->obj) /* parent.exe: likewise */
+    exe_object(s, 1);
   struct dentry *d = (struct dentry *)s->obj;
   if (!d)
     return BW_NO_RULE;

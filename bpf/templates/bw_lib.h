@@ -3,7 +3,7 @@
  * Three kinds of bitcode are linked by bulwarkc into one policy object:
  *   bw_lib.bc          maps, policy rodata, extraction/matching/emission functions
  *   hooks/<hook>.bc    one LSM program per hook: extraction, decision call, verdict, chain
- *   generated module   bw_need_<H>, bw_decide_<H>, bw_policy_info
+ *   generated module   bw_need_<H>, bw_precheck_<H>, bw_decide_<H>, bw_policy_info
  * Everything but the programs (and the rodata the runtime sets) is internalised after
  * linking and optimised together, so extraction code for unread fields disappears.
  */
@@ -48,7 +48,9 @@ enum bw_field_slots {
   extern __u64 bw_need_##id(void);                /* BW_NEED_* bits the decision reads */      \
   extern __u32 bw_decide_##id(struct bw_event *ev); /* decision word */               \
   extern __u32 bw_has_rules_##id(void); /* 0: the program only keeps bw_m_ident current */       \
-  extern __u64 bw_lazy_##id(struct bw_event *ev); /* need bits extracted as objects only */
+  extern __u64 bw_lazy_##id(struct bw_event *ev); /* need bits extracted as objects only */    \
+  extern __u64 bw_precheck_need_##id(void); /* need bits the precheck reads */                     \
+  extern __u32 bw_precheck_##id(struct bw_event *ev); /* BW_PRECHECK_PASS, or the decision word */
 #include "hooks.def"
 /* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
@@ -131,11 +133,14 @@ __u32 bw_slot(void);
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
  * program's arguments `args`. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
- *      them whose object alone is extracted this event)
- *   2. bw_fill_common(ev, need), extract(ev, need, args...)
- *   3. word = bw_decide_<id>(ev)
+ *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
+ *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;
+ *      word = bw_precheck_<id>(ev): the decision when no rule can hold (the cheap tests every
+ *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
+ *      folds this step away.
+ *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
  *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_full),
- *      then step 2 again with need = ~need | lazy (the fields not filled yet, and the lazy ones)
+ *      then fill every field not filled yet and the lazy ones
  *   5. bw_apply(ev, word, record): counters, the record, SIGKILL for kill; its verdict is the
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
@@ -143,12 +148,21 @@ __u32 bw_slot(void);
   ({                                                                                               \
     __u64 __need = bw_need_##id();                                                                 \
     __u64 __lazy = bw_lazy_##id(ev);                                                               \
-    bw_fill_common(ev, __need);                                                                    \
-    extract(ev, __need, ##__VA_ARGS__);                                                            \
-    __u32 __word = bw_decide_##id(ev);                                                             \
+    __u64 __done = bw_precheck_need_##id();                                                        \
+    if (__done) {                                                                                  \
+      bw_fill_common(ev, __done);                                                                  \
+      extract(ev, __done, ##__VA_ARGS__);                                                          \
+    }                                                                                              \
+    __u32 __word = bw_precheck_##id(ev);                                                           \
+    if (__word == BW_PRECHECK_PASS) {                                                              \
+      bw_fill_common(ev, __need & ~__done);                                                        \
+      extract(ev, __need & ~__done, ##__VA_ARGS__);                                                \
+      __done |= __need;                                                                            \
+      __word = bw_decide_##id(ev);                                                                 \
+    }                                                                                              \
     int __record = bw_wants_record(__word);                                                        \
     if (__record) {                                                                                \
-      __need = ~__need | __lazy;                                                                   \
+      __need = ~__done | __lazy;                                                                   \
       bw_objects_full(ev);                                                                         \
       bw_fill_common(ev, __need);                                                                  \
       extract(ev, __need, ##__VA_ARGS__);                                                          \

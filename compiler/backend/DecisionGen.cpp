@@ -21,8 +21,10 @@ static_assert(ir::kMarkSlots == BW_MARK_SLOTS);
 
 namespace {
 
-// process.exe: the common string whose object the library can give alone (bw_current_exe).
+// process.exe and parent.exe: the common strings whose object the library can give alone
+// (bw_match_object).
 constexpr uint32_t kExeSlot = 1;
+constexpr uint32_t kParentExeSlot = 4;
 
 std::string hookSuffix(HookId h) {
   // the C identifier of hooks.def: FILE_OPEN
@@ -52,7 +54,8 @@ std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredH
     if (g.field.slotKind != SlotKind::Str)
       continue;
     uint32_t index = identityIndex(low, g.id);
-    bool extractedByHook = g.field.slot >= BW_COMMON_STR_SLOTS || g.field.slot == kExeSlot;
+    bool extractedByHook = g.field.slot >= BW_COMMON_STR_SLOTS || g.field.slot == kExeSlot ||
+                           g.field.slot == kParentExeSlot;
     if (!g.identity || index >= low.identity.size() || !extractedByHook)
       other.insert(g.field.slot);
     else
@@ -68,11 +71,14 @@ public:
   DecisionGen(llvm::Module &gen, llvm::Module &lib, const Lowered &low)
       : gen_(gen), lib_(lib), low_(low) {}
 
-  // Generates bw_need_<sfx>, bw_has_rules_<sfx>, bw_lazy_<sfx> and bw_decide_<sfx> (the
-  // names the hook's template calls).
+  // Generates bw_need_<sfx>, bw_has_rules_<sfx>, bw_lazy_<sfx>, bw_precheck_need_<sfx>,
+  // bw_precheck_<sfx> and bw_decide_<sfx> (the names the hook's template calls).
   void hook(const LoweredHook &h, const std::string &sfx) {
     // bw_need_<H>: the event fields the hook's tests read (BW_NEED_*)
     constant("bw_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.needMask);
+    // bw_precheck_need_<H>: those the precheck reads, extracted before it
+    constant("bw_precheck_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.precheckNeed);
+    precheck(h, sfx);
     // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
     constant("bw_has_rules_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()), h.hasRules ? 1 : 0);
     lazy(h, sfx);
@@ -152,6 +158,23 @@ private:
                                              {f->getArg(0), b.c32(slot), b.c32(bits),
                                               b.c64(BW_NEED_STR(slot))}));
     b.ir().CreateRet(mask);
+  }
+
+  // bw_precheck_<sfx>(ev): BW_PRECHECK_PASS when the hook's precheck holds (or it has none), else
+  // the decision when no rule holds.
+  void precheck(const LoweredHook &h, const std::string &sfx) {
+    auto &ctx = gen_.getContext();
+    auto *ptrTy = llvm::PointerType::get(ctx, 0);
+    auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false),
+                                     llvm::GlobalValue::ExternalLinkage, "bw_precheck_" + sfx, gen_);
+    BpfBuilder b(gen_, f);
+    b.ir().SetInsertPoint(b.block("entry"));
+    if (h.precheck.kind == LCond::Kind::True) {
+      b.ir().CreateRet(b.c32(BW_PRECHECK_PASS));
+      return;
+    }
+    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), llvm::ConstantPointerNull::get(ptrTy));
+    b.ir().CreateRet(b.ir().CreateSelect(holds, b.c32(BW_PRECHECK_PASS), b.c32(h.precheckWord)));
   }
 
   // bw_decide_<sfx>(ev): the lowest decision word among the group lookups and the compound

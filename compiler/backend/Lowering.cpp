@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <set>
 #include <functional>
 #include <tuple>
@@ -402,6 +403,9 @@ private:
     std::set<uint32_t> direct = lowerRules(h, lh, intSet);
     checkCost(info, lh);
     gateGroups(lh, direct);
+    bool alwaysDecides = lh.alwaysWord < decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow);
+    if (info.kind != HookKind::Kprobe)
+      precheckHook(lh, alwaysDecides || !direct.empty());
     out.hooks.push_back(std::move(lh));
   }
 
@@ -470,7 +474,7 @@ private:
         continue;
       }
       if (!r.marks.empty())
-        lowerMarkRule(r, h, lh, intSet, atomIds, direct);
+        lowerMarkRule(r, h, lh, intSet, atomIds);
       if (!r.decides)
         continue;
       decides = true;
@@ -505,21 +509,13 @@ private:
     return direct;
   }
 
-  // The marks of rule `r` and its condition (its tests looked up on every event: the groups
-  // they read go into `direct`).
+  // The marks of rule `r` and its condition (its groups are gated like a compound rule's).
   void lowerMarkRule(const ir::Rule &r, HookId h, LoweredHook &lh, const std::set<uint32_t> &intSet,
-                     std::map<std::string, uint32_t> &atomIds, std::set<uint32_t> &direct) {
+                     std::map<std::string, uint32_t> &atomIds) {
     MarkRule mr;
     mr.ruleId = r.id;
     mr.loc = r.loc;
     mr.cond = lowerCond(r.cond, h, lh, intSet, atomIds, ir::Action::Deny);
-    std::function<void(const LCond &)> open = [&](const LCond &c) {
-      if (c.kind == LCond::Kind::Atom && c.atom < lh.atomGroup.size())
-        direct.insert(lh.atomGroup[c.atom]);
-      for (const auto &k : c.kids)
-        open(k);
-    };
-    open(mr.cond);
     for (const auto &m : r.marks)
       mr.marks.push_back({markId(policy.name, m.name), m.onParent ? BW_MARK_ON_PARENT : BW_MARK_ON_PROCESS, m.forNs,
                           m.untilExec ? BW_MARK_UNTIL_EXEC : 0u});
@@ -807,20 +803,24 @@ void atomsOf(const LCond &c, std::set<uint32_t> &out) {
 void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct) {
   std::map<uint32_t, std::set<uint32_t>> gate;  // group -> groups it waits for
   std::set<uint32_t> open;                      // groups looked up whatever happens
-  for (const auto &c : lh.compounds) {
+  auto rule = [&](const LCond &cond) {
     std::set<uint32_t> atoms, groups;
-    atomsOf(c.cond, atoms);
+    atomsOf(cond, atoms);
     for (uint32_t a : atoms)
       if (a < lh.atomGroup.size())
         groups.insert(lh.atomGroup[a]);
-    auto need = neededGroups(c.cond, lh);
+    auto need = neededGroups(cond, lh);
     for (uint32_t g : groups) {
       if (need.empty() || need.count(g))
         open.insert(g);
       else
         gate[g].insert(need.begin(), need.end());
     }
-  }
+  };
+  for (const auto &c : lh.compounds)
+    rule(c.cond);
+  for (const auto &m : lh.markRules)
+    rule(m.cond);
   for (uint32_t g : direct)
     open.insert(g);
   for (uint32_t g : open)
@@ -839,6 +839,83 @@ void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct) {
         mask[a / 64] |= 1ull << (a % 64);
     lh.gates[g] = mask;
   }
+}
+
+namespace {
+
+// A condition on integer fields and marks alone that `c` implies, or nullopt when there is
+// none (it would be `true`).
+std::optional<LCond> cheapPart(const LCond &c) {
+  switch (c.kind) {
+  case LCond::Kind::IntCmp:
+  case LCond::Kind::Mark:
+  case LCond::Kind::False: return c;
+  case LCond::Kind::Not: {
+    const LCond &k = c.kids.at(0);
+    if (k.kind == LCond::Kind::IntCmp || k.kind == LCond::Kind::Mark)
+      return c;
+    return std::nullopt;
+  }
+  case LCond::Kind::And: {  // every conjunct holds, so does each one's cheap part
+    LCond all;
+    all.kind = LCond::Kind::And;
+    for (const auto &k : c.kids)
+      if (auto p = cheapPart(k))
+        all.kids.push_back(std::move(*p));
+    if (all.kids.empty())
+      return std::nullopt;
+    return all;
+  }
+  case LCond::Kind::Or: {  // one of them holds: each needs a cheap part
+    LCond any;
+    any.kind = LCond::Kind::Or;
+    for (const auto &k : c.kids) {
+      auto p = cheapPart(k);
+      if (!p)
+        return std::nullopt;
+      any.kids.push_back(std::move(*p));
+    }
+    return any;
+  }
+  default: return std::nullopt;
+  }
+}
+
+void intSlotsOf(const LCond &c, uint64_t &need) {
+  if (c.kind == LCond::Kind::IntCmp)
+    need |= BW_NEED_INT(c.slot);
+  for (const auto &k : c.kids)
+    intSlotsOf(k, need);
+}
+
+} // namespace
+
+void precheckHook(LoweredHook &lh, bool unconditional) {
+  lh.precheck = LCond{};
+  lh.precheckNeed = 0;
+  lh.precheckWord = lh.alwaysWord;
+  if (unconditional || (lh.compounds.empty() && lh.markRules.empty()))
+    return;
+  LCond any;
+  any.kind = LCond::Kind::Or;
+  auto add = [&](const LCond &cond) {
+    auto p = cheapPart(cond);
+    if (p)
+      any.kids.push_back(std::move(*p));
+    return p.has_value();
+  };
+  for (const auto &c : lh.compounds)
+    if (!add(c.cond))
+      return;
+  for (const auto &m : lh.markRules)
+    if (!add(m.cond))
+      return;
+  uint64_t need = 0;
+  intSlotsOf(any, need);
+  if ((lh.needMask & ~need) == 0)  // nothing but the precheck's own fields to extract
+    return;
+  lh.precheck = std::move(any);
+  lh.precheckNeed = need;
 }
 
 } // namespace bulwark::backend

@@ -230,7 +230,18 @@ bool scanFunctions(const std::vector<uint8_t> &elf, const Object &o, std::vector
       Insn in = insnAt(code + i * 8);
       uint64_t at = f.start + i;
       bool call = in.code == (kClassJmp | kOpCall) && in.src == kPseudoCall;
-      bool func = in.code == 0x18 && in.src == kPseudoFunc;
+      // A callback's address (bpf_loop): LLVM emits an ld_imm64 with src 0 and a relocation
+      // against the code section; libbpf makes it BPF_PSEUDO_FUNC at load, and the verifier
+      // counts the callback's frame on top of the referrer's. Map references relocate against
+      // data sections.
+      bool func = false;
+      if (in.code == 0x18) {
+        auto rel = o.relocs.find({f.section, at * 8});
+        func = in.src == kPseudoFunc ||
+               (rel != o.relocs.end() && rel->second < o.symbols.size() &&
+                o.symbols[rel->second].shndx < o.sections.size() &&
+                (o.sections[o.symbols[rel->second].shndx].flags & kShfExec));
+      }
       if (in.code == (kClassJmp | kOpCall) && in.src == 0 && in.imm == kHelperTailCall)
         f.tailCall = true;
       if (call || func) {

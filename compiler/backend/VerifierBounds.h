@@ -30,8 +30,9 @@ struct ProgramBounds {
 };
 
 // Analyses every program (a function in a non-.text executable section) of a BPF ELF
-// relocatable object. Calls (BPF_PSEUDO_CALL) and callback references (BPF_PSEUDO_FUNC, for
-// bpf_loop) both count as frames on the chain. A function's frame is the deepest slot its code
+// relocatable object. Calls (BPF_PSEUDO_CALL) and callback references (an ld_imm64 relocated
+// against a code section, which libbpf turns into BPF_PSEUDO_FUNC, for bpf_loop) both count as
+// frames on the chain, as the 6.1 verifier counts them. A function's frame is the deepest slot its code
 // touches, or `frameSizes[name]` (the code generator's frame, which holds every slot) when that
 // is larger. False with *error when the object cannot be read.
 bool analyseObject(const std::vector<uint8_t> &elf, std::vector<ProgramBounds> &out, std::string *error,

@@ -323,7 +323,13 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
     if (bpf_map_update_elem(ident, &l.key, &val, BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot label the object of " + l.path + ": " + errnoText(errno));
   }
-  writeObjectHints(obj);
+  // the map holds exactly these keys: hint them without reading it back
+  std::vector<bw_ident_key> keys;
+  keys.reserve(plan.labels.size());
+  for (const auto &l : plan.labels)
+    keys.push_back(l.key);
+  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
+  writeHintsOf(keys, m ? bpf_map__fd(m) : -1);
 }
 
 } // namespace bulwark::rt
@@ -349,14 +355,21 @@ void writeObjectHints(bpf_object *obj) {
 void writeHints(int ident, int hint) {
   if (ident < 0)
     return;
-  auto labels = entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val));
+  std::vector<bw_ident_key> keys;
+  for (auto &[k, v] : entries(ident, sizeof(bw_ident_key), sizeof(bw_match_val))) {
+    bw_ident_key ik;
+    std::memcpy(&ik, k.data(), sizeof ik);
+    keys.push_back(ik);
+  }
+  writeHintsOf(keys, hint);
+}
+
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int hint) {
   if (labels.empty())
     return;
   uint32_t quarter = hintQuarterOf(hint);
   std::vector<uint64_t> words(quarter / 16);
-  for (auto &[k, v] : labels) {
-    bw_ident_key ik;
-    std::memcpy(&ik, k.data(), sizeof ik);
+  for (const auto &ik : labels) {
     if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
       continue;
     uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), quarter);

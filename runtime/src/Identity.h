@@ -66,6 +66,8 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
 void writeObjectHints(bpf_object *obj);
 // The same for the maps of a pinned generation (`switch` carries labels into a staged one).
 void writeHints(int identFd, int hintFd);
+// Sets the bits of `labels` in bw_m_hint (fd `hintFd`).
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
 struct IdentityMaps {

@@ -396,3 +396,57 @@ TEST(Lowering, MarksSetTestedAndFailClosedByPolarity) {
   EXPECT_FALSE(connect->compounds[2].cond.failClosed);
   EXPECT_EQ(connect->needMask, 0u);  // marks are not event fields
 }
+
+// dropper's shape: every rule on the hook needs file.write, so a read-only open is decided
+// before any path or executable is extracted; one rule without such a test takes the precheck
+// away, and so does a rule deciding on a lookup alone.
+TEST(Lowering, AHookWhoseRulesAllNeedACheapTestIsPrecheckedByIt) {
+  auto write = [] { return cTest(FO, "file.write", TestOp::Eq, {int64_t(1)}); };
+  auto outside = [] { return cNot(cTest(FO, "file.path", TestOp::Prefix, strs({"/usr/"}))); };
+  auto shell = [] { return cTest(FO, "parent.exe", TestOp::Eq, strs({"/bin/sh"})); };
+  auto low = lowerOk(PolicyBuilder()
+                         .rule("a", FO, cAnd({write(), outside()}))
+                         .rule("b", FO, cAnd({write(), outside(), shell()}))
+                         .build());
+  const auto &h = low.hooks[0];
+  ASSERT_EQ(h.precheck.kind, be::LCond::Kind::Or);
+  ASSERT_EQ(h.precheck.kids.size(), 2u);
+  EXPECT_EQ(h.precheck.kids[0].kids.at(0).kind, be::LCond::Kind::IntCmp);
+  EXPECT_EQ(h.precheckNeed, BW_NEED_INT(7));
+  EXPECT_EQ(h.precheckWord, be::kNoRule);
+  for (auto extra : {outside(), cOr({write(), outside()}), cTest(FO, "file.path", TestOp::Eq, strs({"/x"}))}) {
+    auto other = lowerOk(PolicyBuilder().rule("a", FO, cAnd({write(), outside()})).rule("c", FO, extra).build());
+    EXPECT_EQ(other.hooks[0].precheck.kind, be::LCond::Kind::True);
+    EXPECT_EQ(other.hooks[0].precheckNeed, 0u);
+  }
+  // nothing to save: the precheck's field is all the hook reads
+  auto cheap = lowerOk(PolicyBuilder().rule("a", FO, cAnd({write(), cTest(FO, "process.uid", TestOp::Eq, {int64_t(0)})})).build());
+  EXPECT_EQ(cheap.hooks[0].precheck.kind, be::LCond::Kind::True);
+}
+
+// A mark rule's groups are gated like a compound rule's (credential_exfiltration's shape:
+// the parent's executable matters only for a credential file), and a mark-only hook whose
+// precheck fails decides what it decides when no rule holds: the allow past the last rule.
+TEST(Lowering, MarkRulesAreGatedAndPrechecked) {
+  ir::Policy p = PolicyBuilder()
+                     .rule("read", FO, cAnd({cTest(FO, "file.path", TestOp::Eq, strs({"/etc/shadow"})),
+                                             cTest(FO, "parent.exe", TestOp::Eq, strs({"/bin/sh"}))}))
+                     .rule("write", FO, cAnd({cTest(FO, "file.write", TestOp::Eq, {int64_t(1)}),
+                                              cMark(ir::kProcessMarks, "read_key")}))
+                     .build();
+  p.name = "seq";
+  for (auto &r : p.rules) {
+    r.decides = false;
+    r.marks.push_back({"read_key", false, 0, false, {}});
+  }
+  auto low = lowerOk(p);
+  const auto &h = low.hooks[0];
+  uint32_t parent = groupOf(low, "parent.exe");
+  EXPECT_TRUE(h.gates.count(parent));
+  EXPECT_FALSE(h.gates.count(groupOf(low, "file.path")));
+  EXPECT_EQ(h.precheck.kind, be::LCond::Kind::True);  // "read" has no cheap test
+  p.rules[0].cond = cAnd({cTest(FO, "file.write", TestOp::Eq, {int64_t(0)}), p.rules[0].cond});
+  auto prechecked = lowerOk(p);
+  EXPECT_EQ(prechecked.hooks[0].precheck.kind, be::LCond::Kind::Or);
+  EXPECT_EQ(prechecked.hooks[0].precheckWord, be::decisionWord(uint32_t(p.rules.size()), Action::Allow));
+}

@@ -36,41 +36,68 @@ void putInsns(std::vector<uint8_t> &b, const std::vector<Insn> &is) {
   }
 }
 
-constexpr uint8_t kStxDw = 0x7b, kMovX = 0xbf, kMovK = 0xb7, kAddK = 0x07, kCall = 0x85, kExit = 0x95;
+constexpr uint8_t kStxDw = 0x7b, kMovX = 0xbf, kMovK = 0xb7, kAddK = 0x07, kCall = 0x85, kExit = 0x95,
+                  kLdImm64 = 0x18;
 uint8_t regs(int dst, int src) { return static_cast<uint8_t>(dst | src << 4); }
 
 // A relocatable BPF object: program `prog` in section lsm/x takes `progDepth` bytes of stack
 // (through a pointer r10 - progDepth, as LLVM passes buffers) and calls `sub` in .text, which
-// stores at r10 - subDepth and, when asked, tail-calls.
-std::vector<uint8_t> object(int progDepth, int subDepth, bool subTailCalls) {
+// stores at r10 - subDepth and, when asked, tail-calls. With `cbDepth`, sub also hands bpf_loop
+// a callback `cb` (in .text after sub, storing at r10 - cbDepth) the way LLVM emits it: an
+// ld_imm64 with source register 0 relocated against .text at cb's byte offset.
+std::vector<uint8_t> object(int progDepth, int subDepth, bool subTailCalls, int cbDepth = 0) {
   std::vector<uint8_t> text, prog;
   std::vector<Insn> sub = {{kStxDw, regs(10, 1), static_cast<int16_t>(-subDepth), 0}};
   if (subTailCalls)
     sub.push_back({kCall, 0, 0, 12});
+  size_t cbRef = 0;  // the ld_imm64's instruction index in .text
+  if (cbDepth) {
+    sub.push_back({kMovK, regs(1, 0), 0, 1});
+    cbRef = sub.size();
+    sub.push_back({kLdImm64, regs(2, 0), 0, 0});  // imm: cb's byte offset, set below
+    sub.push_back({0, 0, 0, 0});
+    sub.push_back({kMovK, regs(3, 0), 0, 0});
+    sub.push_back({kMovK, regs(4, 0), 0, 0});
+    sub.push_back({kCall, 0, 0, 181});  // bpf_loop
+  }
   sub.push_back({kMovK, 0, 0, 0});
   sub.push_back({kExit, 0, 0, 0});
+  uint64_t subSize = sub.size() * 8;
+  if (cbDepth) {
+    sub[cbRef].imm = static_cast<int32_t>(subSize);
+    sub.push_back({kStxDw, regs(10, 1), static_cast<int16_t>(-cbDepth), 0});
+    sub.push_back({kMovK, 0, 0, 0});
+    sub.push_back({kExit, 0, 0, 0});
+  }
   putInsns(text, sub);
   putInsns(prog, {{kMovX, regs(1, 10), 0, 0},
                   {kAddK, regs(1, 0), 0, -progDepth},
                   {kStxDw, regs(1, 2), 0, 0},
                   {kCall, regs(0, 1), 0, -1},
                   {kExit, 0, 0, 0}});
-  std::string strtab = std::string("\0sub\0prog\0", 10);
+  std::string strtab = std::string("\0sub\0prog\0cb\0", 13);
   std::vector<uint8_t> symtab(24, 0);
-  auto sym = [&](uint32_t name, uint16_t shndx, uint64_t size) {
+  auto sym = [&](uint32_t name, uint8_t info, uint16_t shndx, uint64_t value, uint64_t size) {
     put<uint32_t>(symtab, name);
-    symtab.push_back(0x12);  // GLOBAL FUNC
+    symtab.push_back(info);
     symtab.push_back(0);
     put<uint16_t>(symtab, shndx);
-    put<uint64_t>(symtab, 0);
+    put<uint64_t>(symtab, value);
     put<uint64_t>(symtab, size);
   };
-  sym(1, 1, text.size());
-  sym(5, 2, prog.size());
-  std::vector<uint8_t> rel;
+  sym(1, 0x12, 1, 0, subSize);      // 1: sub, GLOBAL FUNC
+  sym(5, 0x12, 2, 0, prog.size());  // 2: prog
+  sym(0, 0x03, 1, 0, 0);            // 3: .text, LOCAL SECTION
+  if (cbDepth)
+    sym(10, 0x02, 1, subSize, text.size() - subSize);  // 4: cb, LOCAL FUNC
+  std::vector<uint8_t> rel, relText;
   put<uint64_t>(rel, 3 * 8);                 // the call instruction
   put<uint64_t>(rel, (uint64_t{1} << 32) | 10);  // symbol 1 (sub), R_BPF_64_32
-  std::string shstr = std::string("\0.text\0lsm/x\0.symtab\0.strtab\0.shstrtab\0.rellsm/x\0", 50);
+  if (cbDepth) {
+    put<uint64_t>(relText, cbRef * 8);                // the ld_imm64
+    put<uint64_t>(relText, (uint64_t{3} << 32) | 1);  // symbol 3 (.text), R_BPF_64_64
+  }
+  std::string shstr = std::string("\0.text\0lsm/x\0.symtab\0.strtab\0.shstrtab\0.rellsm/x\0.rel.text\0", 60);
   // layout: header, then section data, then the section headers
   std::vector<uint8_t> elf(64, 0);
   struct Sec { uint32_t name, type; uint64_t flags; std::vector<uint8_t> data; uint32_t link, info; uint64_t entsize; };
@@ -80,7 +107,8 @@ std::vector<uint8_t> object(int progDepth, int subDepth, bool subTailCalls) {
                            {13, 2, 0, symtab, 4, 1, 24},
                            {21, 3, 0, {strtab.begin(), strtab.end()}, 0, 0, 0},
                            {29, 3, 0, {shstr.begin(), shstr.end()}, 0, 0, 0},
-                           {39, 9, 0, rel, 3, 2, 16}};
+                           {39, 9, 0, rel, 3, 2, 16},
+                           {50, 9, 0, relText, 3, 1, 16}};
   std::vector<uint64_t> offs;
   for (const auto &s : secs) {
     offs.push_back(elf.size());
@@ -145,6 +173,24 @@ TEST(VerifierBounds, TailCallUnderTwoHundredFiftySixBytesIsRefused) {
   std::string why;
   EXPECT_TRUE(be::exceedsVerifier(only(object(240, 8, true)), &why));  // 256 above it
   EXPECT_NE(why.find("tail-calls"), std::string::npos) << why;
+}
+
+// The 6.1 verifier puts a bpf_loop callback's frame on top of the frame that references it
+// (bw_file_open 352 -> bw_current_exe 64 -> bw_task_exe 32 -> walk_from 64 -> walk_step 32 was
+// 544 at load). In the object the reference is an ld_imm64 with source register 0 relocated
+// against .text, not BPF_PSEUDO_FUNC: libbpf sets that only at load.
+TEST(VerifierBounds, ABpfLoopCallbackIsAFrameOnTheChainOfItsReferrer) {
+  auto fits = only(object(200, 248, false, 8));
+  EXPECT_EQ(fits.stack, 224u + 256u + 32u);
+  ASSERT_EQ(fits.chain.size(), 3u);
+  EXPECT_EQ(fits.chain[2].function, "cb");
+  EXPECT_EQ(fits.insns, 5u + 9u + 3u);
+  EXPECT_FALSE(be::exceedsVerifier(fits, nullptr));
+  std::string why;
+  EXPECT_TRUE(be::exceedsVerifier(only(object(200, 248, false, 40)), &why));
+  EXPECT_NE(why.find("needs 544 bytes of stack over 3 calls (prog 224 -> sub 256 -> cb 64), the kernel allows 512"),
+            std::string::npos)
+      << why;
 }
 
 TEST(VerifierBounds, TheCodeGeneratorsFrameBoundsAFunctionFromAbove) {
