@@ -116,6 +116,13 @@ void emitTables(YAML::Emitter &e, const Manifest &m) {
     e << YAML::Key << "loc" << YAML::Value << YAML::DoubleQuoted << r.loc;
     if (!r.function.empty())
       e << YAML::Key << "function" << YAML::Value << r.function;
+    if (!r.marks.empty()) {
+      e << YAML::Key << "marks" << YAML::Value << YAML::BeginSeq;
+      for (const auto &mk : r.marks)
+        e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << mk.name << YAML::Key << "id"
+          << YAML::Value << mk.id << YAML::EndMap;
+      e << YAML::EndSeq;
+    }
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
@@ -200,6 +207,9 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
       r.message = x["message"].as<std::string>("");
       r.loc = x["loc"].as<std::string>("");
       r.function = x["function"].as<std::string>("");
+      if (x["marks"])
+        for (const auto &mk : x["marks"])
+          r.marks.push_back({mk["name"].as<std::string>(), mk["id"].as<uint64_t>()});
       m.rules.push_back(r);
     }
   } catch (const YAML::Exception &ex) {

@@ -100,6 +100,24 @@ TEST(Bundle, InspectTextAndJson) {
   EXPECT_NE(json.find("\"attach\":\"lsm/file_open\""), std::string::npos);
 }
 
+// The marks a rule sets (name and kernel id) are in its rule table entry: the runtime names the
+// earlier steps of a sequence's records with them.
+TEST(Bundle, RuleMarksRoundTrip) {
+  auto r = bulwark::backend::compileBundle(policy());
+  ASSERT_TRUE(r);
+  auto m = r->bundle.manifest;
+  m.rules[0].marks = {{"read_credential", 0xfedcba9876543210ull}, {"ran_shell", 7}};
+  std::string text = bulwark::bundle::writeManifest(m);
+  EXPECT_NE(text.find("{name: read_credential, id: 18364758544493064720}"), std::string::npos) << text;
+  bulwark::bundle::Manifest back;
+  std::string err;
+  ASSERT_TRUE(bulwark::bundle::readManifest(text, back, &err)) << err;
+  ASSERT_EQ(back.rules[0].marks.size(), 2u);
+  EXPECT_EQ(back.rules[0].marks[0].name, "read_credential");
+  EXPECT_EQ(back.rules[0].marks[0].id, 0xfedcba9876543210ull);
+  EXPECT_TRUE(back.rules[1].marks.empty());
+}
+
 TEST(Bundle, RejectsCorruptInput) {
   bulwark::bundle::Manifest m;
   std::string err;

@@ -12,8 +12,8 @@ namespace {
 
 std::map<uint32_t, InstanceInfo> oneInstance() {
   return {{7, InstanceInfo{7, "no-shadow", 3, false, 0,
-                           {RuleInfo{"r0", "", "", 0, 0},
-                            RuleInfo{"deny-shadow", "{process.comm} read {file.path} (flags {file.flags})", "", 0, 1}}}}};
+                           {RuleInfo{"r0", "", "", 0, 0, {}},
+                            RuleInfo{"deny-shadow", "{process.comm} read {file.path} (flags {file.flags})", "", 0, 1, {}}}, {}}}};
 }
 
 std::vector<char> sample(uint32_t hook, const std::vector<std::pair<uint32_t, std::string>> &strs) {
@@ -79,7 +79,7 @@ TEST(Events, DecodesAFileOpenRecord) {
 TEST(Events, RecordsNameTheirInstanceNotTheSlot) {
   auto s = sample(hookById("PROCESS_EXEC")->index, {{5, "/usr/bin/apt-get"}});
   std::map<uint32_t, InstanceInfo> instances = oneInstance();
-  instances[8] = InstanceInfo{8, "protect_keys", 3, false, 0, {RuleInfo{"host_keys", "", "", 0, BW_ACT_DENY}}};
+  instances[8] = InstanceInfo{8, "protect_keys", 3, false, 0, {RuleInfo{"host_keys", "", "", 0, BW_ACT_DENY, {}}}, {}};
   instances[7].retired = true;
   Event e;
   ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
@@ -99,7 +99,7 @@ TEST(Events, EnumNamesInObjectsFieldsAndMessages) {
   r->ints[7] = 3;   // socket.type
   std::map<uint32_t, InstanceInfo> instances{
       {7, InstanceInfo{7, "no-raw", 3, false, 0,
-                       {RuleInfo{"r0", "", "", 0, 0}, RuleInfo{"raw", "{process.comm}: {socket.family} {socket.type}", "", 0, 1}}}}};
+                       {RuleInfo{"r0", "", "", 0, 0, {}}, RuleInfo{"raw", "{process.comm}: {socket.family} {socket.type}", "", 0, 1, {}}}, {}}}};
   Event e;
   ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
   EXPECT_EQ(e.object, "AF_PACKET");
@@ -179,7 +179,7 @@ TEST(Events, RejectsShortAndForeignRecords) {
 // One JSON line per kind of record, for rt_events_schema_samples (the schema check).
 TEST(EventsSchema, PrintSamples) {
   auto instances = oneInstance();
-  instances[9] = InstanceInfo{9, "kp", 4, false, 0, {RuleInfo{"mk", "{process.comm} mkdir {arg2}", "do_mkdirat", 0, 2}}};
+  instances[9] = InstanceInfo{9, "kp", 4, false, 0, {RuleInfo{"mk", "{process.comm} mkdir {arg2}", "do_mkdirat", 0, 2, {}}}, {}};
   auto print = [&](std::vector<char> s, auto edit) {
     edit(reinterpret_cast<bw_record *>(s.data()));
     Event e;
