@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 2
+#define BW_ABI_VERSION 3
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -83,7 +83,8 @@ enum bw_slot_mode {
 
 /* One decision, sent on the ring buffer bw_events (shared, pinned). The fixed header is
  * followed by the hook's strings (strs[BW_COMMON_STR_SLOTS..]) and process.exe, each
- * NUL-terminated, lengths in str_len (0 = absent). */
+ * NUL-terminated, lengths in str_len (0 = absent). `after`: the marks the deciding rule's
+ * tests found set (the earlier steps of a sequence), `after_n` of them (the rest is not meaningful). */
 struct bw_record {
   bw_u64 ktime_ns;
   bw_u32 abi;          /* BW_ABI_VERSION */
@@ -100,6 +101,9 @@ struct bw_record {
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   bw_u32 str_len[BW_STR_SLOTS];
+  bw_u32 after_n;
+  bw_u32 after_pad;
+  struct bw_found_mark after[BW_RECORD_MARKS];
 };
 
 /* Marks (the language's `mark process "x" for 10m` and `process.marks has "x"`): per process
