@@ -126,6 +126,11 @@ struct bw_mark {
   bw_u32 flags;       /* BW_MARK_* */
   bw_u32 reserved;
 };
+/* A slot holds a mark at boot time `now` (the policy library's tests, the runtime's count of
+ * live processes per mark). */
+static inline int bw_mark_live(const struct bw_mark *m, bw_u64 now) {
+  return m->id && (!m->expires_ns || now < m->expires_ns);
+}
 /* The kernel finds a map value's lock by its type, struct bpf_spin_lock, not a typedef. */
 #ifdef __BPF__
 #define BW_SPIN_LOCK struct bpf_spin_lock
@@ -136,6 +141,13 @@ struct bw_marks {
   struct bw_mark slot[BW_MARK_SLOTS];
   bw_u32 full;        /* a mark found no free slot: deny-side tests of marks hold */
   BW_SPIN_LOCK lock;  /* taken to change slots: threads of a process set marks concurrently */
+};
+/* What the runtime's task iterator (bpf/runtime/live_marks.bpf.c) writes for `bulwark status`:
+ * one per unexpired mark of a live process, id 0 for a process whose marks overflowed. */
+struct bw_live_mark {
+  bw_u64 id;
+  bw_u32 tgid;       /* the process */
+  bw_u32 pad;
 };
 /* Counts of the mark machinery (PERCPU_ARRAY bw_mark_stats, shared, one entry). */
 struct bw_mark_stats {

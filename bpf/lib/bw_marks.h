@@ -32,10 +32,6 @@ static __always_inline void mark_count(enum mark_stat what) {
     s->no_storage++;
 }
 
-static __always_inline int mark_live(const struct bw_mark *m, __u64 now) {
-  return m->id && (!m->expires_ns || now < m->expires_ns);
-}
-
 /* Notes mark slot `m`, found set by a test on process `who`, in the event: the record of the
  * rule that tested it tells when and by which rule it was set. Read without the lock: a mark
  * renewed meanwhile may give the newer setting. */
@@ -121,7 +117,7 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
     }
   if (!done)
     for (int i = 0; i < BW_MARK_SLOTS; i++)
-      if (!mark_live(&m->slot[i], now)) {
+      if (!bw_mark_live(&m->slot[i], now)) {
         mark_write(&m->slot[i], id, now, for_ns, flags, rule, instance);
         done = 1;
         break;
@@ -138,7 +134,7 @@ static __always_inline void marks_copy(struct bw_marks *to, struct bw_marks *fro
   bpf_spin_lock(&from->lock);
   for (int i = 0; i < BW_MARK_SLOTS; i++) {
     to->slot[i] = from->slot[i];
-    if (!mark_live(&from->slot[i], now))
+    if (!bw_mark_live(&from->slot[i], now))
       to->slot[i].id = 0;
   }
   to->full = from->full;
