@@ -61,12 +61,28 @@ struct bw_addr {
   bw_u8 bytes[16];
 };
 
+/* A mark a test found set (bw_mark_has): what the record of the rule that tested it tells of
+ * the earlier step. */
+#define BW_RECORD_MARKS 4      /* found marks a record carries; more tested are not told */
+struct bw_found_mark {
+  bw_u64 id;         /* the mark (bw_abi.h, struct bw_mark) */
+  bw_u64 set_ns;     /* bw_event: when set, boot clock; bw_record: on the clock of ktime_ns */
+  bw_u32 rule;       /* the rule that set it, in `instance` */
+  bw_u32 instance;   /* the setting policy's instance */
+  bw_u32 who;        /* BW_MARK_ON_PROCESS or BW_MARK_ON_PARENT: whose marks held it */
+  bw_u32 pad;
+};
+
 struct bw_event {
   bw_u32 hook;       /* BW_HOOK_* index, order of hooks.def */
   bw_u32 rule;       /* decided rule id, or BW_NO_RULE */
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   struct bw_str strs[BW_STR_SLOTS];
+  /* Marks found by the tests of the rule being evaluated (found_n, reset before each rule that
+   * tests marks) and of the rule that decided (decided_n of them, kept when it decides). */
+  bw_u32 found_n, decided_n;
+  struct bw_found_mark found[BW_RECORD_MARKS];
 };
 
 #define BW_NO_RULE 0xffffffffu

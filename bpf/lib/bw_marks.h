@@ -32,13 +32,27 @@ static __always_inline void mark_count(enum mark_stat what) {
     s->no_storage++;
 }
 
-static __always_inline int mark_live(const struct bw_mark *m, __u64 now) {
-  return m->id && (!m->expires_ns || now < m->expires_ns);
+/* Notes mark slot `m`, found set by a test on process `who`, in the event: the record of the
+ * rule that tested it tells when and by which rule it was set. Read without the lock: a mark
+ * renewed meanwhile may give the newer setting. */
+static __always_inline void mark_found(struct bw_event *ev, __u32 who, const struct bw_mark *m) {
+  __u32 n = ev->found_n;
+  if (n >= BW_RECORD_MARKS)
+    return;
+  struct bw_found_mark *f = &ev->found[n & (BW_RECORD_MARKS - 1)];
+  f->id = m->id;
+  f->set_ns = m->set_ns;
+  f->rule = m->rule;
+  f->instance = m->instance;
+  f->who = who;
+  f->pad = 0;
+  ev->found_n = n + 1;
 }
 
-/* 1 when process `who` carries live mark `id`. `fail_closed`: the test sits where its holding
- * can only make a decision stricter, so a process whose marks overflowed holds it too. */
-BW_API __attribute__((noinline)) int bw_mark_has(__u32 who, __u64 id, __u32 fail_closed) {
+/* 1 when process `who` carries live mark `id`, noted in `ev` (mark_found). `fail_closed`: the
+ * test sits where its holding can only make a decision stricter, so a process whose marks
+ * overflowed holds it too. */
+BW_API __attribute__((noinline)) int bw_mark_has(struct bw_event *ev, __u32 who, __u64 id, __u32 fail_closed) {
   struct task_struct *t = mark_task(who);
   if (!t)
     return 0;
@@ -48,10 +62,22 @@ BW_API __attribute__((noinline)) int bw_mark_has(__u32 who, __u64 id, __u32 fail
   for (int i = 0; i < BW_MARK_SLOTS; i++)
     if (m->slot[i].id == id) {
       __u64 expires = m->slot[i].expires_ns;
-      if (!expires || bpf_ktime_get_boot_ns() < expires)
+      if (!expires || bpf_ktime_get_boot_ns() < expires) {
+        mark_found(ev, who, &m->slot[i]);
         return 1;
+      }
     }
   return fail_closed && m->full;
+}
+
+/* Before a rule that tests marks is evaluated: the marks found so far were another rule's. */
+BW_API __attribute__((noinline)) void bw_marks_found_reset(struct bw_event *ev) {
+  ev->found_n = 0;
+}
+
+/* The rule just evaluated decides: its found marks are the record's. */
+BW_API __attribute__((noinline)) void bw_marks_found_keep(struct bw_event *ev) {
+  ev->decided_n = ev->found_n;
 }
 
 /* Writes mark `id` into slot `s`. */
@@ -91,7 +117,7 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
     }
   if (!done)
     for (int i = 0; i < BW_MARK_SLOTS; i++)
-      if (!mark_live(&m->slot[i], now)) {
+      if (!bw_mark_live(&m->slot[i], now)) {
         mark_write(&m->slot[i], id, now, for_ns, flags, rule, instance);
         done = 1;
         break;
@@ -108,7 +134,7 @@ static __always_inline void marks_copy(struct bw_marks *to, struct bw_marks *fro
   bpf_spin_lock(&from->lock);
   for (int i = 0; i < BW_MARK_SLOTS; i++) {
     to->slot[i] = from->slot[i];
-    if (!mark_live(&from->slot[i], now))
+    if (!bw_mark_live(&from->slot[i], now))
       to->slot[i].id = 0;
   }
   to->full = from->full;

@@ -229,9 +229,14 @@ private:
       b.ir().SetInsertPoint(cur);
       b.ir().CreateCondBr(b.ir().CreateICmpUGT(best, b.c32(c.word)), eval, next);
       b.ir().SetInsertPoint(eval);
+      bool marks = testsMarks(c.cond);  // the record tells the marks of the rule that decided
+      if (marks)
+        b.callLib(lib_, "bw_marks_found_reset", {ev});
       llvm::Value *v = cond(b, c.cond, ev, atoms);
       b.ir().CreateCondBr(v, take, next);
       b.ir().SetInsertPoint(take);
+      if (marks)
+        b.callLib(lib_, "bw_marks_found_keep", {ev});
       b.ir().CreateBr(done);
       incoming.push_back({b.c32(c.word), take});
       cur = next;
@@ -262,6 +267,15 @@ private:
     return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
   }
 
+  static bool testsMarks(const LCond &c) {
+    if (c.kind == LCond::Kind::Mark)
+      return true;
+    for (const auto &k : c.kids)
+      if (testsMarks(k))
+        return true;
+    return false;
+  }
+
   // The value (i1) of a compound rule's condition.
   llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {
     auto &ir = b.ir();
@@ -270,8 +284,9 @@ private:
     case LCond::Kind::False: return ir.getFalse();
     case LCond::Kind::Atom: return b.testBit(atoms, c.atom);
     case LCond::Kind::Mark:
-      return ir.CreateICmpNE(b.callLib(lib_, "bw_mark_has", {b.c32(c.markWho), b.c64(c.markId), b.c32(c.failClosed ? 1 : 0)}),
-                             b.c32(0));
+      return ir.CreateICmpNE(
+          b.callLib(lib_, "bw_mark_has", {ev, b.c32(c.markWho), b.c64(c.markId), b.c32(c.failClosed ? 1 : 0)}),
+          b.c32(0));
     case LCond::Kind::IntCmp: {
       llvm::Value *x = b.loadU64(ev, offsetof(struct bw_event, ints) + 8 * c.slot, "field");
       auto k = [&](size_t i) { return b.c64(static_cast<uint64_t>(c.values.at(i))); };

@@ -84,6 +84,11 @@ SharedStatus Runtime::sharedStatus() {
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
     ss.kernelMemory += pinsMemory(*group).total();
   ss.marks = markStats(pins_);
+  try {
+    ss.liveMarks = liveMarks(pins_);
+  } catch (const Error &e) {
+    ss.liveMarksError = e.what();
+  }
   return ss;
 }
 

@@ -6,6 +6,7 @@
 #include "Error.h"
 #include "EventLog.h"
 #include "EventReader.h"
+#include "LiveMarks.h"
 #include "System.h"
 #include "PolicyState.h"
 
@@ -142,6 +143,26 @@ void topMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary> &
   writeFamilies(o, {&counts, &lost, &used, &max});
 }
 
+// markMetrics: live processes per mark now (LiveMarks.h); nothing before a policy with marks
+// was loaded or when the count failed.
+void markMetrics(std::ostream &o, const PinLayout &pins) {
+  Family live{"bulwark_mark_processes", "gauge", "live processes that hold the mark now (unexpired)"};
+  Family any{"bulwark_marked_processes", "gauge", "live processes that hold at least one mark"};
+  std::optional<LiveMarks> lm;
+  try {
+    lm = liveMarks(pins);
+  } catch (const Error &) {
+  }
+  if (lm) {
+    for (const auto &m : lm->marks)
+      live.add(m.mark.empty() ? "{id=" + promLabel(liveMarkName(m)) + "}"
+                              : "{policy=" + promLabel(m.policy) + ",mark=" + promLabel(m.mark) + "}",
+               m.processes);
+    any.add("", lm->processes);
+  }
+  writeFamilies(o, {&live, &any});
+}
+
 // eventMetrics: decision records read from the ring buffer (none before the reader exists).
 void eventMetrics(std::ostream &o, const EventReader *events, const EventLog *log) {
   help(o, "bulwark_events_total", "counter", "decision records read from the ring buffer, by action");
@@ -199,6 +220,7 @@ std::string Daemon::metricsText() {
   policyMetrics(o, policies, integrityFailures_);
   statusMetrics(o, rt_, policies);
   topMetrics(o, rt_, policies);
+  markMetrics(o, rt_.pins());
   loadMetrics(o);
   eventMetrics(o, events_, eventLog_);
   return o.str();

@@ -226,6 +226,43 @@ void statusMembers(JsonWriter &w, const PolicyStatus &st) {
   w.key("object_labels").value(st.objectLabels).key("object_labels_max").value(st.objectLabelsMax);
 }
 
+// "live_marks": live processes per mark now (LiveMarks.h), or why they could not be counted.
+void liveMarksJson(JsonWriter &w, const SharedStatus &shared) {
+  if (!shared.liveMarksError.empty()) {
+    w.key("live_marks").beginObject().key("error").value(shared.liveMarksError).endObject();
+    return;
+  }
+  if (!shared.liveMarks)
+    return;
+  const LiveMarks &lm = *shared.liveMarks;
+  w.key("live_marks").beginObject().key("processes").value(lm.processes).key("no_room").value(lm.full);
+  w.key("marks").beginArray();
+  for (const auto &m : lm.marks) {
+    w.beginObject();
+    if (!m.mark.empty())
+      w.key("policy").value(m.policy).key("mark").value(m.mark);
+    else
+      w.key("id").value(liveMarkName(m));
+    w.key("processes").value(m.processes).endObject();
+  }
+  w.endArray().endObject();
+}
+
+// The text of the same.
+void printLiveMarks(const SharedStatus &shared) {
+  if (!shared.liveMarksError.empty()) {
+    std::printf("live processes per mark: not counted (%s)\n", shared.liveMarksError.c_str());
+    return;
+  }
+  if (!shared.liveMarks)
+    return;
+  const LiveMarks &lm = *shared.liveMarks;
+  std::printf("live processes per mark: %" PRIu64 " processes hold marks, %" PRIu64 " of them found no room\n",
+              lm.processes, lm.full);
+  for (const auto &m : lm.marks)
+    std::printf("  %-48s %" PRIu64 "\n", liveMarkName(m).c_str(), m.processes);
+}
+
 // `status --format json`: every policy (or one) and the shared state, as one object.
 int printStatusJson(Runtime &rt, const std::string &root, const std::string &policy) {
   JsonWriter w(false);
@@ -247,6 +284,7 @@ int printStatusJson(Runtime &rt, const std::string &root, const std::string &pol
   if (shared.marks)
     w.key("marks").beginObject().key("set").value(shared.marks->set).key("no_room").value(shared.marks->full)
         .key("inherited").value(shared.marks->inherited).key("no_storage").value(shared.marks->no_storage).endObject();
+  liveMarksJson(w, shared);
   w.endObject();
   std::printf("%s\n", w.str().c_str());
   return 0;
@@ -279,6 +317,7 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("marks: %" PRIu64 " set, %" PRIu64 " found no room (those processes fail closed), %" PRIu64
                 " forks inherited marks, %" PRIu64 " storage failures\n",
                 shared.marks->set, shared.marks->full, shared.marks->inherited, shared.marks->no_storage);
+  printLiveMarks(shared);
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
   else if (!shared.guardMissing.empty())
