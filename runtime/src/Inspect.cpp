@@ -84,11 +84,7 @@ SharedStatus Runtime::sharedStatus() {
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
     ss.kernelMemory += pinsMemory(*group).total();
   ss.marks = markStats(pins_);
-  try {
-    ss.liveMarks = liveMarks(pins_);
-  } catch (const Error &e) {
-    ss.liveMarksError = e.what();
-  }
+  ss.liveMarks = liveMarks(pins_, &ss.liveMarksError);
   return ss;
 }
 

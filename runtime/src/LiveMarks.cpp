@@ -111,12 +111,51 @@ std::optional<LiveMarks> liveMarks(const PinLayout &pins) {
   return out;
 }
 
+std::optional<LiveMarks> liveMarks(const PinLayout &pins, std::string *error) {
+  try {
+    return liveMarks(pins);
+  } catch (const Error &e) {
+    if (error)
+      *error = e.what();
+    return std::nullopt;
+  }
+}
+
 std::string liveMarkName(const LiveMark &m) {
   if (!m.mark.empty())
     return m.policy + "/" + m.mark;
   char hex[24];
   std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(m.id));
   return hex;
+}
+
+namespace {
+// The marks of a policy, in the order of LiveMarks::marks (ids no instance names have none).
+std::vector<const LiveMark *> policyMarks(const LiveMarks &lm, const std::string &policy) {
+  std::vector<const LiveMark *> out;
+  for (const auto &m : lm.marks)
+    if (!m.mark.empty() && m.policy == policy)
+      out.push_back(&m);
+  return out;
+}
+} // namespace
+
+std::string topMarksLine(const LiveMarks &lm, const std::string &policy) {
+  std::string line;
+  for (const LiveMark *m : policyMarks(lm, policy))
+    line += (line.empty() ? policy + ": live processes per mark: " : ", ") + m->mark + " " +
+            std::to_string(m->processes);
+  return line;
+}
+
+void topMarksJson(JsonWriter &w, const LiveMarks &lm, const std::string &policy) {
+  auto marks = policyMarks(lm, policy);
+  if (marks.empty())
+    return;
+  w.key("live_marks").beginArray();
+  for (const LiveMark *m : marks)
+    w.beginObject().key("mark").value(m->mark).key("processes").value(m->processes).endObject();
+  w.endArray();
 }
 
 } // namespace bulwark::rt

@@ -4,6 +4,7 @@
 // counted.
 #pragma once
 
+#include "Json.h"
 #include "Pins.h"
 
 #include <cstdint>
@@ -29,8 +30,16 @@ struct LiveMarks {
 // nullopt before a policy with marks was loaded (no bw_marks pinned). Throws Error when the
 // iterator cannot be loaded or run.
 std::optional<LiveMarks> liveMarks(const PinLayout &pins);
+// The same, a failure told in *error (and nullopt) instead: status, top and the metrics show
+// the rest without it.
+std::optional<LiveMarks> liveMarks(const PinLayout &pins, std::string *error);
 
 // "policy/mark", or the id in hex for a mark no instance names.
 std::string liveMarkName(const LiveMark &m);
+
+// `top`, for a policy whose rules set marks: the line "policy: live processes per mark: a 3,
+// b 0" ("" for a policy without marks), and in JSON its "live_marks" member (none then).
+std::string topMarksLine(const LiveMarks &lm, const std::string &policy);
+void topMarksJson(JsonWriter &w, const LiveMarks &lm, const std::string &policy);
 
 } // namespace bulwark::rt

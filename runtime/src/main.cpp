@@ -490,8 +490,15 @@ struct TopFilter {
   uint64_t limit = 0;
 };
 
+// The live processes per mark `top` shows beside the aggregates (as `status` counts them), or
+// why they were not counted.
+struct TopMarks {
+  std::optional<LiveMarks> marks;
+  std::string error;
+};
+
 void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry *>> &rows,
-                  const std::vector<PolicyTop> &tops, const TopFilter &f) {
+                  const std::vector<PolicyTop> &tops, const TopFilter &f, const TopMarks &lm) {
   std::printf("%10s %-24s %-24s %-6s %-32s %-28s %-27s %s\n", "COUNT", "POLICY", "RULE", "ACTION", "EXE", "CGROUP",
               "FIRST", "LAST");
   for (const auto &[p, e] : rows)
@@ -500,6 +507,9 @@ void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry 
                 (e->cgroup.empty() ? std::to_string(e->cgroupId) : e->cgroup).c_str(), isoTime(e->firstNs).c_str(),
                 isoTime(e->lastNs).c_str());
   for (const auto &t : tops) {
+    if (lm.marks)
+      if (std::string line = topMarksLine(*lm.marks, t.policy); !line.empty())
+        std::printf("%s\n", line.c_str());
     if (!t.present) {
       std::printf("%s: no aggregates (bundle compiled by an older bulwarkc)\n", t.policy.c_str());
       continue;
@@ -511,10 +521,12 @@ void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry 
         std::printf("%s: %" PRIu64 " decisions of rule %s not in an entry (map full)\n", t.policy.c_str(), n,
                     rule.c_str());
   }
+  if (!lm.error.empty())
+    std::printf("live processes per mark: not counted (%s)\n", lm.error.c_str());
 }
 
 void printTopJson(const std::string &root, const std::vector<std::pair<const PolicyTop *, const TopEntry *>> &rows,
-                  const std::vector<PolicyTop> &tops, const TopFilter &f) {
+                  const std::vector<PolicyTop> &tops, const TopFilter &f, const TopMarks &lm) {
   JsonWriter w(false);
   w.beginObject().key("pin_root").value(root).key("entries").beginArray();
   for (const auto &[p, e] : rows)
@@ -531,9 +543,15 @@ void printTopJson(const std::string &root, const std::vector<std::pair<const Pol
     for (const auto &[rule, n] : t.unaggregated)
       if (f.rule.empty() || f.rule == rule)
         w.beginObject().key("rule").value(rule).key("count").value(n).endObject();
-    w.endArray().endObject();
+    w.endArray();
+    if (lm.marks)
+      topMarksJson(w, *lm.marks, t.policy);
+    w.endObject();
   }
-  w.endArray().endObject();
+  w.endArray();
+  if (!lm.error.empty())
+    w.key("live_marks_error").value(lm.error);
+  w.endObject();
   std::printf("%s\n", w.str().c_str());
 }
 
@@ -554,10 +572,12 @@ int cmdTop(const std::string &root, bool json, const TopFilter &f) {
   std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) { return a.second->count > b.second->count; });
   if (f.limit && rows.size() > f.limit)
     rows.resize(f.limit);
+  TopMarks lm;
+  lm.marks = liveMarks(rt.pins(), &lm.error);
   if (json)
-    printTopJson(root, rows, tops, f);
+    printTopJson(root, rows, tops, f, lm);
   else
-    printTopText(rows, tops, f);
+    printTopText(rows, tops, f, lm);
   return 0;
 }
 
