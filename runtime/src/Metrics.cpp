@@ -143,26 +143,6 @@ void topMetrics(std::ostream &o, Runtime &rt, const std::vector<PolicySummary> &
   writeFamilies(o, {&counts, &lost, &used, &max});
 }
 
-// markMetrics: live processes per mark now (LiveMarks.h); nothing before a policy with marks
-// was loaded or when the count failed.
-void markMetrics(std::ostream &o, const PinLayout &pins) {
-  Family live{"bulwark_mark_processes", "gauge", "live processes that hold the mark now (unexpired)"};
-  Family any{"bulwark_marked_processes", "gauge", "live processes that hold at least one mark"};
-  std::optional<LiveMarks> lm;
-  try {
-    lm = liveMarks(pins);
-  } catch (const Error &) {
-  }
-  if (lm) {
-    for (const auto &m : lm->marks)
-      live.add(m.mark.empty() ? "{id=" + promLabel(liveMarkName(m)) + "}"
-                              : "{policy=" + promLabel(m.policy) + ",mark=" + promLabel(m.mark) + "}",
-               m.processes);
-    any.add("", lm->processes);
-  }
-  writeFamilies(o, {&live, &any});
-}
-
 // eventMetrics: decision records read from the ring buffer (none before the reader exists).
 void eventMetrics(std::ostream &o, const EventReader *events, const EventLog *log) {
   help(o, "bulwark_events_total", "counter", "decision records read from the ring buffer, by action");
@@ -178,6 +158,19 @@ void eventMetrics(std::ostream &o, const EventReader *events, const EventLog *lo
 }
 
 } // namespace
+
+void markMetrics(std::ostream &o, const std::optional<LiveMarks> &lm) {
+  Family live{"bulwark_mark_processes", "gauge", "live processes that hold the mark now (unexpired)"};
+  Family any{"bulwark_marked_processes", "gauge", "live processes that hold at least one mark"};
+  if (lm) {
+    for (const auto &m : lm->marks)
+      live.add(m.mark.empty() ? "{id=" + promLabel(liveMarkName(m)) + "}"
+                              : "{policy=" + promLabel(m.policy) + ",mark=" + promLabel(m.mark) + "}",
+               m.processes);
+    any.add("", lm->processes);
+  }
+  writeFamilies(o, {&live, &any});
+}
 
 // The daemon's own loads, unloads and their durations, and the bundles it cannot load.
 void Daemon::loadMetrics(std::ostream &o) const {
@@ -220,7 +213,7 @@ std::string Daemon::metricsText() {
   policyMetrics(o, policies, integrityFailures_);
   statusMetrics(o, rt_, policies);
   topMetrics(o, rt_, policies);
-  markMetrics(o, rt_.pins());
+  markMetrics(o, liveMarks(rt_.pins(), nullptr));
   loadMetrics(o);
   eventMetrics(o, events_, eventLog_);
   return o.str();
