@@ -64,6 +64,7 @@ struct bw_addr {
 /* A mark a test found set (bw_mark_has): what the record of the rule that tested it tells of
  * the earlier step. */
 #define BW_RECORD_MARKS 4      /* found marks a record carries; more tested are not told */
+#define BW_EVENT_FOUND 8       /* an event's room for them: a full list writes past its end */
 struct bw_found_mark {
   bw_u64 id;         /* the mark (bw_abi.h, struct bw_mark) */
   bw_u64 set_ns;     /* bw_event: when set, boot clock; bw_record: on the clock of ktime_ns */
@@ -79,10 +80,12 @@ struct bw_event {
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   struct bw_str strs[BW_STR_SLOTS];
-  /* Marks found by the tests of the rule being evaluated (found_n, reset before each rule that
-   * tests marks) and of the rule that decided (decided_n of them, kept when it decides). */
+  /* Marks found by the tests of the last rule evaluated that tests marks (found_rule; found_n
+   * of them, reset before each such rule), and how many it had found when the decision was
+   * made (decided_n): the record tells them if found_rule decided. */
   bw_u32 found_n, decided_n;
-  struct bw_found_mark found[BW_RECORD_MARKS];
+  bw_u32 found_rule, found_pad;
+  struct bw_found_mark found[BW_EVENT_FOUND];
 };
 
 #define BW_NO_RULE 0xffffffffu

@@ -36,17 +36,19 @@ static __always_inline void mark_count(enum mark_stat what) {
  * rule that tested it tells when and by which rule it was set. Read without the lock: a mark
  * renewed meanwhile may give the newer setting. */
 static __always_inline void mark_found(struct bw_event *ev, __u32 who, const struct bw_mark *m) {
-  __u32 n = ev->found_n;
-  if (n >= BW_RECORD_MARKS)
-    return;
-  struct bw_found_mark *f = &ev->found[n & (BW_RECORD_MARKS - 1)];
+  __u32 n = ev->found_n;  /* at most BW_RECORD_MARKS: a full list writes the slot past it */
+  struct bw_found_mark *f = &ev->found[n & (BW_EVENT_FOUND - 1)];
   f->id = m->id;
   f->set_ns = m->set_ns;
   f->rule = m->rule;
   f->instance = m->instance;
   f->who = who;
   f->pad = 0;
-  ev->found_n = n + 1;
+  /* n + 1 up to BW_RECORD_MARKS, without a branch: one in every test's path cost the verifier
+   * more than some policies have room for (a comparison would compile to one) */
+  __u32 below = n - BW_RECORD_MARKS;
+  barrier_var(below);
+  ev->found_n = n + (below >> 31);
 }
 
 /* 1 when process `who` carries live mark `id`, noted in `ev` (mark_found). `fail_closed`: the
@@ -68,16 +70,6 @@ BW_API __attribute__((noinline)) int bw_mark_has(struct bw_event *ev, __u32 who,
       }
     }
   return fail_closed && m->full;
-}
-
-/* Before a rule that tests marks is evaluated: the marks found so far were another rule's. */
-BW_API __attribute__((noinline)) void bw_marks_found_reset(struct bw_event *ev) {
-  ev->found_n = 0;
-}
-
-/* The rule just evaluated decides: its found marks are the record's. */
-BW_API __attribute__((noinline)) void bw_marks_found_keep(struct bw_event *ev) {
-  ev->decided_n = ev->found_n;
 }
 
 /* Writes mark `id` into slot `s`. */

@@ -222,6 +222,7 @@ private:
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();
     std::vector<std::pair<llvm::Value *, llvm::BasicBlock *>> incoming;
+    bool marks = false;  // a rule here tests marks
     for (const auto &c : h.compounds) {
       auto *eval = b.block("rule.eval");
       auto *take = b.block("rule.take");
@@ -229,14 +230,14 @@ private:
       b.ir().SetInsertPoint(cur);
       b.ir().CreateCondBr(b.ir().CreateICmpUGT(best, b.c32(c.word)), eval, next);
       b.ir().SetInsertPoint(eval);
-      bool marks = testsMarks(c.cond);  // the record tells the marks of the rule that decided
-      if (marks)
-        b.callLib(lib_, "bw_marks_found_reset", {ev});
+      if (testsMarks(c.cond)) {  // the marks this rule finds (bw_mark_has notes them)
+        storeEventU32(b, ev, offsetof(struct bw_event, found_n), b.c32(0));
+        storeEventU32(b, ev, offsetof(struct bw_event, found_rule), b.c32(c.ruleId));
+        marks = true;
+      }
       llvm::Value *v = cond(b, c.cond, ev, atoms);
       b.ir().CreateCondBr(v, take, next);
       b.ir().SetInsertPoint(take);
-      if (marks)
-        b.callLib(lib_, "bw_marks_found_keep", {ev});
       b.ir().CreateBr(done);
       incoming.push_back({b.c32(c.word), take});
       cur = next;
@@ -248,6 +249,10 @@ private:
     auto *phi = b.ir().CreatePHI(b.i32(), static_cast<unsigned>(incoming.size()));
     for (auto &[v, bb] : incoming)
       phi->addIncoming(v, bb);
+    if (marks) {  // the count now: the mark rules' tests after the decision add to it
+      llvm::Value *found = loadEventU32(b, ev, offsetof(struct bw_event, found_n));
+      storeEventU32(b, ev, offsetof(struct bw_event, decided_n), found);
+    }
     return phi;
   }
 
@@ -265,6 +270,20 @@ private:
         "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};
     uint32_t key = g.kind == GroupKind::Glob ? g.dfaBase : g.id;  // a glob's DFA, else its group
     return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
+  }
+
+  // What the record tells of the deciding rule's marks (bw_event.found_n, found_rule,
+  // decided_n) is written before a rule's tests and where the rules' paths meet, never on the
+  // path a rule takes when it decides: code there kept the compiler from joining those paths
+  // and multiplied the verifier's states past its limit (emit compares found_rule with the
+  // rule that decided instead).
+  static llvm::Value *loadEventU32(BpfBuilder &b, llvm::Value *ev, size_t offset) {
+    auto *p = b.ir().CreateConstInBoundsGEP1_64(b.ir().getInt8Ty(), ev, offset);
+    return b.ir().CreateAlignedLoad(b.ir().getInt32Ty(), p, llvm::MaybeAlign(4));
+  }
+  static void storeEventU32(BpfBuilder &b, llvm::Value *ev, size_t offset, llvm::Value *v) {
+    auto *p = b.ir().CreateConstInBoundsGEP1_64(b.ir().getInt8Ty(), ev, offset);
+    b.ir().CreateAlignedStore(v, p, llvm::MaybeAlign(4));
   }
 
   static bool testsMarks(const LCond &c) {
