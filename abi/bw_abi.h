@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 2
+#define BW_ABI_VERSION 3
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -83,7 +83,8 @@ enum bw_slot_mode {
 
 /* One decision, sent on the ring buffer bw_events (shared, pinned). The fixed header is
  * followed by the hook's strings (strs[BW_COMMON_STR_SLOTS..]) and process.exe, each
- * NUL-terminated, lengths in str_len (0 = absent). */
+ * NUL-terminated, lengths in str_len (0 = absent). `after`: the marks the deciding rule's
+ * tests found set (the earlier steps of a sequence), `after_n` of them (the rest is not meaningful). */
 struct bw_record {
   bw_u64 ktime_ns;
   bw_u32 abi;          /* BW_ABI_VERSION */
@@ -100,6 +101,9 @@ struct bw_record {
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   bw_u32 str_len[BW_STR_SLOTS];
+  bw_u32 after_n;
+  bw_u32 after_pad;
+  struct bw_found_mark after[BW_RECORD_MARKS];
 };
 
 /* Marks (the language's `mark process "x" for 10m` and `process.marks has "x"`): per process
@@ -122,6 +126,11 @@ struct bw_mark {
   bw_u32 flags;       /* BW_MARK_* */
   bw_u32 reserved;
 };
+/* A slot holds a mark at boot time `now` (the policy library's tests, the runtime's count of
+ * live processes per mark). */
+static inline int bw_mark_live(const struct bw_mark *m, bw_u64 now) {
+  return m->id && (!m->expires_ns || now < m->expires_ns);
+}
 /* The kernel finds a map value's lock by its type, struct bpf_spin_lock, not a typedef. */
 #ifdef __BPF__
 #define BW_SPIN_LOCK struct bpf_spin_lock
@@ -132,6 +141,13 @@ struct bw_marks {
   struct bw_mark slot[BW_MARK_SLOTS];
   bw_u32 full;        /* a mark found no free slot: deny-side tests of marks hold */
   BW_SPIN_LOCK lock;  /* taken to change slots: threads of a process set marks concurrently */
+};
+/* What the runtime's task iterator (bpf/runtime/live_marks.bpf.c) writes for `bulwark status`:
+ * one per unexpired mark of a live process, id 0 for a process whose marks overflowed. */
+struct bw_live_mark {
+  bw_u64 id;
+  bw_u32 tgid;       /* the process */
+  bw_u32 pad;
 };
 /* Counts of the mark machinery (PERCPU_ARRAY bw_mark_stats, shared, one entry). */
 struct bw_mark_stats {

@@ -61,12 +61,31 @@ struct bw_addr {
   bw_u8 bytes[16];
 };
 
+/* A mark a test found set (bw_mark_has): what the record of the rule that tested it tells of
+ * the earlier step. */
+#define BW_RECORD_MARKS 4      /* found marks a record carries; more tested are not told */
+#define BW_EVENT_FOUND 8       /* an event's room for them: a full list writes past its end */
+struct bw_found_mark {
+  bw_u64 id;         /* the mark (bw_abi.h, struct bw_mark) */
+  bw_u64 set_ns;     /* bw_event: when set, boot clock; bw_record: on the clock of ktime_ns */
+  bw_u32 rule;       /* the rule that set it, in `instance` */
+  bw_u32 instance;   /* the setting policy's instance */
+  bw_u32 who;        /* BW_MARK_ON_PROCESS or BW_MARK_ON_PARENT: whose marks held it */
+  bw_u32 pad;
+};
+
 struct bw_event {
   bw_u32 hook;       /* BW_HOOK_* index, order of hooks.def */
   bw_u32 rule;       /* decided rule id, or BW_NO_RULE */
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   struct bw_str strs[BW_STR_SLOTS];
+  /* Marks found by the tests of the last rule evaluated that tests marks (found_rule; found_n
+   * of them, reset before each such rule), and how many it had found when the decision was
+   * made (decided_n): the record tells them if found_rule decided. */
+  bw_u32 found_n, decided_n;
+  bw_u32 found_rule, found_pad;
+  struct bw_found_mark found[BW_EVENT_FOUND];
 };
 
 #define BW_NO_RULE 0xffffffffu

@@ -66,6 +66,13 @@ struct MapEntry {
   std::string data;         // "maps/<name>.bin", empty when there are no initial entries
 };
 
+// A mark a rule sets: its name and the kernel's id of it (FNV-1a 64 of policy NUL name), so
+// the runtime names the marks a record tells of.
+struct MarkEntry {
+  std::string name;
+  uint64_t id = 0;
+};
+
 struct RuleEntry {
   uint32_t id = 0;
   std::string name;
@@ -74,6 +81,7 @@ struct RuleEntry {
   std::string message;
   std::string loc;     // file:line:col
   std::string function;  // kprobe rules: the kernel function; empty otherwise
+  std::vector<MarkEntry> marks;  // the marks the rule sets
 };
 
 // A const volatile global of the object that the runtime may set before load.

@@ -20,6 +20,10 @@ public:
     for (int i = 0; i < 4; i++)
       out.push_back(uint8_t(v >> (8 * i)));
   }
+  void u64(uint64_t v) {
+    u32(uint32_t(v));
+    u32(uint32_t(v >> 32));
+  }
   void str(const std::string &s) {
     u32(uint32_t(s.size()));
     out.insert(out.end(), s.begin(), s.end());
@@ -48,6 +52,11 @@ public:
       v |= uint32_t(bytes[pos + i]) << (8 * i);
     pos += 4;
     return v;
+  }
+  uint64_t u64(const Item &what) {
+    need(8, what);
+    uint64_t lo = u32(what);
+    return lo | uint64_t(u32(what)) << 32;
   }
   std::string str(const Item &what) {
     uint32_t n = u32(what);
@@ -80,8 +89,27 @@ private:
 void put(Writer &w, uint32_t v) { w.u32(v); }
 void put(Writer &w, const std::string &s) { w.str(s); }
 void put(Writer &w, Action a) { w.u32(uint32_t(a)); }
+// A mark list: its count, then per mark its name and u64 id.
+void put(Writer &w, const std::vector<MarkEntry> &marks) {
+  w.u32(uint32_t(marks.size()));
+  for (const auto &mk : marks) {
+    w.str(mk.name);
+    w.u64(mk.id);
+  }
+}
 void get(Reader &r, uint32_t &v, const Item &what) { v = r.u32(what); }
 void get(Reader &r, std::string &s, const Item &what) { s = r.str(what); }
+void get(Reader &r, std::vector<MarkEntry> &marks, const Item &what) {
+  uint32_t n = r.count(what, 4 + 8);  // a mark is at least an empty name and its id
+  marks.clear();
+  marks.reserve(n);
+  for (uint32_t i = 0; i < n; i++) {
+    MarkEntry mk;
+    mk.name = r.str(what);
+    mk.id = r.u64(what);
+    marks.push_back(std::move(mk));
+  }
+}
 void get(Reader &r, Action &a, const Item &what) {
   uint32_t v = r.u32(what);
   for (const auto &w : kActionWords)
@@ -95,7 +123,8 @@ void get(Reader &r, Action &a, const Item &what) {
 // The rule table's columns, in file order. A new field is one row here (and a put/get pair
 // for a new type); rule_fields in the header makes a reader of another field list refuse
 // the file instead of misreading it.
-using RuleMember = std::variant<uint32_t RuleEntry::*, std::string RuleEntry::*, Action RuleEntry::*>;
+using RuleMember = std::variant<uint32_t RuleEntry::*, std::string RuleEntry::*, Action RuleEntry::*,
+                                std::vector<MarkEntry> RuleEntry::*>;
 struct RuleField {
   const char *name;
   RuleMember member;
@@ -103,7 +132,7 @@ struct RuleField {
 const RuleField kRuleFields[] = {
     {"id", &RuleEntry::id},           {"name", &RuleEntry::name}, {"hook", &RuleEntry::hook},
     {"action", &RuleEntry::action},   {"message", &RuleEntry::message}, {"loc", &RuleEntry::loc},
-    {"function", &RuleEntry::function},
+    {"function", &RuleEntry::function}, {"marks", &RuleEntry::marks},
 };
 constexpr uint32_t kRuleFieldCount = sizeof kRuleFields / sizeof kRuleFields[0];
 constexpr size_t kMinRuleBytes = 4 * kRuleFieldCount;  // every field is at least a u32

@@ -1,7 +1,8 @@
 // tables.bin: the bundle's bulk data that no person reads line by line — the rule table and
 // the identity groups' path lists — in a binary file beside manifest.yaml (parsing them as
 // YAML was most of a 10,000-rule load). Layout (little-endian u32s; a string is its u32
-// byte length, then its bytes):
+// byte length, then its bytes; a mark list is its u32 count, then per mark its name (a
+// string) and its u64 id):
 //
 //   "BWTB"  version  rule_count  rule_fields  group_count
 //   rule_count  x  the fields of kRuleFields (Tables.cpp), in order

@@ -50,8 +50,9 @@ std::vector<char> floodRecord() {
 
 const std::map<uint32_t, InstanceInfo> kInstances{
     {7, InstanceInfo{7, "bench_flood", 0, false, 0,
-                     {RuleInfo{"flood_allow", "", "", 0, 0},
-                      RuleInfo{"flood_deny", "{process.comm} opened {file.path}", "", 0, 1}}}}};
+                     {RuleInfo{"flood_allow", "", "", 0, 0, {}},
+                      RuleInfo{"flood_deny", "{process.comm} opened {file.path}", "", 0, 1, {}}},
+                     {}}}};
 
 // The reader's work per record before RecordFormatter (EventReader::onSample).
 void viaEvent(const std::vector<char> &rec, uint64_t i, std::string &out) {

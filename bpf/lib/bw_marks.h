@@ -32,13 +32,29 @@ static __always_inline void mark_count(enum mark_stat what) {
     s->no_storage++;
 }
 
-static __always_inline int mark_live(const struct bw_mark *m, __u64 now) {
-  return m->id && (!m->expires_ns || now < m->expires_ns);
+/* Notes mark slot `m`, found set by a test on process `who`, in the event: the record of the
+ * rule that tested it tells when and by which rule it was set. Read without the lock: a mark
+ * renewed meanwhile may give the newer setting. */
+static __always_inline void mark_found(struct bw_event *ev, __u32 who, const struct bw_mark *m) {
+  __u32 n = ev->found_n;  /* at most BW_RECORD_MARKS: a full list writes the slot past it */
+  struct bw_found_mark *f = &ev->found[n & (BW_EVENT_FOUND - 1)];
+  f->id = m->id;
+  f->set_ns = m->set_ns;
+  f->rule = m->rule;
+  f->instance = m->instance;
+  f->who = who;
+  f->pad = 0;
+  /* n + 1 up to BW_RECORD_MARKS, without a branch: one in every test's path cost the verifier
+   * more than some policies have room for (a comparison would compile to one) */
+  __u32 below = n - BW_RECORD_MARKS;
+  barrier_var(below);
+  ev->found_n = n + (below >> 31);
 }
 
-/* 1 when process `who` carries live mark `id`. `fail_closed`: the test sits where its holding
- * can only make a decision stricter, so a process whose marks overflowed holds it too. */
-BW_API __attribute__((noinline)) int bw_mark_has(__u32 who, __u64 id, __u32 fail_closed) {
+/* 1 when process `who` carries live mark `id`, noted in `ev` (mark_found). `fail_closed`: the
+ * test sits where its holding can only make a decision stricter, so a process whose marks
+ * overflowed holds it too. */
+BW_API __attribute__((noinline)) int bw_mark_has(struct bw_event *ev, __u32 who, __u64 id, __u32 fail_closed) {
   struct task_struct *t = mark_task(who);
   if (!t)
     return 0;
@@ -48,8 +64,10 @@ BW_API __attribute__((noinline)) int bw_mark_has(__u32 who, __u64 id, __u32 fail
   for (int i = 0; i < BW_MARK_SLOTS; i++)
     if (m->slot[i].id == id) {
       __u64 expires = m->slot[i].expires_ns;
-      if (!expires || bpf_ktime_get_boot_ns() < expires)
+      if (!expires || bpf_ktime_get_boot_ns() < expires) {
+        mark_found(ev, who, &m->slot[i]);
         return 1;
+      }
     }
   return fail_closed && m->full;
 }
@@ -91,7 +109,7 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
     }
   if (!done)
     for (int i = 0; i < BW_MARK_SLOTS; i++)
-      if (!mark_live(&m->slot[i], now)) {
+      if (!bw_mark_live(&m->slot[i], now)) {
         mark_write(&m->slot[i], id, now, for_ns, flags, rule, instance);
         done = 1;
         break;
@@ -108,7 +126,7 @@ static __always_inline void marks_copy(struct bw_marks *to, struct bw_marks *fro
   bpf_spin_lock(&from->lock);
   for (int i = 0; i < BW_MARK_SLOTS; i++) {
     to->slot[i] = from->slot[i];
-    if (!mark_live(&from->slot[i], now))
+    if (!bw_mark_live(&from->slot[i], now))
       to->slot[i].id = 0;
   }
   to->full = from->full;

@@ -132,6 +132,22 @@ static __always_inline void pack_str(struct pack_ctx *c, struct bw_record *r, __
   c->off = off + n;
 }
 
+/* The marks the deciding rule found (the earlier steps; none when `rule` tests none), their set
+ * time moved to the clock of ktime_ns: the decision's time less the mark's age on the boot
+ * clock (which counts suspend); it may wrap below 0, which the reader takes as signed. The
+ * copy is branch-free, so the verifier's paths through emit do not multiply; entries past
+ * after_n are not meaningful. decided_n is at most BW_RECORD_MARKS (mark_found). */
+static __always_inline void pack_after(struct bw_event *ev, struct bw_record *r, __u32 rule) {
+  r->after_n = ev->found_rule == rule ? ev->decided_n : 0;
+  r->after_pad = 0;
+  __u64 shift = bpf_ktime_get_boot_ns() - r->ktime_ns;
+#pragma unroll
+  for (int i = 0; i < BW_RECORD_MARKS; i++) {
+    r->after[i] = ev->found[i];
+    r->after[i].set_ns = ev->found[i].set_ns - shift;
+  }
+}
+
 static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
                  struct bw_counter *cnt) {
   __u32 z = 0;
@@ -159,6 +175,7 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
   bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), BPF_CORE_READ(t, comm));
   __builtin_memcpy(r->ints, ev->ints, sizeof(r->ints));
   __builtin_memcpy(r->addrs, ev->addrs, sizeof(r->addrs));
+  pack_after(ev, r, rule);
 #pragma unroll
   for (int i = 0; i < BW_STR_SLOTS; i++)
     r->str_len[i] = 0;

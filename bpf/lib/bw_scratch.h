@@ -29,6 +29,9 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     return 0;
   ev->hook = hook;
   ev->rule = BW_NO_RULE;
+  ev->found_n = 0;
+  ev->decided_n = 0;
+  ev->found_rule = BW_NO_RULE;
 #pragma unroll
   for (int i = 0; i < BW_INT_SLOTS; i++)
     ev->ints[i] = 0;

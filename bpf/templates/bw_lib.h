@@ -88,7 +88,7 @@ void bw_ident_at_unlink(struct dentry *dentry);
 void bw_task_comm(struct task_struct *t, struct bw_str *out);
 /* Marks (bw_marks.h): test and set from generated code, copy at fork and at a thread's exec,
  * drop at exec. */
-int bw_mark_has(__u32 who, __u64 id, __u32 fail_closed);
+int bw_mark_has(struct bw_event *ev, __u32 who, __u64 id, __u32 fail_closed);  /* found: noted in ev */
 void bw_mark_set(__u32 who, __u64 id, __u64 for_ns, __u32 flags, __u32 rule);
 int bw_marks_at_fork(struct task_struct *child, unsigned long clone_flags);
 int bw_marks_before_exec(void);

@@ -116,9 +116,12 @@ std::optional<std::string> describeBundle(CompileResult &cr, const CodegenOutput
     m.identity.push_back({ig.group, ig.kind == GroupKind::Prefix ? bundle::IdentityKind::Prefix : bundle::IdentityKind::Exact,
                           ig.field, ig.paths});
   m.rodata = runtimeRodata();
-  for (const auto &r : policy.rules)
+  for (const auto &r : policy.rules) {
     m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name), manifestAction(r.action),
-                       r.message, locText(r.loc), r.kprobeFunction});
+                       r.message, locText(r.loc), r.kprobeFunction, {}});
+    for (const auto &mk : r.marks)
+      m.rules.back().marks.push_back({mk.name, markId(policy.name, mk.name)});
+  }
   return std::nullopt;
 }
 

@@ -245,6 +245,7 @@ private:
     auto *done = b.block("done");
     llvm::BasicBlock *cur = b.ir().GetInsertBlock();
     std::vector<std::pair<llvm::Value *, llvm::BasicBlock *>> incoming;
+    bool marks = false;  // a rule here tests marks
     for (const auto &c : h.compounds) {
       auto *eval = b.block("rule.eval");
       auto *take = b.block("rule.take");
@@ -252,6 +253,11 @@ private:
       b.ir().SetInsertPoint(cur);
       b.ir().CreateCondBr(b.ir().CreateICmpUGT(best, b.c32(c.word)), eval, next);
       b.ir().SetInsertPoint(eval);
+      if (testsMarks(c.cond)) {  // the marks this rule finds (bw_mark_has notes them)
+        storeEventU32(b, ev, offsetof(struct bw_event, found_n), b.c32(0));
+        storeEventU32(b, ev, offsetof(struct bw_event, found_rule), b.c32(c.ruleId));
+        marks = true;
+      }
       llvm::Value *v = cond(b, c.cond, ev, atoms);
       b.ir().CreateCondBr(v, take, next);
       b.ir().SetInsertPoint(take);
@@ -266,6 +272,10 @@ private:
     auto *phi = b.ir().CreatePHI(b.i32(), static_cast<unsigned>(incoming.size()));
     for (auto &[v, bb] : incoming)
       phi->addIncoming(v, bb);
+    if (marks) {  // the count now: the mark rules' tests after the decision add to it
+      llvm::Value *found = loadEventU32(b, ev, offsetof(struct bw_event, found_n));
+      storeEventU32(b, ev, offsetof(struct bw_event, decided_n), found);
+    }
     return phi;
   }
 
@@ -285,6 +295,29 @@ private:
     return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
   }
 
+  // What the record tells of the deciding rule's marks (bw_event.found_n, found_rule,
+  // decided_n) is written before a rule's tests and where the rules' paths meet, never on the
+  // path a rule takes when it decides: code there kept the compiler from joining those paths
+  // and multiplied the verifier's states past its limit (emit compares found_rule with the
+  // rule that decided instead).
+  static llvm::Value *loadEventU32(BpfBuilder &b, llvm::Value *ev, size_t offset) {
+    auto *p = b.ir().CreateConstInBoundsGEP1_64(b.ir().getInt8Ty(), ev, offset);
+    return b.ir().CreateAlignedLoad(b.ir().getInt32Ty(), p, llvm::MaybeAlign(4));
+  }
+  static void storeEventU32(BpfBuilder &b, llvm::Value *ev, size_t offset, llvm::Value *v) {
+    auto *p = b.ir().CreateConstInBoundsGEP1_64(b.ir().getInt8Ty(), ev, offset);
+    b.ir().CreateAlignedStore(v, p, llvm::MaybeAlign(4));
+  }
+
+  static bool testsMarks(const LCond &c) {
+    if (c.kind == LCond::Kind::Mark)
+      return true;
+    for (const auto &k : c.kids)
+      if (testsMarks(k))
+        return true;
+    return false;
+  }
+
   // The value (i1) of a compound rule's condition.
   llvm::Value *cond(BpfBuilder &b, const LCond &c, llvm::Value *ev, llvm::Value *atoms) {
     auto &ir = b.ir();
@@ -293,8 +326,9 @@ private:
     case LCond::Kind::False: return ir.getFalse();
     case LCond::Kind::Atom: return b.testBit(atoms, c.atom);
     case LCond::Kind::Mark:
-      return ir.CreateICmpNE(b.callLib(lib_, "bw_mark_has", {b.c32(c.markWho), b.c64(c.markId), b.c32(c.failClosed ? 1 : 0)}),
-                             b.c32(0));
+      return ir.CreateICmpNE(
+          b.callLib(lib_, "bw_mark_has", {ev, b.c32(c.markWho), b.c64(c.markId), b.c32(c.failClosed ? 1 : 0)}),
+          b.c32(0));
     case LCond::Kind::IntCmp: {
       llvm::Value *x = b.loadU64(ev, offsetof(struct bw_event, ints) + 8 * c.slot, "field");
       auto k = [&](size_t i) { return b.c64(static_cast<uint64_t>(c.values.at(i))); };

@@ -96,6 +96,10 @@ std::vector<ReconcileAction> planReconcile(const std::vector<FoundBundle> &found
 
 // Prometheus text exposition helpers.
 std::string promLabel(const std::string &value);  // escaped and quoted
+// The families of live processes per mark (LiveMarks.h): bulwark_mark_processes per mark and
+// bulwark_marked_processes; no samples before a policy with marks was loaded or when the
+// count failed (nullopt).
+void markMetrics(std::ostream &o, const std::optional<LiveMarks> &lm);
 
 class Daemon {
 public:

@@ -160,6 +160,12 @@ std::optional<Event> parseEventLine(const std::string &line) {
     if (n["fields"] && n["fields"].IsMap())
       for (const auto &kv : n["fields"])
         e.fields.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+    if (n["after"] && n["after"].IsSequence())
+      for (const auto &a : n["after"]) {
+        auto field = [&](const char *k) { return a[k] ? a[k].as<std::string>() : std::string(); };
+        e.after.push_back({field("mark"), field("policy"), field("rule"), a["instance"] ? a["instance"].as<uint32_t>() : 0,
+                           parseIsoTime(field("set")), field("on")});
+      }
     return e;
   } catch (const YAML::Exception &) {
     return std::nullopt;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -265,18 +266,57 @@ std::string renderMessage(const std::string &tmpl, const Event &e) {
 }
 
 bool readRecordHeader(const void *data, size_t size, bw_record *out, std::string *why) {
+  // The ABI first: a record of another ABI may be shorter or longer than this one's.
+  uint32_t abi = BW_ABI_VERSION;
+  if (size >= offsetof(bw_record, abi) + sizeof abi)
+    std::memcpy(&abi, static_cast<const char *>(data) + offsetof(bw_record, abi), sizeof abi);
+  if (abi != BW_ABI_VERSION) {
+    if (why)
+      *why = "record of ABI " + std::to_string(abi) + ", but this bulwark reads ABI " +
+             std::to_string(BW_ABI_VERSION) + " (its policy was loaded by another version of bulwark)";
+    return false;
+  }
   if (size < sizeof(bw_record)) {
     if (why)
       *why = "record of " + std::to_string(size) + " bytes is shorter than struct bw_record";
     return false;
   }
   std::memcpy(out, data, sizeof *out);
-  if (out->abi != BW_ABI_VERSION) {
+  if (out->after_n > BW_RECORD_MARKS) {
     if (why)
-      *why = "record of ABI " + std::to_string(out->abi);
+      *why = "record tells of " + std::to_string(out->after_n) + " earlier marks, more than " +
+             std::to_string(BW_RECORD_MARKS);
     return false;
   }
   return true;
+}
+
+// The earlier steps, named by the instance that set each mark (which may be another version
+// of the policy than the one that decided). A mark tested twice is told once.
+std::vector<EarlierStep> earlierSteps(const bw_record &r, const std::map<uint32_t, InstanceInfo> &instances,
+                                      int64_t monoToReal) {
+  std::vector<EarlierStep> steps;
+  for (uint32_t i = 0; i < r.after_n && i < BW_RECORD_MARKS; i++) {
+    const bw_found_mark &f = r.after[i];
+    std::string on = f.who == BW_MARK_ON_PARENT ? "parent" : "process";
+    auto it = instances.find(f.instance);
+    const InstanceInfo *inst = f.instance && it != instances.end() ? &it->second : nullptr;
+    EarlierStep s;
+    s.mark = "#" + std::to_string(f.id);
+    if (inst)
+      if (auto m = inst->marks.find(f.id); m != inst->marks.end())
+        s.mark = m->second;
+    if (std::any_of(steps.begin(), steps.end(),
+                    [&](const EarlierStep &x) { return x.mark == s.mark && x.on == on && x.instance == f.instance; }))
+      continue;
+    s.policy = inst ? inst->policy : "unknown instance " + std::to_string(f.instance);
+    s.rule = inst && f.rule < inst->rules.size() ? inst->rules[f.rule].name : "#" + std::to_string(f.rule);
+    s.instance = f.instance;
+    s.setNs = uint64_t(int64_t(f.set_ns) + monoToReal);
+    s.on = std::move(on);
+    steps.push_back(std::move(s));
+  }
+  return steps;
 }
 
 // The policy and rule come from the record's instance, never its slot.
@@ -391,6 +431,7 @@ bool decodeRecord(const void *data, size_t size, const std::map<uint32_t, Instan
   std::memcpy(e.raw.addrs, r.addrs, sizeof e.raw.addrs);
   e.exe = e.raw.strs[1];
   describeObject(r, hookByIndex(r.hook), recordSlots(e.raw), e);
+  e.after = earlierSteps(r, instances, monoToReal);
   e.message = renderMessage(e.messageTemplate, e);
   *out = std::move(e);
   return true;
@@ -436,6 +477,13 @@ std::string formatText(const Event &e) {
   o += " instance=" + std::to_string(e.instance);
   if (!e.message.empty())
     o += " message=" + quoted(e.message);
+  // after="read_credential on process set by credential_exfiltration/credential_read at <time>; ..."
+  std::string after;
+  for (const auto &s : e.after)
+    after += (after.empty() ? "" : "; ") + s.mark + " on " + s.on + " set by " + s.policy + "/" + s.rule + " at " +
+             isoTime(s.setNs);
+  if (!after.empty())
+    o += " after=" + quoted(after);
   return o;
 }
 
@@ -454,7 +502,12 @@ void appendJson(std::string &out, const Event &e) {
   w.key("fields").beginObject();
   for (const auto &[name, value] : e.fields)
     w.key(name).value(value);
-  w.endObject().endObject();
+  w.endObject().key("after").beginArray();
+  for (const auto &s : e.after)
+    w.beginObject().key("mark").value(s.mark).key("rule").value(s.rule).key("policy").value(s.policy)
+        .key("instance").value(uint64_t(s.instance)).key("set").value(isoTime(s.setNs)).key("on").value(s.on)
+        .endObject();
+  w.endArray().endObject();
 }
 
 std::string formatJson(const Event &e) {

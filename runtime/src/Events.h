@@ -23,6 +23,16 @@ namespace bulwark::rt {
 // Version of the event JSON (the "schema" member); bump on any incompatible change.
 inline constexpr int kEventSchemaVersion = 1;
 
+// An earlier step of a sequence: a mark the deciding rule tested and found set.
+struct EarlierStep {
+  std::string mark;    // its name; "#<id>" when the setting instance is gone
+  std::string policy;  // the setting rule's policy; "unknown instance N" when gone
+  std::string rule;    // the rule that set it; "#<id>" when its instance is gone
+  uint32_t instance = 0;
+  uint64_t setNs = 0;  // CLOCK_REALTIME
+  std::string on;      // "process" or "parent": whose marks held it
+};
+
 struct Event {
   uint64_t timeNs = 0;   // CLOCK_REALTIME
   uint32_t instance = 0; // policy instance that decided (Instances.h); 0 = unknown
@@ -41,6 +51,7 @@ struct Event {
   std::string cgroup;    // path relative to the cgroup2 root if resolvable
   std::string object;    // the hook's primary field (file.path, net.daddr:dport, AF_PACKET, ...)
   std::vector<std::pair<std::string, std::string>> fields;  // the hook's own fields, by name
+  std::vector<EarlierStep> after;  // the marks the deciding rule found set (bw_record.after)
   uint32_t flags = 0;
   std::string hostname, bootId;  // set by the reader
   struct Raw {  // the record's slots (bw_event.h), for fields and messages
@@ -75,6 +86,10 @@ void appendEnumText(std::string &out, FieldType type, uint64_t value);
 
 // The header of a record of this ABI, copied out of `data`; false (and *why) as decodeRecord.
 bool readRecordHeader(const void *data, size_t size, bw_record *out, std::string *why);
+
+// The earlier steps a record of a sequence's last step tells of (bw_record.after), named.
+std::vector<EarlierStep> earlierSteps(const bw_record &r, const std::map<uint32_t, InstanceInfo> &instances,
+                                      int64_t monoToReal);
 
 // What a record's instance, rule, hook, action and flags name (docs/events.md).
 struct RecordNames {

@@ -84,6 +84,7 @@ SharedStatus Runtime::sharedStatus() {
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
     ss.kernelMemory += pinsMemory(*group).total();
   ss.marks = markStats(pins_);
+  ss.liveMarks = liveMarks(pins_, &ss.liveMarksError);
   return ss;
 }
 

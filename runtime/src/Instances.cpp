@@ -79,12 +79,22 @@ uint32_t Instances::allocate() {
 
 void Instances::create(uint32_t id, const std::string &policy, uint32_t slot, const std::vector<RuleInfo> &rules) {
   mkdirs(pins_.instancesDir());
-  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, kMapName, 4, 512, uint32_t(rules.size() + 1), nullptr));
+  std::vector<InstanceMark> marks;
+  for (uint32_t i = 0; i < rules.size(); i++)
+    for (const auto &mk : rules[i].marks) {
+      InstanceMark m{};
+      m.id = mk.id;
+      m.rule = i;
+      copyField(m.name, mk.name);
+      marks.push_back(m);
+    }
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, kMapName, 4, 512, uint32_t(rules.size() + marks.size() + 1), nullptr));
   if (!fd)
     throw Error(Exit::Failed, "cannot create the instance map: " + errnoText(errno));
   InstanceHeader h{};
   std::memcpy(h.magic, kInstanceMagic, sizeof h.magic);
   h.ruleCount = uint32_t(rules.size());
+  h.markCount = uint32_t(marks.size());
   h.loadedNs = realtimeNs();
   h.slot = slot;
   copyField(h.policy, policy);
@@ -97,6 +107,11 @@ void Instances::create(uint32_t id, const std::string &policy, uint32_t slot, co
     copyField(r.message, rules[i].message);
     uint32_t key = i + 1;
     if (bpf_map_update_elem(fd.get(), &key, &r, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot fill the instance map: " + errnoText(errno));
+  }
+  for (uint32_t i = 0; i < marks.size(); i++) {
+    uint32_t key = uint32_t(rules.size()) + 1 + i;
+    if (bpf_map_update_elem(fd.get(), &key, &marks[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot fill the instance map: " + errnoText(errno));
   }
   uint32_t key = 0;
@@ -179,6 +194,12 @@ std::map<uint32_t, InstanceInfo> readInstances(const PinLayout &pins) {
         ri.action = r.action;
       }
       info.rules.push_back(std::move(ri));
+    }
+    for (uint32_t i = 0; i < h->markCount; i++) {
+      InstanceMark m{};
+      uint32_t key = h->ruleCount + 1 + i;
+      if (bpf_map_lookup_elem(fd->get(), &key, &m) == 0)
+        info.marks[m.id] = fieldString(m.name);
     }
     out[id] = std::move(info);
   }

@@ -4,7 +4,7 @@
 // instance that made it, not the slot, which a later policy may take.
 //
 // <pin root>/instances/<N> is an ARRAY map: entry 0 the header (policy, slot, retired, drain
-// position), entries 1.. the rule table. It is created before the instance's programs can
+// position), entries 1.. the rule table, then the marks its rules set (InstanceMark). It is created before the instance's programs can
 // run, and kept after the instance is replaced or unloaded ("retired") until every record it
 // can have sent was read: the ring buffer's consumer position passed the producer position
 // seen when it retired. At most kMaxRetired retired instances are kept (the oldest go first);
@@ -34,7 +34,9 @@ struct InstanceHeader {
   uint32_t slot;
   uint32_t pad;
   char policy[64];
-  char reserved[400];
+  uint32_t markCount;  // InstanceMark entries after the rules (0 in instances of older runtimes)
+  uint32_t pad2;
+  char reserved[392];
 };
 static_assert(sizeof(InstanceHeader) == 512);
 
@@ -47,9 +49,25 @@ struct InstanceRule {
 };
 static_assert(sizeof(InstanceRule) == 512);
 
+// A mark a rule of the instance sets, as records name it (bw_found_mark.id).
+struct InstanceMark {
+  uint64_t id;
+  uint32_t rule;      // the rule that sets it
+  uint32_t pad;
+  char name[64];
+  char reserved[432];
+};
+static_assert(sizeof(InstanceMark) == 512);
+
+struct MarkName {
+  uint64_t id = 0;
+  std::string name;
+};
+
 struct RuleInfo {
   std::string name, message, function;
   uint32_t hook = 0, action = 0;
+  std::vector<MarkName> marks;  // the marks the rule sets
 };
 
 struct InstanceInfo {
@@ -59,6 +77,7 @@ struct InstanceInfo {
   bool retired = false;
   uint64_t drainPos = 0;
   std::vector<RuleInfo> rules;
+  std::map<uint64_t, std::string> marks;  // mark id -> name, of every rule's marks
 };
 
 class Instances {

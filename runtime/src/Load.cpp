@@ -329,7 +329,9 @@ void createInstance(LoadJob &j) {
     if (r.id >= rules.size())
       continue;
     const Hook *h = hookByName(r.hook);
-    rules[r.id] = RuleInfo{r.name, r.message, r.function, h ? h->index : 0, static_cast<uint32_t>(r.action)};
+    rules[r.id] = RuleInfo{r.name, r.message, r.function, h ? h->index : 0, static_cast<uint32_t>(r.action), {}};
+    for (const auto &mk : r.marks)
+      rules[r.id].marks.push_back({mk.id, mk.name});
   }
   j.instances->create(j.instance, j.b.policy.name, j.slot, rules);
   j.undo.add([&instances = *j.instances, instance = j.instance] { instances.retire(instance); });

@@ -6,6 +6,7 @@
 #include "Error.h"
 #include "EventLog.h"
 #include "EventReader.h"
+#include "LiveMarks.h"
 #include "System.h"
 #include "PolicyState.h"
 
@@ -158,6 +159,19 @@ void eventMetrics(std::ostream &o, const EventReader *events, const EventLog *lo
 
 } // namespace
 
+void markMetrics(std::ostream &o, const std::optional<LiveMarks> &lm) {
+  Family live{"bulwark_mark_processes", "gauge", "live processes that hold the mark now (unexpired)"};
+  Family any{"bulwark_marked_processes", "gauge", "live processes that hold at least one mark"};
+  if (lm) {
+    for (const auto &m : lm->marks)
+      live.add(m.mark.empty() ? "{id=" + promLabel(liveMarkName(m)) + "}"
+                              : "{policy=" + promLabel(m.policy) + ",mark=" + promLabel(m.mark) + "}",
+               m.processes);
+    any.add("", lm->processes);
+  }
+  writeFamilies(o, {&live, &any});
+}
+
 // The daemon's own loads, unloads and their durations, and the bundles it cannot load.
 void Daemon::loadMetrics(std::ostream &o) const {
   help(o, "bulwark_loads_total", "counter", "loads and hot swaps by the daemon, by result");
@@ -199,6 +213,7 @@ std::string Daemon::metricsText() {
   policyMetrics(o, policies, integrityFailures_);
   statusMetrics(o, rt_, policies);
   topMetrics(o, rt_, policies);
+  markMetrics(o, liveMarks(rt_.pins(), nullptr));
   loadMetrics(o);
   eventMetrics(o, events_, eventLog_);
   return o.str();

@@ -69,6 +69,29 @@ void writeFields(std::string &out, const RecordView &v) {
   out += '}';
 }
 
+// An earlier step of a sequence, its members in the order of appendJson(Event).
+void appendStep(std::string &out, const EarlierStep &s) {
+  out += "{\"mark\":", appendString(out, s.mark);
+  out += ",\"rule\":", appendString(out, s.rule);
+  out += ",\"policy\":", appendString(out, s.policy);
+  out += ",\"instance\":", appendNumber(out, s.instance);
+  out += ",\"set\":\"", appendIsoTime(out, s.setNs);
+  out += "\",\"on\":", appendString(out, s.on);
+  out += '}';
+}
+
+// The earlier steps of a sequence (bw_record.after); most records have none.
+void writeAfter(std::string &out, const RecordView &v) {
+  out += '[';
+  if (v.r.after_n && v.instances)
+    for (const EarlierStep &s : earlierSteps(v.r, *v.instances, v.monoToReal)) {
+      if (out.back() == '}')
+        out += ',';
+      appendStep(out, s);
+    }
+  out += ']';
+}
+
 // The members of an event's JSON line, in order (docs/events.md, docs/events.schema.json; the
 // reference is appendJson(Event)). `perHead`: the value follows from the record's head (its
 // instance, rule, hook and action) or the reader, so it is formatted once per head.
@@ -108,6 +131,7 @@ const Member kMembers[] = {
        o += '"';
      }},
     {"fields", false, writeFields},
+    {"after", false, writeAfter},
 };
 
 // Flags that change a record's names (the rest, such as BW_REC_KILLED, do not).
@@ -132,6 +156,8 @@ bool RecordFormatter::read(const void *data, size_t size, const std::map<uint32_
   out->slots = recordSlots(out->r, p + sizeof(bw_record), p + size);
   out->timeNs = uint64_t(int64_t(out->r.ktime_ns) + monoToReal);
   out->formatter = this;
+  out->instances = &instances;
+  out->monoToReal = monoToReal;
   out->head = &head(out->r, instances);
   return true;
 }

@@ -42,6 +42,10 @@ struct RecordView {
   const RecordHead *head = nullptr;
   uint64_t timeNs = 0;  // CLOCK_REALTIME
   RecordFormatter *formatter = nullptr;
+  // What names the earlier steps of a sequence (`after`): the instance that set a mark may
+  // be another than the record's.
+  const std::map<uint32_t, InstanceInfo> *instances = nullptr;
+  int64_t monoToReal = 0;
 };
 
 class RecordFormatter {

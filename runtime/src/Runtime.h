@@ -7,6 +7,7 @@
 #include "Bpf.h"
 #include "BundleDir.h"
 #include "Identity.h"
+#include "LiveMarks.h"
 #include "Memory.h"
 #include "Pins.h"
 #include "State.h"
@@ -134,6 +135,8 @@ struct SharedStatus {
   std::vector<std::string> guardMissing;  // guard programs whose link is not pinned
   uint64_t kernelMemory = 0;
   std::optional<bw_mark_stats> marks;     // once a policy with marks was loaded
+  std::optional<LiveMarks> liveMarks;     // likewise; not when the count failed (liveMarksError)
+  std::string liveMarksError;
 };
 
 // Whether a bundle can be staged (`load --stage`): not with kprobe hooks, which are attached

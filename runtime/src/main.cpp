@@ -226,6 +226,43 @@ void statusMembers(JsonWriter &w, const PolicyStatus &st) {
   w.key("object_labels").value(st.objectLabels).key("object_labels_max").value(st.objectLabelsMax);
 }
 
+// "live_marks": live processes per mark now (LiveMarks.h), or why they could not be counted.
+void liveMarksJson(JsonWriter &w, const SharedStatus &shared) {
+  if (!shared.liveMarksError.empty()) {
+    w.key("live_marks").beginObject().key("error").value(shared.liveMarksError).endObject();
+    return;
+  }
+  if (!shared.liveMarks)
+    return;
+  const LiveMarks &lm = *shared.liveMarks;
+  w.key("live_marks").beginObject().key("processes").value(lm.processes).key("no_room").value(lm.full);
+  w.key("marks").beginArray();
+  for (const auto &m : lm.marks) {
+    w.beginObject();
+    if (!m.mark.empty())
+      w.key("policy").value(m.policy).key("mark").value(m.mark);
+    else
+      w.key("id").value(liveMarkName(m));
+    w.key("processes").value(m.processes).endObject();
+  }
+  w.endArray().endObject();
+}
+
+// The text of the same.
+void printLiveMarks(const SharedStatus &shared) {
+  if (!shared.liveMarksError.empty()) {
+    std::printf("live processes per mark: not counted (%s)\n", shared.liveMarksError.c_str());
+    return;
+  }
+  if (!shared.liveMarks)
+    return;
+  const LiveMarks &lm = *shared.liveMarks;
+  std::printf("live processes per mark: %" PRIu64 " processes hold marks, %" PRIu64 " of them found no room\n",
+              lm.processes, lm.full);
+  for (const auto &m : lm.marks)
+    std::printf("  %-48s %" PRIu64 "\n", liveMarkName(m).c_str(), m.processes);
+}
+
 // `status --format json`: every policy (or one) and the shared state, as one object.
 int printStatusJson(Runtime &rt, const std::string &root, const std::string &policy) {
   JsonWriter w(false);
@@ -247,6 +284,7 @@ int printStatusJson(Runtime &rt, const std::string &root, const std::string &pol
   if (shared.marks)
     w.key("marks").beginObject().key("set").value(shared.marks->set).key("no_room").value(shared.marks->full)
         .key("inherited").value(shared.marks->inherited).key("no_storage").value(shared.marks->no_storage).endObject();
+  liveMarksJson(w, shared);
   w.endObject();
   std::printf("%s\n", w.str().c_str());
   return 0;
@@ -279,6 +317,7 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("marks: %" PRIu64 " set, %" PRIu64 " found no room (those processes fail closed), %" PRIu64
                 " forks inherited marks, %" PRIu64 " storage failures\n",
                 shared.marks->set, shared.marks->full, shared.marks->inherited, shared.marks->no_storage);
+  printLiveMarks(shared);
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
   else if (!shared.guardMissing.empty())
@@ -451,8 +490,15 @@ struct TopFilter {
   uint64_t limit = 0;
 };
 
+// The live processes per mark `top` shows beside the aggregates (as `status` counts them), or
+// why they were not counted.
+struct TopMarks {
+  std::optional<LiveMarks> marks;
+  std::string error;
+};
+
 void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry *>> &rows,
-                  const std::vector<PolicyTop> &tops, const TopFilter &f) {
+                  const std::vector<PolicyTop> &tops, const TopFilter &f, const TopMarks &lm) {
   std::printf("%10s %-24s %-24s %-6s %-32s %-28s %-27s %s\n", "COUNT", "POLICY", "RULE", "ACTION", "EXE", "CGROUP",
               "FIRST", "LAST");
   for (const auto &[p, e] : rows)
@@ -461,6 +507,9 @@ void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry 
                 (e->cgroup.empty() ? std::to_string(e->cgroupId) : e->cgroup).c_str(), isoTime(e->firstNs).c_str(),
                 isoTime(e->lastNs).c_str());
   for (const auto &t : tops) {
+    if (lm.marks)
+      if (std::string line = topMarksLine(*lm.marks, t.policy); !line.empty())
+        std::printf("%s\n", line.c_str());
     if (!t.present) {
       std::printf("%s: no aggregates (bundle compiled by an older bulwarkc)\n", t.policy.c_str());
       continue;
@@ -472,10 +521,12 @@ void printTopText(const std::vector<std::pair<const PolicyTop *, const TopEntry 
         std::printf("%s: %" PRIu64 " decisions of rule %s not in an entry (map full)\n", t.policy.c_str(), n,
                     rule.c_str());
   }
+  if (!lm.error.empty())
+    std::printf("live processes per mark: not counted (%s)\n", lm.error.c_str());
 }
 
 void printTopJson(const std::string &root, const std::vector<std::pair<const PolicyTop *, const TopEntry *>> &rows,
-                  const std::vector<PolicyTop> &tops, const TopFilter &f) {
+                  const std::vector<PolicyTop> &tops, const TopFilter &f, const TopMarks &lm) {
   JsonWriter w(false);
   w.beginObject().key("pin_root").value(root).key("entries").beginArray();
   for (const auto &[p, e] : rows)
@@ -492,9 +543,15 @@ void printTopJson(const std::string &root, const std::vector<std::pair<const Pol
     for (const auto &[rule, n] : t.unaggregated)
       if (f.rule.empty() || f.rule == rule)
         w.beginObject().key("rule").value(rule).key("count").value(n).endObject();
-    w.endArray().endObject();
+    w.endArray();
+    if (lm.marks)
+      topMarksJson(w, *lm.marks, t.policy);
+    w.endObject();
   }
-  w.endArray().endObject();
+  w.endArray();
+  if (!lm.error.empty())
+    w.key("live_marks_error").value(lm.error);
+  w.endObject();
   std::printf("%s\n", w.str().c_str());
 }
 
@@ -515,10 +572,12 @@ int cmdTop(const std::string &root, bool json, const TopFilter &f) {
   std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) { return a.second->count > b.second->count; });
   if (f.limit && rows.size() > f.limit)
     rows.resize(f.limit);
+  TopMarks lm;
+  lm.marks = liveMarks(rt.pins(), &lm.error);
   if (json)
-    printTopJson(root, rows, tops, f);
+    printTopJson(root, rows, tops, f, lm);
   else
-    printTopText(rows, tops, f);
+    printTopText(rows, tops, f, lm);
   return 0;
 }
 

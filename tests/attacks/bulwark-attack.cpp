@@ -256,6 +256,19 @@ int unlinkPath(const Args &a) { return report("unlink", unlink(a[0].c_str())); }
 int renamePath(const Args &a) { return report("rename", rename(a[0].c_str(), a[1].c_str())); }
 int linkPath(const Args &a) { return report("link", link(a[0].c_str(), a[1].c_str())); }
 int chmodPath(const Args &a) { return report("chmod", chmod(a[0].c_str(), static_cast<mode_t>(std::stoul(a[1], nullptr, 8)))); }
+// A process of N more threads that sleep SECONDS; with `leader-exits` its first thread exits at
+// once, so the process runs on without its leader (a zombie until the group ends).
+int sleepThreads(const Args &a) {
+  int n = std::stoi(a[0]);
+  unsigned secs = static_cast<unsigned>(std::stoul(a[1]));
+  for (int i = 0; i < n; i++)
+    std::thread([secs] { sleep(secs); }).detach();
+  if (a.size() > 2 && a[2] == "leader-exits")
+    syscall(SYS_exit, 0);  // this thread only, not exit_group
+  sleep(secs);
+  return 0;
+}
+
 int killPid(const Args &a) { return report("kill", kill(static_cast<pid_t>(std::stoi(a[0])), std::stoi(a[1]))); }
 
 struct Action {
@@ -286,6 +299,7 @@ const std::vector<Action> kActions = {
     {"link", 2, "EXISTING NEW", linkPath},
     {"chmod", 2, "PATH OCTAL_MODE", chmodPath},
     {"kill", 2, "PID SIGNAL", killPid},
+    {"threads", 2, "N SECONDS [leader-exits]", sleepThreads},
 };
 
 int usage() {

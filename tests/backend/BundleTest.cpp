@@ -133,8 +133,9 @@ using bulwark::bundle::Manifest;
 
 Manifest sample() {
   Manifest m;
-  m.rules = {{0, "deny-etc", "file.open", bulwark::bundle::Action::Deny, "{file.path}", "p.bw:3:3", ""},
-             {1, "watch", "kernel.probe", bulwark::bundle::Action::Audit, "", "p.bw:9:3", "do_sys_open"}};
+  m.rules = {{0, "deny-etc", "file.open", bulwark::bundle::Action::Deny, "{file.path}", "p.bw:3:3", "", {}},
+             {1, "watch", "kernel.probe", bulwark::bundle::Action::Audit, "", "p.bw:9:3", "do_sys_open",
+              {{"read_credential", 0xfedcba9876543210ull}, {"", 7}}}};
   m.identity = {{4, bulwark::bundle::IdentityKind::Exact, "file.path", {"/etc/gshadow", "/etc/shadow"}}};
   m.ruleCount = 2;
   m.identity[0].pathCount = 2;
@@ -155,6 +156,13 @@ void putU32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
     b[at + i] = uint8_t(v >> (8 * i));
 }
 
+// The tables of sample() with the u32 at byte `at` replaced by `v`, read.
+std::string readPatched(size_t at, uint32_t v) {
+  auto b = bulwark::bundle::writeTables(sample());
+  putU32(b, at, v);
+  return read(b);
+}
+
 } // namespace tables
 
 TEST(Tables, RoundTrip) {
@@ -169,6 +177,28 @@ TEST(Tables, RoundTrip) {
   EXPECT_EQ(back.rules[1].function, "do_sys_open");
   EXPECT_EQ(back.rules[0].message, "{file.path}");
   EXPECT_EQ(back.identity[0].paths, m.identity[0].paths);
+  // The marks a rule sets (name and kernel id): the runtime names a sequence's earlier steps
+  // with them.
+  EXPECT_TRUE(back.rules[0].marks.empty());
+  ASSERT_EQ(back.rules[1].marks.size(), 2u);
+  EXPECT_EQ(back.rules[1].marks[0].name, "read_credential");
+  EXPECT_EQ(back.rules[1].marks[0].id, 0xfedcba9876543210ull);
+  EXPECT_EQ(back.rules[1].marks[1].name, "");
+  EXPECT_EQ(back.rules[1].marks[1].id, 7u);
+}
+
+// A mark list's count, name and id are bounds-checked like the other fields.
+TEST(Tables, RuleMarksAreBoundsChecked) {
+  auto with = tables::readPatched;
+  // rule 1's marks: after rule 0 (no marks) and rule 1's id, name, hook, action, message, loc, function
+  size_t rule1 = 20 + 4 + (4 + 8) + (4 + 9) + 4 + (4 + 11) + (4 + 8) + 4 + 4;
+  size_t marks = rule1 + 4 + (4 + 5) + (4 + 12) + 4 + 4 + (4 + 8) + (4 + 11);
+  EXPECT_NE(with(marks, 0xffffffffu).find("rule 1 marks is 4294967295, more than the"), std::string::npos)
+      << with(marks, 0xffffffffu);
+  std::string name = with(marks + 4, 0xffffffffu);  // the first mark's name length
+  EXPECT_NE(name.find("truncated at byte " + std::to_string(marks + 8) + " reading rule 1 marks (4294967295 bytes"),
+            std::string::npos)
+      << name;
 }
 
 // Every cut of the file is an error naming where it was cut, never a crash.
@@ -187,17 +217,13 @@ TEST(Tables, TruncatedAnywhereIsAnError) {
 
 TEST(Tables, HeaderAndCountsAreChecked) {
   const auto good = bulwark::bundle::writeTables(tables::sample());
-  auto with = [&](size_t at, uint32_t v) {
-    auto b = good;
-    tables::putU32(b, at, v);
-    return tables::read(b);
-  };
+  auto with = tables::readPatched;
   // header: magic, version, rule count, rule field count, identity group count
   EXPECT_NE(with(0, 0x464c457f).find("bad magic"), std::string::npos);
   EXPECT_NE(with(4, 9).find("version 9, this reader reads version 1"), std::string::npos);
   EXPECT_NE(with(8, 0xffffffffu).find("rule count is 4294967295, more than the"), std::string::npos);
   EXPECT_NE(with(8, 1).find("has 1 rules and 1 identity groups, the manifest 2 and 1"), std::string::npos);
-  EXPECT_NE(with(12, 6).find("rules have 6 fields, this reader reads 7"), std::string::npos);
+  EXPECT_NE(with(12, 6).find("rules have 6 fields, this reader reads 8"), std::string::npos);
   EXPECT_NE(with(16, 0xffffffffu).find("4294967295 identity groups"), std::string::npos);
   // the first rule: id (20), then the length of its name
   EXPECT_NE(with(24, 0xffffffffu).find("truncated at byte 28 reading rule 0 name (4294967295 bytes needed"),

@@ -20,8 +20,8 @@ namespace bulwark::rttest {
 inline void WriteTables(const std::filesystem::path &b, bool rules) {
   bundle::Manifest m;
   if (rules)
-    m.rules = {{0, "deny-protected", "file.open", bundle::Action::Deny, "open of a protected file", "fixture.bw:3:3", ""},
-               {1, "audit-watched", "file.open", bundle::Action::Audit, "open of a watched file", "fixture.bw:7:3", ""}};
+    m.rules = {{0, "deny-protected", "file.open", bundle::Action::Deny, "open of a protected file", "fixture.bw:3:3", "", {}},
+               {1, "audit-watched", "file.open", bundle::Action::Audit, "open of a watched file", "fixture.bw:7:3", "", {}}};
   auto bytes = bundle::writeTables(m);
   std::ofstream(b / bundle::kTablesFile, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()),
                                                                   std::streamsize(bytes.size()));

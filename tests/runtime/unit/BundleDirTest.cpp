@@ -120,7 +120,7 @@ TEST_F(BundleDirTest, TablesMustBeWhole) {
   expectBad(b, Exit::BadBundle, "corrupt bundle .*: no tables\\.bin");
   b = make(spec, "b.bwb");
   fs::resize_file(b + "/tables.bin", fs::file_size(b + "/tables.bin") - 3);
-  expectBad(b, Exit::BadBundle, "corrupt bundle .*: tables\\.bin: truncated at byte [0-9]+ reading rule 1 function");
+  expectBad(b, Exit::BadBundle, "corrupt bundle .*: tables\\.bin: truncated at byte [0-9]+ reading rule 1 marks");
   b = make(spec, "c.bwb");
   writeTables(b, bundle::Manifest{});
   expectBad(b, Exit::BadBundle, "tables\\.bin: has 0 rules and 0 identity groups, the manifest 2 and 0");
@@ -196,7 +196,7 @@ TEST_F(BundleDirTest, ManifestMustDescribeTheObject) {
   expectBad(b, Exit::BadBundle, "unknown hook 'file\\.teleport'");
   b = make(spec, "f.bwb");
   bundle::Manifest rules;
-  rules.rules = {{0, "a", "file.open", bundle::Action::Deny, "", "", ""}, {5, "b", "file.open", bundle::Action::Deny, "", "", ""}};
+  rules.rules = {{0, "a", "file.open", bundle::Action::Deny, "", "", "", {}}, {5, "b", "file.open", bundle::Action::Deny, "", "", "", {}}};
   writeTables(b, rules);
   expectBad(b, Exit::BadBundle, "has id 5, expected 1");
   b = make(spec, "g.bwb");

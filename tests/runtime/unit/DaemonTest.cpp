@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace bulwark::rt {
 namespace {
@@ -231,6 +232,32 @@ TEST(DaemonPlan, OnSignalStagesChangesAndHoldsThem) {
 TEST(DaemonMetrics, LabelEscaping) {
   EXPECT_EQ(promLabel("plain"), "\"plain\"");
   EXPECT_EQ(promLabel("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+}
+
+// Live processes per mark: a sample per mark (0 included; an id no instance names by its
+// id), and the processes holding any; only HELP and TYPE before marks exist or when the count
+// failed.
+TEST(DaemonMetrics, LiveMarks) {
+  LiveMarks lm;
+  lm.marks = {{1, "seq_expiry", "touched_10s", 0}, {2, "seq_expiry", "touched \"long\"", 3}, {0xab, "", "", 2}};
+  lm.processes = 4;
+  std::ostringstream o;
+  markMetrics(o, lm);
+  EXPECT_EQ(o.str(),
+            "# HELP bulwark_mark_processes live processes that hold the mark now (unexpired)\n"
+            "# TYPE bulwark_mark_processes gauge\n"
+            "bulwark_mark_processes{policy=\"seq_expiry\",mark=\"touched_10s\"} 0\n"
+            "bulwark_mark_processes{policy=\"seq_expiry\",mark=\"touched \\\"long\\\"\"} 3\n"
+            "bulwark_mark_processes{id=\"0x00000000000000ab\"} 2\n"
+            "# HELP bulwark_marked_processes live processes that hold at least one mark\n"
+            "# TYPE bulwark_marked_processes gauge\n"
+            "bulwark_marked_processes 4\n");
+  std::ostringstream none;
+  markMetrics(none, std::nullopt);
+  EXPECT_EQ(none.str(), "# HELP bulwark_mark_processes live processes that hold the mark now (unexpired)\n"
+                        "# TYPE bulwark_mark_processes gauge\n"
+                        "# HELP bulwark_marked_processes live processes that hold at least one mark\n"
+                        "# TYPE bulwark_marked_processes gauge\n");
 }
 
 TEST(BundleHash, ChangesWithAnyFile) {

@@ -93,6 +93,7 @@ TEST_F(EventLogTest, ItsLinesReadBackAsEvents) {
   e.instance = 7, e.slot = 3, e.pid = 101, e.tgid = 100, e.ppid = 1, e.uid = 1000, e.euid = 0, e.gid = 5;
   e.comm = "cat", e.exe = "/usr/bin/cat", e.cgroupId = 42, e.cgroup = "/user.slice", e.object = "/etc/shadow";
   e.fields = {{"file.path", "/etc/shadow"}, {"file.flags", "O_RDONLY"}};
+  e.after = {{"read_credential", "credential_exfiltration", "credential_read", 6, 1'700'000'004'000'001'000ull, "process"}};
   auto back = parseEventLine(formatJson(e));
   ASSERT_TRUE(back);
   EXPECT_EQ(formatJson(*back), formatJson(e));

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 
 namespace bulwark::rt {
@@ -12,8 +13,8 @@ namespace {
 
 std::map<uint32_t, InstanceInfo> oneInstance() {
   return {{7, InstanceInfo{7, "no-shadow", 3, false, 0,
-                           {RuleInfo{"r0", "", "", 0, 0},
-                            RuleInfo{"deny-shadow", "{process.comm} read {file.path} (flags {file.flags})", "", 0, 1}}}}};
+                           {RuleInfo{"r0", "", "", 0, 0, {}},
+                            RuleInfo{"deny-shadow", "{process.comm} read {file.path} (flags {file.flags})", "", 0, 1, {}}}, {}}}};
 }
 
 std::vector<char> sample(uint32_t hook, const std::vector<std::pair<uint32_t, std::string>> &strs) {
@@ -70,7 +71,7 @@ TEST(Events, DecodesAFileOpenRecord) {
             std::string::npos) << j;
   EXPECT_NE(j.find("\"cgroup\":\"/system.slice/ssh.service\""), std::string::npos) << j;
   EXPECT_NE(j.find("\"object\":\"/etc/shadow\",\"fields\":{\"file.path\":\"/etc/shadow\",\"file.flags\":\"0\","
-                   "\"file.write\":\"false\",\"file.read\":\"false\"}}"),
+                   "\"file.write\":\"false\",\"file.read\":\"false\"},\"after\":[]}"),
             std::string::npos) << j;
   EXPECT_EQ(j.rfind("{\"schema\":1,", 0), 0u) << j;
 }
@@ -79,7 +80,7 @@ TEST(Events, DecodesAFileOpenRecord) {
 TEST(Events, RecordsNameTheirInstanceNotTheSlot) {
   auto s = sample(hookById("PROCESS_EXEC")->index, {{5, "/usr/bin/apt-get"}});
   std::map<uint32_t, InstanceInfo> instances = oneInstance();
-  instances[8] = InstanceInfo{8, "protect_keys", 3, false, 0, {RuleInfo{"host_keys", "", "", 0, BW_ACT_DENY}}};
+  instances[8] = InstanceInfo{8, "protect_keys", 3, false, 0, {RuleInfo{"host_keys", "", "", 0, BW_ACT_DENY, {}}}, {}};
   instances[7].retired = true;
   Event e;
   ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
@@ -99,7 +100,7 @@ TEST(Events, EnumNamesInObjectsFieldsAndMessages) {
   r->ints[7] = 3;   // socket.type
   std::map<uint32_t, InstanceInfo> instances{
       {7, InstanceInfo{7, "no-raw", 3, false, 0,
-                       {RuleInfo{"r0", "", "", 0, 0}, RuleInfo{"raw", "{process.comm}: {socket.family} {socket.type}", "", 0, 1}}}}};
+                       {RuleInfo{"r0", "", "", 0, 0, {}}, RuleInfo{"raw", "{process.comm}: {socket.family} {socket.type}", "", 0, 1, {}}}, {}}}};
   Event e;
   ASSERT_TRUE(decodeRecord(s.data(), s.size(), instances, 0, &e));
   EXPECT_EQ(e.object, "AF_PACKET");
@@ -176,10 +177,93 @@ TEST(Events, RejectsShortAndForeignRecords) {
   EXPECT_EQ(e.object, "abc");
 }
 
+// A sequence: the connect's record tells the mark its rule found and who set it, named by the
+// setting instance (here an older version of the policy, instance 6), at the mark's set time.
+std::map<uint32_t, InstanceInfo> sequenceInstances() {
+  InstanceInfo older{6, "credential_exfiltration", 3, true, 0, {RuleInfo{"credential_read", "", "", 0, 0, {}}}, {}};
+  older.marks[0xabcdef] = "read_credential";
+  InstanceInfo now{7, "credential_exfiltration", 3, false, 0,
+                   {RuleInfo{"credential_read", "", "", 0, 0, {}}, RuleInfo{"connect_after_credential_read", "", "", 0, 1, {}}},
+                   {}};
+  now.marks[0xabcdef] = "read_credential";
+  return {{6, older}, {7, now}};
+}
+
+void addAfter(bw_record *r, uint64_t id, uint32_t instance, uint32_t rule, uint64_t setNs, uint32_t who) {
+  bw_found_mark &f = r->after[r->after_n++];
+  f.id = id;
+  f.instance = instance;
+  f.rule = rule;
+  f.set_ns = setNs;
+  f.who = who;
+}
+
+TEST(Events, SequenceRecordsTellTheEarlierStep) {
+  auto s = sample(hookById("NET_CONNECT")->index, {});
+  auto *r = reinterpret_cast<bw_record *>(s.data());
+  addAfter(r, 0xabcdef, 6, 0, 4'000'000'000ull, BW_MARK_ON_PROCESS);
+  addAfter(r, 0xabcdef, 6, 0, 4'000'000'000ull, BW_MARK_ON_PROCESS);  // tested twice: told once
+  addAfter(r, 0x1234, 55, 2, 4'500'000'000ull, BW_MARK_ON_PARENT);    // its instance is gone
+  Event e;
+  std::string why;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), sequenceInstances(), 1'700'000'000'000'000'000ll, &e, &why)) << why;
+  EXPECT_EQ(e.rule, "connect_after_credential_read");
+  ASSERT_EQ(e.after.size(), 2u);
+  EXPECT_EQ(e.after[0].mark, "read_credential");
+  EXPECT_EQ(e.after[0].rule, "credential_read");
+  EXPECT_EQ(e.after[0].policy, "credential_exfiltration");
+  EXPECT_EQ(e.after[0].instance, 6u);
+  EXPECT_EQ(e.after[0].on, "process");
+  EXPECT_EQ(e.after[0].setNs, 1'700'000'004'000'000'000ull);
+  EXPECT_EQ(e.after[1].mark, "#4660");
+  EXPECT_EQ(e.after[1].rule, "#2");
+  EXPECT_EQ(e.after[1].policy, "unknown instance 55");
+  EXPECT_EQ(e.after[1].on, "parent");
+  std::string j = formatJson(e);
+  EXPECT_NE(j.find(R"("after":[{"mark":"read_credential","rule":"credential_read","policy":"credential_exfiltration","instance":6,"set":")" +
+                   isoTime(1'700'000'004'000'000'000ull) + R"(","on":"process"},)"),
+            std::string::npos)
+      << j;
+  std::string t = formatText(e);
+  EXPECT_NE(t.find("after=\"read_credential on process set by credential_exfiltration/credential_read at " +
+                   isoTime(1'700'000'004'000'000'000ull) + "; "),
+            std::string::npos)
+      << t;
+}
+
+TEST(Events, RecordsWithoutEarlierStepsHaveAnEmptyAfter) {
+  auto s = sample(hookById("FILE_OPEN")->index, {{5, "/etc/shadow"}});
+  Event e;
+  ASSERT_TRUE(decodeRecord(s.data(), s.size(), oneInstance(), 0, &e));
+  EXPECT_TRUE(e.after.empty());
+  EXPECT_NE(formatJson(e).find(R"("after":[]})"), std::string::npos);
+  EXPECT_EQ(formatText(e).find("after="), std::string::npos);
+}
+
+TEST(Events, RejectsMoreEarlierStepsThanARecordHolds) {
+  auto s = sample(hookById("NET_CONNECT")->index, {});
+  reinterpret_cast<bw_record *>(s.data())->after_n = BW_RECORD_MARKS + 1;
+  Event e;
+  std::string why;
+  EXPECT_FALSE(decodeRecord(s.data(), s.size(), sequenceInstances(), 0, &e, &why));
+  EXPECT_NE(why.find("earlier marks"), std::string::npos) << why;
+}
+
+TEST(Events, ARecordOfAnotherAbiSaysSoWhateverItsSize) {
+  auto s = sample(0, {});
+  reinterpret_cast<bw_record *>(s.data())->abi = BW_ABI_VERSION - 1;
+  Event e;
+  std::string why;
+  // an older record is shorter than this ABI's header: still told as another ABI
+  EXPECT_FALSE(decodeRecord(s.data(), offsetof(bw_record, after_n), {}, 0, &e, &why));
+  EXPECT_NE(why.find("record of ABI " + std::to_string(BW_ABI_VERSION - 1)), std::string::npos) << why;
+  EXPECT_NE(why.find("reads ABI " + std::to_string(BW_ABI_VERSION)), std::string::npos) << why;
+}
+
 // One JSON line per kind of record, for rt_events_schema_samples (the schema check).
 TEST(EventsSchema, PrintSamples) {
   auto instances = oneInstance();
-  instances[9] = InstanceInfo{9, "kp", 4, false, 0, {RuleInfo{"mk", "{process.comm} mkdir {arg2}", "do_mkdirat", 0, 2}}};
+  instances[9] = InstanceInfo{9, "kp", 4, false, 0, {RuleInfo{"mk", "{process.comm} mkdir {arg2}", "do_mkdirat", 0, 2, {}}}, {}};
   auto print = [&](std::vector<char> s, auto edit) {
     edit(reinterpret_cast<bw_record *>(s.data()));
     Event e;
@@ -198,6 +282,12 @@ TEST(EventsSchema, PrintSamples) {
   print(sample(hookById("KERNEL_BPF")->index, {}), [](bw_record *r) {
     r->flags = BW_REC_MISSING_PROG;
     r->rule = BW_NO_RULE;
+  });
+  auto sequence = sequenceInstances();
+  instances.insert(sequence.begin(), sequence.end());
+  print(sample(hookById("NET_CONNECT")->index, {}), [](bw_record *r) {  // a sequence's last step
+    addAfter(r, 0xabcdef, 6, 0, 4'000'000'000ull, BW_MARK_ON_PROCESS);
+    addAfter(r, 0x1234, 55, 2, 4'500'000'000ull, BW_MARK_ON_PARENT);
   });
 }
 

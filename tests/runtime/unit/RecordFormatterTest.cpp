@@ -25,19 +25,28 @@ const std::string &exeOf(uint32_t) { return kExeFallback; }
 
 // Instance 7 has a rule per hook (rule = hook index) whose message names every field of the
 // hook, the reader's fields, a kprobe argument, an unknown field and text JSON escapes; the
-// kprobe hook's rule has a function.
+// kprobe hook's rule has a function. Instance 7's rules set marks (one name needs escapes), and
+// instance 6, an older version, set one of them too.
 std::map<uint32_t, InstanceInfo> instances() {
-  InstanceInfo inst{7, "pol\\icy \"x\"", 3, false, 0, {}};
+  InstanceInfo inst{7, "pol\\icy \"x\"", 3, false, 0, {}, {{0xabc, "read \"cred\""}, {0xdef, "spawned"}}};
   for (const Hook &h : hooks()) {
     std::string msg = "{process.comm} \"ran\"\t{process.exe} in {process.cgroup}: {arg1} {no.such} {unclosed";
     for (const FieldInfo *f : hookFields(h))
       msg.insert(msg.find(": ") + 2, "{" + std::string(f->name) + "} ");
-    inst.rules.push_back(RuleInfo{"rule-" + std::string(h.name) + " \x01", msg, h.lsm ? "" : "do_mkdirat", h.index, 1});
+    inst.rules.push_back(
+        RuleInfo{"rule-" + std::string(h.name) + " \x01", msg, h.lsm ? "" : "do_mkdirat", h.index, 1, {}});
   }
-  inst.rules.push_back(RuleInfo{"plain", "no placeholders at all", "", 0, 1});
-  inst.rules.push_back(RuleInfo{"empty", "", "", 0, 1});
-  return {{7, inst}};
+  inst.rules.push_back(RuleInfo{"plain", "no placeholders at all", "", 0, 1, {}});
+  inst.rules.push_back(RuleInfo{"empty", "", "", 0, 1, {}});
+  InstanceInfo older{6, "older", 2, true, 0, {RuleInfo{"set\tit", "", "", 0, 0, {}}}, {{0xabc, "read \"cred\""}}};
+  return {{6, older}, {7, inst}};
 }
+
+// The earlier steps a record of a sequence's last step tells of (bw_record.after).
+struct Found {
+  uint64_t id;
+  uint32_t instance, rule, who;
+};
 
 struct Variant {
   uint32_t instance = 7, rule = 0, action = BW_ACT_DENY, flags = 0;
@@ -46,6 +55,7 @@ struct Variant {
   std::string str = "/etc/sh\"ad\\ow\x1f\x7f";
   uint64_t intBase = 0;
   bool truncate = false;  // the last string's length runs past the sample
+  std::vector<Found> after;
 };
 
 std::vector<char> record(uint32_t hook, const Variant &v) {
@@ -60,6 +70,8 @@ std::vector<char> record(uint32_t hook, const Variant &v) {
   r.flags = v.flags;
   r.pid = 101, r.tgid = 100, r.ppid = 1, r.uid = 1000, r.euid = 0, r.gid = 4294967295u;
   r.cgroup_id = v.cgroup;
+  for (const Found &f : v.after)
+    r.after[r.after_n++] = bw_found_mark{f.id, 4'000'000'000ull + f.id, f.rule, f.instance, f.who, 0};
   std::strcpy(r.comm, "c\"o\\mm\n");
   for (uint32_t i = 0; i < BW_INT_SLOTS; i++)  // enum values with names, without, and flag sets
     r.ints[i] = v.intBase + i * 3 + (i % 2 ? 0x800000 : 0);
@@ -122,6 +134,12 @@ std::vector<Variant> variants(uint32_t hookRule) {
   add([](Variant &v) { v.rule = uint32_t(hooks().size()); });  // a message without placeholders
   add([](Variant &v) { v.rule = uint32_t(hooks().size()) + 1, v.str.clear(), v.truncate = true; });
   add([](Variant &v) { v.intBase = 1, v.str = std::string(300, 'x') + "\"" + std::string(9, 'y'); });
+  add([](Variant &v) { v.after = {{0xabc, 7, 0, BW_MARK_ON_PROCESS}}; });
+  add([](Variant &v) {  // another instance, a duplicate, a parent's mark, gone instances and rules
+    v.after = {{0xabc, 6, 0, BW_MARK_ON_PROCESS}, {0xabc, 6, 0, BW_MARK_ON_PROCESS},
+               {0xdef, 7, 900, BW_MARK_ON_PARENT}, {0x99, 55, 2, BW_MARK_ON_PROCESS}};
+  });
+  add([](Variant &v) { v.instance = 55, v.after = {{0xabc, 7, 1, BW_MARK_ON_PARENT}}; });  // the decider gone
   return out;
 }
 
@@ -146,7 +164,7 @@ TEST(RecordFormatter, ForgetsNamesWhenTheInstancesChange) {
   v.instance = 60;
   auto s = record(0, v);
   EXPECT_NE(viaRecord(f, s, inst).find("\"policy\":\"unknown instance 60\""), std::string::npos);
-  inst[60] = InstanceInfo{60, "late", 0, false, 0, {RuleInfo{"r", "m {process.comm}", "", 0, 1}}};
+  inst[60] = InstanceInfo{60, "late", 0, false, 0, {RuleInfo{"r", "m {process.comm}", "", 0, 1, {}}}, {}};
   f.forgetNames();
   std::string line = viaRecord(f, s, inst);
   EXPECT_NE(line.find("\"policy\":\"late\",\"rule\":\"r\""), std::string::npos) << line;
@@ -163,6 +181,22 @@ TEST(RecordFormatter, RejectsShortAndForeignRecords) {
   reinterpret_cast<bw_record *>(s.data())->abi = 99;
   EXPECT_FALSE(f.read(s.data(), s.size(), {}, 0, &v, &why));
   EXPECT_NE(why.find("ABI 99"), std::string::npos) << why;
+  s = record(0, Variant{});
+  reinterpret_cast<bw_record *>(s.data())->after_n = BW_RECORD_MARKS + 1;
+  EXPECT_FALSE(f.read(s.data(), s.size(), {}, 0, &v, &why));
+  EXPECT_NE(why.find("earlier marks"), std::string::npos) << why;
+}
+
+TEST(RecordFormatter, NamesEarlierStepsByTheInstanceThatSetThem) {
+  auto inst = instances();
+  RecordFormatter f = formatter();
+  Variant v;
+  v.after = {{0xabc, 6, 0, BW_MARK_ON_PARENT}};
+  std::string line = viaRecord(f, record(0, v), inst);
+  EXPECT_NE(line.find(R"("after":[{"mark":"read \"cred\"","rule":"set\tit","policy":"older","instance":6,"set":")"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find(R"(,"on":"parent"}]})"), std::string::npos) << line;
 }
 
 }  // namespace
