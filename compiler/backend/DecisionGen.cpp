@@ -133,6 +133,13 @@ private:
   llvm::Module &lib_;
   const Lowered &low_;
 
+  // An external function `name`(struct bw_event *ev) returning `ret`: what a template calls.
+  llvm::Function *eventFunction(const std::string &name, llvm::Type *ret) {
+    auto *ptrTy = llvm::PointerType::get(gen_.getContext(), 0);
+    return llvm::Function::Create(llvm::FunctionType::get(ret, {ptrTy}, false), llvm::GlobalValue::ExternalLinkage,
+                                  name, gen_);
+  }
+
   // A function of no arguments returning `value` of type `ty`.
   void constant(const std::string &name, llvm::IntegerType *ty, uint64_t value) {
     auto *f = llvm::Function::Create(llvm::FunctionType::get(ty, false), llvm::GlobalValue::ExternalLinkage,
@@ -146,10 +153,7 @@ private:
   // object-only unless one of those groups reads its view this load (bw_object_only);
   // returns the need bits so marked (the template extracts them fully for a record).
   void lazy(const LoweredHook &h, const std::string &sfx) {
-    auto &ctx = gen_.getContext();
-    auto *ptrTy = llvm::PointerType::get(ctx, 0);
-    auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt64Ty(ctx), {ptrTy}, false),
-                                     llvm::GlobalValue::ExternalLinkage, "bw_lazy_" + sfx, gen_);
+    llvm::Function *f = eventFunction("bw_lazy_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()));
     BpfBuilder b(gen_, f);
     b.ir().SetInsertPoint(b.block("entry"));
     llvm::Value *mask = b.c64(0);
@@ -163,26 +167,22 @@ private:
   // bw_precheck_<sfx>(ev): BW_PRECHECK_PASS when the hook's precheck holds (or it has none), else
   // the decision when no rule holds.
   void precheck(const LoweredHook &h, const std::string &sfx) {
-    auto &ctx = gen_.getContext();
-    auto *ptrTy = llvm::PointerType::get(ctx, 0);
-    auto *f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {ptrTy}, false),
-                                     llvm::GlobalValue::ExternalLinkage, "bw_precheck_" + sfx, gen_);
+    llvm::Function *f = eventFunction("bw_precheck_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()));
     BpfBuilder b(gen_, f);
     b.ir().SetInsertPoint(b.block("entry"));
     if (h.precheck.kind == LCond::Kind::True) {
       b.ir().CreateRet(b.c32(BW_PRECHECK_PASS));
       return;
     }
-    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), llvm::ConstantPointerNull::get(ptrTy));
+    auto *noAtoms = llvm::ConstantPointerNull::get(llvm::PointerType::get(gen_.getContext(), 0));
+    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), noAtoms);
     b.ir().CreateRet(b.ir().CreateSelect(holds, b.c32(BW_PRECHECK_PASS), b.c32(h.precheckWord)));
   }
 
   // bw_decide_<sfx>(ev): the lowest decision word among the group lookups and the compound
   // rules below it.
   void decide(const LoweredHook &h, const std::string &sfx) {
-    auto &ctx = gen_.getContext();
-    auto *fty = llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), {llvm::PointerType::get(ctx, 0)}, false);
-    auto *f = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, "bw_decide_" + sfx, gen_);
+    llvm::Function *f = eventFunction("bw_decide_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()));
     llvm::Value *ev = f->getArg(0);
     BpfBuilder b(gen_, f);
     b.ir().SetInsertPoint(b.block("entry"));

@@ -403,6 +403,7 @@ private:
     std::set<uint32_t> direct = lowerRules(h, lh, intSet);
     checkCost(info, lh);
     gateGroups(lh, direct);
+    // a rule with condition `true` set alwaysWord below the allow a mark-only hook decides
     bool alwaysDecides = lh.alwaysWord < decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow);
     if (info.kind != HookKind::Kprobe)
       precheckHook(lh, alwaysDecides || !direct.empty());

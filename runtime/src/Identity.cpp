@@ -328,8 +328,7 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
   keys.reserve(plan.labels.size());
   for (const auto &l : plan.labels)
     keys.push_back(l.key);
-  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
-  writeHintsOf(keys, m ? bpf_map__fd(m) : -1);
+  writeHintsOf(keys, mapFd(obj, abi::MapId::m_hint));
 }
 
 } // namespace bulwark::rt
@@ -348,8 +347,7 @@ static uint32_t hintQuarterOf(int hint) {
 }
 
 void writeObjectHints(bpf_object *obj) {
-  bpf_map *m = bpf_object__find_map_by_name(obj, mapName(abi::MapId::m_hint).c_str());
-  writeHints(mapFd(obj, abi::MapId::m_ident), m ? bpf_map__fd(m) : -1);
+  writeHints(mapFd(obj, abi::MapId::m_ident), mapFd(obj, abi::MapId::m_hint));
 }
 
 void writeHints(int ident, int hint) {
