@@ -37,6 +37,10 @@ static __always_inline void event_policy_reset(struct bw_event *ev) {
 
 static __always_inline void event_fields_reset(struct bw_event *ev) {
   ev->filled = 0;
+  ev->rule = BW_NO_RULE;
+  ev->found_n = 0;
+  ev->decided_n = 0;
+  ev->found_rule = BW_NO_RULE;
 #pragma unroll
   for (int i = 0; i < BW_INT_SLOTS; i++)
     ev->ints[i] = 0;
@@ -52,6 +56,8 @@ static __always_inline void event_fields_reset(struct bw_event *ev) {
     ev->strs[i].ino = 0;
     ev->strs[i].dev = 0;
     ev->strs[i].obj = 0;
+    ev->strs[i].object_only = 0;
+    ev->strs[i].facts.done = 0;
     ev->strs[i].data[0] = 0;
   }
 }
@@ -76,8 +82,9 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     event_fields_reset(ev);
     ev->hook = hook;
     ev->seq = seq;
+  } else {
+    event_policy_reset(ev);
   }
-  event_policy_reset(ev);
   return ev;
 }
 

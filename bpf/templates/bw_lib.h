@@ -68,6 +68,7 @@ struct bw_event *bw_event_begin(__u32 hook);
 int bw_in_scope(struct bw_event *ev);
 void bw_fill_common(struct bw_event *ev, __u64 need);
 void bw_objects_full(struct bw_event *ev); /* clears every string's object_only (records) */
+void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only); /* object_only of `mask`'s strings */
 /* Path fields: the process's view of the path as a string, and the object it names (bw_str). */
 void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
 void bw_file_d_path(struct file *f, struct bw_str *out); /* likewise; overlayfs: the real file */
@@ -146,14 +147,20 @@ __u32 bw_slot(void);
  *   5. bw_apply(ev, word, record): counters, the record, SIGKILL for kill; its verdict is the
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
+#define BW_NEED_STRS (((1ull << BW_STR_SLOTS) - 1) << BW_KINDBASE_STR)
 #define BW_FILL(ev, want, lazy, extract, ...)                                                      \
   ({                                                                                               \
     __u64 __todo = (want) & ~(ev)->filled;                                                         \
-    if (__todo) {                                                                                  \
+    __u64 __again = (want) & (ev)->filled & BW_NEED_STRS;                                          \
+    if (__again)                                                                                   \
+      bw_objects_only(ev, __again, 1);                                                             \
+    if (__todo | __again) {                                                                        \
       bw_fill_common(ev, __todo);                                                                  \
-      extract(ev, __todo, ##__VA_ARGS__);                                                          \
+      extract(ev, __todo | __again, ##__VA_ARGS__);                                                \
       (ev)->filled |= __todo & ~(lazy);                                                            \
     }                                                                                              \
+    if (__again)                                                                                   \
+      bw_objects_only(ev, __again & ~(lazy), 0);                                                   \
   })
 #define BW_DECIDE(id, ev, extract, ...)                                                            \
   ({                                                                                               \
