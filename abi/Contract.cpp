@@ -79,7 +79,7 @@ const RodataSpec *findRodata(std::string_view name) {
 }
 
 std::string_view sizeName(MapSize s) {
-  static constexpr std::string_view names[] = {"CPUS", "RULES", "DATA", "LABELS", "HINTS", "ONE", "OBJECT", "AGG"};
+  static constexpr std::string_view names[] = {"CPUS", "CPUS_SHARED", "RULES", "DATA", "LABELS", "HINTS", "ONE", "OBJECT", "AGG"};
   return names[static_cast<size_t>(s)];
 }
 

@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 3
+#define BW_ABI_VERSION 4
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -62,6 +62,8 @@ enum bw_scope_kind {
 struct bw_state {
   bw_u32 verdict;   /* 0 or a negative errno as u32 (-EPERM) */
   bw_u32 depth;     /* policies visited in this walk */
+  bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
+                     * scratch event (bw_event.seq) holds the fields of this event only when equal */
 };
 
 /* Record flags */

@@ -77,6 +77,11 @@ struct bw_found_mark {
 struct bw_event {
   bw_u32 hook;       /* BW_HOOK_* index, order of hooks.def */
   bw_u32 rule;       /* decided rule id, or BW_NO_RULE */
+  /* The scratch event is shared by the policies chained on one event (bw_scratch): what one
+   * extracted the next reads. `seq` is the event's bw_state.seq, `filled` the need bits
+   * extracted in full so far (a field taken as its object alone is not in it). */
+  bw_u64 seq;
+  bw_u64 filled;
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   struct bw_str strs[BW_STR_SLOTS];

@@ -1,6 +1,7 @@
 /* A policy object's own maps and rodata, declared from the tables maps.def and rodata.def
  * (BPF C only; the C++ view of the same tables is Contract.h). max_entries is 1 here: the
- * runtime sets every map's size from the manifest before load, except SIZE OBJECT maps. */
+ * runtime sets every map's size from the manifest before load, except SIZE OBJECT maps.
+ * A CPUS_SHARED map is also pinned by name (the loader's pin root), like bw_shared_maps.bpf.h. */
 #ifndef BULWARK_BW_POLICY_MAPS_BPF_H
 #define BULWARK_BW_POLICY_MAPS_BPF_H
 
@@ -8,6 +9,7 @@
 #include "bw_match.h"
 
 #define BW_MAX_ENTRIES_CPUS __uint(max_entries, 1);
+#define BW_MAX_ENTRIES_CPUS_SHARED __uint(max_entries, 1); __uint(pinning, LIBBPF_PIN_BY_NAME);
 #define BW_MAX_ENTRIES_RULES __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_DATA __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_LABELS __uint(max_entries, 1);

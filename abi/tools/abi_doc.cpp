@@ -26,7 +26,7 @@ void printMaps() {
     std::printf("| `%s` | %s%s | `%s` (%u B) | `%s` (%u B) | %s | %s |\n", s(m.name).c_str(), s(m.type).c_str(),
                 m.flags ? ", no prealloc" : "", s(m.keyType).c_str(), m.keySize, s(m.valueType).c_str(), m.valueSize,
                 s(bulwark::abi::sizeName(m.size)).c_str(), cell(m.meaning).c_str());
-  std::printf("\nSize rules: CPUS one entry per possible CPU; RULES one per rule plus the policy default; "
+  std::printf("\nSize rules: CPUS one entry per possible CPU; CPUS_SHARED the same, pinned by name under `shared/` and reused by every policy object; RULES one per rule plus the policy default; "
               "DATA the bundle's initial entries (at least 1); LABELS those plus the labels the runtime "
               "sets at load plus room to learn; HINTS `BW_HINT_WORDS` when the policy has identity groups, "
               "grown by the runtime to `bw_hint_quarter_for` the labels it sets at load; "

@@ -43,6 +43,16 @@ BW_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 w
   return where & BW_VIEW_WHERE_PREFIX ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
 }
 
+/* The strings of need bits `mask` are taken as their object alone (1) or in full (0): a
+ * string an earlier policy built for this event is extracted again as its object only, so
+ * this policy works out its own identity facts (from its own hints) while the string stays. */
+BW_API void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only) {
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++)
+    if (mask & BW_NEED_STR(i))
+      ev->strs[i].object_only = only;
+}
+
 /* Before a record: every string is built. */
 BW_API void bw_objects_full(struct bw_event *ev) {
 #pragma unroll

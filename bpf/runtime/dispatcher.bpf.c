@@ -85,6 +85,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 		return 0;
 	st->verdict = 0;
 	st->depth = 0;
+	st->seq++; /* a new event: the shared scratch event of the last one is stale */
 	__u32 lane = bw_lane;
 	__u32 *head = bpf_map_lookup_elem(next, &lane);
 	if (head)

@@ -68,6 +68,7 @@ struct bw_event *bw_event_begin(__u32 hook);
 int bw_in_scope(struct bw_event *ev);
 void bw_fill_common(struct bw_event *ev, __u64 need);
 void bw_objects_full(struct bw_event *ev); /* clears every string's object_only (records) */
+void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only); /* object_only of `mask`'s strings */
 /* Path fields: the process's view of the path as a string, and the object it names (bw_str). */
 void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
 void bw_file_d_path(struct file *f, struct bw_str *out); /* likewise; overlayfs: the real file */
@@ -131,41 +132,51 @@ __u32 bw_slot(void);
  * verdict: 0 or -EPERM. `extract` is the template's function
  *   static __always_inline void extract(struct bw_event *ev, __u64 need, args...)
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
- * program's arguments `args`. Steps, in order:
+ * program's arguments `args`. A field is filled only when no policy before this one on the
+ * event filled it in full (ev->filled), and a field this policy takes as its object alone
+ * (lazy) does not count as filled in full. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
  *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
  *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;
  *      word = bw_precheck_<id>(ev): the decision when no rule can hold (the cheap tests every
  *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
  *      folds this step away.
- *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
+ *   3. fill the fields `need`; word = bw_decide_<id>(ev)
  *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_full),
- *      then fill every field not filled yet and the lazy ones
+ *      then every field
  *   5. bw_apply(ev, word, record): counters, the record, SIGKILL for kill; its verdict is the
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
+#define BW_NEED_STRS (((1ull << BW_STR_SLOTS) - 1) << BW_KINDBASE_STR)
+#define BW_FILL(ev, want, lazy, extract, ...)                                                      \
+  ({                                                                                               \
+    __u64 __todo = (want) & ~(ev)->filled;                                                         \
+    __u64 __again = (want) & (ev)->filled & BW_NEED_STRS;                                          \
+    if (__again)                                                                                   \
+      bw_objects_only(ev, __again, 1);                                                             \
+    if (__todo | __again) {                                                                        \
+      bw_fill_common(ev, __todo);                                                                  \
+      extract(ev, __todo | __again, ##__VA_ARGS__);                                                \
+      (ev)->filled |= __todo & ~(lazy);                                                            \
+    }                                                                                              \
+    if (__again)                                                                                   \
+      bw_objects_only(ev, __again & ~(lazy), 0);                                                   \
+  })
 #define BW_DECIDE(id, ev, extract, ...)                                                            \
   ({                                                                                               \
-    __u64 __need = bw_need_##id();                                                                 \
     __u64 __lazy = bw_lazy_##id(ev);                                                               \
-    __u64 __done = bw_precheck_need_##id();                                                        \
-    if (__done) {                                                                                  \
-      bw_fill_common(ev, __done);                                                                  \
-      extract(ev, __done, ##__VA_ARGS__);                                                          \
-    }                                                                                              \
+    __u64 __first = bw_precheck_need_##id();                                                       \
+    if (__first)                                                                                   \
+      BW_FILL(ev, __first, __lazy, extract, ##__VA_ARGS__);                                        \
     __u32 __word = bw_precheck_##id(ev);                                                           \
     if (__word == BW_PRECHECK_PASS) {                                                              \
-      bw_fill_common(ev, __need & ~__done);                                                        \
-      extract(ev, __need & ~__done, ##__VA_ARGS__);                                                \
-      __done |= __need;                                                                            \
+      BW_FILL(ev, bw_need_##id(), __lazy, extract, ##__VA_ARGS__);                                 \
       __word = bw_decide_##id(ev);                                                                 \
     }                                                                                              \
     int __record = bw_wants_record(__word);                                                        \
     if (__record) {                                                                                \
-      __need = ~__done | __lazy;                                                                   \
       bw_objects_full(ev);                                                                         \
-      bw_fill_common(ev, __need);                                                                  \
-      extract(ev, __need, ##__VA_ARGS__);                                                          \
+      BW_FILL(ev, ~0ull, 0ull, extract, ##__VA_ARGS__);                                            \
     }                                                                                              \
     bw_apply(ev, __word, __record);                                                                \
   })

@@ -51,7 +51,8 @@ std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &po
     b.mapData[e.data] = std::move(bytes);
   }
   switch (spec.size) {
-  case abi::MapSize::CPUS: e.maxEntries = 0; break;
+  case abi::MapSize::CPUS:
+  case abi::MapSize::CPUS_SHARED: e.maxEntries = 0; break;
   case abi::MapSize::RULES: e.maxEntries = static_cast<uint32_t>(policy.rules.size() + 1); break;
   case abi::MapSize::DATA: e.maxEntries = std::max<uint32_t>(1, e.entries); break;
   case abi::MapSize::LABELS:

@@ -156,6 +156,24 @@ std::set<std::string> rodataVariables(bpf_object *obj) {
   return out;
 }
 
+// Shared maps and the per-policy maps every policy reuses (CPUS_SHARED) are pinned by name;
+// no other map is. True for a shared map (the ABI fixes its layout).
+bool checkPinning(const Bundle &b, bpf_map *map, const std::string &name) {
+  const char *pin = bpf_map__pin_path(map);
+  if (isSharedMapName(name)) {
+    if (!pin)
+      bad(b.dir, "shared map '" + name + "' is not declared with LIBBPF_PIN_BY_NAME");
+    return true;
+  }
+  const abi::MapSpec *spec = abi::findMap(name);
+  bool sharedByPolicies = spec && spec->size == abi::MapSize::CPUS_SHARED;
+  if (pin && !sharedByPolicies)
+    bad(b.dir, "map '" + name + "' is pinned by name but is not one of the shared maps; per-policy maps must not be");
+  if (!pin && sharedByPolicies)
+    bad(b.dir, "map '" + name + "' is shared by every policy but is not declared with LIBBPF_PIN_BY_NAME");
+  return false;
+}
+
 void checkObject(const Bundle &b) {
   fs::path obj = b.objectPath();
   if (!fs::is_regular_file(obj))
@@ -216,14 +234,8 @@ void checkObject(const Bundle &b) {
     const BundleMap *m = it == manifestMaps.end() ? nullptr : it->second;
     if (m)
       manifestMaps.erase(it);
-    const char *pin = bpf_map__pin_path(map);
-    if (isSharedMapName(name)) {
-      if (!pin)
-        bad(b.dir, "shared map '" + name + "' is not declared with LIBBPF_PIN_BY_NAME");
+    if (checkPinning(b, map, name))
       continue;
-    }
-    if (pin)
-      bad(b.dir, "map '" + name + "' is pinned by name but is not one of the shared maps; per-policy maps must not be");
     if (name == kCountersMap && (bpf_map__type(map) != BPF_MAP_TYPE_PERCPU_ARRAY ||
                                  bpf_map__value_size(map) != sizeof(struct bw_counter)))
       bad(b.dir, "bw_counters must be a PERCPU_ARRAY of struct bw_counter");

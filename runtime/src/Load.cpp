@@ -171,15 +171,20 @@ void setObjectRodata(LoadJob &j) {
     j.identity.hintQuarter = BW_HINT_QUARTER;
 }
 
-// sizeMaps: per-policy maps get the bundle's sizes (shared maps keep the ABI's).
+// sizeMaps: per-policy maps get the bundle's sizes (shared maps keep the ABI's, but one per
+// possible CPU has this machine's count, as every object declaring it gets).
 void sizeMaps(LoadJob &j) {
   uint32_t ncpu = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
   for (const auto &m : j.b.maps) {
     bpf_map *map = bpf_object__find_map_by_name(j.o.obj, m.name.c_str());
     if (!map)
       throw Error(Exit::BadBundle, "policy object has no map " + m.name);
-    if (bpf_map__pin_path(map))
-      continue;  // shared: its size is part of the ABI
+    if (bpf_map__pin_path(map)) {
+      const abi::MapSpec *spec = abi::findMap(m.name);
+      if (spec && spec->size == abi::MapSize::CPUS_SHARED)
+        bpf_map__set_max_entries(map, ncpu);
+      continue;
+    }
     uint32_t extra = m.name == abi::name(abi::MapId::m_ident) ? j.identity.mounts + j.identity.hardLinks : 0;  // found at load
     uint32_t size = m.maxEntries ? m.maxEntries : ncpu;
     if (m.name == abi::name(abi::MapId::agg) && j.opts.topEntries)

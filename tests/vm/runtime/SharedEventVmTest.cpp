@@ -1,0 +1,82 @@
+// Policies chained on one event share its scratch event: a field one of them extracted in full
+// is not extracted again by the next, a field taken as its object alone is built in full by the
+// next policy that needs it, and nothing of an earlier event is ever read as this one's.
+// rt_shared_object (an identity group: object only) runs before rt_shared_glob (a glob: the
+// path string) in one lane: a load puts its policy at the head of its lane, so it is loaded
+// second.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "RuntimeVmUtil.h"
+
+namespace bulwark::rttest {
+namespace {
+
+const std::string kDir = "/tmp/bw-sh";
+
+class SharedEvent : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_TRUE(guest::InGuest());
+    for (const char *d : {"/a", "/b"})
+      std::filesystem::create_directories(kDir + d);
+    for (const char *f : {"/a/listed", "/a/ok", "/a/deny_1", "/b/deny_2", "/b/ok"})
+      guest::WriteFile(kDir + f, "data");
+    auto glob = Bulwark(root, {"load", guest::GuestFile("rt-shared-glob.bwb")});
+    ASSERT_EQ(glob.exit_code, 0) << glob.output;
+    auto object = Bulwark(root, {"load", guest::GuestFile("rt-shared-object.bwb")});
+    ASSERT_EQ(object.exit_code, 0) << object.output;
+    Bulwark(root, {"events"});  // drain
+  }
+  void TearDown() override {
+    Bulwark(root, {"unload", "rt_shared_glob"});
+    Bulwark(root, {"unload", "rt_shared_object"});
+    std::filesystem::remove_all(kDir);
+  }
+  PinRoot root;
+};
+
+// Both policies are chained in one lane (the premise of the tests below).
+TEST_F(SharedEvent, BothPoliciesAreInOneLane) {
+  auto st = Bulwark(root, {"status", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  std::smatch a, b;
+  ASSERT_TRUE(std::regex_search(st.output, a, std::regex(R"("policy":"rt_shared_object","slot":[0-9]+,"lane":([0-9]+))")))
+      << st.output;
+  ASSERT_TRUE(std::regex_search(st.output, b, std::regex(R"("policy":"rt_shared_glob","slot":[0-9]+,"lane":([0-9]+))")))
+      << st.output;
+  EXPECT_EQ(a[1], b[1]);
+}
+
+// The glob policy builds the string the object policy before it left unbuilt; the listed file
+// is denied by its object; other files open.
+TEST_F(SharedEvent, EachPolicyDecidesOnTheFieldsItNeeds) {
+  EXPECT_EQ(guest::OpenErrno(kDir + "/a/deny_1"), EPERM);  // glob, after an object-only policy
+  EXPECT_EQ(guest::OpenErrno(kDir + "/a/listed"), EPERM);  // object
+  EXPECT_EQ(guest::OpenErrno(kDir + "/a/ok"), 0);          // control
+  EXPECT_EQ(guest::OpenErrno(kDir + "/b/deny_2"), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/b/ok"), 0);
+  auto ev = Bulwark(root, {"events", "--format", "json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_NE(ev.output.find("\"policy\":\"rt_shared_glob\",\"rule\":\"deny_globbed\""), std::string::npos) << ev.output;
+  EXPECT_NE(ev.output.find("\"object\":\"" + kDir + "/a/deny_1\""), std::string::npos) << ev.output;
+  EXPECT_NE(ev.output.find("\"object\":\"" + kDir + "/b/deny_2\""), std::string::npos) << ev.output;
+  EXPECT_NE(ev.output.find("\"policy\":\"rt_shared_object\",\"rule\":\"deny_listed\""), std::string::npos) << ev.output;
+  EXPECT_EQ(ev.output.find("\"object\":\"" + kDir + "/a/ok\""), std::string::npos) << ev.output;
+}
+
+// Denied and allowed opens alternate: an event never reads the fields of the one before it
+// (a stale path would deny the allowed file after a denied one, or allow the reverse).
+TEST_F(SharedEvent, NoEventReadsTheFieldsOfAnEarlierOne) {
+  const std::pair<std::string, int> opens[] = {
+      {"/a/deny_1", EPERM}, {"/a/ok", 0}, {"/a/listed", EPERM}, {"/b/ok", 0},
+      {"/b/deny_2", EPERM}, {"/a/ok", 0}, {"/a/listed", EPERM}, {"/a/deny_1", EPERM},
+  };
+  for (int round = 0; round < 25; ++round)
+    for (const auto &[file, want] : opens)
+      ASSERT_EQ(guest::OpenErrno(kDir + file), want) << file << " in round " << round;
+}
+
+} // namespace
+} // namespace bulwark::rttest
