@@ -132,51 +132,54 @@ __u32 bw_slot(void);
  * verdict: 0 or -EPERM. `extract` is the template's function
  *   static __always_inline void extract(struct bw_event *ev, __u64 need, args...)
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
- * program's arguments `args`. A field is filled only when no policy before this one on the
- * event filled it in full (ev->filled), and a field this policy takes as its object alone
- * (lazy) does not count as filled in full. Steps, in order:
+ * program's arguments `args`. A string no policy before this one on the event built in full
+ * (ev->filled) is built; one that was is kept, and only its object is extracted again (this
+ * policy's identity facts). A string this policy takes as its object alone (lazy) does not
+ * count as built in full. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
  *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
  *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;
  *      word = bw_precheck_<id>(ev): the decision when no rule can hold (the cheap tests every
  *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
  *      folds this step away.
- *   3. fill the fields `need`; word = bw_decide_<id>(ev)
+ *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
  *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_full),
- *      then every field
+ *      then fill every field not filled yet and the lazy ones
  *   5. bw_apply(ev, word, record): counters, the record, SIGKILL for kill; its verdict is the
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
 #define BW_NEED_STRS (((1ull << BW_STR_SLOTS) - 1) << BW_KINDBASE_STR)
+/* Fills the fields `want` (a constant: the verifier sees the branches main code has). A string
+ * an earlier policy built for this event (ev->filled) is extracted as its object alone: the
+ * object and this policy's identity facts, not the string again. */
 #define BW_FILL(ev, want, lazy, extract, ...)                                                      \
   ({                                                                                               \
-    __u64 __todo = (want) & ~(ev)->filled;                                                         \
     __u64 __again = (want) & (ev)->filled & BW_NEED_STRS;                                          \
     if (__again)                                                                                   \
       bw_objects_only(ev, __again, 1);                                                             \
-    if (__todo | __again) {                                                                        \
-      bw_fill_common(ev, __todo);                                                                  \
-      extract(ev, __todo | __again, ##__VA_ARGS__);                                                \
-      (ev)->filled |= __todo & ~(lazy);                                                            \
-    }                                                                                              \
+    bw_fill_common(ev, want);                                                                      \
+    extract(ev, want, ##__VA_ARGS__);                                                              \
+    (ev)->filled |= (want) & ~(lazy);                                                              \
     if (__again)                                                                                   \
       bw_objects_only(ev, __again & ~(lazy), 0);                                                   \
   })
 #define BW_DECIDE(id, ev, extract, ...)                                                            \
   ({                                                                                               \
+    __u64 __need = bw_need_##id();                                                                 \
     __u64 __lazy = bw_lazy_##id(ev);                                                               \
-    __u64 __first = bw_precheck_need_##id();                                                       \
-    if (__first)                                                                                   \
-      BW_FILL(ev, __first, __lazy, extract, ##__VA_ARGS__);                                        \
+    __u64 __done = bw_precheck_need_##id();                                                        \
+    if (__done)                                                                                    \
+      BW_FILL(ev, __done, __lazy, extract, ##__VA_ARGS__);                                         \
     __u32 __word = bw_precheck_##id(ev);                                                           \
     if (__word == BW_PRECHECK_PASS) {                                                              \
-      BW_FILL(ev, bw_need_##id(), __lazy, extract, ##__VA_ARGS__);                                 \
+      BW_FILL(ev, __need & ~__done, __lazy, extract, ##__VA_ARGS__);                               \
+      __done |= __need;                                                                            \
       __word = bw_decide_##id(ev);                                                                 \
     }                                                                                              \
     int __record = bw_wants_record(__word);                                                        \
     if (__record) {                                                                                \
       bw_objects_full(ev);                                                                         \
-      BW_FILL(ev, ~0ull, 0ull, extract, ##__VA_ARGS__);                                            \
+      BW_FILL(ev, ~__done | __lazy, 0ull, extract, ##__VA_ARGS__);                                 \
     }                                                                                              \
     bw_apply(ev, __word, __record);                                                                \
   })
