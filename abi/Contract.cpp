@@ -78,6 +78,11 @@ const RodataSpec *findRodata(std::string_view name) {
   return nullptr;
 }
 
+bool sharedByPolicies(std::string_view name) {
+  const MapSpec *m = findMap(name);
+  return m && m->size == MapSize::CPUS_SHARED;
+}
+
 std::string_view sizeName(MapSize s) {
   static constexpr std::string_view names[] = {"CPUS", "CPUS_SHARED", "RULES", "DATA", "LABELS", "HINTS", "ONE", "OBJECT", "AGG"};
   return names[static_cast<size_t>(s)];

@@ -68,6 +68,8 @@ std::span<const SharedMapSpec> sharedMaps();
 std::span<const RodataSpec> rodata();
 const MapSpec &map(MapId id);
 const MapSpec *findMap(std::string_view name);
+// A policy map every policy object reuses, pinned by name (MapSize::CPUS_SHARED).
+bool sharedByPolicies(std::string_view name);
 const RodataSpec &rodata(RodataId id);
 const RodataSpec *findRodata(std::string_view name);
 

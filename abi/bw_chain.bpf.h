@@ -42,8 +42,7 @@ static __attribute__((noinline, unused)) int bw_missing_program(__u32 hook, __u3
 	}
 	if (!enforce)
 		return verdict;
-	__u32 zero = 0;
-	struct bw_state *st = bpf_map_lookup_elem(&bw_state, &zero);
+	struct bw_state *st = bw_state_here();
 	if (st)
 		st->verdict = (__u32)-EPERM;
 	return -EPERM;

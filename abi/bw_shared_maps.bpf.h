@@ -32,6 +32,12 @@
   } bw_##ID SEC(".maps");
 #include "shared_maps.def"
 
+/* This CPU's walk state (bw_state): the verdict folded so far and the event's number. */
+static __always_inline struct bw_state *bw_state_here(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&bw_state, &zero);
+}
+
 /* The maps of one LSM hook (shared_maps.def, BW_SHARED_HOOK_MAPS_OF). */
 #define BW_SHARED_HOOK_MAP_DECL(ID, TYPE, MAX, MEANING, HOOK)                                      \
   struct {                                                                                         \

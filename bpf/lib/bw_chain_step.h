@@ -7,8 +7,7 @@ BW_API int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
 BW_API __u32 bw_slot(void) { return bw_cfg_slot; }
 
 BW_API int bw_fold(int verdict) {
-  __u32 z = 0;
-  struct bw_state *st = bpf_map_lookup_elem(&bw_state, &z);
+  struct bw_state *st = bw_state_here();
   if (!st)
     return verdict;
   if (verdict)

@@ -53,13 +53,6 @@ BW_API void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only) {
       ev->strs[i].object_only = only;
 }
 
-/* Before a record: every string is built. */
-BW_API void bw_objects_full(struct bw_event *ev) {
-#pragma unroll
-  for (int i = 0; i < BW_STR_SLOTS; i++)
-    ev->strs[i].object_only = 0;
-}
-
 /* The generated code calls this for every identity group (beside the string lookup, which
  * only holds what the process's view may add: denials). */
 BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {

@@ -21,6 +21,8 @@ static __always_inline struct bw_str *str_of(struct bw_event *ev, __u32 slot) {
   return &ev->strs[slot & (BW_STR_SLOTS - 1)];
 }
 
+BW_API int bw_chained(void); /* bw_chain_step.h */
+
 /* What one policy's decision leaves in the event: its rule, the marks it found, its view of
  * each string (object_only) and the identity facts it worked out from its own hints. */
 static __always_inline void event_policy_reset(struct bw_event *ev) {
@@ -35,12 +37,10 @@ static __always_inline void event_policy_reset(struct bw_event *ev) {
   }
 }
 
+/* The whole event, for a new one: the fields and what a policy leaves. */
 static __always_inline void event_fields_reset(struct bw_event *ev) {
+  event_policy_reset(ev);
   ev->filled = 0;
-  ev->rule = BW_NO_RULE;
-  ev->found_n = 0;
-  ev->decided_n = 0;
-  ev->found_rule = BW_NO_RULE;
 #pragma unroll
   for (int i = 0; i < BW_INT_SLOTS; i++)
     ev->ints[i] = 0;
@@ -56,15 +56,13 @@ static __always_inline void event_fields_reset(struct bw_event *ev) {
     ev->strs[i].ino = 0;
     ev->strs[i].dev = 0;
     ev->strs[i].obj = 0;
-    ev->strs[i].object_only = 0;
-    ev->strs[i].facts.done = 0;
     ev->strs[i].data[0] = 0;
   }
 }
 
 /* This CPU's scratch event for `hook`, NULL if the scratch map is too small. Chained, the
- * policies of one event share it: the first resets it and each extracts only the fields no
- * earlier one extracted in full (BW_DECIDE). The event is this one when its number is the
+ * policies of one event share it: the first resets it and each builds only the strings no
+ * earlier one built in full (BW_DECIDE). The event is this one when its number is the
  * dispatcher's (bw_state.seq) and its hook this hook; anything else starts afresh, so a stale
  * field is never read (a standalone program always starts afresh). */
 BW_API struct bw_event *bw_event_begin(__u32 hook) {
@@ -73,9 +71,8 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
   if (!ev)
     return 0;
   __u64 seq = 0;
-  if (bw_cfg_lane != BW_LANE_NONE) {
-    __u32 z = 0;
-    struct bw_state *st = bpf_map_lookup_elem(&bw_state, &z);
+  if (bw_chained()) {
+    struct bw_state *st = bw_state_here();
     seq = st ? st->seq : 0;
   }
   if (!seq || ev->seq != seq || ev->hook != hook) {

@@ -62,12 +62,6 @@ static __always_inline int bw_tail_to(void *ctx, void *progs, __u32 hook, __u32 
 	return bw_missing_program(hook, slot, verdict);
 }
 
-static __always_inline struct bw_state *bw_state_get(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&bw_state, &zero);
-}
-
 /* The current task runs the runtime's executable. */
 static __always_inline int bw_is_runtime(void)
 {
@@ -80,7 +74,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 {
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
 		return 0; /* the guard decides the runtime's bpf() calls */
-	struct bw_state *st = bw_state_get();
+	struct bw_state *st = bw_state_here();
 	if (!st)
 		return 0;
 	st->verdict = 0;
@@ -95,7 +89,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 
 static __always_inline int bw_pass(void *ctx, void *progs, void *next, __u32 hook)
 {
-	struct bw_state *st = bw_state_get();
+	struct bw_state *st = bw_state_here();
 	if (!st)
 		return 0;
 	__u32 key = BW_MAX_LANES + bw_pass_slot;

@@ -67,7 +67,6 @@ extern __u32 bw_policy_info(__u32 what);
 struct bw_event *bw_event_begin(__u32 hook);
 int bw_in_scope(struct bw_event *ev);
 void bw_fill_common(struct bw_event *ev, __u64 need);
-void bw_objects_full(struct bw_event *ev); /* clears every string's object_only (records) */
 void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only); /* object_only of `mask`'s strings */
 /* Path fields: the process's view of the path as a string, and the object it names (bw_str). */
 void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
@@ -143,7 +142,7 @@ __u32 bw_slot(void);
  *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
  *      folds this step away.
  *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
- *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_full),
+ *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_only),
  *      then fill every field not filled yet and the lazy ones
  *   5. bw_apply(ev, word, record): counters, the record, SIGKILL for kill; its verdict is the
  *      value of the macro.
@@ -178,7 +177,7 @@ __u32 bw_slot(void);
     }                                                                                              \
     int __record = bw_wants_record(__word);                                                        \
     if (__record) {                                                                                \
-      bw_objects_full(ev);                                                                         \
+      bw_objects_only(ev, BW_NEED_STRS, 0); /* every string in full */                            \
       BW_FILL(ev, ~__done | __lazy, 0ull, extract, ##__VA_ARGS__);                                 \
     }                                                                                              \
     bw_apply(ev, __word, __record);                                                                \

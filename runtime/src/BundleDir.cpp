@@ -165,8 +165,7 @@ bool checkPinning(const Bundle &b, bpf_map *map, const std::string &name) {
       bad(b.dir, "shared map '" + name + "' is not declared with LIBBPF_PIN_BY_NAME");
     return true;
   }
-  const abi::MapSpec *spec = abi::findMap(name);
-  bool sharedByPolicies = spec && spec->size == abi::MapSize::CPUS_SHARED;
+  bool sharedByPolicies = abi::sharedByPolicies(name);
   if (pin && !sharedByPolicies)
     bad(b.dir, "map '" + name + "' is pinned by name but is not one of the shared maps; per-policy maps must not be");
   if (!pin && sharedByPolicies)

@@ -180,8 +180,7 @@ void sizeMaps(LoadJob &j) {
     if (!map)
       throw Error(Exit::BadBundle, "policy object has no map " + m.name);
     if (bpf_map__pin_path(map)) {
-      const abi::MapSpec *spec = abi::findMap(m.name);
-      if (spec && spec->size == abi::MapSize::CPUS_SHARED)
+      if (abi::sharedByPolicies(m.name))
         bpf_map__set_max_entries(map, ncpu);
       continue;
     }
