@@ -28,6 +28,14 @@ std::string Slurp(const std::string &path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+// The value of an unlabelled sample `name` in a Prometheus text page; -1 when absent.
+double MetricValue(const std::string &page, const std::string &name) {
+  std::smatch m;
+  if (!std::regex_search(page, m, std::regex("(^|\n)" + name + " ([0-9.e+-]+)")))
+    return -1;
+  return std::stod(m[2].str());
+}
+
 class DaemonTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -237,6 +245,31 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   ASSERT_TRUE(WaitFor([&] { return !Exists(root.path() + "/deny-test"); })) << Slurp(log);
   EXPECT_EQ(guest::OpenErrno(a), 0) << Slurp(log);
   EXPECT_EQ(CountLinks("bw_dispatch_"), 0) << Slurp(log);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
+}
+
+// A daemon with nothing to do does nothing: the watches it renews after a reconcile (their
+// IN_IGNORED events) do not start the next reconcile. A change still does, once.
+TEST_F(DaemonTest, ReconcilesOnlyOnChanges) {
+  BundleSpec v1, v2;
+  v1.deny = {IdOf(a)};
+  v2.deny = {IdOf(b)};
+  Publish(v1);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Open(a) == EPERM; })) << Slurp(log);
+  auto reconciles = [&] { return MetricValue(HttpGet(kPort, "/metrics"), "bulwark_reconciles_total"); };
+  usleep(1500 * 1000);  // past the debounce of a reconcile that would follow the last one
+  double settled = reconciles();
+  usleep(2000 * 1000);  // ten debounce periods
+  EXPECT_EQ(reconciles(), settled) << Slurp(log);
+
+  Publish(v2);
+  ASSERT_TRUE(WaitFor([&] { return Open(b) == EPERM && Open(a) == 0; })) << Slurp(log);
+  usleep(1500 * 1000);
+  double afterChange = reconciles();
+  EXPECT_GT(afterChange, settled);
+  usleep(2000 * 1000);
+  EXPECT_EQ(reconciles(), afterChange) << Slurp(log);
   EXPECT_EQ(Stop(), 0) << Slurp(log);
 }
 
