@@ -323,5 +323,48 @@ TEST_F(DaemonTest, SwitchesToStagedVersionsOnSignal) {
   EXPECT_EQ(Stop(), 0) << Slurp(log);
 }
 
+// The daemon checks a staged version when it stages it (armed), so SIGUSR1 only confirms and
+// switches. What changed since the check is found by the switch: a staged version dropped by
+// hand is not switched to (nothing half-switched: v1 keeps enforcing, every other file opens),
+// and one staged again by hand is the one switched to, after the full checks.
+TEST_F(DaemonTest, ArmedSwitchSeesChangesSinceItWasChecked) {
+  std::ofstream(cfg, std::ios::app) << "switch: on_signal\n";
+  BundleSpec v1, v2, v3;
+  v1.deny = {IdOf(a)};
+  v2.deny = {IdOf(b)};
+  v3.deny = {IdOf(c)};
+  v3.name = "deny-test";
+  Publish(v1);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Open(a) == EPERM; })) << Slurp(log);
+  Publish(v2);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("staged policy deny-test (changed") != std::string::npos; }))
+      << Slurp(log);
+
+  ASSERT_EQ(Bulwark(root, {"unstage", "deny-test"}).exit_code, 0);
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("switching on SIGUSR1 failed") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_NE(Slurp(log).find("has no staged version"), std::string::npos) << Slurp(log);
+  EXPECT_EQ(Open(a), EPERM) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(b), 0) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(c), 0) << Slurp(log);
+
+  // The failure stages v2 again; a version staged by hand over it is what the signal switches to.
+  ASSERT_TRUE(WaitFor([&] {
+    std::string l = Slurp(log);
+    return l.find("staged policy deny-test (changed") != l.rfind("staged policy deny-test (changed");
+  })) << Slurp(log);
+  auto byHand = Bulwark(root, {"load", "--stage", MakeBundle(tmp.path(), v3)});
+  ASSERT_EQ(byHand.exit_code, 0) << byHand.output;
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return Open(c) == EPERM; })) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(a), 0) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(b), 0) << Slurp(log);
+  EXPECT_NE(Slurp(log).find("switched policy deny-test to its staged version (SIGUSR1"), std::string::npos)
+      << Slurp(log);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
+}
+
 }  // namespace
 }  // namespace bulwark::rttest
