@@ -5,7 +5,9 @@
 #define BULWARK_BW_SCOPE_H
 
 /* The cgroup scope is tested by bw_event_begin (bw_scratch.h), before the event is touched:
- * out of it, a policy costs this test and its chain step. */
+ * out of it, a policy costs this test and its chain step. A scope cgroup that did not exist at
+ * load has id 0 and holds no process; the helper also says 0 for a process whose cgroup is not
+ * that deep, which must not count as a match. */
 static __always_inline int in_cgroup_scope(void) {
   if (bw_cfg_scope_kind != BW_SCOPE_CGROUP)
     return 1;
@@ -14,7 +16,8 @@ static __always_inline int in_cgroup_scope(void) {
   for (int i = 0; i < BW_SCOPE_CGROUPS; i++) {
     if (i >= n)
       break;
-    if (bpf_get_current_ancestor_cgroup_id(bw_cfg_cgroup_level[i]) == bw_cfg_cgroup_id[i])
+    __u64 id = bw_cfg_cgroup_id[i];
+    if (id && bpf_get_current_ancestor_cgroup_id(bw_cfg_cgroup_level[i]) == id)
       return 1;
   }
   return 0;
