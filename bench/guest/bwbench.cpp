@@ -936,6 +936,7 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
         .add("bulwark_exit_ms", double(exited - issue) / 1e6)
         .add("load_verify_ms", numberAfter(staged ? st.out : l2.out, "load+verify "))
         .add("switch_us", numberAfter(l2.out, "switch "))
+        .add("checks_ms", staged ? numberAfter(l2.out, "checks ") : -1.0)
         .add("load_total_ms", numberAfter(l2.out, "total "))
         .add("hammer_opens", uint64_t(sh->opens))
         .add("slot", slot);

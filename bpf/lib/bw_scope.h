@@ -4,20 +4,28 @@
 #ifndef BULWARK_BW_SCOPE_H
 #define BULWARK_BW_SCOPE_H
 
-BW_API int bw_in_scope(struct bw_event *ev) {
-  __u32 kind = bw_cfg_scope_kind;
-  if (kind == BW_SCOPE_CGROUP) {
-    __u32 n = bw_cfg_cgroup_count;
+/* The cgroup scope is tested by bw_event_begin (bw_scratch.h), before the event is touched:
+ * out of it, a policy costs this test and its chain step. A scope cgroup that did not exist at
+ * load has id 0 and holds no process; the helper also says 0 for a process whose cgroup is not
+ * that deep, which must not count as a match. */
+static __always_inline int in_cgroup_scope(void) {
+  if (bw_cfg_scope_kind != BW_SCOPE_CGROUP)
+    return 1;
+  __u32 n = bw_cfg_cgroup_count;
 #pragma unroll
-    for (int i = 0; i < BW_SCOPE_CGROUPS; i++) {
-      if (i >= n)
-        break;
-      if (bpf_get_current_ancestor_cgroup_id(bw_cfg_cgroup_level[i]) == bw_cfg_cgroup_id[i])
-        return 1;
-    }
-    return 0;
+  for (int i = 0; i < BW_SCOPE_CGROUPS; i++) {
+    if (i >= n)
+      break;
+    __u64 id = bw_cfg_cgroup_id[i];
+    if (id && bpf_get_current_ancestor_cgroup_id(bw_cfg_cgroup_level[i]) == id)
+      return 1;
   }
-  if (kind == BW_SCOPE_EXECUTABLE) {
+  return 0;
+}
+
+/* The executable scope, on the event bw_event_begin returned. */
+BW_API int bw_in_scope(struct bw_event *ev) {
+  if (bw_cfg_scope_kind == BW_SCOPE_EXECUTABLE) {
     __u64 atoms[BW_ATOM_WORDS] = {};
     bw_current_exe(&ev->strs[1], 0);
     return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE ||

@@ -22,6 +22,7 @@ static __always_inline struct bw_str *str_of(struct bw_event *ev, __u32 slot) {
 }
 
 BW_API int bw_chained(void); /* bw_chain_step.h */
+static __always_inline int in_cgroup_scope(void); /* bw_scope.h */
 
 /* What one policy's decision leaves in the event: its rule, the marks it found, its view of
  * each string (object_only) and the identity facts it worked out from its own hints. */
@@ -60,12 +61,16 @@ static __always_inline void event_fields_reset(struct bw_event *ev) {
   }
 }
 
-/* This CPU's scratch event for `hook`, NULL if the scratch map is too small. Chained, the
+/* This CPU's scratch event for `hook`; NULL when the current task is outside the policy's
+ * cgroup scope (the policy decides nothing, and the event is left to the next policy) or the
+ * scratch map is too small. Chained, the
  * policies of one event share it: the first resets it and each builds only the strings no
  * earlier one built in full (BW_DECIDE). The event is this one when its number is the
  * dispatcher's (bw_state.seq) and its hook this hook; anything else starts afresh, so a stale
  * field is never read (a standalone program always starts afresh). */
 BW_API struct bw_event *bw_event_begin(__u32 hook) {
+  if (!in_cgroup_scope())
+    return 0;
   __u32 cpu = bpf_get_smp_processor_id();
   struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
   if (!ev)

@@ -33,16 +33,20 @@ const volatile __u64 bw_guard_exe_ino = 0;
 const volatile __u64 bw_guard_pin_dev = 0; /* the bpffs instance holding the pin root */
 const volatile __u64 bw_guard_pin_ino = 0; /* the pin root directory */
 
+/* The file hooks run on every open, create and unlink of the system: their tests use plain
+ * loads of the BTF pointers the hooks get (a fault reads 0), not probe reads. */
 static __always_inline int is_runtime_inode(struct inode *ino)
 {
 	if (!ino)
 		return 0;
-	return BPF_CORE_READ(ino, i_ino) == bw_guard_exe_ino && BPF_CORE_READ(ino, i_sb, s_dev) == bw_guard_exe_dev;
+	return ino->i_ino == bw_guard_exe_ino && ino->i_sb->s_dev == bw_guard_exe_dev;
 }
 
 static __always_inline int is_runtime_task(struct task_struct *t)
 {
-	return is_runtime_inode(BPF_CORE_READ(t, mm, exe_file, f_inode));
+	struct mm_struct *mm = t->mm;
+	struct file *exe = mm ? mm->exe_file : 0;
+	return exe && is_runtime_inode(exe->f_inode);
 }
 
 static __always_inline int trusted(void)
@@ -53,13 +57,14 @@ static __always_inline int trusted(void)
 /* The dentry is the pin root or below it. */
 static __always_inline int under_pin_root(struct dentry *d)
 {
-	if (!d || BPF_CORE_READ(d, d_sb, s_dev) != bw_guard_pin_dev)
+	if (!d || d->d_sb->s_dev != bw_guard_pin_dev)
 		return 0;
 #pragma unroll
 	for (int i = 0; i < PIN_DEPTH; i++) {
-		if (BPF_CORE_READ(d, d_inode, i_ino) == bw_guard_pin_ino)
+		struct inode *ino = d->d_inode;
+		if (ino && ino->i_ino == bw_guard_pin_ino)
 			return 1;
-		struct dentry *up = BPF_CORE_READ(d, d_parent);
+		struct dentry *up = d->d_parent;
 		if (!up || up == d)
 			return 0;
 		d = up;
@@ -157,7 +162,7 @@ static __always_inline int guard_dentry(struct dentry *d, int ret)
 {
 	if (ret)
 		return ret;
-	if ((under_pin_root(d) || is_runtime_inode(BPF_CORE_READ(d, d_inode))) && !trusted())
+	if ((under_pin_root(d) || is_runtime_inode(d->d_inode)) && !trusted())
 		return -EPERM;
 	return 0;
 }
@@ -245,7 +250,7 @@ int BPF_PROG(bw_guard_open, struct file *file, int ret)
 SEC("lsm/path_truncate")
 int BPF_PROG(bw_guard_truncate, const struct path *path, int ret)
 {
-	if (ret || !is_runtime_inode(BPF_CORE_READ(path, dentry, d_inode)) || trusted())
+	if (ret || !is_runtime_inode(path->dentry->d_inode) || trusted())
 		return ret;
 	return -EPERM;
 }

@@ -63,9 +63,10 @@ extern __u32 bw_policy_info(__u32 what);
  * verifies global functions on their own, which does not work with map-value pointer
  * arguments). bulwarkc gives them external linkage just for the link, then internalises. */
 #ifndef BW_LIB_IMPL
-/* Scratch event of this CPU, reset for `hook`; NULL if the scratch map is too small. */
+/* Scratch event of this CPU, reset for `hook`; NULL out of the policy's cgroup scope or if the
+ * scratch map is too small. */
 struct bw_event *bw_event_begin(__u32 hook);
-int bw_in_scope(struct bw_event *ev);
+int bw_in_scope(struct bw_event *ev); /* the executable scope */
 void bw_fill_common(struct bw_event *ev, __u64 need);
 void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only); /* object_only of `mask`'s strings */
 /* Path fields: the process's view of the path as a string, and the object it names (bw_str). */

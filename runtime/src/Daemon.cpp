@@ -254,11 +254,22 @@ void Daemon::Loop::readSignals() {
 }
 
 // A change in the bundle directory: reconcile once it has been quiet for debounce_seconds.
+// IN_IGNORED only says a watch went away, which rebuildWatches does after every reconcile: it
+// must not start the next one.
 void Daemon::Loop::drainInotify() {
-  char buf[8192];
-  while (::read(d.inotify_, buf, sizeof buf) > 0)
-    d.inotifyEvents_++;
-  pendingAt = monotonicSeconds() + d.cfg_.debounceSeconds;
+  alignas(inotify_event) char buf[8192];
+  bool changed = false;
+  for (ssize_t n; (n = ::read(d.inotify_, buf, sizeof buf)) > 0;)
+    for (ssize_t off = 0; off + ssize_t(sizeof(inotify_event)) <= n;) {
+      const auto *e = reinterpret_cast<const inotify_event *>(buf + off);
+      if (!(e->mask & IN_IGNORED)) {
+        changed = true;
+        d.inotifyEvents_++;
+      }
+      off += ssize_t(sizeof(inotify_event)) + e->len;
+    }
+  if (changed)
+    pendingAt = monotonicSeconds() + d.cfg_.debounceSeconds;
 }
 
 void Daemon::Loop::serveMetrics() {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "Runtime.h"
+#include "Switch.h"
 
 #include <array>
 #include <cstdint>
@@ -119,12 +120,17 @@ private:
   // SIGUSR1 with switch: on_signal: every policy staged for it switches to its staged version;
   // one whose staged version cannot be switched to is unstaged. Returns those failures.
   int switchHeld();
+  void arm(const std::string &policy);
+  void armHeld();
 
   DaemonConfig cfg_;
   Runtime rt_;
   int inotify_ = -1;
   std::map<int, std::string> watches_;
   std::set<std::string> held_;  // policies staged and waiting for SIGUSR1
+  // Their switches, checked ahead when staged (Runtime::armSwitch), so SIGUSR1 only confirms
+  // and switches.
+  std::map<std::string, std::unique_ptr<Swap>> armed_;
   // metrics
   std::map<std::string, uint64_t> loadsOk_, loadsFailed_, unloads_;
   std::map<std::string, double> lastLoadSeconds_, lastSwitchMicros_;

@@ -124,6 +124,7 @@ void Daemon::loadAction(const ReconcileAction &a, const Bundle &b) {
                      std::to_string(r.gen) + ", " + std::to_string(int(r.totalMs)) + " ms)";
   if (hold) {
     held_.insert(a.policy);
+    arm(a.policy);
     log("staged" + what + ": switched on SIGUSR1");
   } else {
     lastSwitchMicros_[a.policy] = r.switchUs;
@@ -140,8 +141,10 @@ int Daemon::switchHeld() {
   if (held.empty())
     log("SIGUSR1: no staged version to switch to");
   for (const auto &policy : held) {
+    auto armed = std::move(armed_[policy]);
+    armed_.erase(policy);
     try {
-      LoadResult r = rt_.switchStaged(policy);
+      LoadResult r = armed ? rt_.switchArmed(*armed) : rt_.switchStaged(policy);
       lastSwitchMicros_[policy] = r.switchUs;
       char timing[64];  // as `bulwark switch` prints them
       std::snprintf(timing, sizeof timing, "checks %.2f ms, switch %.1f us", r.untilSwitchMs, r.switchUs);
@@ -161,6 +164,28 @@ int Daemon::switchHeld() {
     }
   }
   return failures;
+}
+
+// A policy held for SIGUSR1 is checked when it is staged (or found staged), with the checks a
+// switch makes, so that the switch on the signal is one confirmation and the generation write.
+// One that fails its checks is not armed: the signal then runs the full switch, which says why.
+void Daemon::arm(const std::string &policy) {
+  armed_.erase(policy);
+  try {
+    armed_[policy] = rt_.armSwitch(policy);
+  } catch (const Error &e) {
+    log("policy " + policy + ": its staged version is not armed for SIGUSR1 (" + e.what() + ")");
+  }
+}
+
+// After a reconcile: what is no longer held is disarmed, what is held and not armed is armed.
+// An armed switch that went stale is found by the switch itself (Runtime::switchArmed).
+void Daemon::armHeld() {
+  for (auto it = armed_.begin(); it != armed_.end();)
+    it = held_.count(it->first) ? std::next(it) : armed_.erase(it);
+  for (const auto &policy : held_)
+    if (!armed_.count(policy))
+      arm(policy);
 }
 
 // What planReconcile needs of a policy `list` found: its enforcing and its staged version.
@@ -253,6 +278,7 @@ int Daemon::reconcile(bool startup) {
       log("policy " + a.policy + ": " + e.what() + " (the loaded version, if any, keeps enforcing)");
     }
   }
+  armHeld();
   return failures;
 }
 

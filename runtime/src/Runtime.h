@@ -15,11 +15,14 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace bulwark::rt {
+
+struct Swap;  // Switch.h
 
 struct LoadOptions {
   std::optional<bundle::Mode> mode;  // override the manifest's mode
@@ -152,6 +155,13 @@ public:
   // Switches a policy to the version `load --stage` staged, after checking it is intact;
   // Error(NotFound) if nothing is staged. The result has slot, lane, gen, switchUs, totalMs.
   LoadResult switchStaged(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
+  // switchStaged in two steps, for a process that switches later (the daemon on SIGUSR1):
+  // armSwitch checks the staged version now and keeps what the switch needs open;
+  // switchArmed then only confirms, under the lock, that the policy's records, generation and
+  // prog-array entries are still the ones checked, and switches. When anything changed it
+  // runs switchStaged instead.
+  std::unique_ptr<Swap> armSwitch(const std::string &policy);
+  LoadResult switchArmed(Swap &armed, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
   // Drops the staged version (the enforcing one stays as it is; a policy that has only a
   // staged version is unloaded). Error(NotFound) if nothing is staged.
   void unstage(const std::string &policy, std::chrono::milliseconds grace = std::chrono::milliseconds(50));
@@ -172,6 +182,9 @@ public:
   void preflight(bool needLsm = true);
 
 private:
+  // switchStaged's checks, under the lock it leaves held; and what follows them.
+  std::unique_ptr<Swap> checkedSwap(const std::string &policy, std::chrono::milliseconds grace);
+  LoadResult finishSwitch(Swap &s, std::chrono::steady_clock::time_point t0);
   PinLayout pins_;
 };
 

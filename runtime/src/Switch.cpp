@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 namespace bulwark::rt {
@@ -25,21 +26,52 @@ using Clock = std::chrono::steady_clock;
 
 bool uses(uint64_t mask, const Hook &h) { return (mask >> h.index) & 1; }
 
+// The maps the label carry reads (the enforcing version's) and writes (the staged one's).
+void openLabelMaps(Swap &s) {
+  auto open = [&](uint32_t gen, abi::MapId id) { return openMapPin(s.pins.map(s.policy, gen, mapName(id))); };
+  s.oldIdent = open(s.cur, abi::MapId::m_ident), s.oldExact = open(s.cur, abi::MapId::m_exact);
+  s.oldPrefix = open(s.cur, abi::MapId::m_prefix);
+  s.newIdent = open(s.next, abi::MapId::m_ident), s.newExact = open(s.next, abi::MapId::m_exact);
+  s.newPrefix = open(s.next, abi::MapId::m_prefix), s.newHint = open(s.next, abi::MapId::m_hint);
+}
+
 // Labels the enforcing version learned since the stage (links, renames of protected files)
 // are carried into the staged one just before it takes over.
-uint32_t carryLabelsSinceStage(const Swap &s) {
-  auto open = [&](uint32_t gen, abi::MapId id) { return openMapPin(s.pins.map(s.policy, gen, mapName(id))); };
-  auto oi = open(s.cur, abi::MapId::m_ident), oe = open(s.cur, abi::MapId::m_exact),
-       op = open(s.cur, abi::MapId::m_prefix);
-  auto ni = open(s.next, abi::MapId::m_ident), ne = open(s.next, abi::MapId::m_exact),
-       np = open(s.next, abi::MapId::m_prefix);
+uint32_t carryLabelsSinceStage(Swap &s) {
+  if (!s.oldIdent)
+    openLabelMaps(s);
   auto fd = [](const std::optional<Fd> &f) { return f ? f->get() : -1; };
-  if (!oi || !ni)
+  if (!s.oldIdent || !s.newIdent)
     return 0;
-  uint32_t n = carryLearnedLabels(IdentityMaps{fd(oi), fd(oe), fd(op)}, IdentityMaps{fd(ni), fd(ne), fd(np)});
+  uint32_t n = carryLearnedLabels(IdentityMaps{fd(s.oldIdent), fd(s.oldExact), fd(s.oldPrefix)},
+                                  IdentityMaps{fd(s.newIdent), fd(s.newExact), fd(s.newPrefix)});
   if (n)
-    writeHints(fd(ni), fd(open(s.next, abi::MapId::m_hint)));
+    writeHints(fd(s.newIdent), fd(s.newHint));
   return n;
+}
+
+bool sameRecord(const StateRecord &a, const StateRecord &b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// What switchArmed confirms under the lock: the policy's records, its generation word and the
+// prog-array entries of gen<next> are the ones armSwitch checked. A policy unloaded and
+// loaded again since has other programs (ids are not reused), so its entries differ too.
+bool stillAsArmed(Swap &s) {
+  if (s.armedProgs.empty() || s.shared->genOf(s.slot) != s.cur)
+    return false;
+  int fd = s.st->fd.get();
+  try {
+    if (!sameRecord(readRecord(fd, 0), s.armedHeader) || !sameRecord(readRecord(fd, 1 + s.cur), s.armedCur) ||
+        !sameRecord(readRecord(fd, 1 + s.next), s.armedNext))
+      return false;
+  } catch (const Error &) {
+    return false;
+  }
+  for (const auto &[h, id] : s.armedProgs) {
+    uint32_t now = 0;
+    if (!mapLookupU32(s.shared->progs(*h), progIndex(s.slot, s.next), &now) || now != id)
+      return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -146,50 +178,54 @@ void dropGeneration(const PinLayout &pins, SharedMaps &shared, PolicyState &st, 
   }
 }
 
-LoadResult Runtime::switchStaged(const std::string &policy, std::chrono::milliseconds grace) {
-  auto t0 = Clock::now();
-  Swap s(pins_);
-  s.policy = policy;
-  s.grace = grace;
+std::unique_ptr<Swap> Runtime::checkedSwap(const std::string &policy, std::chrono::milliseconds grace) {
+  auto s = std::make_unique<Swap>(pins_);
+  s->policy = policy;
+  s->grace = grace;
   if (!exists(pins_.policyDir(policy)))
     throw Error(Exit::NotFound, "policy " + policy + " is not loaded or staged", "stage it: bulwark load --stage BUNDLE");
   preflight(false);  // what needs the BPF LSM was checked and attached by the stage
-  s.lock.emplace(pins_.root, true);
+  s->lock.emplace(pins_.root, true);
   checkGuardTrust(pins_);
-  s.st = readPolicy(pins_, policy);
-  s.shared.emplace(pins_);
-  if (!s.st || !s.shared->present())
+  s->st = readPolicy(pins_, policy);
+  s->shared.emplace(pins_);
+  if (!s->st || !s->shared->present())
     throw Error(Exit::NotFound, "policy " + policy + " is not loaded or staged");
-  s.slot = s.st->header.slot;
-  s.lane = laneOf(s.slot);
-  s.cur = s.shared->genOf(s.slot);
-  s.next = s.cur ^ 1;
-  const StateRecord &staged = s.st->gens[s.next];
+  s->slot = s->st->header.slot;
+  s->lane = laneOf(s->slot);
+  s->cur = s->shared->genOf(s->slot);
+  s->next = s->cur ^ 1;
+  const StateRecord &staged = s->st->gens[s->next];
   if (staged.valid != kGenStaged)
     throw Error(Exit::NotFound, "policy " + policy + " has no staged version", "stage one: bulwark load --stage BUNDLE");
-  s.mode = staged.mode;
-  s.instance = staged.instance;
-  s.hooksMask = staged.hooksMask;
-  s.oldMask = s.st->gens[s.cur].valid == kGenLoaded ? s.st->gens[s.cur].hooksMask : 0;
-  if (auto problems = checkStaged(pins_, *s.shared, *s.st, s.cur); !problems.empty()) {
+  s->mode = staged.mode;
+  s->instance = staged.instance;
+  s->hooksMask = staged.hooksMask;
+  s->oldMask = s->st->gens[s->cur].valid == kGenLoaded ? s->st->gens[s->cur].hooksMask : 0;
+  if (auto problems = checkStaged(pins_, *s->shared, *s->st, s->cur); !problems.empty()) {
     std::string why;
     for (const auto &p : problems)
       why += (why.empty() ? "" : "; ") + p;
     throw Error(Exit::Failed, "the staged version of " + policy + " is not intact (" + why + "): nothing was switched",
                 "stage it again (bulwark load --stage BUNDLE), or drop it (bulwark unstage " + policy + ")");
   }
+  return s;
+}
+
+LoadResult Runtime::finishSwitch(Swap &s, Clock::time_point t0) {
   LoadResult r;
   if (s.oldMask)
     r.identity.carried = carryLabelsSinceStage(s);
   // From here the state is the one a load has just before its switch (tested for crashes).
   s.st->gens[s.next].valid = kGenLoaded;
   writeRecord(s.st->fd.get(), 1 + s.next, s.st->gens[s.next]);
-  s.instances.emplace(pins_);
+  if (!s.instances)
+    s.instances.emplace(pins_);
   r.untilSwitchMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   switchOver(s);
   retire(s);
   s.instances->prune();
-  r.policy = policy;
+  r.policy = s.policy;
   r.replaced = s.oldMask != 0;
   r.slot = s.slot;
   r.lane = s.lane;
@@ -199,6 +235,40 @@ LoadResult Runtime::switchStaged(const std::string &policy, std::chrono::millise
   r.warnings = std::move(s.warnings);
   r.totalMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   return r;
+}
+
+LoadResult Runtime::switchStaged(const std::string &policy, std::chrono::milliseconds grace) {
+  auto t0 = Clock::now();
+  auto s = checkedSwap(policy, grace);
+  return finishSwitch(*s, t0);
+}
+
+std::unique_ptr<Swap> Runtime::armSwitch(const std::string &policy) {
+  auto s = checkedSwap(policy, std::chrono::milliseconds(50));
+  s->armedHeader = s->st->header;
+  s->armedCur = s->st->gens[s->cur];
+  s->armedNext = s->st->gens[s->next];
+  for (const Hook *h : hooksOfMask(s->hooksMask | s->oldMask)) {
+    uint32_t id = 0;
+    if (mapLookupU32(s->shared->progs(*h), progIndex(s->slot, s->next), &id))
+      s->armedProgs.emplace_back(h, id);
+  }
+  if (s->oldMask)
+    openLabelMaps(*s);
+  s->instances.emplace(pins_);
+  s->lock.reset();
+  return s;
+}
+
+LoadResult Runtime::switchArmed(Swap &armed, std::chrono::milliseconds grace) {
+  auto t0 = Clock::now();
+  armed.grace = grace;
+  armed.lock.emplace(pins_.root, true);
+  if (!stillAsArmed(armed)) {
+    armed.lock.reset();
+    return switchStaged(armed.policy, grace);
+  }
+  return finishSwitch(armed, t0);
 }
 
 void Runtime::unstage(const std::string &policy, std::chrono::milliseconds grace) {

@@ -36,6 +36,11 @@ struct Swap {
   uint64_t oldMask = 0;    // hooks of the enforcing version
   double switchUs = 0;
   std::vector<std::string> warnings;
+  // Armed ahead of its switch (Runtime::armSwitch): the records and the prog-array entries of
+  // gen<next> as checked, and the maps the label carry uses, opened.
+  StateRecord armedHeader{}, armedCur{}, armedNext{};
+  std::vector<std::pair<const Hook *, uint32_t>> armedProgs;
+  std::optional<Fd> oldIdent, oldExact, oldPrefix, newIdent, newExact, newPrefix, newHint;
   Undo undo;
 };
 

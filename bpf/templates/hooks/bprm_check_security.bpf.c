@@ -4,14 +4,14 @@
 BW_SHARED_HOOK_MAPS(PROCESS_EXEC)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct linux_binprm *bprm) {
-  struct file *f = BPF_CORE_READ(bprm, file);
+  struct file *f = bprm->file; /* a BTF pointer: bpf_d_path and plain loads */
   if (BW_WANT(need, PROCESS_EXEC, exec_path))
-    bw_file_walk(f, BW_STR(ev, PROCESS_EXEC, exec_path));
+    bw_file_d_path(f, BW_STR(ev, PROCESS_EXEC, exec_path));
   if (BW_WANT(need, PROCESS_EXEC, exec_filename))
-    bw_str_kernel(BPF_CORE_READ(bprm, filename), BW_STR(ev, PROCESS_EXEC, exec_filename));
+    bw_str_kernel(bprm->filename, BW_STR(ev, PROCESS_EXEC, exec_filename));
   /* no name in any filesystem: memfd_create, O_TMPFILE, or unlinked while open */
   if (BW_WANT(need, PROCESS_EXEC, exec_fileless))
-    BW_INT(ev, PROCESS_EXEC, exec_fileless) = BPF_CORE_READ(f, f_inode, i_nlink) == 0;
+    BW_INT(ev, PROCESS_EXEC, exec_fileless) = f->f_inode->i_nlink == 0;
 }
 
 SEC("lsm/bprm_check_security")

@@ -28,6 +28,14 @@ std::string Slurp(const std::string &path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+// The value of an unlabelled sample `name` in a Prometheus text page; -1 when absent.
+double MetricValue(const std::string &page, const std::string &name) {
+  std::smatch m;
+  if (!std::regex_search(page, m, std::regex("(^|\n)" + name + " ([0-9.e+-]+)")))
+    return -1;
+  return std::stod(m[2].str());
+}
+
 class DaemonTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -240,6 +248,31 @@ TEST_F(DaemonTest, KeepsTheDirectoryLoaded) {
   EXPECT_EQ(Stop(), 0) << Slurp(log);
 }
 
+// A daemon with nothing to do does nothing: the watches it renews after a reconcile (their
+// IN_IGNORED events) do not start the next reconcile. A change still does, once.
+TEST_F(DaemonTest, ReconcilesOnlyOnChanges) {
+  BundleSpec v1, v2;
+  v1.deny = {IdOf(a)};
+  v2.deny = {IdOf(b)};
+  Publish(v1);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Open(a) == EPERM; })) << Slurp(log);
+  auto reconciles = [&] { return MetricValue(HttpGet(kPort, "/metrics"), "bulwark_reconciles_total"); };
+  usleep(1500 * 1000);  // past the debounce of a reconcile that would follow the last one
+  double settled = reconciles();
+  usleep(2000 * 1000);  // ten debounce periods
+  EXPECT_EQ(reconciles(), settled) << Slurp(log);
+
+  Publish(v2);
+  ASSERT_TRUE(WaitFor([&] { return Open(b) == EPERM && Open(a) == 0; })) << Slurp(log);
+  usleep(1500 * 1000);
+  double afterChange = reconciles();
+  EXPECT_GT(afterChange, settled);
+  usleep(2000 * 1000);
+  EXPECT_EQ(reconciles(), afterChange) << Slurp(log);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
+}
+
 // switch: on_signal: a changed bundle is staged while the loaded version keeps enforcing, and
 // SIGUSR1 switches to it; a restarted daemon still holds it, and a bundle that goes back to
 // the enforcing version drops what was staged.
@@ -287,6 +320,49 @@ TEST_F(DaemonTest, SwitchesToStagedVersionsOnSignal) {
       << Slurp(log);
   EXPECT_EQ(Open(b), EPERM);
   EXPECT_EQ(guest::OpenErrno(a), 0);
+  EXPECT_EQ(Stop(), 0) << Slurp(log);
+}
+
+// The daemon checks a staged version when it stages it (armed), so SIGUSR1 only confirms and
+// switches. What changed since the check is found by the switch: a staged version dropped by
+// hand is not switched to (nothing half-switched: v1 keeps enforcing, every other file opens),
+// and one staged again by hand is the one switched to, after the full checks.
+TEST_F(DaemonTest, ArmedSwitchSeesChangesSinceItWasChecked) {
+  std::ofstream(cfg, std::ios::app) << "switch: on_signal\n";
+  BundleSpec v1, v2, v3;
+  v1.deny = {IdOf(a)};
+  v2.deny = {IdOf(b)};
+  v3.deny = {IdOf(c)};
+  v3.name = "deny-test";
+  Publish(v1);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Open(a) == EPERM; })) << Slurp(log);
+  Publish(v2);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("staged policy deny-test (changed") != std::string::npos; }))
+      << Slurp(log);
+
+  ASSERT_EQ(Bulwark(root, {"unstage", "deny-test"}).exit_code, 0);
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return Slurp(log).find("switching on SIGUSR1 failed") != std::string::npos; }))
+      << Slurp(log);
+  EXPECT_NE(Slurp(log).find("has no staged version"), std::string::npos) << Slurp(log);
+  EXPECT_EQ(Open(a), EPERM) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(b), 0) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(c), 0) << Slurp(log);
+
+  // The failure stages v2 again; a version staged by hand over it is what the signal switches to.
+  ASSERT_TRUE(WaitFor([&] {
+    std::string l = Slurp(log);
+    return l.find("staged policy deny-test (changed") != l.rfind("staged policy deny-test (changed");
+  })) << Slurp(log);
+  auto byHand = Bulwark(root, {"load", "--stage", MakeBundle(tmp.path(), v3)});
+  ASSERT_EQ(byHand.exit_code, 0) << byHand.output;
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return Open(c) == EPERM; })) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(a), 0) << Slurp(log);
+  EXPECT_EQ(guest::OpenErrno(b), 0) << Slurp(log);
+  EXPECT_NE(Slurp(log).find("switched policy deny-test to its staged version (SIGUSR1"), std::string::npos)
+      << Slurp(log);
   EXPECT_EQ(Stop(), 0) << Slurp(log);
 }
 

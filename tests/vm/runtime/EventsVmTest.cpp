@@ -252,6 +252,26 @@ bool WaitUntil(const std::function<bool()> &cond, double seconds) {
   return cond();
 }
 
+// A policy loaded while its scope cgroup does not exist holds no process: not the ones in
+// shallower cgroups either (the root cgroup here), for which the kernel's ancestor id at the
+// scope's level is 0, as is a missing cgroup's. Created, and loaded again, it holds its own.
+TEST_F(Events, AMissingScopeCgroupHoldsNoProcess) {
+  ASSERT_TRUE(WaitUntil([] { return rmdir(kCg.c_str()) == 0 || errno == ENOENT; }, 10)) << strerror(errno);
+  auto r = Bulwark(root, {"load", GuestFile("rt-scope.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+  EXPECT_EQ(guest::ReadFile("/proc/self/cgroup"), "0::/\n") << "the control runs in the root cgroup";
+  EXPECT_EQ(OpenIn(""), 0) << "a process in the root cgroup is not in a scope that does not exist";
+  ASSERT_EQ(mkdir(kCg.c_str(), 0755), 0) << strerror(errno);
+  EXPECT_EQ(OpenIn(kCg), 0) << "loaded before the cgroup existed";
+  r = Bulwark(root, {"load", GuestFile("rt-scope.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(OpenIn(kCg), EPERM);
+  EXPECT_EQ(OpenIn(""), 0);
+  ASSERT_EQ(Bulwark(root, {"unload", "rt_scope"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([] { return rmdir(kCg.c_str()) == 0; }, 10)) << strerror(errno);
+}
+
 TEST_F(Events, ReCreatedScopeCgroupIsEnforcedAgain) {
   rmdir(kCg.c_str());
   ASSERT_EQ(mkdir(kCg.c_str(), 0755), 0) << strerror(errno);
