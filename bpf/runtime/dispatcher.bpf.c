@@ -29,6 +29,7 @@
 
 #include "bw_shared_maps.bpf.h"
 #include "bw_chain.bpf.h"
+#include "bw_runtime_exe.h"
 
 /* Hook indexes, in hooks.def order (records). */
 enum {
@@ -65,9 +66,7 @@ static __always_inline int bw_tail_to(void *ctx, void *progs, __u32 hook, __u32 
 /* The current task runs the runtime's executable. */
 static __always_inline int bw_is_runtime(void)
 {
-	struct inode *ino = BPF_CORE_READ(bpf_get_current_task_btf(), mm, exe_file, f_inode);
-	return ino && BPF_CORE_READ(ino, i_ino) == bw_runtime_exe_ino &&
-	       BPF_CORE_READ(ino, i_sb, s_dev) == bw_runtime_exe_dev;
+	return bw_task_runs(bpf_get_current_task_btf(), bw_runtime_exe_dev, bw_runtime_exe_ino);
 }
 
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)

@@ -21,6 +21,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "bw_runtime_exe.h"
+
 char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
@@ -33,20 +35,14 @@ const volatile __u64 bw_guard_exe_ino = 0;
 const volatile __u64 bw_guard_pin_dev = 0; /* the bpffs instance holding the pin root */
 const volatile __u64 bw_guard_pin_ino = 0; /* the pin root directory */
 
-/* The file hooks run on every open, create and unlink of the system: their tests use plain
- * loads of the BTF pointers the hooks get (a fault reads 0), not probe reads. */
 static __always_inline int is_runtime_inode(struct inode *ino)
 {
-	if (!ino)
-		return 0;
-	return ino->i_ino == bw_guard_exe_ino && ino->i_sb->s_dev == bw_guard_exe_dev;
+	return bw_inode_is(ino, bw_guard_exe_dev, bw_guard_exe_ino);
 }
 
 static __always_inline int is_runtime_task(struct task_struct *t)
 {
-	struct mm_struct *mm = t->mm;
-	struct file *exe = mm ? mm->exe_file : 0;
-	return exe && is_runtime_inode(exe->f_inode);
+	return bw_task_runs(t, bw_guard_exe_dev, bw_guard_exe_ino);
 }
 
 static __always_inline int trusted(void)
@@ -54,7 +50,7 @@ static __always_inline int trusted(void)
 	return is_runtime_task(bpf_get_current_task_btf());
 }
 
-/* The dentry is the pin root or below it. */
+/* The dentry is the pin root or below it (plain loads: this runs on every create and unlink). */
 static __always_inline int under_pin_root(struct dentry *d)
 {
 	if (!d || d->d_sb->s_dev != bw_guard_pin_dev)

@@ -141,10 +141,9 @@ int Daemon::switchHeld() {
   if (held.empty())
     log("SIGUSR1: no staged version to switch to");
   for (const auto &policy : held) {
-    auto armed = std::move(armed_[policy]);
-    armed_.erase(policy);
+    auto armed = armed_.extract(policy);
     try {
-      LoadResult r = armed ? rt_.switchArmed(*armed) : rt_.switchStaged(policy);
+      LoadResult r = armed ? rt_.switchArmed(*armed.mapped()) : rt_.switchStaged(policy);
       lastSwitchMicros_[policy] = r.switchUs;
       char timing[64];  // as `bulwark switch` prints them
       std::snprintf(timing, sizeof timing, "checks %.2f ms, switch %.1f us", r.untilSwitchMs, r.switchUs);
