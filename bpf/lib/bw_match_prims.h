@@ -110,10 +110,11 @@ struct dfa_ctx {
   __u32 state;
   __u32 base;
   __u32 ncls;
+  __u32 from; /* the byte bpf_loop's first step reads */
 };
 
-static long dfa_step(__u32 i, void *arg) {
-  struct dfa_ctx *c = arg;
+/* One DFA step on byte `i`; 1 when the walk ends (the string's end, or the dead state). */
+static __always_inline int dfa_advance(struct dfa_ctx *c, __u32 i) {
   if (i >= c->len)
     return 1;
   __u32 k = c->base + (__u8)c->p[i & (BW_PATH_MAX - 1)];
@@ -128,6 +129,15 @@ static long dfa_step(__u32 i, void *arg) {
   return c->state == BW_DFA_DEAD;
 }
 
+static long dfa_step(__u32 i, void *arg) {
+  struct dfa_ctx *c = arg;
+  return dfa_advance(c, c->from + i);
+}
+
+/* Most paths leave every pattern within their first bytes ("/tmp" against "/home/..."): those
+ * steps run inline, and bpf_loop's per-step callback only for a string still alive after them. */
+#define BW_DFA_INLINE_STEPS 4
+
 BW_API __u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
   __u32 k0 = base, k1 = base + 1;
@@ -137,8 +147,17 @@ BW_API __u32 bw_match_glob(struct bw_event *ev, __u32 slot, __u32 base, __u64 *a
     return BW_NO_RULE;
   __u32 acc_base = *acc;
   struct dfa_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .state = BW_DFA_START,
-                      .base = base + BW_DFA_HEADER, .ncls = *ncls};
-  bpf_loop(c.len, dfa_step, &c, 0);
+                      .base = base + BW_DFA_HEADER, .ncls = *ncls, .from = BW_DFA_INLINE_STEPS};
+  int ended = 0;
+#pragma unroll
+  for (int i = 0; i < BW_DFA_INLINE_STEPS; i++) {
+    if (dfa_advance(&c, i)) {
+      ended = 1;
+      break;
+    }
+  }
+  if (!ended)
+    bpf_loop(c.len - BW_DFA_INLINE_STEPS, dfa_step, &c, 0);
   if (c.state == BW_DFA_DEAD)
     return BW_NO_RULE;
   __u32 k = acc_base + c.state;

@@ -148,8 +148,11 @@ static __always_inline void facts_under(struct bw_facts *f, struct dentry *d, __
   f->done |= BW_FACTS_UNDER;
 }
 
-/* FNV-1a 64 of the last component of `d` (bw_tmp's walk buffer holds it meanwhile). */
-static __always_inline __u64 name_hash(struct dentry *d) {
+/* FNV-1a 64 of the last component of `d` (bw_tmp's walk buffer holds it meanwhile). Most names
+ * are short: their first BW_NAME_INLINE bytes are hashed by a plain loop, and only a longer
+ * name's rest by bpf_loop (a callback per byte costs more than the byte's hash). */
+#define BW_NAME_INLINE 16
+static __attribute__((noinline)) __u64 name_hash(struct dentry *d) { /* one copy per object */
   struct bw_tmp *t = tmp();
   if (!t)
     return 0;
@@ -157,6 +160,14 @@ static __always_inline __u64 name_hash(struct dentry *d) {
   if (n <= 1)
     return 0;
   struct hash_ctx c = {.p = t->walk, .len = (__u32)(n - 1) & 255, .h = BW_FNV_OFFSET};
+#pragma unroll
+  for (__u32 i = 0; i < BW_NAME_INLINE; i++) {
+    if (i >= c.len)
+      return c.h;
+    c.h = (c.h ^ (__u8)t->walk[i]) * BW_FNV_PRIME;
+  }
+  c.p = t->walk + BW_NAME_INLINE;
+  c.len -= BW_NAME_INLINE;
   bpf_loop(c.len, hash_step, &c, 0);
   return c.h;
 }

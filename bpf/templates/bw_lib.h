@@ -132,9 +132,9 @@ __u32 bw_slot(void);
  * verdict: 0 or -EPERM. `extract` is the template's function
  *   static __always_inline void extract(struct bw_event *ev, __u64 need, args...)
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
- * program's arguments `args`. A string no policy before this one on the event built in full
- * (ev->filled) is built; one that was is kept, and only its object is extracted again (this
- * policy's identity facts). A string this policy takes as its object alone (lazy) does not
+ * program's arguments `args`. A field no policy before this one on the event filled in full
+ * (ev->filled) is filled; an integer or address that was is kept, and a string that was is kept
+ * with only its object extracted again (this policy's identity facts). A string this policy takes as its object alone (lazy) does not
  * count as built in full. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
  *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
@@ -149,16 +149,20 @@ __u32 bw_slot(void);
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
 #define BW_NEED_STRS (((1ull << BW_STR_SLOTS) - 1) << BW_KINDBASE_STR)
-/* Fills the fields `want` (a constant: the verifier sees the branches main code has). A string
- * an earlier policy built for this event (ev->filled) is extracted as its object alone: the
- * object and this policy's identity facts, not the string again. */
+/* Fills the fields `want` (a constant: the verifier sees the branches main code has). An
+ * integer or address an earlier policy filled for this event (ev->filled) is kept as it is; a
+ * string it built is extracted as its object alone: the object and this policy's identity
+ * facts, not the string again. */
 #define BW_FILL(ev, want, lazy, extract, ...)                                                      \
   ({                                                                                               \
     __u64 __again = (want) & (ev)->filled & BW_NEED_STRS;                                          \
+    __u64 __fill = (want) & ~((ev)->filled & ~BW_NEED_STRS);                                       \
     if (__again)                                                                                   \
       bw_objects_only(ev, __again, 1);                                                             \
-    bw_fill_common(ev, want);                                                                      \
-    extract(ev, want, ##__VA_ARGS__);                                                              \
+    if (__fill) {                                                                                  \
+      bw_fill_common(ev, __fill);                                                                  \
+      extract(ev, __fill, ##__VA_ARGS__);                                                          \
+    }                                                                                              \
     (ev)->filled |= (want) & ~(lazy);                                                              \
     if (__again)                                                                                   \
       bw_objects_only(ev, __again & ~(lazy), 0);                                                   \

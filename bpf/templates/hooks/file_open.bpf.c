@@ -8,8 +8,8 @@ static __always_inline void extract(struct bw_event *ev, __u64 need, struct file
     bw_file_d_path(file, BW_STR(ev, FILE_OPEN, file_path));
   if (BW_WANT(need, FILE_OPEN, file_flags) || BW_WANT(need, FILE_OPEN, file_write) ||
       BW_WANT(need, FILE_OPEN, file_read)) {
-    __u32 fmode = BPF_CORE_READ(file, f_mode);
-    BW_INT(ev, FILE_OPEN, file_flags) = BPF_CORE_READ(file, f_flags);
+    __u32 fmode = file->f_mode; /* plain loads: `file` is the hook's BTF pointer */
+    BW_INT(ev, FILE_OPEN, file_flags) = file->f_flags;
     BW_INT(ev, FILE_OPEN, file_write) = (fmode & 0x2 /* FMODE_WRITE */) != 0;
     BW_INT(ev, FILE_OPEN, file_read) = (fmode & 0x1 /* FMODE_READ */) != 0;
   }

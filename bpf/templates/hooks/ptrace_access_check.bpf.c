@@ -5,8 +5,8 @@ BW_SHARED_HOOK_MAPS(PROCESS_PTRACE)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct task_struct *child,
                                     unsigned int mode) {
-  BW_INT(ev, PROCESS_PTRACE, target_pid) = BPF_CORE_READ(child, tgid);
-  BW_INT(ev, PROCESS_PTRACE, target_uid) = BPF_CORE_READ(child, real_cred, uid.val);
+  BW_INT(ev, PROCESS_PTRACE, target_pid) = child->tgid;
+  BW_INT(ev, PROCESS_PTRACE, target_uid) = child->real_cred->uid.val;
   BW_INT(ev, PROCESS_PTRACE, ptrace_mode) = mode;
   if (BW_WANT(need, PROCESS_PTRACE, target_comm))
     bw_task_comm(child, BW_STR(ev, PROCESS_PTRACE, target_comm));

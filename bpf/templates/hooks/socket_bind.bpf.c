@@ -5,7 +5,7 @@ BW_SHARED_HOOK_MAPS(NET_BIND)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct socket *sock,
                                     struct sockaddr *address) {
-  BW_INT(ev, NET_BIND, net_family) = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+  BW_INT(ev, NET_BIND, net_family) = sock->sk->__sk_common.skc_family;
   if (BW_WANT(need, NET_BIND, net_saddr) || BW_WANT(need, NET_BIND, net_sport))
     bw_sockaddr(address, ev, BW_S_NET_BIND_net_saddr, BW_S_NET_BIND_net_sport);
 }

@@ -5,7 +5,7 @@ BW_SHARED_HOOK_MAPS(NET_CONNECT)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct socket *sock,
                                     struct sockaddr *address) {
-  BW_INT(ev, NET_CONNECT, net_family) = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+  BW_INT(ev, NET_CONNECT, net_family) = sock->sk->__sk_common.skc_family;
   if (BW_WANT(need, NET_CONNECT, net_daddr) || BW_WANT(need, NET_CONNECT, net_dport))
     bw_sockaddr(address, ev, BW_S_NET_CONNECT_net_daddr, BW_S_NET_CONNECT_net_dport);
 }

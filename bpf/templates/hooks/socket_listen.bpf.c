@@ -4,8 +4,8 @@
 BW_SHARED_HOOK_MAPS(NET_LISTEN)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct socket *sock) {
-  BW_INT(ev, NET_LISTEN, net_family) = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
-  BW_INT(ev, NET_LISTEN, net_sport) = BPF_CORE_READ(sock, sk, __sk_common.skc_num);
+  BW_INT(ev, NET_LISTEN, net_family) = sock->sk->__sk_common.skc_family;
+  BW_INT(ev, NET_LISTEN, net_sport) = sock->sk->__sk_common.skc_num;
 }
 
 SEC("lsm/socket_listen")

@@ -4,8 +4,8 @@
 BW_SHARED_HOOK_MAPS(PROCESS_SETUID)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct cred *new) {
-  BW_INT(ev, PROCESS_SETUID, setuid_uid) = BPF_CORE_READ(new, uid.val);
-  BW_INT(ev, PROCESS_SETUID, setuid_euid) = BPF_CORE_READ(new, euid.val);
+  BW_INT(ev, PROCESS_SETUID, setuid_uid) = new->uid.val;
+  BW_INT(ev, PROCESS_SETUID, setuid_euid) = new->euid.val;
 }
 
 SEC("lsm/task_fix_setuid")

@@ -4,8 +4,8 @@
 BW_SHARED_HOOK_MAPS(PROCESS_SIGNAL)
 
 static __always_inline void extract(struct bw_event *ev, __u64 need, struct task_struct *p, int sig) {
-  BW_INT(ev, PROCESS_SIGNAL, target_pid) = BPF_CORE_READ(p, tgid);
-  BW_INT(ev, PROCESS_SIGNAL, target_uid) = BPF_CORE_READ(p, real_cred, uid.val);
+  BW_INT(ev, PROCESS_SIGNAL, target_pid) = p->tgid;
+  BW_INT(ev, PROCESS_SIGNAL, target_uid) = p->real_cred->uid.val;
   BW_INT(ev, PROCESS_SIGNAL, signal_sig) = sig;
   if (BW_WANT(need, PROCESS_SIGNAL, target_comm))
     bw_task_comm(p, BW_STR(ev, PROCESS_SIGNAL, target_comm));
