@@ -68,12 +68,17 @@ struct bw_exact_key {
   bw_u64 hash;
 };
 
+/* One byte of FNV-1a 64, the step the runtime and the programs hash exact keys and names with. */
+static inline bw_u64 bw_fnv1a_step(bw_u64 h, bw_u8 byte) {
+  return (h ^ byte) * BW_FNV_PRIME;
+}
+
 /* FNV-1a 64 of a string, as the exact keys use it (the template hashes in a bpf_loop). */
 #ifndef __BPF__
 static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
   bw_u64 h = BW_FNV_OFFSET;
   for (unsigned long i = 0; i < n; i++)
-    h = (h ^ (bw_u8)s[i]) * BW_FNV_PRIME;
+    h = bw_fnv1a_step(h, (bw_u8)s[i]);
   return h;
 }
 #endif

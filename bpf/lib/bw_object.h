@@ -164,7 +164,7 @@ static __attribute__((noinline)) __u64 name_hash(struct dentry *d) { /* one copy
   for (__u32 i = 0; i < BW_NAME_INLINE; i++) {
     if (i >= c.len)
       return c.h;
-    c.h = (c.h ^ (__u8)t->walk[i]) * BW_FNV_PRIME;
+    c.h = bw_fnv1a_step(c.h, (__u8)t->walk[i]);
   }
   c.p = t->walk + BW_NAME_INLINE;
   c.len -= BW_NAME_INLINE;

@@ -41,7 +41,7 @@ static long hash_step(__u32 i, void *arg) {
   struct hash_ctx *c = arg;
   if (i >= c->len)
     return 1;
-  c->h = (c->h ^ (__u8)c->p[i & (BW_PATH_MAX - 1)]) * BW_FNV_PRIME;
+  c->h = bw_fnv1a_step(c->h, (__u8)c->p[i & (BW_PATH_MAX - 1)]);
   return 0;
 }
 

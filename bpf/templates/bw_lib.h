@@ -134,8 +134,8 @@ __u32 bw_slot(void);
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
  * program's arguments `args`. A field no policy before this one on the event filled in full
  * (ev->filled) is filled; an integer or address that was is kept, and a string that was is kept
- * with only its object extracted again (this policy's identity facts). A string this policy takes as its object alone (lazy) does not
- * count as built in full. Steps, in order:
+ * with only its object extracted again (this policy's identity facts). A string this policy
+ * takes as its object alone (lazy) does not count as built in full. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
  *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
  *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;
