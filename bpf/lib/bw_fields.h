@@ -31,29 +31,28 @@ BW_API void bw_fill_common(struct bw_event *ev, __u64 need) {
     bw_task_exe(BPF_CORE_READ(t, real_parent), &ev->strs[4]); /* object only: as process.exe */
 }
 
+/* `sa` is the hook's BTF pointer to the kernel's copy of the address. A sockaddr_in's port
+ * and address lie within struct sockaddr's 16 bytes, so plain loads read them (the verifier
+ * allows any read inside the sa_data array); a sockaddr_in6's address lies past them and is
+ * read with a probe read. */
 BW_API void bw_sockaddr(struct sockaddr *sa, struct bw_event *ev, __u32 addr_slot, __u32 port_slot) {
   struct bw_addr *a = &ev->addrs[addr_slot & (BW_ADDR_SLOTS - 1)];
-  __u16 family = 0;
   if (!sa)
     return;
-  bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family);
+  const __u8 *raw = (const __u8 *)sa; /* plain offsets: no CO-RE relocation on sa_data */
+  __u16 family = *(const __u16 *)raw;
   if (family == 2 /* AF_INET */) {
-    struct sockaddr_in *in = (struct sockaddr_in *)sa;
-    __u16 port = 0;
+    __u32 addr = *(const __u32 *)(raw + 4); /* sin_addr */
     a->family = 2;
     __builtin_memset(a->bytes, 0, 10);
     a->bytes[10] = 0xff;
     a->bytes[11] = 0xff;
-    bpf_probe_read_kernel(&a->bytes[12], 4, &in->sin_addr);
-    bpf_probe_read_kernel(&port, 2, &in->sin_port);
-    *int_of(ev, port_slot) = __builtin_bswap16(port);
+    __builtin_memcpy(&a->bytes[12], &addr, 4);
+    *int_of(ev, port_slot) = __builtin_bswap16(*(const __u16 *)(raw + 2)); /* sin_port */
   } else if (family == 10 /* AF_INET6 */) {
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-    __u16 port = 0;
     a->family = 10;
-    bpf_probe_read_kernel(a->bytes, 16, &in6->sin6_addr);
-    bpf_probe_read_kernel(&port, 2, &in6->sin6_port);
-    *int_of(ev, port_slot) = __builtin_bswap16(port);
+    bpf_probe_read_kernel(a->bytes, 16, &((struct sockaddr_in6 *)sa)->sin6_addr);
+    *int_of(ev, port_slot) = __builtin_bswap16(*(const __u16 *)(raw + 2)); /* sin6_port */
   }
 }
 

@@ -174,8 +174,13 @@ private:
       b.ir().CreateRet(b.c32(BW_PRECHECK_PASS));
       return;
     }
-    auto *noAtoms = llvm::ConstantPointerNull::get(llvm::PointerType::get(gen_.getContext(), 0));
-    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), noAtoms);
+    llvm::Value *atoms = llvm::ConstantPointerNull::get(llvm::PointerType::get(gen_.getContext(), 0));
+    if (!h.precheckGroups.empty()) {  // the sets it reads; the decision looks them up again
+      atoms = b.zeroedScratch(kAtomWords, "precheck.atoms");
+      for (uint32_t gi : h.precheckGroups)
+        lookup(b, low_.groups[gi], f->getArg(0), atoms);
+    }
+    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), atoms);
     b.ir().CreateRet(b.ir().CreateSelect(holds, b.c32(BW_PRECHECK_PASS), b.c32(h.precheckWord)));
   }
 

@@ -406,7 +406,7 @@ private:
     // a rule with condition `true` set alwaysWord below the allow a mark-only hook decides
     bool alwaysDecides = lh.alwaysWord < decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow);
     if (info.kind != HookKind::Kprobe)
-      precheckHook(lh, alwaysDecides || !direct.empty());
+      precheckHook(lh, alwaysDecides || !direct.empty(), out.groups);
     out.hooks.push_back(std::move(lh));
   }
 
@@ -844,24 +844,36 @@ void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct) {
 
 namespace {
 
-// A condition on integer fields and marks alone that `c` implies, or nullopt when there is
-// none (it would be `true`).
-std::optional<LCond> cheapPart(const LCond &c) {
+// Atoms the precheck may read: those of address and integer sets (one map lookup each, on
+// a field without a string) whose lookup is not gated, so that the precheck's lookup sets
+// exactly what the decision's would.
+using CheapAtom = std::function<bool(uint32_t atom)>;
+
+bool isCheapTest(const LCond &c, const CheapAtom &cheapAtom) {
+  return c.kind == LCond::Kind::IntCmp || c.kind == LCond::Kind::Mark ||
+         (c.kind == LCond::Kind::Atom && cheapAtom(c.atom));
+}
+
+// A condition on cheap tests alone that `c` implies, or nullopt when there is none (it would
+// be `true`).
+std::optional<LCond> cheapPart(const LCond &c, const CheapAtom &cheapAtom) {
   switch (c.kind) {
   case LCond::Kind::IntCmp:
   case LCond::Kind::Mark:
+  case LCond::Kind::Atom:
+    if (!isCheapTest(c, cheapAtom))
+      return std::nullopt;
+    return c;
   case LCond::Kind::False: return c;
-  case LCond::Kind::Not: {
-    const LCond &k = c.kids.at(0);
-    if (k.kind == LCond::Kind::IntCmp || k.kind == LCond::Kind::Mark)
+  case LCond::Kind::Not:
+    if (isCheapTest(c.kids.at(0), cheapAtom))
       return c;
     return std::nullopt;
-  }
   case LCond::Kind::And: {  // every conjunct holds, so does each one's cheap part
     LCond all;
     all.kind = LCond::Kind::And;
     for (const auto &k : c.kids)
-      if (auto p = cheapPart(k))
+      if (auto p = cheapPart(k, cheapAtom))
         all.kids.push_back(std::move(*p));
     if (all.kids.empty())
       return std::nullopt;
@@ -871,7 +883,7 @@ std::optional<LCond> cheapPart(const LCond &c) {
     LCond any;
     any.kind = LCond::Kind::Or;
     for (const auto &k : c.kids) {
-      auto p = cheapPart(k);
+      auto p = cheapPart(k, cheapAtom);
       if (!p)
         return std::nullopt;
       any.kids.push_back(std::move(*p));
@@ -882,25 +894,40 @@ std::optional<LCond> cheapPart(const LCond &c) {
   }
 }
 
-void intSlotsOf(const LCond &c, uint64_t &need) {
+// The fields (BW_NEED_*) and the groups the cheap condition `c` reads.
+void cheapReads(const LoweredHook &lh, const std::vector<Group> &groups, const LCond &c, uint64_t &need,
+                std::set<uint32_t> &sets) {
   if (c.kind == LCond::Kind::IntCmp)
     need |= BW_NEED_INT(c.slot);
+  if (c.kind == LCond::Kind::Atom) {
+    const Group &g = groups.at(lh.atomGroup.at(c.atom));
+    need |= g.field.slotKind == SlotKind::Addr ? BW_NEED_ADDR(g.field.slot) : BW_NEED_INT(g.field.slot);
+    sets.insert(lh.atomGroup.at(c.atom));
+  }
   for (const auto &k : c.kids)
-    intSlotsOf(k, need);
+    cheapReads(lh, groups, k, need, sets);
 }
 
 } // namespace
 
-void precheckHook(LoweredHook &lh, bool unconditional) {
+void precheckHook(LoweredHook &lh, bool unconditional, const std::vector<Group> &groups) {
   lh.precheck = LCond{};
   lh.precheckNeed = 0;
   lh.precheckWord = lh.alwaysWord;
+  lh.precheckGroups.clear();
   if (unconditional || (lh.compounds.empty() && lh.markRules.empty()))
     return;
+  CheapAtom cheapAtom = [&](uint32_t atom) {
+    if (atom >= lh.atomGroup.size())
+      return false;
+    uint32_t gi = lh.atomGroup[atom];
+    const Group &g = groups.at(gi);
+    return !g.identity && !lh.gates.count(gi) && (g.kind == GroupKind::Cidr || g.kind == GroupKind::IntSet);
+  };
   LCond any;
   any.kind = LCond::Kind::Or;
   auto add = [&](const LCond &cond) {
-    auto p = cheapPart(cond);
+    auto p = cheapPart(cond, cheapAtom);
     if (p)
       any.kids.push_back(std::move(*p));
     return p.has_value();
@@ -912,11 +939,13 @@ void precheckHook(LoweredHook &lh, bool unconditional) {
     if (!add(m.cond))
       return;
   uint64_t need = 0;
-  intSlotsOf(any, need);
+  std::set<uint32_t> sets;
+  cheapReads(lh, groups, any, need, sets);
   if ((lh.needMask & ~need) == 0)  // nothing but the precheck's own fields to extract
     return;
   lh.precheck = std::move(any);
   lh.precheckNeed = need;
+  lh.precheckGroups.assign(sets.begin(), sets.end());
 }
 
 } // namespace bulwark::backend

@@ -130,21 +130,25 @@ struct LoweredHook {
   std::map<uint32_t, std::array<uint64_t, kAtomWords>> gates;
   uint64_t needMask = 0;               // BW_NEED_* bits of the fields the decision reads
   uint32_t costEstimate = 0;           // instructions, rough
-  // A condition on integer fields and marks alone that holds whenever some rule of the hook
-  // holds: the program tests it first, and when it fails extracts nothing more and decides
-  // precheckWord (precheckHook). Kind::True: no such condition, or nothing costly to skip.
+  // A condition on integer fields, marks and address or integer sets alone that holds
+  // whenever some rule of the hook holds: the program tests it first, and when it fails
+  // extracts nothing more and decides precheckWord (precheckHook). Kind::True: no such
+  // condition, or nothing costly to skip.
   LCond precheck;
-  uint64_t precheckNeed = 0;           // BW_NEED_* bits of the integer fields the precheck reads
+  uint64_t precheckNeed = 0;           // BW_NEED_* bits of the fields the precheck reads
   uint32_t precheckWord = kNoRule;     // the decision when no rule can hold
+  std::vector<uint32_t> precheckGroups; // the sets whose atoms it reads, looked up by it first
 };
 
 // Fills lh.gates from its compound and mark rules (needs atomGroup; `direct`: groups a rule
 // decides on alone).
 void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct);
 
-// Fills lh.precheck, precheckNeed and precheckWord (after lh.alwaysWord, compounds and markRules).
-// `unconditional`: some rule decides on a lookup alone or holds always: no precheck.
-void precheckHook(LoweredHook &lh, bool unconditional);
+// Fills lh.precheck, precheckNeed, precheckWord and precheckGroups (after lh.alwaysWord,
+// compounds, markRules and gates). `unconditional`: some rule decides on a lookup alone or
+// holds always: no precheck. `groups`: Lowered::groups (which atoms are cheap: those of
+// address and integer sets that are not gated).
+void precheckHook(LoweredHook &lh, bool unconditional, const std::vector<Group> &groups);
 
 // Initial contents of one map: hash and LPM entries sorted by key bytes, arrays by index.
 struct MapImage {

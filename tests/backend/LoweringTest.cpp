@@ -424,6 +424,44 @@ TEST(Lowering, AHookWhoseRulesAllNeedACheapTestIsPrecheckedByIt) {
   EXPECT_EQ(cheap.hooks[0].precheck.kind, be::LCond::Kind::True);
 }
 
+// lateral_movement's shape: an address set is a cheap test (one map lookup, no string), so a
+// connect no rule's address or port test lets through reads no cgroup and no executable. A
+// set on a string field is not: one rule testing only that takes the precheck away.
+TEST(Lowering, AddressAndIntegerSetsAreCheapTestsOfThePrecheck) {
+  const HookId NC = HookId::NET_CONNECT;
+  auto metadata = [&] { return cTest(NC, "net.daddr", TestOp::InCidr, {cidr("169.254.169.254/32")}); };
+  auto notHostCgroup = [&] { return cNot(cTest(NC, "process.cgroup", TestOp::Eq, strs({"/"}))); };
+  auto shell = [&] { return cTest(NC, "process.exe", TestOp::Eq, strs({"/bin/sh", "/bin/bash"})); };
+  auto inet = [&] { return cTest(NC, "net.family", TestOp::Eq, {int64_t(2), int64_t(10)}); };
+  auto notLoopback = [&] { return cNot(cTest(NC, "net.daddr", TestOp::InCidr, {cidr("127.0.0.0/8")})); };
+  auto low = lowerOk(PolicyBuilder()
+                         .rule("metadata", NC, cAnd({metadata(), notHostCgroup()}))
+                         .rule("shell", NC, cAnd({shell(), inet(), notLoopback()}))
+                         .build());
+  auto onConnect = [&](const be::Lowered &l) -> const be::LoweredHook & {  // process.exe adds the identity hooks
+    return *std::find_if(l.hooks.begin(), l.hooks.end(), [&](const be::LoweredHook &x) { return x.hook == NC; });
+  };
+  const auto &h = onConnect(low);
+  ASSERT_EQ(h.precheck.kind, be::LCond::Kind::Or);
+  ASSERT_EQ(h.precheck.kids.size(), 2u);
+  EXPECT_EQ(h.precheck.kids[0].kind, be::LCond::Kind::And);
+  ASSERT_EQ(h.precheck.kids[0].kids.size(), 1u);  // the cgroup string is not cheap
+  EXPECT_EQ(h.precheck.kids[0].kids[0].kind, be::LCond::Kind::Atom);
+  ASSERT_EQ(h.precheck.kids[1].kids.size(), 2u);  // nor is the executable
+  EXPECT_EQ(h.precheck.kids[1].kids[0].kind, be::LCond::Kind::IntCmp);
+  EXPECT_EQ(h.precheck.kids[1].kids[1].kind, be::LCond::Kind::Not);
+  EXPECT_EQ(h.precheckNeed, BW_NEED_INT(6) | BW_NEED_ADDR(0));
+  ASSERT_EQ(h.precheckGroups.size(), 1u);  // both address tests are in one group
+  EXPECT_EQ(low.groups[h.precheckGroups[0]].kind, be::GroupKind::Cidr);
+  EXPECT_NE(h.needMask & ~h.precheckNeed, 0u);  // the strings wait for it
+  auto stringOnly = lowerOk(PolicyBuilder()
+                                .rule("metadata", NC, cAnd({metadata(), notHostCgroup()}))
+                                .rule("shell", NC, shell())
+                                .build());
+  EXPECT_EQ(onConnect(stringOnly).precheck.kind, be::LCond::Kind::True);
+  EXPECT_TRUE(onConnect(stringOnly).precheckGroups.empty());
+}
+
 // A mark rule's groups are gated like a compound rule's (credential_exfiltration's shape:
 // the parent's executable matters only for a credential file), and a mark-only hook whose
 // precheck fails decides what it decides when no rule holds: the allow past the last rule.
