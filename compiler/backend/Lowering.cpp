@@ -854,6 +854,10 @@ bool isCheapTest(const LCond &c, const CheapAtom &cheapAtom) {
          (c.kind == LCond::Kind::Atom && cheapAtom(c.atom));
 }
 
+bool readsAtom(const LCond &c) {
+  return c.kind == LCond::Kind::Atom || std::any_of(c.kids.begin(), c.kids.end(), readsAtom);
+}
+
 // A condition on cheap tests alone that `c` implies, or nullopt when there is none (it would
 // be `true`).
 std::optional<LCond> cheapPart(const LCond &c, const CheapAtom &cheapAtom) {
@@ -869,12 +873,22 @@ std::optional<LCond> cheapPart(const LCond &c, const CheapAtom &cheapAtom) {
     if (isCheapTest(c.kids.at(0), cheapAtom))
       return c;
     return std::nullopt;
-  case LCond::Kind::And: {  // every conjunct holds, so does each one's cheap part
+  case LCond::Kind::And: {  // every conjunct holds, so does each one's cheap part (flattened)
     LCond all;
     all.kind = LCond::Kind::And;
-    for (const auto &k : c.kids)
-      if (auto p = cheapPart(k, cheapAtom))
+    for (const auto &k : c.kids) {
+      auto p = cheapPart(k, cheapAtom);
+      if (p && p->kind == LCond::Kind::And)
+        std::move(p->kids.begin(), p->kids.end(), std::back_inserter(all.kids));
+      else if (p)
         all.kids.push_back(std::move(*p));
+    }
+    // A process seldom carries a mark: where the rule tests one, that test keeps the precheck
+    // from extracting an address and looking up its set on every event.
+    bool marked = std::any_of(all.kids.begin(), all.kids.end(),
+                              [](const LCond &k) { return k.kind == LCond::Kind::Mark; });
+    if (marked)
+      std::erase_if(all.kids, [](const LCond &k) { return readsAtom(k); });
     if (all.kids.empty())
       return std::nullopt;
     return all;

@@ -460,6 +460,20 @@ TEST(Lowering, AddressAndIntegerSetsAreCheapTestsOfThePrecheck) {
                                 .build());
   EXPECT_EQ(onConnect(stringOnly).precheck.kind, be::LCond::Kind::True);
   EXPECT_TRUE(onConnect(stringOnly).precheckGroups.empty());
+  // credential_exfiltration's shape: where a rule tests a mark (however its `and`s nest), the
+  // mark and the integer tests are its cheap part; the address is not extracted and looked up
+  // on every event
+  for (auto cond : {cAnd({cMark(ir::kProcessMarks, "read"), inet(), notLoopback()}),
+                    cAnd({cAnd({cAnd({cMark(ir::kProcessMarks, "read"), inet()}), notLoopback()}), shell()})}) {
+    auto marked = lowerOk(PolicyBuilder().rule("after_read", NC, cond).build());
+    const auto &m = onConnect(marked);
+    ASSERT_EQ(m.precheck.kind, be::LCond::Kind::Or);
+    ASSERT_EQ(m.precheck.kids.at(0).kids.size(), 2u);
+    EXPECT_EQ(m.precheck.kids[0].kids[0].kind, be::LCond::Kind::Mark);
+    EXPECT_EQ(m.precheck.kids[0].kids[1].kind, be::LCond::Kind::IntCmp);
+    EXPECT_EQ(m.precheckNeed, BW_NEED_INT(6));
+    EXPECT_TRUE(m.precheckGroups.empty());
+  }
 }
 
 // A mark rule's groups are gated like a compound rule's (credential_exfiltration's shape:
