@@ -914,9 +914,9 @@ void cheapReads(const LoweredHook &lh, const std::vector<Group> &groups, const L
   if (c.kind == LCond::Kind::IntCmp)
     need |= BW_NEED_INT(c.slot);
   if (c.kind == LCond::Kind::Atom) {
-    const Group &g = groups.at(lh.atomGroup.at(c.atom));
-    need |= g.field.slotKind == SlotKind::Addr ? BW_NEED_ADDR(g.field.slot) : BW_NEED_INT(g.field.slot);
-    sets.insert(lh.atomGroup.at(c.atom));
+    uint32_t gi = lh.atomGroup.at(c.atom);
+    need |= needBit(groups.at(gi).field);
+    sets.insert(gi);
   }
   for (const auto &k : c.kids)
     cheapReads(lh, groups, k, need, sets);
