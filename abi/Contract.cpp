@@ -37,6 +37,7 @@ const RodataSpec kRodata[] = {
 #define BW_SHARED_MAP(id, type, key, value, max_entries, meaning) constexpr Lower shared_type_##id(#type);
 #define BW_SHARED_RINGBUF(id, bytes, meaning) constexpr Lower shared_type_##id("RINGBUF");
 #define BW_SHARED_TASK_STORAGE(id, value, meaning) constexpr Lower shared_type_##id("TASK_STORAGE");
+#define BW_SHARED_BITS(id, words, meaning) constexpr Lower shared_type_##id("ARRAY");
 #include "shared_maps.def"
 #define BW_SHARED_HOOK_TYPE(id, type, max_entries, meaning, hook) constexpr Lower hook_type_##id(#type);
 BW_SHARED_HOOK_MAPS_OF(BW_SHARED_HOOK_TYPE, any)
@@ -44,14 +45,16 @@ BW_SHARED_HOOK_MAPS_OF(BW_SHARED_HOOK_TYPE, any)
 
 const SharedMapSpec kSharedMaps[] = {
 #define BW_SHARED_MAP(id, type, key, value, max_entries, meaning)                                  \
-  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_##type, sizeof(key), sizeof(value), max_entries, false, meaning},
+  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_##type, sizeof(key), sizeof(value), max_entries, 0, false, meaning},
 #define BW_SHARED_RINGBUF(id, bytes, meaning)                                                      \
-  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_RINGBUF, 0, 0, bytes, false, meaning},
+  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_RINGBUF, 0, 0, bytes, 0, false, meaning},
 #define BW_SHARED_TASK_STORAGE(id, value, meaning)                                                 \
-  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_TASK_STORAGE, sizeof(int), sizeof(value), 0, false, meaning},
+  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_TASK_STORAGE, sizeof(int), sizeof(value), 0, BPF_F_NO_PREALLOC, false, meaning},
+#define BW_SHARED_BITS(id, words, meaning)                                                         \
+  {"bw_" #id, shared_type_##id.view(), BPF_MAP_TYPE_ARRAY, 4, 8, words, BPF_F_MMAPABLE, false, meaning},
 #include "shared_maps.def"
 #define BW_SHARED_HOOK_ROW(id, type, max_entries, meaning, hook)                                   \
-  {"bw_" #id, hook_type_##id.view(), BPF_MAP_TYPE_##type, 4, 4, max_entries, true, meaning},
+  {"bw_" #id, hook_type_##id.view(), BPF_MAP_TYPE_##type, 4, 4, max_entries, 0, true, meaning},
     BW_SHARED_HOOK_MAPS_OF(BW_SHARED_HOOK_ROW, any)
 #undef BW_SHARED_HOOK_ROW
 };

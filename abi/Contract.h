@@ -59,6 +59,7 @@ struct SharedMapSpec {
   std::string_view type;  // "prog_array"
   uint32_t bpfType;
   uint32_t keySize, valueSize, maxEntries;  // a ring buffer: 0, 0, bytes
+  uint32_t flags;                           // map_flags (BPF_F_MMAPABLE: the runtime maps it)
   bool perHook;
   std::string_view meaning;
 };

@@ -160,6 +160,10 @@ static inline bw_u32 bw_hint_quarter_for(bw_u64 labels) {
     quarter *= 2;
   return quarter;
 }
+/* The bit of bw_self_hint (shared by every policy) for (dev, ino). */
+static inline bw_u32 bw_self_hint_bit(bw_u32 dev, bw_u64 ino) {
+  return bw_ident_hint(dev, ino, BW_IDENT_SELF, BW_SELF_HINT_QUARTER);
+}
 static inline bw_u64 bw_ident_hint_kind(bw_u64 name) {
   return name >> 63 ? BW_HINT_NAMES : name;
 }

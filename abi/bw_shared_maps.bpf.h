@@ -30,6 +30,15 @@
     __type(value, VALUE);                                                                          \
     __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
   } bw_##ID SEC(".maps");
+#define BW_SHARED_BITS(ID, WORDS, MEANING)                                                         \
+  struct {                                                                                         \
+    __uint(type, BPF_MAP_TYPE_ARRAY);                                                              \
+    __uint(map_flags, BPF_F_MMAPABLE);                                                             \
+    __uint(max_entries, WORDS);                                                                    \
+    __type(key, __u32);                                                                            \
+    __type(value, __u64);                                                                          \
+    __uint(pinning, LIBBPF_PIN_BY_NAME);                                                           \
+  } bw_##ID SEC(".maps");
 #include "shared_maps.def"
 
 /* This CPU's walk state (bw_state): the verdict folded so far and the event's number. */

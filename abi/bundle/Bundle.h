@@ -33,6 +33,9 @@ struct ProgramEntry {
   std::string name;    // function / program name in the object, "bw_file_open"
   std::string hook;    // "file.open"
   std::string attach;  // ELF section: "lsm/file_open"
+  // false: the program has no rules and only keeps identity labels current (a path policy's
+  // path_unlink without file.unlink rules). Written only when false; absent means true.
+  bool decides = true;
 };
 
 // A program that is not a policy hook: attached directly by the runtime (never chained,

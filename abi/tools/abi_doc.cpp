@@ -2,6 +2,8 @@
 // maps.def, shared_maps.def and rodata.def through their C++ view. The test docs_abi_md_matches_contract keeps the file current.
 #include "Contract.h"
 
+#include <linux/bpf.h>
+
 #include <cstdio>
 #include <string>
 
@@ -40,7 +42,8 @@ void printSharedMaps() {
               "runtime's dispatchers (`bw_shared_maps.bpf.h`). `_<HOOK>` maps exist once per LSM hook.\n\n"
               "| map | type | key | value | max entries | meaning |\n|---|---|---|---|---|---|\n");
   for (const auto &m : bulwark::abi::sharedMaps())
-    std::printf("| `%s%s` | %s | %u B | %u B | %u | %s |\n", s(m.name).c_str(), m.perHook ? "_<HOOK>" : "", s(m.type).c_str(),
+    std::printf("| `%s%s` | %s%s | %u B | %u B | %u | %s |\n", s(m.name).c_str(), m.perHook ? "_<HOOK>" : "", s(m.type).c_str(),
+                m.flags & BPF_F_MMAPABLE ? ", mmapable" : "",
                 m.keySize, m.valueSize, m.maxEntries, cell(m.meaning).c_str());
   std::printf("\nA ring buffer's max entries are bytes; task storage has none (an entry per task that has one).\n\n");
 }

@@ -75,12 +75,20 @@ static __always_inline int hinted(__u32 dev, __u64 ino, __u64 kind) {
   return !w || (*w & bit);
 }
 
-/* Set before the label it stands for is written. */
-static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
-  __u64 bit;
-  __u64 *w = hint_word(dev, ino, kind, &bit);
+static __always_inline void bits_set(__u64 *w, __u64 bit) {
   if (w && !(*w & bit))
     __sync_fetch_and_or(w, bit);
+}
+
+/* Set before the label it stands for is written. A SELF label also sets its bit in
+ * bw_self_hint, which the path_unlink dispatcher reads for every policy of its lane. */
+static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
+  __u64 bit;
+  bits_set(hint_word(dev, ino, kind, &bit), bit);
+  if (kind == BW_IDENT_SELF) {
+    __u32 b = bw_self_hint_bit(dev, ino), w = b >> 6;
+    bits_set(bpf_map_lookup_elem(&bw_self_hint, &w), 1ull << (b & 63));
+  }
 }
 
 static __always_inline void val_add(struct bw_match_val *into, struct bw_match_val *v) {

@@ -18,6 +18,12 @@
  * policy that denies foreign bpf() use can never lock out the runtime that must later unload
  * or replace it. The guard still decides what that executable may do to Bulwark's state.
  *
+ * Unlink: every policy with identity groups has a path_unlink program, most of them only to
+ * forget the labels of an inode whose last link goes away. The path_unlink dispatcher skips its
+ * lane when no program of the chain decides anything (bw_unlink_quiet, set by the runtime
+ * with each prog-array entry) and the inode cannot have a label to forget (not its last link,
+ * or its bit in bw_self_hint, set before any policy writes a SELF label, is clear).
+ *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
  * program for hook H (a policy version that does not use H), so a hot swap that adds or
@@ -29,6 +35,7 @@
 
 #include "bw_shared_maps.bpf.h"
 #include "bw_chain.bpf.h"
+#include "bw_match.h"
 #include "bw_runtime_exe.h"
 
 /* Hook indexes, in hooks.def order (records). */
@@ -69,6 +76,45 @@ static __always_inline int bw_is_runtime(void)
 	return bw_task_runs(bpf_get_current_task_btf(), bw_runtime_exe_dev, bw_runtime_exe_ino);
 }
 
+/* 1 when the inode path_unlink is called for (its second argument) has no label that its
+ * unlink would make a policy forget. */
+static __always_inline int bw_unlink_unlabelled(void *ctx)
+{
+	struct dentry *dentry = (struct dentry *)((__u64 *)ctx)[1];
+	struct inode *inode = dentry->d_inode;
+	if (!inode || inode->i_nlink != 1)
+		return 1;
+	__u32 b = bw_self_hint_bit(inode->i_sb->s_dev, inode->i_ino), w = b >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&bw_self_hint, &w);
+	return bits && !(*bits & (1ull << (b & 63)));
+}
+
+/* 1 when no program of the path_unlink chain from entry `link` decides anything. A chain
+ * longer than a lane, or an entry the maps do not have, is not quiet. */
+static __always_inline int bw_lane_quiet(void *next, __u32 link)
+{
+	for (int i = 0; i <= BW_LANE_POLICIES; i++) {
+		if (link == 0)
+			return 1;
+		if (link > BW_MAX_POLICIES)
+			return 0;
+		__u32 slot = link - 1;
+		__u32 *gen = bpf_map_lookup_elem(&bw_gen, &slot);
+		if (!gen)
+			return 0;
+		__u32 index = slot * 2 + (*gen & 1);
+		__u32 *quiet = bpf_map_lookup_elem(&bw_unlink_quiet, &index);
+		if (!quiet || !*quiet)
+			return 0;
+		__u32 key = BW_MAX_LANES + slot;
+		__u32 *after = bpf_map_lookup_elem(next, &key);
+		if (!after)
+			return 0;
+		link = *after;
+	}
+	return 0;
+}
+
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
 {
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
@@ -81,9 +127,11 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
 	__u32 lane = bw_lane;
 	__u32 *head = bpf_map_lookup_elem(next, &lane);
-	if (head)
-		return bw_tail_to(ctx, progs, hook, *head, 0);
-	return 0; /* empty lane: nothing decided */
+	if (!head)
+		return 0;
+	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) && bw_lane_quiet(next, *head))
+		return 0;
+	return bw_tail_to(ctx, progs, hook, *head, 0);
 }
 
 static __always_inline int bw_pass(void *ctx, void *progs, void *next, __u32 hook)

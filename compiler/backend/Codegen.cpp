@@ -22,6 +22,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <fstream>
@@ -287,7 +288,9 @@ void linkPrograms(Codegen &s) {
     std::string attach = lowerAttach(progHook);
     if (!linkTemplate(s, linker, attach))
       return;
-    s.out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach, ""});
+    auto lowered = std::find_if(s.low.hooks.begin(), s.low.hooks.end(), [&](const LoweredHook &h) { return h.hook == ruleHook; });
+    bool decides = lowered == s.low.hooks.end() || lowered->hasRules;
+    s.out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach, "", decides});
   }
   for (size_t i = 0; i < s.low.hooks.size(); ++i) {
     const LoweredHook &h = s.low.hooks[i];

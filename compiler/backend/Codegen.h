@@ -24,6 +24,7 @@ struct ProgramOut {
   HookId hook;
   std::string section;  // "lsm/file_open", "kprobe/do_unlinkat"
   std::string kprobeFunction;  // kprobe programs: the kernel function; else empty
+  bool decides = true;         // false: it only keeps bw_m_ident current (no rules on its hook)
 };
 
 // A program beside the policy's hooks, attached directly by the runtime.

@@ -115,8 +115,8 @@ void scrubSlot(SharedMaps &shared, uint32_t slot) {
     auto chain = shared.chain(h);
     unlinkSlot(chain, slot);
     clearSlot(chain, slot);
-    mapDelete(shared.progs(h), progIndex(slot, 0));
-    mapDelete(shared.progs(h), progIndex(slot, 1));
+    shared.dropProgram(h, progIndex(slot, 0));
+    shared.dropProgram(h, progIndex(slot, 1));
   }
 }
 

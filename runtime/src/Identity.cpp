@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -354,7 +355,7 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
   keys.reserve(plan.labels.size());
   for (const auto &l : plan.labels)
     keys.push_back(l.key);
-  writeHintsOf(keys, mapFd(obj, abi::MapId::m_hint));
+  writeHintsOf(keys, mapFd(obj, abi::MapId::m_hint), selfHintFd(obj));
 }
 
 } // namespace bulwark::rt
@@ -372,11 +373,35 @@ static uint32_t hintQuarterOf(int hint) {
   return quarter;
 }
 
-void writeObjectHints(bpf_object *obj) {
-  writeHints(mapFd(obj, abi::MapId::m_ident), mapFd(obj, abi::MapId::m_hint));
+// bw_self_hint (fd `fd`) has bit `b` of every SELF label of `labels` set.
+static void writeSelfHints(const std::vector<bw_ident_key> &labels, int fd) {
+  auto info = fd >= 0 ? mapInfo(fd) : std::nullopt;
+  if (!info || info->maxEntries != BW_SELF_HINT_WORDS)
+    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no shared map bw_self_hint of " +
+                                     std::to_string(BW_SELF_HINT_WORDS) + " words");
+  size_t bytes = size_t(BW_SELF_HINT_WORDS) * sizeof(uint64_t);
+  void *mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (mem == MAP_FAILED)
+    throw Error(Exit::Failed, "cannot map bw_self_hint: " + errnoText(errno));
+  auto *words = static_cast<uint64_t *>(mem);
+  for (const auto &ik : labels)
+    if (ik.ino != 0 && ik.name == BW_IDENT_SELF) {
+      uint32_t b = bw_self_hint_bit(ik.dev, ik.ino);
+      __atomic_fetch_or(&words[b >> 6], 1ull << (b & 63), __ATOMIC_SEQ_CST);
+    }
+  ::munmap(mem, bytes);
 }
 
-void writeHints(int ident, int hint) {
+int selfHintFd(bpf_object *obj) {
+  bpf_map *m = bpf_object__find_map_by_name(obj, "bw_self_hint");
+  return m ? bpf_map__fd(m) : -1;
+}
+
+void writeObjectHints(bpf_object *obj) {
+  writeHints(mapFd(obj, abi::MapId::m_ident), mapFd(obj, abi::MapId::m_hint), selfHintFd(obj));
+}
+
+void writeHints(int ident, int hint, int selfHint) {
   if (ident < 0)
     return;
   std::vector<bw_ident_key> keys;
@@ -385,12 +410,13 @@ void writeHints(int ident, int hint) {
     std::memcpy(&ik, k.data(), sizeof ik);
     keys.push_back(ik);
   }
-  writeHintsOf(keys, hint);
+  writeHintsOf(keys, hint, selfHint);
 }
 
-void writeHintsOf(const std::vector<bw_ident_key> &labels, int hint) {
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int hint, int selfHint) {
   if (labels.empty())
     return;
+  writeSelfHints(labels, selfHint);
   uint32_t quarter = hintQuarterOf(hint);
   std::vector<uint64_t> words(quarter / 16);
   for (const auto &ik : labels) {

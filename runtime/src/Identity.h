@@ -64,10 +64,14 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
 // (seedIdentity does; again after carrying learned labels, before the object enforces);
 // throws Error on a map failure.
 void writeObjectHints(bpf_object *obj);
+// The fd of the shared bw_self_hint a loaded object reuses; -1 when it declares none.
+int selfHintFd(bpf_object *obj);
 // The same for the maps of a pinned generation (`switch` carries labels into a staged one).
-void writeHints(int identFd, int hintFd);
-// Sets the bits of `labels` in bw_m_hint (fd `hintFd`).
-void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd);
+void writeHints(int identFd, int hintFd, int selfHintFd);
+// Sets the bits of `labels` in bw_m_hint (fd `hintFd`), and those of SELF labels in the
+// shared bw_self_hint (fd `selfHintFd`), by atomic ORs on its mapping: the programs of every
+// loaded policy set bits there too.
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd, int selfHintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
 struct IdentityMaps {

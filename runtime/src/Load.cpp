@@ -408,6 +408,13 @@ void attachKprobes(LoadJob &j) {
   }
 }
 
+// The bundle's program of hook h decides nothing: bulwarkc says so of a program that only
+// keeps bw_m_ident current (manifest `decides: false`); any other program decides.
+bool keepsLabelsOnly(const Bundle &b, const Hook &h) {
+  return std::any_of(b.programs.begin(), b.programs.end(),
+                     [&](const bundle::ProgramEntry &p) { return !p.decides && programHook(p) == &h; });
+}
+
 // wireHook: the new program of hook h at slot*2+next, its dispatcher attached; a hook the
 // enforcing version does not use (or one whose chain link is missing: an interrupted unload)
 // gets a pass-through at slot*2+cur and is linked into its lane chain now.
@@ -416,20 +423,19 @@ void wireHook(LoadJob &j, const Hook &h, bpf_program *prog) {
   uint32_t slot = j.slot, lane = j.lane, cur = j.cur, next = j.next;
   if (ensureDispatcher(j.pins, h, lane))
     j.undo.add([&pins = j.pins, &shared, &h, lane] { dropDispatcherIfIdle(pins, shared, h, lane); });
-  int pfd = shared.progs(h);
-  mapUpdateFd(pfd, progIndex(slot, next), bpf_program__fd(prog), progsMapName(h));
-  j.undo.add([pfd, slot, next] { mapDelete(pfd, progIndex(slot, next)); });
+  shared.putProgram(h, progIndex(slot, next), bpf_program__fd(prog), keepsLabelsOnly(j.b, h));
+  j.undo.add([&shared, &h, slot, next] { shared.dropProgram(h, progIndex(slot, next)); });
   bool linked = inChain(shared.chain(h), slot);
   if (!((j.oldMask >> h.index) & 1) || !linked) {
     Fd pass = loadPass(j.pins, h, slot);
-    mapUpdateFd(pfd, progIndex(slot, cur), pass.get(), progsMapName(h));
+    shared.putProgram(h, progIndex(slot, cur), pass.get(), true);
     auto chain = shared.chain(h);
     linkSlot(chain, slot);
-    j.undo.add([&shared, &h, slot, pfd, cur] {
+    j.undo.add([&shared, &h, slot, cur] {
       auto c = shared.chain(h);
       unlinkSlot(c, slot);
       clearSlot(c, slot);
-      mapDelete(pfd, progIndex(slot, cur));
+      shared.dropProgram(h, progIndex(slot, cur));
     });
   }
 }
@@ -444,9 +450,8 @@ void wire(LoadJob &j) {
     if (j.progs.count(h->index))
       continue;
     Fd pass = loadPass(j.pins, *h, j.slot);
-    int pfd = j.shared->progs(*h);
-    mapUpdateFd(pfd, progIndex(j.slot, j.next), pass.get(), progsMapName(*h));
-    j.undo.add([pfd, slot = j.slot, next = j.next] { mapDelete(pfd, progIndex(slot, next)); });
+    j.shared->putProgram(*h, progIndex(j.slot, j.next), pass.get(), true);
+    j.undo.add([&shared = *j.shared, h, slot = j.slot, next = j.next] { shared.dropProgram(*h, progIndex(slot, next)); });
   }
 }
 

@@ -1,4 +1,4 @@
-// The maps all policies share (bw_gen, bw_slot_mode, bw_progs_<H>, bw_next_<H>), opened
+// The maps all policies share (bw_gen, bw_slot_mode, bw_progs_<H>, bw_next_<H>, bw_unlink_quiet), opened
 // from their pins on demand, and the lane chains over bw_next_<H>.
 #pragma once
 
@@ -53,6 +53,24 @@ public:
   int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
   bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
   MapChain chain(const Hook &h) { return MapChain(next(h), nextMapName(h)); }
+  int selfHint() { return open(selfHintFd_, "bw_self_hint"); }
+  // bw_progs_<H>[index] = program `fd`. On path_unlink, bw_unlink_quiet[index] also says
+  // whether it decides nothing (it only forgets labels, or passes through); the mark is
+  // cleared first, so it never stands for a program that decides.
+  void putProgram(const Hook &h, uint32_t index, int fd, bool quiet) {
+    bool marks = tellsQuiet(h);
+    if (marks)
+      mapUpdateU32(unlinkQuiet(), index, 0, "bw_unlink_quiet");
+    mapUpdateFd(progs(h), index, fd, progsMapName(h));
+    if (marks && quiet)
+      mapUpdateU32(unlinkQuiet(), index, 1, "bw_unlink_quiet");
+  }
+  // Takes bw_progs_<H>[index] out, its quiet mark first.
+  void dropProgram(const Hook &h, uint32_t index) {
+    if (tellsQuiet(h) && exists(pins_.sharedMap("bw_unlink_quiet")))
+      mapUpdateU32(unlinkQuiet(), index, 0, "bw_unlink_quiet");
+    mapDelete(progs(h), index);
+  }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
     mapLookupU32(gen(), slot, &g);
@@ -60,6 +78,8 @@ public:
   }
 
 private:
+  static bool tellsQuiet(const Hook &h) { return h.id == "FILE_UNLINK"; }
+  int unlinkQuiet() { return open(unlinkQuietFd_, "bw_unlink_quiet"); }
   int open(Fd &fd, const std::string &name) {
     if (!fd) {
       auto f = openMapPin(pins_.sharedMap(name));
@@ -71,7 +91,7 @@ private:
     return fd.get();
   }
   const PinLayout &pins_;
-  Fd genFd_, slotModeFd_;
+  Fd genFd_, slotModeFd_, unlinkQuietFd_, selfHintFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };
 

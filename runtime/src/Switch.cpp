@@ -46,7 +46,7 @@ uint32_t carryLabelsSinceStage(Swap &s) {
   uint32_t n = carryLearnedLabels(IdentityMaps{fd(s.oldIdent), fd(s.oldExact), fd(s.oldPrefix)},
                                   IdentityMaps{fd(s.newIdent), fd(s.newExact), fd(s.newPrefix)});
   if (n)
-    writeHints(fd(s.newIdent), fd(s.newHint));
+    writeHints(fd(s.newIdent), fd(s.newHint), s.shared->selfHint());
   return n;
 }
 
@@ -117,9 +117,9 @@ void retire(Swap &s) {
       bool nowUsed = uses(s.hooksMask, h), wasUsed = uses(s.oldMask, h);
       if (!nowUsed && !wasUsed)
         continue;
-      mapDelete(shared.progs(h), progIndex(slot, cur));
+      shared.dropProgram(h, progIndex(slot, cur));
       if (!nowUsed) {
-        mapDelete(shared.progs(h), progIndex(slot, next));
+        shared.dropProgram(h, progIndex(slot, next));
         auto chain = shared.chain(h);
         clearSlot(chain, slot);
         dropDispatcherIfIdle(s.pins, shared, h, s.lane);
@@ -152,7 +152,7 @@ void dropGeneration(const PinLayout &pins, SharedMaps &shared, PolicyState &st, 
     if (!h.lsm || !shared.hasHook(h))
       continue;
     if (uses(keepMask, h)) {  // gen<gen>'s entry is invisible while bw_gen points at `keep`
-      mapDelete(shared.progs(h), progIndex(slot, gen));
+      shared.dropProgram(h, progIndex(slot, gen));
       continue;
     }
     auto chain = shared.chain(h);
@@ -164,8 +164,8 @@ void dropGeneration(const PinLayout &pins, SharedMaps &shared, PolicyState &st, 
   for (const Hook *h : unlinked) {
     auto chain = shared.chain(*h);
     clearSlot(chain, slot);
-    mapDelete(shared.progs(*h), progIndex(slot, gen));
-    mapDelete(shared.progs(*h), progIndex(slot, keep));
+    shared.dropProgram(*h, progIndex(slot, gen));
+    shared.dropProgram(*h, progIndex(slot, keep));
     dropDispatcherIfIdle(pins, shared, *h, laneOf(slot));
   }
   uint32_t instance = st.gens[gen].valid ? st.gens[gen].instance : 0;

@@ -62,6 +62,7 @@ ObjSummary summarize(const std::vector<uint8_t> &object) {
     x.keySize = bpf_map__key_size(m);
     x.valueSize = bpf_map__value_size(m);
     x.maxEntries = bpf_map__max_entries(m);
+    x.flags = bpf_map__map_flags(m);
     s.maps[bpf_map__name(m)] = x;
   }
   if (!bpf_object__btf(obj))

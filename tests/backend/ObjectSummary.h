@@ -15,7 +15,7 @@ struct ObjSummary {
   std::vector<std::string> sections;                  // ELF section names, sorted
   std::map<std::string, std::string> programs;        // name -> section
   struct Map {
-    uint32_t type = 0, keySize = 0, valueSize = 0, maxEntries = 0;
+    uint32_t type = 0, keySize = 0, valueSize = 0, maxEntries = 0, flags = 0;
   };
   std::map<std::string, Map> maps;
   bool hasBtf = false;

@@ -5,6 +5,7 @@
 #include "PolicyBuilder.h"
 
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 
 #include <algorithm>
 
@@ -36,12 +37,16 @@ TEST(Object, MapsAreDeclaredAsTheContractSays) {
       continue;  // bw_slot_mode and bw_events only where the object chains or records
     EXPECT_EQ(s.maps[name].type, sm.bpfType) << name;
     EXPECT_EQ(s.maps[name].maxEntries, sm.maxEntries) << name;
+    EXPECT_EQ(s.maps[name].flags, sm.flags) << name;
     if (sm.keySize) {
       EXPECT_EQ(s.maps[name].keySize, sm.keySize) << name;
     }
     shared++;
   }
   EXPECT_GE(shared, 4u);
+  // A policy with identity groups sets SELF hints in the shared bitmap the runtime maps.
+  ASSERT_TRUE(s.maps.count("bw_self_hint"));
+  EXPECT_EQ(s.maps["bw_self_hint"].flags, uint32_t(BPF_F_MMAPABLE));
   for (const auto &[name, m] : s.maps) {
     const bulwark::abi::MapSpec *spec = bulwark::abi::findMap(name);
     if (!spec)
@@ -215,6 +220,24 @@ TEST(Object, IdentityOnlyProgramsDecideNothing) {
   EXPECT_LT(sa.programInsns["bw_path_unlink"] * 2, sb.programInsns["bw_path_unlink"]);
   std::printf("bw_path_unlink: learn-only %zu insns, with a rule %zu insns\n", sa.programInsns["bw_path_unlink"],
               sb.programInsns["bw_path_unlink"]);
+  // The manifest says which: the runtime lets the path_unlink dispatcher skip a lane of
+  // programs that decide nothing. It survives the manifest's round trip.
+  auto decides = [](const bulwark::bundle::Manifest &m, const std::string &name) {
+    for (const auto &p : m.programs)
+      if (p.name == name)
+        return p.decides;
+    ADD_FAILURE() << name;
+    return true;
+  };
+  EXPECT_FALSE(decides(a->bundle.manifest, "bw_path_unlink"));
+  EXPECT_TRUE(decides(a->bundle.manifest, "bw_file_open"));
+  EXPECT_TRUE(decides(b->bundle.manifest, "bw_path_unlink"));
+  bulwark::bundle::Manifest back;
+  std::string err;
+  ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(a->bundle.manifest), back, &err)) << err;
+  EXPECT_FALSE(decides(back, "bw_path_unlink"));
+  EXPECT_FALSE(decides(back, "bw_path_link"));
+  EXPECT_TRUE(decides(back, "bw_file_open"));
 }
 
 TEST(Object, LazyExtractionRemovesUnusedFields) {

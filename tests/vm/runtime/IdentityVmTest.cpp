@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <bpf/bpf.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -53,6 +55,7 @@ protected:
   void TearDown() override {
     Bulwark(root, {"unload", "rt_identity"});
     Bulwark(root, {"unload", "rt_many_prefixes"});
+    Bulwark(root, {"unload", "rt_identity_learn"});
     std::filesystem::remove_all(kDir);
     std::filesystem::remove_all(kManyDir);
   }
@@ -66,9 +69,9 @@ protected:
         << r.output;
   }
   // Labels of single files (BW_IDENT_SELF) in the enforcing generation's bw_m_ident.
-  int IdentityEntries() {
+  int IdentityEntries(const std::string &policy = "rt_identity") {
     for (const char *gen : {"gen0", "gen1"}) {
-      std::string pin = root.path() + "/rt_identity/" + gen + "/bw_m_ident";
+      std::string pin = root.path() + "/" + policy + "/" + gen + "/bw_m_ident";
       int fd = bpf_obj_get(pin.c_str());
       if (fd < 0)
         continue;
@@ -80,6 +83,32 @@ protected:
       return n;
     }
     return -1;
+  }
+  // The entries of the shared map bw_unlink_quiet that say their program decides nothing.
+  int QuietUnlinkPrograms() {
+    int fd = bpf_obj_get((root.path() + "/shared/bw_unlink_quiet").c_str());
+    if (fd < 0)
+      return -1;
+    int n = 0;
+    for (uint32_t i = 0; i < BW_PROG_ARRAY_SIZE; ++i) {
+      uint32_t v = 0;
+      n += bpf_map_lookup_elem(fd, &i, &v) == 0 && v == 1;
+    }
+    ::close(fd);
+    return n;
+  }
+  // The bit of `path`'s inode in the shared bw_self_hint.
+  bool SelfHinted(const std::string &path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    uint32_t dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+    uint32_t b = bw_self_hint_bit(dev, st.st_ino), w = b >> 6;
+    int fd = bpf_obj_get((root.path() + "/shared/bw_self_hint").c_str());
+    EXPECT_GE(fd, 0);
+    uint64_t word = 0;
+    EXPECT_EQ(bpf_map_lookup_elem(fd, &w, &word), 0);
+    ::close(fd);
+    return (word >> (b & 63)) & 1;
   }
   PinRoot root;
   std::string bundle;
@@ -261,6 +290,54 @@ TEST_F(Identity, LastUnlinkForgetsTheInode) {
   // status shows how full the label map is (a full map denies links and renames needing one)
   auto st = Bulwark(root, {"status", "rt_identity"});
   EXPECT_TRUE(std::regex_search(st.output, std::regex(R"(object labels: \d+ of \d+\n)"))) << st.output;
+}
+
+// A lane whose policies have no file.unlink rule: its path_unlink dispatcher skips their
+// programs for an inode no policy labelled, or one with links left. The last unlink of a
+// labelled inode still runs them, whether the runtime set the label at load or a program
+// learned it, so a later file with its number is not taken for it.
+TEST_F(Identity, LaneWithoutUnlinkRulesStillForgetsLabelledInodes) {
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-learn.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string policy = "rt_identity_learn";
+  int seeded = IdentityEntries(policy);
+  ASSERT_EQ(seeded, 3);  // secret, target, bin/busybox
+  EXPECT_EQ(QuietUnlinkPrograms(), 1) << "the policy's path_unlink program decides nothing";
+  EXPECT_TRUE(SelfHinted(kDir + "/target")) << "the runtime hints what it labels at load";
+  EXPECT_FALSE(SelfHinted(kDir + "/plain"));
+  // a label set at load: kept while a link remains, forgotten with the last
+  Link(kDir + "/target", kDir + "/out/target-alias");
+  ASSERT_EQ(::unlink((kDir + "/target").c_str()), 0);
+  EXPECT_EQ(IdentityEntries(policy), seeded);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/target-alias"), EPERM);
+  ASSERT_EQ(::unlink((kDir + "/out/target-alias").c_str()), 0);
+  EXPECT_EQ(IdentityEntries(policy), seeded - 1);
+  // a label a program learned (a link out of the vault) sets its shared bit too
+  Link(kDir + "/vault/tmp", kDir + "/out/tmp-alias");
+  EXPECT_EQ(IdentityEntries(policy), seeded);
+  EXPECT_TRUE(SelfHinted(kDir + "/out/tmp-alias"));
+  ASSERT_EQ(::unlink((kDir + "/vault/tmp").c_str()), 0);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
+  ASSERT_EQ(::unlink((kDir + "/out/tmp-alias").c_str()), 0);
+  EXPECT_EQ(IdentityEntries(policy), seeded - 1);
+  // control: an unlabelled file goes as ever
+  EXPECT_EQ(guest::UnlinkErrno(kDir + "/plain"), 0);
+}
+
+// A policy with file.unlink rules in the same lane makes the chain run: its rule decides
+// whatever the inode. Once it is unloaded the lane is quiet again.
+TEST_F(Identity, UnlinkRulesBesideLearnOnlyPoliciesDecide) {
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-learn.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_NO_FATAL_FAILURE(Load());
+  EXPECT_EQ(QuietUnlinkPrograms(), 1) << "rt_identity's path_unlink program decides";
+  guest::WriteFile(kDir + "/keep/x", "data");
+  guest::WriteFile(kDir + "/out/y", "data");
+  EXPECT_EQ(guest::UnlinkErrno(kDir + "/keep/x"), EPERM) << "the unlink rule holds";
+  EXPECT_EQ(guest::UnlinkErrno(kDir + "/out/y"), 0);
+  ASSERT_EQ(Bulwark(root, {"unload", "rt_identity"}).exit_code, 0);
+  EXPECT_EQ(QuietUnlinkPrograms(), 1);
+  EXPECT_EQ(guest::UnlinkErrno(kDir + "/keep/x"), 0);
 }
 
 } // namespace
