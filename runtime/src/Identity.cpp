@@ -280,6 +280,30 @@ uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
   return carried;
 }
 
+std::optional<bw_learn_count> learnCount(int fd) {
+  bw_learn_count c{};
+  uint32_t zero = 0;
+  if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &c) != 0)
+    return std::nullopt;
+  return c;
+}
+
+void recordLabelsSeen(bpf_object *obj, uint64_t done) {
+  int fd = mapFd(obj, abi::MapId::learned);
+  if (fd < 0)
+    return;
+  bw_learn_count c{};
+  c.seen = done;
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY) != 0)
+    throw Error(Exit::Failed, "cannot record the labels the stage carried: " + errnoText(errno));
+}
+
+bool noLabelsSinceStage(int old, int staged) {
+  auto o = learnCount(old), s = learnCount(staged);
+  return o && s && o->begun == s->seen;
+}
+
 void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_HEADS],
                uint64_t (&mask)[BW_VIEW_HEADS]) {
   std::set<std::string> heads;

@@ -10,6 +10,7 @@
 #include "bw_match.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,15 @@ IdentityMaps identityMaps(bpf_object *obj);
 // strings with the same values). Returns how many; throws Error when the map cannot take one
 // (the load then fails and the old version keeps enforcing).
 uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now);
+
+// A version's bw_learned (fd `fd`, bw_match.h), or nullopt when there is none.
+std::optional<bw_learn_count> learnCount(int fd);
+// Records in the bw_learned of a loaded object (none: nothing to record) the enforcing
+// version's `done` count, read before the load or stage carried its labels.
+void recordLabelsSeen(bpf_object *obj, uint64_t done);
+// The enforcing version (bw_learned fd `old`) began no label write since the staged one
+// (fd `staged`) carried its labels: the switch need not carry them again.
+bool noLabelsSinceStage(int old, int staged);
 
 // The kernel's dev_t encoding (MKDEV: 20 bits of minor), as super_block->s_dev holds it.
 uint32_t kernelDev(unsigned long dev);
