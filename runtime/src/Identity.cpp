@@ -397,11 +397,14 @@ static uint32_t hintQuarterOf(int hint) {
   return quarter;
 }
 
-// bw_self_hint (fd `fd`) has bit `b` of every SELF label of `labels` set.
+// bw_self_hint (fd `fd`) has bit `b` of every SELF label of `labels` set. An object without
+// it (fd -1: labels of its executable scope only) has no program that forgets a label at unlink.
 static void writeSelfHints(const std::vector<bw_ident_key> &labels, int fd) {
-  auto info = fd >= 0 ? mapInfo(fd) : std::nullopt;
+  if (fd < 0)
+    return;
+  auto info = mapInfo(fd);
   if (!info || info->maxEntries != BW_SELF_HINT_WORDS)
-    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no shared map bw_self_hint of " +
+    throw Error(Exit::BadBundle, "the shared map bw_self_hint is not an array of " +
                                      std::to_string(BW_SELF_HINT_WORDS) + " words");
   size_t bytes = size_t(BW_SELF_HINT_WORDS) * sizeof(uint64_t);
   void *mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -71,7 +71,7 @@ int selfHintFd(bpf_object *obj);
 void writeHints(int identFd, int hintFd, int selfHintFd);
 // Sets the bits of `labels` in bw_m_hint (fd `hintFd`), and those of SELF labels in the
 // shared bw_self_hint (fd `selfHintFd`), by atomic ORs on its mapping: the programs of every
-// loaded policy set bits there too.
+// loaded policy set bits there too (-1: an object with no program that forgets labels).
 void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd, int selfHintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
