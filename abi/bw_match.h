@@ -126,6 +126,17 @@ struct bw_ident_key {
   bw_u64 name;                   /* BW_IDENT_SELF, _UNDER, _INCOMPLETE or BW_IDENT_NAME(hash) */
 };
 
+/* bw_learned (ARRAY, one entry): labels the programs write into bw_m_ident, counted before
+ * (begun) and after (done) each write. `seen` is the runtime's: in a staged version, the
+ * enforcing version's `done` read before the stage carried its labels. At the switch, an
+ * enforcing version whose `begun` still equals it wrote no label since, so the switch need
+ * not read its labels again. */
+struct bw_learn_count {
+  bw_u64 begun;
+  bw_u64 done;
+  bw_u64 seen;
+};
+
 /* bw_m_hint (ARRAY of u64, four quarters of bits): one bit per (dev, ino, kind) of every bw_m_ident key
  * of any group, kind BW_IDENT_SELF, BW_IDENT_UNDER, or BW_HINT_NAMES for the directory of a
  * BW_IDENT_NAME key. Most objects and directories have no label: a clear bit (an inlined

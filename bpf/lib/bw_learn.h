@@ -35,7 +35,14 @@ static __always_inline int ident_put(__u32 group, __u32 dev, __u64 ino, __u64 na
     bw_match_val_merge(&nv, old);
   }
   hint_set(dev, ino, bw_ident_hint_kind(name));
-  return bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY) ? -1 : 0;
+  __u32 zero = 0;
+  struct bw_learn_count *n = bpf_map_lookup_elem(&bw_learned, &zero);
+  if (n)
+    __sync_fetch_and_add(&n->begun, 1);
+  long err = bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY);
+  if (n)
+    __sync_fetch_and_add(&n->done, 1);
+  return err ? -1 : 0;
 }
 
 /* For group i, the inode keeps (SELF) what its names mean once no location says it for all of

@@ -280,6 +280,30 @@ uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now) {
   return carried;
 }
 
+std::optional<bw_learn_count> learnCount(int fd) {
+  bw_learn_count c{};
+  uint32_t zero = 0;
+  if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &c) != 0)
+    return std::nullopt;
+  return c;
+}
+
+void recordLabelsSeen(bpf_object *obj, uint64_t done) {
+  int fd = mapFd(obj, abi::MapId::learned);
+  if (fd < 0)
+    return;
+  bw_learn_count c{};
+  c.seen = done;
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY) != 0)
+    throw Error(Exit::Failed, "cannot record the labels the stage carried: " + errnoText(errno));
+}
+
+bool noLabelsSinceStage(int old, int staged) {
+  auto o = learnCount(old), s = learnCount(staged);
+  return o && s && o->begun == s->seen;
+}
+
 void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_HEADS],
                uint64_t (&mask)[BW_VIEW_HEADS]) {
   std::set<std::string> heads;
@@ -373,11 +397,14 @@ static uint32_t hintQuarterOf(int hint) {
   return quarter;
 }
 
-// bw_self_hint (fd `fd`) has bit `b` of every SELF label of `labels` set.
+// bw_self_hint (fd `fd`) has bit `b` of every SELF label of `labels` set. An object without
+// it (fd -1: labels of its executable scope only) has no program that forgets a label at unlink.
 static void writeSelfHints(const std::vector<bw_ident_key> &labels, int fd) {
-  auto info = fd >= 0 ? mapInfo(fd) : std::nullopt;
+  if (fd < 0)
+    return;
+  auto info = mapInfo(fd);
   if (!info || info->maxEntries != BW_SELF_HINT_WORDS)
-    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no shared map bw_self_hint of " +
+    throw Error(Exit::BadBundle, "the shared map bw_self_hint is not an array of " +
                                      std::to_string(BW_SELF_HINT_WORDS) + " words");
   size_t bytes = size_t(BW_SELF_HINT_WORDS) * sizeof(uint64_t);
   void *mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -10,6 +10,7 @@
 #include "bw_match.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,7 @@ int selfHintFd(bpf_object *obj);
 void writeHints(int identFd, int hintFd, int selfHintFd);
 // Sets the bits of `labels` in bw_m_hint (fd `hintFd`), and those of SELF labels in the
 // shared bw_self_hint (fd `selfHintFd`), by atomic ORs on its mapping: the programs of every
-// loaded policy set bits there too.
+// loaded policy set bits there too (-1: an object with no program that forgets labels).
 void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd, int selfHintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
@@ -84,6 +85,15 @@ IdentityMaps identityMaps(bpf_object *obj);
 // strings with the same values). Returns how many; throws Error when the map cannot take one
 // (the load then fails and the old version keeps enforcing).
 uint32_t carryLearnedLabels(const IdentityMaps &old, const IdentityMaps &now);
+
+// A version's bw_learned (fd `fd`, bw_match.h), or nullopt when there is none.
+std::optional<bw_learn_count> learnCount(int fd);
+// Records in the bw_learned of a loaded object (none: nothing to record) the enforcing
+// version's `done` count, read before the load or stage carried its labels.
+void recordLabelsSeen(bpf_object *obj, uint64_t done);
+// The enforcing version (bw_learned fd `old`) began no label write since the staged one
+// (fd `staged`) carried its labels: the switch need not carry them again.
+bool noLabelsSinceStage(int old, int staged);
 
 // The kernel's dev_t encoding (MKDEV: 20 bits of minor), as super_block->s_dev holds it.
 uint32_t kernelDev(unsigned long dev);

@@ -282,11 +282,15 @@ void openState(LoadJob &j) {
   if (j.res.replaced && countersPending(j.pins, *j.st, j.cur))
     foldCounters(j.pins, *j.st, j.next, j.cur);
   if (j.res.replaced) {  // what the enforcing version learned stays learned
+    auto learned = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::learned)));
+    auto before = learnCount(learned ? learned->get() : -1);  // read before the carry reads the labels
     auto ident = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::m_ident)));
     auto exact = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::m_exact)));
     auto prefix = openMapPin(j.pins.map(j.b.policy.name, j.cur, mapName(abi::MapId::m_prefix)));
     IdentityMaps old{ident ? ident->get() : -1, exact ? exact->get() : -1, prefix ? prefix->get() : -1};
     j.res.identity.carried = carryLearnedLabels(old, identityMaps(j.o.obj));
+    if (before)
+      recordLabelsSeen(j.o.obj, before->done);
   }
   if (j.res.identity.carried)  // seedIdentity hinted the labels set at load
     writeObjectHints(j.o.obj);

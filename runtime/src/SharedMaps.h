@@ -53,7 +53,8 @@ public:
   int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
   bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
   MapChain chain(const Hook &h) { return MapChain(next(h), nextMapName(h)); }
-  int selfHint() { return open(selfHintFd_, "bw_self_hint"); }
+  // -1 when no object declared it yet (then no dispatcher reads it).
+  int selfHint() { return exists(pins_.sharedMap("bw_self_hint")) ? open(selfHintFd_, "bw_self_hint") : -1; }
   // bw_progs_<H>[index] = program `fd`. On path_unlink, bw_unlink_quiet[index] also says
   // whether it decides nothing (it only forgets labels, or passes through); the mark is
   // cleared first, so it never stands for a program that decides.

@@ -33,15 +33,17 @@ void openLabelMaps(Swap &s) {
   s.oldPrefix = open(s.cur, abi::MapId::m_prefix);
   s.newIdent = open(s.next, abi::MapId::m_ident), s.newExact = open(s.next, abi::MapId::m_exact);
   s.newPrefix = open(s.next, abi::MapId::m_prefix), s.newHint = open(s.next, abi::MapId::m_hint);
+  s.oldLearned = open(s.cur, abi::MapId::learned), s.newLearned = open(s.next, abi::MapId::learned);
 }
 
 // Labels the enforcing version learned since the stage (links, renames of protected files)
-// are carried into the staged one just before it takes over.
+// are carried into the staged one just before it takes over; when it wrote none since
+// (bw_learned), its labels are not read again.
 uint32_t carryLabelsSinceStage(Swap &s) {
   if (!s.oldIdent)
     openLabelMaps(s);
   auto fd = [](const std::optional<Fd> &f) { return f ? f->get() : -1; };
-  if (!s.oldIdent || !s.newIdent)
+  if (!s.oldIdent || !s.newIdent || noLabelsSinceStage(fd(s.oldLearned), fd(s.newLearned)))
     return 0;
   uint32_t n = carryLearnedLabels(IdentityMaps{fd(s.oldIdent), fd(s.oldExact), fd(s.oldPrefix)},
                                   IdentityMaps{fd(s.newIdent), fd(s.newExact), fd(s.newPrefix)});

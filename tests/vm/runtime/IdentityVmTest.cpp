@@ -292,6 +292,35 @@ TEST_F(Identity, LastUnlinkForgetsTheInode) {
   EXPECT_TRUE(std::regex_search(st.output, std::regex(R"(object labels: \d+ of \d+\n)"))) << st.output;
 }
 
+// Labels a version learned (a protected file linked out of the vault) stay with the policy
+// across hot swaps: a load carries them, a stage carries them and its switch carries those
+// learned since the stage. A switch with none learned since its stage does not read the
+// labels again (bw_learned), and they stay all the same.
+TEST_F(Identity, LearnedLabelsSurviveHotSwaps) {
+  const std::string kept = "labels learned by the replaced version kept";
+  ASSERT_NO_FATAL_FAILURE(Load());
+  Link(kDir + "/vault/key", kDir + "/out/key-1");
+  auto r = Bulwark(root, {"load", bundle});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(kept), std::string::npos) << r.output;
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/key-1"), EPERM) << "carried by the load";
+  // learned after the stage: the switch carries it
+  ASSERT_EQ(Bulwark(root, {"load", "--stage", bundle}).exit_code, 0);
+  Link(kDir + "/vault/doc", kDir + "/out/doc-2");
+  r = Bulwark(root, {"switch", "rt_identity"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(kept), std::string::npos) << "learned since the stage: " << r.output;
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/doc-2"), EPERM);
+  // nothing learned between stage and switch: no second read, nothing lost
+  ASSERT_EQ(Bulwark(root, {"load", "--stage", bundle}).exit_code, 0);
+  r = Bulwark(root, {"switch", "rt_identity"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(kept), std::string::npos) << "nothing learned since the stage: " << r.output;
+  for (const char *f : {"/out/key-1", "/out/doc-2", "/out/secret-before"})
+    EXPECT_EQ(guest::OpenErrno(kDir + f), EPERM) << f;
+  EXPECT_EQ(guest::OpenErrno(kDir + "/plain"), 0);
+}
+
 // A lane whose policies have no file.unlink rule: its path_unlink dispatcher skips their
 // programs for an inode no policy labelled, or one with links left. The last unlink of a
 // labelled inode still runs them, whether the runtime set the label at load or a program
