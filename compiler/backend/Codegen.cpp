@@ -224,16 +224,23 @@ void generateDecisions(Codegen &s) {
     }
 }
 
+// An LSM program: the hook it is for, its rules' hook, and whether it decides (false: it
+// only keeps bw_m_ident current).
+struct LsmProgram {
+  HookId hook, ruleHook;
+  bool decides;
+};
+
 // The LSM programs of the used hooks, each followed by its companions' (further attach
-// points, same rules): (hook the program is for, its rules' hook). Kprobes are apart.
-std::vector<std::pair<HookId, HookId>> lsmPrograms(const Lowered &low) {
-  std::vector<std::pair<HookId, HookId>> programs;
+// points, same rules). Kprobes are apart.
+std::vector<LsmProgram> lsmPrograms(const Lowered &low) {
+  std::vector<LsmProgram> programs;
   for (const auto &h : low.hooks) {
     if (h.hook == HookId::KPROBE)
       continue;
-    programs.emplace_back(h.hook, h.hook);
+    programs.push_back({h.hook, h.hook, h.hasRules});
     for (const HookInfo *c : Catalogue::get().companions(h.hook))
-      programs.emplace_back(c->id, h.hook);
+      programs.push_back({c->id, h.hook, h.hasRules});
   }
   return programs;
 }
@@ -284,13 +291,11 @@ void linkPrograms(Codegen &s) {
     if (!f.isDeclaration() && f.hasLocalLinkage())
       f.setLinkage(llvm::GlobalValue::ExternalLinkage);
   llvm::Linker linker(*s.module);
-  for (const auto &[progHook, ruleHook] : lsmPrograms(s.low)) {
-    std::string attach = lowerAttach(progHook);
+  for (const LsmProgram &p : lsmPrograms(s.low)) {
+    std::string attach = lowerAttach(p.hook);
     if (!linkTemplate(s, linker, attach))
       return;
-    auto lowered = std::find_if(s.low.hooks.begin(), s.low.hooks.end(), [&](const LoweredHook &h) { return h.hook == ruleHook; });
-    bool decides = lowered == s.low.hooks.end() || lowered->hasRules;
-    s.out.programs.push_back({"bw_" + attach, ruleHook, "lsm/" + attach, "", decides});
+    s.out.programs.push_back({"bw_" + attach, p.ruleHook, "lsm/" + attach, "", p.decides});
   }
   for (size_t i = 0; i < s.low.hooks.size(); ++i) {
     const LoweredHook &h = s.low.hooks[i];
