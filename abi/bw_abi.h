@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 5
+#define BW_ABI_VERSION 6
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -36,9 +36,9 @@
 #define BW_PIN_ROOT_DEFAULT "/sys/fs/bpf/bulwark"
 #define BW_SHARED_PIN_DIR "shared"     /* maps shared by runtime and all policies */
 #define BW_EVENTS_RINGBUF_BYTES (4u << 20) /* bw_events (shared_maps.def) */
-/* bw_self_hint (shared_maps.def): bw_ident_hint's BW_IDENT_SELF bits at this quarter, 128 KiB. */
-#define BW_SELF_HINT_QUARTER (1u << 19)
-#define BW_SELF_HINT_WORDS (2u * BW_SELF_HINT_QUARTER / 64u)
+/* bw_hint (shared_maps.def): four quarters of 2^21 bits (1 MiB), placed by bw_ident_hint. */
+#define BW_HINT_QUARTER (1u << 21)
+#define BW_HINT_WORDS (4u * BW_HINT_QUARTER / 64u)
 
 /* Actions, as in the language. */
 enum bw_action {

@@ -17,8 +17,8 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_ADDR_SLOTS 2
 #define BW_STR_SLOTS 8
 
-/* What the hints of bw_m_hint (bw_match.h) say about one object, worked out once per event
- * for every identity group of the policy: which of its inode, its directory's entries and its
+/* What the hints of bw_hint (bw_match.h) say about one object, worked out once per event
+ * for every identity group of every policy: which of its inode, its directory's entries and its
  * ancestors carry labels at all. Labels are looked up only where a hint says so. */
 #define BW_FACT_UNDER 8        /* hinted ancestors kept; more fail closed (incomplete) */
 #define BW_FACTS_SELF 1u       /* parts of struct bw_facts worked out */

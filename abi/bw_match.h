@@ -137,18 +137,16 @@ struct bw_learn_count {
   bw_u64 seen;
 };
 
-/* bw_m_hint (ARRAY of u64, four quarters of bits): one bit per (dev, ino, kind) of every bw_m_ident key
- * of any group, kind BW_IDENT_SELF, BW_IDENT_UNDER, or BW_HINT_NAMES for the directory of a
+/* bw_hint (shared by every policy, ARRAY of u64 bit words, four quarters of BW_HINT_QUARTER
+ * bits: bw_abi.h): one bit per (dev, ino, kind) of every bw_m_ident key of any group of any
+ * policy, kind BW_IDENT_SELF, BW_IDENT_UNDER, or BW_HINT_NAMES for the directory of a
  * BW_IDENT_NAME key. Most objects and directories have no label: a clear bit (an inlined
- * array read) saves the hash lookups of every group. A set bit may be another key's (then the
- * lookups find nothing). Bits are set before their label is written (the runtime at load,
- * the programs when they learn) and never cleared while the map lives, so a label is never
- * missed. The runtime sizes the map by the labels it sets at load (bw_hint_quarter_for) and
- * tells the programs its size in bw_cfg_hint_quarter, so that a policy with many listed
- * directories keeps most bits clear. */
-#define BW_HINT_QUARTER 65536u            /* the smallest map: 4 quarters of 2^16 bits, 32 KiB */
-#define BW_HINT_QUARTER_MAX (1u << 22)    /* the largest: 2 MiB */
-#define BW_HINT_WORDS (4u * BW_HINT_QUARTER / 64u)
+ * array read) saves the hash lookups of every group. A set bit may be another key's, or
+ * another policy's (then the lookups find nothing). Bits are set before their label is
+ * written (the runtime at load by atomic ORs on its mapping, the programs when they learn)
+ * and never cleared, so a label is never missed. One map for all policies makes what the hints
+ * say about an object (struct bw_facts) the same for every policy of an event: it is worked
+ * out once per event. */
 #define BW_HINT_NAMES (1ull << 63)
 /* Each kind has its own part of the map (SELF half of it, UNDER and NAMES a quarter each), so
  * learned SELF labels, which a user can multiply, do not crowd the ancestors' hints. `quarter`
@@ -163,17 +161,9 @@ static inline bw_u32 bw_ident_hint(bw_u32 dev, bw_u64 ino, bw_u64 kind, bw_u32 q
     return top & (2 * quarter - 1);                       /* SELF: the first half */
   return (bw_u32)(k + 1) * quarter + (top & (quarter - 1)); /* UNDER, then NAMES */
 }
-/* The quarter's bits for `labels` labels set at load: at least 64 per label, so that fewer
- * than 2% of an UNDER or NAMES quarter's bits are set. */
-static inline bw_u32 bw_hint_quarter_for(bw_u64 labels) {
-  bw_u32 quarter = BW_HINT_QUARTER;
-  while (quarter < BW_HINT_QUARTER_MAX && quarter < labels * 64)
-    quarter *= 2;
-  return quarter;
-}
-/* The bit of bw_self_hint (shared by every policy) for (dev, ino). */
-static inline bw_u32 bw_self_hint_bit(bw_u32 dev, bw_u64 ino) {
-  return bw_ident_hint(dev, ino, BW_IDENT_SELF, BW_SELF_HINT_QUARTER);
+/* The bit of bw_hint for (dev, ino, kind). */
+static inline bw_u32 bw_hint_bit(bw_u32 dev, bw_u64 ino, bw_u64 kind) {
+  return bw_ident_hint(dev, ino, kind, BW_HINT_QUARTER);
 }
 static inline bw_u64 bw_ident_hint_kind(bw_u64 name) {
   return name >> 63 ? BW_HINT_NAMES : name;

@@ -44,8 +44,7 @@ BW_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 w
 }
 
 /* The strings of need bits `mask` are taken as their object alone (1) or in full (0): a
- * string an earlier policy built for this event is extracted again as its object only, so
- * this policy works out its own identity facts (from its own hints) while the string stays. */
+ * record takes every string in full. */
 BW_API void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only) {
 #pragma unroll
   for (int i = 0; i < BW_STR_SLOTS; i++)

@@ -1,5 +1,5 @@
 /* The object a path or file names (dentry, dev, inode; the real file under overlayfs) and its
- * identity facts: which of its inode, directory and ancestors have hints in bw_m_hint, and what
+ * identity facts: which of its inode, directory and ancestors have hints in bw_hint, and what
  * it means in an identity group (bw_m_ident). Path extraction, matching and learning use it. */
 #ifndef BULWARK_BW_OBJECT_H
 #define BULWARK_BW_OBJECT_H
@@ -51,7 +51,7 @@ static __always_inline int ident_used(void) {
   return bw_policy_info(BW_INFO_IDENT_EXACT) || bw_policy_info(BW_INFO_IDENT_PREFIX);
 }
 
-/* Identity facts (bw_match.h: bw_m_ident, bw_m_hint). A path test on an identity group decides on the object: its own labels, its name in its
+/* Identity facts (bw_match.h: bw_m_ident, bw_hint). A path test on an identity group decides on the object: its own labels, its name in its
  * parent directory (exact), its ancestors up to the root of its filesystem (prefix). None of
  * this depends on the process's root, mount namespace or bind mounts. What the object has is
  * worked out once (struct bw_facts: which of its inode, directory and ancestors have hints),
@@ -62,10 +62,10 @@ static __always_inline struct bw_match_val *ident_val(__u32 group, __u32 dev, __
 }
 
 static __always_inline __u64 *hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 *bit) {
-  __u32 b = bw_ident_hint(dev, ino, kind, bw_cfg_hint_quarter);
+  __u32 b = bw_hint_bit(dev, ino, kind);
   __u32 w = b >> 6;
   *bit = 1ull << (b & 63);
-  return bpf_map_lookup_elem(&bw_m_hint, &w);
+  return bpf_map_lookup_elem(&bw_hint, &w);
 }
 
 /* 1 when (dev, ino, kind) may have a label in some group. */
@@ -80,15 +80,11 @@ static __always_inline void bits_set(__u64 *w, __u64 bit) {
     __sync_fetch_and_or(w, bit);
 }
 
-/* Set before the label it stands for is written. A SELF label also sets its bit in
- * bw_self_hint, which the path_unlink dispatcher reads for every policy of its lane. */
+/* Set before the label it stands for is written. Every policy and the path_unlink
+ * dispatcher (SELF bits) read the same map. */
 static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
   __u64 bit;
   bits_set(hint_word(dev, ino, kind, &bit), bit);
-  if (kind == BW_IDENT_SELF) {
-    __u32 b = bw_self_hint_bit(dev, ino), w = b >> 6;
-    bits_set(bpf_map_lookup_elem(&bw_self_hint, &w), 1ull << (b & 63));
-  }
 }
 
 static __always_inline void val_add(struct bw_match_val *into, struct bw_match_val *v) {

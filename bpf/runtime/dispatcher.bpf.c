@@ -22,7 +22,7 @@
  * forget the labels of an inode whose last link goes away. The path_unlink dispatcher skips its
  * lane when no program of the chain decides anything (bw_unlink_quiet, set by the runtime
  * with each prog-array entry) and the inode cannot have a label to forget (not its last link,
- * or its bit in bw_self_hint, set before any policy writes a SELF label, is clear).
+ * or its SELF bit in bw_hint, set before any policy writes a SELF label, is clear).
  *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
@@ -84,8 +84,8 @@ static __always_inline int bw_unlink_unlabelled(void *ctx)
 	struct inode *inode = dentry->d_inode;
 	if (!inode || inode->i_nlink != 1)
 		return 1;
-	__u32 b = bw_self_hint_bit(inode->i_sb->s_dev, inode->i_ino), w = b >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&bw_self_hint, &w);
+	__u32 b = bw_hint_bit(inode->i_sb->s_dev, inode->i_ino, BW_IDENT_SELF), w = b >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&bw_hint, &w);
 	return bits && !(*bits & (1ull << (b & 63)));
 }
 

@@ -133,9 +133,9 @@ __u32 bw_slot(void);
  *   static __always_inline void extract(struct bw_event *ev, __u64 need, args...)
  * that fills the hook's own fields selected by the need mask `need` (BW_WANT) from the
  * program's arguments `args`. A field no policy before this one on the event filled in full
- * (ev->filled) is filled; an integer or address that was is kept, and a string that was is kept
- * with only its object extracted again (this policy's identity facts). A string this policy
- * takes as its object alone (lazy) does not count as built in full. Steps, in order:
+ * (ev->filled) is filled; one that was is kept as it is, with its object and that object's
+ * identity facts (the same for every policy: bw_hint). A string this policy takes as its
+ * object alone (lazy) does not count as built in full. Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
  *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
  *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;
@@ -149,23 +149,16 @@ __u32 bw_slot(void);
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
 #define BW_NEED_STRS (((1ull << BW_STR_SLOTS) - 1) << BW_KINDBASE_STR)
-/* Fills the fields `want` (a constant: the verifier sees the branches main code has). An
- * integer or address an earlier policy filled for this event (ev->filled) is kept as it is; a
- * string it built is extracted as its object alone: the object and this policy's identity
- * facts, not the string again. */
+/* Fills the fields `want` (a constant: the verifier sees the branches main code has) that no
+ * earlier policy filled for this event (ev->filled). */
 #define BW_FILL(ev, want, lazy, extract, ...)                                                      \
   ({                                                                                               \
-    __u64 __again = (want) & (ev)->filled & BW_NEED_STRS;                                          \
-    __u64 __fill = (want) & ~((ev)->filled & ~BW_NEED_STRS);                                       \
-    if (__again)                                                                                   \
-      bw_objects_only(ev, __again, 1);                                                             \
+    __u64 __fill = (want) & ~(ev)->filled;                                                         \
     if (__fill) {                                                                                  \
       bw_fill_common(ev, __fill);                                                                  \
       extract(ev, __fill, ##__VA_ARGS__);                                                          \
     }                                                                                              \
     (ev)->filled |= (want) & ~(lazy);                                                              \
-    if (__again)                                                                                   \
-      bw_objects_only(ev, __again & ~(lazy), 0);                                                   \
   })
 #define BW_DECIDE(id, ev, extract, ...)                                                            \
   ({                                                                                               \

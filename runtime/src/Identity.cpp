@@ -349,7 +349,6 @@ IdentityPlan planIdentity(const Bundle &b) {
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }
   }
-  plan.hintQuarter = bw_hint_quarter_for(plan.labels.size());
   return plan;
 }
 
@@ -379,56 +378,46 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
   keys.reserve(plan.labels.size());
   for (const auto &l : plan.labels)
     keys.push_back(l.key);
-  writeHintsOf(keys, mapFd(obj, abi::MapId::m_hint), selfHintFd(obj));
+  writeHintsOf(keys, hintFd(obj));
 }
 
 } // namespace bulwark::rt
 
 namespace bulwark::rt {
 
-// The bits in a quarter of bw_m_hint (fd `hint`), which the load sized quarter/16 words.
-static uint32_t hintQuarterOf(int hint) {
-  auto info = hint >= 0 ? mapInfo(hint) : std::nullopt;
-  uint32_t quarter = info ? info->maxEntries * 16 : 0;
-  if (quarter < BW_HINT_QUARTER || quarter > BW_HINT_QUARTER_MAX || !std::has_single_bit(quarter))
-    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
-                                     std::to_string(BW_HINT_WORDS) + " to " +
-                                     std::to_string(BW_HINT_QUARTER_MAX / 16) + " words, a power of two");
-  return quarter;
-}
-
-// bw_self_hint (fd `fd`) has bit `b` of every SELF label of `labels` set. An object without
-// it (fd -1: labels of its executable scope only) has no program that forgets a label at unlink.
-static void writeSelfHints(const std::vector<bw_ident_key> &labels, int fd) {
-  if (fd < 0)
+// Sets the bit of every label of `labels` in bw_hint (fd `fd`). An object without it (fd -1)
+// has no program that reads a hint.
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int fd) {
+  if (labels.empty() || fd < 0)
     return;
   auto info = mapInfo(fd);
-  if (!info || info->maxEntries != BW_SELF_HINT_WORDS)
-    throw Error(Exit::BadBundle, "the shared map bw_self_hint is not an array of " +
-                                     std::to_string(BW_SELF_HINT_WORDS) + " words");
-  size_t bytes = size_t(BW_SELF_HINT_WORDS) * sizeof(uint64_t);
+  if (!info || info->maxEntries != BW_HINT_WORDS)
+    throw Error(Exit::BadBundle, "the shared map bw_hint is not an array of " + std::to_string(BW_HINT_WORDS) +
+                                     " words");
+  size_t bytes = size_t(BW_HINT_WORDS) * sizeof(uint64_t);
   void *mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (mem == MAP_FAILED)
-    throw Error(Exit::Failed, "cannot map bw_self_hint: " + errnoText(errno));
+    throw Error(Exit::Failed, "cannot map bw_hint: " + errnoText(errno));
   auto *words = static_cast<uint64_t *>(mem);
-  for (const auto &ik : labels)
-    if (ik.ino != 0 && ik.name == BW_IDENT_SELF) {
-      uint32_t b = bw_self_hint_bit(ik.dev, ik.ino);
-      __atomic_fetch_or(&words[b >> 6], 1ull << (b & 63), __ATOMIC_SEQ_CST);
-    }
+  for (const auto &ik : labels) {
+    if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
+      continue;
+    uint32_t b = bw_hint_bit(ik.dev, ik.ino, bw_ident_hint_kind(ik.name));
+    __atomic_fetch_or(&words[b >> 6], 1ull << (b & 63), __ATOMIC_SEQ_CST);
+  }
   ::munmap(mem, bytes);
 }
 
-int selfHintFd(bpf_object *obj) {
-  bpf_map *m = bpf_object__find_map_by_name(obj, "bw_self_hint");
+int hintFd(bpf_object *obj) {
+  bpf_map *m = bpf_object__find_map_by_name(obj, "bw_hint");
   return m ? bpf_map__fd(m) : -1;
 }
 
 void writeObjectHints(bpf_object *obj) {
-  writeHints(mapFd(obj, abi::MapId::m_ident), mapFd(obj, abi::MapId::m_hint), selfHintFd(obj));
+  writeHints(mapFd(obj, abi::MapId::m_ident), hintFd(obj));
 }
 
-void writeHints(int ident, int hint, int selfHint) {
+void writeHints(int ident, int hint) {
   if (ident < 0)
     return;
   std::vector<bw_ident_key> keys;
@@ -437,24 +426,7 @@ void writeHints(int ident, int hint, int selfHint) {
     std::memcpy(&ik, k.data(), sizeof ik);
     keys.push_back(ik);
   }
-  writeHintsOf(keys, hint, selfHint);
-}
-
-void writeHintsOf(const std::vector<bw_ident_key> &labels, int hint, int selfHint) {
-  if (labels.empty())
-    return;
-  writeSelfHints(labels, selfHint);
-  uint32_t quarter = hintQuarterOf(hint);
-  std::vector<uint64_t> words(quarter / 16);
-  for (const auto &ik : labels) {
-    if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
-      continue;
-    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), quarter);
-    words[b >> 6] |= 1ull << (b & 63);
-  }
-  for (uint32_t i = 0; i < words.size(); ++i)
-    if (words[i] && bpf_map_update_elem(hint, &i, &words[i], BPF_ANY) != 0)
-      throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
+  writeHintsOf(keys, hint);
 }
 
 } // namespace bulwark::rt

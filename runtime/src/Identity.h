@@ -33,7 +33,6 @@ struct IdentityPlan {
   uint32_t mounts = 0, hardLinks = 0;         // found below the prefix directories
   bool scanCut = false;                       // the hard-link scan stopped at its budget
   uint32_t carried = 0;                       // learned labels kept from the replaced version
-  uint32_t hintQuarter = BW_HINT_QUARTER;     // bits in a quarter of bw_m_hint, by the labels (bw_match.h)
   // Bit i: identity group i (manifest order) names a path with no object at load (an exact
   // path whose directory, or a prefix directory, does not exist): its rules still read the
   // path string, which may only add denials. Other groups decide on objects alone.
@@ -61,18 +60,18 @@ void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_H
 // unprotected file).
 void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
 
-// Sets the bit of bw_m_hint (bw_match.h) of every label in the loaded object's bw_m_ident
-// (seedIdentity does; again after carrying learned labels, before the object enforces);
-// throws Error on a map failure.
+// Sets the bit in the shared bw_hint (bw_match.h) of every label in the loaded object's
+// bw_m_ident (seedIdentity does; again after carrying learned labels, before the object
+// enforces); throws Error on a map failure.
 void writeObjectHints(bpf_object *obj);
-// The fd of the shared bw_self_hint a loaded object reuses; -1 when it declares none.
-int selfHintFd(bpf_object *obj);
-// The same for the maps of a pinned generation (`switch` carries labels into a staged one).
-void writeHints(int identFd, int hintFd, int selfHintFd);
-// Sets the bits of `labels` in bw_m_hint (fd `hintFd`), and those of SELF labels in the
-// shared bw_self_hint (fd `selfHintFd`), by atomic ORs on its mapping: the programs of every
-// loaded policy set bits there too (-1: an object with no program that forgets labels).
-void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd, int selfHintFd);
+// The fd of the shared bw_hint a loaded object reuses; -1 when it declares none.
+int hintFd(bpf_object *obj);
+// The same for the labels of a pinned generation (`switch` carries labels into a staged one).
+void writeHints(int identFd, int hintFd);
+// Sets the bits of `labels` in the shared bw_hint (fd `hintFd`) by atomic ORs on its mapping:
+// the programs of every loaded policy set bits there too. An object without the map (-1)
+// reads no hint: its only labels are its executable scope's, looked up without one.
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
 struct IdentityMaps {

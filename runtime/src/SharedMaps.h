@@ -54,7 +54,7 @@ public:
   bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
   MapChain chain(const Hook &h) { return MapChain(next(h), nextMapName(h)); }
   // -1 when no object declared it yet (then no dispatcher reads it).
-  int selfHint() { return exists(pins_.sharedMap("bw_self_hint")) ? open(selfHintFd_, "bw_self_hint") : -1; }
+  int hint() { return exists(pins_.sharedMap("bw_hint")) ? open(hintFd_, "bw_hint") : -1; }
   // bw_progs_<H>[index] = program `fd`. On path_unlink, bw_unlink_quiet[index] also says
   // whether it decides nothing (it only forgets labels, or passes through); the mark is
   // cleared first, so it never stands for a program that decides.
@@ -92,7 +92,7 @@ private:
     return fd.get();
   }
   const PinLayout &pins_;
-  Fd genFd_, slotModeFd_, unlinkQuietFd_, selfHintFd_;
+  Fd genFd_, slotModeFd_, unlinkQuietFd_, hintFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };
 

@@ -44,9 +44,9 @@ TEST(Object, MapsAreDeclaredAsTheContractSays) {
     shared++;
   }
   EXPECT_GE(shared, 4u);
-  // A policy with identity groups sets SELF hints in the shared bitmap the runtime maps.
-  ASSERT_TRUE(s.maps.count("bw_self_hint"));
-  EXPECT_EQ(s.maps["bw_self_hint"].flags, uint32_t(BPF_F_MMAPABLE));
+  // A policy with identity groups reads and sets hints in the shared bitmap the runtime maps.
+  ASSERT_TRUE(s.maps.count("bw_hint"));
+  EXPECT_EQ(s.maps["bw_hint"].flags, uint32_t(BPF_F_MMAPABLE));
   for (const auto &[name, m] : s.maps) {
     const bulwark::abi::MapSpec *spec = bulwark::abi::findMap(name);
     if (!spec)
@@ -90,7 +90,7 @@ TEST(Object, FileOpenThinSlice) {
   EXPECT_GT(s.programInsns["bw_file_open"], 50u);
   // per-policy maps used by this policy, the shared maps of the hook, nothing else
   for (const char *m : {"bw_scratch", "bw_tmp", "bw_recbuf", "bw_counters", "bw_m_exact",
-                        "bw_m_prefix", "bw_m_ident", "bw_m_hint", "bw_state", "bw_gen", "bw_events", "bw_progs_FILE_OPEN",
+                        "bw_m_prefix", "bw_m_ident", "bw_hint", "bw_state", "bw_gen", "bw_events", "bw_progs_FILE_OPEN",
                         "bw_next_FILE_OPEN"})
     EXPECT_TRUE(s.maps.count(m)) << m;
   for (const char *m : {"bw_m_suffix", "bw_m_cidr", "bw_m_dfa", "bw_m_int"})
@@ -125,9 +125,9 @@ std::vector<Case> loweringCases() {
     manyUids.emplace_back(int64_t(1000 + i));
   return {
       {"exact", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/a", "/b"}))).build(),
-       {"bw_m_exact", "bw_m_ident", "bw_m_hint"}, true},
+       {"bw_m_exact", "bw_m_ident", "bw_hint"}, true},
       {"prefix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"}))).build(),
-       {"bw_m_prefix", "bw_m_ident", "bw_m_hint"}, true},
+       {"bw_m_prefix", "bw_m_ident", "bw_hint"}, true},
       {"comm", PolicyBuilder().rule("r", FO, cTest(FO, "process.comm", TestOp::Eq, strs({"cat"}))).build(),
        {"bw_m_exact"}},
       {"suffix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Suffix, strs({".so"}))).build(),
@@ -147,7 +147,7 @@ std::vector<Case> loweringCases() {
 
 TEST(Object, EachLoweringEmitsItsMaps) {
   const std::vector<std::string> all = {"bw_m_prefix", "bw_m_suffix", "bw_m_dfa",
-                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int", "bw_m_ident", "bw_m_hint"};
+                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int", "bw_m_ident", "bw_hint"};
   for (auto &c : loweringCases()) {
     auto r = bulwark::backend::compileBundle(c.policy);
     ASSERT_TRUE(r) << c.name << ": " << r.errors[0].message;

@@ -97,13 +97,13 @@ protected:
     ::close(fd);
     return n;
   }
-  // The bit of `path`'s inode in the shared bw_self_hint.
-  bool SelfHinted(const std::string &path) {
+  // The bit of `path`'s inode, of `kind`, in the shared bw_hint.
+  bool Hinted(const std::string &path, uint64_t kind = BW_IDENT_SELF) {
     struct stat st {};
     EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
     uint32_t dev = (major(st.st_dev) << 20) | minor(st.st_dev);
-    uint32_t b = bw_self_hint_bit(dev, st.st_ino), w = b >> 6;
-    int fd = bpf_obj_get((root.path() + "/shared/bw_self_hint").c_str());
+    uint32_t b = bw_hint_bit(dev, st.st_ino, kind), w = b >> 6;
+    int fd = bpf_obj_get((root.path() + "/shared/bw_hint").c_str());
     EXPECT_GE(fd, 0);
     uint64_t word = 0;
     EXPECT_EQ(bpf_map_lookup_elem(fd, &w, &word), 0);
@@ -209,11 +209,10 @@ TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
   EXPECT_EQ(guest::UnlinkErrno(chain + "/f"), 0);
 }
 
-// A policy listing more directories than the smallest hint map is sized for: the runtime
-// grows bw_m_hint and tells the programs its size, and both place every hint alike. A file
-// below a listed directory is denied, also after that directory moved elsewhere; a file
-// beside them is not.
-TEST_F(Identity, ListedDirectoriesBeyondTheSmallestHintMap) {
+// A policy listing many directories: the runtime sets each one's bit in the shared bw_hint
+// where the programs look for it. A file below a listed directory is denied, also after that
+// directory moved elsewhere; a file beside them is not.
+TEST_F(Identity, ManyListedDirectoriesAreHintedWhereTheProgramsLook) {
   for (int i = 0; i < BULWARK_MANY_PREFIXES; ++i)
     std::filesystem::create_directories(kManyDir + "/d" + std::to_string(i));
   std::filesystem::create_directories(kManyDir + "/other");
@@ -221,17 +220,15 @@ TEST_F(Identity, ListedDirectoriesBeyondTheSmallestHintMap) {
     guest::WriteFile(kManyDir + f, "data");
   auto r = Bulwark(root, {"load", GuestFile("rt-many-prefixes.bwb")});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  int fd = -1;
-  for (const char *gen : {"gen0", "gen1"})
-    if (fd < 0)
-      fd = bpf_obj_get((root.path() + "/rt_many_prefixes/" + gen + "/bw_m_hint").c_str());
-  ASSERT_GE(fd, 0) << "no pinned bw_m_hint";
+  int fd = bpf_obj_get((root.path() + "/shared/bw_hint").c_str());
+  ASSERT_GE(fd, 0) << "no pinned bw_hint";
   bpf_map_info info{};
   uint32_t len = sizeof info;
   ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
   ::close(fd);
-  EXPECT_EQ(info.max_entries, bw_hint_quarter_for(BULWARK_MANY_PREFIXES) / 16);
-  EXPECT_GT(info.max_entries, BW_HINT_WORDS);
+  EXPECT_EQ(info.max_entries, BW_HINT_WORDS);
+  for (const char *d : {"/d0", "/d777", "/d1099"})
+    EXPECT_TRUE(Hinted(kManyDir + d, BW_IDENT_UNDER)) << d;
   for (const char *f : {"/d0/f", "/d777/f", "/d1099/f"})
     EXPECT_EQ(guest::OpenErrno(kManyDir + f), EPERM) << f;
   EXPECT_EQ(guest::OpenErrno(kManyDir + "/other/f"), 0);
@@ -332,8 +329,8 @@ TEST_F(Identity, LaneWithoutUnlinkRulesStillForgetsLabelledInodes) {
   int seeded = IdentityEntries(policy);
   ASSERT_EQ(seeded, 3);  // secret, target, bin/busybox
   EXPECT_EQ(QuietUnlinkPrograms(), 1) << "the policy's path_unlink program decides nothing";
-  EXPECT_TRUE(SelfHinted(kDir + "/target")) << "the runtime hints what it labels at load";
-  EXPECT_FALSE(SelfHinted(kDir + "/plain"));
+  EXPECT_TRUE(Hinted(kDir + "/target")) << "the runtime hints what it labels at load";
+  EXPECT_FALSE(Hinted(kDir + "/plain"));
   // a label set at load: kept while a link remains, forgotten with the last
   Link(kDir + "/target", kDir + "/out/target-alias");
   ASSERT_EQ(::unlink((kDir + "/target").c_str()), 0);
@@ -344,7 +341,7 @@ TEST_F(Identity, LaneWithoutUnlinkRulesStillForgetsLabelledInodes) {
   // a label a program learned (a link out of the vault) sets its shared bit too
   Link(kDir + "/vault/tmp", kDir + "/out/tmp-alias");
   EXPECT_EQ(IdentityEntries(policy), seeded);
-  EXPECT_TRUE(SelfHinted(kDir + "/out/tmp-alias"));
+  EXPECT_TRUE(Hinted(kDir + "/out/tmp-alias"));
   ASSERT_EQ(::unlink((kDir + "/vault/tmp").c_str()), 0);
   EXPECT_EQ(guest::OpenErrno(kDir + "/out/tmp-alias"), EPERM);
   ASSERT_EQ(::unlink((kDir + "/out/tmp-alias").c_str()), 0);
