@@ -40,15 +40,9 @@ std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &po
   if (img != low.maps.end()) {
     if (img->second.keySize != e.keySize || img->second.valueSize != e.valueSize)
       return "map " + e.name + " image layout does not match the template";
-    e.entries = static_cast<uint32_t>(img->second.entries.size());
+    e.entries = static_cast<uint32_t>(img->second.size());
     e.data = "maps/" + e.name + ".bin";
-    std::vector<uint8_t> bytes;
-    bytes.reserve(size_t(e.entries) * (e.keySize + e.valueSize));
-    for (const auto &[k, v] : img->second.entries) {
-      bytes.insert(bytes.end(), k.begin(), k.end());
-      bytes.insert(bytes.end(), v.begin(), v.end());
-    }
-    b.mapData[e.data] = std::move(bytes);
+    b.mapData[e.data] = img->second.bytes;
   }
   switch (spec.size) {
   case abi::MapSize::CPUS:

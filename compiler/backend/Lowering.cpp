@@ -714,49 +714,68 @@ private:
   // out.maps: the DFA arrays (entries in index order) and the hash and LPM maps (sorted by
   // key bytes); a map over the entry limit is reported.
   void addMapImages(MapEntries &maps, const DfaTables &dfas) {
-    std::map<std::string, std::vector<std::pair<Bytes, Bytes>>> arrays;
-    auto &words = arrays[mapName(abi::MapId::m_dfa)];  // ~900,000 entries for 10,000 globs
-    words.reserve(dfas.words.size());
+    std::map<std::string, MapImage> images;
+    MapImage &words = images[mapName(abi::MapId::m_dfa)];  // ~900,000 entries for 10,000 globs
+    words.keySize = words.valueSize = 4;
+    words.bytes.reserve(dfas.words.size() * 8);
     for (size_t i = 0; i < dfas.words.size(); ++i) {
-      Bytes k, v;
-      k.reserve(4);
-      v.reserve(4);
-      putLe(k, i, 4);
-      putLe(v, dfas.words[i], 4);
-      words.emplace_back(std::move(k), std::move(v));
+      putLe(words.bytes, i, 4);
+      putLe(words.bytes, dfas.words[i], 4);
     }
-    auto &acc = arrays[mapName(abi::MapId::m_dfa_acc)];
-    acc.reserve(dfas.acc.size());
+    MapImage &acc = images[mapName(abi::MapId::m_dfa_acc)];
+    acc.keySize = 4;
+    acc.valueSize = kValSize;
     for (size_t i = 0; i < dfas.acc.size(); ++i) {
-      Bytes k;
-      k.reserve(4);
-      putLe(k, i, 4);
-      acc.emplace_back(std::move(k), valBytes(dfas.acc[i]));
+      putLe(acc.bytes, i, 4);
+      Bytes v = valBytes(dfas.acc[i]);
+      acc.bytes.insert(acc.bytes.end(), v.begin(), v.end());
     }
     out.dfaWords = static_cast<uint32_t>(dfas.words.size());
     out.dfaAccEntries = static_cast<uint32_t>(dfas.acc.size());
     for (auto &[name, entries] : maps)
       for (auto &[k, v] : entries)
-        arrays[name].emplace_back(k, v);
-    for (auto &[name, entries] : arrays) {
-      if (entries.empty())
+        images[name].add(k, v);
+    for (auto &[name, img] : images) {
+      if (img.bytes.empty())
         continue;
-      MapImage img;
       img.name = name;
-      img.keySize = static_cast<uint32_t>(entries.begin()->first.size());
-      img.valueSize = static_cast<uint32_t>(entries.begin()->second.size());
-      img.entries = std::move(entries);
-      if (img.entries.size() > limits.maxMapEntries)
+      if (img.size() > limits.maxMapEntries)
         error(BackendError::Kind::Budget, policy.loc,
-              "map " + name + " would hold " + std::to_string(img.entries.size()) + " entries (limit " +
+              "map " + name + " would hold " + std::to_string(img.size()) + " entries (limit " +
                   std::to_string(limits.maxMapEntries) + ")");
       out.maps.emplace(name, std::move(img));
     }
-    (void)kValSize;
   }
 };
 
 } // namespace
+
+void MapImage::add(const std::vector<uint8_t> &key, const std::vector<uint8_t> &value) {
+  if (bytes.empty()) {
+    keySize = static_cast<uint32_t>(key.size());
+    valueSize = static_cast<uint32_t>(value.size());
+  }
+  bytes.insert(bytes.end(), key.begin(), key.end());
+  bytes.insert(bytes.end(), value.begin(), value.end());
+}
+
+std::span<const uint8_t> MapImage::key(size_t i) const {
+  if (i >= size())
+    throw std::out_of_range("map " + name + " has no entry " + std::to_string(i));
+  return {bytes.data() + i * (keySize + valueSize), keySize};
+}
+
+std::span<const uint8_t> MapImage::value(size_t i) const {
+  return {key(i).data() + keySize, valueSize};
+}
+
+std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> MapImage::entries() const {
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> out;
+  for (size_t i = 0; i < size(); ++i)
+    out.emplace_back(std::vector<uint8_t>(key(i).begin(), key(i).end()),
+                     std::vector<uint8_t>(value(i).begin(), value(i).end()));
+  return out;
+}
 
 std::vector<BackendError> lower(const ir::Policy &policy, const LoweringLimits &limits,
                                 Lowered &out) {

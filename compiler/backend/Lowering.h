@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -150,11 +151,20 @@ void gateGroups(LoweredHook &lh, const std::set<uint32_t> &direct);
 // address and integer sets that are not gated).
 void precheckHook(LoweredHook &lh, bool unconditional, const std::vector<Group> &groups);
 
-// Initial contents of one map: hash and LPM entries sorted by key bytes, arrays by index.
+// Initial contents of one map: hash and LPM entries sorted by key bytes, arrays by index. The
+// entries are kept as the bundle stores them, each key then its value, in one buffer: a glob
+// policy's automaton is about a million of them.
 struct MapImage {
   std::string name;
   uint32_t keySize = 0, valueSize = 0;
-  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
+  std::vector<uint8_t> bytes;
+  size_t size() const { return keySize + valueSize ? bytes.size() / (keySize + valueSize) : 0; }
+  void add(const std::vector<uint8_t> &key, const std::vector<uint8_t> &value);
+  // Entry i's key and value (i < size(), else std::out_of_range).
+  std::span<const uint8_t> key(size_t i) const;
+  std::span<const uint8_t> value(size_t i) const;
+  // The entries as (key, value) pairs, a copy (for tests and diagnostics).
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries() const;
 };
 
 struct Lowered {

@@ -5,6 +5,7 @@
 #include "DiagnosticRender.h"
 #include "ExitCodes.h"
 #include "Formatter.h"
+#include "HugeHeap.h"
 #include "LineDiff.h"
 #include "ModuleLoader.h"
 #include "Parser.h"
@@ -317,6 +318,9 @@ int run(int argc, char **argv) {
 } // namespace bulwark
 
 int main(int argc, char **argv) {
+  // compile and test build large automata and LLVM modules: their heap in huge pages
+  if (argc > 1 && (std::string_view(argv[1]) == "compile" || std::string_view(argv[1]) == "test"))
+    bulwark::preferHugePages(argv);
   try {
     return bulwark::run(argc, argv);
   } catch (const std::exception &e) {

@@ -68,9 +68,9 @@ TEST(Lowering, ExactStringsOneGroupMinWord) {
   EXPECT_EQ(m.keySize, 16u);
   EXPECT_EQ(m.valueSize, 40u);
   // an identity group: each string twice, the view's value and the object's full value
-  ASSERT_EQ(m.entries.size(), 6u);
+  ASSERT_EQ(m.entries().size(), 6u);
   std::map<uint64_t, uint32_t> view, full;
-  for (const auto &[k, v] : m.entries) {
+  for (const auto &[k, v] : m.entries()) {
     EXPECT_EQ(u32(k, 4), 2u);
     if (u32(k, 0) == low.groups[0].id)
       view[u64(k, 8)] = u32(v, 0);
@@ -100,7 +100,7 @@ TEST(Lowering, ViewValuesKeepOnlyStrictAtoms) {
   auto low = lowerOk(p);
   ASSERT_EQ(low.identity.size(), 2u);
   std::map<uint32_t, uint64_t> viewAtoms, fullAtoms;  // group -> atom bits
-  for (const auto &[k, v] : low.maps.at("bw_m_exact").entries) {
+  for (const auto &[k, v] : low.maps.at("bw_m_exact").entries()) {
     uint32_t g = u32(k, 0);
     (g & BW_GROUP_IDENT_VAL ? fullAtoms[g & ~BW_GROUP_IDENT_VAL] : viewAtoms[g]) = u64(v, 8);
   }
@@ -122,7 +122,7 @@ TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
   const auto &m = low.maps.at("bw_m_prefix");
   EXPECT_EQ(m.keySize, 260u);
   std::map<std::string, uint32_t> best, view;
-  for (const auto &[k, v] : m.entries) {
+  for (const auto &[k, v] : m.entries()) {
     uint32_t g = uint32_t(k[4]) << 24 | k[5] << 16 | k[6] << 8 | k[7];
     if (g == (low.groups[0].id | BW_GROUP_IDENT_VAL))
       best[lpmString(k)] = u32(v, 0);
@@ -138,8 +138,9 @@ TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
   EXPECT_EQ(view["/a/b/"], be::decisionWord(1, Action::Deny));  // the audit rule is not the view's
   // An object whose ancestors cannot all be read takes every deny of the group.
   const auto &ident = low.maps.at("bw_m_ident");
-  ASSERT_EQ(ident.entries.size(), 1u);
-  const auto &[ik, iv] = ident.entries[0];
+  ASSERT_EQ(ident.entries().size(), 1u);
+  auto identEntries = ident.entries();
+  const auto &[ik, iv] = identEntries[0];
   EXPECT_EQ(u32(ik, 0), low.groups[0].id);
   EXPECT_EQ(u64(ik, 16), BW_IDENT_INCOMPLETE);
   EXPECT_EQ(u32(iv, 0), be::decisionWord(1, Action::Deny));
@@ -150,7 +151,7 @@ TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
                 .rule("deep", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/b/"})))
                 .build();
   auto low2 = lowerOk(p2);
-  for (const auto &[k, v] : low2.maps.at("bw_m_prefix").entries)
+  for (const auto &[k, v] : low2.maps.at("bw_m_prefix").entries())
     EXPECT_EQ(u32(v, 0), be::decisionWord(0, Action::Deny)) << lpmString(k);
 }
 
@@ -159,7 +160,7 @@ TEST(Lowering, SuffixKeysAreReversed) {
   auto low = lowerOk(p);
   ASSERT_EQ(low.groups[0].kind, be::GroupKind::Suffix);
   std::set<std::string> keys;
-  for (const auto &[k, v] : low.maps.at("bw_m_suffix").entries)
+  for (const auto &[k, v] : low.maps.at("bw_m_suffix").entries())
     keys.insert(lpmString(k));
   EXPECT_EQ(keys, (std::set<std::string>{"yek.", "mep."}));
   EXPECT_FALSE(low.maps.count("bw_m_prefix"));
@@ -177,9 +178,9 @@ TEST(Lowering, GlobGroupIsOneDfa) {
   EXPECT_EQ(g.dfaBase, 0u);
   EXPECT_GT(g.dfaStates, 5u);
   const auto &d = low.maps.at("bw_m_dfa");
-  uint32_t ncls = u32(d.entries[0].second, 0);
-  EXPECT_EQ(d.entries.size(), 2u + 256u + g.dfaStates * ncls);
-  EXPECT_EQ(low.maps.at("bw_m_dfa_acc").entries.size(), g.dfaStates);
+  uint32_t ncls = u32(d.entries()[0].second, 0);
+  EXPECT_EQ(d.entries().size(), 2u + 256u + g.dfaStates * ncls);
+  EXPECT_EQ(low.maps.at("bw_m_dfa_acc").entries().size(), g.dfaStates);
 }
 
 TEST(Lowering, CidrV4MappedAndPrecomputed) {
@@ -193,12 +194,12 @@ TEST(Lowering, CidrV4MappedAndPrecomputed) {
   const auto &m = low.maps.at("bw_m_cidr");
   EXPECT_EQ(m.keySize, 24u);
   std::map<uint32_t, uint32_t> bestByLen;
-  for (const auto &[k, v] : m.entries)
+  for (const auto &[k, v] : m.entries())
     bestByLen[u32(k, 0)] = u32(v, 0);
   EXPECT_EQ(bestByLen[32 + 128], be::decisionWord(0, Action::Audit));
   EXPECT_EQ(bestByLen[32 + 96 + 8], be::decisionWord(1, Action::Deny));
   EXPECT_EQ(bestByLen[32 + 16], be::decisionWord(1, Action::Deny));
-  for (const auto &[k, v] : m.entries)
+  for (const auto &[k, v] : m.entries())
     if (u32(k, 0) == 32 + 128) {
       EXPECT_EQ(k[8 + 10], 0xff);
       EXPECT_EQ(k[8 + 12], 10);
@@ -222,7 +223,7 @@ TEST(Lowering, IntsInlineOrHashed) {
   auto low2 = lowerOk(lots);
   ASSERT_EQ(low2.groups.size(), 1u);
   EXPECT_EQ(low2.groups[0].kind, be::GroupKind::IntSet);
-  EXPECT_EQ(low2.maps.at("bw_m_int").entries.size(), 10u);
+  EXPECT_EQ(low2.maps.at("bw_m_int").entries().size(), 10u);
 }
 
 TEST(Lowering, CompoundRulesGetAtomsNotRuleGrowth) {
@@ -236,7 +237,7 @@ TEST(Lowering, CompoundRulesGetAtomsNotRuleGrowth) {
   EXPECT_EQ(low.groups.size(), 2u);
   EXPECT_EQ(low.hooks[0].atoms, 100u);
   EXPECT_EQ(low.hooks[0].compounds.size(), 50u);
-  for (const auto &[k, v] : low.maps.at("bw_m_prefix").entries) {
+  for (const auto &[k, v] : low.maps.at("bw_m_prefix").entries()) {
     EXPECT_EQ(u32(v, 0), be::kNoRule);  // no single-test rule
     int bits = 0;
     for (int w = 0; w < 4; ++w)

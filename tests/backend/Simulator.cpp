@@ -33,9 +33,9 @@ void le(Bytes &b, uint64_t v, int n) {
 std::optional<MatchVal> exactLookup(const MapImage *m, const Bytes &key) {
   if (!m)
     return std::nullopt;
-  for (const auto &[k, v] : m->entries)
-    if (k == key)
-      return valOf(v);
+  for (size_t i = 0; i < m->size(); ++i)
+    if (std::ranges::equal(m->key(i), key))
+      return valOf(Bytes(m->value(i).begin(), m->value(i).end()));
   return std::nullopt;
 }
 
@@ -56,8 +56,10 @@ std::optional<MatchVal> lpmLookup(const MapImage *m, const Bytes &key) {
   uint32_t bestLen = 0;
   MatchVal tmp;
   std::vector<MatchVal> keep;
-  keep.reserve(m->entries.size());
-  for (const auto &[k, v] : m->entries) {
+  keep.reserve(m->size());
+  for (size_t i = 0; i < m->size(); ++i) {
+    auto k = m->key(i);
+    Bytes v(m->value(i).begin(), m->value(i).end());
     uint32_t plen;
     std::memcpy(&plen, k.data(), 4);
     if (plen > qlen || (best && plen < bestLen))
@@ -134,8 +136,8 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
     const MapImage *a = img(low, "bw_m_dfa_acc");
     auto word = [&](uint32_t i) {  // array entries are in index order; check the key too
       uint32_t v, k;
-      std::memcpy(&k, d->entries.at(i).first.data(), 4);
-      std::memcpy(&v, d->entries.at(i).second.data(), 4);
+      std::memcpy(&k, d->key(i).data(), 4);
+      std::memcpy(&v, d->value(i).data(), 4);
       return k == i ? v : 0xdeadbeefu;
     };
     uint32_t ncls = word(g.dfaBase), accBase = word(g.dfaBase + 1);
@@ -146,7 +148,7 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
         break;
     }
     if (st)
-      r = valOf(a->entries.at(accBase + st).second);
+      r = valOf(Bytes(a->value(accBase + st).begin(), a->value(accBase + st).end()));
     break;
   }
   }
