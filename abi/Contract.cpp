@@ -87,7 +87,7 @@ bool sharedByPolicies(std::string_view name) {
 }
 
 std::string_view sizeName(MapSize s) {
-  static constexpr std::string_view names[] = {"CPUS", "CPUS_SHARED", "RULES", "DATA", "LABELS", "ONE", "OBJECT", "AGG"};
+  static constexpr std::string_view names[] = {"CPUS", "CPUS_SHARED", "RULES", "DATA", "LABELS", "HINTS", "ONE", "OBJECT", "AGG"};
   return names[static_cast<size_t>(s)];
 }
 

@@ -15,7 +15,7 @@ extern "C" {
 namespace bulwark::abi {
 
 // How a map's max_entries is set at load (maps.def, SIZE).
-enum class MapSize { CPUS, CPUS_SHARED, RULES, DATA, LABELS, ONE, OBJECT, AGG };
+enum class MapSize { CPUS, CPUS_SHARED, RULES, DATA, LABELS, HINTS, ONE, OBJECT, AGG };
 
 enum class MapId : uint32_t {
 #define BW_MAP(id, type, flags, key, value, size, meaning) id,

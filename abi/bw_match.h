@@ -165,6 +165,23 @@ static inline bw_u32 bw_ident_hint(bw_u32 dev, bw_u64 ino, bw_u64 kind, bw_u32 q
 static inline bw_u32 bw_hint_bit(bw_u32 dev, bw_u64 ino, bw_u64 kind) {
   return bw_ident_hint(dev, ino, kind, BW_HINT_QUARTER);
 }
+/* bw_m_hint (per policy, the same layout): the bits of this policy's own labels only. The
+ * shared bits say which parts of an object to work out once per event; a policy looks up its
+ * groups' labels only where its own bit is set too, so another policy's labelled directories
+ * (a /tmp that one policy lists) cost it an array read, not a hash lookup per group. The
+ * runtime sizes it by the labels it sets at load (bw_policy_hint_quarter_for) and tells the
+ * programs its size in bw_cfg_hint_quarter. */
+#define BW_POLICY_HINT_QUARTER 65536u          /* the smallest map: 4 quarters of 2^16 bits, 32 KiB */
+#define BW_POLICY_HINT_QUARTER_MAX (1u << 22)  /* the largest: 2 MiB */
+#define BW_POLICY_HINT_WORDS (4u * BW_POLICY_HINT_QUARTER / 64u)
+/* The quarter's bits for `labels` labels set at load: at least 64 per label, so that fewer
+ * than 2% of an UNDER or NAMES quarter's bits are set. */
+static inline bw_u32 bw_policy_hint_quarter_for(bw_u64 labels) {
+  bw_u32 quarter = BW_POLICY_HINT_QUARTER;
+  while (quarter < BW_POLICY_HINT_QUARTER_MAX && quarter < labels * 64)
+    quarter *= 2;
+  return quarter;
+}
 static inline bw_u64 bw_ident_hint_kind(bw_u64 name) {
   return name >> 63 ? BW_HINT_NAMES : name;
 }

@@ -13,6 +13,7 @@
 #define BW_MAX_ENTRIES_RULES __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_DATA __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_LABELS __uint(max_entries, 1);
+#define BW_MAX_ENTRIES_HINTS __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_ONE __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_AGG __uint(max_entries, 1);
 #define BW_MAX_ENTRIES_OBJECT /* task storage: max_entries must stay 0 */

@@ -30,7 +30,9 @@ void printMaps() {
                 s(bulwark::abi::sizeName(m.size)).c_str(), cell(m.meaning).c_str());
   std::printf("\nSize rules: CPUS one entry per possible CPU; CPUS_SHARED the same, pinned by name under `shared/` and reused by every policy object; RULES one per rule plus the policy default; "
               "DATA the bundle's initial entries (at least 1); LABELS those plus the labels the runtime "
-              "sets at load plus room to learn; ONE a single entry; OBJECT as the object declares it (not in the manifest); AGG `BW_AGG_ENTRIES` "
+              "sets at load plus room to learn; HINTS `BW_POLICY_HINT_WORDS` when the policy has identity groups, "
+              "grown by the runtime to `bw_policy_hint_quarter_for` the labels it sets at load; "
+              "ONE a single entry; OBJECT as the object declares it (not in the manifest); AGG `BW_AGG_ENTRIES` "
               "(4,096), or what `bulwark load --top-entries` sets.\n\n");
 }
 

@@ -131,7 +131,7 @@ static __always_inline void ident_forget_last(struct inode *inode) {
   if (!inode || !bw_cfg_ident_count || inode->i_nlink != 1)
     return;
   struct forget_ctx c = {.dev = inode->i_sb->s_dev, .ino = inode->i_ino};
-  if (!hinted(c.dev, c.ino, BW_IDENT_SELF))
+  if (!own_hinted(c.dev, c.ino, BW_IDENT_SELF))
     return;
   bpf_loop(bw_cfg_ident_count, forget_step, &c, 0);
 }

@@ -68,10 +68,24 @@ static __always_inline __u64 *hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 
   return bpf_map_lookup_elem(&bw_hint, &w);
 }
 
-/* 1 when (dev, ino, kind) may have a label in some group. */
+/* 1 when (dev, ino, kind) may have a label in some group of some policy. */
 static __always_inline int hinted(__u32 dev, __u64 ino, __u64 kind) {
   __u64 bit;
   __u64 *w = hint_word(dev, ino, kind, &bit);
+  return !w || (*w & bit);
+}
+
+static __always_inline __u64 *own_hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 *bit) {
+  __u32 b = bw_ident_hint(dev, ino, kind, bw_cfg_hint_quarter);
+  __u32 w = b >> 6;
+  *bit = 1ull << (b & 63);
+  return bpf_map_lookup_elem(&bw_m_hint, &w);
+}
+
+/* 1 when (dev, ino, kind) may have a label in one of this policy's groups. */
+static __always_inline int own_hinted(__u32 dev, __u64 ino, __u64 kind) {
+  __u64 bit;
+  __u64 *w = own_hint_word(dev, ino, kind, &bit);
   return !w || (*w & bit);
 }
 
@@ -80,11 +94,12 @@ static __always_inline void bits_set(__u64 *w, __u64 bit) {
     __sync_fetch_and_or(w, bit);
 }
 
-/* Set before the label it stands for is written. Every policy and the path_unlink
- * dispatcher (SELF bits) read the same map. */
+/* Set before the label it stands for is written: the shared bit (every policy's facts and the
+ * path_unlink dispatcher read it) and this policy's own. */
 static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
   __u64 bit;
   bits_set(hint_word(dev, ino, kind, &bit), bit);
+  bits_set(own_hint_word(dev, ino, kind, &bit), bit);
 }
 
 static __always_inline void val_add(struct bw_match_val *into, struct bw_match_val *v) {
@@ -267,10 +282,10 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
                                       int prefix, struct bw_match_val *into) {
   into->best = BW_NO_RULE;
   __builtin_memset(into->atoms, 0, sizeof(into->atoms));
-  if (f->self)
+  if (f->self && own_hinted(dev, ino, BW_IDENT_SELF))
     val_add(into, ident_val(group, dev, ino, BW_IDENT_SELF));
   if (!prefix) {
-    if (f->dir)
+    if (f->dir && own_hinted(dev, f->dir, BW_HINT_NAMES))
       val_add(into, ident_val(group, dev, f->dir, f->name));
     return;
   }
@@ -283,7 +298,8 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
   for (int i = 0; i < BW_FACT_UNDER; i++) {
     if (i >= n)
       break;
-    val_add(into, ident_val(group, dev, f->under[i], BW_IDENT_UNDER));
+    if (own_hinted(dev, f->under[i], BW_IDENT_UNDER))
+      val_add(into, ident_val(group, dev, f->under[i], BW_IDENT_UNDER));
   }
   if (f->incomplete)
     val_add(into, ident_val(group, 0, 0, BW_IDENT_INCOMPLETE));

@@ -53,6 +53,7 @@ std::optional<std::string> addMap(const abi::MapSpec &spec, const ir::Policy &po
     e.maxEntries = labels ? e.entries + labels + (low.identity.empty() ? 0 : BW_IDENT_LEARN_SLACK)
                           : std::max<uint32_t>(1, e.entries);
     break;
+  case abi::MapSize::HINTS: e.maxEntries = labels ? BW_POLICY_HINT_WORDS : 1; break;
   case abi::MapSize::AGG: e.maxEntries = BW_AGG_ENTRIES; break;
   case abi::MapSize::ONE:
   case abi::MapSize::OBJECT: e.maxEntries = 1; break;

@@ -17,6 +17,7 @@ inline constexpr std::string_view kRodataInstance = abi::name(abi::RodataId::ins
 inline constexpr std::string_view kRodataLane = abi::name(abi::RodataId::lane);
 inline constexpr std::string_view kRodataViewGroups = abi::name(abi::RodataId::view_groups);
 inline constexpr std::string_view kRodataViewHead = abi::name(abi::RodataId::view_head);
+inline constexpr std::string_view kRodataHintQuarter = abi::name(abi::RodataId::hint_quarter);
 inline constexpr std::string_view kRodataViewMask = abi::name(abi::RodataId::view_mask);
 inline constexpr std::string_view kRodataModeOverride = abi::name(abi::RodataId::mode_override);
 inline constexpr std::string_view kRodataCgroupCount = abi::name(abi::RodataId::cgroup_count);

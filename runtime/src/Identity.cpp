@@ -349,6 +349,7 @@ IdentityPlan planIdentity(const Bundle &b) {
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }
   }
+  plan.hintQuarter = bw_policy_hint_quarter_for(plan.labels.size());
   return plan;
 }
 
@@ -378,17 +379,43 @@ void seedIdentity(bpf_object *obj, const IdentityPlan &plan) {
   keys.reserve(plan.labels.size());
   for (const auto &l : plan.labels)
     keys.push_back(l.key);
-  writeHintsOf(keys, hintFd(obj));
+  writeHintsOf(keys, mapFd(obj, abi::MapId::m_hint), hintFd(obj));
 }
 
 } // namespace bulwark::rt
 
 namespace bulwark::rt {
 
-// Sets the bit of every label of `labels` in bw_hint (fd `fd`). An object without it (fd -1)
-// has no program that reads a hint.
-void writeHintsOf(const std::vector<bw_ident_key> &labels, int fd) {
-  if (labels.empty() || fd < 0)
+// The bits in a quarter of bw_m_hint (fd `hint`), which the load sized quarter/16 words.
+static uint32_t hintQuarterOf(int hint) {
+  auto info = hint >= 0 ? mapInfo(hint) : std::nullopt;
+  uint32_t quarter = info ? info->maxEntries * 16 : 0;
+  if (quarter < BW_POLICY_HINT_QUARTER || quarter > BW_POLICY_HINT_QUARTER_MAX || !std::has_single_bit(quarter))
+    throw Error(Exit::BadBundle, "the bundle labels objects but its object has no bw_m_hint map of " +
+                                     std::to_string(BW_POLICY_HINT_WORDS) + " to " +
+                                     std::to_string(BW_POLICY_HINT_QUARTER_MAX / 16) + " words, a power of two");
+  return quarter;
+}
+
+// The bits of `labels` in the policy's own bw_m_hint (fd `hint`).
+static void writeOwnHints(const std::vector<bw_ident_key> &labels, int hint) {
+  uint32_t quarter = hintQuarterOf(hint);
+  std::vector<uint64_t> words(quarter / 16);
+  for (const auto &ik : labels) {
+    if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
+      continue;
+    uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), quarter);
+    words[b >> 6] |= 1ull << (b & 63);
+  }
+  for (uint32_t i = 0; i < words.size(); ++i)
+    if (words[i] && bpf_map_update_elem(hint, &i, &words[i], BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
+}
+
+// The bit of every label of `labels` in the shared bw_hint (fd `fd`). An object without it
+// (fd -1) has no program that reads a hint.
+static void writeSharedHints(const std::vector<bw_ident_key> &labels, int fd) {
+  if (fd < 0)
     return;
   auto info = mapInfo(fd);
   if (!info || info->maxEntries != BW_HINT_WORDS)
@@ -408,16 +435,23 @@ void writeHintsOf(const std::vector<bw_ident_key> &labels, int fd) {
   ::munmap(mem, bytes);
 }
 
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int ownHint, int hint) {
+  if (labels.empty())
+    return;
+  writeSharedHints(labels, hint);
+  writeOwnHints(labels, ownHint);
+}
+
 int hintFd(bpf_object *obj) {
   bpf_map *m = bpf_object__find_map_by_name(obj, "bw_hint");
   return m ? bpf_map__fd(m) : -1;
 }
 
 void writeObjectHints(bpf_object *obj) {
-  writeHints(mapFd(obj, abi::MapId::m_ident), hintFd(obj));
+  writeHints(mapFd(obj, abi::MapId::m_ident), mapFd(obj, abi::MapId::m_hint), hintFd(obj));
 }
 
-void writeHints(int ident, int hint) {
+void writeHints(int ident, int ownHint, int hint) {
   if (ident < 0)
     return;
   std::vector<bw_ident_key> keys;
@@ -426,7 +460,7 @@ void writeHints(int ident, int hint) {
     std::memcpy(&ik, k.data(), sizeof ik);
     keys.push_back(ik);
   }
-  writeHintsOf(keys, hint);
+  writeHintsOf(keys, ownHint, hint);
 }
 
 } // namespace bulwark::rt

@@ -37,6 +37,7 @@ struct IdentityPlan {
   // path whose directory, or a prefix directory, does not exist): its rules still read the
   // path string, which may only add denials. Other groups decide on objects alone.
   uint32_t viewGroups = 0;
+  uint32_t hintQuarter = BW_POLICY_HINT_QUARTER;  // bits in a quarter of bw_m_hint, by the labels (bw_match.h)
   // For each view group: the first bytes every one of its paths without an object starts with
   // (bw_cfg_view_head / _mask, little-endian words); a string that starts otherwise is not
   // looked up. Groups without a view keep zeros (never read).
@@ -60,18 +61,19 @@ void viewHeads(const std::vector<std::string> &paths, uint64_t (&head)[BW_VIEW_H
 // unprotected file).
 void seedIdentity(bpf_object *obj, const IdentityPlan &plan);
 
-// Sets the bit in the shared bw_hint (bw_match.h) of every label in the loaded object's
-// bw_m_ident (seedIdentity does; again after carrying learned labels, before the object
-// enforces); throws Error on a map failure.
+// Sets the bits (bw_match.h) of every label in the loaded object's bw_m_ident, in its own
+// bw_m_hint and in the shared bw_hint (seedIdentity does; again after carrying learned labels,
+// before the object enforces); throws Error on a map failure.
 void writeObjectHints(bpf_object *obj);
 // The fd of the shared bw_hint a loaded object reuses; -1 when it declares none.
 int hintFd(bpf_object *obj);
-// The same for the labels of a pinned generation (`switch` carries labels into a staged one).
-void writeHints(int identFd, int hintFd);
-// Sets the bits of `labels` in the shared bw_hint (fd `hintFd`) by atomic ORs on its mapping:
-// the programs of every loaded policy set bits there too. An object without the map (-1)
-// reads no hint: its only labels are its executable scope's, looked up without one.
-void writeHintsOf(const std::vector<bw_ident_key> &labels, int hintFd);
+// The same for the maps of a pinned generation (`switch` carries labels into a staged one).
+void writeHints(int identFd, int ownHintFd, int hintFd);
+// Sets the bits of `labels` in the policy's bw_m_hint (fd `ownHintFd`, not enforcing yet: its
+// words are written whole) and in the shared bw_hint (fd `hintFd`) by atomic ORs on its
+// mapping: the programs of every loaded policy set bits there too. An object without the
+// shared map (-1) reads no hint: its only labels are its executable scope's.
+void writeHintsOf(const std::vector<bw_ident_key> &labels, int ownHintFd, int hintFd);
 
 // The maps of a loaded version that hold its labels and their meaning.
 struct IdentityMaps {

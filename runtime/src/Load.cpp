@@ -167,6 +167,8 @@ void setObjectRodata(LoadJob &j) {
   setRodataU32(obj, kRodataViewGroups, j.identity.viewGroups);  // absent in older bundles: all views
   setRodata(obj, kRodataViewHead, j.identity.viewHead, sizeof j.identity.viewHead);  // absent: no gate
   setRodata(obj, kRodataViewMask, j.identity.viewMask, sizeof j.identity.viewMask);
+  if (!setRodataU32(obj, kRodataHintQuarter, j.identity.hintQuarter))  // older bundles: the smallest map
+    j.identity.hintQuarter = BW_POLICY_HINT_QUARTER;
 }
 
 // sizeMaps: per-policy maps get the bundle's sizes (shared maps keep the ABI's, but one per
@@ -186,6 +188,8 @@ void sizeMaps(LoadJob &j) {
     uint32_t size = m.maxEntries ? m.maxEntries : ncpu;
     if (m.name == abi::name(abi::MapId::agg) && j.opts.topEntries)
       size = *j.opts.topEntries;
+    if (m.name == abi::name(abi::MapId::m_hint) && m.maxEntries > 1)  // sized by the labels
+      size = std::max(m.maxEntries, j.identity.hintQuarter / 16);
     bpf_map__set_max_entries(map, size + extra);
   }
   if (bpf_map *c = bpf_object__find_map_by_name(j.o.obj, std::string(kCountersMap).c_str()))

@@ -32,7 +32,7 @@ void openLabelMaps(Swap &s) {
   s.oldIdent = open(s.cur, abi::MapId::m_ident), s.oldExact = open(s.cur, abi::MapId::m_exact);
   s.oldPrefix = open(s.cur, abi::MapId::m_prefix);
   s.newIdent = open(s.next, abi::MapId::m_ident), s.newExact = open(s.next, abi::MapId::m_exact);
-  s.newPrefix = open(s.next, abi::MapId::m_prefix);
+  s.newPrefix = open(s.next, abi::MapId::m_prefix), s.newHint = open(s.next, abi::MapId::m_hint);
   s.oldLearned = open(s.cur, abi::MapId::learned), s.newLearned = open(s.next, abi::MapId::learned);
 }
 
@@ -48,7 +48,7 @@ uint32_t carryLabelsSinceStage(Swap &s) {
   uint32_t n = carryLearnedLabels(IdentityMaps{fd(s.oldIdent), fd(s.oldExact), fd(s.oldPrefix)},
                                   IdentityMaps{fd(s.newIdent), fd(s.newExact), fd(s.newPrefix)});
   if (n)
-    writeHints(fd(s.newIdent), s.shared->hint());
+    writeHints(fd(s.newIdent), fd(s.newHint), s.shared->hint());
   return n;
 }
 

@@ -40,7 +40,7 @@ struct Swap {
   // gen<next> as checked, and the maps the label carry uses, opened.
   StateRecord armedHeader{}, armedCur{}, armedNext{};
   std::vector<std::pair<const Hook *, uint32_t>> armedProgs;
-  std::optional<Fd> oldIdent, oldExact, oldPrefix, newIdent, newExact, newPrefix, oldLearned, newLearned;
+  std::optional<Fd> oldIdent, oldExact, oldPrefix, newIdent, newExact, newPrefix, newHint, oldLearned, newLearned;
   Undo undo;
 };
 

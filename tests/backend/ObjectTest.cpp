@@ -90,7 +90,7 @@ TEST(Object, FileOpenThinSlice) {
   EXPECT_GT(s.programInsns["bw_file_open"], 50u);
   // per-policy maps used by this policy, the shared maps of the hook, nothing else
   for (const char *m : {"bw_scratch", "bw_tmp", "bw_recbuf", "bw_counters", "bw_m_exact",
-                        "bw_m_prefix", "bw_m_ident", "bw_hint", "bw_state", "bw_gen", "bw_events", "bw_progs_FILE_OPEN",
+                        "bw_m_prefix", "bw_m_ident", "bw_m_hint", "bw_hint", "bw_state", "bw_gen", "bw_events", "bw_progs_FILE_OPEN",
                         "bw_next_FILE_OPEN"})
     EXPECT_TRUE(s.maps.count(m)) << m;
   for (const char *m : {"bw_m_suffix", "bw_m_cidr", "bw_m_dfa", "bw_m_int"})
@@ -125,9 +125,9 @@ std::vector<Case> loweringCases() {
     manyUids.emplace_back(int64_t(1000 + i));
   return {
       {"exact", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/a", "/b"}))).build(),
-       {"bw_m_exact", "bw_m_ident", "bw_hint"}, true},
+       {"bw_m_exact", "bw_m_ident", "bw_m_hint", "bw_hint"}, true},
       {"prefix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/"}))).build(),
-       {"bw_m_prefix", "bw_m_ident", "bw_hint"}, true},
+       {"bw_m_prefix", "bw_m_ident", "bw_m_hint", "bw_hint"}, true},
       {"comm", PolicyBuilder().rule("r", FO, cTest(FO, "process.comm", TestOp::Eq, strs({"cat"}))).build(),
        {"bw_m_exact"}},
       {"suffix", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Suffix, strs({".so"}))).build(),
@@ -147,7 +147,7 @@ std::vector<Case> loweringCases() {
 
 TEST(Object, EachLoweringEmitsItsMaps) {
   const std::vector<std::string> all = {"bw_m_prefix", "bw_m_suffix", "bw_m_dfa",
-                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int", "bw_m_ident", "bw_hint"};
+                                        "bw_m_dfa_acc", "bw_m_cidr", "bw_m_int", "bw_m_ident", "bw_m_hint", "bw_hint"};
   for (auto &c : loweringCases()) {
     auto r = bulwark::backend::compileBundle(c.policy);
     ASSERT_TRUE(r) << c.name << ": " << r.errors[0].message;

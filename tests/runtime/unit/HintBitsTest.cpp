@@ -1,5 +1,6 @@
-// Where bw_hint_bit (abi/bw_match.h) puts each kind's bits in the shared bw_hint, and how full
-// the labels of many policies leave it.
+// Where bw_hint_bit (abi/bw_match.h) puts each kind's bits in the shared bw_hint, how full the
+// labels of many policies leave it, and the size of a policy's own bw_m_hint
+// (bw_policy_hint_quarter_for, set by the runtime at load through bw_cfg_hint_quarter).
 #include "bw_match.h"
 
 #include <gtest/gtest.h>
@@ -25,6 +26,25 @@ double underFill(uint32_t labels) {
 TEST(HintBits, TheMapHoldsFourQuartersOfBits) {
   EXPECT_EQ(uint64_t(BW_HINT_WORDS) * 64, 4ull * BW_HINT_QUARTER);
   EXPECT_EQ(BW_HINT_QUARTER & (BW_HINT_QUARTER - 1), 0u);  // a power of two: bits placed by a mask
+}
+
+TEST(HintBits, SmallPoliciesKeepTheSmallestOwnMapAndLargeOnesGrowToTheCap) {
+  EXPECT_EQ(bw_policy_hint_quarter_for(0), BW_POLICY_HINT_QUARTER);
+  EXPECT_EQ(bw_policy_hint_quarter_for(1024), BW_POLICY_HINT_QUARTER);
+  EXPECT_EQ(bw_policy_hint_quarter_for(1025), 2 * BW_POLICY_HINT_QUARTER);
+  EXPECT_EQ(bw_policy_hint_quarter_for(10000), 1u << 20);
+  EXPECT_EQ(bw_policy_hint_quarter_for(100000000), BW_POLICY_HINT_QUARTER_MAX);
+}
+
+TEST(HintBits, EachKindStaysInItsPartOfAnOwnMap) {
+  for (uint32_t quarter : {BW_POLICY_HINT_QUARTER, 1u << 20, BW_POLICY_HINT_QUARTER_MAX})
+    for (uint64_t ino = 1; ino < 5000; ino += 13) {
+      EXPECT_LT(bw_ident_hint(3, ino, BW_IDENT_SELF, quarter), 2 * quarter) << quarter;
+      uint32_t under = bw_ident_hint(3, ino, BW_IDENT_UNDER, quarter);
+      EXPECT_GE(under, 2 * quarter) << quarter;
+      EXPECT_LT(under, 3 * quarter) << quarter;
+      EXPECT_GE(bw_ident_hint(3, ino, BW_HINT_NAMES, quarter), 3 * quarter) << quarter;
+    }
 }
 
 TEST(HintBits, EachKindStaysInItsPartOfTheMap) {

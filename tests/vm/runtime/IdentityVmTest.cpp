@@ -209,9 +209,10 @@ TEST_F(Identity, ManyLabelledAncestorsAreAllLookedUp) {
   EXPECT_EQ(guest::UnlinkErrno(chain + "/f"), 0);
 }
 
-// A policy listing many directories: the runtime sets each one's bit in the shared bw_hint
-// where the programs look for it. A file below a listed directory is denied, also after that
-// directory moved elsewhere; a file beside them is not.
+// A policy listing more directories than the smallest own hint map is sized for: the runtime
+// grows its bw_m_hint and tells the programs its size, and sets each directory's bit there and
+// in the shared bw_hint, where the programs look for them. A file below a listed directory is
+// denied, also after that directory moved elsewhere; a file beside them is not.
 TEST_F(Identity, ManyListedDirectoriesAreHintedWhereTheProgramsLook) {
   for (int i = 0; i < BULWARK_MANY_PREFIXES; ++i)
     std::filesystem::create_directories(kManyDir + "/d" + std::to_string(i));
@@ -227,6 +228,17 @@ TEST_F(Identity, ManyListedDirectoriesAreHintedWhereTheProgramsLook) {
   ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
   ::close(fd);
   EXPECT_EQ(info.max_entries, BW_HINT_WORDS);
+  fd = -1;
+  for (const char *gen : {"gen0", "gen1"})
+    if (fd < 0)
+      fd = bpf_obj_get((root.path() + "/rt_many_prefixes/" + gen + "/bw_m_hint").c_str());
+  ASSERT_GE(fd, 0) << "no pinned bw_m_hint";
+  info = {};
+  len = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+  ::close(fd);
+  EXPECT_EQ(info.max_entries, bw_policy_hint_quarter_for(BULWARK_MANY_PREFIXES) / 16);
+  EXPECT_GT(info.max_entries, BW_POLICY_HINT_WORDS);
   for (const char *d : {"/d0", "/d777", "/d1099"})
     EXPECT_TRUE(Hinted(kManyDir + d, BW_IDENT_UNDER)) << d;
   for (const char *f : {"/d0/f", "/d777/f", "/d1099/f"})
