@@ -61,32 +61,30 @@ static __always_inline struct bw_match_val *ident_val(__u32 group, __u32 dev, __
   return bpf_map_lookup_elem(&bw_m_ident, &k);
 }
 
-static __always_inline __u64 *hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 *bit) {
-  __u32 b = bw_hint_bit(dev, ino, kind);
+/* The word of (dev, ino, kind) in a hint map of four `quarter`s: the shared bw_hint, or the
+ * policy's own bw_m_hint. */
+static __always_inline __u64 *hint_word_in(void *map, __u32 quarter, __u32 dev, __u64 ino, __u64 kind,
+                                           __u64 *bit) {
+  __u32 b = bw_ident_hint(dev, ino, kind, quarter);
   __u32 w = b >> 6;
   *bit = 1ull << (b & 63);
-  return bpf_map_lookup_elem(&bw_hint, &w);
+  return bpf_map_lookup_elem(map, &w);
+}
+
+static __always_inline int hinted_in(void *map, __u32 quarter, __u32 dev, __u64 ino, __u64 kind) {
+  __u64 bit;
+  __u64 *w = hint_word_in(map, quarter, dev, ino, kind, &bit);
+  return !w || (*w & bit);
 }
 
 /* 1 when (dev, ino, kind) may have a label in some group of some policy. */
 static __always_inline int hinted(__u32 dev, __u64 ino, __u64 kind) {
-  __u64 bit;
-  __u64 *w = hint_word(dev, ino, kind, &bit);
-  return !w || (*w & bit);
-}
-
-static __always_inline __u64 *own_hint_word(__u32 dev, __u64 ino, __u64 kind, __u64 *bit) {
-  __u32 b = bw_ident_hint(dev, ino, kind, bw_cfg_hint_quarter);
-  __u32 w = b >> 6;
-  *bit = 1ull << (b & 63);
-  return bpf_map_lookup_elem(&bw_m_hint, &w);
+  return hinted_in(&bw_hint, BW_HINT_QUARTER, dev, ino, kind);
 }
 
 /* 1 when (dev, ino, kind) may have a label in one of this policy's groups. */
 static __always_inline int own_hinted(__u32 dev, __u64 ino, __u64 kind) {
-  __u64 bit;
-  __u64 *w = own_hint_word(dev, ino, kind, &bit);
-  return !w || (*w & bit);
+  return hinted_in(&bw_m_hint, bw_cfg_hint_quarter, dev, ino, kind);
 }
 
 static __always_inline void bits_set(__u64 *w, __u64 bit) {
@@ -98,8 +96,8 @@ static __always_inline void bits_set(__u64 *w, __u64 bit) {
  * path_unlink dispatcher read it) and this policy's own. */
 static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
   __u64 bit;
-  bits_set(hint_word(dev, ino, kind, &bit), bit);
-  bits_set(own_hint_word(dev, ino, kind, &bit), bit);
+  bits_set(hint_word_in(&bw_hint, BW_HINT_QUARTER, dev, ino, kind, &bit), bit);
+  bits_set(hint_word_in(&bw_m_hint, bw_cfg_hint_quarter, dev, ino, kind, &bit), bit);
 }
 
 static __always_inline void val_add(struct bw_match_val *into, struct bw_match_val *v) {
