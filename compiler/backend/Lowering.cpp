@@ -72,7 +72,6 @@ Bytes valBytes(const MatchVal &v) {
     putLe(b, w, 8);
   return b;
 }
-constexpr uint32_t kValSize = 8 + 8 * kAtomWords;
 constexpr uint32_t kGroupScopeExe = BW_GROUP_SCOPE_EXE;
 
 // A path field that names a file, so a test on it can decide on the file (bw_m_ident).
@@ -723,12 +722,10 @@ private:
       putLe(words.bytes, dfas.words[i], 4);
     }
     MapImage &acc = images[mapName(abi::MapId::m_dfa_acc)];
-    acc.keySize = 4;
-    acc.valueSize = kValSize;
     for (size_t i = 0; i < dfas.acc.size(); ++i) {
-      putLe(acc.bytes, i, 4);
-      Bytes v = valBytes(dfas.acc[i]);
-      acc.bytes.insert(acc.bytes.end(), v.begin(), v.end());
+      Bytes k;
+      putLe(k, i, 4);
+      acc.add(k, valBytes(dfas.acc[i]));
     }
     out.dfaWords = static_cast<uint32_t>(dfas.words.size());
     out.dfaAccEntries = static_cast<uint32_t>(dfas.acc.size());

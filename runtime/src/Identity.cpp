@@ -397,16 +397,22 @@ static uint32_t hintQuarterOf(int hint) {
   return quarter;
 }
 
-// The bits of `labels` in the policy's own bw_m_hint (fd `hint`).
-static void writeOwnHints(const std::vector<bw_ident_key> &labels, int hint) {
-  uint32_t quarter = hintQuarterOf(hint);
-  std::vector<uint64_t> words(quarter / 16);
+// Calls set(word, bit) for the hint bit of every label of `labels` in a hint map of four
+// `quarter`s (bw_match.h bw_ident_hint).
+template <class Set> static void forEachHintBit(const std::vector<bw_ident_key> &labels, uint32_t quarter, Set set) {
   for (const auto &ik : labels) {
     if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
       continue;
     uint32_t b = bw_ident_hint(ik.dev, ik.ino, bw_ident_hint_kind(ik.name), quarter);
-    words[b >> 6] |= 1ull << (b & 63);
+    set(b >> 6, 1ull << (b & 63));
   }
+}
+
+// The bits of `labels` in the policy's own bw_m_hint (fd `hint`).
+static void writeOwnHints(const std::vector<bw_ident_key> &labels, int hint) {
+  uint32_t quarter = hintQuarterOf(hint);
+  std::vector<uint64_t> words(quarter / 16);
+  forEachHintBit(labels, quarter, [&](uint32_t w, uint64_t bit) { words[w] |= bit; });
   for (uint32_t i = 0; i < words.size(); ++i)
     if (words[i] && bpf_map_update_elem(hint, &i, &words[i], BPF_ANY) != 0)
       throw Error(Exit::Failed, "cannot write the object hints: " + errnoText(errno));
@@ -426,12 +432,8 @@ static void writeSharedHints(const std::vector<bw_ident_key> &labels, int fd) {
   if (mem == MAP_FAILED)
     throw Error(Exit::Failed, "cannot map bw_hint: " + errnoText(errno));
   auto *words = static_cast<uint64_t *>(mem);
-  for (const auto &ik : labels) {
-    if (ik.ino == 0)  // BW_IDENT_INCOMPLETE: read when a walk is cut, never hinted
-      continue;
-    uint32_t b = bw_hint_bit(ik.dev, ik.ino, bw_ident_hint_kind(ik.name));
-    __atomic_fetch_or(&words[b >> 6], 1ull << (b & 63), __ATOMIC_SEQ_CST);
-  }
+  forEachHintBit(labels, BW_HINT_QUARTER,
+                 [&](uint32_t w, uint64_t bit) { __atomic_fetch_or(&words[w], bit, __ATOMIC_SEQ_CST); });
   ::munmap(mem, bytes);
 }
 
