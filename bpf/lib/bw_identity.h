@@ -54,8 +54,9 @@ BW_API void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only) {
       ev->strs[i].object_only = only;
 }
 
-/* The generated code calls this for every identity group (beside the string lookup, which
- * only holds what the process's view may add: denials). */
+/* What the object means in identity group `group` (beside the string lookup, which only holds
+ * what the process's view may add: denials): bw_match_object's call where the object may have
+ * a label of the policy. */
 static __attribute__((noinline)) __u32 match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix,
                                                      __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
