@@ -35,10 +35,12 @@ static __always_inline int view_may_match(struct bw_str *s, __u32 index) {
 
 /* The string lookup of identity group `group`, `where` = its position in bw_cfg_ident_* |
  * BW_VIEW_WHERE_PREFIX for a prefix group: what the process's view may add (denials), where it
- * can match. */
-BW_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 where, __u64 *atoms) {
+ * can match. Inlined into the decision: the tests that rule the view out are a few compares,
+ * and for a group whose every path had an object at load none at all (the verifier drops the
+ * code: bw_cfg_view_groups is read-only data). */
+BW_INLINE_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 where, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
-  if (s->object_only || !view_may_match(s, where & BW_VIEW_WHERE_INDEX))
+  if (!view_may_match(s, where & BW_VIEW_WHERE_INDEX) || s->object_only)
     return BW_NO_RULE;
   return where & BW_VIEW_WHERE_PREFIX ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
 }
@@ -52,9 +54,11 @@ BW_API void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only) {
       ev->strs[i].object_only = only;
 }
 
-/* The generated code calls this for every identity group (beside the string lookup, which
- * only holds what the process's view may add: denials). */
-BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
+/* What the object means in identity group `group` (beside the string lookup, which only holds
+ * what the process's view may add: denials): bw_match_object's call where the object may have
+ * a label of the policy. */
+static __attribute__((noinline)) __u32 match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix,
+                                                     __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
   if (slot == 1 && s->object_only && !s->obj) /* process.exe: its object, at its first use */
     exe_object(s, 0);
@@ -68,6 +72,28 @@ BW_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32
   facts_val(&s->facts, d, s->dev, s->ino, group, prefix, &v);
   or_atoms(atoms, &v);
   return v.best;
+}
+
+/* 1 when no group of this policy can have a label for the object of `s`, as far as its facts
+ * (worked out for a group of kind `prefix`) and this policy's own hints tell without a walk:
+ * its inode, or (exact) its directory's entries, or (prefix) its one hinted ancestor, has no
+ * hint of this policy. What match_object would find then: nothing. */
+static __always_inline int object_quiet(struct bw_str *s, __u32 prefix) {
+  struct bw_facts *f = &s->facts;
+  __u32 parts = BW_FACTS_SELF | (prefix ? BW_FACTS_UNDER : BW_FACTS_NAME);
+  if ((f->done & parts) != parts || (f->self && own_hinted(s->dev, s->ino, BW_IDENT_SELF)))
+    return 0;
+  if (!prefix)
+    return !f->dir || !own_hinted(s->dev, f->dir, BW_HINT_NAMES);
+  return !f->incomplete && (f->nunder == 0 || (f->nunder == 1 && !own_hinted(s->dev, f->under[0], BW_IDENT_UNDER)));
+}
+
+/* Inlined into the decision: most objects have no label of the policy (object_quiet): no call,
+ * no label lookup. */
+BW_INLINE_API __u32 bw_match_object(struct bw_event *ev, __u32 slot, __u32 group, __u32 prefix, __u64 *atoms) {
+  if (object_quiet(str_of(ev, slot), prefix))
+    return BW_NO_RULE;
+  return match_object(ev, slot, group, prefix, atoms);
 }
 
 #endif

@@ -8,6 +8,8 @@
 
 /* Library entry points: static in BTF, kept alive for the link (see bw_lib.h). */
 #define BW_API static __attribute__((used))
+/* A fast path the decision code should have inline (its slow path a subprogram). */
+#define BW_INLINE_API static inline __attribute__((used, always_inline))
 
 char LICENSE[] SEC("license") = "GPL";
 
