@@ -64,7 +64,7 @@ enum bw_scope_kind {
 /* Per-CPU state for one event's walk down a lane (map bw_state, shared). */
 struct bw_state {
   bw_u32 verdict;   /* 0 or a negative errno as u32 (-EPERM) */
-  bw_u32 depth;     /* policies visited in this walk */
+  bw_u32 depth;     /* walks of this event that reached the last program of their lane */
   bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
                      * scratch event (bw_event.seq) holds the fields of this event only when equal */
 };
