@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 6
+#define BW_ABI_VERSION 7
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -61,10 +61,13 @@ enum bw_scope_kind {
 };
 #define BW_SCOPE_CGROUPS 8 /* cgroup subtrees one policy may be scoped to */
 
-/* Per-CPU state for one event's walk down a lane (map bw_state, shared). */
+/* Per-CPU state for one event's walk down a lane (map bw_state, shared): an ARRAY keyed by
+ * the CPU's number, whose lookups the verifier inlines (a PERCPU_ARRAY lookup is a helper call
+ * on 6.1), so a policy program that has its CPU's number already reads it almost for free. */
+#define BW_MAX_CPUS 8192 /* NR_CPUS of Debian's kernels: a CPU numbered beyond has no state */
 struct bw_state {
   bw_u32 verdict;   /* 0 or a negative errno as u32 (-EPERM) */
-  bw_u32 depth;     /* policies visited in this walk */
+  bw_u32 depth;     /* walks of this event that reached the last program of their lane */
   bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
                      * scratch event (bw_event.seq) holds the fields of this event only when equal */
 };

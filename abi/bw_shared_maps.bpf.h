@@ -41,10 +41,14 @@
   } bw_##ID SEC(".maps");
 #include "shared_maps.def"
 
-/* This CPU's walk state (bw_state): the verdict folded so far and the event's number. */
+/* The walk state (bw_state) of CPU `cpu`: the verdict folded so far and the event's number. */
+static __always_inline struct bw_state *bw_state_of(__u32 cpu) {
+  return bpf_map_lookup_elem(&bw_state, &cpu);
+}
+
+/* This CPU's walk state. */
 static __always_inline struct bw_state *bw_state_here(void) {
-  __u32 zero = 0;
-  return bpf_map_lookup_elem(&bw_state, &zero);
+  return bw_state_of(bpf_get_smp_processor_id());
 }
 
 /* The maps of one LSM hook (shared_maps.def, BW_SHARED_HOOK_MAPS_OF). */

@@ -3,8 +3,12 @@
 #ifndef BULWARK_BW_FIELDS_H
 #define BULWARK_BW_FIELDS_H
 
+/* The common fields read through the current task (bpf_get_current_task, a helper call). */
+#define BW_NEED_TASK                                                                               \
+  (BW_NEED_INT(2) | BW_NEED_INT(5) | BW_NEED_STR(0) | BW_NEED_STR(2) | BW_NEED_STR(3) | BW_NEED_STR(4))
+
 BW_API void bw_fill_common(struct bw_event *ev, __u64 need) {
-  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *t = (need & BW_NEED_TASK) ? (struct task_struct *)bpf_get_current_task() : 0;
   if (need & (BW_NEED_INT(0) | BW_NEED_INT(1))) {
     __u64 pt = bpf_get_current_pid_tgid();
     ev->ints[0] = (__u32)pt;

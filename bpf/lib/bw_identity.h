@@ -81,11 +81,11 @@ static __attribute__((noinline)) __u32 match_object(struct bw_event *ev, __u32 s
 static __always_inline int object_quiet(struct bw_str *s, __u32 prefix) {
   struct bw_facts *f = &s->facts;
   __u32 parts = BW_FACTS_SELF | (prefix ? BW_FACTS_UNDER : BW_FACTS_NAME);
-  if ((f->done & parts) != parts || (f->self && own_hinted(s->dev, s->ino, BW_IDENT_SELF)))
+  if ((f->done & parts) != parts || own_self(f, s->dev, s->ino))
     return 0;
   if (!prefix)
-    return !f->dir || !own_hinted(s->dev, f->dir, BW_HINT_NAMES);
-  return !f->incomplete && (f->nunder == 0 || (f->nunder == 1 && !own_hinted(s->dev, f->under[0], BW_IDENT_UNDER)));
+    return !own_dir(f, s->dev);
+  return !f->incomplete && (f->nunder == 0 || (f->nunder == 1 && !own_under(f, s->dev, 0)));
 }
 
 /* Inlined into the decision: most objects have no label of the policy (object_quiet): no call,

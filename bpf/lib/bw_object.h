@@ -87,6 +87,19 @@ static __always_inline int own_hinted(__u32 dev, __u64 ino, __u64 kind) {
   return hinted_in(&bw_m_hint, bw_cfg_hint_quarter, dev, ino, kind);
 }
 
+/* This policy's own hints for the parts of an object's facts: its inode, its directory's entries
+ * (exact groups), its i-th hinted ancestor (prefix groups). facts_val looks up a label only where
+ * one says maybe; object_quiet (bw_identity.h) skips the lookup where none does. */
+static __always_inline int own_self(struct bw_facts *f, __u32 dev, __u64 ino) {
+  return f->self && own_hinted(dev, ino, BW_IDENT_SELF);
+}
+static __always_inline int own_dir(struct bw_facts *f, __u32 dev) {
+  return f->dir && own_hinted(dev, f->dir, BW_HINT_NAMES);
+}
+static __always_inline int own_under(struct bw_facts *f, __u32 dev, int i) {
+  return own_hinted(dev, f->under[i], BW_IDENT_UNDER);
+}
+
 static __always_inline void bits_set(__u64 *w, __u64 bit) {
   if (w && !(*w & bit))
     __sync_fetch_and_or(w, bit);
@@ -280,10 +293,10 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
                                       int prefix, struct bw_match_val *into) {
   into->best = BW_NO_RULE;
   __builtin_memset(into->atoms, 0, sizeof(into->atoms));
-  if (f->self && own_hinted(dev, ino, BW_IDENT_SELF))
+  if (own_self(f, dev, ino))
     val_add(into, ident_val(group, dev, ino, BW_IDENT_SELF));
   if (!prefix) {
-    if (f->dir && own_hinted(dev, f->dir, BW_HINT_NAMES))
+    if (own_dir(f, dev))
       val_add(into, ident_val(group, dev, f->dir, f->name));
     return;
   }
@@ -296,7 +309,7 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
   for (int i = 0; i < BW_FACT_UNDER; i++) {
     if (i >= n)
       break;
-    if (own_hinted(dev, f->under[i], BW_IDENT_UNDER))
+    if (own_under(f, dev, i))
       val_add(into, ident_val(group, dev, f->under[i], BW_IDENT_UNDER));
   }
   if (f->incomplete)

@@ -78,7 +78,7 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     return 0;
   __u64 seq = 0;
   if (bw_chained()) {
-    struct bw_state *st = bw_state_here();
+    struct bw_state *st = bw_state_of(cpu);
     seq = st ? st->seq : 0;
   }
   if (!seq || ev->seq != seq || ev->hook != hook) {

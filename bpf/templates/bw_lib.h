@@ -103,26 +103,32 @@ int bw_apply(struct bw_event *ev, __u32 w, int record);
 int bw_wants_record(__u32 w);
 /* Chain step helpers: standalone (lane unset) or chained; fold into bw_state. */
 int bw_chained(void);
-int bw_fold(int verdict);
+void bw_fold_deny(int verdict);
+int bw_walk_verdict(int verdict);
+int bw_walk_end(int verdict);
 __u32 bw_next_index(__u32 next_slot_plus_1);
 __u32 bw_slot(void);
 #endif
 
 /* The chain step of bw_abi.h, the value a hook program returns. Standalone: `verdict`.
- * Chained: `verdict` folded into bw_state, then a tail call to the next policy's program on the
- * lane, which does not come back when it succeeds (when it fails, bw_missing_program decides).
+ * Chained: a deny folded into bw_state, then a tail call to the next policy's program on the
+ * lane, which does not come back when it succeeds (when it fails, bw_missing_program decides
+ * on the verdict folded so far); the last program of the lane returns the folded verdict.
  * `id`: the attach point whose prog array and lanes the program chains through (for a companion
  * attach point, its own: hooks.def). */
 #define BW_FINISH(ctx, id, verdict)                                                                \
   ({                                                                                               \
     int __v = (verdict);                                                                           \
     if (bw_chained()) {                                                                            \
-      __v = bw_fold(__v);                                                                          \
+      if (__v)                                                                                     \
+        bw_fold_deny(__v);                                                                         \
       __u32 __k = BW_MAX_LANES + bw_slot();                                                        \
       __u32 *__n = bpf_map_lookup_elem(&bw_next_##id, &__k);                                      \
       if (__n && *__n) {                                                                           \
         bpf_tail_call(ctx, &bw_progs_##id, bw_next_index(*__n));                                   \
-        __v = bw_missing_program(BW_HOOK_##id, *__n - 1, __v); /* the tail call failed */        \
+        __v = bw_missing_program(BW_HOOK_##id, *__n - 1, bw_walk_verdict(__v)); /* it failed */    \
+      } else {                                                                                     \
+        __v = bw_walk_end(__v);                                                                    \
       }                                                                                            \
     }                                                                                              \
     __v;                                                                                           \

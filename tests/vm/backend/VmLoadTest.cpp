@@ -396,10 +396,11 @@ TEST(BackendVm, ChainedModeVerifiesAndFolds) {
   }
   // attached alone, the program folds into bw_state: reset it as a dispatcher would
   int st = bpf_map__fd(bpf_object__find_map_by_name(l.obj, "bw_state"));
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<bw_state> zero(ncpu);
-  uint32_t k = 0;
-  ASSERT_EQ(bpf_map_update_elem(st, &k, zero.data(), 0), 0);
+  uint32_t ncpu = uint32_t(libbpf_num_possible_cpus());
+  for (uint32_t cpu = 0; cpu < ncpu; cpu++) {  // one entry per CPU, keyed by its number
+    bw_state zero{};
+    ASSERT_EQ(bpf_map_update_elem(st, &cpu, &zero, 0), 0);
+  }
   system("mkdir -p /tmp/bwvm; echo x > /tmp/bwvm/nounlink; echo x > /tmp/bwvm/ok");
   bpf_program *prog = bpf_object__find_program_by_name(l.obj, "bw_path_unlink");
   bpf_link *link = bpf_program__attach_lsm(prog);
@@ -409,10 +410,10 @@ TEST(BackendVm, ChainedModeVerifiesAndFolds) {
   bpf_link__destroy(link);
   EXPECT_EQ(okFirst, 0);
   EXPECT_EQ(denied, EPERM);
-  std::vector<bw_state> after(ncpu);
-  ASSERT_EQ(bpf_map_lookup_elem(st, &k, after.data()), 0);
   uint32_t depth = 0, verdict = 0;
-  for (auto &s : after) {
+  for (uint32_t cpu = 0; cpu < ncpu; cpu++) {
+    bw_state s{};
+    ASSERT_EQ(bpf_map_lookup_elem(st, &cpu, &s), 0);
     depth += s.depth;
     verdict |= s.verdict;
   }
