@@ -6,8 +6,8 @@
 BW_API int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
 BW_API __u32 bw_slot(void) { return bw_cfg_slot; }
 
-/* Folding touches bw_state (a per-CPU map: a helper call on 6.1) only where it must: a deny
- * is written at once; an allow leaves the state as it is, and the verdict folded so far is read
+/* Folding touches bw_state (its CPU's number is a helper call) only where it must: a deny is
+ * written at once; an allow leaves the state as it is, and the verdict folded so far is read
  * where the walk ends here (the last program of the lane, or a failed tail call). */
 BW_API void bw_fold_deny(int verdict) {
   struct bw_state *st = bw_state_here();
