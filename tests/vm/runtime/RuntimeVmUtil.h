@@ -136,6 +136,36 @@ inline std::string HttpGet(int port, const std::string &path) {
   return out;
 }
 
+// The number after "key": in `text` (JSON of `status` or `top`); 0 when there is none.
+inline uint64_t Number(const std::string &text, const std::string &key) {
+  std::smatch m;
+  return std::regex_search(text, m, std::regex("\"" + key + "\":([0-9]+)")) ? std::stoull(m[1]) : 0;
+}
+
+// The JSON objects (one level deep) of the array `key` in `text`.
+inline std::vector<std::string> Objects(const std::string &text, const std::string &key) {
+  std::vector<std::string> out;
+  size_t at = text.find("\"" + key + "\":[");
+  if (at == std::string::npos)
+    return out;
+  for (size_t i = text.find('[', at) + 1; i < text.size() && text[i] != ']';) {
+    size_t end = text.find('}', i);
+    out.push_back(text.substr(i, end + 1 - i));
+    i = end + 1 + (text[end + 1] == ',');
+  }
+  return out;
+}
+
+// `status --format json`: the hits of one rule.
+inline uint64_t Hits(const PinRoot &root, const std::string &policy, const std::string &rule) {
+  auto r = Bulwark(root, {"status", policy, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const auto &o : Objects(r.output, "rules"))
+    if (o.find("\"rule\":\"" + rule + "\"") != std::string::npos)
+      return Number(o, "hits");
+  return 0;
+}
+
 // The non-empty lines of `text`.
 inline std::vector<std::string> Lines(const std::string &text) {
   std::vector<std::string> out;

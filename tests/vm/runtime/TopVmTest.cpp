@@ -26,35 +26,6 @@ const std::string kDir = "/tmp/bw-ev";
 const std::string kDenied = kDir + "/a/x";  // rt_events_a's rule deny_marked denies opening it
 constexpr int kPort = 19738;
 
-uint64_t Number(const std::string &text, const std::string &key) {
-  std::smatch m;
-  return std::regex_search(text, m, std::regex("\"" + key + "\":([0-9]+)")) ? std::stoull(m[1]) : 0;
-}
-
-// The JSON objects (one level deep) of the array `key` in `text`.
-std::vector<std::string> Objects(const std::string &text, const std::string &key) {
-  std::vector<std::string> out;
-  size_t at = text.find("\"" + key + "\":[");
-  if (at == std::string::npos)
-    return out;
-  for (size_t i = text.find('[', at) + 1; i < text.size() && text[i] != ']';) {
-    size_t end = text.find('}', i);
-    out.push_back(text.substr(i, end + 1 - i));
-    i = end + 1 + (text[end + 1] == ',');
-  }
-  return out;
-}
-
-// `status --format json`: the hits of one rule.
-uint64_t Hits(const PinRoot &root, const std::string &policy, const std::string &rule) {
-  auto r = Bulwark(root, {"status", policy, "--format", "json"});
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  for (const auto &o : Objects(r.output, "rules"))
-    if (o.find("\"rule\":\"" + rule + "\"") != std::string::npos)
-      return Number(o, "hits");
-  return 0;
-}
-
 struct TopView {
   std::vector<std::string> entries;
   uint64_t sum = 0, unaggregated = 0, used = 0, max = 0;
