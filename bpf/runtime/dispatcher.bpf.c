@@ -22,7 +22,9 @@
  * forget the labels of an inode whose last link goes away. The path_unlink dispatcher skips its
  * lane when no program of the chain decides anything (bw_unlink_quiet, set by the runtime
  * with each prog-array entry) and the inode cannot have a label to forget (not its last link,
- * or its SELF bit in bw_hint, set before any policy writes a SELF label, is clear).
+ * or its SELF bit in bw_hint, set before any policy writes a SELF label, is clear). When no
+ * path_unlink program anywhere decides (bw_unlink_deciders, counted by the runtime), one
+ * lookup tells so, without walking the chain.
  *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
@@ -89,6 +91,16 @@ static __always_inline int bw_unlink_unlabelled(void *ctx)
 	return bits && !(*bits & (1ull << (b & 63)));
 }
 
+/* 1 when no path_unlink program of any lane decides anything, as the runtime counted them
+ * (bw_unlink_deciders; not yet counted: 0). */
+static __always_inline int bw_no_unlink_deciders(void)
+{
+	__u32 k0 = 0, k1 = 1;
+	__u32 *n = bpf_map_lookup_elem(&bw_unlink_deciders, &k0);
+	__u32 *counted = bpf_map_lookup_elem(&bw_unlink_deciders, &k1);
+	return n && counted && *counted == 1 && *n == 0;
+}
+
 /* 1 when no program of the path_unlink chain from entry `link` decides anything. A chain
  * longer than a lane, or an entry the maps do not have, is not quiet. */
 static __always_inline int bw_lane_quiet(void *next, __u32 link)
@@ -129,7 +141,8 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	__u32 *head = bpf_map_lookup_elem(next, &lane);
 	if (!head)
 		return 0;
-	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) && bw_lane_quiet(next, *head))
+	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
+	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
 		return 0;
 	return bw_tail_to(ctx, progs, hook, *head, 0);
 }

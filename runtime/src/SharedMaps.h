@@ -2,6 +2,7 @@
 // from their pins on demand, and the lane chains over bw_next_<H>.
 #pragma once
 
+#include "Abi.h"
 #include "Bpf.h"
 #include "Error.h"
 #include "Hooks.h"
@@ -57,20 +58,34 @@ public:
   int hint() { return exists(pins_.sharedMap("bw_hint")) ? open(hintFd_, "bw_hint") : -1; }
   // bw_progs_<H>[index] = program `fd`. On path_unlink, bw_unlink_quiet[index] also says
   // whether it decides nothing (it only forgets labels, or passes through); the mark is
-  // cleared first, so it never stands for a program that decides.
+  // cleared first, so it never stands for a program that decides. bw_unlink_deciders counts
+  // the entries that decide: up before such a program goes in, down after it went out.
   void putProgram(const Hook &h, uint32_t index, int fd, bool quiet) {
     bool marks = tellsQuiet(h);
+    if (marks)
+      countDeciders(h, 0);
+    bool decided = marks && decides(h, index);
+    if (marks && !quiet && !decided)
+      countDeciders(h, +1);
     if (marks)
       mapUpdateU32(unlinkQuiet(), index, 0, "bw_unlink_quiet");
     mapUpdateFd(progs(h), index, fd, progsMapName(h));
     if (marks && quiet)
       mapUpdateU32(unlinkQuiet(), index, 1, "bw_unlink_quiet");
+    if (marks && quiet && decided)
+      countDeciders(h, -1);
   }
   // Takes bw_progs_<H>[index] out, its quiet mark first.
   void dropProgram(const Hook &h, uint32_t index) {
-    if (tellsQuiet(h) && exists(pins_.sharedMap("bw_unlink_quiet")))
+    bool marks = tellsQuiet(h) && exists(pins_.sharedMap("bw_unlink_quiet"));
+    if (marks)
+      countDeciders(h, 0);
+    bool decided = marks && decides(h, index);
+    if (marks)
       mapUpdateU32(unlinkQuiet(), index, 0, "bw_unlink_quiet");
     mapDelete(progs(h), index);
+    if (decided)
+      countDeciders(h, -1);
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
@@ -81,6 +96,30 @@ public:
 private:
   static bool tellsQuiet(const Hook &h) { return h.id == "FILE_UNLINK"; }
   int unlinkQuiet() { return open(unlinkQuietFd_, "bw_unlink_quiet"); }
+  // bw_progs_<H>[index] holds a program, and not a quiet one.
+  bool decides(const Hook &h, uint32_t index) {
+    uint32_t id = 0, quiet = 0;
+    return mapLookupU32(progs(h), index, &id) && !(mapLookupU32(unlinkQuiet(), index, &quiet) && quiet == 1);
+  }
+  // Adds `delta` to bw_unlink_deciders[0] (+1 before a program that decides goes in, -1 after
+  // one went out, 0 to make sure the count exists). A map never counted (created beside
+  // programs already in place) is counted in full first. Without the map (a dispatcher object
+  // older than it) nothing: the dispatchers then walk their lanes.
+  void countDeciders(const Hook &h, int delta) {
+    if (!exists(pins_.sharedMap("bw_unlink_deciders")))
+      return;
+    int fd = open(unlinkDecidersFd_, "bw_unlink_deciders");
+    uint32_t n = 0, counted = 0;
+    mapLookupU32(fd, 1, &counted);
+    if (counted != 1) {
+      for (uint32_t i = 0; i < BW_PROG_ARRAY_SIZE; i++)
+        n += decides(h, i) ? 1 : 0;
+      mapUpdateU32(fd, 0, n, "bw_unlink_deciders");
+      mapUpdateU32(fd, 1, 1, "bw_unlink_deciders");
+    }
+    mapLookupU32(fd, 0, &n);
+    mapUpdateU32(fd, 0, delta < 0 && n == 0 ? 0 : n + delta, "bw_unlink_deciders");
+  }
   int open(Fd &fd, const std::string &name) {
     if (!fd) {
       auto f = openMapPin(pins_.sharedMap(name));
@@ -92,7 +131,7 @@ private:
     return fd.get();
   }
   const PinLayout &pins_;
-  Fd genFd_, slotModeFd_, unlinkQuietFd_, hintFd_;
+  Fd genFd_, slotModeFd_, unlinkQuietFd_, unlinkDecidersFd_, hintFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };
 

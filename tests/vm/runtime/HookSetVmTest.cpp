@@ -9,8 +9,27 @@
 namespace bulwark::rttest {
 namespace {
 
+// bw_unlink_deciders of `root`: {path_unlink programs that decide, counted (1)}; {-1, -1}
+// when the map is not pinned.
+std::pair<int64_t, int64_t> UnlinkDeciders(const PinRoot &root) {
+  int fd = bpf_obj_get((root.path() + "/shared/bw_unlink_deciders").c_str());
+  if (fd < 0)
+    return {-1, -1};
+  __u32 k0 = 0, k1 = 1, n = 0, counted = 0;
+  bpf_map_lookup_elem(fd, &k0, &n);
+  bpf_map_lookup_elem(fd, &k1, &counted);
+  close(fd);
+  return {n, counted};
+}
+
 TEST(HookSets, SwapAddsAndRemovesHooks) {
   ASSERT_TRUE(guest::InGuest());
+  // This test reads bw_unlink_deciders from this process, which the self-protection guard
+  // refuses to anyone but the runtime (rt_vm_self_protect tests it).
+  struct Unguarded {
+    Unguarded() { ::setenv("BULWARK_TEST_UNGUARDED", "1", 1); }
+    ~Unguarded() { ::unsetenv("BULWARK_TEST_UNGUARDED"); }
+  } unguarded;
   TempDir tmp;
   PinRoot root;
   std::string a = tmp.CreateFile("a"), b = tmp.CreateFile("b");
@@ -37,6 +56,7 @@ TEST(HookSets, SwapAddsAndRemovesHooks) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("hooks file.open,file.unlink"), std::string::npos) << r.output;
   EXPECT_TRUE(Exists(unlinkDispatcher));
+  EXPECT_EQ(UnlinkDeciders(root), std::make_pair(int64_t(1), int64_t(1))) << "v2's path_unlink program decides";
   EXPECT_EQ(guest::UnlinkErrno(u1), EPERM);
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
@@ -44,17 +64,20 @@ TEST(HookSets, SwapAddsAndRemovesHooks) {
   r = Bulwark(root, {"load", b1});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(Exists(unlinkDispatcher)) << "no policy of lane 0 uses file.unlink any more";
+  EXPECT_EQ(UnlinkDeciders(root).first, 0) << "v2's program went out with the swap";
   EXPECT_EQ(guest::UnlinkErrno(u1), 0);
   EXPECT_EQ(guest::OpenErrno(a), EPERM);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
 
   ASSERT_EQ(Bulwark(root, {"load", b2}).exit_code, 0);
+  EXPECT_EQ(UnlinkDeciders(root), std::make_pair(int64_t(1), int64_t(1)));
   EXPECT_EQ(guest::UnlinkErrno(u2), EPERM);
   auto st = Bulwark(root, {"status", "deny-test"});
   EXPECT_NE(st.output.find("hooks:      file.open (file_open), file.unlink (path_unlink)\n"), std::string::npos) << st.output;
 
   ASSERT_EQ(Bulwark(root, {"unload", "deny-test"}).exit_code, 0);
   EXPECT_FALSE(Exists(unlinkDispatcher));
+  EXPECT_EQ(UnlinkDeciders(root).first, 0) << "unloaded with its policy";
   EXPECT_EQ(guest::OpenErrno(a), 0);
   EXPECT_EQ(guest::OpenErrno(b), EPERM);
   EXPECT_EQ(guest::UnlinkErrno(u2), 0);
