@@ -153,6 +153,7 @@ Expected<CompileResult> compileBundle(const ir::Policy &policy, const BackendOpt
   co.keepIr = options.keepIr;
   co.exeCacheProgram = options.exeCacheProgram;
   co.maxStack = options.limits.maxStack;
+  co.leaveToExit = options.lastInProcess;
   res.errors = generateObject(policy, cr.lowered, co, cg);
   if (!res.errors.empty())
     return res;

@@ -26,6 +26,8 @@ struct BackendOptions {
   // (and accept programs that are not policy hooks) before bundles carry it. Without it
   // the cache is still filled, by the first event of each task after its exec.
   bool exeCacheProgram = false;
+  // The last compile of this process: its LLVM context is not freed (CodegenOptions::leaveToExit).
+  bool lastInProcess = false;
 };
 
 struct CompileStats {

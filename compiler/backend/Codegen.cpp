@@ -541,7 +541,8 @@ const Pass kPasses[] = {
 std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
                                          const CodegenOptions &opts, CodegenOutput &out) {
   initBpf();
-  Codegen s(policy, low, opts, out);
+  auto owned = std::make_unique<Codegen>(policy, low, opts, out);
+  Codegen &s = *owned;
   for (const Pass &p : kPasses) {
     s.pass = p.name;
     auto start = Clock::now();
@@ -551,7 +552,10 @@ std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered
     if (!s.errs.empty())
       break;
   }
-  return std::move(s.errs);
+  std::vector<BackendError> errs = std::move(s.errs);
+  if (opts.leaveToExit)
+    (void)owned.release();
+  return errs;
 }
 
 } // namespace bulwark::backend

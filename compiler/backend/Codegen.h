@@ -17,6 +17,9 @@ struct CodegenOptions {
   bool keepDwarf = false;  // also emit DWARF (.debug_*) next to BTF
   bool exeCacheProgram = false;  // link the exec hook that fills the process.exe cache
   uint32_t maxStack = kVerifierMaxStack;  // refuse a program whose call chain needs more
+  // The process exits after this compile: its LLVM context is left for the exit to free
+  // (freeing its many small objects one by one takes ~50 ms).
+  bool leaveToExit = false;
 };
 
 struct ProgramOut {

@@ -30,14 +30,20 @@ static uint32_t deepestStack(const std::vector<backend::ProgramBounds> &bounds) 
 
 bool compilePolicies(Compilation &c, const CompileCommandOptions &opts, std::string *ioError) {
   bool ok = true;
-  for (const auto &p : c.semaResult().policies) {
-    if (!opts.onlyPolicies.empty() &&
-        std::find(opts.onlyPolicies.begin(), opts.onlyPolicies.end(), p.ir.name) == opts.onlyPolicies.end())
+  auto wanted = [&](const auto &p) {
+    return opts.onlyPolicies.empty() ||
+           std::find(opts.onlyPolicies.begin(), opts.onlyPolicies.end(), p.ir.name) != opts.onlyPolicies.end();
+  };
+  const auto &all = c.semaResult().policies;
+  auto last = std::find_if(all.rbegin(), all.rend(), wanted);
+  for (const auto &p : all) {
+    if (!wanted(p))
       continue;
     ir::Policy policy = p.ir;
     policy.sourceDigest = sourceDigest(c.sources(), p.file);
     backend::BackendOptions bopts;
     bopts.compilerVersion = std::string("bulwarkc ") + BULWARK_VERSION;
+    bopts.lastInProcess = &p == &*last;  // the command ends after it
     auto result = backend::compileBundle(policy, bopts);
     if (!result) {
       for (const auto &e : result.errors) {
