@@ -102,23 +102,29 @@ private:
     return mapLookupU32(progs(h), index, &id) && !(mapLookupU32(unlinkQuiet(), index, &quiet) && quiet == 1);
   }
   // Adds `delta` to bw_unlink_deciders[0] (+1 before a program that decides goes in, -1 after
-  // one went out, 0 to make sure the count exists). A map never counted (created beside
-  // programs already in place) is counted in full first. Without the map (a dispatcher object
-  // older than it) nothing: the dispatchers then walk their lanes.
+  // one went out; 0 makes sure the count exists). A map never counted (created beside
+  // programs already in place), or a count that would go below 0, is counted in full instead.
+  // Without the map (a dispatcher object older than it) nothing: the dispatchers then walk
+  // their lanes.
   void countDeciders(const Hook &h, int delta) {
     if (!exists(pins_.sharedMap("bw_unlink_deciders")))
       return;
     int fd = open(unlinkDecidersFd_, "bw_unlink_deciders");
     uint32_t n = 0, counted = 0;
     mapLookupU32(fd, 1, &counted);
-    if (counted != 1) {
-      for (uint32_t i = 0; i < BW_PROG_ARRAY_SIZE; i++)
-        n += decides(h, i) ? 1 : 0;
-      mapUpdateU32(fd, 0, n, "bw_unlink_deciders");
-      mapUpdateU32(fd, 1, 1, "bw_unlink_deciders");
-    }
     mapLookupU32(fd, 0, &n);
-    mapUpdateU32(fd, 0, delta < 0 && n == 0 ? 0 : n + delta, "bw_unlink_deciders");
+    if (counted == 1 && !(delta < 0 && n == 0)) {
+      if (delta != 0)
+        mapUpdateU32(fd, 0, n + delta, "bw_unlink_deciders");
+      return;
+    }
+    n = 0;
+    for (uint32_t i = 0; i < BW_PROG_ARRAY_SIZE; i++)
+      n += decides(h, i) ? 1 : 0;
+    if (delta > 0)  // the program is not in yet
+      n += delta;
+    mapUpdateU32(fd, 0, n, "bw_unlink_deciders");
+    mapUpdateU32(fd, 1, 1, "bw_unlink_deciders");
   }
   int open(Fd &fd, const std::string &name) {
     if (!fd) {
