@@ -25,7 +25,14 @@ function(bulwark_bpf_compile)
   cmake_parse_arguments(A "BITCODE" "OUTPUT;SOURCE" "DEPENDS" ${ARGN})
   set(mode -c)
   if(A_BITCODE)
-    set(mode -emit-llvm -c)
+    # bulwarkc turns this bitcode into bundles wherever it runs, and LLVM's BTF writer copies
+    # into the object the text of every source line it can open by the debug info's paths.
+    # Paths under /proc, where no file can be created, make that text absent everywhere, so a
+    # bundle's bytes do not depend on whether the build tree (or libbpf's headers) is on the
+    # machine; and a dev build compiles as fast as the package.
+    set(mode -emit-llvm -c -fdebug-prefix-map=${PROJECT_SOURCE_DIR}=/proc/bulwark/src
+             -fdebug-prefix-map=${CMAKE_BINARY_DIR}=/proc/bulwark/build
+             -fdebug-prefix-map=/usr/include=/proc/bulwark/include)
   endif()
   # Header dependencies come from clang's depfile (IMPLICIT_DEPENDS is ignored by Ninja, which
   # would leave stale bitcode behind when a shared BPF header changes).

@@ -8,6 +8,8 @@
 #include <linux/bpf.h>
 
 #include <algorithm>
+#include <fstream>
+#include <string_view>
 
 using namespace bwtest;
 using bulwark::HookId;
@@ -265,6 +267,27 @@ TEST(Object, DeterministicBytes) {
               bulwark::bundle::writeManifest(r2->bundle.manifest))
         << c.name;
   }
+}
+
+// The templates' source text is on the machine that built bulwarkc, and only there: a bundle
+// must not copy it in (its bytes would then depend on where bulwarkc runs).
+TEST(Object, BytesDoNotDependOnTheBuildTree) {
+  const std::string source = BULWARK_SOURCE_DIR "/bpf/templates/hooks/file_open.bpf.c";
+  std::ifstream in(source);
+  ASSERT_TRUE(in) << source;
+  std::string line, decideLine;
+  while (std::getline(in, line))
+    if (line.find("BW_DECIDE(FILE_OPEN") != std::string::npos)
+      decideLine = line;
+  ASSERT_FALSE(decideLine.empty()) << "the template no longer calls BW_DECIDE(FILE_OPEN";
+  const HookId FO = HookId::FILE_OPEN;
+  auto r = bulwark::backend::compileBundle(
+      PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/x"}))).build());
+  ASSERT_TRUE(r);
+  const auto &obj = r->bundle.object;
+  std::string_view bytes(reinterpret_cast<const char *>(obj.data()), obj.size());
+  EXPECT_EQ(bytes.find(decideLine), std::string_view::npos) << "the object holds a line of " << source;
+  EXPECT_EQ(bytes.find(BULWARK_SOURCE_DIR), std::string_view::npos) << "the object names the build tree";
 }
 
 TEST(Object, CostDoesNotGrowWithRules) {
