@@ -42,6 +42,10 @@
 #define BW_INFO_IDENT_EXACT 3  /* 1: the policy has exact identity groups (bw_m_ident) */
 #define BW_INFO_IDENT_PREFIX 4 /* 1: ... prefix identity groups */
 #define BW_INFO_SCOPE_EXE 5    /* 1: the policy is `scope executable` (its programs labelled) */
+#define BW_INFO_SUFFIX_KEY 6   /* bytes of a string bw_m_suffix keys use: BW_SUFFIX_SHORT, or the
+                                * LPM maximum when a suffix is longer (so the code, and what the
+                                * verifier walks, do not change with a suffix's exact length) */
+#define BW_SUFFIX_SHORT 32
 
 struct bw_match_val {
   bw_u32 best;                   /* lowest decision word (rule << 2 | action) or BW_NO_RULE */

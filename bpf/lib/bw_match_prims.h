@@ -14,11 +14,10 @@ static struct bw_match_val *exact_val(struct bw_str *s, __u32 group) {
   struct bw_tmp *t = tmp();
   if (!t)
     return 0;
-  struct hash_ctx c = {.p = s->data, .len = s->len & (BW_PATH_MAX - 1), .h = BW_FNV_OFFSET};
-  bpf_loop(c.len, hash_step, &c, 0);
+  __u32 len = s->len & (BW_PATH_MAX - 1);
   t->ekey.group = group;
-  t->ekey.len = c.len;
-  t->ekey.hash = c.h;
+  t->ekey.len = len;
+  t->ekey.hash = str_hash(s->data, len);
   return bpf_map_lookup_elem(&bw_m_exact, &t->ekey);
 }
 
@@ -76,25 +75,41 @@ struct rev_ctx {
   const char *src; /* points at the string's data */
   __u8 *dst;
   __u32 len;       /* string length */
+  __u32 from;      /* the byte bpf_loop's first step writes */
 };
 
 static long rev_step(__u32 i, void *arg) {
   struct rev_ctx *c = arg;
-  __u32 from = c->len - 1 - i;
-  c->dst[i & 0xff] = c->src[from & (BW_PATH_MAX - 1)];
+  __u32 at = c->from + i;
+  __u32 from = c->len - 1 - at;
+  c->dst[at & 0xff] = c->src[from & (BW_PATH_MAX - 1)];
   return 0;
 }
 
+/* Suffixes are looked up over the string's last bytes reversed. Only as many as the longest
+ * suffix of the policy matter (the trie holds no longer key to match), and most suffixes are
+ * short (BW_INFO_SUFFIX_KEY): their BW_SUFFIX_SHORT bytes are reversed by a plain loop, any
+ * more by bpf_loop. */
+#define BW_REV_INLINE BW_SUFFIX_SHORT
+/* A bounded loop (not unrolled: LLVM cannot unroll this one; the verifier walks it as is). */
+static __always_inline void rev_inline(struct rev_ctx *c, __u32 n) {
+  for (__u32 i = 0; i < BW_REV_INLINE && i < n; i++)
+    c->dst[i] = c->src[(c->len - 1 - i) & (BW_PATH_MAX - 1)];
+}
 BW_API __u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
   struct bw_tmp *t = tmp();
   if (!t)
     return BW_NO_RULE;
   struct bw_str *s = str_of(ev, slot);
-  __u32 n = s->len;
+  __u32 n = s->len, most = bw_policy_info(BW_INFO_SUFFIX_KEY);
+  if (n > most)
+    n = most;
   if (n > BW_LPM_STR_MAX)
     n = BW_LPM_STR_MAX;
-  struct rev_ctx c = {.src = s->data, .dst = t->skey.data, .len = s->len & (BW_PATH_MAX - 1)};
-  bpf_loop(n, rev_step, &c, 0);
+  struct rev_ctx c = {.src = s->data, .dst = t->skey.data, .len = s->len & (BW_PATH_MAX - 1), .from = BW_REV_INLINE};
+  rev_inline(&c, n);
+  if (n > BW_REV_INLINE)
+    bpf_loop(n - BW_REV_INLINE, rev_step, &c, 0);
   put_group(t->skey.group, group);
   t->skey.prefixlen = 32 + 8 * n;
   struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_suffix, &t->skey);

@@ -178,11 +178,8 @@ static __always_inline void facts_under(struct bw_facts *f, struct dentry *d, __
   f->done |= BW_FACTS_UNDER;
 }
 
-/* FNV-1a 64 of the last component of `d` (bw_tmp's walk buffer holds it meanwhile). Most names
- * are short: their first BW_NAME_INLINE bytes are hashed by a plain loop, and only a longer
- * name's rest by bpf_loop (a callback per byte costs more than the byte's hash). */
+/* FNV-1a 64 of the last component of `d` (bw_tmp's walk buffer holds it meanwhile). */
 #define BW_NAME_MAX 255 /* NAME_MAX: the longest directory entry name */
-#define BW_NAME_INLINE 16
 static __attribute__((noinline)) __u64 name_hash(struct dentry *d) { /* one copy per object */
   struct bw_tmp *t = tmp();
   if (!t)
@@ -190,17 +187,7 @@ static __attribute__((noinline)) __u64 name_hash(struct dentry *d) { /* one copy
   long n = bpf_probe_read_kernel_str(t->walk, BW_NAME_MAX + 1, BPF_CORE_READ(d, d_name.name));
   if (n <= 1)
     return 0;
-  struct hash_ctx c = {.p = t->walk, .len = (__u32)(n - 1) & BW_NAME_MAX, .h = BW_FNV_OFFSET};
-#pragma unroll
-  for (__u32 i = 0; i < BW_NAME_INLINE; i++) {
-    if (i >= c.len)
-      return c.h;
-    c.h = bw_fnv1a_step(c.h, (__u8)t->walk[i]);
-  }
-  c.p = t->walk + BW_NAME_INLINE;
-  c.len -= BW_NAME_INLINE;
-  bpf_loop(c.len, hash_step, &c, 0);
-  return c.h;
+  return str_hash(t->walk, (__u32)(n - 1) & BW_NAME_MAX);
 }
 
 /* The object's directory (inode `dir`, 0 for none) and name, when its entries have hints. */

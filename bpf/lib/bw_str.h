@@ -33,16 +33,34 @@ BW_API void bw_task_comm(struct task_struct *t, struct bw_str *out) {
 
 struct hash_ctx {
   const char *p;
+  __u32 from; /* the byte bpf_loop's first step hashes */
   __u32 len;
   __u64 h;
 };
 
 static long hash_step(__u32 i, void *arg) {
   struct hash_ctx *c = arg;
-  if (i >= c->len)
+  __u32 at = c->from + i;
+  if (at >= c->len)
     return 1;
-  c->h = bw_fnv1a_step(c->h, (__u8)c->p[i & (BW_PATH_MAX - 1)]);
+  c->h = bw_fnv1a_step(c->h, (__u8)c->p[at & (BW_PATH_MAX - 1)]);
   return 0;
+}
+
+/* FNV-1a 64 of the `len` bytes at `p` (a buffer of BW_PATH_MAX bytes). Most strings hashed
+ * are short: their first BW_HASH_INLINE bytes are hashed by a plain loop, and only a longer
+ * string's rest by bpf_loop (a callback per byte costs several times the byte's hash). */
+#define BW_HASH_INLINE 48
+static __attribute__((noinline)) __u64 str_hash(const char *p, __u32 len) {
+  struct hash_ctx c = {.p = p, .from = BW_HASH_INLINE, .len = len & (BW_PATH_MAX - 1), .h = BW_FNV_OFFSET};
+#pragma unroll
+  for (__u32 i = 0; i < BW_HASH_INLINE; i++) {
+    if (i >= c.len)
+      return c.h;
+    c.h = bw_fnv1a_step(c.h, (__u8)p[i]);
+  }
+  bpf_loop(c.len - BW_HASH_INLINE, hash_step, &c, 0);
+  return c.h;
 }
 
 #endif

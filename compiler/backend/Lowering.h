@@ -175,6 +175,7 @@ struct Lowered {
   uint32_t dfaWords = 0;
   uint32_t dfaAccEntries = 0;
   bool usesMarks = false;               // a rule sets or tests a mark: the fork and exec helpers
+  uint32_t suffixMax = 0;               // bytes of the longest suffix in bw_m_suffix
 };
 
 struct LoweringLimits {

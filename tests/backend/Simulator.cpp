@@ -96,7 +96,9 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
     std::string t = s;
     if (g.kind == GroupKind::Suffix)
       std::reverse(t.begin(), t.end());
-    t = t.substr(0, kLpmStrMax);
+    // the kernel's key: a suffix's only as long as the policy's longest suffix needs
+    uint32_t keyBytes = g.kind == GroupKind::Prefix || low.suffixMax > BW_SUFFIX_SHORT ? kLpmStrMax : BW_SUFFIX_SHORT;
+    t = t.substr(0, keyBytes);
     Bytes k;
     le(k, 32 + 8 * t.size(), 4);
     for (int i = 3; i >= 0; --i)

@@ -193,6 +193,10 @@ int main(int argc, char **argv) {
                  .rule("deny-suffix-write", HookId::FILE_OPEN,
                        cAnd({cTest(HookId::FILE_OPEN, "file.path", TestOp::Suffix, strs({".lock"})),
                              cTest(HookId::FILE_OPEN, "file.write", TestOp::Eq, {int64_t(1)})}))
+                 // longer than BW_SUFFIX_SHORT: every suffix of the policy is matched over a longer key
+                 .rule("deny-long-suffix", HookId::FILE_OPEN,
+                       cTest(HookId::FILE_OPEN, "file.path", TestOp::Suffix,
+                             strs({"/a-directory-longer-than-32-bytes/held.conf"})))
                  .build();
     auto r = bulwark::backend::compileBundle(p);
     if (!r) {

@@ -125,8 +125,14 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   mkdir("/tmp/bwvm/secret", 0755);
   mkdir("/tmp/bwvm/a", 0755);
   mkdir("/tmp/bwvm/a/b", 0755);
+  mkdir("/tmp/bwvm/a-directory-longer-than-32-bytes", 0755);
+  mkdir("/tmp/bwvm/b-directory-longer-than-32-bytes", 0755);
+  const char *longHeld = "/tmp/bwvm/a-directory-longer-than-32-bytes/held.conf";
+  const char *longOther = "/tmp/bwvm/b-directory-longer-than-32-bytes/held.conf";  // differs 43 bytes from the end
+  const char *longLock = "/tmp/bwvm/a-directory-longer-than-32-bytes/db.lock";
   for (const char *f : {"/tmp/bwvm/denied.txt", "/tmp/bwvm/allowed.txt", "/tmp/bwvm/secret/x",
-                        "/tmp/bwvm/a/b/c.key", "/tmp/bwvm/a/b/c.txt", "/tmp/bwvm/db.lock"})
+                        "/tmp/bwvm/a/b/c.key", "/tmp/bwvm/a/b/c.txt", "/tmp/bwvm/db.lock", longHeld, longOther,
+                        longLock})
     bulwark::guest::WriteFile(f, "x");
 
   l.link = bpf_program__attach_lsm(prog);
@@ -138,6 +144,8 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   int txt = openErrno("/tmp/bwvm/a/b/c.txt");
   int lockRead = openErrno("/tmp/bwvm/db.lock", O_RDONLY);
   int lockWrite = openErrno("/tmp/bwvm/db.lock", O_WRONLY);
+  int held = openErrno(longHeld), other = openErrno(longOther);
+  int longLockRead = openErrno(longLock, O_RDONLY), longLockWrite = openErrno(longLock, O_WRONLY);
   bpf_link__destroy(l.link);
   l.link = nullptr;
   EXPECT_EQ(denied, EPERM);
@@ -147,6 +155,10 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   EXPECT_EQ(txt, 0);
   EXPECT_EQ(lockRead, 0);
   EXPECT_EQ(lockWrite, EPERM);
+  EXPECT_EQ(held, EPERM) << "a suffix longer than 32 bytes";
+  EXPECT_EQ(other, 0) << "a path that differs from the suffix only beyond its last 32 bytes";
+  EXPECT_EQ(longLockRead, 0);
+  EXPECT_EQ(longLockWrite, EPERM) << "a short suffix of a long path";
   EXPECT_EQ(openErrno("/tmp/bwvm/denied.txt"), 0) << "detached program still denies";
 
   // counters: per-CPU, rule 0 was hit at least once
