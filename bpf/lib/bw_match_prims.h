@@ -90,10 +90,9 @@ static long rev_step(__u32 i, void *arg) {
  * suffix of the policy matter (the trie holds no longer key to match), and most suffixes are
  * short (BW_INFO_SUFFIX_KEY): their BW_SUFFIX_SHORT bytes are reversed by a plain loop, any
  * more by bpf_loop. */
-#define BW_REV_INLINE BW_SUFFIX_SHORT
 /* A bounded loop (not unrolled: LLVM cannot unroll this one; the verifier walks it as is). */
 static __always_inline void rev_inline(struct rev_ctx *c, __u32 n) {
-  for (__u32 i = 0; i < BW_REV_INLINE && i < n; i++)
+  for (__u32 i = 0; i < BW_SUFFIX_SHORT && i < n; i++)
     c->dst[i] = c->src[(c->len - 1 - i) & (BW_PATH_MAX - 1)];
 }
 BW_API __u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64 *atoms) {
@@ -106,10 +105,10 @@ BW_API __u32 bw_match_suffix(struct bw_event *ev, __u32 slot, __u32 group, __u64
     n = most;
   if (n > BW_LPM_STR_MAX)
     n = BW_LPM_STR_MAX;
-  struct rev_ctx c = {.src = s->data, .dst = t->skey.data, .len = s->len & (BW_PATH_MAX - 1), .from = BW_REV_INLINE};
+  struct rev_ctx c = {.src = s->data, .dst = t->skey.data, .len = s->len & (BW_PATH_MAX - 1), .from = BW_SUFFIX_SHORT};
   rev_inline(&c, n);
-  if (n > BW_REV_INLINE)
-    bpf_loop(n - BW_REV_INLINE, rev_step, &c, 0);
+  if (n > BW_SUFFIX_SHORT)
+    bpf_loop(n - BW_SUFFIX_SHORT, rev_step, &c, 0);
   put_group(t->skey.group, group);
   t->skey.prefixlen = 32 + 8 * n;
   struct bw_match_val *v = bpf_map_lookup_elem(&bw_m_suffix, &t->skey);

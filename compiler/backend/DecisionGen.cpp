@@ -122,7 +122,7 @@ public:
         {BW_INFO_DEFAULT, dflt}, {BW_INFO_MODE, mode}, {BW_INFO_IDENT_EXACT, identExact},
         {BW_INFO_IDENT_PREFIX, identPrefix},
         {BW_INFO_SCOPE_EXE, p.scope.kind == ir::Scope::Kind::Executable ? 1u : 0u},
-        {BW_INFO_SUFFIX_KEY, low_.suffixMax <= BW_SUFFIX_SHORT ? BW_SUFFIX_SHORT : kLpmStrMax}};
+        {BW_INFO_SUFFIX_KEY, low_.suffixKeyBytes}};
     llvm::Value *v = b.c32(static_cast<uint32_t>(p.rules.size()));  // BW_INFO_RULE_COUNT
     for (const auto &[what, value] : answers)
       v = b.ir().CreateSelect(b.ir().CreateICmpEQ(w, b.c32(what)), b.c32(value), v);

@@ -570,7 +570,8 @@ private:
         g.entries = static_cast<uint32_t>(d.keys.size());
       if (g.kind == GroupKind::Suffix)
         for (const auto &kv : d.keys)
-          out.suffixMax = std::max(out.suffixMax, static_cast<uint32_t>(kv.first.size()));
+          if (kv.first.size() > BW_SUFFIX_SHORT)
+            out.suffixKeyBytes = kLpmStrMax;
       if (identity) {
         g.identity = true;
         IdentityGroup ig{g.id, g.kind, std::string(g.field.name), {}};

@@ -16,6 +16,7 @@
 
 #include "BackendTypes.h"
 #include "PolicyIr.h"
+#include "bw_match.h"
 
 #include <array>
 #include <cstdint>
@@ -175,7 +176,7 @@ struct Lowered {
   uint32_t dfaWords = 0;
   uint32_t dfaAccEntries = 0;
   bool usesMarks = false;               // a rule sets or tests a mark: the fork and exec helpers
-  uint32_t suffixMax = 0;               // bytes of the longest suffix in bw_m_suffix
+  uint32_t suffixKeyBytes = BW_SUFFIX_SHORT;  // string bytes a bw_m_suffix key holds (BW_INFO_SUFFIX_KEY)
 };
 
 struct LoweringLimits {

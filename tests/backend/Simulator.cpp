@@ -96,9 +96,7 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
     std::string t = s;
     if (g.kind == GroupKind::Suffix)
       std::reverse(t.begin(), t.end());
-    // the kernel's key: a suffix's only as long as the policy's longest suffix needs
-    uint32_t keyBytes = g.kind == GroupKind::Prefix || low.suffixMax > BW_SUFFIX_SHORT ? kLpmStrMax : BW_SUFFIX_SHORT;
-    t = t.substr(0, keyBytes);
+    t = t.substr(0, g.kind == GroupKind::Prefix ? kLpmStrMax : low.suffixKeyBytes);  // the kernel's key
     Bytes k;
     le(k, 32 + 8 * t.size(), 4);
     for (int i = 3; i >= 0; --i)

@@ -128,7 +128,7 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   mkdir("/tmp/bwvm/a-directory-longer-than-32-bytes", 0755);
   mkdir("/tmp/bwvm/b-directory-longer-than-32-bytes", 0755);
   const char *longHeld = "/tmp/bwvm/a-directory-longer-than-32-bytes/held.conf";
-  const char *longOther = "/tmp/bwvm/b-directory-longer-than-32-bytes/held.conf";  // differs 43 bytes from the end
+  const char *longOther = "/tmp/bwvm/b-directory-longer-than-32-bytes/held.conf";  // differs in the 42nd byte from the end
   const char *longLock = "/tmp/bwvm/a-directory-longer-than-32-bytes/db.lock";
   for (const char *f : {"/tmp/bwvm/denied.txt", "/tmp/bwvm/allowed.txt", "/tmp/bwvm/secret/x",
                         "/tmp/bwvm/a/b/c.key", "/tmp/bwvm/a/b/c.txt", "/tmp/bwvm/db.lock", longHeld, longOther,
