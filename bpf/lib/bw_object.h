@@ -303,6 +303,20 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
     val_add(into, ident_val(group, 0, 0, BW_IDENT_INCOMPLETE));
 }
 
+/* set_object and the object's facts for a dentry given as a BTF pointer (an LSM argument, or
+ * read from one), with plain loads: what set_object and facts_for do with probe reads. */
+static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d) {
+  if (!d) {
+    set_object(out, 0);
+    return;
+  }
+  struct inode *i = d->d_inode;
+  out->obj = (__u64)d;
+  out->ino = i ? i->i_ino : 0;
+  out->dev = d->d_sb->s_dev;
+  facts_btf(out, d);
+}
+
 /* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one): plain loads, no
  * probe reads, and the object's facts worked out on the way (facts_btf). Overlayfs files and
  * a dentry of another inode take the general path. */

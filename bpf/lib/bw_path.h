@@ -77,16 +77,18 @@ static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *ou
   out->truncated = c.truncated || (c.d && c.off == 0);
 }
 
+/* `p` (and `dir`, `d` below) must be BTF pointers, as the path_* hooks' arguments are: the
+ * object and its facts are read with plain loads. */
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   if (!out->object_only)
     walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
-  set_object(out, BPF_CORE_READ(p, dentry));
+  dentry_object_btf(out, p->dentry);
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   if (!out->object_only)
     walk_from(d, BPF_CORE_READ(dir, mnt), out);
-  set_object(out, d);
+  dentry_object_btf(out, d);
 }
 
 /* An open file given by a plain pointer (not BTF): the walk of its path, and its object. */

@@ -72,7 +72,7 @@ void bw_objects_only(struct bw_event *ev, __u64 mask, __u32 only); /* object_onl
 /* Path fields: the process's view of the path as a string, and the object it names (bw_str). */
 void bw_path_d_path(struct path *p, struct bw_str *out); /* only where bpf_d_path is allowed */
 void bw_file_d_path(struct file *f, struct bw_str *out); /* likewise; overlayfs: the real file */
-void bw_path_walk(const struct path *p, struct bw_str *out);      /* bounded dentry walk */
+void bw_path_walk(const struct path *p, struct bw_str *out);      /* bounded dentry walk; BTF p */
 void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out);
 void bw_file_walk(struct file *f, struct bw_str *out);  /* f not a BTF pointer */
 void bw_str_kernel(const char *src, struct bw_str *out);
