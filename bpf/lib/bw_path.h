@@ -45,23 +45,12 @@ static long walk_step(__u32 i, void *arg) {
   return 0;
 }
 
-static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *out) {
-  struct bw_tmp *t = tmp();
-  if (!t || !d || !vmnt) {
-    out->len = 0;
-    out->data[0] = 0;
-    return;
-  }
-  struct walk_ctx c = {
-      .d = d,
-      .m = (struct mount *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt)),
-      .buf = t->walk,
-      .off = BW_WALK_BUF - 1,
-      .truncated = 0,
-  };
-  t->walk[BW_WALK_BUF - 1] = 0;
-  bpf_loop(BW_WALK_DEPTH, walk_step, &c, 0);
-  long off = c.off;
+/* The walk from `c` (set up by walk_begin, perhaps advanced by walk_btf) to the global root,
+ * and its result into `out`. */
+static __always_inline void walk_finish(struct walk_ctx *c, struct bw_str *out) {
+  if (!c->truncated)
+    bpf_loop(BW_WALK_DEPTH, walk_step, c, 0);
+  long off = c->off;
   if (off == BW_WALK_BUF - 1) { /* the root itself */
     out->data[0] = '/';
     out->data[1] = 0;
@@ -70,24 +59,87 @@ static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *ou
     return;
   }
   __u32 len = (BW_WALK_BUF - 1 - off) & (BW_WALK_BUF - 1);
-  bpf_probe_read_kernel(out->data, (len + 1) & (BW_WALK_BUF - 1),
-                        t->walk + (off & (BW_WALK_BUF - 1)));
+  bpf_probe_read_kernel(out->data, (len + 1) & (BW_WALK_BUF - 1), c->buf + (off & (BW_WALK_BUF - 1)));
   out->data[len & (BW_WALK_BUF - 1)] = 0;
   out->len = len;
-  out->truncated = c.truncated || (c.d && c.off == 0);
+  out->truncated = c->truncated || (c->d && c->off == 0);
+}
+
+/* A walk of `d` in mount `vmnt` (0 when the scratch buffer is missing). */
+static __always_inline int walk_begin(struct walk_ctx *c, struct dentry *d, struct vfsmount *vmnt) {
+  struct bw_tmp *t = tmp();
+  if (!t || !d || !vmnt)
+    return 0;
+  c->d = d;
+  c->m = (struct mount *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt));
+  c->buf = t->walk;
+  c->off = BW_WALK_BUF - 1;
+  c->truncated = 0;
+  t->walk[BW_WALK_BUF - 1] = 0;
+  return 1;
+}
+
+static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *out) {
+  struct walk_ctx c;
+  if (!walk_begin(&c, d, vmnt)) {
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  walk_finish(&c, out);
+}
+
+/* The first components of a walk whose dentry `d` is a BTF pointer, with plain loads: only
+ * each name is probe-read, where walk_step reads four pointers and lengths too, and no loop
+ * callback runs. It stops at the root of mount `vmnt`, whose crossing needs struct mount (no
+ * BTF pointer leads there on 6.1), and after BW_WALK_BTF components; walk_step goes on from
+ * there. */
+#define BW_WALK_BTF 8
+static __always_inline void walk_btf(struct walk_ctx *c, struct dentry *d, struct vfsmount *vmnt) {
+  struct dentry *root = BPF_CORE_READ(vmnt, mnt_root);
+#pragma unroll
+  for (int k = 0; k < BW_WALK_BTF; k++) {
+    struct dentry *parent = d->d_parent;
+    if (d == root || d == parent)
+      break;
+    __u32 len = d->d_name.len;
+    long off = c->off - (long)len - 1;
+    if (off < 0) {
+      c->truncated = 1;
+      break;
+    }
+    barrier_var(off); /* kept opaque, so the masks below are not folded into the offset */
+    bpf_probe_read_kernel(c->buf + ((off + 1) & (BW_WALK_BUF - 1)), len & (BW_WALK_BUF - 1), d->d_name.name);
+    c->buf[off & (BW_WALK_BUF - 1)] = '/';
+    c->off = off;
+    d = parent;
+    c->d = parent;
+  }
+}
+
+/* walk_from for a dentry `d` given as a BTF pointer. */
+static void walk_from_btf(struct dentry *d, struct vfsmount *vmnt, struct bw_str *out) {
+  struct walk_ctx c;
+  if (!walk_begin(&c, d, vmnt)) {
+    out->len = 0;
+    out->data[0] = 0;
+    return;
+  }
+  walk_btf(&c, d, vmnt);
+  walk_finish(&c, out);
 }
 
 /* `p` (and `dir`, `d` below) must be BTF pointers, as the path_* hooks' arguments are: the
  * object and its facts are read with plain loads. */
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   if (!out->object_only)
-    walk_from(BPF_CORE_READ(p, dentry), BPF_CORE_READ(p, mnt), out);
+    walk_from_btf(p->dentry, BPF_CORE_READ(p, mnt), out);
   dentry_object_btf(out, p->dentry);
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   if (!out->object_only)
-    walk_from(d, BPF_CORE_READ(dir, mnt), out);
+    walk_from_btf(d, BPF_CORE_READ(dir, mnt), out);
   dentry_object_btf(out, d);
 }
 
