@@ -65,11 +65,16 @@ static __always_inline void walk_finish(struct walk_ctx *c, struct bw_str *out) 
   out->truncated = c->truncated || (c->d && c->off == 0);
 }
 
-/* A walk of `d` in mount `vmnt` (0 when the scratch buffer is missing). */
-static __always_inline int walk_begin(struct walk_ctx *c, struct dentry *d, struct vfsmount *vmnt) {
+/* A walk of `d` in mount `vmnt`; 0, with `out` the empty string, when there is none (no
+ * dentry, no mount, no scratch buffer). */
+static __always_inline int walk_begin(struct walk_ctx *c, struct dentry *d, struct vfsmount *vmnt,
+                                      struct bw_str *out) {
   struct bw_tmp *t = tmp();
-  if (!t || !d || !vmnt)
+  if (!t || !d || !vmnt) {
+    out->len = 0;
+    out->data[0] = 0;
     return 0;
+  }
   c->d = d;
   c->m = (struct mount *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt));
   c->buf = t->walk;
@@ -81,12 +86,8 @@ static __always_inline int walk_begin(struct walk_ctx *c, struct dentry *d, stru
 
 static void walk_from(struct dentry *d, struct vfsmount *vmnt, struct bw_str *out) {
   struct walk_ctx c;
-  if (!walk_begin(&c, d, vmnt)) {
-    out->len = 0;
-    out->data[0] = 0;
-    return;
-  }
-  walk_finish(&c, out);
+  if (walk_begin(&c, d, vmnt, out))
+    walk_finish(&c, out);
 }
 
 /* The first components of a walk whose dentry `d` is a BTF pointer, with plain loads: only
@@ -120,11 +121,8 @@ static __always_inline void walk_btf(struct walk_ctx *c, struct dentry *d, struc
 /* walk_from for a dentry `d` given as a BTF pointer. */
 static void walk_from_btf(struct dentry *d, struct vfsmount *vmnt, struct bw_str *out) {
   struct walk_ctx c;
-  if (!walk_begin(&c, d, vmnt)) {
-    out->len = 0;
-    out->data[0] = 0;
+  if (!walk_begin(&c, d, vmnt, out))
     return;
-  }
   walk_btf(&c, d, vmnt);
   walk_finish(&c, out);
 }
@@ -154,8 +152,8 @@ BW_API void bw_file_walk(struct file *f, struct bw_str *out) {
 BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
   if (!out->object_only) {
     long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);
-    if (n < 0) /* -ENAMETOOLONG and friends: fall back to the walk */
-      bw_path_walk(&f->f_path, out);
+    if (n < 0) /* -ENAMETOOLONG and friends: fall back to the walk (the object: below) */
+      walk_from_btf(f->f_path.dentry, BPF_CORE_READ(f, f_path.mnt), out);
     else
       set_len(out, n);
   }
@@ -169,11 +167,10 @@ BW_API void bw_path_d_path(struct path *p, struct bw_str *out) {
     return;
   }
   long n = bpf_d_path(p, out->data, BW_PATH_MAX);
-  if (n < 0) {
-    bw_path_walk(p, out);
-    return;
-  }
-  set_len(out, n);
+  if (n < 0) /* -ENAMETOOLONG and friends: fall back to the walk */
+    walk_from_btf(p->dentry, BPF_CORE_READ(p, mnt), out);
+  else
+    set_len(out, n);
   set_object(out, p->dentry);
 }
 
