@@ -77,6 +77,8 @@ void emitPrograms(YAML::Emitter &e, const Manifest &m) {
       e << YAML::Key << "kind" << YAML::Value << std::string(word(g.kind));
       e << YAML::Key << "field" << YAML::Value << g.field;
       e << YAML::Key << "path_count" << YAML::Value << g.paths.size();
+      if (!g.view)
+        e << YAML::Key << "view" << YAML::Value << false;
       e << YAML::EndMap;
     }
     e << YAML::EndSeq;
@@ -167,6 +169,7 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
         g.kind = wordAt<IdentityKind>(x["kind"], "identity kind");
         g.field = x["field"].as<std::string>("");
         g.pathCount = x["path_count"].as<uint32_t>();
+        g.view = x["view"].as<bool>(true);
         m.identity.push_back(std::move(g));
       }
     for (const auto &x : n["maps"]) {
@@ -291,7 +294,8 @@ std::string inspectText(const Bundle &b) {
   if (!m.identity.empty()) {
     o << "identity groups (" << m.identity.size() << "): also matched by (device, inode)\n";
     for (const auto &g : m.identity)
-      o << "  group " << g.group << "  " << word(g.kind) << "  " << g.field << "  " << g.paths.size() << " paths\n";
+      o << "  group " << g.group << "  " << word(g.kind) << "  " << g.field << "  " << g.paths.size() << " paths"
+        << (g.view ? "" : ", objects only") << "\n";
   }
   o << "maps (" << m.maps.size() << "):\n";
   for (const auto &x : m.maps) {
@@ -334,7 +338,7 @@ void jsonLists(JsonWriter &w, const Manifest &m) {
     w.beginObject().key("name").value(h.name).key("attach").value(h.attach).key("purpose").value(h.purpose).endObject();
   w.endArray().key("identity").beginArray();
   for (const auto &g : m.identity) {
-    w.beginObject().key("group").value(g.group).key("kind").value(word(g.kind)).key("field").value(g.field);
+    w.beginObject().key("group").value(g.group).key("kind").value(word(g.kind)).key("field").value(g.field).key("view").value(g.view);
     w.key("paths").strings(g.paths).endObject();
   }
   w.endArray().key("maps").beginArray();

@@ -57,6 +57,9 @@ struct IdentityEntry {
   std::string field;               // "file.path"
   std::vector<std::string> paths;  // sorted; in tables.bin
   uint32_t pathCount = 0;          // read from the manifest: how many paths tables.bin must hold
+  // A path without an object at load is matched by name too (the process's view adds denials);
+  // false where no view match of the group can add anything, so its strings are never read.
+  bool view = true;
 };
 
 struct MapEntry {

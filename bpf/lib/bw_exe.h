@@ -82,8 +82,15 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
 BW_API void bw_exe_at_exec(void) {
   __u32 cpu = bpf_get_smp_processor_id();
   struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
-  if (ev && bw_cfg_exe_cache)
-    bw_current_exe(&ev->strs[1], 1);
+  if (ev && bw_cfg_exe_cache) {
+    /* the slot still holds the last event of this CPU: that event ends, and the walk starts
+     * from an empty slot (no object taken, not object-only) */
+    struct bw_str *s = &ev->strs[1];
+    ev->seq = 0;
+    s->object_only = 0;
+    s->obj = 0;
+    bw_current_exe(s, 1);
+  }
 }
 
 #endif

@@ -18,6 +18,12 @@ static __always_inline void set_object(struct bw_str *out, struct dentry *d) {
   out->dev = d ? BPF_CORE_READ(d, d_sb, s_dev) : 0;
 }
 
+/* 1 when `out`'s object was taken earlier this event (a policy that needed it alone, before
+ * one that needs its string): the object and its facts are the event's, not read again. */
+static __always_inline int object_taken(struct bw_str *out) {
+  return out->obj != 0;
+}
+
 /* One name (dentry) of inode `i`: the first of its aliases. */
 static __always_inline struct dentry *inode_alias(struct inode *i) {
   struct hlist_node *first = BPF_CORE_READ(i, i_dentry.first);

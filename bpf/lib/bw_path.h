@@ -132,20 +132,23 @@ static void walk_from_btf(struct dentry *d, struct vfsmount *vmnt, struct bw_str
 BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   if (!out->object_only)
     walk_from_btf(p->dentry, BPF_CORE_READ(p, mnt), out);
-  dentry_object_btf(out, p->dentry);
+  if (!object_taken(out))
+    dentry_object_btf(out, p->dentry);
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   if (!out->object_only)
     walk_from_btf(d, BPF_CORE_READ(dir, mnt), out);
-  dentry_object_btf(out, d);
+  if (!object_taken(out))
+    dentry_object_btf(out, d);
 }
 
 /* An open file given by a plain pointer (not BTF): the walk of its path, and its object. */
 BW_API void bw_file_walk(struct file *f, struct bw_str *out) {
   if (!out->object_only)
     walk_from(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
-  bw_file_object(f, out);
+  if (!object_taken(out))
+    bw_file_object(f, out);
 }
 
 /* `f` must be a BTF pointer (an LSM argument): bpf_d_path, the process's view of the path. */
@@ -157,7 +160,8 @@ BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
     else
       set_len(out, n);
   }
-  file_object_btf(f, out);
+  if (!object_taken(out))
+    file_object_btf(f, out);
 }
 
 /* `p` must be a BTF pointer (an LSM argument's struct path). */

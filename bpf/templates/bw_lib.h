@@ -141,7 +141,8 @@ __u32 bw_slot(void);
  * program's arguments `args`. A field no policy before this one on the event filled in full
  * (ev->filled) is filled; one that was is kept as it is, with its object and that object's
  * identity facts (the same for every policy: bw_hint). A string this policy takes as its
- * object alone (lazy) does not count as built in full. Steps, in order:
+ * object alone (lazy) does not count as built in full; a later policy that needs it builds
+ * only the string (object_taken). Steps, in order:
  *   1. need = bw_need_<id>() (the fields the decision reads), lazy = bw_lazy_<id>(ev) (those of
  *      them whose object alone is extracted this event), first = bw_precheck_need_<id>()
  *   2. the precheck: fill (bw_fill_common, extract) the fields `first`;

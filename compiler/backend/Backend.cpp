@@ -109,7 +109,7 @@ std::optional<std::string> describeBundle(CompileResult &cr, const CodegenOutput
   }
   for (const auto &ig : cr.lowered.identity)
     m.identity.push_back({ig.group, ig.kind == GroupKind::Prefix ? bundle::IdentityKind::Prefix : bundle::IdentityKind::Exact,
-                          ig.field, ig.paths});
+                          ig.field, ig.paths, 0, ig.view});
   m.rodata = runtimeRodata();
   for (const auto &r : policy.rules) {
     m.rules.push_back({r.id, r.name, std::string(Catalogue::get().hook(r.hook).name), manifestAction(r.action),

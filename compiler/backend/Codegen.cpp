@@ -408,6 +408,16 @@ void optimise(Codegen &s) {
   mpm.run(*s.module, mam);
 }
 
+// True for a map the runtime reads at load though no code may: bw_m_exact and bw_m_prefix
+// hold an identity group's full values (BW_GROUP_IDENT_VAL), which label its objects, also
+// where the group's lookups read only bw_m_ident (a group without a view).
+bool readAtLoad(const Lowered &low, llvm::StringRef map) {
+  for (const auto &ig : low.identity)
+    if (std::string_view(map) == abi::name(ig.kind == GroupKind::Prefix ? abi::MapId::m_prefix : abi::MapId::m_exact))
+      return true;
+  return false;
+}
+
 // Erases the maps no code uses. Maps stay external (libbpf 1.1 rejects static maps); bw_gen
 // is kept: the runtime's generation switch writes it, and a policy of kprobe hooks only
 // (no chain step) would otherwise not create it.
@@ -416,7 +426,8 @@ void dropUnusedMaps(Codegen &s) {
     return;
   std::vector<llvm::GlobalVariable *> dead;
   for (auto &g : s.module->globals())
-    if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty() && g.getName() != "bw_gen")
+    if (!g.isDeclaration() && g.getSection() == ".maps" && g.use_empty() && g.getName() != "bw_gen" &&
+        !readAtLoad(s.low, g.getName()))
       dead.push_back(&g);
   for (auto *g : dead)
     g->eraseFromParent();

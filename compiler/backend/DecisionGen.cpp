@@ -45,7 +45,7 @@ uint32_t identityIndex(const Lowered &low, uint32_t id) {
 }
 
 // Hook string fields whose decision needs only their object when no identity group on them
-// reads its view: slot -> bits of those groups (positions in Lowered::identity).
+// reads its view: slot -> bits of those groups that may (positions in Lowered::identity).
 std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredHook &h) {
   std::map<uint32_t, uint32_t> bits;  // string slot -> identity groups (bits) reading it
   std::set<uint32_t> other;           // string slots some other group reads
@@ -59,7 +59,7 @@ std::map<uint32_t, uint32_t> objectOnlyFields(const Lowered &low, const LoweredH
     if (!g.identity || index >= low.identity.size() || !extractedByHook)
       other.insert(g.field.slot);
     else
-      bits[g.field.slot] |= 1u << index;
+      bits[g.field.slot] |= g.viewAdds ? 1u << index : 0;  // a group whose view adds nothing never reads it
   }
   for (uint32_t s : other)
     bits.erase(s);
@@ -288,12 +288,17 @@ private:
   // The lookup of one group: the lowest word it decides, its atoms set in `atoms`.
   llvm::Value *lookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
     auto slot = b.c32(g.field.slot);
-    if (g.identity) {  // the string is a view: only what it may add (bw_match_view)
-      uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? BW_VIEW_WHERE_PREFIX : 0);
-      llvm::Value *view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
+    if (g.identity) {
+      // the string is a view: only what it may add (bw_match_view), where it may add anything
+      llvm::Value *view = nullptr;
+      if (g.viewAdds) {
+        uint32_t where = identityIndex(low_, g.id) | (g.kind == GroupKind::Prefix ? BW_VIEW_WHERE_PREFIX : 0);
+        view = b.callLib(lib_, "bw_match_view", {ev, slot, b.c32(g.id), b.c32(where), atoms});
+      }
       // the object itself: its labels, name and ancestors (bw_match.h)
       auto prefix = b.c32(g.kind == GroupKind::Prefix ? BW_IDENT_PREFIX : BW_IDENT_EXACT);
-      return b.umin(view, b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms}));
+      llvm::Value *object = b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms});
+      return view ? b.umin(view, object) : object;
     }
     static const char *const kLookups[] = {  // GroupKind order
         "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};

@@ -136,6 +136,13 @@ MatchVal viewVal(MatchVal v, const GroupData &d) {
   return v;
 }
 
+// `v` as a view's value of identity group `g`; notes in `g` when it can add something.
+MatchVal viewValOf(Group &g, const MatchVal &v, const GroupData &d) {
+  MatchVal out = viewVal(v, d);
+  g.viewAdds = g.viewAdds || out != MatchVal{};
+  return out;
+}
+
 // Hash and LPM map entries by map name, sorted by key bytes.
 using MapEntries = std::map<std::string, std::map<Bytes, Bytes>>;
 
@@ -574,7 +581,7 @@ private:
             out.suffixKeyBytes = kLpmStrMax;
       if (identity) {
         g.identity = true;
-        IdentityGroup ig{g.id, g.kind, std::string(g.field.name), {}};
+        IdentityGroup ig{g.id, g.kind, std::string(g.field.name), {}, g.viewAdds};
         for (const auto &kv : d.keys)
           ig.paths.push_back(kv.first);
         out.identity.push_back(std::move(ig));
@@ -585,7 +592,7 @@ private:
   }
 
   // bw_m_exact entries of an exact group (and of its full values if an identity group).
-  void exactEntries(const Group &g, GroupData &d, bool identity, MapEntries &maps) {
+  void exactEntries(Group &g, GroupData &d, bool identity, MapEntries &maps) {
     std::map<std::pair<uint32_t, uint64_t>, std::string> seen;
     for (const auto &[s, v] : d.keys) {
       auto key = std::make_pair(static_cast<uint32_t>(s.size()), fnv1a64(s));
@@ -601,7 +608,7 @@ private:
         putLe(k, key.second, 8);
         maps[mapName(abi::MapId::m_exact)][k] = valBytes(val);
       };
-      put(g.id, identity ? viewVal(d.strict[s], d) : v);
+      put(g.id, identity ? viewValOf(g, d.strict[s], d) : v);
       if (identity)
         put(g.id | BW_GROUP_IDENT_VAL, v);
     }
@@ -610,7 +617,7 @@ private:
   // bw_m_prefix or bw_m_suffix entries of a prefix or suffix group, each holding what its
   // shorter keys hold; an identity group also gets its full values and its fail-closed
   // bw_m_ident entry.
-  void lpmStringEntries(const Group &g, GroupData &d, bool identity, MapEntries &maps) {
+  void lpmStringEntries(Group &g, GroupData &d, bool identity, MapEntries &maps) {
     MatchVal failClosed;  // what an object whose ancestors cannot all be read means
     for (const auto &[s, v] : d.keys) {
       MatchVal acc = v, strictAcc = d.strict[s];
@@ -629,7 +636,7 @@ private:
         k.resize(4 + 4 + kLpmStrMax, 0);
         maps[g.kind == GroupKind::Prefix ? mapName(abi::MapId::m_prefix) : mapName(abi::MapId::m_suffix)][k] = valBytes(val);
       };
-      put(g.id, identity ? viewVal(strictAcc, d) : acc);
+      put(g.id, identity ? viewValOf(g, strictAcc, d) : acc);
       if (identity)
         put(g.id | BW_GROUP_IDENT_VAL, acc);
       failClosed.add(viewVal(strictAcc, d));

@@ -57,6 +57,7 @@ struct Group {
   uint32_t dfaStates = 0;
   uint32_t entries = 0;  // keys in its map
   bool identity = false; // also matched by file identity (see IdentityGroup)
+  bool viewAdds = false; // identity: a string match of the process's view can add something
   ir::SourceLoc loc;     // first test of the group
 };
 
@@ -74,6 +75,7 @@ struct IdentityGroup {
   GroupKind kind = GroupKind::Exact;  // Exact or Prefix
   std::string field;                  // "file.path"
   std::vector<std::string> paths;     // the group's strings, sorted
+  bool view = true;                   // Group::viewAdds: a path without an object is matched by name
 };
 
 // A condition with tests replaced by atom bits, direct integer comparisons or mark tests.

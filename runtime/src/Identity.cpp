@@ -344,7 +344,7 @@ IdentityPlan planIdentity(const Bundle &b) {
       if (!located)
         views.push_back(p);
     }
-    if (!views.empty() && i < BW_IDENT_GROUPS) {
+    if (!views.empty() && g.view && i < BW_IDENT_GROUPS) {
       plan.viewGroups |= 1u << i;
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
     }

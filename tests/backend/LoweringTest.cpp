@@ -112,6 +112,37 @@ TEST(Lowering, ViewValuesKeepOnlyStrictAtoms) {
   EXPECT_EQ(viewAtoms[exe], 0u);  // "is passwd" can lead to allow: only the real object sets it
 }
 
+// A group is read as a view (its paths without an object matched by name) only where a view
+// match can add something: a test whose holding can only make a decision stricter.
+TEST(Lowering, AGroupIsAViewOnlyWhereAViewMatchCanAddSomething) {
+  auto dir = [] { return cTest(FO, "file.path", TestOp::Prefix, strs({"/srv/later/"})); };
+  auto mark = [](ir::Policy p) {
+    p.rules[0].decides = false;
+    p.rules[0].marks.push_back({"m", false, 0, false, {}});
+    return p;
+  };
+  struct Case {
+    const char *what;
+    ir::Policy policy;
+    bool view;
+  } cases[] = {
+      {"deny", PolicyBuilder().rule("r", FO, dir(), Action::Deny).build(), true},
+      {"not in deny", PolicyBuilder().rule("r", FO, cNot(dir()), Action::Deny).build(), false},
+      {"allow", PolicyBuilder().rule("r", FO, dir(), Action::Allow).build(), false},
+      {"audit", PolicyBuilder().rule("r", FO, dir(), Action::Audit).build(), false},
+      {"not in allow", PolicyBuilder().rule("r", FO, cNot(dir()), Action::Allow).build(), true},
+      {"mark", mark(PolicyBuilder().rule("r", FO, dir()).build()), true},
+      {"not in mark", mark(PolicyBuilder().rule("r", FO, cNot(dir())).build()), false},
+      {"deny and not in deny", PolicyBuilder().rule("a", FO, cNot(dir()), Action::Deny).rule("b", FO, dir(), Action::Deny).build(), true},
+  };
+  for (const auto &c : cases) {
+    auto low = lowerOk(c.policy);
+    ASSERT_EQ(low.identity.size(), 1u) << c.what;
+    EXPECT_EQ(low.identity[0].view, c.view) << c.what;
+    EXPECT_EQ(low.groups[low.identity[0].group].viewAdds, c.view) << c.what;
+  }
+}
+
 TEST(Lowering, PrefixValuesCoverShorterPrefixes) {
   auto p = PolicyBuilder()
                .rule("deep", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/a/b/"})), Action::Audit)

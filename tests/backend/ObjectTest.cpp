@@ -256,6 +256,37 @@ TEST(Object, LazyExtractionRemovesUnusedFields) {
               b.programInsns["bw_file_open"]);
 }
 
+// A group no view match can add to carries no view code: the same rule with the test's
+// polarity turned round (a deny that only excepts the directory, against one that denies in
+// it) is smaller by the view's gate and lookup.
+TEST(Object, AGroupThatOnlyExceptsCarriesNoViewCode) {
+  const HookId FO = HookId::FILE_OPEN;
+  auto dir = [&] { return cTest(FO, "file.path", TestOp::Prefix, strs({"/srv/later/"})); };
+  auto write = [&] { return cTest(FO, "file.write", TestOp::Eq, {int64_t(1)}); };
+  auto excepts = bulwark::backend::compileBundle(
+      PolicyBuilder().rule("r", FO, cAnd({write(), cNot(dir())}), bulwark::ir::Action::Deny).build());
+  auto denies = bulwark::backend::compileBundle(
+      PolicyBuilder().rule("r", FO, cAnd({write(), dir()}), bulwark::ir::Action::Deny).build());
+  ASSERT_TRUE(excepts && denies);
+  ASSERT_EQ(excepts->bundle.manifest.identity.size(), 1u);
+  EXPECT_FALSE(excepts->bundle.manifest.identity[0].view);
+  EXPECT_TRUE(denies->bundle.manifest.identity[0].view);
+  auto a = summarize(excepts->bundle.object), b = summarize(denies->bundle.object);
+  EXPECT_LT(a.programInsns["bw_file_open"] + 20, b.programInsns["bw_file_open"]);
+  // no code reads its string entries, but the runtime labels its objects from the full
+  // values beside them
+  EXPECT_TRUE(a.maps.count("bw_m_prefix"));
+  std::printf("excepts %zu insns, denies %zu insns\n", a.programInsns["bw_file_open"], b.programInsns["bw_file_open"]);
+  // the manifest's round trip keeps it
+  bulwark::bundle::Manifest back;
+  std::string err;
+  ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(excepts->bundle.manifest), back, &err)) << err;
+  ASSERT_EQ(back.identity.size(), 1u);
+  EXPECT_FALSE(back.identity[0].view);
+  ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(denies->bundle.manifest), back, &err)) << err;
+  EXPECT_TRUE(back.identity[0].view);
+}
+
 TEST(Object, DeterministicBytes) {
   for (auto &c : loweringCases()) {
     auto r1 = bulwark::backend::compileBundle(c.policy);

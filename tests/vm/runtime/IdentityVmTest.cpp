@@ -56,6 +56,7 @@ protected:
     Bulwark(root, {"unload", "rt_identity"});
     Bulwark(root, {"unload", "rt_many_prefixes"});
     Bulwark(root, {"unload", "rt_identity_learn"});
+    Bulwark(root, {"unload", "rt_identity_outside"});
     std::filesystem::remove_all(kDir);
     std::filesystem::remove_all(kManyDir);
   }
@@ -180,6 +181,26 @@ TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
       << ev.output;
   EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/vault/new")")))
       << ev.output;
+}
+
+// A list used only where its holding leads to allow (under `not` in a deny rule) decides on
+// objects alone: a directory made after the load at one of its paths is not taken for the
+// listed one by its name, as a view must never grant an allow, and the load says no path is
+// matched by name. Controls: the listed directory that existed at load, and a read open.
+TEST_F(Identity, AListThatOnlyExceptsIsDecidedOnObjectsAlone) {
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-outside.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("identity: 1 of 2 protected directories exist"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("matched by name"), std::string::npos) << r.output;
+  std::filesystem::create_directories(kDir + "/made-later");
+  guest::WriteFile(kDir + "/made-later/log", "data");
+  guest::WriteFile(kDir + "/out/log", "data");
+  EXPECT_EQ(guest::OpenErrno(kDir + "/out/log", O_WRONLY | O_APPEND), 0);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/made-later/log", O_WRONLY | O_APPEND), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/plain", O_WRONLY | O_APPEND), EPERM);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/made-later/log"), 0);
+  ASSERT_EQ(Bulwark(root, {"unload", "rt_identity_outside"}).exit_code, 0);
+  EXPECT_EQ(guest::OpenErrno(kDir + "/made-later/log", O_WRONLY | O_APPEND), 0);
 }
 
 // More labelled ancestors than the per-event facts keep (directories moved out of the vault
