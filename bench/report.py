@@ -272,7 +272,8 @@ def cost_rows(res, op):
     c = res["cost"].get(op, {})
     rows = []
     for cid, e in c.get("configs", {}).items():
-        label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only"}.get(
+        label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only",
+                 "top": "BPF LSM program reading the path's first component only"}.get(
             cid, (f"the {cid.split('_')[1]} shipped policies together" if cid.split("_")[1].isdigit()
                   else f"shipped policy {cid.split('_', 1)[1]} alone") if cid.startswith("shipped_") else cid) \
             if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
