@@ -70,18 +70,16 @@ int BPF_PROG(empty_top_file_open, struct file *file) {
   struct dentry *d = file->f_path.dentry;
   struct vfsmount *m = file->f_path.mnt;
   void *top = 0;
-  int k = 0, crossed = 0;
+  int k = 0;
   for (; k < TOP_STEPS; k++) { /* within the file's mount: plain loads */
     if (d == root && m == root_mnt)
       goto found;
-    if (d == m->mnt_root) {
-      crossed = 1;
+    if (d == m->mnt_root)
       break;
-    }
     top = d;
     d = d->d_parent;
   }
-  if (!crossed)
+  if (k == TOP_STEPS) /* deeper than the bound within the mount */
     return 0;
   void *pd = d, *pm = m;
   struct mount_up up;

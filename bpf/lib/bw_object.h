@@ -334,10 +334,7 @@ static __always_inline void file_object_btf(struct file *f, struct bw_str *out) 
     bw_file_object(f, out);
     return;
   }
-  out->obj = (__u64)d;
-  out->ino = i->i_ino;
-  out->dev = d->d_sb->s_dev;
-  facts_btf(out, d);
+  dentry_object_btf(out, d);
 }
 
 #endif
