@@ -53,6 +53,31 @@ struct bw_str {
   char data[BW_PATH_MAX];
 };
 
+/* The process's view of a directory's path (what bpf_d_path gives), kept per CPU between
+ * events (bw_dirpath): a file opened in it has that path, '/' and its name. An entry stands
+ * only for the directory, mount and process root it was built for, and only while the
+ * kernel's rename and mount sequences are those it was built under. */
+#define BW_DIR_PATH_MAX (BW_PATH_MAX - 256 - 1) /* room left for '/' and a name (NAME_MAX 255) */
+struct bw_dir_key {
+  bw_u64 dir;       /* struct dentry * of the directory; 0: no entry */
+  bw_u64 inode;     /* its struct inode *, */
+  bw_u64 ino;       /* inode number */
+  bw_u64 mnt;       /* the struct vfsmount * it is seen in */
+  bw_u64 root;      /* the process root's struct dentry * */
+  bw_u64 root_mnt;  /* and struct vfsmount * */
+  bw_u32 gen;       /* the inode's i_generation */
+  bw_u32 renames;   /* rename_lock's sequence before the path was built */
+  bw_u32 mounts;    /* mount_lock's */
+  bw_u32 pad;
+};
+struct bw_dir_path {
+  struct bw_dir_key key;
+  bw_u64 writes;    /* odd while the entry is rewritten: a reader that saw it change drops it */
+  bw_u32 len;       /* of data, without the NUL */
+  bw_u32 pad;
+  char data[BW_PATH_MAX];
+};
+
 /* IPv4 is stored as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) so one LPM trie
  * serves both families. */
 struct bw_addr {

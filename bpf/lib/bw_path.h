@@ -151,15 +151,11 @@ BW_API void bw_file_walk(struct file *f, struct bw_str *out) {
     bw_file_object(f, out);
 }
 
-/* `f` must be a BTF pointer (an LSM argument): bpf_d_path, the process's view of the path. */
+/* `f` must be a BTF pointer (an LSM argument): the process's view of the path, as bpf_d_path
+ * gives it. */
 BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
-  if (!out->object_only) {
-    long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);
-    if (n < 0) /* -ENAMETOOLONG and friends: fall back to the walk (the object: below) */
-      walk_from_btf(f->f_path.dentry, BPF_CORE_READ(f, f_path.mnt), out);
-    else
-      set_len(out, n);
-  }
+  if (!out->object_only && file_view(f, out) < 0) /* -ENAMETOOLONG and friends: the walk */
+    walk_from_btf(f->f_path.dentry, BPF_CORE_READ(f, f_path.mnt), out);
   if (!object_taken(out))
     file_object_btf(f, out);
 }

@@ -82,6 +82,16 @@ inline bool UserNamespacesAllowed() {
   return r.exited && r.exit_code == 0;
 }
 
+// UserNamespacesAllowed, asked once per test process.
+inline bool UserNs() {
+  static const bool allowed = UserNamespacesAllowed();
+  return allowed;
+}
+// In a gtest body: skips the case of uid 1000 where it cannot make a user namespace.
+#define SKIP_IF_NO_USERNS(who)                                                                          \
+  if ((who) == Who::User && !UserNs())                                                                   \
+  GTEST_SKIP() << "uid 1000 cannot create a user namespace in this kernel"
+
 // Runs body as an attacker process and returns its results (one errno per action), or
 // throws with the child's message if its setup failed. `cgroup`: a cgroup directory the
 // process joins first (while still root).

@@ -110,14 +110,6 @@ private:
 };
 [[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicies);
 
-bool UserNs() {
-  static const bool allowed = UserNamespacesAllowed();
-  return allowed;
-}
-#define SKIP_IF_NO_USERNS(who)                                                                          \
-  if ((who) == Who::User && !UserNs())                                                                   \
-  GTEST_SKIP() << "uid 1000 cannot create a user namespace in this kernel"
-
 // ---- views an attacker can shape: each maps a real path to the path it sees ----
 
 using Mapping = std::vector<std::pair<std::string, std::string>>;  // real prefix -> seen prefix

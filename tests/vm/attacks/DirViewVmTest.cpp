@@ -1,0 +1,191 @@
+// The view of a file's path taken from its directory's, kept per CPU between events
+// (bw_dirpath): an attacker opens a file so that its directory's view is kept, then changes
+// what that view would be — renames the directory or its parent, moves the mount it is on,
+// binds it elsewhere, changes root — and opens a file whose new path the policy denies. A path
+// kept from before the change would let that open through. Beside each attack, a file whose
+// path the policy does not match opens. As root and as uid 1000 in a user namespace, on CPU 0,
+// so every open of a case meets the same entry.
+//
+// Policy: tests/vm/attacks/policies/attack_dir_view.bw (globs: the process's view).
+// Everything lives under /tmp/bw-dirview; mounts are made in the attacker's own mount
+// namespace and go away with it.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <sched.h>
+
+#include "Attacker.h"
+#include "bw_abi.h"
+
+namespace bulwark::attacks {
+namespace {
+
+const std::string kBase = "/tmp/bw-dirview";
+const std::string kPinRoot = "/sys/fs/bpf/bw-dirview";
+const std::string kBundle = "attack-bundles/attack_dir_view.bwb";
+
+guest::ChildResult Bulwark(std::vector<std::string> args) {
+  args.insert(args.begin(), "bulwark");
+  args.insert(args.end(), {"--pin-root", kPinRoot});
+  return guest::RunCommand(args, std::chrono::seconds(180));
+}
+
+void OnCpu0() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  Check(sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
+}
+
+class LoadedPolicy : public ::testing::Environment {
+public:
+  void SetUp() override {
+    ASSERT_TRUE(guest::InGuest());
+    // KeptView reads bw_dirpath from this process, which the self-protection guard refuses to
+    // anyone but the runtime (rt_vm_self_protect tests the guard).
+    ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
+    RemoveTree(kBase);
+    ASSERT_NO_THROW(MkDir(kBase));
+    ASSERT_EQ(chmod(kBase.c_str(), 01777), 0);
+    auto r = Bulwark({"load", guest::GuestFile(kBundle)});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_NO_THROW(OnCpu0());
+  }
+  void TearDown() override {
+    Bulwark({"unload", "attack_dir_view"});
+    RemoveTree(kBase);
+  }
+};
+[[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicy);
+
+// CPU 0's entry of bw_dirpath: the directory view it holds ("" for none).
+std::string KeptView() {
+  int fd = bpf_obj_get((kPinRoot + "/shared/bw_dirpath").c_str());
+  if (fd < 0)
+    return std::string("no map: ") + std::strerror(errno);
+  bw_dir_path e{};
+  bw_u32 cpu = 0;
+  int rc = bpf_map_lookup_elem(fd, &cpu, &e);
+  close(fd);
+  if (rc != 0)
+    return "no entry";
+  return e.key.dir == 0 ? "" : std::string(e.data, e.len);
+}
+// A case's own directory, made by the attacker.
+std::string CaseDir() { return MakeTempDir(kBase); }
+
+std::string Secret(const std::string &dir) {
+  guest::WriteFile(dir + "/secret", "data\n");
+  return dir + "/secret";
+}
+
+// Expected results of an attack, in order, against what the attacker saw.
+void ExpectResults(const std::vector<int> &got, const std::vector<int> &want, Who who) {
+  ASSERT_EQ(got.size(), want.size()) << Name(who);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(Describe(got[i]), Describe(want[i])) << Name(who) << ", open " << i;
+}
+
+// The premise: an open keeps its directory's view, and the next file there is not the only
+// path to it (the other tests would pass without the entry, this one would not).
+TEST(DirView, AnOpenKeepsItsDirectorysView) {
+  std::string d = CaseDir();
+  MkDir(d + "/a");
+  std::string f = Secret(d + "/a");
+  ASSERT_EQ(OpenRead(f), 0);
+  EXPECT_EQ(KeptView(), d + "/a");
+  ASSERT_EQ(rename((d + "/a").c_str(), (d + "/b").c_str()), 0);
+  ASSERT_EQ(OpenRead(d + "/b/secret"), 0);
+  EXPECT_EQ(KeptView(), d + "/b") << "a rename makes the next open build the view again";
+}
+
+class Attack : public ::testing::TestWithParam<Who> {};
+
+// The file's directory, and the directory above it, renamed after an open kept the view.
+TEST_P(Attack, RenamedDirectoryIsSeenByItsNewName) {
+  SKIP_IF_NO_USERNS(GetParam());
+  auto got = AsAttacker(GetParam(), [] {
+    std::string d = CaseDir();
+    MkDir(d + "/plain");
+    MkDir(d + "/plain/x");
+    std::string f = Secret(d + "/plain/x");
+    const std::string kLong = "/secret-whose-name-is-longer-than-a-dentry-holds";
+    guest::WriteFile(d + "/plain/x" + kLong, "data\n");
+    std::vector<int> r{OpenRead(f), OpenRead(f), OpenRead(d + "/plain/x" + kLong)};
+    Check(rename((d + "/plain").c_str(), (d + "/renamed").c_str()), "rename the parent");
+    r.push_back(OpenRead(d + "/renamed/x/secret"));
+    r.push_back(OpenRead(d + "/renamed/x" + kLong));
+    Check(rename((d + "/renamed").c_str(), (d + "/plain").c_str()), "rename it back");
+    r.push_back(OpenRead(f));
+    MkDir(d + "/own");
+    std::string g = Secret(d + "/own");
+    r.push_back(OpenRead(g));
+    Check(rename((d + "/own").c_str(), (d + "/dir-renamed").c_str()), "rename the directory");
+    r.push_back(OpenRead(d + "/dir-renamed/secret"));
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, EPERM, EPERM, 0, 0, EPERM}, GetParam());
+}
+
+// The mount the directory is on moved elsewhere (its dentry, mount and root unchanged). On 6.1
+// the move changes the rename sequence as well as the mount sequence (the place it moves to
+// becomes a mount point), so either check catches it.
+TEST_P(Attack, MovedMountIsSeenAtItsNewPlace) {
+  SKIP_IF_NO_USERNS(GetParam());
+  auto got = AsAttacker(GetParam(), [] {
+    std::string d = CaseDir();
+    MkDir(d + "/m");
+    MkDir(d + "/moved");
+    Check(mount("tmpfs", (d + "/m").c_str(), "tmpfs", 0, "mode=0755"), "tmpfs on " + d + "/m");
+    MkDir(d + "/m/x");
+    std::string f = Secret(d + "/m/x");
+    std::vector<int> r{OpenRead(f)};
+    Check(mount((d + "/m").c_str(), (d + "/moved").c_str(), nullptr, MS_MOVE, nullptr), "move the mount");
+    r.push_back(OpenRead(d + "/moved/x/secret"));
+    Check(umount((d + "/moved").c_str()), "umount");
+    return r;
+  });
+  ExpectResults(got, {0, EPERM}, GetParam());
+}
+
+// The directory bound elsewhere: the same dentry, seen in another mount.
+TEST_P(Attack, BoundDirectoryIsSeenWhereItIsBound) {
+  SKIP_IF_NO_USERNS(GetParam());
+  auto got = AsAttacker(GetParam(), [] {
+    std::string d = CaseDir();
+    MkDir(d + "/src");
+    MkDir(d + "/src/x");
+    MkDir(d + "/bound");
+    std::string f = Secret(d + "/src/x");
+    std::vector<int> r{OpenRead(f)};
+    Check(mount((d + "/src").c_str(), (d + "/bound").c_str(), nullptr, MS_BIND, nullptr), "bind");
+    r.push_back(OpenRead(d + "/bound/x/secret"));
+    r.push_back(OpenRead(f));
+    return r;
+  });
+  ExpectResults(got, {0, EPERM, 0}, GetParam());
+}
+
+// Another root: the directory is the process's root after chroot, so its file is "/secret"
+// there; and the test process, outside the jail, still sees that file by its full path.
+TEST_P(Attack, ChrootSeesItsOwnRoot) {
+  SKIP_IF_NO_USERNS(GetParam());
+  std::string jail = CaseDir();
+  ASSERT_EQ(chmod(jail.c_str(), 0777), 0);
+  auto got = AsAttacker(GetParam(), [jail] {
+    std::string f = Secret(jail);
+    std::vector<int> r{OpenRead(f), OpenRead(f)};
+    Check(chroot(jail.c_str()), "chroot " + jail);
+    Check(chdir("/"), "chdir /");
+    r.push_back(OpenRead("/secret"));
+    return r;
+  });
+  ExpectResults(got, {0, 0, EPERM}, GetParam());
+  EXPECT_EQ(Describe(OpenRead(jail + "/secret")), Describe(0)) << "a view kept inside the jail";
+}
+
+INSTANTIATE_TEST_SUITE_P(DirView, Attack, ::testing::Values(Who::Root, Who::User),
+                         [](const auto &info) { return std::string(info.param == Who::Root ? "Root" : "User"); });
+
+}  // namespace
+}  // namespace bulwark::attacks
