@@ -140,9 +140,10 @@ static __always_inline int dir_view_take(struct file *f, struct bw_dir_path *e, 
 /* Keeps the directory part of `out` (the whole view of `f`, just built) as key `k`'s entry. */
 static __always_inline void dir_view_keep(struct file *f, struct bw_dir_path *e, struct bw_dir_key *k,
                                           struct bw_str *out) {
-  __u32 name = f->f_path.dentry->d_name.len;
-  if (out->truncated || name == 0 || out->len < name + 1)
-    return;
+  struct dentry *d = f->f_path.dentry;
+  __u32 name = d->d_name.len;
+  if (out->truncated || !d->d_hash.pprev || name == 0 || out->len < name + 1)
+    return; /* unlinked since the key: bpf_d_path may have added " (deleted)" */
   __u64 len = out->len - name - 1; /* the '/' before the name */
   if (len > BW_DIR_PATH_MAX)
     return;
