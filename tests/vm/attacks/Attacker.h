@@ -69,6 +69,13 @@ inline void BecomeUserInNamespace() {
   WriteText("/proc/self/gid_map", "0 1000 1");
 }
 
+// `bulwark ARGS --pin-root PIN_ROOT`, as the suite's setup runs it.
+inline guest::ChildResult Bulwark(const std::string &pinRoot, std::vector<std::string> args) {
+  args.insert(args.begin(), "bulwark");
+  args.insert(args.end(), {"--pin-root", pinRoot});
+  return guest::RunCommand(args, std::chrono::seconds(180));
+}
+
 // Can uid 1000 make a user namespace in this kernel? (Debian: kernel.unprivileged_userns_clone)
 inline bool UserNamespacesAllowed() {
   auto r = guest::RunInChild([] {

@@ -24,12 +24,6 @@ const std::string kBase = "/tmp/bw-dirview";
 const std::string kPinRoot = "/sys/fs/bpf/bw-dirview";
 const std::string kBundle = "attack-bundles/attack_dir_view.bwb";
 
-guest::ChildResult Bulwark(std::vector<std::string> args) {
-  args.insert(args.begin(), "bulwark");
-  args.insert(args.end(), {"--pin-root", kPinRoot});
-  return guest::RunCommand(args, std::chrono::seconds(180));
-}
-
 void OnCpu0() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -47,12 +41,12 @@ public:
     RemoveTree(kBase);
     ASSERT_NO_THROW(MkDir(kBase));
     ASSERT_EQ(chmod(kBase.c_str(), 01777), 0);
-    auto r = Bulwark({"load", guest::GuestFile(kBundle)});
+    auto r = Bulwark(kPinRoot, {"load", guest::GuestFile(kBundle)});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     ASSERT_NO_THROW(OnCpu0());
   }
   void TearDown() override {
-    Bulwark({"unload", "attack_dir_view"});
+    Bulwark(kPinRoot, {"unload", "attack_dir_view"});
     RemoveTree(kBase);
   }
 };
@@ -71,7 +65,8 @@ std::string KeptView() {
     return "no entry";
   return e.key.dir == 0 ? "" : std::string(e.data, e.len);
 }
-// A case's own directory, made by the attacker.
+
+// A case's own directory under kBase (1777, so the attacker can make its own).
 std::string CaseDir() { return MakeTempDir(kBase); }
 
 std::string Secret(const std::string &dir) {

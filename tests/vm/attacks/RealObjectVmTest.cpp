@@ -29,12 +29,6 @@ const std::string kAllowCgroup = "/sys/fs/cgroup/bw-attack-allow";
 const std::string kBusybox = "/bin/busybox";     // static: runs in any root
 const std::string kPinRoot = "/sys/fs/bpf/bw-attacks";
 
-guest::ChildResult Bulwark(std::vector<std::string> args) {
-  args.insert(args.begin(), "bulwark");
-  args.insert(args.end(), {"--pin-root", kPinRoot});
-  return guest::RunCommand(args, std::chrono::seconds(180));
-}
-
 std::string Bundle(const std::string &name) { return guest::GuestFile("attack-bundles/" + name + ".bwb"); }
 
 const std::vector<std::pair<std::string, std::string>> kLinkedBeforeLoad = {
@@ -92,14 +86,14 @@ public:
         std::printf("note: no bundle %s; bulwarkc said: %s\n", p, why.c_str());
         continue;
       }
-      auto r = Bulwark({"load", Bundle(p)});
+      auto r = Bulwark(kPinRoot, {"load", Bundle(p)});
       ASSERT_EQ(r.exit_code, 0) << r.output;
       loaded_.push_back(p);
     }
   }
   void TearDown() override {
     for (const auto &p : loaded_)
-      Bulwark({"unload", p});
+      Bulwark(kPinRoot, {"unload", p});
     rmdir(kAllowCgroup.c_str());
     for (const auto &d : {kTop, kOut, kJail, kTmp})
       RemoveTree(d);
@@ -431,7 +425,7 @@ TEST(Aliases, LinksFromBeforeTheLoadAndMovesSurviveAHotSwap) {
   ASSERT_TRUE(err == 0 || Denied(err)) << Describe(err);
   if (err != 0)
     moved = kTop + "/data/sub";  // the move was refused: the file stays under the prefix
-  auto swap = Bulwark({"load", Bundle("attack_protect")});  // replaces the loaded version
+  auto swap = Bulwark(kPinRoot, {"load", Bundle("attack_protect")});  // replaces the loaded version
   ASSERT_EQ(swap.exit_code, 0) << swap.output;
   std::vector<Case> cases = {
       {"open a link of the exact file made before load", OpenRead, kOut + "/pre-secret", Expect::Denied},
