@@ -1,6 +1,7 @@
 #include "Codegen.h"
 
 #include "BtfCanon.h"
+#include "ElfTrim.h"
 #include "Catalogue.h"
 #include "DecisionGen.h"
 #include "Templates.h"
@@ -516,6 +517,15 @@ void canonicaliseObjectBtf(Codegen &s) {
     s.errs.push_back(internal("BTF canonicalisation: " + err));
 }
 
+// Leaves out the sections no loader reads (ElfTrim.h).
+void trimObject(Codegen &s) {
+  if (!has(s, !s.out.object.empty(), "object"))
+    return;
+  std::string err;
+  if (!elfTrim(s.out.object, &err))
+    s.errs.push_back(internal("object trim: " + err));
+}
+
 // Refuses a program the verifier would refuse for its stack or size (s.out.bounds).
 void checkObjectBounds(Codegen &s) {
   if (has(s, !s.out.object.empty(), "object"))
@@ -544,6 +554,7 @@ const Pass kPasses[] = {
     {"btf-only", btfOnly, nullptr},
     {"emit-object", emitObject, &CodegenOutput::emitMs},
     {"canonicalise-btf", canonicaliseObjectBtf, &CodegenOutput::emitMs},
+    {"trim-object", trimObject, &CodegenOutput::emitMs},
     {"verifier-bounds", checkObjectBounds, &CodegenOutput::emitMs},
 };
 

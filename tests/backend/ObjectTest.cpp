@@ -1,6 +1,7 @@
 // Emitted objects, checked through libbpf/libelf summaries.
 #include "Backend.h"
 #include "Contract.h"
+#include "ElfTrim.h"
 #include "ObjectSummary.h"
 #include "PolicyBuilder.h"
 
@@ -298,6 +299,26 @@ TEST(Object, DeterministicBytes) {
               bulwark::bundle::writeManifest(r2->bundle.manifest))
         << c.name;
   }
+}
+
+// The relocations of .BTF.ext and the DWARF call frames are bytes no loader reads (ElfTrim.h):
+// they are left out, and libbpf still opens the object with its programs, their relocations and
+// their BTF line and function records.
+TEST(Object, LeavesOutTheSectionsNoLoaderReads) {
+  auto r = bulwark::backend::compileBundle(fileOpenPolicy());
+  ASSERT_TRUE(r);
+  ObjSummary s = summarize(r->bundle.object);
+  ASSERT_TRUE(s.opened) << s.error;
+  EXPECT_EQ(s.programs.at("bw_file_open"), "lsm/file_open");
+  EXPECT_TRUE(s.hasBtf && s.hasBtfExt);
+  EXPECT_EQ(s.relocations.at(".rel.BTF.ext"), 0u);
+  EXPECT_EQ(s.relocations.at(".rel.debug_frame"), 0u);
+  EXPECT_GT(s.relocations.at(".rellsm/file_open"), 0u) << "the program's own relocations stay";
+  std::vector<uint8_t> notElf = {1, 2, 3};
+  std::string err;
+  EXPECT_FALSE(bulwark::backend::elfTrim(notElf, &err));
+  EXPECT_EQ(notElf, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_FALSE(err.empty());
 }
 
 // The templates' source text is on the machine that built bulwarkc, and only there: a bundle
