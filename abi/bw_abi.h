@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 8
+#define BW_ABI_VERSION 9
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -39,6 +39,10 @@
 /* bw_hint (shared_maps.def): four quarters of 2^21 bits (1 MiB), placed by bw_ident_hint. */
 #define BW_HINT_QUARTER (1u << 21)
 #define BW_HINT_WORDS (4u * BW_HINT_QUARTER / 64u)
+/* The word after the bits counts the times a bit was set (the runtime at load, a program when
+ * it learns): what was worked out from the bits stands while it is unchanged (bw_dirfacts). */
+#define BW_HINT_CHANGES BW_HINT_WORDS
+#define BW_HINT_MAP_WORDS (BW_HINT_WORDS + 1u)
 
 /* Actions, as in the language. */
 enum bw_action {

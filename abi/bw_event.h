@@ -70,6 +70,25 @@ struct bw_dir_key {
   bw_u32 mounts;    /* mount_lock's */
   bw_u32 pad;
 };
+/* The identity facts every file of a directory shares (struct bw_facts: whether the
+ * directory's entries have hints, and the hinted ancestors of a file in it, the directory
+ * first), kept per CPU between events (bw_dirfacts). An entry stands only for the directory it
+ * was worked out for, and only while no rename (rename_lock) and no hint set (bw_hint's
+ * BW_HINT_CHANGES) happened since: ancestors change only by a rename, and hints only grow. */
+struct bw_dir_facts {
+  bw_u64 dir;        /* struct dentry * of the directory; 0: no entry */
+  bw_u64 inode;      /* its struct inode * */
+  bw_u64 ino;        /* inode number */
+  bw_u64 hints;      /* bw_hint's BW_HINT_CHANGES before the facts were worked out */
+  bw_u64 writes;     /* odd while the entry is rewritten: a reader that saw it change drops it */
+  bw_u32 gen;        /* the inode's i_generation */
+  bw_u32 dev;        /* kernel dev_t of its super block */
+  bw_u32 renames;    /* rename_lock's sequence before the facts were worked out */
+  bw_u32 names;      /* 1: the directory's entries may have labels (its NAMES hint) */
+  bw_u32 nunder;     /* hinted ancestors of a file in the directory, in under[] */
+  bw_u32 pad;
+  bw_u64 under[BW_FACT_UNDER]; /* their inodes, nearest first */
+};
 struct bw_dir_path {
   struct bw_dir_key key;
   bw_u64 writes;    /* odd while the entry is rewritten: a reader that saw it change drops it */

@@ -106,16 +106,30 @@ static __always_inline int own_under(struct bw_facts *f, __u32 dev, int i) {
   return own_hinted(dev, f->under[i], BW_IDENT_UNDER);
 }
 
-static __always_inline void bits_set(__u64 *w, __u64 bit) {
-  if (w && !(*w & bit))
-    __sync_fetch_and_or(w, bit);
+/* 1 when `bit` was clear and is now set. */
+static __always_inline int bits_set(__u64 *w, __u64 bit) {
+  if (!w || (*w & bit))
+    return 0;
+  __sync_fetch_and_or(w, bit);
+  return 1;
+}
+
+/* bw_hint's count of bits set (BW_HINT_CHANGES); 0 when it cannot be read. */
+static __always_inline __u64 *hint_changes(void) {
+  __u32 k = BW_HINT_CHANGES;
+  return bpf_map_lookup_elem(&bw_hint, &k);
 }
 
 /* Set before the label it stands for is written: the shared bit (every policy's facts and the
- * path_unlink dispatcher read it) and this policy's own. */
+ * path_unlink dispatcher read it) and this policy's own. A new shared bit is counted after it
+ * is set, so facts worked out before it are not taken again (bw_dir_facts.h). */
 static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
   __u64 bit;
-  bits_set(hint_word_in(&bw_hint, BW_HINT_QUARTER, dev, ino, kind, &bit), bit);
+  if (bits_set(hint_word_in(&bw_hint, BW_HINT_QUARTER, dev, ino, kind, &bit), bit)) {
+    __u64 *changes = hint_changes();
+    if (changes)
+      __sync_fetch_and_add(changes, 1);
+  }
   bits_set(hint_word_in(&bw_m_hint, bw_cfg_hint_quarter, dev, ino, kind, &bit), bit);
 }
 
@@ -231,17 +245,19 @@ static __always_inline void facts_for(struct bw_facts *f, struct dentry *d, __u3
  * (what facts_for does with probe reads). Ancestors beyond BW_FACT_BTF_DEPTH are left to
  * facts_for. Only for policies with identity groups. */
 #define BW_FACT_BTF_DEPTH 16
-static __always_inline void facts_btf(struct bw_str *out, struct dentry *d) {
-  if (!ident_used())
-    return;
-  struct bw_facts *f = &out->facts;
-  __u32 dev = out->dev;
-  facts_self(f, dev, out->ino);
-  struct dentry *parent = d->d_parent;
-  struct inode *pi = parent && parent != d ? parent->d_inode : 0;
-  facts_set_name(f, d, dev, pi ? pi->i_ino : 0);
-  if (!bw_policy_info(BW_INFO_IDENT_PREFIX))
-    return;
+/* bw_dir_facts.h: what an entry of bw_dirfacts stands for (struct bw_dir_facts' first fields). */
+struct dir_facts_key {
+  __u64 dir, inode, ino, hints;
+  __u32 gen, dev, renames, pad;
+};
+static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u32 dev, struct dir_facts_key *k);
+static __always_inline int dir_facts_take(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f,
+                                          struct dentry *d);
+static __always_inline void dir_facts_keep(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f);
+
+/* The hinted ancestors of `d` into `f`, by plain loads up to BW_FACT_BTF_DEPTH (deeper ones are
+ * left to facts_for). */
+static __always_inline void facts_under_btf(struct bw_facts *f, struct dentry *d, __u32 dev) {
   f->nunder = 0;
   f->incomplete = 0;
   struct dentry *cur = d;
@@ -258,6 +274,31 @@ static __always_inline void facts_btf(struct bw_str *out, struct dentry *d) {
     }
     cur = p;
   }
+}
+
+/* `kept`: the directory's part may come from, and go to, bw_dirfacts (a constant: 0 for an
+ * executable, whose object bw_exe keeps already). */
+static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int kept) {
+  if (!ident_used())
+    return;
+  struct bw_facts *f = &out->facts;
+  __u32 dev = out->dev;
+  facts_self(f, dev, out->ino);
+  struct dentry *parent = d->d_parent;
+  struct inode *pi = parent && parent != d ? parent->d_inode : 0;
+  if (!bw_policy_info(BW_INFO_IDENT_PREFIX)) {
+    facts_set_name(f, d, dev, pi ? pi->i_ino : 0);
+    return;
+  }
+  /* The directory's part, from the kept entry when it still stands (bw_dir_facts.h). */
+  struct dir_facts_key k;
+  struct bw_dir_facts *e = kept ? dir_facts_key(d, dev, &k) : 0;
+  if (e && dir_facts_take(e, &k, f, d))
+    return;
+  facts_set_name(f, d, dev, pi ? pi->i_ino : 0);
+  facts_under_btf(f, d, dev);
+  if (e)
+    dir_facts_keep(e, &k, f);
 }
 
 static long lookup_step(__u32 i, void *arg) {
@@ -311,7 +352,7 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
 
 /* set_object and the object's facts for a dentry given as a BTF pointer (an LSM argument, or
  * read from one), with plain loads: what set_object and facts_for do with probe reads. */
-static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d) {
+static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d, int kept) {
   if (!d) {
     set_object(out, 0);
     return;
@@ -320,13 +361,13 @@ static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry 
   out->obj = (__u64)d;
   out->ino = i ? i->i_ino : 0;
   out->dev = d->d_sb->s_dev;
-  facts_btf(out, d);
+  facts_btf(out, d, kept);
 }
 
 /* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one): plain loads, no
  * probe reads, and the object's facts worked out on the way (facts_btf). Overlayfs files and
  * a dentry of another inode take the general path. */
-static __always_inline void file_object_btf(struct file *f, struct bw_str *out) {
+static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept) {
   struct inode *i = f->f_inode;
   struct dentry *d = f->f_path.dentry;
   if (!i || !d || d->d_inode != i ||
@@ -334,7 +375,7 @@ static __always_inline void file_object_btf(struct file *f, struct bw_str *out) 
     bw_file_object(f, out);
     return;
   }
-  dentry_object_btf(out, d);
+  dentry_object_btf(out, d, kept);
 }
 
 #endif

@@ -23,11 +23,12 @@ namespace {
 const std::string kBase = "/tmp/bw-dirview";
 const std::string kPinRoot = "/sys/fs/bpf/bw-dirview";
 const std::string kBundle = "attack-bundles/attack_dir_view.bwb";
+const std::string kLateBundle = "attack-bundles/attack_dir_facts_late.bwb";
 
-void OnCpu0() {
+void OnCpu(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(0, &set);
+  CPU_SET(cpu, &set);
   Check(sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
 }
 
@@ -41,9 +42,10 @@ public:
     RemoveTree(kBase);
     ASSERT_NO_THROW(MkDir(kBase));
     ASSERT_EQ(chmod(kBase.c_str(), 01777), 0);
+    ASSERT_NO_THROW(MkDir(kBase + "/protected")); /* the policy's prefix group labels it */
     auto r = Bulwark(kPinRoot, {"load", guest::GuestFile(kBundle)});
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    ASSERT_NO_THROW(OnCpu0());
+    ASSERT_NO_THROW(OnCpu(0));
   }
   void TearDown() override {
     Bulwark(kPinRoot, {"unload", "attack_dir_view"});
@@ -64,6 +66,24 @@ std::string KeptView() {
   if (rc != 0)
     return "no entry";
   return e.key.dir == 0 ? "" : std::string(e.data, e.len);
+}
+
+// CPU 0's entry of bw_dirfacts: the inode number of the directory whose facts it holds (0 for
+// none), and its count of hinted ancestors.
+std::pair<uint64_t, uint32_t> KeptFacts() {
+  int fd = bpf_obj_get((kPinRoot + "/shared/bw_dirfacts").c_str());
+  if (fd < 0)
+    return {0, 0};
+  bw_dir_facts e{};
+  bw_u32 cpu = 0;
+  int rc = bpf_map_lookup_elem(fd, &cpu, &e);
+  close(fd);
+  return rc == 0 && e.dir != 0 ? std::pair<uint64_t, uint32_t>{e.ino, e.nunder} : std::pair<uint64_t, uint32_t>{0, 0};
+}
+
+uint64_t InodeOf(const std::string &path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
 // A case's own directory under kBase (1777, so the attacker can make its own).
@@ -92,6 +112,37 @@ TEST(DirView, AnOpenKeepsItsDirectorysView) {
   ASSERT_EQ(rename((d + "/a").c_str(), (d + "/b").c_str()), 0);
   ASSERT_EQ(OpenRead(d + "/b/secret"), 0);
   EXPECT_EQ(KeptView(), d + "/b") << "a rename makes the next open build the view again";
+}
+
+// A directory's identity facts kept by an open, then a policy loaded that labels the
+// directory's parent: the next open of a file there is denied (the facts were worked out before
+// the label: bw_hint's count of bits set tells the entry is stale), and a file elsewhere opens.
+// The load runs on CPU 1: its own opens on CPU 0 would replace the entry, and the open after it
+// would then work the facts out afresh whether or not the count were checked.
+TEST(DirFacts, ALabelSetAfterTheFactsWereKeptIsSeen) {
+  ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the test needs a second CPU for the load (run-vm --smp 2)";
+  MkDir(kBase + "/late");
+  MkDir(kBase + "/late/x");
+  std::string f = Secret(kBase + "/late/x");
+  std::string d = CaseDir();
+  std::string control = Secret(d);
+  ASSERT_EQ(OpenRead(f), 0);
+  ASSERT_EQ(OpenRead(f), 0);
+  EXPECT_EQ(KeptFacts(), (std::pair<uint64_t, uint32_t>{InodeOf(kBase + "/late/x"), 0}))
+      << "the premise: an open keeps its directory's facts (no hinted ancestor yet)";
+  OnCpu(1);
+  auto r = Bulwark(kPinRoot, {"load", guest::GuestFile(kLateBundle)});
+  OnCpu(0);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(KeptFacts(), (std::pair<uint64_t, uint32_t>{InodeOf(kBase + "/late/x"), 0}))
+      << "the load left CPU 0's entry as it was";
+  EXPECT_EQ(Describe(OpenRead(f)), Describe(EPERM)) << "a file under the directory labelled after the facts were kept";
+  EXPECT_EQ(Describe(OpenRead(control)), Describe(0));
+  EXPECT_EQ(KeptFacts(), (std::pair<uint64_t, uint32_t>{InodeOf(d), 0}));
+  EXPECT_EQ(Describe(OpenRead(f)), Describe(EPERM)) << "and again, from facts worked out with the label";
+  EXPECT_EQ(KeptFacts().second, 1u) << "the labelled ancestor is kept among the directory's facts";
+  Bulwark(kPinRoot, {"unload", "attack_dir_facts_late"});
+  EXPECT_EQ(Describe(OpenRead(f)), Describe(0)) << "unloaded";
 }
 
 class Attack : public ::testing::TestWithParam<Who> {};

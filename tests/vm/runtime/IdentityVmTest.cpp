@@ -248,7 +248,7 @@ TEST_F(Identity, ManyListedDirectoriesAreHintedWhereTheProgramsLook) {
   uint32_t len = sizeof info;
   ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
   ::close(fd);
-  EXPECT_EQ(info.max_entries, BW_HINT_WORDS);
+  EXPECT_EQ(info.max_entries, BW_HINT_MAP_WORDS);
   fd = -1;
   for (const char *gen : {"gen0", "gen1"})
     if (fd < 0)

@@ -1,0 +1,91 @@
+/* The identity facts a file shares with every file of its directory, kept per CPU between
+ * events (bw_dirfacts, struct bw_dir_facts): whether the directory's entries have hints, and
+ * the hinted ancestors of a file in it (the directory first). Working them out walks every
+ * ancestor and hashes each one's hint; files are mostly opened beside the one opened before.
+ * An entry is taken only for the same directory (dentry, inode, its number, generation and
+ * device), while no rename happened anywhere since it was worked out (rename_lock: ancestors
+ * change only by a rename) and no hint bit was set since (bw_hint's BW_HINT_CHANGES: hints only
+ * grow, and a new one may be an ancestor's). Both counts are read before the walk, so a change
+ * during it leaves an entry that is never taken. The file's own part (its inode's hint, and its
+ * name where the directory has hints) is worked out for every file. */
+#ifndef BULWARK_BW_DIR_FACTS_H
+#define BULWARK_BW_DIR_FACTS_H
+
+
+/* The key of `d`'s directory into `k`, and this CPU's entry; 0 when `d` has no directory or a
+ * count cannot be read (the facts are then worked out, and not kept). */
+static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u32 dev, struct dir_facts_key *k) {
+  struct dentry *dir = d->d_parent;
+  if (!dir || dir == d)
+    return 0;
+  struct inode *i = dir->d_inode;
+  __u64 *changes = hint_changes();
+  if (!i || !changes)
+    return 0;
+  k->hints = *changes;
+  barrier(); /* the counts first, then the bits the walk reads */
+  k->renames = seq_of(&rename_lock);
+  if (k->renames & 1)
+    return 0;
+  k->dir = (__u64)dir;
+  k->inode = (__u64)i;
+  k->ino = i->i_ino;
+  k->gen = i->i_generation;
+  k->dev = dev;
+  __u32 cpu = bpf_get_smp_processor_id();
+  return bpf_map_lookup_elem(&bw_dirfacts, &cpu);
+}
+
+static __always_inline int dir_facts_same(struct bw_dir_facts *e, struct dir_facts_key *k) {
+  return e->dir == k->dir && e->inode == k->inode && e->ino == k->ino && e->gen == k->gen && e->dev == k->dev &&
+         e->renames == k->renames && e->hints == k->hints;
+}
+
+/* `f`'s directory part from entry `e` when it is key `k`'s and no other program on this CPU
+ * rewrote it meanwhile (`writes`); the name's hash where the directory has hints. 1 when taken. */
+static __always_inline int dir_facts_take(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f,
+                                          struct dentry *d) {
+  __u64 writes = e->writes;
+  barrier();
+  if ((writes & 1) || !dir_facts_same(e, k))
+    return 0;
+  __u32 n = e->nunder, names = e->names;
+#pragma unroll
+  for (int i = 0; i < BW_FACT_UNDER; i++)
+    f->under[i] = e->under[i];
+  barrier();
+  if (e->writes != writes || n > BW_FACT_UNDER)
+    return 0;
+  f->nunder = n;
+  f->incomplete = 0;
+  f->dir = names ? k->ino : 0;
+  f->name = names ? BW_IDENT_NAME(name_hash(d)) : 0;
+  f->done |= BW_FACTS_NAME | BW_FACTS_UNDER;
+  return 1;
+}
+
+/* Keeps the directory part of `f`, just worked out under key `k`, in entry `e`: only a walk
+ * that reached the filesystem's root with room for every hinted ancestor. */
+static __always_inline void dir_facts_keep(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f) {
+  if (!(f->done & BW_FACTS_UNDER) || f->incomplete || f->nunder > BW_FACT_UNDER)
+    return;
+  __u64 writes = e->writes;
+  if ((writes & 1) || __sync_val_compare_and_swap(&e->writes, writes, writes + 1) != writes)
+    return; /* another program on this CPU is rewriting it */
+  e->dir = k->dir;
+  e->inode = k->inode;
+  e->ino = k->ino;
+  e->gen = k->gen;
+  e->dev = k->dev;
+  e->renames = k->renames;
+  e->hints = k->hints;
+  e->names = f->dir != 0;
+  e->nunder = f->nunder;
+#pragma unroll
+  for (int i = 0; i < BW_FACT_UNDER; i++)
+    e->under[i] = f->under[i];
+  barrier();
+  e->writes = writes + 2;
+}
+
+#endif
