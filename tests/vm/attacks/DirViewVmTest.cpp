@@ -145,6 +145,32 @@ TEST(DirFacts, ALabelSetAfterTheFactsWereKeptIsSeen) {
   EXPECT_EQ(Describe(OpenRead(f)), Describe(0)) << "unloaded";
 }
 
+// A directory whose facts were kept, moved under the protected directory: the next open of a
+// file in it is denied, from facts worked out again, and the entry then holds the protected
+// ancestor. The rename runs on CPU 1: its own programs work out facts, which on CPU 0 would
+// replace the entry. Both counts change here (rename_lock, and the hint of the label the move
+// learns), so dropping only the rename check still passes; the check stays for a rename that
+// learns no new hint.
+TEST(DirFacts, ADirectoryMovedUnderAProtectedOneIsProtectedAtOnce) {
+  ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the test needs a second CPU for the rename (run-vm --smp 2)";
+  std::string d = CaseDir();
+  MkDir(d + "/a");
+  MkDir(d + "/a/x");
+  std::string f = Secret(d + "/a/x");
+  ASSERT_EQ(OpenRead(f), 0);
+  ASSERT_EQ(KeptFacts(), (std::pair<uint64_t, uint32_t>{InodeOf(d + "/a/x"), 0}))
+      << "the premise: the open kept the directory's facts";
+  std::string moved = kBase + "/protected/" + d.substr(d.rfind('/') + 1);
+  OnCpu(1);
+  int renamed = rename((d + "/a").c_str(), moved.c_str());
+  OnCpu(0);
+  ASSERT_EQ(renamed, 0) << std::strerror(errno);
+  EXPECT_EQ(KeptFacts(), (std::pair<uint64_t, uint32_t>{InodeOf(moved + "/x"), 0}))
+      << "the rename left CPU 0's entry as it was";
+  EXPECT_EQ(Describe(OpenRead(moved + "/x/secret")), Describe(EPERM));
+  EXPECT_EQ(KeptFacts(), (std::pair<uint64_t, uint32_t>{InodeOf(moved + "/x"), 1}));
+}
+
 class Attack : public ::testing::TestWithParam<Who> {};
 
 // The file's directory, and the directory above it, renamed after an open kept the view.
