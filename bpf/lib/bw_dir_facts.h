@@ -11,6 +11,14 @@
 #ifndef BULWARK_BW_DIR_FACTS_H
 #define BULWARK_BW_DIR_FACTS_H
 
+/* Both counts are read with plain loads before the walk's loads of the bits and dentries. x86
+ * keeps loads in program order, so no barrier is needed; on a CPU that reorders loads a count
+ * could be newer than the bits read, and BPF on 6.1 has no read barrier. So does bw_dirpath
+ * (bw_dir_path.h). The templates are built for x86 only (cmake/Bpf.cmake). */
+#ifndef __TARGET_ARCH_x86
+#error "bw_dirfacts and bw_dirpath rely on x86 keeping loads in order"
+#endif
+
 
 /* The key of `d`'s directory into `k`, and this CPU's entry; 0 when `d` has no directory or a
  * count cannot be read (the facts are then worked out, and not kept). */
