@@ -11,7 +11,7 @@
 #ifndef BULWARK_BW_DIR_FACTS_H
 #define BULWARK_BW_DIR_FACTS_H
 
-/* Both counts are read with plain loads before the walk's loads of the bits and dentries. x86
+/* Both counts are read, with no barrier, before the walk's loads of the bits and dentries. x86
  * keeps loads in program order, so no barrier is needed; on a CPU that reorders loads a count
  * could be newer than the bits read, and BPF on 6.1 has no read barrier. So does bw_dirpath
  * (bw_dir_path.h). The templates are built for x86 only (cmake/Bpf.cmake). */

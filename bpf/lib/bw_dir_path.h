@@ -5,7 +5,7 @@
  * and while no rename (rename_lock) and no mount change (mount_lock) happened anywhere since
  * it was built: those are all that shape a directory's view. A file that is a mount root, is
  * unlinked or names itself (d_dname) takes bpf_d_path, as does everything when either
- * sequence cannot be read. The sequences are read with plain loads before the path: x86 keeps
+ * sequence cannot be read. The sequences are read before the path, with no barrier: x86 keeps
  * loads in order (bw_dir_facts.h refuses another target). */
 #ifndef BULWARK_BW_DIR_PATH_H
 #define BULWARK_BW_DIR_PATH_H
