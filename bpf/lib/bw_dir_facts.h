@@ -19,10 +19,11 @@
 #error "bw_dirfacts and bw_dirpath rely on x86 keeping loads in order"
 #endif
 
-
 /* The key of `d`'s directory into `k`, and this CPU's entry; 0 when `d` has no directory or a
- * count cannot be read (the facts are then worked out, and not kept). */
-static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u32 dev, struct dir_facts_key *k) {
+ * count cannot be read (the facts are then worked out, and not kept). `renames`: rename_lock's
+ * sequence when this event read it already (before the walk, as needed), else BW_SEQ_UNREAD. */
+static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u32 dev, __u32 renames,
+                                                          struct dir_facts_key *k) {
   struct dentry *dir = d->d_parent;
   if (!dir || dir == d)
     return 0;
@@ -32,7 +33,7 @@ static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u3
     return 0;
   k->hints = *changes;
   barrier(); /* the counts first, then the bits the walk reads */
-  k->renames = seq_of(&rename_lock);
+  k->renames = renames == BW_SEQ_UNREAD ? seq_of(&rename_lock) : renames;
   if (k->renames & 1)
     return 0;
   k->dir = (__u64)dir;
@@ -53,16 +54,14 @@ static __always_inline int dir_facts_same(struct bw_dir_facts *e, struct dir_fac
  * rewrote it meanwhile (`writes`); the name's hash where the directory has hints. 1 when taken. */
 static __always_inline int dir_facts_take(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f,
                                           struct dentry *d) {
-  __u64 writes = e->writes;
-  barrier();
+  __u64 writes = kept_read_begin(&e->writes);
   if ((writes & 1) || !dir_facts_same(e, k))
     return 0;
   __u32 n = e->nunder, names = e->names;
 #pragma unroll
   for (int i = 0; i < BW_FACT_UNDER; i++)
     f->under[i] = e->under[i];
-  barrier();
-  if (e->writes != writes || n > BW_FACT_UNDER)
+  if (!kept_read_end(&e->writes, writes) || n > BW_FACT_UNDER)
     return 0;
   f->nunder = n;
   f->incomplete = 0;
@@ -77,9 +76,9 @@ static __always_inline int dir_facts_take(struct bw_dir_facts *e, struct dir_fac
 static __always_inline void dir_facts_keep(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f) {
   if (!(f->done & BW_FACTS_UNDER) || f->incomplete || f->nunder > BW_FACT_UNDER)
     return;
-  __u64 writes = e->writes;
-  if ((writes & 1) || __sync_val_compare_and_swap(&e->writes, writes, writes + 1) != writes)
-    return; /* another program on this CPU is rewriting it */
+  __u64 writes;
+  if (!kept_write_begin(&e->writes, &writes))
+    return;
   e->dir = k->dir;
   e->inode = k->inode;
   e->ino = k->ino;
@@ -92,8 +91,7 @@ static __always_inline void dir_facts_keep(struct bw_dir_facts *e, struct dir_fa
 #pragma unroll
   for (int i = 0; i < BW_FACT_UNDER; i++)
     e->under[i] = f->under[i];
-  barrier();
-  e->writes = writes + 2;
+  kept_write_end(&e->writes, writes);
 }
 
 #endif

@@ -110,8 +110,7 @@ static __always_inline int dir_key_same(struct bw_dir_key *a, struct bw_dir_key 
  * other program on this CPU rewrote the entry meanwhile (`writes`). */
 static __always_inline int dir_view_take(struct file *f, struct bw_dir_path *e, struct bw_dir_key *k,
                                          struct bw_str *out) {
-  __u64 writes = e->writes;
-  barrier();
+  __u64 writes = kept_read_begin(&e->writes);
   if ((writes & 1) || !dir_key_same(&e->key, k))
     return 0;
   __u64 len = e->len;
@@ -130,8 +129,7 @@ static __always_inline int dir_view_take(struct file *f, struct bw_dir_path *e, 
   barrier_var(at);
   at &= BW_PATH_MAX - 1;
   long n = dentry_name_into(f->f_path.dentry, out->data + at);
-  barrier();
-  if (n <= 1 || e->writes != writes)
+  if (!kept_read_end(&e->writes, writes) || n <= 1)
     return 0;
   out->len = (__u32)(at + n - 1);
   out->truncated = 0;
@@ -152,9 +150,9 @@ static __always_inline void dir_view_keep(struct file *f, struct bw_dir_path *e,
   len &= BW_PATH_MAX - 1;
   if (out->data[len] != '/')
     return;
-  __u64 writes = e->writes;
-  if ((writes & 1) || __sync_val_compare_and_swap(&e->writes, writes, writes + 1) != writes)
-    return; /* another program on this CPU is rewriting it */
+  __u64 writes;
+  if (!kept_write_begin(&e->writes, &writes))
+    return;
   if (len == 0) {
     e->data[0] = '/';
     len = 1;
@@ -164,17 +162,20 @@ static __always_inline void dir_view_keep(struct file *f, struct bw_dir_path *e,
   e->data[len] = 0;
   e->len = len;
   e->key = *k;
-  barrier();
-  e->writes = writes + 2;
+  kept_write_end(&e->writes, writes);
 }
 
 /* The view of `f` (a BTF pointer) into `out`, as bpf_d_path gives it: from its directory's
- * entry, else bpf_d_path (and the entry kept for the next file). bpf_d_path's error, or 0. */
-static __always_inline long file_view(struct file *f, struct bw_str *out) {
+ * entry, else bpf_d_path (and the entry kept for the next file). bpf_d_path's error, or 0.
+ * `renames`: the rename sequence the key read, left as it was when none was read (each read
+ * is a probe read; the object's facts that follow take the same one). */
+static __always_inline long file_view(struct file *f, struct bw_str *out, __u32 *renames) {
   struct bw_dir_key k;
   struct bw_dir_path *e = 0;
-  if (dir_view_key(f, &k))
+  if (dir_view_key(f, &k)) {
+    *renames = k.renames;
     e = dir_view_entry();
+  }
   if (e && dir_view_take(f, e, &k, out))
     return 0;
   long n = bpf_d_path((struct path *)&f->f_path, out->data, BW_PATH_MAX);

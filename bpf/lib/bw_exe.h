@@ -26,7 +26,7 @@ static __always_inline void exe_object(struct bw_str *out, int parent) {
   out->obj = 0;
   out->ino = 0;
   if (f)
-    file_object_btf(f, out, 0);
+    file_object_btf(f, out, 0, BW_SEQ_UNREAD);
 }
 
 /* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
@@ -50,7 +50,7 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     return;
   }
   if (out->object_only) {
-    file_object_btf(f, out, 0);
+    file_object_btf(f, out, 0, BW_SEQ_UNREAD);
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -250,7 +250,10 @@ struct dir_facts_key {
   __u64 dir, inode, ino, hints;
   __u32 gen, dev, renames, pad;
 };
-static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u32 dev, struct dir_facts_key *k);
+/* A rename sequence not read yet (odd, so never a key): the key reads it. */
+#define BW_SEQ_UNREAD 0xffffffffu
+static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u32 dev, __u32 renames,
+                                                          struct dir_facts_key *k);
 static __always_inline int dir_facts_take(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f,
                                           struct dentry *d);
 static __always_inline void dir_facts_keep(struct bw_dir_facts *e, struct dir_facts_key *k, struct bw_facts *f);
@@ -277,8 +280,9 @@ static __always_inline void facts_under_btf(struct bw_facts *f, struct dentry *d
 }
 
 /* `kept`: the directory's part may come from, and go to, bw_dirfacts (a constant: 0 for an
- * executable, whose object bw_exe keeps already). */
-static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int kept) {
+ * executable, whose object bw_exe keeps already). `renames`: rename_lock's sequence as this
+ * event's view read it, or BW_SEQ_UNREAD. */
+static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int kept, __u32 renames) {
   if (!ident_used())
     return;
   struct bw_facts *f = &out->facts;
@@ -292,7 +296,7 @@ static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int 
   }
   /* The directory's part, from the kept entry when it still stands (bw_dir_facts.h). */
   struct dir_facts_key k;
-  struct bw_dir_facts *e = kept ? dir_facts_key(d, dev, &k) : 0;
+  struct bw_dir_facts *e = kept ? dir_facts_key(d, dev, renames, &k) : 0;
   if (e && dir_facts_take(e, &k, f, d))
     return;
   facts_set_name(f, d, dev, pi ? pi->i_ino : 0);
@@ -352,7 +356,7 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
 
 /* set_object and the object's facts for a dentry given as a BTF pointer (an LSM argument, or
  * read from one), with plain loads: what set_object and facts_for do with probe reads. */
-static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d, int kept) {
+static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d, int kept, __u32 renames) {
   if (!d) {
     set_object(out, 0);
     return;
@@ -361,13 +365,13 @@ static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry 
   out->obj = (__u64)d;
   out->ino = i ? i->i_ino : 0;
   out->dev = d->d_sb->s_dev;
-  facts_btf(out, d, kept);
+  facts_btf(out, d, kept, renames);
 }
 
 /* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one): plain loads, no
  * probe reads, and the object's facts worked out on the way (facts_btf). Overlayfs files and
  * a dentry of another inode take the general path. */
-static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept) {
+static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept, __u32 renames) {
   struct inode *i = f->f_inode;
   struct dentry *d = f->f_path.dentry;
   if (!i || !d || d->d_inode != i ||
@@ -375,7 +379,7 @@ static __always_inline void file_object_btf(struct file *f, struct bw_str *out, 
     bw_file_object(f, out);
     return;
   }
-  dentry_object_btf(out, d, kept);
+  dentry_object_btf(out, d, kept, renames);
 }
 
 #endif

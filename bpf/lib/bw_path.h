@@ -133,14 +133,14 @@ BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   if (!out->object_only)
     walk_from_btf(p->dentry, BPF_CORE_READ(p, mnt), out);
   if (!object_taken(out))
-    dentry_object_btf(out, p->dentry, 1);
+    dentry_object_btf(out, p->dentry, 1, BW_SEQ_UNREAD);
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   if (!out->object_only)
     walk_from_btf(d, BPF_CORE_READ(dir, mnt), out);
   if (!object_taken(out))
-    dentry_object_btf(out, d, 1);
+    dentry_object_btf(out, d, 1, BW_SEQ_UNREAD);
 }
 
 /* An open file given by a plain pointer (not BTF): the walk of its path, and its object. */
@@ -154,10 +154,11 @@ BW_API void bw_file_walk(struct file *f, struct bw_str *out) {
 /* `f` must be a BTF pointer (an LSM argument): the process's view of the path, as bpf_d_path
  * gives it. */
 BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
-  if (!out->object_only && file_view(f, out) < 0) /* -ENAMETOOLONG and friends: the walk */
+  __u32 renames = BW_SEQ_UNREAD;
+  if (!out->object_only && file_view(f, out, &renames) < 0) /* -ENAMETOOLONG and friends: the walk */
     walk_from_btf(f->f_path.dentry, BPF_CORE_READ(f, f_path.mnt), out);
   if (!object_taken(out))
-    file_object_btf(f, out, 1);
+    file_object_btf(f, out, 1, renames);
 }
 
 /* `p` must be a BTF pointer (an LSM argument's struct path). */

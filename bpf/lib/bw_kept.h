@@ -1,0 +1,36 @@
+/* Entries kept per CPU between events (bw_dirpath, bw_dirfacts): programs on one CPU may
+ * preempt each other, so an entry carries `writes`, odd while a program rewrites it. A writer
+ * claims it by a compare-and-swap from even to odd and leaves it even again; a reader copies
+ * what it needs between two reads of `writes` and drops the copy when they differ or were odd. */
+#ifndef BULWARK_BW_KEPT_H
+#define BULWARK_BW_KEPT_H
+
+/* A read begins: the count, to give kept_read_end; odd means "being rewritten, do not read". */
+static __always_inline __u64 kept_read_begin(__u64 *writes) {
+  __u64 w = *writes;
+  barrier();
+  return w;
+}
+
+/* 1 when nothing rewrote the entry since kept_read_begin returned `was` (even). */
+static __always_inline int kept_read_end(__u64 *writes, __u64 was) {
+  barrier();
+  return *writes == was;
+}
+
+/* Claims the entry for a rewrite: 1 with the count before it in `was`, 0 when another program
+ * on this CPU is rewriting it. */
+static __always_inline int kept_write_begin(__u64 *writes, __u64 *was) {
+  __u64 w = *writes;
+  if ((w & 1) || __sync_val_compare_and_swap(writes, w, w + 1) != w)
+    return 0;
+  *was = w;
+  return 1;
+}
+
+static __always_inline void kept_write_end(__u64 *writes, __u64 was) {
+  barrier();
+  *writes = was + 2;
+}
+
+#endif
