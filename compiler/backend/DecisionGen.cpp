@@ -300,10 +300,36 @@ private:
       llvm::Value *object = b.callLib(lib_, "bw_match_object", {ev, slot, b.c32(g.id), prefix, atoms});
       return view ? b.umin(view, object) : object;
     }
+    if (g.kind == GroupKind::Glob && !g.heads.empty())
+      return globLookup(b, g, ev, atoms);
     static const char *const kLookups[] = {  // GroupKind order
         "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};
     uint32_t key = g.kind == GroupKind::Glob ? g.dfaBase : g.id;  // a glob's DFA, else its group
     return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
+  }
+
+  // A glob group whose heads the string's first word matches none of decides nothing, with no
+  // DFA walk (Dfa.h dfaHeads). The bytes past a short string's end only let the walk run.
+  llvm::Value *globLookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
+    auto &ir = b.ir();
+    size_t data = offsetof(struct bw_event, strs) + g.field.slot * sizeof(struct bw_str) + offsetof(struct bw_str, data);
+    llvm::Value *first = b.loadU64(ev, data, "glob.first");
+    llvm::Value *may = ir.getFalse();
+    for (const auto &h : g.heads)
+      may = ir.CreateOr(may, ir.CreateICmpEQ(ir.CreateAnd(first, b.c64(h.mask)), b.c64(h.value)));
+    auto *walk = b.block("glob.walk");
+    auto *done = b.block("glob.done");
+    llvm::BasicBlock *before = ir.GetInsertBlock();
+    ir.CreateCondBr(may, walk, done);
+    ir.SetInsertPoint(walk);
+    llvm::Value *walked = b.callLib(lib_, "bw_match_glob", {ev, b.c32(g.field.slot), b.c32(g.dfaBase), atoms});
+    llvm::BasicBlock *walkEnd = ir.GetInsertBlock();
+    ir.CreateBr(done);
+    ir.SetInsertPoint(done);
+    auto *phi = ir.CreatePHI(b.i32(), 2);
+    phi->addIncoming(b.c32(BW_NO_RULE), before);
+    phi->addIncoming(walked, walkEnd);
+    return phi;
   }
 
   // What the record tells of the deciding rule's marks (bw_event.found_n, found_rule,

@@ -329,4 +329,66 @@ MatchVal runDfa(const Dfa &dfa, std::string_view s) {
   return dfa.accept[st];
 }
 
+
+namespace {
+
+// The bytes a pattern's strings all start with, up to 8: its leading one-byte tokens.
+std::string literalStart(const std::vector<ir::GlobToken> &tokens) {
+  std::string out;
+  for (const auto &t : tokens) {
+    if (out.size() == 8 || t.kind != ir::GlobToken::Kind::One || t.set.count() != 1)
+      break;
+    for (size_t c = 0; c < 256; ++c)
+      if (t.set.test(c)) {
+        out.push_back(static_cast<char>(c));
+        break;
+      }
+  }
+  return out;
+}
+
+// The distinct starts cut to `n` bytes, leaving out any that a shorter one begins.
+std::set<std::string> cutStarts(const std::vector<std::string> &starts, size_t n) {
+  std::set<std::string> cut;
+  for (const auto &s : starts)
+    cut.insert(s.substr(0, n));
+  for (auto it = cut.begin(); it != cut.end();) {
+    bool covered = std::any_of(cut.begin(), cut.end(),
+                               [&](const std::string &o) { return o.size() < it->size() && it->starts_with(o); });
+    it = covered ? cut.erase(it) : std::next(it);
+  }
+  return cut;
+}
+
+GlobHead headOf(const std::string &start) {
+  GlobHead h;
+  for (size_t i = 0; i < start.size(); ++i) {
+    h.value |= uint64_t(static_cast<uint8_t>(start[i])) << (8 * i);
+    h.mask |= uint64_t(0xff) << (8 * i);
+  }
+  return h;
+}
+
+} // namespace
+
+std::vector<GlobHead> dfaHeads(const std::vector<DfaPattern> &patterns, size_t maxHeads) {
+  constexpr size_t kShortest = 2;  // every path starts with '/': one byte rules nothing out
+  std::vector<std::string> starts;
+  for (const auto &p : patterns) {
+    starts.push_back(literalStart(p.tokens));
+    if (starts.back().size() < kShortest)
+      return {};
+  }
+  for (size_t n = 8; n >= kShortest && !starts.empty(); --n) {
+    auto cut = cutStarts(starts, n);
+    if (cut.size() > maxHeads)
+      continue;
+    std::vector<GlobHead> heads;
+    for (const auto &s : cut)
+      heads.push_back(headOf(s));
+    return heads;
+  }
+  return {};
+}
+
 } // namespace bulwark::backend

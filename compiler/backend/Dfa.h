@@ -31,4 +31,10 @@ std::optional<Dfa> buildDfa(const std::vector<DfaPattern> &patterns, uint32_t ma
 // Runs the DFA like the BPF side does; returns the accept value of the final state.
 MatchVal runDfa(const Dfa &dfa, std::string_view s);
 
+// The heads of a glob group: each pattern's literal first bytes (up to 8), cut shorter until at
+// most `maxHeads` distinct ones remain, and none that another head starts. A string that starts
+// with none of them matches no pattern, so the decision code skips the DFA walk. Empty (always
+// walk) when a pattern starts with fewer than two literal bytes or the heads cannot be so few.
+std::vector<GlobHead> dfaHeads(const std::vector<DfaPattern> &patterns, size_t maxHeads);
+
 } // namespace bulwark::backend

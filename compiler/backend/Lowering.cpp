@@ -73,6 +73,9 @@ Bytes valBytes(const MatchVal &v) {
   return b;
 }
 constexpr uint32_t kGroupScopeExe = BW_GROUP_SCOPE_EXE;
+// Heads a glob group's code compares before its DFA walk: each costs about three instructions,
+// a walk that ends in the first bytes about ninety.
+constexpr size_t kMaxGlobHeads = 4;
 
 // A path field that names a file, so a test on it can decide on the file (bw_m_ident).
 // process.cgroup is a path in the cgroup hierarchy, not a file any hook acts on.
@@ -697,6 +700,7 @@ private:
     }
     g.dfaBase = static_cast<uint32_t>(dfas.words.size());
     g.dfaStates = dfa->states;
+    g.heads = dfaHeads(pats, kMaxGlobHeads);
     uint32_t accBase = static_cast<uint32_t>(dfas.acc.size());
     dfas.words.push_back(dfa->classes);
     dfas.words.push_back(accBase);

@@ -49,12 +49,21 @@ inline uint32_t decisionWord(uint32_t ruleId, ir::Action a) {
 enum class GroupKind { Exact, Prefix, Suffix, Glob, Cidr, IntSet };
 const char *groupKindName(GroupKind k);
 
+// The first bytes of a string (its first word, little-endian, under `mask`) that some pattern
+// of a glob group needs: a string with none of its group's heads cannot match (dfaHeads).
+struct GlobHead {
+  uint64_t value = 0;
+  uint64_t mask = 0;
+  auto operator<=>(const GlobHead &) const = default;
+};
+
 struct Group {
   uint32_t id = 0;       // policy-wide group number (key prefix in the shared maps)
   GroupKind kind = GroupKind::Exact;
   FieldInfo field{};
   uint32_t dfaBase = 0;  // Glob: index of its header in bw_m_dfa
   uint32_t dfaStates = 0;
+  std::vector<GlobHead> heads;  // Glob: tested before the DFA is walked; empty: always walked
   uint32_t entries = 0;  // keys in its map
   bool identity = false; // also matched by file identity (see IdentityGroup)
   bool viewAdds = false; // identity: a string match of the process's view can add something

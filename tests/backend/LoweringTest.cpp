@@ -212,6 +212,9 @@ TEST(Lowering, GlobGroupIsOneDfa) {
   uint32_t ncls = u32(d.entries()[0].second, 0);
   EXPECT_EQ(d.entries().size(), 2u + 256u + g.dfaStates * ncls);
   EXPECT_EQ(low.maps.at("bw_m_dfa_acc").entries().size(), g.dfaStates);
+  ASSERT_EQ(g.heads.size(), 3u) << "each pattern's literal start: /etc/, /srv/, /tmp/";
+  EXPECT_EQ(g.heads[0].mask, 0xffffffffffull);
+  EXPECT_EQ(g.heads[0].value, 0x2f6374652full); // "/etc/", little-endian
 }
 
 TEST(Lowering, CidrV4MappedAndPrecomputed) {

@@ -225,6 +225,74 @@ TEST(Semantics, DfaAgainstReferenceMatcher) {
   }
 }
 
+// The first word of `s` as the BPF side reads it (little-endian; past the end, `pad`).
+uint64_t firstWord(const std::string &s, char pad) {
+  uint64_t w = 0;
+  for (size_t i = 0; i < 8; ++i)
+    w |= uint64_t(static_cast<uint8_t>(i < s.size() ? s[i] : pad)) << (8 * i);
+  return w;
+}
+
+bool anyHead(const std::vector<be::GlobHead> &heads, uint64_t word) {
+  return std::any_of(heads.begin(), heads.end(), [&](const be::GlobHead &h) { return (word & h.mask) == h.value; });
+}
+
+// A string that a glob group's DFA accepts starts with one of the group's heads, whatever
+// bytes follow a short string's end; and the heads rule strings out.
+TEST(Semantics, GlobHeadsNeverRuleOutAMatch) {
+  size_t ruledOut = 0;
+  for (uint32_t seed = 1; seed <= 300; ++seed) {
+    Gen g(seed);
+    std::vector<be::DfaPattern> pats;
+    for (int i = 0, n = 1 + g.pick(6); i < n; ++i) {
+      be::DfaPattern p;
+      p.tokens = *ir::parseGlob((g.pick(2) ? "/" : "") + g.glob());
+      p.val.best = static_cast<uint32_t>(i * 4);
+      pats.push_back(p);
+    }
+    auto dfa = be::buildDfa(pats, 4096, nullptr);
+    ASSERT_TRUE(dfa);
+    auto heads = be::dfaHeads(pats, 4);
+    ASSERT_LE(heads.size(), 4u);
+    for (int i = 0; i < 300; ++i) {
+      std::string s = (g.pick(2) ? "/" : "") + g.str(10);
+      bool matches = be::runDfa(*dfa, s).best != be::kNoRule;
+      if (heads.empty())
+        continue;
+      for (char pad : {'\0', 'a', '/'})
+        ASSERT_TRUE(!matches || anyHead(heads, firstWord(s, pad))) << "seed " << seed << " '" << s << "'";
+      ruledOut += !anyHead(heads, firstWord(s, '\0'));
+    }
+  }
+  EXPECT_GT(ruledOut, 1000u);
+}
+
+TEST(Semantics, GlobHeadsAreTheLiteralStarts) {
+  auto heads = [](std::vector<std::string> globs) {
+    std::vector<be::DfaPattern> pats;
+    for (const auto &gl : globs)
+      pats.push_back({*ir::parseGlob(gl), {}});
+    std::vector<std::string> out;
+    for (const auto &h : be::dfaHeads(pats, 4)) {
+      std::string s;
+      for (size_t i = 0; i < 8 && (h.mask >> (8 * i) & 0xff); ++i)
+        s.push_back(static_cast<char>(h.value >> (8 * i)));
+      out.push_back(s);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(heads({"/home/*/.ssh/id_*", "/root/.ssh/id_*"}), (V{"/home/", "/root/.s"}));
+  EXPECT_EQ(heads({"/etc/*", "/etc/ssh/*"}), (V{"/etc/"})) << "a head that another starts is left out";
+  EXPECT_EQ(heads({"/a\\*b/*"}), (V{"/a*b/"})) << "an escaped byte is literal";
+  EXPECT_EQ(heads({"/[a]bc"}), (V{"/abc"})) << "so is a set of one byte";
+  EXPECT_EQ(heads({"/x1/a", "/x2/a", "/x3/a", "/x4/a", "/x5/a"}), (V{"/x"})) << "cut until four remain";
+  EXPECT_EQ(heads({"/etc/*", "*.conf"}), V{}) << "a pattern that may start with any byte";
+  EXPECT_EQ(heads({"/*"}), V{}) << "one byte rules out nothing";
+  EXPECT_EQ(heads({"/a", "/b", "/c", "/d", "/e"}), V{}) << "no two-byte cut leaves four";
+}
+
 TEST(Semantics, DfaIsMinimal) {
   // "/a/*" and "/a/?*" differ only on "/a/": 2 accepting behaviours, few states
   std::vector<be::DfaPattern> pats(1);

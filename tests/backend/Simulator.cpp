@@ -140,6 +140,13 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
       std::memcpy(&v, d->value(i).data(), 4);
       return k == i ? v : 0xdeadbeefu;
     };
+    if (!g.heads.empty()) {  // as the decision code does: none of the heads, no walk
+      uint64_t first = 0;
+      for (size_t i = 0; i < 8 && i < s.size(); ++i)
+        first |= uint64_t(static_cast<uint8_t>(s[i])) << (8 * i);
+      if (std::none_of(g.heads.begin(), g.heads.end(), [&](const GlobHead &h) { return (first & h.mask) == h.value; }))
+        break;
+    }
     uint32_t ncls = word(g.dfaBase), accBase = word(g.dfaBase + 1);
     uint32_t t = g.dfaBase + 2, st = 1;
     for (unsigned char c : s) {
