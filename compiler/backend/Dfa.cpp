@@ -347,17 +347,18 @@ std::string literalStart(const std::vector<ir::GlobToken> &tokens) {
   return out;
 }
 
-// The distinct starts cut to `n` bytes, leaving out any that a shorter one begins.
-std::set<std::string> cutStarts(const std::vector<std::string> &starts, size_t n) {
+// The distinct starts cut to `n` bytes, leaving out any that a shorter one begins. In sorted
+// order every string between a start and one it begins begins with it too, so comparing with
+// the last start kept is enough.
+std::vector<std::string> cutStarts(const std::vector<std::string> &starts, size_t n) {
   std::set<std::string> cut;
   for (const auto &s : starts)
     cut.insert(s.substr(0, n));
-  for (auto it = cut.begin(); it != cut.end();) {
-    bool covered = std::any_of(cut.begin(), cut.end(),
-                               [&](const std::string &o) { return o.size() < it->size() && it->starts_with(o); });
-    it = covered ? cut.erase(it) : std::next(it);
-  }
-  return cut;
+  std::vector<std::string> kept;
+  for (const auto &s : cut)
+    if (kept.empty() || !s.starts_with(kept.back()))
+      kept.push_back(s);
+  return kept;
 }
 
 GlobHead headOf(const std::string &start) {
