@@ -308,8 +308,9 @@ private:
     return b.callLib(lib_, kLookups[static_cast<size_t>(g.kind)], {ev, slot, b.c32(key), atoms});
   }
 
-  // A glob group whose heads the string's first word matches none of decides nothing, with no
-  // DFA walk (Dfa.h dfaHeads). The bytes past a short string's end only let the walk run.
+  // A glob group decides nothing for a string whose first word matches none of its heads
+  // (Dfa.h dfaHeads): its DFA is walked only when one matches. A string shorter than a head
+  // cannot match it, so whatever lies past its end can only make the walk run for nothing.
   llvm::Value *globLookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
     auto &ir = b.ir();
     size_t data = offsetof(struct bw_event, strs) + g.field.slot * sizeof(struct bw_str) + offsetof(struct bw_str, data);

@@ -329,7 +329,6 @@ MatchVal runDfa(const Dfa &dfa, std::string_view s) {
   return dfa.accept[st];
 }
 
-
 namespace {
 
 // The bytes a pattern's strings all start with, up to 8: its leading one-byte tokens.
