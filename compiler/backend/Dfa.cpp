@@ -371,6 +371,10 @@ GlobHead headOf(const std::string &start) {
 
 } // namespace
 
+bool headsAdmit(const std::vector<GlobHead> &heads, uint64_t first) {
+  return std::any_of(heads.begin(), heads.end(), [&](const GlobHead &h) { return (first & h.mask) == h.value; });
+}
+
 std::vector<GlobHead> dfaHeads(const std::vector<DfaPattern> &patterns, size_t maxHeads) {
   constexpr size_t kShortest = 2;  // every path starts with '/': one byte rules nothing out
   std::vector<std::string> starts;

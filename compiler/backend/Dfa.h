@@ -36,5 +36,7 @@ MatchVal runDfa(const Dfa &dfa, std::string_view s);
 // with none of them matches no pattern, so the decision code skips the DFA walk. Empty (always
 // walk) when a pattern starts with fewer than two literal bytes or the heads cannot be so few.
 std::vector<GlobHead> dfaHeads(const std::vector<DfaPattern> &patterns, size_t maxHeads);
+// Whether a string whose first word (little-endian) is `first` starts with one of `heads`.
+bool headsAdmit(const std::vector<GlobHead> &heads, uint64_t first);
 
 } // namespace bulwark::backend

@@ -1,4 +1,5 @@
 #include "Simulator.h"
+#include "Dfa.h"
 #include "bw_match.h"
 
 #include <algorithm>
@@ -144,7 +145,7 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
       uint64_t first = 0;
       for (size_t i = 0; i < 8 && i < s.size(); ++i)
         first |= uint64_t(static_cast<uint8_t>(s[i])) << (8 * i);
-      if (std::none_of(g.heads.begin(), g.heads.end(), [&](const GlobHead &h) { return (first & h.mask) == h.value; }))
+      if (!headsAdmit(g.heads, first))
         break;
     }
     uint32_t ncls = word(g.dfaBase), accBase = word(g.dfaBase + 1);

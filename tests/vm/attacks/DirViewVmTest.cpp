@@ -55,43 +55,37 @@ public:
 };
 [[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicy);
 
+// Entry `key` of the shared map `name` into `out`: 0, or the errno of opening or reading it.
+template <class V> int SharedEntry(const char *name, bw_u32 key, V &out) {
+  int fd = bpf_obj_get((kPinRoot + "/shared/" + name).c_str());
+  if (fd < 0)
+    return errno;
+  int err = bpf_map_lookup_elem(fd, &key, &out) == 0 ? 0 : errno;
+  close(fd);
+  return err;
+}
+
 // CPU 0's entry of bw_dirpath: the directory view it holds ("" for none).
 std::string KeptView() {
-  int fd = bpf_obj_get((kPinRoot + "/shared/bw_dirpath").c_str());
-  if (fd < 0)
-    return std::string("no map: ") + std::strerror(errno);
   bw_dir_path e{};
-  bw_u32 cpu = 0;
-  int rc = bpf_map_lookup_elem(fd, &cpu, &e);
-  close(fd);
-  if (rc != 0)
-    return "no entry";
+  if (int err = SharedEntry("bw_dirpath", 0, e))
+    return std::string("no entry: ") + std::strerror(err);
   return e.key.dir == 0 ? "" : std::string(e.data, e.len);
 }
 
 // CPU 0's entry of bw_dirfacts: the inode number of the directory whose facts it holds (0 for
 // none), and its count of hinted ancestors.
 std::pair<uint64_t, uint32_t> KeptFacts() {
-  int fd = bpf_obj_get((kPinRoot + "/shared/bw_dirfacts").c_str());
-  if (fd < 0)
-    return {0, 0};
   bw_dir_facts e{};
-  bw_u32 cpu = 0;
-  int rc = bpf_map_lookup_elem(fd, &cpu, &e);
-  close(fd);
-  return rc == 0 && e.dir != 0 ? std::pair<uint64_t, uint32_t>{e.ino, e.nunder} : std::pair<uint64_t, uint32_t>{0, 0};
+  if (SharedEntry("bw_dirfacts", 0, e) != 0 || e.dir == 0)
+    return {0, 0};
+  return {e.ino, e.nunder};
 }
 
 // bw_hint's count of bits set (BW_HINT_CHANGES).
 uint64_t HintChanges() {
-  int fd = bpf_obj_get((kPinRoot + "/shared/bw_hint").c_str());
-  if (fd < 0)
-    return 0;
-  bw_u32 key = BW_HINT_CHANGES;
   bw_u64 n = 0;
-  int rc = bpf_map_lookup_elem(fd, &key, &n);
-  close(fd);
-  return rc == 0 ? n : 0;
+  return SharedEntry("bw_hint", BW_HINT_CHANGES, n) == 0 ? n : 0;
 }
 
 uint64_t InodeOf(const std::string &path) {
