@@ -21,6 +21,7 @@ namespace {
 
 const std::string kDir = "/tmp/bw-ident";
 const std::string kManyDir = "/tmp/bw-many";  // policies/many-prefixes.sh
+const std::string kViewDirs[] = {"/var/tmp/bw-views", "/run/bw-views"};  // policies/rt_identity_views.bw
 
 void Link(const std::string &from, const std::string &to) {
   ASSERT_EQ(::link(from.c_str(), to.c_str()), 0) << from << " -> " << to << ": " << std::strerror(errno);
@@ -57,7 +58,10 @@ protected:
     Bulwark(root, {"unload", "rt_many_prefixes"});
     Bulwark(root, {"unload", "rt_identity_learn"});
     Bulwark(root, {"unload", "rt_identity_outside"});
+    Bulwark(root, {"unload", "rt_identity_views"});
     std::filesystem::remove_all(kDir);
+    for (const auto &d : kViewDirs)
+      std::filesystem::remove_all(d);
     std::filesystem::remove_all(kManyDir);
   }
   void Load() {
@@ -181,6 +185,38 @@ TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
       << ev.output;
   EXPECT_TRUE(std::regex_search(ev.output, std::regex(R"("rule":"vault".*"object":"/tmp/bw-ident/vault/new")")))
       << ev.output;
+}
+
+// Two policies whose paths without an object at load start with other bytes (rt_identity:
+// "/tmp/bw-", rt_identity_views: "/var/tmp" and "/run/bw-"): whichever runs first in the chain
+// finds that a string starts with none of its view heads, and the other still compares the
+// string with its own; within rt_identity_views, each group is matched by name, whichever
+// group's heads the string starts with. Controls: a file beside each protected one.
+TEST_F(Identity, EachPolicyAndGroupMatchesItsOwnPathsByName) {
+  for (const auto &d : kViewDirs)
+    std::filesystem::remove_all(d);
+  ASSERT_NO_FATAL_FAILURE(Load());
+  auto r = Bulwark(root, {"load", GuestFile("rt-identity-views.bwb")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("paths without an object at load are also matched by name"), std::string::npos) << r.output;
+  struct Case {
+    std::string denied, staged, beside;  // staged: written there, then renamed to `denied`
+  };
+  const Case cases[] = {
+      {kDir + "/later/secret", kDir + "/later/secret.staged", kDir + "/later/other"},
+      {"/var/tmp/bw-views/secret", "/var/tmp/bw-views/secret.staged", "/var/tmp/bw-views/other"},
+      {"/run/bw-views/later/key", "/run/bw-views/key.staged", "/run/bw-views/other"},
+  };
+  for (const auto &c : cases) {
+    std::filesystem::create_directories(std::filesystem::path(c.denied).parent_path());
+    guest::WriteFile(c.staged, "data");  // writing it in place would be denied
+    Rename(c.staged, c.denied);
+    guest::WriteFile(c.beside, "data");
+  }
+  for (const auto &c : cases) {
+    EXPECT_EQ(guest::OpenErrno(c.denied), EPERM) << c.denied;
+    EXPECT_EQ(guest::OpenErrno(c.beside), 0) << c.beside;
+  }
 }
 
 // A list used only where its holding leads to allow (under `not` in a deny rule) decides on
