@@ -46,10 +46,8 @@ struct bw_str {
   bw_u32 truncated; /* 1 when the source was longer than BW_PATH_MAX - 1 */
   bw_u64 ino;       /* 0: no inode (a name about to be created, or no file) */
   bw_u32 dev;       /* kernel encoding: major << 20 | minor */
-  bw_u8 object_only; /* set before extraction: the decision reads only the object (ino, dev,
-                      * obj), so no string is built (len 0) */
-  bw_u8 view;        /* BW_VIEW_*: whether the string starts with one of the policy's view heads */
-  bw_u8 pad[2];
+  bw_u32 object_only; /* set before extraction: the decision reads only the object (ino, dev,
+                       * obj), so no string is built (len 0) */
   bw_u64 obj;       /* struct dentry * of the object, 0: no object behind this string */
   struct bw_facts facts; /* about obj, for identity groups */
   char data[BW_PATH_MAX];

@@ -118,9 +118,6 @@ static inline bw_u64 bw_fnv1a64(const char *s, unsigned long n) {
 #define BW_VIEW_HEADS 4                      /* bw_cfg_view_head: first bytes of view paths */
 #define BW_VIEW_WHERE_PREFIX 256u            /* bw_match_view `where`: beside the group index, a prefix group */
 #define BW_VIEW_WHERE_INDEX 255u
-#define BW_VIEW_UNTESTED 0u                  /* bw_str.view, per policy: bw_cfg_view_any_* not yet compared */
-#define BW_VIEW_NONE 1u                      /*   the string starts with none of them: no view group matches */
-#define BW_VIEW_SOME 2u                      /*   it starts with one: each view group compares its own heads */
 #define BW_GROUP_IDENT_VAL 0x40000000u       /* group bit: the full value of an identity group */
 /* Group of the executables of `scope executable` (bw_m_exact, and bw_m_ident: labelled by the
  * runtime like an exact group, value best = 0). A process is in scope when its executable is

@@ -17,31 +17,20 @@ BW_API __u64 bw_object_only(struct bw_event *ev, __u32 slot, __u32 groups, __u64
   return need_bit;
 }
 
-/* 1 when the first bytes of `s` match one of `heads` under `masks`. */
-static __always_inline int starts_with_head(struct bw_str *s, const volatile __u64 *heads,
-                                            const volatile __u64 *masks) {
-  __u64 head;
-  __builtin_memcpy(&head, s->data, sizeof head);
-#pragma unroll
-  for (int j = 0; j < BW_VIEW_HEADS; j++)
-    if ((head & masks[j]) == heads[j])
-      return 1;
-  return 0;
-}
-
 /* 0 when `s` cannot be a path group `index` reads the view for: its first bytes match none of
- * the heads of the policy's view groups together (compared once per policy and string:
- * bw_str.view), or none of the group's own (bw_cfg_view_head & _mask). */
+ * the group's heads (bw_cfg_view_head & _mask). */
 static __always_inline int view_may_match(struct bw_str *s, __u32 index) {
   if (index >= BW_IDENT_GROUPS)
     return 1;
   if (!((bw_cfg_view_groups >> index) & 1))
     return 0;
-  if (s->view == BW_VIEW_UNTESTED)
-    s->view = starts_with_head(s, bw_cfg_view_any_head, bw_cfg_view_any_mask) ? BW_VIEW_SOME : BW_VIEW_NONE;
-  if (s->view != BW_VIEW_SOME)
-    return 0;
-  return starts_with_head(s, bw_cfg_view_head[index], bw_cfg_view_mask[index]);
+  __u64 head;
+  __builtin_memcpy(&head, s->data, sizeof head);
+#pragma unroll
+  for (int j = 0; j < BW_VIEW_HEADS; j++)
+    if ((head & bw_cfg_view_mask[index][j]) == bw_cfg_view_head[index][j])
+      return 1;
+  return 0;
 }
 
 /* The string lookup of identity group `group`, `where` = its position in bw_cfg_ident_* |
@@ -51,7 +40,7 @@ static __always_inline int view_may_match(struct bw_str *s, __u32 index) {
  * code: bw_cfg_view_groups is read-only data). */
 BW_INLINE_API __u32 bw_match_view(struct bw_event *ev, __u32 slot, __u32 group, __u32 where, __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
-  if (s->object_only || !view_may_match(s, where & BW_VIEW_WHERE_INDEX)) /* no string: no view */
+  if (!view_may_match(s, where & BW_VIEW_WHERE_INDEX) || s->object_only)
     return BW_NO_RULE;
   return where & BW_VIEW_WHERE_PREFIX ? bw_match_prefix(ev, slot, group, atoms) : bw_match_exact(ev, slot, group, atoms);
 }

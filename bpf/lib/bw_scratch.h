@@ -25,8 +25,8 @@ BW_API int bw_chained(void); /* bw_chain_step.h */
 static __always_inline int in_cgroup_scope(void); /* bw_scope.h */
 
 /* What one policy's decision leaves in the event: its rule, the marks it found and its view
- * of each string (object_only, and view: its view heads against the string). The identity
- * facts of each string's object are the event's: every policy reads the same hints (bw_hint). */
+ * of each string (object_only). The identity facts of each string's object are the event's:
+ * every policy reads the same hints (bw_hint). */
 static __always_inline void event_policy_reset(struct bw_event *ev) {
   ev->rule = BW_NO_RULE;
   ev->found_n = 0;
@@ -35,7 +35,6 @@ static __always_inline void event_policy_reset(struct bw_event *ev) {
 #pragma unroll
   for (int i = 0; i < BW_STR_SLOTS; i++) {
     ev->strs[i].object_only = 0;
-    ev->strs[i].view = BW_VIEW_UNTESTED;
   }
 }
 

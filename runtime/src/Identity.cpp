@@ -336,7 +336,6 @@ IdentityPlan planIdentity(const Bundle &b) {
   if (b.policy.scope == bundle::Scope::Executable)
     for (const auto &p : b.policy.scopePaths)
       planExact(plan, BW_GROUP_SCOPE_EXE, p);
-  std::vector<std::string> allViews;  // of every view group
   for (size_t i = 0; i < b.identity.size(); ++i) {
     const auto &g = b.identity[i];
     std::vector<std::string> views;  // paths without an object: matched on the string too
@@ -348,10 +347,8 @@ IdentityPlan planIdentity(const Bundle &b) {
     if (!views.empty() && g.view && i < BW_IDENT_GROUPS) {
       plan.viewGroups |= 1u << i;
       viewHeads(views, plan.viewHead[i], plan.viewMask[i]);
-      allViews.insert(allViews.end(), views.begin(), views.end());
     }
   }
-  viewHeads(allViews, plan.viewAnyHead, plan.viewAnyMask);
   plan.hintQuarter = bw_policy_hint_quarter_for(plan.labels.size());
   return plan;
 }

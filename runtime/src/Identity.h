@@ -43,10 +43,6 @@ struct IdentityPlan {
   // looked up. Groups without a view keep zeros (never read).
   uint64_t viewHead[BW_IDENT_GROUPS][BW_VIEW_HEADS] = {};
   uint64_t viewMask[BW_IDENT_GROUPS][BW_VIEW_HEADS] = {};
-  // The same over the paths of every view group together (bw_cfg_view_any_head / _mask): a
-  // string that starts otherwise is looked up in no group, after one comparison per policy.
-  uint64_t viewAnyHead[BW_VIEW_HEADS] = {};
-  uint64_t viewAnyMask[BW_VIEW_HEADS] = {};
 };
 
 // Files scanned below the prefix directories of one policy for hard links.

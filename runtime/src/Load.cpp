@@ -167,8 +167,6 @@ void setObjectRodata(LoadJob &j) {
   setRodataU32(obj, kRodataViewGroups, j.identity.viewGroups);  // absent in older bundles: all views
   setRodata(obj, kRodataViewHead, j.identity.viewHead, sizeof j.identity.viewHead);  // absent: no gate
   setRodata(obj, kRodataViewMask, j.identity.viewMask, sizeof j.identity.viewMask);
-  setRodata(obj, kRodataViewAnyHead, j.identity.viewAnyHead, sizeof j.identity.viewAnyHead);  // absent: no gate
-  setRodata(obj, kRodataViewAnyMask, j.identity.viewAnyMask, sizeof j.identity.viewAnyMask);
   if (!setRodataU32(obj, kRodataHintQuarter, j.identity.hintQuarter))  // older bundles: the smallest map
     j.identity.hintQuarter = BW_POLICY_HINT_QUARTER;
 }

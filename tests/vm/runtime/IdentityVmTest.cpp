@@ -188,10 +188,10 @@ TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
 }
 
 // Two policies whose paths without an object at load start with other bytes (rt_identity:
-// "/tmp/bw-", rt_identity_views: "/var/tmp" and "/run/bw-"): whichever runs first in the chain
-// finds that a string starts with none of its view heads, and the other still compares the
-// string with its own; within rt_identity_views, each group is matched by name, whichever
-// group's heads the string starts with. Controls: a file beside each protected one.
+// "/tmp/bw-", rt_identity_views: "/var/tmp" and "/run/bw-"): a string that starts with none of
+// the view heads of the policy that runs first in the chain is still compared with the other's;
+// within rt_identity_views, each group is matched by name with its own heads. Controls: a file
+// beside each protected one.
 TEST_F(Identity, EachPolicyAndGroupMatchesItsOwnPathsByName) {
   for (const auto &d : kViewDirs)
     std::filesystem::remove_all(d);
