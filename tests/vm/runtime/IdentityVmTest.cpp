@@ -38,6 +38,8 @@ protected:
     // self-protection guard refuses to anyone but the runtime (rt_vm_self_protect tests it).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
     std::filesystem::remove_all(kDir);
+    for (const auto &d : kViewDirs)  // they must not exist at load
+      std::filesystem::remove_all(d);
     for (const char *d : {"", "/vault", "/out", "/keep"})
       std::filesystem::create_directories(kDir + d);
     for (const char *f : {"/secret", "/vault/key", "/vault/doc", "/vault/tmp", "/plain"})
@@ -193,8 +195,6 @@ TEST_F(Identity, PathsWithoutAnObjectAtLoadAreDeniedByName) {
 // within rt_identity_views, each group is matched by name with its own heads. Controls: a file
 // beside each protected one.
 TEST_F(Identity, EachPolicyAndGroupMatchesItsOwnPathsByName) {
-  for (const auto &d : kViewDirs)
-    std::filesystem::remove_all(d);
   ASSERT_NO_FATAL_FAILURE(Load());
   auto r = Bulwark(root, {"load", GuestFile("rt-identity-views.bwb")});
   ASSERT_EQ(r.exit_code, 0) << r.output;
