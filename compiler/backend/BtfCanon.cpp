@@ -245,4 +245,33 @@ bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error) {
   return !err;
 }
 
+bool definedComposites(std::vector<uint8_t> &elf, std::set<std::string> &names, std::string *error) {
+  Btf btf;
+  const char *err = readHeader(elf, btf);
+  if (!err)
+    err = readTypes(btf);
+  if (err) {
+    if (error)
+      *error = err;
+    return false;
+  }
+  for (const Type &t : btf.ts)
+    if ((t.kind == kStruct || t.kind == kUnion) && t.vlen > 0)
+      names.insert(btf.nameAt(rd<uint32_t>(btf.types + t.off)));
+  return true;
+}
+
+bool sameBtf(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b, std::string *error) {
+  for (const char *name : {".BTF", ".BTF.ext"}) {
+    size_t aOff, aSize, bOff, bSize;
+    if (!findSection(a, name, aOff, aSize) || !findSection(b, name, bOff, bSize) || aSize != bSize ||
+        std::memcmp(&a[aOff], &b[bOff], aSize) != 0) {
+      if (error)
+        *error = std::string(name) + " differs";
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace bulwark::backend

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,5 +18,13 @@ namespace bulwark::backend {
 // Returns false (object untouched) with *error set when the object does not look like
 // what LLVM emits (then determinism is not guaranteed, but the object is valid).
 bool canonicalizeBtf(std::vector<uint8_t> &elf, std::string *error);
+
+// The names of the structs and unions the object's .BTF defines with their members (not
+// those it only declares); false with *error set when it has no readable .BTF.
+bool definedComposites(std::vector<uint8_t> &elf, std::set<std::string> &names, std::string *error);
+
+// True when both objects' .BTF and .BTF.ext sections are the same bytes; else false with
+// *error naming the first that differs (or is missing).
+bool sameBtf(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b, std::string *error);
 
 } // namespace bulwark::backend

@@ -1,6 +1,7 @@
 #include "Codegen.h"
 
 #include "BtfCanon.h"
+#include "BtfOnly.h"
 #include "ElfTrim.h"
 #include "Catalogue.h"
 #include "DecisionGen.h"
@@ -464,22 +465,11 @@ void listMaps(Codegen &s) {
   }
 }
 
-// Unless DWARF is asked for, makes the object carry BTF only: BTF is all the kernel and
-// libbpf read; DWARF would make the object ~10x larger. AsmPrinter emits DWARF unless the
-// module asks for CodeView without a DWARF version (BPFAsmPrinter adds its BTF handler
-// regardless), so say exactly that.
+// Unless DWARF is asked for, makes the object carry BTF only (BtfOnly.h).
 void btfOnly(Codegen &s) {
   if (s.opts.keepDwarf || !has(s, s.linked, "linked module"))
     return;
-  llvm::Module &m = *s.module;
-  llvm::SmallVector<llvm::Module::ModuleFlagEntry, 8> flags;
-  m.getModuleFlagsMetadata(flags);
-  if (auto *nmd = m.getModuleFlagsMetadata())
-    nmd->eraseFromParent();
-  for (const auto &f : flags)
-    if (f.Key->getString() != "Dwarf Version" && f.Key->getString() != "CodeView")
-      m.addModuleFlag(f.Behavior, f.Key->getString(), f.Val);
-  m.addModuleFlag(llvm::Module::Warning, "CodeView", 1);
+  askBtfOnly(*s.module);
 }
 
 // The BPF ELF object in s.out.object, and each function's frame as the code generator laid
