@@ -321,7 +321,6 @@ int main(int argc, char **argv) {
   // compile and test build large automata and LLVM modules: their heap in huge pages
   if (argc > 1 && (std::string_view(argv[1]) == "compile" || std::string_view(argv[1]) == "test"))
     bulwark::preferHugePages(argv);
-  bulwark::leaveParseStateToExit(); // every command parses its inputs once, then exits
   try {
     return bulwark::run(argc, argv);
   } catch (const std::exception &e) {

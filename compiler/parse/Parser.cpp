@@ -614,39 +614,15 @@ std::string checkUtf8(const SourceFile &src, FileId id, DiagnosticEngine &diags)
   return text;
 }
 
-namespace {
-
-bool gLeaveParseState = false;
-
-// What ANTLR holds while parsing one file, in construction order.
-struct ParseState {
-  explicit ParseState(SyntaxErrorListener &listener) : lexer(&input), tokens(&lexer), parser(&tokens) {
-    lexer.removeErrorListeners();
-    lexer.addErrorListener(&listener);
-    parser.setErrorHandler(std::make_shared<TopLevelErrorStrategy>());
-    parser.removeErrorListeners();
-    parser.addErrorListener(&listener);
-  }
-  antlr4::ANTLRInputStream input;
-  BulwarkLexer lexer;
-  antlr4::CommonTokenStream tokens;
-  BulwarkParser parser;
-};
-
-} // namespace
-
-void leaveParseStateToExit() { gLeaveParseState = true; }
-
 std::unique_ptr<ast::File> parseFile(const SourceManager &sm, FileId id, DiagnosticEngine &diags) {
   const SourceFile &src = sm.file(id);
   size_t errorsBefore = diags.errorCount();
   std::string text = checkUtf8(src, id, diags);
   bool badUtf8 = diags.errorCount() != errorsBefore;
   OffsetMap map(text);
-  SyntaxErrorListener listener(src, id, map, diags);
-  auto st = std::make_unique<ParseState>(listener);
+  antlr4::ANTLRInputStream input;
   try {
-    st->input.load(text);
+    input.load(text);
   } catch (const std::exception &) {
     // checkUtf8 should have made this impossible; never let the decoder's throw escape.
     SourceLoc loc = src.locAt(0);
@@ -657,22 +633,29 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sm, FileId id, Diagnos
     empty->hasSyntaxErrors = true;
     return empty;
   }
-  auto *tree = st->parser.file();
+  BulwarkLexer lexer(&input);
+  SyntaxErrorListener listener(src, id, map, diags);
+  lexer.removeErrorListeners();
+  lexer.addErrorListener(&listener);
+  antlr4::CommonTokenStream tokens(&lexer);
+  BulwarkParser parser(&tokens);
+  parser.setErrorHandler(std::make_shared<TopLevelErrorStrategy>());
+  parser.removeErrorListeners();
+  parser.addErrorListener(&listener);
+  auto *tree = parser.file();
 
   AstBuilder builder(src, id, map, diags);
   auto file = builder.build(tree);
   file->hasSyntaxErrors = listener.count > 0 || builder.strayErrors > 0 || badUtf8;
 
   // Comments are on the hidden channel; the formatter re-attaches them by position.
-  for (auto *tok : st->tokens.getTokens()) {
+  for (auto *tok : tokens.getTokens()) {
     if (tok->getType() != BulwarkLexer::COMMENT) continue;
     ast::Comment c;
     c.loc = builder.loc(tok);
     c.text = tok->getText();
     file->comments.push_back(std::move(c));
   }
-  if (gLeaveParseState)
-    (void)st.release(); // reclaimed at exit; its listener pointer is never used again
   return file;
 }
 

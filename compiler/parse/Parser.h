@@ -9,12 +9,6 @@ namespace bulwark {
 
 std::unique_ptr<ast::File> parseFile(const SourceManager &sm, FileId file, DiagnosticEngine &diags);
 
-// For a command that exits after one compilation: from now on each parsed file's ANTLR state
-// (its tokens and parse tree, about 10 KB per rule) is left for the process's exit to reclaim
-// instead of being freed node by node, a few percent of a large compile (clang's -disable-free,
-// for the same reason). The returned ast::File does not depend on it either way.
-void leaveParseStateToExit();
-
 // Unescapes the body of a string literal (without quotes). On a bad escape returns false
 // and sets *badOffset to the offset of the backslash within `body`.
 bool unescapeString(std::string_view body, std::string *out, size_t *badOffset);
