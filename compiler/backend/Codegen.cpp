@@ -1,7 +1,7 @@
 #include "Codegen.h"
 
 #include "BtfCanon.h"
-#include "BtfOnly.h"
+#include "BpfTarget.h"
 #include "ElfTrim.h"
 #include "Catalogue.h"
 #include "DecisionGen.h"
@@ -33,13 +33,6 @@
 #include <set>
 #include <utility>
 
-extern "C" {
-void LLVMInitializeBPFTargetInfo();
-void LLVMInitializeBPFTarget();
-void LLVMInitializeBPFTargetMC();
-void LLVMInitializeBPFAsmPrinter();
-}
-
 namespace bulwark::backend {
 
 namespace {
@@ -47,16 +40,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-void initBpf() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    LLVMInitializeBPFTargetInfo();
-    LLVMInitializeBPFTarget();
-    LLVMInitializeBPFTargetMC();
-    LLVMInitializeBPFAsmPrinter();
-  });
 }
 
 BackendError internal(std::string msg) {
@@ -148,8 +131,6 @@ void checkVerifierBounds(const ir::Policy &policy, uint32_t maxStack, const std:
 
 // ---- the passes of generateObject ----
 
-constexpr const char *kTriple = "bpfel";
-
 // What the passes share: their inputs, the modules being built and the output so far.
 struct Codegen {
   Codegen(const ir::Policy &p, const Lowered &l, const CodegenOptions &o, CodegenOutput &out)
@@ -167,7 +148,7 @@ struct Codegen {
   bool linked = false;
   std::unique_ptr<llvm::Module> gen;  // the decision code, until linked
   std::unique_ptr<llvm::TargetMachine> tm;
-  std::string cpu = "generic", features;  // what the templates were built for
+  BpfCpu cpu;  // what the templates were built for
 };
 
 // True when `present`; else records that the running pass lacks input `what` (passes run
@@ -181,26 +162,15 @@ bool has(Codegen &s, bool present, const char *what) {
 // Reads the template library's bitcode into s.module.
 void readLibrary(Codegen &s) { s.module = parseTemplate(s.ctx, "bw_lib", s.errs); }
 
-// The target machine for the triple and the CPU of the library's code: s.tm, s.cpu, s.features.
+// The target machine for the CPU of the library's code: s.tm, s.cpu.
 void makeTargetMachine(Codegen &s) {
   if (!has(s, s.module != nullptr, "template library"))
     return;
-  for (auto &f : *s.module)
-    if (!f.isDeclaration()) {
-      if (f.hasFnAttribute("target-cpu"))
-        s.cpu = f.getFnAttribute("target-cpu").getValueAsString().str();
-      if (f.hasFnAttribute("target-features"))
-        s.features = f.getFnAttribute("target-features").getValueAsString().str();
-      break;
-    }
+  s.cpu = bpfCpuOf(*s.module);
   std::string err;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(kTriple, err);
-  if (!target) {
+  s.tm = bpfTargetMachine(s.cpu, &err);
+  if (!s.tm)
     s.errs.push_back(internal("BPF target unavailable: " + err));
-    return;
-  }
-  s.tm.reset(target->createTargetMachine(kTriple, s.cpu, s.features, llvm::TargetOptions(), std::nullopt,
-                                         std::nullopt, llvm::CodeGenOptLevel::Default));
 }
 
 // The decision code of every hook in s.gen, always inlined, built for the templates' CPU.
@@ -220,9 +190,9 @@ void generateDecisions(Codegen &s) {
     if (!f.isDeclaration()) {
       f.addFnAttr(llvm::Attribute::AlwaysInline);
       f.addFnAttr(llvm::Attribute::NoUnwind);
-      f.addFnAttr("target-cpu", s.cpu);
-      if (!s.features.empty())
-        f.addFnAttr("target-features", s.features);
+      f.addFnAttr("target-cpu", s.cpu.cpu);
+      if (!s.cpu.features.empty())
+        f.addFnAttr("target-features", s.cpu.features);
     }
 }
 
@@ -323,7 +293,7 @@ void linkPrograms(Codegen &s) {
     s.errs.push_back(internal("linking generated code failed"));
     return;
   }
-  s.module->setTargetTriple(kTriple);
+  s.module->setTargetTriple(kBpfTriple);
   s.linked = true;
 }
 
@@ -465,7 +435,7 @@ void listMaps(Codegen &s) {
   }
 }
 
-// Unless DWARF is asked for, makes the object carry BTF only (BtfOnly.h).
+// Unless DWARF is asked for, makes the object carry BTF only (BpfTarget.h).
 void btfOnly(Codegen &s) {
   if (s.opts.keepDwarf || !has(s, s.linked, "linked module"))
     return;
@@ -552,7 +522,7 @@ const Pass kPasses[] = {
 
 std::vector<BackendError> generateObject(const ir::Policy &policy, const Lowered &low,
                                          const CodegenOptions &opts, CodegenOutput &out) {
-  initBpf();
+  initBpfTarget();
   auto owned = std::make_unique<Codegen>(policy, low, opts, out);
   Codegen &s = *owned;
   for (const Pass &p : kPasses) {

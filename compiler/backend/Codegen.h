@@ -14,7 +14,9 @@ namespace bulwark::backend {
 
 struct CodegenOptions {
   bool keepIr = false;     // fill CodegenOutput::ir with the optimised module (debugging)
-  bool keepDwarf = false;  // also emit DWARF (.debug_*) next to BTF (its kernel structs only those BTF defines: TemplateTrim.h)
+  // also emit DWARF (.debug_*) next to BTF; its kernel structs are only those BTF defines
+  // (the templates are trimmed: TemplateTrim.h)
+  bool keepDwarf = false;
   bool exeCacheProgram = false;  // link the exec hook that fills the process.exe cache
   uint32_t maxStack = kVerifierMaxStack;  // refuse a program whose call chain needs more
   // The process exits after this compile: its LLVM context is left for the exit to free

@@ -2,7 +2,7 @@
 #include "TemplateTrim.h"
 
 #include "BtfCanon.h"
-#include "BtfOnly.h"
+#include "BpfTarget.h"
 
 #include <llvm/BinaryFormat/Dwarf.h>
 #include <llvm/Bitcode/BitcodeReader.h>
@@ -12,16 +12,11 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
-#include <llvm/MC/TargetRegistry.h>
 #include <llvm/Support/Error.h>
-#include <llvm/Support/MemoryBuffer.h>
-#include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,8 +29,8 @@ struct Failure {
   std::string what;
 };
 
-std::unique_ptr<llvm::Module> readModule(llvm::LLVMContext &ctx, const llvm::MemoryBuffer &in) {
-  auto m = llvm::parseBitcodeFile(in.getMemBufferRef(), ctx);
+std::unique_ptr<llvm::Module> readBytes(llvm::LLVMContext &ctx, std::string_view bitcode) {
+  auto m = llvm::parseBitcodeFile(llvm::MemoryBufferRef(llvm::StringRef(bitcode.data(), bitcode.size()), "template"), ctx);
   if (!m)
     throw Failure{"cannot read bitcode: " + llvm::toString(m.takeError())};
   return std::move(*m);
@@ -44,20 +39,10 @@ std::unique_ptr<llvm::Module> readModule(llvm::LLVMContext &ctx, const llvm::Mem
 // The BPF object of `m` as bulwarkc builds one: the CPU and features of its first function,
 // the default optimisation level, BTF only (no DWARF), .BTF canonicalised.
 std::vector<uint8_t> objectOf(llvm::Module &m) {
-  std::string cpu = "generic", features, err;
-  for (const llvm::Function &f : m)
-    if (!f.isDeclaration()) {
-      if (f.hasFnAttribute("target-cpu"))
-        cpu = f.getFnAttribute("target-cpu").getValueAsString().str();
-      if (f.hasFnAttribute("target-features"))
-        features = f.getFnAttribute("target-features").getValueAsString().str();
-      break;
-    }
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget("bpfel", err);
-  if (!target)
+  std::string err;
+  std::unique_ptr<llvm::TargetMachine> tm = bpfTargetMachine(bpfCpuOf(m), &err);
+  if (!tm)
     throw Failure{"BPF target unavailable: " + err};
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      "bpfel", cpu, features, llvm::TargetOptions(), std::nullopt, std::nullopt, llvm::CodeGenOptLevel::Default));
   m.setDataLayout(tm->createDataLayout());
   askBtfOnly(m);
   llvm::SmallVector<char, 0> buf;
@@ -86,19 +71,7 @@ void trimTypes(llvm::Module &m, const std::set<std::string> &keep) {
   }
 }
 
-std::unique_ptr<llvm::Module> readBytes(llvm::LLVMContext &ctx, std::string_view bitcode) {
-  auto buf = llvm::MemoryBuffer::getMemBuffer(llvm::StringRef(bitcode.data(), bitcode.size()), "template", false);
-  return readModule(ctx, *buf);
-}
-
 std::vector<uint8_t> objectOfBytes(std::string_view bitcode) {
-  static std::once_flag targetReady;
-  std::call_once(targetReady, [] {
-    LLVMInitializeBPFTargetInfo();
-    LLVMInitializeBPFTarget();
-    LLVMInitializeBPFTargetMC();
-    LLVMInitializeBPFAsmPrinter();
-  });
   llvm::LLVMContext ctx;
   return objectOf(*readBytes(ctx, bitcode));
 }
