@@ -26,6 +26,11 @@
  * path_unlink program anywhere decides (bw_unlink_deciders, counted by the runtime), one
  * lookup tells so, without walking the chain.
  *
+ * The guard's check of file_open (guard.bpf.c has the others): a write open of the runtime's
+ * executable by any other task is denied here, before the chain, by every file_open
+ * dispatcher. The guard attaches lane 0's whenever it is on, chain or none (Guard.cpp), so the
+ * check costs an open no second program when a policy decides on file.open too.
+ *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
  * program for hook H (a policy version that does not use H), so a hot swap that adds or
@@ -76,6 +81,15 @@ static __always_inline int bw_tail_to(void *ctx, void *progs, __u32 hook, __u32 
 static __always_inline int bw_is_runtime(void)
 {
 	return bw_task_runs(bpf_get_current_task_btf(), bw_runtime_exe_dev, bw_runtime_exe_ino);
+}
+
+/* 1 when the file file_open is called for (its first argument) is the runtime's executable
+ * opened for writing by another task: the guard's check (see the top of this file). */
+static __always_inline int bw_writes_runtime_exe(void *ctx)
+{
+	struct file *file = (struct file *)((__u64 *)ctx)[0];
+	return (file->f_mode & 0x2 /* FMODE_WRITE */) &&
+	       bw_inode_is(file->f_inode, bw_runtime_exe_dev, bw_runtime_exe_ino) && !bw_is_runtime();
 }
 
 /* 1 when the inode path_unlink is called for (its second argument) has no label that its
@@ -131,16 +145,18 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 {
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
 		return 0; /* the guard decides the runtime's bpf() calls */
+	if (hook == BW_DHOOK_FILE_OPEN && bw_writes_runtime_exe(ctx))
+		return -EPERM;
+	__u32 lane = bw_lane;
+	__u32 *head = bpf_map_lookup_elem(next, &lane);
+	if (!head || !*head)
+		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
 	struct bw_state *st = bw_state_here();
 	if (!st)
 		return 0;
 	st->verdict = 0;
 	st->depth = 0;
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
-	__u32 lane = bw_lane;
-	__u32 *head = bpf_map_lookup_elem(next, &lane);
-	if (!head)
-		return 0;
 	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
 	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
 		return 0;

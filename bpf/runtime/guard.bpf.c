@@ -8,8 +8,9 @@
  *  - the mutating bpf() commands on an fd it already holds (a map, link or program of ours);
  *  - unlink, rmdir, rename, mkdir, mknod (OBJ_PIN), symlink and link under the pin root, and
  *    mounts onto or unmounts of the bpffs instance holding it;
- *  - writes, truncation, unlink and rename of the runtime's executable, and ptrace attach (code
- *    injection, pidfd_getfd, /proc/<pid>/mem) to a runtime process.
+ *  - writes (with the file_open dispatcher of lane 0, attached with the guard), truncation,
+ *    unlink and rename of the runtime's executable, and ptrace attach (code injection,
+ *    pidfd_getfd, /proc/<pid>/mem) to a runtime process.
  * "Ours": a map, or a program (of a link), whose kernel name starts with "bw_" (every map and
  * program the runtime and the compiler create does; names cannot be changed after creation).
  * "The runtime": a task whose executable is the file (device, inode) the runtime recorded in
@@ -26,7 +27,6 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
-#define FMODE_WRITE 0x2
 #define PTRACE_MODE_ATTACH 0x02
 #define PIN_DEPTH 8 /* levels from a pin up to the pin root: <root>/<policy>/gen<G>/<pin> is 3 */
 
@@ -235,13 +235,8 @@ int BPF_PROG(bw_guard_umount, struct vfsmount *mnt, int flags, int ret)
 }
 
 /* ---- the runtime's executable and processes ---- */
-SEC("lsm/file_open")
-int BPF_PROG(bw_guard_open, struct file *file, int ret)
-{
-	if (ret || !(file->f_mode & FMODE_WRITE) || !is_runtime_inode(file->f_inode) || trusted())
-		return ret;
-	return -EPERM;
-}
+/* Write opens of the executable: the file_open dispatcher of lane 0 decides them
+ * (dispatcher.bpf.c), which the runtime attaches with the guard. */
 
 SEC("lsm/path_truncate")
 int BPF_PROG(bw_guard_truncate, const struct path *path, int ret)

@@ -93,10 +93,11 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
   return true;
 }
 
-// Detaches the dispatcher of (hook, lane) if its lane chain is empty.
+// Detaches the dispatcher of (hook, lane) if its lane chain is empty and the guard does not
+// keep it (guardKeepsDispatcher).
 void dropDispatcherIfIdle(const PinLayout &pins, SharedMaps &shared, const Hook &h, uint32_t lane) {
   std::string path = pins.dispatcher(h, lane);
-  if (!exists(path) || !shared.hasHook(h))
+  if (!exists(path) || !shared.hasHook(h) || guardKeepsDispatcher(pins, h, lane))
     return;
   auto chain = shared.chain(h);
   if (!chainSlots(chain, lane).empty())

@@ -19,7 +19,8 @@ Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot);
 // attached one now.
 bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
 
-// Detaches the dispatcher of (hook, lane) if its lane chain is empty.
+// Detaches the dispatcher of (hook, lane) if its lane chain is empty and the guard does not
+// keep it (guardKeepsDispatcher).
 void dropDispatcherIfIdle(const PinLayout &pins, SharedMaps &shared, const Hook &h, uint32_t lane);
 
 // Takes a slot out of every chain and prog array (unload, and a fresh slot that an

@@ -1,6 +1,7 @@
 #include "Guard.h"
 
 #include "Bpf.h"
+#include "Dispatchers.h"
 #include "Error.h"
 #include "System.h"
 
@@ -8,6 +9,7 @@
 
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -24,8 +26,13 @@ constexpr const char *kTrustPrefix = "trusts-";
 constexpr const char *kPrograms[] = {
     "bw_guard_map",    "bw_guard_bpf",   "bw_guard_unlink",   "bw_guard_rmdir",    "bw_guard_rename",
     "bw_guard_mkdir",  "bw_guard_mknod", "bw_guard_symlink",  "bw_guard_link",     "bw_guard_mount",
-    "bw_guard_umount", "bw_guard_open",  "bw_guard_truncate", "bw_guard_ptrace",
+    "bw_guard_umount", "bw_guard_truncate", "bw_guard_ptrace",
 };
+
+// The hook whose guard check a dispatcher makes (dispatcher.bpf.c): lane 0's is attached with
+// the guard, so a write open of the runtime's executable meets it with or without a policy on
+// the hook.
+const Hook &openHook() { return *hookByAttach("file_open"); }
 
 FileIdentity identityOf(const struct stat &st) {
   return {uint64_t(major(st.st_dev)) << 20 | uint64_t(minor(st.st_dev)), uint64_t(st.st_ino)};
@@ -94,8 +101,10 @@ void ensureGuard(const PinLayout &pins) {
   size_t missing = 0;
   for (const char *p : kPrograms)
     missing += !exists(pins.guardLink(p));
-  if (trusted && missing == 0)
+  if (trusted && missing == 0) {
+    ensureDispatcher(pins, openHook(), 0);
     return;
+  }
 
   GuardObject g;
   g.skel = bw_guard::open();
@@ -130,8 +139,23 @@ void ensureGuard(const PinLayout &pins) {
     if (err != 0)
       throw Error(Exit::Failed, "cannot pin " + path + ": " + errnoText(-err));
   }
+  ensureDispatcher(pins, openHook(), 0);
 }
 
-void dropGuard(const PinLayout &pins) { removeTree(pins.guardDir()); }
+bool guardKeepsDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
+  return &h == &openHook() && lane == 0 && exists(pins.guardDir());
+}
+
+std::string guardDispatcherMissing(const PinLayout &pins) {
+  return exists(pins.dispatcher(openHook(), 0)) ? "" : dispatcherProgName(openHook()) + " (lane 0)";
+}
+
+void dropGuard(const PinLayout &pins) {
+  removeTree(pins.guardDir());
+  // No policy is left (the caller's condition), so lane 0 of file_open has no chain either.
+  std::string path = pins.dispatcher(openHook(), 0);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    throw Error(Exit::Failed, "cannot unpin dispatcher " + path + ": " + errnoText(errno));
+}
 
 } // namespace bulwark::rt

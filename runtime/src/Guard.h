@@ -3,6 +3,7 @@
 // "Self-protection"). Attached on the first load into a pin root, detached with the last unload.
 #pragma once
 
+#include "Hooks.h"
 #include "Pins.h"
 
 #include <cstdint>
@@ -33,12 +34,20 @@ std::optional<FileIdentity> guardTrusts(const PinLayout &pins);
 void checkGuardTrust(const PinLayout &pins);
 
 // Attaches the guard for this pin root, trusting this process's executable, unless it is
-// attached already. Throws Error when attaching fails, or when the attached guard trusts
+// attached already, and the file_open dispatcher of lane 0 (guardKeepsDispatcher). Throws Error when attaching fails, or when the attached guard trusts
 // another executable (nothing this process would do could succeed).
 void ensureGuard(const PinLayout &pins);
 
-// Detaches the guard (removes its pins). Call once no policy is loaded.
+// Detaches the guard (removes its pins, and the file_open dispatcher of lane 0 it keeps). Call
+// once no policy is loaded.
 void dropGuard(const PinLayout &pins);
+
+// True for the dispatcher the guard keeps attached while it is on, chain or none (its check
+// of write opens of the runtime's executable is there: dispatcher.bpf.c).
+bool guardKeepsDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
+
+// The name of that dispatcher when its pin is missing, else "" (status).
+std::string guardDispatcherMissing(const PinLayout &pins);
 
 // Names of the guard's programs, each attached once (status, integrity check).
 const char *const *guardPrograms(size_t *count);

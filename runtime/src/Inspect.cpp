@@ -80,6 +80,8 @@ SharedStatus Runtime::sharedStatus() {
     for (size_t i = 0; i < n; i++)
       if (!exists(pins_.guardLink(progs[i])))
         ss.guardMissing.push_back(progs[i]);
+    if (std::string d = guardDispatcherMissing(pins_); !d.empty())
+      ss.guardMissing.push_back(d);
   }
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
     ss.kernelMemory += pinsMemory(*group).total();
