@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 9
+#define BW_ABI_VERSION 10
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32

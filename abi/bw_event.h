@@ -26,7 +26,7 @@ typedef uint8_t bw_u8; typedef uint32_t bw_u32; typedef uint64_t bw_u64;
 #define BW_FACTS_UNDER 4u
 #define BW_FACTS_CROWDED 2u    /* a value of `incomplete`, not a `done` bit */
 struct bw_facts {
-  bw_u32 done;        /* BW_FACTS_* bits; bw_event_begin clears them */
+  bw_u32 done;        /* BW_FACTS_* bits; cleared with its string's slot (bw_slots_fresh) */
   bw_u32 self;        /* 1: the inode may have labels */
   bw_u32 nunder;      /* hinted ancestors in under[] */
   bw_u32 incomplete;  /* 1: the walk did not reach the filesystem's root; BW_FACTS_CROWDED:
@@ -126,6 +126,9 @@ struct bw_event {
    * extracted in full so far (a field taken as its object alone is not in it). */
   bw_u64 seq;
   bw_u64 filled;
+  /* The need bits whose slots this event has reset (bw_slots_fresh in bw_lib.h): a slot not in
+   * it may still hold an earlier event's value, and is reset before it is filled. */
+  bw_u64 touched;
   bw_u64 ints[BW_INT_SLOTS];
   struct bw_addr addrs[BW_ADDR_SLOTS];
   struct bw_str strs[BW_STR_SLOTS];

@@ -27,6 +27,7 @@ static __always_inline int in_cgroup_scope(void) {
 BW_API int bw_in_scope(struct bw_event *ev) {
   if (bw_cfg_scope_kind == BW_SCOPE_EXECUTABLE) {
     __u64 atoms[BW_ATOM_WORDS] = {};
+    bw_slots_fresh(ev, BW_NEED_STR(1));
     bw_current_exe(&ev->strs[1], 0);
     return lookup_exact(&ev->strs[1], BW_GROUP_SCOPE_EXE, atoms) != BW_NO_RULE ||
            (bw_policy_info(BW_INFO_SCOPE_EXE) &&

@@ -1,4 +1,4 @@
-/* The per-CPU scratch of a hook program: the event it fills (bw_event_begin resets it) and
+/* The per-CPU scratch of a hook program: the event it fills (bw_event_begin starts it) and
  * the bw_tmp buffers, with slot accessors bounded for the verifier. Every other header uses
  * them, so bw_lib.bpf.c includes this one first. */
 #ifndef BULWARK_BW_SCRATCH_H
@@ -38,35 +38,20 @@ static __always_inline void event_policy_reset(struct bw_event *ev) {
   }
 }
 
-/* The whole event, for a new one: the fields and what a policy leaves. */
+/* The whole event, for a new one: no field filled, no slot reset yet (each is, when first
+ * filled: bw_slots_fresh), and what a policy leaves. */
 static __always_inline void event_fields_reset(struct bw_event *ev) {
   event_policy_reset(ev);
   ev->filled = 0;
-#pragma unroll
-  for (int i = 0; i < BW_INT_SLOTS; i++)
-    ev->ints[i] = 0;
-#pragma unroll
-  for (int i = 0; i < BW_ADDR_SLOTS; i++) {
-    ev->addrs[i].family = 0;
-    __builtin_memset(ev->addrs[i].bytes, 0, 16);
-  }
-#pragma unroll
-  for (int i = 0; i < BW_STR_SLOTS; i++) {
-    ev->strs[i].len = 0;
-    ev->strs[i].truncated = 0;
-    ev->strs[i].ino = 0;
-    ev->strs[i].dev = 0;
-    ev->strs[i].obj = 0;
-    ev->strs[i].facts.done = 0;
-    ev->strs[i].data[0] = 0;
-  }
+  ev->touched = 0;
 }
 
 /* This CPU's scratch event for `hook`; NULL when the current task is outside the policy's
  * cgroup scope (the policy decides nothing, and the event is left to the next policy) or the
  * scratch map is too small. Chained, the
- * policies of one event share it: the first resets it and each builds only the strings no
- * earlier one built in full (BW_DECIDE). The event is this one when its number is the
+ * policies of one event share it: the first starts it afresh (each slot is reset before its
+ * first fill: bw_slots_fresh) and each builds only the strings no earlier one built in full
+ * (BW_DECIDE). The event is this one when its number is the
  * dispatcher's (bw_state.seq) and its hook this hook; anything else starts afresh, so a stale
  * field is never read (a standalone program always starts afresh). */
 BW_API struct bw_event *bw_event_begin(__u32 hook) {

@@ -40,6 +40,40 @@ enum bw_field_slots {
 #include "hooks.def"
 };
 #define BW_WANT(need, hook, cid) ((need) & (1ull << BW_F_##hook##_##cid))
+
+/* Resets the slots of need bits `bits` that this event has not reset yet (ev->touched): an
+ * event starts with none reset (bw_event_begin), and a slot is reset only before its first
+ * fill, so a field never shows an earlier event's value and an event touches only the slots
+ * its policies read. With `bits` a constant mask (BW_FILL's `want`), only those slots' code
+ * remains. Not the string's object_only: that is the policy's choice, made before the fill. */
+static __always_inline void bw_slots_fresh(struct bw_event *ev, __u64 bits) {
+  __u64 fresh = bits & ~ev->touched;
+  if (!fresh)
+    return;
+  ev->touched |= fresh;
+#pragma unroll
+  for (int i = 0; i < BW_INT_SLOTS; i++)
+    if (fresh & BW_NEED_INT(i))
+      ev->ints[i] = 0;
+#pragma unroll
+  for (int i = 0; i < BW_ADDR_SLOTS; i++)
+    if (fresh & BW_NEED_ADDR(i)) {
+      ev->addrs[i].family = 0;
+      __builtin_memset(ev->addrs[i].bytes, 0, 16);
+    }
+#pragma unroll
+  for (int i = 0; i < BW_STR_SLOTS; i++)
+    if (fresh & BW_NEED_STR(i)) {
+      struct bw_str *s = &ev->strs[i];
+      s->len = 0;
+      s->truncated = 0;
+      s->ino = 0;
+      s->dev = 0;
+      s->obj = 0;
+      s->facts.done = 0;
+      s->data[0] = 0;
+    }
+}
 #define BW_INT(ev, hook, cid) ((ev)->ints[BW_S_##hook##_##cid])
 #define BW_STR(ev, hook, cid) (&(ev)->strs[BW_S_##hook##_##cid])
 
@@ -156,13 +190,20 @@ __u32 bw_slot(void);
  *      value of the macro.
  * An expression: it neither returns from the program nor jumps. */
 #define BW_NEED_STRS (((1ull << BW_STR_SLOTS) - 1) << BW_KINDBASE_STR)
+/* The need bits of the common fields (bw_fill_common's), so a fill of a hook's own fields
+ * calls nothing for them. */
+#define BW_NEED_COMMON                                                                             \
+  ((((1ull << BW_COMMON_INT_SLOTS) - 1) << BW_KINDBASE_INT) |                                       \
+   (((1ull << BW_COMMON_STR_SLOTS) - 1) << BW_KINDBASE_STR))
 /* Fills the fields `want` (a constant: the verifier sees the branches main code has) that no
  * earlier policy filled for this event (ev->filled). */
 #define BW_FILL(ev, want, lazy, extract, ...)                                                      \
   ({                                                                                               \
     __u64 __fill = (want) & ~(ev)->filled;                                                         \
     if (__fill) {                                                                                  \
-      bw_fill_common(ev, __fill);                                                                  \
+      bw_slots_fresh(ev, __fill);                                                                  \
+      if (__fill & BW_NEED_COMMON)                                                                 \
+        bw_fill_common(ev, __fill);                                                                \
       extract(ev, __fill, ##__VA_ARGS__);                                                          \
     }                                                                                              \
     (ev)->filled |= (want) & ~(lazy);                                                              \

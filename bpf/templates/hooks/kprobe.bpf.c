@@ -56,6 +56,7 @@ int bw_kprobe(struct pt_regs *ctx) {
   if (!ev || !bw_in_scope(ev))
     return 0;
   __u64 need = bw_need_KPROBE();
+  bw_slots_fresh(ev, need);
   bw_fill_common(ev, need);
   extract(ev, need, ctx);
   __u32 word = bw_decide_KPROBE(ev);
@@ -63,6 +64,7 @@ int bw_kprobe(struct pt_regs *ctx) {
   int record = word != BW_NO_RULE && bw_wants_record(word);
   if (record) {
     need = ~need;
+    bw_slots_fresh(ev, need);
     bw_fill_common(ev, need);
     extract(ev, need, ctx);
   }
