@@ -62,7 +62,7 @@ BW_API int bw_wants_record(__u32 w) {
  * a path walk in every decision state of a large policy exceeds what the verifier explores. */
 static __always_inline void agg_exe(struct bw_event *ev, char *out) {
   struct bw_str *exe = &ev->strs[1];
-  if (exe->len)
+  if ((ev->touched & BW_NEED_STR(1)) && exe->len) /* not touched: an earlier event's */
     __builtin_memcpy(out, exe->data, BW_AGG_EXE_MAX);
   else
     out[0] = 0;
