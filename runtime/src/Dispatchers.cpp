@@ -102,6 +102,12 @@ void dropDispatcherIfIdle(const PinLayout &pins, SharedMaps &shared, const Hook 
   auto chain = shared.chain(h);
   if (!chainSlots(chain, lane).empty())
     return;
+  unpinDispatcher(pins, h, lane);
+}
+
+// Detaches the dispatcher of (hook, lane), if attached (its pin holds the only reference).
+void unpinDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
+  std::string path = pins.dispatcher(h, lane);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     throw Error(Exit::Failed, "cannot unpin dispatcher " + path + ": " + errnoText(errno));
 }

@@ -23,6 +23,9 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
 // keep it (guardKeepsDispatcher).
 void dropDispatcherIfIdle(const PinLayout &pins, SharedMaps &shared, const Hook &h, uint32_t lane);
 
+// Detaches the dispatcher of (hook, lane), if attached (its pin holds the only reference).
+void unpinDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
+
 // Takes a slot out of every chain and prog array (unload, and a fresh slot that an
 // interrupted unload left behind).
 void scrubSlot(SharedMaps &shared, uint32_t slot);

@@ -9,7 +9,6 @@
 
 #include <bpf/libbpf.h>
 #include <dirent.h>
-#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -94,18 +93,8 @@ void checkGuardTrust(const PinLayout &pins) {
                 "run the bulwark binary that loaded the policies (see docs/security.md, \"Self-protection\")");
 }
 
-void ensureGuard(const PinLayout &pins) {
-  checkGuardTrust(pins);
-  FileIdentity self = selfExecutable();
-  auto trusted = guardTrusts(pins);
-  size_t missing = 0;
-  for (const char *p : kPrograms)
-    missing += !exists(pins.guardLink(p));
-  if (trusted && missing == 0) {
-    ensureDispatcher(pins, openHook(), 0);
-    return;
-  }
-
+// Loads the guard object and attaches (and pins) each of its programs whose link is missing.
+static void attachMissingPrograms(const PinLayout &pins, const FileIdentity &self, bool trusted) {
   GuardObject g;
   g.skel = bw_guard::open();
   if (!g.skel)
@@ -139,6 +128,16 @@ void ensureGuard(const PinLayout &pins) {
     if (err != 0)
       throw Error(Exit::Failed, "cannot pin " + path + ": " + errnoText(-err));
   }
+}
+
+void ensureGuard(const PinLayout &pins) {
+  checkGuardTrust(pins);
+  auto trusted = guardTrusts(pins);
+  size_t missing = 0;
+  for (const char *p : kPrograms)
+    missing += !exists(pins.guardLink(p));
+  if (!trusted || missing > 0)
+    attachMissingPrograms(pins, selfExecutable(), trusted.has_value());
   ensureDispatcher(pins, openHook(), 0);
 }
 
@@ -153,9 +152,7 @@ std::string guardDispatcherMissing(const PinLayout &pins) {
 void dropGuard(const PinLayout &pins) {
   removeTree(pins.guardDir());
   // No policy is left (the caller's condition), so lane 0 of file_open has no chain either.
-  std::string path = pins.dispatcher(openHook(), 0);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-    throw Error(Exit::Failed, "cannot unpin dispatcher " + path + ": " + errnoText(errno));
+  unpinDispatcher(pins, openHook(), 0);
 }
 
 } // namespace bulwark::rt

@@ -34,8 +34,9 @@ std::optional<FileIdentity> guardTrusts(const PinLayout &pins);
 void checkGuardTrust(const PinLayout &pins);
 
 // Attaches the guard for this pin root, trusting this process's executable, unless it is
-// attached already, and the file_open dispatcher of lane 0 (guardKeepsDispatcher). Throws Error when attaching fails, or when the attached guard trusts
-// another executable (nothing this process would do could succeed).
+// attached already, and the file_open dispatcher of lane 0 (guardKeepsDispatcher). Throws
+// Error when attaching fails, or when the attached guard trusts another executable (nothing
+// this process would do could succeed).
 void ensureGuard(const PinLayout &pins);
 
 // Detaches the guard (removes its pins, and the file_open dispatcher of lane 0 it keeps). Call

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <bpf/bpf.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,43 +41,27 @@ TEST(RuntimeBpf, AForeignBpfRuleLeavesTheRuntimeInControl) {
   EXPECT_EQ(MapCreateErrno(), 0) << "after the unload";
 }
 
-// errno of opening `path` with `flags` from this process (nothing is written); 0 when it opened.
-int OpenErrno(const std::string &path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0)
-    return errno;
-  ::close(fd);
-  return 0;
-}
-
-std::string RuntimeExecutable() {
-  for (const char *dir : {"/bulwark/bin", "/usr/local/sbin", "/usr/sbin", "/usr/bin"})
-    if (Exists(std::string(dir) + "/bulwark"))
-      return std::string(dir) + "/bulwark";
-  return "";
-}
-
 TEST(RuntimeBpf, TheRuntimesExecutableIsGuardedWithoutAFileOpenPolicy) {
   ASSERT_TRUE(guest::InGuest()) << "refusing to load LSM programs outside the run-vm guest";
   PinRoot root;
   TempDir tmp;
-  std::string exe = RuntimeExecutable(), other = tmp.CreateFile("other", "x");
-  ASSERT_FALSE(exe.empty());
-  ASSERT_EQ(OpenErrno(exe, O_WRONLY), 0) << "before the load: root may open it for writing";
+  std::string exe = Which("bulwark"), other = tmp.CreateFile("other", "x");
+  ASSERT_TRUE(Exists(exe)) << exe;
+  ASSERT_EQ(guest::OpenErrno(exe, O_WRONLY), 0) << "before the load: root may open it for writing";
   auto r = Bulwark(root, {"load", GuestFile("rt-foreign-bpf.bwb")});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(Exists(root.path() + "/dispatch/file_open-0")) << "the guard's file_open dispatcher";
-  EXPECT_EQ(OpenErrno(exe, O_WRONLY), EPERM) << "the attack: rewriting the runtime in place";
-  EXPECT_EQ(OpenErrno(exe, O_RDWR), EPERM);
-  EXPECT_EQ(OpenErrno(exe, O_RDONLY), 0) << "reading it is not denied";
-  EXPECT_EQ(OpenErrno(other, O_WRONLY), 0) << "writing another file is not denied";
+  EXPECT_EQ(guest::OpenErrno(exe, O_WRONLY), EPERM) << "the attack: rewriting the runtime in place";
+  EXPECT_EQ(guest::OpenErrno(exe, O_RDWR), EPERM);
+  EXPECT_EQ(guest::OpenErrno(exe, O_RDONLY), 0) << "reading it is not denied";
+  EXPECT_EQ(guest::OpenErrno(other, O_WRONLY), 0) << "writing another file is not denied";
   auto st = Bulwark(root, {"status"});
   EXPECT_NE(st.output.find("self-protection: on (13 programs and the file_open dispatcher"), std::string::npos)
       << st.output;
   r = Bulwark(root, {"unload", "rt_foreign_bpf"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(Exists(root.path() + "/dispatch/file_open-0")) << "it goes with the guard";
-  EXPECT_EQ(OpenErrno(exe, O_WRONLY), 0) << "after the unload";
+  EXPECT_EQ(guest::OpenErrno(exe, O_WRONLY), 0) << "after the unload";
 }
 
 } // namespace

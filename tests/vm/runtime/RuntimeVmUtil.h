@@ -106,6 +106,14 @@ inline bool Exists(const std::string &p) {
 }
 
 // Polls `cond` every 100 ms until it holds or `seconds` have passed; its last value.
+// Where a tool is in the guest (the run-vm binaries first), else its bare name.
+inline std::string Which(const std::string &tool) {
+  for (const char *dir : {"/bulwark/bin", "/usr/local/sbin", "/usr/sbin", "/usr/bin"})
+    if (Exists(std::string(dir) + "/" + tool))
+      return std::string(dir) + "/" + tool;
+  return tool;
+}
+
 inline bool WaitFor(const std::function<bool()> &cond, double seconds = 60) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
   while (std::chrono::steady_clock::now() < deadline) {

@@ -24,13 +24,6 @@ int Tamper(std::vector<std::string> args) {
   return r.exit_code;
 }
 
-std::string Which(const std::string &tool) {
-  for (const char *dir : {"/bulwark/bin", "/usr/local/sbin", "/usr/sbin", "/usr/bin"})
-    if (Exists(std::string(dir) + "/" + tool))
-      return std::string(dir) + "/" + tool;
-  return tool;
-}
-
 class SelfProtect : public ::testing::Test {
 protected:
   void SetUp() override {
