@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 10
+#define BW_ABI_VERSION 11
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -74,6 +74,30 @@ struct bw_state {
   bw_u32 depth;     /* walks of this event that reached the last program of their lane */
   bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
                      * scratch event (bw_event.seq) holds the fields of this event only when equal */
+};
+
+/* Opens that decided nothing, kept per CPU (bw_quiet, bpf/runtime/bw_quiet.bpf.h): when every
+ * program of a file_open lane said "no rule of mine can hold for this file" (bw_event.quiet)
+ * and the lane allowed, the last program keeps what that answer rests on, and the dispatcher
+ * skips the lane for the next open with the same key. The key is everything a `file.open`
+ * decision that no rule reads beyond the file's path, file.write and file.read and the cgroup
+ * scope can depend on: the file (inode, its number and generation, its dentry, name and
+ * directory), the process's view of it (mount, root, rename_lock and mount_lock sequences),
+ * the hints and chains (bw_hint's BW_HINT_CHANGES, counted by the runtime after every chain
+ * change and by the programs after every label they write), the open's read and write bits
+ * and the process's cgroup. */
+#define BW_QUIET_ENTRIES 512 /* per CPU, indexed by a hash of the inode's number and generation */
+#define BW_QUIET_PENDING BW_QUIET_ENTRIES /* the entry of the event being decided */
+struct bw_quiet_key {
+  bw_u64 inode, ino, dentry, name, dir, dir_ino, mnt, root, root_mnt, cgroup, hints;
+  bw_u32 gen, dir_gen, renames, mounts, mode, pad;
+};
+struct bw_quiet_entry {
+  bw_u64 writes;            /* bw_kept.h: odd while a program rewrites the entry */
+  struct bw_quiet_key key;
+  bw_u32 lanes;             /* bit per lane whose chain decided nothing; pending: 1 while every program so far said quiet */
+  bw_u32 pad;
+  bw_u64 hits;              /* opens that skipped a lane by this entry; pending: the event's bw_state.seq */
 };
 
 /* Record flags */

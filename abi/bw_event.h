@@ -136,7 +136,10 @@ struct bw_event {
    * of them, reset before each such rule), and how many it had found when the decision was
    * made (decided_n): the record tells them if found_rule decided. */
   bw_u32 found_n, decided_n;
-  bw_u32 found_rule, found_pad;
+  bw_u32 found_rule;
+  /* 1 when the decision said no rule of the policy can hold for any open with this event's
+   * bw_quiet key (bw_abi.h): set by bw_decide_<H> and the precheck of hooks that keep one. */
+  bw_u32 quiet;
   struct bw_found_mark found[BW_EVENT_FOUND];
 };
 

@@ -5,6 +5,7 @@
 
 BW_API int bw_chained(void) { return bw_cfg_lane != BW_LANE_NONE; }
 BW_API __u32 bw_slot(void) { return bw_cfg_slot; }
+BW_API __u32 bw_lane(void) { return bw_cfg_lane; }
 
 /* Folding touches bw_state (its CPU's number is a helper call) only where it must: a deny is
  * written at once; an allow leaves the state as it is, and the verdict folded so far is read

@@ -10,19 +10,7 @@
 #ifndef BULWARK_BW_DIR_PATH_H
 #define BULWARK_BW_DIR_PATH_H
 
-/* Kernel globals with no type in 6.1's BTF: libbpf takes their addresses from kallsyms at
- * load (0 where it cannot, which reads as "no sequence"). */
-extern const void rename_lock __ksym __weak;
-extern const void mount_lock __ksym __weak;
-
-/* A seqlock's sequence; odd (as while it is written) when it cannot be read. */
-static __always_inline __u32 seq_of(const void *lock) {
-  __u32 seq;
-  if (!lock || bpf_probe_read_kernel(&seq, sizeof(seq),
-                                     (const char *)lock + bpf_core_field_offset(seqlock_t, seqcount)))
-    return 1;
-  return seq;
-}
+/* rename_lock, mount_lock and seq_of: bw_quiet.bpf.h. */
 
 /* struct dentry's inline name as 6.1 has it (6.14 made it d_shortname): a short name is kept
  * in the dentry itself, where plain loads reach it. */

@@ -25,6 +25,14 @@ struct learn_ctx {
   int failed;           /* a label the map could not take */
 };
 
+/* After a label was written or removed: an open kept as quiet (bw_quiet) may rest on the
+ * labels as they were, and a label written under a hint bit already set counts no new bit. */
+static __always_inline void labels_changed(void) {
+  __u64 *changes = hint_changes();
+  if (changes)
+    __sync_fetch_and_add(changes, 1);
+}
+
 static __always_inline int ident_put(__u32 group, __u32 dev, __u64 ino, __u64 name, struct bw_match_val *v) {
   struct bw_ident_key k = {.group = group, .dev = dev, .ino = ino, .name = name};
   struct bw_match_val nv = *v;
@@ -42,6 +50,7 @@ static __always_inline int ident_put(__u32 group, __u32 dev, __u64 ino, __u64 na
   long err = bpf_map_update_elem(&bw_m_ident, &k, &nv, BPF_ANY);
   if (n)
     __sync_fetch_and_add(&n->done, 1);
+  labels_changed();
   return err ? -1 : 0;
 }
 
@@ -120,7 +129,8 @@ static long forget_step(__u32 i, void *arg) {
   barrier_var(i);
   struct bw_ident_key k = {.group = bw_cfg_ident_group[i & (BW_IDENT_GROUPS - 1)], .dev = c->dev,
                            .ino = c->ino, .name = BW_IDENT_SELF};
-  bpf_map_delete_elem(&bw_m_ident, &k);
+  if (bpf_map_delete_elem(&bw_m_ident, &k) == 0)
+    labels_changed();
   return 0;
 }
 

@@ -59,8 +59,10 @@ BW_API struct bw_event *bw_event_begin(__u32 hook) {
     return 0;
   __u32 cpu = bpf_get_smp_processor_id();
   struct bw_event *ev = bpf_map_lookup_elem(&bw_scratch, &cpu);
-  if (!ev)
+  if (!ev) {
+    bw_quiet_clear(); /* nothing decided: not quiet */
     return 0;
+  }
   __u64 seq = 0;
   if (bw_chained()) {
     struct bw_state *st = bw_state_of(cpu);

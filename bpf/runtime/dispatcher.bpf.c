@@ -31,6 +31,11 @@
  * dispatcher. The guard attaches lane 0's whenever it is on, chain or none (Guard.cpp), so the
  * check costs an open no second program when a policy decides on file.open too.
  *
+ * Opens that decided nothing (bw_quiet.bpf.h): a file_open dispatcher of a lane of two or
+ * more programs reads the open's key and skips the lane when it decided nothing for the same
+ * key before; otherwise it leaves the key pending for the lane's last program, which keeps it
+ * when the lane was quiet.
+ *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
  * program for hook H (a policy version that does not use H), so a hot swap that adds or
@@ -42,6 +47,8 @@
 
 #include "bw_shared_maps.bpf.h"
 #include "bw_chain.bpf.h"
+#include "bw_kept.bpf.h"
+#include "bw_quiet.bpf.h"
 #include "bw_match.h"
 #include "bw_runtime_exe.h"
 
@@ -141,6 +148,15 @@ static __always_inline int bw_lane_quiet(void *next, __u32 link)
 	return 0;
 }
 
+/* 1 when the lane whose head is entry `link` has a second program: the key and its entry cost
+ * an open about as much as one policy's decision, so a lane of one keeps no quiet opens. */
+static __always_inline int bw_lane_has_two(void *next, __u32 link)
+{
+	__u32 key = BW_MAX_LANES + link - 1;
+	__u32 *after = link ? bpf_map_lookup_elem(next, &key) : 0;
+	return after && *after;
+}
+
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
 {
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
@@ -151,12 +167,21 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	__u32 *head = bpf_map_lookup_elem(next, &lane);
 	if (!head || !*head)
 		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
+	struct bw_quiet_key key; /* read only when keyed (bw_quiet_key_of then wrote every field) */
+	int keyed = 0;
+	if (hook == BW_DHOOK_FILE_OPEN && bw_lane_has_two(next, *head)) {
+		keyed = bw_quiet_key_of((struct file *)((__u64 *)ctx)[0], &key);
+		if (keyed && bw_quiet_hit(&key, lane))
+			return 0; /* the lane decided nothing for this key */
+	}
 	struct bw_state *st = bw_state_here();
 	if (!st)
 		return 0;
 	st->verdict = 0;
 	st->depth = 0;
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
+	if (keyed)
+		bw_quiet_pend(&key, st->seq);
 	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
 	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
 		return 0;

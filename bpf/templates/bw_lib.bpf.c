@@ -22,7 +22,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "bw_scratch.h"     /* scratch event, bw_tmp, slot accessors */
 #include "bw_str.h"         /* strings, comm, FNV-1a */
 #include "bw_object.h"      /* objects, identity facts and hints */
-#include "bw_kept.h"        /* the rewrite protocol of entries kept per CPU */
+/* bw_kept.bpf.h, the rewrite protocol of entries kept per CPU, comes with bw_lib.h */
 #include "bw_dir_path.h"    /* a directory's view, kept for its files */
 #include "bw_dir_facts.h"   /* a directory's identity facts, kept for its files */
 #include "bw_path.h"        /* path walks, bpf_d_path */

@@ -84,7 +84,8 @@ static __always_inline void bw_slots_fresh(struct bw_event *ev, __u64 bits) {
   extern __u32 bw_has_rules_##id(void); /* 0: the program only keeps bw_m_ident current */       \
   extern __u64 bw_lazy_##id(struct bw_event *ev); /* need bits extracted as objects only */    \
   extern __u64 bw_precheck_need_##id(void); /* need bits the precheck reads */                     \
-  extern __u32 bw_precheck_##id(struct bw_event *ev); /* BW_PRECHECK_PASS, or the decision word */
+  extern __u32 bw_precheck_##id(struct bw_event *ev); /* BW_PRECHECK_PASS, or the decision word */ \
+  extern __u32 bw_precheck_quiet_##id(void); /* 1: a failed precheck is quiet (bw_event.quiet) */
 #include "hooks.def"
 /* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
@@ -142,6 +143,7 @@ int bw_walk_verdict(int verdict);
 int bw_walk_end(int verdict);
 __u32 bw_next_index(__u32 next_slot_plus_1);
 __u32 bw_slot(void);
+__u32 bw_lane(void);
 #endif
 
 /* The chain step of bw_abi.h, the value a hook program returns. Standalone: `verdict`.
@@ -150,7 +152,11 @@ __u32 bw_slot(void);
  * on the verdict folded so far); the last program of the lane returns the folded verdict.
  * `id`: the attach point whose prog array and lanes the program chains through (for a companion
  * attach point, its own: hooks.def). */
-#define BW_FINISH(ctx, id, verdict)                                                                \
+#define BW_FINISH(ctx, id, verdict) BW_FINISH_THEN(ctx, id, verdict, bw_end_nothing, 0)
+static __always_inline void bw_end_nothing(void *arg, int verdict) {}
+/* BW_FINISH, and where the walk of the lane ends in this program, `at_end(arg, verdict)` with
+ * the verdict of the lane (the file_open template keeps a quiet open: bw_quiet.bpf.h). */
+#define BW_FINISH_THEN(ctx, id, verdict, at_end, arg)                                              \
   ({                                                                                               \
     int __v = (verdict);                                                                           \
     if (bw_chained()) {                                                                            \
@@ -163,6 +169,7 @@ __u32 bw_slot(void);
         __v = bw_missing_program(BW_HOOK_##id, *__n - 1, bw_walk_verdict(__v)); /* it failed */    \
       } else {                                                                                     \
         __v = bw_walk_end(__v);                                                                    \
+        at_end(arg, __v);                                                                          \
       }                                                                                            \
     }                                                                                              \
     __v;                                                                                           \
@@ -183,6 +190,8 @@ __u32 bw_slot(void);
  *      word = bw_precheck_<id>(ev): the decision when no rule can hold (the cheap tests every
  *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
  *      folds this step away.
+ *      A failed precheck sets ev->quiet to bw_precheck_quiet_<id>() (bw_decide_<id> sets it
+ *      otherwise).
  *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
  *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_only),
  *      then fill every field not filled yet and the lazy ones
@@ -220,6 +229,8 @@ __u32 bw_slot(void);
       BW_FILL(ev, __need & ~__done, __lazy, extract, ##__VA_ARGS__);                               \
       __done |= __need;                                                                            \
       __word = bw_decide_##id(ev);                                                                 \
+    } else {                                                                                       \
+      (ev)->quiet = bw_precheck_quiet_##id();                                                      \
     }                                                                                              \
     int __record = bw_wants_record(__word);                                                        \
     if (__record) {                                                                                \
@@ -231,5 +242,7 @@ __u32 bw_slot(void);
 
 #include "bw_shared_maps.bpf.h"
 #include "bw_chain.bpf.h"
+#include "bw_kept.bpf.h"
+#include "bw_quiet.bpf.h"
 
 #endif

@@ -79,6 +79,9 @@ public:
     // bw_precheck_need_<H>: those the precheck reads, extracted before it
     constant("bw_precheck_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.precheckNeed);
     precheck(h, sfx);
+    // bw_precheck_quiet_<H>: 1 when a failed precheck is quiet (Quiet.h)
+    constant("bw_precheck_quiet_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()),
+             h.quiet && h.precheckQuiet ? 1 : 0);
     // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
     constant("bw_has_rules_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()), h.hasRules ? 1 : 0);
     lazy(h, sfx);
@@ -196,7 +199,19 @@ private:
     llvm::Value *best = lookupGroups(b, h, ev, atoms);
     llvm::Value *word = firstCompound(b, h, best, ev, atoms);
     setMarks(b, h, ev, atoms);
+    storeEventU32(b, ev, offsetof(struct bw_event, quiet), quiet(b, h, word, ev, atoms));
     b.ir().CreateRet(word);
+  }
+
+  // bw_event.quiet (Quiet.h): the decision word is the one no rule makes, and no rule's key
+  // part holds, so no rule holds for any event with this quiet key.
+  llvm::Value *quiet(BpfBuilder &b, const LoweredHook &h, llvm::Value *word, llvm::Value *ev, llvm::Value *atoms) {
+    if (!h.quiet)
+      return b.c32(0);
+    llvm::Value *holds = b.ir().CreateICmpEQ(word, b.c32(h.quietWord));
+    for (const auto &p : h.quietParts)
+      holds = b.ir().CreateAnd(holds, b.ir().CreateNot(cond(b, p, ev, atoms)));
+    return b.ir().CreateZExt(holds, b.i32());
   }
 
   // The marks of every mark rule whose condition holds, set after the decision: every

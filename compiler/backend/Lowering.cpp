@@ -1,6 +1,7 @@
 #include "Lowering.h"
 
 #include "Dfa.h"
+#include "Quiet.h"
 #include "GlobPattern.h"
 #include "Contract.h"  // abi/: bw_match.h, maps.def
 
@@ -414,8 +415,11 @@ private:
     gateGroups(lh, direct);
     // a rule with condition `true` set alwaysWord below the allow a mark-only hook decides
     bool alwaysDecides = lh.alwaysWord < decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow);
-    if (info.kind != HookKind::Kprobe)
+    if (info.kind != HookKind::Kprobe) {
       precheckHook(lh, alwaysDecides || !direct.empty(), out.groups);
+      quietHook(lh, out.groups, direct, policy.defaultAction == ir::Action::Allow,
+                decisionWord(static_cast<uint32_t>(policy.rules.size()), ir::Action::Allow));
+    }
     out.hooks.push_back(std::move(lh));
   }
 

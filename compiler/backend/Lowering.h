@@ -151,6 +151,12 @@ struct LoweredHook {
   uint64_t precheckNeed = 0;           // BW_NEED_* bits of the fields the precheck reads
   uint32_t precheckWord = kNoRule;     // the decision when no rule can hold
   std::vector<uint32_t> precheckGroups; // the sets whose atoms it reads, looked up by it first
+  // Quiet decisions (Quiet.h): the decision can tell that no rule holds for any event with the
+  // same quiet key (bw_event.quiet).
+  bool quiet = false;
+  uint32_t quietWord = kNoRule;        // the word of a decision no rule made
+  std::vector<LCond> quietParts;       // each compound and mark rule's key part
+  bool precheckQuiet = false;          // a failed precheck is quiet
 };
 
 // Fills lh.gates from its compound and mark rules (needs atomGroup; `direct`: groups a rule

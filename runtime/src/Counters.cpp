@@ -75,6 +75,19 @@ std::optional<bw_mark_stats> markStats(const PinLayout &pins) {
   return total;
 }
 
+std::optional<uint64_t> quietHits(const PinLayout &pins) {
+  auto fd = openMapPin(pins.sharedMap("bw_quiet"));
+  if (!fd)
+    return std::nullopt;
+  std::vector<bw_quiet_entry> perCpu(size_t(std::max(libbpf_num_possible_cpus(), 1)));
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < BW_QUIET_ENTRIES; i++)
+    if (bpf_map_lookup_elem(fd->get(), &i, perCpu.data()) == 0)
+      for (const auto &e : perCpu)
+        total += e.hits;
+  return total;
+}
+
 // A generation's totals by rule name (rec: its state record).
 std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std::string &policy, uint32_t gen,
                                                const StateRecord &rec) {

@@ -37,6 +37,10 @@ std::vector<bw_counter> generationCounters(const PinLayout &pins, const std::str
 // The counts of the marks machinery (shared bw_mark_stats, summed over CPUs); nullopt before
 // a policy with marks created the map.
 std::optional<bw_mark_stats> markStats(const PinLayout &pins);
+// Opens that skipped a file_open lane because it decided nothing for the same key before
+// (bw_quiet's hits, summed over entries and CPUs); nullopt before a dispatcher created it.
+// Such an open is counted by no policy's default.
+std::optional<uint64_t> quietHits(const PinLayout &pins);
 
 // A generation's totals by rule name (rec: its state record).
 std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std::string &policy, uint32_t gen,

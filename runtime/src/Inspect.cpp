@@ -86,6 +86,7 @@ SharedStatus Runtime::sharedStatus() {
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})
     ss.kernelMemory += pinsMemory(*group).total();
   ss.marks = markStats(pins_);
+  ss.quietOpens = quietHits(pins_);
   ss.liveMarks = liveMarks(pins_, &ss.liveMarksError);
   return ss;
 }

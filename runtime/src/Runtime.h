@@ -138,6 +138,7 @@ struct SharedStatus {
   std::vector<std::string> guardMissing;  // guard programs whose link is not pinned
   uint64_t kernelMemory = 0;
   std::optional<bw_mark_stats> marks;     // once a policy with marks was loaded
+  std::optional<uint64_t> quietOpens;     // opens that skipped a lane that decided nothing (quietHits)
   std::optional<LiveMarks> liveMarks;     // likewise; not when the count failed (liveMarksError)
   std::string liveMarksError;
 };

@@ -4,6 +4,7 @@
 
 #include "Abi.h"
 #include "Bpf.h"
+#include "ChangeCount.h"
 #include "Error.h"
 #include "Hooks.h"
 #include "Pins.h"
@@ -14,25 +15,31 @@
 
 namespace bulwark::rt {
 
-// Kernel-side chain store over bw_next_<H>.
+// Kernel-side chain store over bw_next_<H>; every link it sets is a counted change.
 class MapChain : public ChainStore {
 public:
-  MapChain(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  MapChain(int fd, std::string what, ChangeCount &changes) : fd_(fd), what_(std::move(what)), changes_(changes) {}
   uint32_t get(uint32_t index) const override {
     uint32_t v = 0;
     return mapLookupU32(fd_, index, &v) ? v : 0;
   }
-  void set(uint32_t index, uint32_t value) override { mapUpdateU32(fd_, index, value, what_); }
+  void set(uint32_t index, uint32_t value) override {
+    mapUpdateU32(fd_, index, value, what_);
+    changes_.count();
+  }
 
 private:
   int fd_;
   std::string what_;
+  ChangeCount &changes_;
 };
 
-// Shared maps, opened from their pins on demand.
+// Shared maps, opened from their pins on demand. Every write that changes a chain (a program
+// in or out, a lane link, a slot's mode, a generation) is followed by a counted change
+// (ChangeCount), so an open kept as quiet under the chain before it is decided again.
 class SharedMaps {
 public:
-  explicit SharedMaps(const PinLayout &pins) : pins_(pins) {}
+  explicit SharedMaps(const PinLayout &pins) : pins_(pins), changes_(pins) {}
   bool present() { return exists(pins_.sharedMap("bw_gen")); }
   int gen() { return open(genFd_, "bw_gen"); }
   // bw_slot_mode exists once an object that chains LSM hooks was loaded (kprobe-only
@@ -47,13 +54,22 @@ public:
     return m;
   }
   void setSlotMode(uint32_t slot, uint32_t mode) {
-    if (hasSlotModes())
-      mapUpdateU32(slotMode(), slot, mode, "bw_slot_mode");
+    if (!hasSlotModes())
+      return;
+    mapUpdateU32(slotMode(), slot, mode, "bw_slot_mode");
+    changes_.count();
+  }
+  // bw_gen[slot] = gen: the switch. Its count needs no system call (ChangeCount::prepare ran
+  // at the slot mode's write before it).
+  void setGen(uint32_t slot, uint32_t gen) {
+    changes_.prepare();
+    mapUpdateU32(this->gen(), slot, gen, "bw_gen");
+    changes_.count();
   }
   int progs(const Hook &h) { return open(progs_[h.index], progsMapName(h)); }
   int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
   bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
-  MapChain chain(const Hook &h) { return MapChain(next(h), nextMapName(h)); }
+  MapChain chain(const Hook &h) { return MapChain(next(h), nextMapName(h), changes_); }
   // -1 when no object declared it yet (then no dispatcher reads it).
   int hint() { return exists(pins_.sharedMap("bw_hint")) ? open(hintFd_, "bw_hint") : -1; }
   // bw_progs_<H>[index] = program `fd`. On path_unlink, bw_unlink_quiet[index] also says
@@ -70,6 +86,7 @@ public:
     if (marks)
       mapUpdateU32(unlinkQuiet(), index, 0, "bw_unlink_quiet");
     mapUpdateFd(progs(h), index, fd, progsMapName(h));
+    changes_.count();
     if (marks && quiet)
       mapUpdateU32(unlinkQuiet(), index, 1, "bw_unlink_quiet");
     if (marks && quiet && decided)
@@ -84,6 +101,7 @@ public:
     if (marks)
       mapUpdateU32(unlinkQuiet(), index, 0, "bw_unlink_quiet");
     mapDelete(progs(h), index);
+    changes_.count();
     if (decided)
       countDeciders(h, -1);
   }
@@ -137,6 +155,7 @@ private:
     return fd.get();
   }
   const PinLayout &pins_;
+  ChangeCount changes_;
   Fd genFd_, slotModeFd_, unlinkQuietFd_, unlinkDecidersFd_, hintFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };

@@ -95,7 +95,7 @@ void switchOver(Swap &s) {
   s.undo.add([&shared, slot, oldSlotMode] { shared.setSlotMode(slot, oldSlotMode); });
   faultPoint("before-switch");
   auto tSwitch = Clock::now();
-  mapUpdateU32(shared.gen(), slot, s.next, "bw_gen");
+  shared.setGen(slot, s.next);
   s.switchUs = std::chrono::duration<double, std::micro>(Clock::now() - tSwitch).count();
   s.undo.commit();
   faultPoint("after-switch");

@@ -284,6 +284,8 @@ int printStatusJson(Runtime &rt, const std::string &root, const std::string &pol
   if (shared.marks)
     w.key("marks").beginObject().key("set").value(shared.marks->set).key("no_room").value(shared.marks->full)
         .key("inherited").value(shared.marks->inherited).key("no_storage").value(shared.marks->no_storage).endObject();
+  if (shared.quietOpens)
+    w.key("quiet_opens").value(*shared.quietOpens);
   liveMarksJson(w, shared);
   w.endObject();
   std::printf("%s\n", w.str().c_str());
@@ -318,6 +320,10 @@ int printStatusAll(Runtime &rt, const std::string &root) {
                 " forks inherited marks, %" PRIu64 " storage failures\n",
                 shared.marks->set, shared.marks->full, shared.marks->inherited, shared.marks->no_storage);
   printLiveMarks(shared);
+  if (shared.quietOpens)
+    std::printf("quiet opens: %" PRIu64 " skipped a file.open lane that had decided nothing for the same file,"
+                " view, mode and cgroup (counted by no policy)\n",
+                *shared.quietOpens);
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
   else if (!shared.guardMissing.empty())

@@ -537,3 +537,65 @@ TEST(Lowering, MarkRulesAreGatedAndPrechecked) {
   EXPECT_EQ(prechecked.hooks[0].precheck.kind, be::LCond::Kind::Or);
   EXPECT_EQ(prechecked.hooks[0].precheckWord, be::decisionWord(uint32_t(p.rules.size()), Action::Allow));
 }
+
+// Quiet decisions (Quiet.h): a file.open hook tells "no rule holds for this quiet key" when each
+// rule implies a test on the file's path, file.write or file.read, and the decision no rule
+// makes allows. The part it tests is what the rule implies of those fields alone.
+TEST(Lowering, AHookIsQuietWhereEveryRuleImpliesATestOnTheKey) {
+  auto shadow = [] { return cTest(FO, "file.path", TestOp::Eq, strs({"/etc/shadow"})); };
+  auto reader = [] { return cTest(FO, "process.exe", TestOp::Eq, strs({"/usr/bin/passwd"})); };
+  auto write = [] { return cTest(FO, "file.write", TestOp::Eq, {int64_t(1)}); };
+  auto system = [] { return cNot(cTest(FO, "file.path", TestOp::Prefix, strs({"/usr/"}))); };
+  // protect_credentials' shape: a lookup alone, and a path test with an executable exception
+  auto low = lowerOk(PolicyBuilder()
+                         .rule("shadow", FO, cAnd({shadow(), cNot(reader())}))
+                         .rule("keys", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/root/.ssh/"})))
+                         .build());
+  const auto &h = low.hooks[0];
+  EXPECT_TRUE(h.quiet);
+  EXPECT_EQ(h.quietWord, be::kNoRule);
+  ASSERT_EQ(h.quietParts.size(), 1u);  // the compound rule's key part: the path test alone
+  EXPECT_EQ(h.quietParts[0].kind, be::LCond::Kind::And);
+  ASSERT_EQ(h.quietParts[0].kids.size(), 1u);
+  EXPECT_EQ(h.quietParts[0].kids[0].kind, be::LCond::Kind::Atom);
+  EXPECT_FALSE(h.precheckQuiet);
+  // dropper's shape: the whole condition is on the key, and so is its precheck
+  auto dropper = lowerOk(PolicyBuilder().rule("w", FO, cAnd({write(), system(), reader()})).build());
+  EXPECT_TRUE(dropper.hooks[0].quiet);
+  EXPECT_EQ(dropper.hooks[0].precheck.kind, be::LCond::Kind::Or);
+  EXPECT_TRUE(dropper.hooks[0].precheckQuiet);
+  // not quiet: a rule with no test on the key, one that decides on the executable alone, one
+  // that holds always, a process mark alone, a default that denies
+  for (auto cond : {reader(), cAnd({reader(), cTest(FO, "process.uid", TestOp::Eq, {int64_t(0)})}),
+                    cOr({shadow(), reader()}), cTrue(), cMark(ir::kProcessMarks, "m")}) {
+    auto other = lowerOk(PolicyBuilder().rule("a", FO, shadow()).rule("b", FO, cond).build());
+    EXPECT_FALSE(other.hooks[0].quiet);
+  }
+  // a negated path test is on the key too; but a path test looked up only after the
+  // executable's (gated: the rule needs both) is not known on every event
+  EXPECT_TRUE(lowerOk(PolicyBuilder().rule("a", FO, cAnd({cNot(shadow()), write()})).build()).hooks[0].quiet);
+  auto gated = lowerOk(PolicyBuilder().rule("a", FO, cAnd({cNot(shadow()), reader()})).build());
+  EXPECT_TRUE(gated.hooks[0].gates.count(groupOf(gated, "file.path")));
+  EXPECT_FALSE(gated.hooks[0].quiet);
+  EXPECT_FALSE(lowerOk(PolicyBuilder().rule("a", FO, shadow()).defaultDeny().build()).hooks[0].quiet);
+  // another hook keeps no quiet decisions
+  const HookId UN = HookId::FILE_UNLINK;
+  EXPECT_FALSE(lowerOk(PolicyBuilder().rule("u", UN, cTest(UN, "file.path", TestOp::Eq, strs({"/x"}))).build())
+                   .hooks[0]
+                   .quiet);
+}
+
+// credential_exfiltration's shape: a hook whose rules only set marks decides the allow past the
+// last rule when none holds, and is quiet where each mark rule implies a path test.
+TEST(Lowering, AMarkOnlyHookIsQuietOnTheAllowItDecides) {
+  ir::Policy p = PolicyBuilder()
+                     .rule("read", FO, cAnd({cTest(FO, "file.path", TestOp::Eq, strs({"/etc/shadow"})),
+                                             cTest(FO, "parent.exe", TestOp::Eq, strs({"/bin/sh"}))}))
+                     .build();
+  p.rules[0].decides = false;
+  p.rules[0].marks.push_back({"read_key", false, 0, false, {}});
+  auto low = lowerOk(p);
+  EXPECT_TRUE(low.hooks[0].quiet);
+  EXPECT_EQ(low.hooks[0].quietWord, be::decisionWord(uint32_t(p.rules.size()), Action::Allow));
+  ASSERT_EQ(low.hooks[0].quietParts.size(), 1u);
+}

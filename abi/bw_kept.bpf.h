@@ -1,9 +1,9 @@
-/* Entries kept per CPU between events (bw_dirpath, bw_dirfacts): programs on one CPU may
+/* Entries kept per CPU between events (bw_dirpath, bw_dirfacts, bw_quiet): programs on one CPU may
  * preempt each other, so an entry carries `writes`, odd while a program rewrites it. A writer
  * claims it by a compare-and-swap from even to odd and leaves it even again; a reader copies
  * what it needs between two reads of `writes` and drops the copy when they differ or were odd. */
-#ifndef BULWARK_BW_KEPT_H
-#define BULWARK_BW_KEPT_H
+#ifndef BULWARK_BW_KEPT_BPF_H
+#define BULWARK_BW_KEPT_BPF_H
 
 /* A read begins: the count, to give kept_read_end; odd means "being rewritten, do not read". */
 static __always_inline __u64 kept_read_begin(__u64 *writes) {

@@ -1,0 +1,167 @@
+/* Opens that decided nothing, kept per CPU (bw_quiet; what the key holds: bw_abi.h). BPF C only,
+ * after bw_shared_maps.bpf.h and bw_kept.bpf.h; the file_open dispatcher and the policy
+ * library (the file_open template) share it.
+ *
+ *   dispatcher   (a lane of two programs or more) bw_quiet_key_of, then bw_quiet_hit: an entry with the same key and the lane's
+ *                bit says the lane decided nothing for it, and the lane is skipped; else
+ *                bw_quiet_pend puts the key in the pending entry, "quiet so far"
+ *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
+ *                or it was out of its cgroup scope (the key holds the cgroup)
+ *   the last one bw_quiet_keep: the lane allowed and every program was quiet, so the pending
+ *                key goes into the entry of its inode with the lane's bit
+ *
+ * The key is read before the lane decides, so a change while it decides (a rename, a mount, a
+ * label, a chain change) leaves an entry that no later key matches. */
+#ifndef BULWARK_BW_QUIET_BPF_H
+#define BULWARK_BW_QUIET_BPF_H
+
+/* Kernel globals with no type in 6.1's BTF: libbpf takes their addresses from kallsyms at
+ * load (0 where it cannot, which reads as "no sequence"). */
+extern const void rename_lock __ksym __weak;
+extern const void mount_lock __ksym __weak;
+
+/* A seqlock's sequence; odd (as while it is written) when it cannot be read. */
+static __always_inline __u32 seq_of(const void *lock) {
+  __u32 seq;
+  if (!lock || bpf_probe_read_kernel(&seq, sizeof(seq),
+                                     (const char *)lock + bpf_core_field_offset(seqlock_t, seqcount)))
+    return 1;
+  return seq;
+}
+
+#define BW_QUIET_OVERLAYFS_MAGIC 0x794c7630
+
+/* The key of opening `f` (a BTF pointer) into `k`; 0 when an unlinked dentry's view (it gains
+ * " (deleted)") or a count cannot be read. What can never be kept (bw_quiet_keepable) is
+ * tested where an entry is written, not on every open: the key of such an open matches no
+ * entry. */
+static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *k) {
+  struct inode *i = f->f_inode;
+  struct dentry *d = f->f_path.dentry;
+  struct vfsmount *mnt = f->f_path.mnt;
+  if (!i || !d || !mnt || !d->d_hash.pprev)
+    return 0;
+  struct dentry *dir = d->d_parent;
+  if (!dir)
+    return 0;
+  struct inode *di = dir->d_inode;
+  struct fs_struct *fs = bpf_get_current_task_btf()->fs;
+  __u32 changes = BW_HINT_CHANGES;
+  __u64 *hints = bpf_map_lookup_elem(&bw_hint, &changes);
+  if (!di || !fs || !hints)
+    return 0;
+  k->hints = *hints;
+  barrier(); /* the counts first, then what the lane reads (x86 keeps loads in order) */
+  k->renames = seq_of(&rename_lock);
+  k->mounts = seq_of(&mount_lock);
+  if ((k->renames | k->mounts) & 1)
+    return 0;
+  k->inode = (__u64)i;
+  k->ino = i->i_ino;
+  k->gen = i->i_generation;
+  k->dentry = (__u64)d;
+  k->name = (__u64)d->d_name.len << 32 | d->d_name.hash; /* hash_len, read by halves for the verifier */
+  k->dir = (__u64)dir;
+  k->dir_ino = di->i_ino;
+  k->dir_gen = di->i_generation;
+  k->mnt = (__u64)mnt;
+  k->root = (__u64)fs->root.dentry;
+  k->root_mnt = (__u64)fs->root.mnt;
+  k->cgroup = bpf_get_current_cgroup_id();
+  k->mode = f->f_mode & 0x3; /* FMODE_READ | FMODE_WRITE */
+  k->pad = 0;
+  return 1;
+}
+
+/* 1 when an open of `f` may be kept: not a file on overlayfs (its object is the layer's file,
+ * which a copy-up changes), not a mount root, not a dentry that names itself (d_dname) or
+ * another inode. Each holds for as long as the dentry, mount and inode of the key are the same. */
+static __always_inline int bw_quiet_keepable(struct file *f) {
+  struct inode *i = f->f_inode;
+  struct dentry *d = f->f_path.dentry;
+  struct vfsmount *mnt = f->f_path.mnt;
+  if (!i || !d || !mnt || d->d_inode != i || d == mnt->mnt_root || d->d_parent == d ||
+      i->i_sb->s_magic == BW_QUIET_OVERLAYFS_MAGIC)
+    return 0;
+  const struct dentry_operations *ops = d->d_op;
+  return !ops || !ops->d_dname;
+}
+
+static __always_inline int bw_quiet_same(const struct bw_quiet_key *a, const struct bw_quiet_key *b) {
+  const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+#pragma unroll
+  for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+    if (x[i] != y[i])
+      return 0;
+  return 1;
+}
+
+/* This CPU's entry for key `k`, by its inode's number and generation (the verifier allows no
+ * arithmetic on the inode's address). */
+static __always_inline struct bw_quiet_entry *bw_quiet_entry_of(const struct bw_quiet_key *k) {
+  __u64 h = (k->ino ^ ((__u64)k->gen << 32)) * 0x9E3779B97F4A7C15ull;
+  __u32 index = (__u32)(h >> 55) & (BW_QUIET_ENTRIES - 1);
+  return bpf_map_lookup_elem(&bw_quiet, &index);
+}
+
+static __always_inline struct bw_quiet_entry *bw_quiet_pending(void) {
+  __u32 index = BW_QUIET_PENDING;
+  return bpf_map_lookup_elem(&bw_quiet, &index);
+}
+
+/* 1 when lane `lane` decided nothing for key `k` before (its entry has the lane's bit), counted.
+ * A subprogram: inlined, its compares kept every key field in a register across the miss's
+ * path, and spilled and reloaded them at each compare. */
+static __attribute__((noinline, unused)) int bw_quiet_hit(const struct bw_quiet_key *k, __u32 lane) {
+  struct bw_quiet_entry *e = bw_quiet_entry_of(k);
+  if (!e || lane >= 32)
+    return 0;
+  __u64 writes = kept_read_begin(&e->writes);
+  if ((writes & 1) || !((e->lanes >> lane) & 1) || !bw_quiet_same(&e->key, k) ||
+      !kept_read_end(&e->writes, writes))
+    return 0;
+  e->hits++;
+  return 1;
+}
+
+/* The pending entry of event `seq`: key `k`, quiet so far. An event with no key leaves an
+ * earlier event's, which bw_quiet_keep refuses (its seq is another). */
+static __always_inline void bw_quiet_pend(const struct bw_quiet_key *k, __u64 seq) {
+  struct bw_quiet_entry *p = bw_quiet_pending();
+  if (!p)
+    return;
+  p->key = *k;
+  p->lanes = 1;
+  p->hits = seq;
+}
+
+/* A program of the lane could not say that no rule of its policy holds for this key. */
+static __always_inline void bw_quiet_clear(void) {
+  struct bw_quiet_entry *p = bw_quiet_pending();
+  if (p)
+    p->lanes = 0;
+}
+
+/* At the end of lane `lane`'s walk for the open of `f` (a BTF pointer), which returns
+ * `verdict`: when it allowed and every program was quiet, the entry of the file's inode gets
+ * the pending key and the lane's bit. */
+static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdict) {
+  struct bw_state *st = bw_state_here();
+  struct bw_quiet_entry *p = bw_quiet_pending();
+  if (verdict || !st || st->verdict || !p || p->lanes != 1 || p->hits != st->seq || lane >= 32 ||
+      p->key.inode != (__u64)f->f_inode || p->key.dentry != (__u64)f->f_path.dentry || !bw_quiet_keepable(f))
+    return;
+  struct bw_quiet_entry *e = bw_quiet_entry_of(&p->key);
+  __u64 writes;
+  if (!e || !kept_write_begin(&e->writes, &writes))
+    return;
+  if (bw_quiet_same(&e->key, &p->key)) {
+    e->lanes |= 1u << lane;
+  } else {
+    e->key = p->key;
+    e->lanes = 1u << lane;
+  }
+  kept_write_end(&e->writes, writes);
+}
+
+#endif

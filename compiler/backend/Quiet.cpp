@@ -1,0 +1,142 @@
+#include "Quiet.h"
+
+#include "Catalogue.h"
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+
+namespace bulwark::backend {
+
+namespace {
+
+// The hooks whose dispatcher keeps quiet opens, and the fields of each that the key holds
+// (bpf/runtime, bw_quiet_key_of).
+struct QuietKey {
+  HookId hook;
+  std::vector<std::string_view> fields;
+};
+const QuietKey kQuietKeys[] = {
+    {HookId::FILE_OPEN, {"file.path", "file.write", "file.read"}},
+};
+
+const QuietKey *quietKeyOf(HookId h) {
+  for (const auto &k : kQuietKeys)
+    if (k.hook == h)
+      return &k;
+  return nullptr;
+}
+
+class KeyParts {
+public:
+  KeyParts(const LoweredHook &lh, const std::vector<Group> &groups, const QuietKey &key)
+      : lh_(lh), groups_(groups), key_(key) {}
+
+  bool keyField(std::string_view name) const {
+    return std::find(key_.fields.begin(), key_.fields.end(), name) != key_.fields.end();
+  }
+  // Group `gi` looks up a key field on every event.
+  bool keyGroup(uint32_t gi) const { return keyField(groups_.at(gi).field.name) && !lh_.gates.count(gi); }
+
+  // A condition on key fields alone that `c` implies, or nullopt when there is none.
+  std::optional<LCond> part(const LCond &c) const {
+    if (c.kind == LCond::Kind::True)
+      return std::nullopt;
+    if (onKeyAlone(c))
+      return c;
+    if (c.kind == LCond::Kind::And) {  // each conjunct's part, as far as it has one
+      LCond all;
+      all.kind = LCond::Kind::And;
+      for (const auto &k : c.kids)
+        if (auto p = part(k))
+          all.kids.push_back(std::move(*p));
+      if (all.kids.empty())
+        return std::nullopt;
+      return all;
+    }
+    if (c.kind == LCond::Kind::Or) {  // every alternative needs one
+      LCond any;
+      any.kind = LCond::Kind::Or;
+      for (const auto &k : c.kids) {
+        auto p = part(k);
+        if (!p)
+          return std::nullopt;
+        any.kids.push_back(std::move(*p));
+      }
+      return any;
+    }
+    return std::nullopt;
+  }
+
+private:
+  const LoweredHook &lh_;
+  const std::vector<Group> &groups_;
+  const QuietKey &key_;
+
+  bool keyInt(uint32_t slot) const {
+    for (auto name : key_.fields) {
+      const FieldInfo *f = Catalogue::get().findField(lh_.hook, name);
+      if (f && f->slotKind == SlotKind::Int && f->slot == slot)
+        return true;
+    }
+    return false;
+  }
+  bool onKeyAlone(const LCond &c) const {
+    switch (c.kind) {
+    case LCond::Kind::True:
+    case LCond::Kind::False: return true;
+    case LCond::Kind::Atom: return c.atom < lh_.atomGroup.size() && keyGroup(lh_.atomGroup[c.atom]);
+    case LCond::Kind::IntCmp: return keyInt(c.slot);
+    case LCond::Kind::Mark: return false;
+    default: return std::all_of(c.kids.begin(), c.kids.end(), [&](const LCond &k) { return onKeyAlone(k); });
+    }
+  }
+};
+
+// The word of a decision no rule of the hook made, when it allows; nullopt otherwise.
+std::optional<uint32_t> allowingNoRuleWord(const LoweredHook &lh, bool noRuleAllows, uint32_t markOnlyWord) {
+  if (lh.alwaysWord == kNoRule)
+    return noRuleAllows ? std::optional<uint32_t>(kNoRule) : std::nullopt;
+  if (lh.alwaysWord == markOnlyWord)
+    return markOnlyWord;
+  return std::nullopt;  // a rule that always holds
+}
+
+} // namespace
+
+void quietHook(LoweredHook &lh, const std::vector<Group> &groups, const std::set<uint32_t> &direct,
+               bool noRuleAllows, uint32_t markOnlyWord) {
+  lh.quiet = false;
+  lh.quietParts.clear();
+  lh.precheckQuiet = false;
+  const QuietKey *key = quietKeyOf(lh.hook);
+  auto word = allowingNoRuleWord(lh, noRuleAllows, markOnlyWord);
+  if (!key || !lh.hasRules || !word)
+    return;
+  KeyParts parts(lh, groups, *key);
+  if (!std::all_of(direct.begin(), direct.end(), [&](uint32_t gi) { return parts.keyGroup(gi); }))
+    return;
+  std::vector<LCond> conds;
+  for (const auto &c : lh.compounds)
+    conds.push_back(c.cond);
+  for (const auto &m : lh.markRules)
+    conds.push_back(m.cond);
+  std::vector<LCond> keyParts;
+  for (const auto &c : conds) {
+    auto p = parts.part(c);
+    if (!p)
+      return;
+    keyParts.push_back(std::move(*p));
+  }
+  lh.quiet = true;
+  lh.quietWord = *word;
+  lh.quietParts = std::move(keyParts);
+  uint64_t keyNeed = 0;
+  for (auto name : key->fields)
+    if (const FieldInfo *f = Catalogue::get().findField(lh.hook, name))
+      keyNeed |= needBit(*f);
+  lh.precheckQuiet = lh.precheck.kind != LCond::Kind::True && lh.precheckGroups.empty() &&
+                     (lh.precheckNeed & ~keyNeed) == 0;
+}
+
+} // namespace bulwark::backend

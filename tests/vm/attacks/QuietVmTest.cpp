@@ -1,0 +1,257 @@
+// Opens kept as quiet (bw_quiet): when every program of a file_open lane said no rule of its
+// policy can hold for an open, the dispatcher skips the lane for the next open with the same
+// key. An attacker opens a file twice, so that it is kept, then changes something the key must
+// hold — links the file into a protected directory or to a protected name, opens it for
+// writing, opens it as another user or from inside a policy's cgroup, or the operator loads or
+// swaps a policy — and opens it again: a kept answer from before the change would let it
+// through. Beside each attack, the same file or another opens where no rule holds. As root and
+// as uid 1000 in a user namespace where the case allows, on CPU 0 (its entries are per CPU).
+//
+// Policies: tests/vm/attacks/policies/attack_quiet*.bw. Two are loaded, so the lane has two
+// programs (a lane of one keeps nothing). Everything lives under /tmp/bw-quiet.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sched.h>
+
+#include "Attacker.h"
+#include "bw_abi.h"
+
+namespace bulwark::attacks {
+namespace {
+
+const std::string kBase = "/tmp/bw-quiet";
+const std::string kPinRoot = "/sys/fs/bpf/bw-quiet";
+const std::string kScope = "/sys/fs/cgroup/bw-quiet-scope";
+
+std::string Bundle(const std::string &name) { return guest::GuestFile("attack-bundles/" + name + ".bwb"); }
+
+void OnCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  Check(sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
+}
+
+class LoadedPolicies : public ::testing::Environment {
+public:
+  void SetUp() override {
+    ASSERT_TRUE(guest::InGuest());
+    // QuietHits reads bw_quiet from this process, which the guard refuses to anyone but the
+    // runtime (rt_vm_self_protect tests the guard).
+    ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
+    RemoveTree(kBase);
+    ASSERT_NO_THROW(MkDir(kBase));
+    ASSERT_EQ(chmod(kBase.c_str(), 01777), 0);
+    for (const char *d : {"/protected", "/late", "/late2"}) {
+      ASSERT_NO_THROW(MkDir(kBase + d));
+      ASSERT_EQ(chmod((kBase + d).c_str(), 01777), 0);
+    }
+    guest::WriteFile(kBase + "/protected/premise", "data\n"); /* before the load denies it */
+    guest::WriteFile(kBase + "/locked", "data\n");
+    guest::WriteFile(kBase + "/secret", "data\n");
+    ASSERT_EQ(chmod((kBase + "/locked").c_str(), 0666), 0);
+    ASSERT_EQ(chmod((kBase + "/secret").c_str(), 0644), 0);
+    rmdir(kScope.c_str());
+    ASSERT_EQ(mkdir(kScope.c_str(), 0755), 0) << std::strerror(errno);
+    for (const char *p : {"attack_quiet", "attack_quiet_scoped"}) {
+      auto r = Bulwark(kPinRoot, {"load", Bundle(p)});
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    ASSERT_NO_THROW(OnCpu(0));
+  }
+  void TearDown() override {
+    for (const char *p : {"attack_quiet_late", "attack_quiet_scoped", "attack_quiet"})
+      Bulwark(kPinRoot, {"unload", p});
+    RemoveTree(kBase);
+    rmdir(kScope.c_str());
+  }
+};
+[[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicies);
+
+// Opens that skipped a lane by a kept entry, on CPU 0 (bw_quiet's hits, summed over entries).
+uint64_t QuietHits() {
+  int fd = bpf_obj_get((kPinRoot + "/shared/bw_quiet").c_str());
+  if (fd < 0)
+    return 0;
+  int cpus = libbpf_num_possible_cpus();
+  size_t stride = (sizeof(bw_quiet_entry) + 7) / 8 * 8;
+  std::vector<uint8_t> values(stride * size_t(cpus > 0 ? cpus : 1));
+  uint64_t hits = 0;
+  for (bw_u32 i = 0; i < BW_QUIET_ENTRIES; ++i) {
+    if (bpf_map_lookup_elem(fd, &i, values.data()) != 0)
+      continue;
+    bw_quiet_entry e;
+    std::memcpy(&e, values.data(), sizeof e);  // CPU 0's copy
+    hits += e.hits;
+  }
+  close(fd);
+  return hits;
+}
+
+int OpenWrite(const std::string &path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  close(fd);
+  return 0;
+}
+
+// OpenRead by a child that joined `cgroup` first, in this process's mount namespace and root
+// (so the key differs by the cgroup alone).
+int OpenInCgroup(const std::string &path, const std::string &cgroup) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return errno;
+  if (pid == 0) {
+    try {
+      WriteText(cgroup + "/cgroup.procs", std::to_string(getpid()));
+    } catch (const std::exception &) {
+      _exit(255);
+    }
+    _exit(OpenRead(path));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+// A case's own directory under kBase (1777, so the attacker can make its own).
+std::string CaseDir() { return MakeTempDir(kBase); }
+
+std::string FileIn(const std::string &dir, const std::string &name = "file") {
+  guest::WriteFile(dir + "/" + name, "data\n");
+  return dir + "/" + name;
+}
+
+void ExpectResults(const std::vector<int> &got, const std::vector<int> &want, Who who) {
+  ASSERT_EQ(got.size(), want.size()) << Name(who);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(Describe(got[i]), Describe(want[i])) << Name(who) << ", open " << i;
+}
+
+// The premise: the second open of a file no rule matches skips the lane (the other tests would
+// pass without the cache; this one would not), and so does every later one.
+TEST(Quiet, ASecondOpenOfAQuietFileSkipsTheLane) {
+  std::string f = FileIn(CaseDir());
+  uint64_t before = QuietHits();
+  ASSERT_EQ(OpenRead(f), 0);
+  EXPECT_EQ(QuietHits(), before) << "the first open decides and keeps";
+  ASSERT_EQ(OpenRead(f), 0);
+  ASSERT_EQ(OpenRead(f), 0);
+  EXPECT_EQ(QuietHits(), before + 2);
+  auto status = Bulwark(kPinRoot, {"status"});
+  auto at = status.output.find("quiet opens: ");
+  ASSERT_NE(at, std::string::npos) << status.output;
+  EXPECT_GE(std::stoull(status.output.substr(at + 13)), before + 2) << "bulwark status counts them";
+  std::string p = kBase + "/protected/premise";
+  before = QuietHits();
+  ASSERT_EQ(OpenRead(p), EPERM);
+  ASSERT_EQ(OpenRead(p), EPERM);
+  EXPECT_EQ(QuietHits(), before) << "a denied open is never kept";
+}
+
+// A file opened for reading is kept for reading only: its write open is decided, and denied.
+TEST(Quiet, AWriteOpenIsNotAKeptReadOpen) {
+  std::string locked = kBase + "/locked";
+  uint64_t before = QuietHits();
+  ASSERT_EQ(OpenRead(locked), 0);
+  ASSERT_EQ(OpenRead(locked), 0);
+  ASSERT_EQ(QuietHits(), before + 1) << "the premise: the read open is kept";
+  EXPECT_EQ(Describe(OpenWrite(locked)), Describe(EPERM));
+  EXPECT_EQ(Describe(OpenRead(locked)), Describe(0));
+}
+
+// A rule that tests more than the key (the user) makes its file's opens never quiet: root's
+// opens are allowed and not kept, and uid 1000's is denied after them.
+TEST(Quiet, ARuleBeyondTheKeyIsDecidedEveryTime) {
+  std::string secret = kBase + "/secret";
+  uint64_t before = QuietHits();
+  ASSERT_EQ(OpenRead(secret), 0);
+  ASSERT_EQ(OpenRead(secret), 0);
+  EXPECT_EQ(QuietHits(), before) << "an open a rule's path test matched is not kept";
+  SKIP_IF_NO_USERNS(Who::User);
+  auto got = AsAttacker(Who::User, [secret] { return std::vector<int>{OpenRead(secret), OpenRead(secret)}; });
+  ExpectResults(got, {EPERM, EPERM}, Who::User);
+  EXPECT_EQ(Describe(OpenRead(secret)), Describe(0));
+}
+
+// Kept by a process outside attack_quiet_scoped's cgroup, the open of the same file by a
+// process inside it is decided, and denied.
+TEST(Quiet, AnOpenKeptOutsideAPolicysCgroupIsDecidedInsideIt) {
+  std::string f = FileIn(CaseDir());
+  uint64_t before = QuietHits();
+  ASSERT_EQ(OpenRead(f), 0);
+  ASSERT_EQ(OpenRead(f), 0);
+  ASSERT_EQ(QuietHits(), before + 1) << "the premise: kept outside the scope";
+  EXPECT_EQ(Describe(OpenInCgroup(f, kScope)), Describe(EPERM));
+  EXPECT_EQ(Describe(OpenInCgroup(f, kScope)), Describe(EPERM));
+  EXPECT_EQ(Describe(OpenRead(f)), Describe(0)) << "outside it again";
+}
+
+class Attack : public ::testing::TestWithParam<Who> {};
+
+// The kept file hard-linked into the protected directory, and another to the protected name.
+// A link moves nothing, so no rename count changes: the new name is its own key, and denied;
+// and the file, protected by its new name, is denied by its old name too (the label the link
+// learned is counted: bw_hint's BW_HINT_CHANGES). A file kept beside them still opens.
+TEST_P(Attack, AKeptFileLinkedToAProtectedPlaceIsDenied) {
+  SKIP_IF_NO_USERNS(GetParam());
+  uint64_t before = QuietHits();
+  std::string named = kBase + "/named";
+  auto got = AsAttacker(GetParam(), [named] {
+    std::string d = CaseDir();
+    std::string f = FileIn(d), g = FileIn(d, "other"), h = FileIn(d, "control");
+    std::string in = kBase + "/protected/" + d.substr(d.rfind('/') + 1);
+    std::vector<int> r{OpenRead(f), OpenRead(f), OpenRead(g), OpenRead(g), OpenRead(h), OpenRead(h)};
+    Check(link(f.c_str(), in.c_str()), "link into protected");
+    r.push_back(OpenRead(in));
+    r.push_back(OpenRead(f));
+    Check(link(g.c_str(), named.c_str()), "link to the protected name");
+    r.push_back(OpenRead(named));
+    r.push_back(OpenRead(g));
+    r.push_back(OpenRead(h));
+    Check(unlink(named.c_str()), "unlink the protected name");
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, 0, 0, 0, EPERM, EPERM, EPERM, EPERM, 0}, GetParam());
+  EXPECT_GE(QuietHits(), before + 3) << "the premise: the files were kept";
+}
+
+INSTANTIATE_TEST_SUITE_P(Quiet, Attack, ::testing::Values(Who::Root, Who::User),
+                         [](const auto &info) { return std::string(info.param == Who::Root ? "Root" : "User"); });
+
+// A policy loaded after an open was kept, and then its next version swapped in: each changes
+// the chain, so the kept open is decided again and denied. The load and the swap run on CPU 1,
+// so CPU 0's entry stays as it was (the next open would not meet it otherwise).
+TEST(QuietChain, ALoadAndASwapDecideKeptOpensAgain) {
+  ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the test needs a second CPU for the load (run-vm --smp 2)";
+  std::string late = FileIn(kBase + "/late", "kept");
+  std::string late2 = FileIn(kBase + "/late2", "kept");
+  uint64_t before = QuietHits();
+  for (const auto &f : {late, late, late2, late2})
+    ASSERT_EQ(OpenRead(f), 0);
+  ASSERT_EQ(QuietHits(), before + 2) << "the premise: both files are kept";
+  OnCpu(1);
+  auto load = Bulwark(kPinRoot, {"load", Bundle("attack_quiet_late")});
+  OnCpu(0);
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  EXPECT_EQ(Describe(OpenRead(late)), Describe(EPERM)) << "denied by the policy loaded after it was kept";
+  before = QuietHits();
+  ASSERT_EQ(OpenRead(late2), 0);
+  ASSERT_EQ(OpenRead(late2), 0);
+  ASSERT_EQ(QuietHits(), before + 1) << "the premise: kept under the loaded version";
+  OnCpu(1);
+  auto swap = Bulwark(kPinRoot, {"load", Bundle("v2/attack_quiet_late")});
+  OnCpu(0);
+  ASSERT_EQ(swap.exit_code, 0) << swap.output;
+  EXPECT_EQ(Describe(OpenRead(late2)), Describe(EPERM)) << "denied by the version swapped in after it was kept";
+  EXPECT_EQ(Describe(OpenRead(late)), Describe(0)) << "which no longer denies the first directory";
+  auto unload = Bulwark(kPinRoot, {"unload", "attack_quiet_late"});
+  ASSERT_EQ(unload.exit_code, 0) << unload.output;
+  EXPECT_EQ(Describe(OpenRead(late2)), Describe(0)) << "unloaded";
+}
+
+}  // namespace
+}  // namespace bulwark::attacks
