@@ -42,7 +42,10 @@
 /* The word after the bits counts the times a bit was set (the runtime at load, a program when
  * it learns): what was worked out from the bits stands while it is unchanged (bw_dirfacts). */
 #define BW_HINT_CHANGES BW_HINT_WORDS
-#define BW_HINT_MAP_WORDS (BW_HINT_WORDS + 1u)
+/* The next counts the changes that decisions kept as quiet rest on besides hints: the runtime's
+ * chain changes and the labels programs write or remove (bw_quiet). */
+#define BW_HINT_DECISIONS (BW_HINT_WORDS + 1u)
+#define BW_HINT_MAP_WORDS (BW_HINT_WORDS + 2u)
 
 /* Actions, as in the language. */
 enum bw_action {
@@ -83,8 +86,9 @@ struct bw_state {
  * decision that no rule reads beyond the file's path, file.write and file.read and the cgroup
  * scope can depend on: the file (inode, its number and generation, its dentry, name and
  * directory), the process's view of it (mount, root, rename_lock and mount_lock sequences),
- * the hints and chains (bw_hint's BW_HINT_CHANGES, counted by the runtime after every chain
- * change and by the programs after every label they write), the open's read and write bits
+ * the hints, chains and labels (bw_hint's BW_HINT_CHANGES plus BW_HINT_DECISIONS, which the
+ * runtime counts after every chain change and the programs after every label they write or
+ * remove; both only grow, so their sum changes with either), the open's read and write bits
  * and the process's cgroup. */
 #define BW_QUIET_ENTRIES 512 /* per CPU, indexed by a hash of the inode's number and generation */
 #define BW_QUIET_PENDING BW_QUIET_ENTRIES /* the entry of the event being decided */
@@ -93,7 +97,7 @@ struct bw_quiet_key {
   bw_u32 gen, dir_gen, renames, mounts, mode, pad;
 };
 struct bw_quiet_entry {
-  bw_u64 writes;            /* bw_kept.h: odd while a program rewrites the entry */
+  bw_u64 writes;            /* bw_kept.bpf.h: odd while a program rewrites the entry */
   struct bw_quiet_key key;
   bw_u32 lanes;             /* bit per lane whose chain decided nothing; pending: 1 while every program so far said quiet */
   bw_u32 pad;

@@ -2,8 +2,10 @@
  * after bw_shared_maps.bpf.h and bw_kept.bpf.h; the file_open dispatcher and the policy
  * library (the file_open template) share it.
  *
- *   dispatcher   (a lane of two programs or more) bw_quiet_key_of, then bw_quiet_hit: an entry with the same key and the lane's
- *                bit says the lane decided nothing for it, and the lane is skipped; else
+ *   dispatcher   (a lane of two programs or more) bw_quiet_seen: the inode's entry was used
+ *                for it last (else it is now, and nothing more: a file opened once costs a
+ *                lookup); then bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
+ *                bit say the lane decided nothing for it, and the lane is skipped; else
  *                bw_quiet_pend puts the key in the pending entry, "quiet so far"
  *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
  *                or it was out of its cgroup scope (the key holds the cgroup)
@@ -46,11 +48,12 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
     return 0;
   struct inode *di = dir->d_inode;
   struct fs_struct *fs = bpf_get_current_task_btf()->fs;
-  __u32 changes = BW_HINT_CHANGES;
+  __u32 changes = BW_HINT_CHANGES, decisions = BW_HINT_DECISIONS;
   __u64 *hints = bpf_map_lookup_elem(&bw_hint, &changes);
-  if (!di || !fs || !hints)
+  __u64 *changed = bpf_map_lookup_elem(&bw_hint, &decisions);
+  if (!di || !fs || !hints || !changed)
     return 0;
-  k->hints = *hints;
+  k->hints = *hints + *changed; /* both only grow */
   barrier(); /* the counts first, then what the lane reads (x86 keeps loads in order) */
   k->renames = seq_of(&rename_lock);
   k->mounts = seq_of(&mount_lock);
@@ -96,10 +99,10 @@ static __always_inline int bw_quiet_same(const struct bw_quiet_key *a, const str
   return 1;
 }
 
-/* This CPU's entry for key `k`, by its inode's number and generation (the verifier allows no
+/* This CPU's entry for the inode numbered `ino`, generation `gen` (the verifier allows no
  * arithmetic on the inode's address). */
-static __always_inline struct bw_quiet_entry *bw_quiet_entry_of(const struct bw_quiet_key *k) {
-  __u64 h = (k->ino ^ ((__u64)k->gen << 32)) * 0x9E3779B97F4A7C15ull;
+static __always_inline struct bw_quiet_entry *bw_quiet_entry_of(__u64 ino, __u32 gen) {
+  __u64 h = (ino ^ ((__u64)gen << 32)) * 0x9E3779B97F4A7C15ull;
   __u32 index = (__u32)(h >> 55) & (BW_QUIET_ENTRIES - 1);
   return bpf_map_lookup_elem(&bw_quiet, &index);
 }
@@ -109,11 +112,38 @@ static __always_inline struct bw_quiet_entry *bw_quiet_pending(void) {
   return bpf_map_lookup_elem(&bw_quiet, &index);
 }
 
-/* 1 when lane `lane` decided nothing for key `k` before (its entry has the lane's bit), counted.
- * A subprogram: inlined, its compares kept every key field in a register across the miss's
- * path, and spilled and reloaded them at each compare. */
-static __attribute__((noinline, unused)) int bw_quiet_hit(const struct bw_quiet_key *k, __u32 lane) {
-  struct bw_quiet_entry *e = bw_quiet_entry_of(k);
+/* The entry of the inode `f` opens when the last open that used it was of the same inode: the
+ * key is worth reading. Otherwise the entry is taken for this inode (its other fields and
+ * lanes cleared of meaning) and 0 is returned: a file opened once, as most files a job walks
+ * through are, costs this lookup and no key; the second open decides and keeps, the third
+ * skips. */
+static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f) {
+  struct inode *i = f->f_inode;
+  if (!i)
+    return 0;
+  __u64 ino = i->i_ino;
+  __u32 gen = i->i_generation;
+  struct bw_quiet_entry *e = bw_quiet_entry_of(ino, gen);
+  if (!e)
+    return 0;
+  if (e->key.inode == (__u64)i && e->key.ino == ino && e->key.gen == gen)
+    return e;
+  __u64 writes;
+  if (kept_write_begin(&e->writes, &writes)) {
+    e->key.inode = (__u64)i;
+    e->key.ino = ino;
+    e->key.gen = gen;
+    e->lanes = 0;
+    kept_write_end(&e->writes, writes);
+  }
+  return 0;
+}
+
+/* 1 when lane `lane` decided nothing for key `k` before (entry `e` has the lane's bit),
+ * counted. A subprogram: inlined, its compares kept every key field in a register across the
+ * miss's path, and spilled and reloaded them at each compare. */
+static __attribute__((noinline, unused)) int bw_quiet_hit(struct bw_quiet_entry *e, const struct bw_quiet_key *k,
+                                                          __u32 lane) {
   if (!e || lane >= 32)
     return 0;
   __u64 writes = kept_read_begin(&e->writes);
@@ -151,7 +181,7 @@ static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdic
   if (verdict || !st || st->verdict || !p || p->lanes != 1 || p->hits != st->seq || lane >= 32 ||
       p->key.inode != (__u64)f->f_inode || p->key.dentry != (__u64)f->f_path.dentry || !bw_quiet_keepable(f))
     return;
-  struct bw_quiet_entry *e = bw_quiet_entry_of(&p->key);
+  struct bw_quiet_entry *e = bw_quiet_entry_of(p->key.ino, p->key.gen);
   __u64 writes;
   if (!e || !kept_write_begin(&e->writes, &writes))
     return;

@@ -26,9 +26,11 @@ struct learn_ctx {
 };
 
 /* After a label was written or removed: an open kept as quiet (bw_quiet) may rest on the
- * labels as they were, and a label written under a hint bit already set counts no new bit. */
+ * labels as they were, and a label written under a hint bit already set counts no new bit
+ * (BW_HINT_DECISIONS, not BW_HINT_CHANGES: facts kept in bw_dirfacts rest on the bits alone). */
 static __always_inline void labels_changed(void) {
-  __u64 *changes = hint_changes();
+  __u32 k = BW_HINT_DECISIONS;
+  __u64 *changes = bpf_map_lookup_elem(&bw_hint, &k);
   if (changes)
     __sync_fetch_and_add(changes, 1);
 }

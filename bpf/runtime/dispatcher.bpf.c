@@ -32,9 +32,9 @@
  * check costs an open no second program when a policy decides on file.open too.
  *
  * Opens that decided nothing (bw_quiet.bpf.h): a file_open dispatcher of a lane of two or
- * more programs reads the open's key and skips the lane when it decided nothing for the same
- * key before; otherwise it leaves the key pending for the lane's last program, which keeps it
- * when the lane was quiet.
+ * more programs, for an inode opened before, reads the open's key and skips the lane when it
+ * decided nothing for the same key before; otherwise it leaves the key pending for the lane's
+ * last program, which keeps it when the lane was quiet.
  *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
@@ -170,8 +170,10 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	struct bw_quiet_key key; /* read only when keyed (bw_quiet_key_of then wrote every field) */
 	int keyed = 0;
 	if (hook == BW_DHOOK_FILE_OPEN && bw_lane_has_two(next, *head)) {
-		keyed = bw_quiet_key_of((struct file *)((__u64 *)ctx)[0], &key);
-		if (keyed && bw_quiet_hit(&key, lane))
+		struct file *file = (struct file *)((__u64 *)ctx)[0];
+		struct bw_quiet_entry *e = bw_quiet_seen(file);
+		keyed = e && bw_quiet_key_of(file, &key);
+		if (keyed && bw_quiet_hit(e, &key, lane))
 			return 0; /* the lane decided nothing for this key */
 	}
 	struct bw_state *st = bw_state_here();

@@ -36,7 +36,7 @@ void ChangeCount::prepare() {
 void ChangeCount::count() {
   prepare();
   if (words_)
-    __atomic_fetch_add(&words_[BW_HINT_CHANGES], 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&words_[BW_HINT_DECISIONS], 1, __ATOMIC_SEQ_CST);
 }
 
 } // namespace bulwark::rt

@@ -1,4 +1,4 @@
-// The count of changes that decisions kept between events rest on (bw_hint's BW_HINT_CHANGES,
+// The count of changes that decisions kept between events rest on (bw_hint's BW_HINT_DECISIONS,
 // bw_abi.h): the runtime adds one after every change of a chain (a program in or out, a lane
 // link, a slot's mode, the switch), so no open kept as quiet before it is skipped after it
 // (bw_quiet). Written through a mapping of bw_hint, so counting a change is no bpf() call: the

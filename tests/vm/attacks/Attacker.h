@@ -53,6 +53,15 @@ inline void WriteText(const std::string &path, const std::string &text) {
   Check(n == static_cast<ssize_t>(text.size()) ? 0 : -1, "write " + path);
 }
 
+// Runs the calling thread on CPU `cpu` only: what is kept per CPU between events (bw_dirpath,
+// bw_dirfacts, bw_quiet) is met by the next event only on the same CPU.
+inline void OnCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  Check(sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
+}
+
 // Everything the attacker process does from here on stays in its own mount namespace.
 inline void PrivateMounts() { Check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private"); }
 
@@ -272,6 +281,13 @@ inline void RemoveTreeAt(int dirfd, const std::string &name) {
   unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
 }
 inline void RemoveTree(const std::string &path) { RemoveTreeAt(AT_FDCWD, path); }
+
+// `dir` afresh, empty, with mode 1777 (anyone may make their own files in it).
+inline void FreshSharedDir(const std::string &dir) {
+  RemoveTree(dir);
+  MkDir(dir);
+  Check(chmod(dir.c_str(), 01777), "chmod 1777 " + dir);
+}
 
 inline bool FilesystemKnown(const std::string &type) {
   return guest::ReadFile("/proc/filesystems").find("\t" + type + "\n") != std::string::npos;

@@ -25,13 +25,6 @@ const std::string kPinRoot = "/sys/fs/bpf/bw-dirview";
 const std::string kBundle = "attack-bundles/attack_dir_view.bwb";
 const std::string kLateBundle = "attack-bundles/attack_dir_facts_late.bwb";
 
-void OnCpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  Check(sched_setaffinity(0, sizeof set, &set), "sched_setaffinity");
-}
-
 class LoadedPolicy : public ::testing::Environment {
 public:
   void SetUp() override {
@@ -39,9 +32,7 @@ public:
     // KeptView reads bw_dirpath from this process, which the self-protection guard refuses to
     // anyone but the runtime (rt_vm_self_protect tests the guard).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
-    RemoveTree(kBase);
-    ASSERT_NO_THROW(MkDir(kBase));
-    ASSERT_EQ(chmod(kBase.c_str(), 01777), 0);
+    ASSERT_NO_THROW(FreshSharedDir(kBase));
     ASSERT_NO_THROW(MkDir(kBase + "/protected")); /* the policy's prefix group labels it */
     ASSERT_NO_THROW(MkDir(kBase + "/hinted"));    /* and its exact group this one */
     auto r = Bulwark(kPinRoot, {"load", guest::GuestFile(kBundle)});
