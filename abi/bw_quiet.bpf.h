@@ -3,8 +3,8 @@
  * library (the file_open template) share it.
  *
  *   dispatcher   (a lane of two programs or more) bw_quiet_seen: the inode's entry was used
- *                for it last (else it is now, and nothing more: a file opened once costs a
- *                lookup); then bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
+ *                for it, in this open's mode, last (else it is now, and nothing more: a file
+ *                opened once costs a lookup); then bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
  *                bit say the lane decided nothing for it, and the lane is skipped; else
  *                bw_quiet_pend puts the key in the pending entry, "quiet so far"
  *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
@@ -112,27 +112,28 @@ static __always_inline struct bw_quiet_entry *bw_quiet_pending(void) {
   return bpf_map_lookup_elem(&bw_quiet, &index);
 }
 
-/* The entry of the inode `f` opens when the last open that used it was of the same inode: the
- * key is worth reading. Otherwise the entry is taken for this inode (its other fields and
- * lanes cleared of meaning) and 0 is returned: a file opened once, as most files a job walks
- * through are, costs this lookup and no key; the second open decides and keeps, the third
- * skips. */
+/* The entry of the inode `f` opens when the last open that used it was of the same inode, in
+ * the same mode: the key is worth reading. Otherwise the entry is taken for this inode and
+ * mode (its other fields and lanes cleared of meaning) and 0 is returned: a file opened once
+ * in a mode, as most files a job creates or walks through are, costs this lookup and no key;
+ * the second open decides and keeps, the third skips. */
 static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f) {
   struct inode *i = f->f_inode;
   if (!i)
     return 0;
   __u64 ino = i->i_ino;
-  __u32 gen = i->i_generation;
+  __u32 gen = i->i_generation, mode = f->f_mode & 0x3;
   struct bw_quiet_entry *e = bw_quiet_entry_of(ino, gen);
   if (!e)
     return 0;
-  if (e->key.inode == (__u64)i && e->key.ino == ino && e->key.gen == gen)
+  if (e->key.inode == (__u64)i && e->key.ino == ino && e->key.gen == gen && e->key.mode == mode)
     return e;
   __u64 writes;
   if (kept_write_begin(&e->writes, &writes)) {
     e->key.inode = (__u64)i;
     e->key.ino = ino;
     e->key.gen = gen;
+    e->key.mode = mode;
     e->lanes = 0;
     kept_write_end(&e->writes, writes);
   }

@@ -120,7 +120,7 @@ void ExpectResults(const std::vector<int> &got, const std::vector<int> &want, Wh
 }
 
 // Opens `path` for reading, each open allowed, until one skips the lane: at most three (the
-// first may take the inode's entry, the next decides and keeps, the next skips).
+// first may take the inode's entry for reading, the next decides and keeps, the next skips).
 void OpenUntilKept(const std::string &path) {
   for (int i = 0; i < 3; ++i) {
     uint64_t before = QuietHits();
@@ -131,15 +131,16 @@ void OpenUntilKept(const std::string &path) {
   FAIL() << "the premise: " << path << " was not kept in three opens";
 }
 
-// The premise: a file no rule matches is kept by its second open (its creation, the first,
-// took its inode's entry), and its third and later opens skip the lane (the other tests would
-// pass without the cache; this one would not). A file opened for the first time is not.
+// The premise: a file no rule matches is kept by its second open for reading (the first takes
+// its inode's entry for reading: its creation took it for writing), and its third and later
+// opens skip the lane (the other tests would pass without the cache; this one would not).
 TEST(Quiet, AFileOpenedAgainSkipsTheLane) {
   std::string d = CaseDir();
   std::string f = FileIn(d);
   uint64_t before = QuietHits();
   ASSERT_EQ(OpenRead(f), 0);
-  EXPECT_EQ(QuietHits(), before) << "the first open after the creation decides and keeps";
+  ASSERT_EQ(OpenRead(f), 0);
+  EXPECT_EQ(QuietHits(), before) << "the first read takes the entry, the second decides and keeps";
   ASSERT_EQ(OpenRead(f), 0);
   ASSERT_EQ(OpenRead(f), 0);
   EXPECT_EQ(QuietHits(), before + 2);
