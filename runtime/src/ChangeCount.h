@@ -8,8 +8,23 @@
 #include "Pins.h"
 
 #include <cstdint>
+#include <memory>
 
 namespace bulwark::rt {
+
+// bw_hint's words mapped (a writable view of the shared array map at fd); throws when the map
+// is not the ABI's array or cannot be mapped.
+class HintWords {
+public:
+  explicit HintWords(int fd);
+  HintWords(const HintWords &) = delete;
+  HintWords &operator=(const HintWords &) = delete;
+  ~HintWords();
+  uint64_t &operator[](uint32_t word) { return words_[word]; }
+
+private:
+  uint64_t *words_ = nullptr;
+};
 
 class ChangeCount {
 public:
@@ -24,7 +39,7 @@ public:
 
 private:
   const PinLayout &pins_;
-  uint64_t *words_ = nullptr;
+  std::unique_ptr<HintWords> words_;
 };
 
 } // namespace bulwark::rt

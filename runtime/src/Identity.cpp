@@ -2,6 +2,7 @@
 
 #include "Abi.h"
 #include "Bpf.h"
+#include "ChangeCount.h"
 #include "Error.h"
 
 #include <bpf/bpf.h>
@@ -15,7 +16,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -423,20 +423,11 @@ static void writeOwnHints(const std::vector<bw_ident_key> &labels, int hint) {
 static void writeSharedHints(const std::vector<bw_ident_key> &labels, int fd) {
   if (fd < 0)
     return;
-  auto info = mapInfo(fd);
-  if (!info || info->maxEntries != BW_HINT_MAP_WORDS)
-    throw Error(Exit::BadBundle, "the shared map bw_hint is not an array of " + std::to_string(BW_HINT_MAP_WORDS) +
-                                     " words");
-  size_t bytes = size_t(BW_HINT_MAP_WORDS) * sizeof(uint64_t);
-  void *mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (mem == MAP_FAILED)
-    throw Error(Exit::Failed, "cannot map bw_hint: " + errnoText(errno));
-  auto *words = static_cast<uint64_t *>(mem);
+  HintWords words(fd);
   forEachHintBit(labels, BW_HINT_QUARTER,
                  [&](uint32_t w, uint64_t bit) { __atomic_fetch_or(&words[w], bit, __ATOMIC_SEQ_CST); });
   // After the bits: facts a program worked out before them are no longer taken (bw_dirfacts).
   __atomic_fetch_add(&words[BW_HINT_CHANGES], 1, __ATOMIC_SEQ_CST);
-  ::munmap(mem, bytes);
 }
 
 void writeHintsOf(const std::vector<bw_ident_key> &labels, int ownHint, int hint) {
