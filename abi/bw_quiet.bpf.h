@@ -17,13 +17,11 @@
 #ifndef BULWARK_BW_QUIET_BPF_H
 #define BULWARK_BW_QUIET_BPF_H
 
-/* Kernel globals with no type in 6.1's BTF: libbpf takes their addresses from kallsyms at
- * load (0 where it cannot, which reads as "no sequence"). */
-extern const void rename_lock __ksym __weak;
-extern const void mount_lock __ksym __weak;
-
-/* A seqlock's sequence; odd (as while it is written) when it cannot be read. */
-static __always_inline __u32 seq_of(const void *lock) {
+/* The sequence of the kernel seqlock at address `lock` (rename_lock, mount_lock: globals with no
+ * type in 6.1's BTF, so no ksym of ours; the runtime reads their addresses from /proc/kallsyms
+ * once per command and sets them in rodata, as a ksym would make libbpf read it for every object).
+ * Odd (as while it is written) when it cannot be read: 0 is an unknown address. */
+static __always_inline __u32 seq_of(__u64 lock) {
   __u32 seq;
   if (!lock || bpf_probe_read_kernel(&seq, sizeof(seq),
                                      (const char *)lock + bpf_core_field_offset(seqlock_t, seqcount)))
@@ -33,11 +31,12 @@ static __always_inline __u32 seq_of(const void *lock) {
 
 #define BW_QUIET_OVERLAYFS_MAGIC 0x794c7630
 
-/* The key of opening `f` (a BTF pointer) into `k`; 0 when an unlinked dentry's view (it gains
+/* The key of opening `f` (a BTF pointer) into `k`, the locks at their addresses; 0 when an unlinked dentry's view (it gains
  * " (deleted)") or a count cannot be read. What can never be kept (bw_quiet_keepable) is
  * tested where an entry is written, not on every open: the key of such an open matches no
  * entry. */
-static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *k) {
+static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *k, __u64 rename_lock,
+                                           __u64 mount_lock) {
   struct inode *i = f->f_inode;
   struct dentry *d = f->f_path.dentry;
   struct vfsmount *mnt = f->f_path.mnt;
@@ -55,8 +54,8 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
     return 0;
   k->hints = *hints + *changed; /* both only grow */
   barrier(); /* the counts first, then what the lane reads (x86 keeps loads in order) */
-  k->renames = seq_of(&rename_lock);
-  k->mounts = seq_of(&mount_lock);
+  k->renames = seq_of(rename_lock);
+  k->mounts = seq_of(mount_lock);
   if ((k->renames | k->mounts) & 1)
     return 0;
   k->inode = (__u64)i;

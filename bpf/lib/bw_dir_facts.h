@@ -33,7 +33,7 @@ static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u3
     return 0;
   k->hints = *changes;
   barrier(); /* the counts first, then the bits the walk reads */
-  k->renames = renames == BW_SEQ_UNREAD ? seq_of(&rename_lock) : renames;
+  k->renames = renames == BW_SEQ_UNREAD ? seq_of(bw_cfg_rename_lock) : renames;
   if (k->renames & 1)
     return 0;
   k->dir = (__u64)dir;

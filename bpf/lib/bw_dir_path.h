@@ -10,7 +10,7 @@
 #ifndef BULWARK_BW_DIR_PATH_H
 #define BULWARK_BW_DIR_PATH_H
 
-/* rename_lock, mount_lock and seq_of: bw_quiet.bpf.h. */
+/* seq_of: bw_quiet.bpf.h; the locks' addresses: bw_cfg_rename_lock, bw_cfg_mount_lock. */
 
 /* struct dentry's inline name as 6.1 has it (6.14 made it d_shortname): a short name is kept
  * in the dentry itself, where plain loads reach it. */
@@ -68,8 +68,8 @@ static __always_inline int dir_view_key(struct file *f, struct bw_dir_key *k) {
   struct fs_struct *fs = bpf_get_current_task_btf()->fs;
   if (!i || !fs)
     return 0;
-  k->renames = seq_of(&rename_lock);
-  k->mounts = seq_of(&mount_lock);
+  k->renames = seq_of(bw_cfg_rename_lock);
+  k->mounts = seq_of(bw_cfg_mount_lock);
   if ((k->renames | k->mounts) & 1)
     return 0;
   k->dir = (__u64)dir;

@@ -64,6 +64,8 @@ const volatile __u32 bw_lane = 0;      /* dispatchers: lane index */
 const volatile __u32 bw_pass_slot = 0; /* pass-through programs: slot they stand in for */
 const volatile __u64 bw_runtime_exe_dev = 0; /* dispatchers: the runtime that attached them (kernel dev_t) */
 const volatile __u64 bw_runtime_exe_ino = 0;
+const volatile __u64 bw_rename_lock = 0;      /* file_open dispatchers: the kernel's rename_lock (bw_quiet.bpf.h) */
+const volatile __u64 bw_mount_lock = 0;       /* and mount_lock; 0 = unknown: no open is skipped */
 
 /* Shared maps of every LSM hook (kprobe hooks are not dispatched). */
 #define BW_SHARED_LSM(id) BW_SHARED_HOOK_MAPS(id)
@@ -172,7 +174,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	if (hook == BW_DHOOK_FILE_OPEN && bw_lane_has_two(next, *head)) {
 		struct file *file = (struct file *)((__u64 *)ctx)[0];
 		struct bw_quiet_entry *e = bw_quiet_seen(file);
-		keyed = e && bw_quiet_key_of(file, &key);
+		keyed = e && bw_quiet_key_of(file, &key, bw_rename_lock, bw_mount_lock);
 		if (keyed && bw_quiet_hit(e, &key, lane))
 			return 0; /* the lane decided nothing for this key */
 	}

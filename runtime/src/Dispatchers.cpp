@@ -3,6 +3,7 @@
 #include "Abi.h"
 #include "Error.h"
 #include "Guard.h"
+#include "KernelLocks.h"
 #include "LoadError.h"
 
 #include "dispatcher.skel.h"
@@ -33,6 +34,8 @@ void openRuntimeObject(RuntimeObject &ro, const PinLayout &pins, const std::stri
   ro.skel = bw_dispatcher::open(&opts);
   if (!ro.skel)
     throw Error(Exit::Internal, "cannot open the embedded dispatcher object: " + errnoText(errno));
+  ro.skel->rodata->bw_rename_lock = kernelLocks().renameLock;
+  ro.skel->rodata->bw_mount_lock = kernelLocks().mountLock;
   bpf_program *p;
   bool found = false;
   bpf_object__for_each_program(p, ro.skel->obj) {

@@ -26,6 +26,7 @@
 #include "FaultPoint.h"
 #include "Guard.h"
 #include "Instances.h"
+#include "KernelLocks.h"
 #include "LoadError.h"
 #include "Lock.h"
 #include "MapFill.h"
@@ -149,8 +150,8 @@ void openObject(LoadJob &j) {
     throw Error(Exit::BadBundle, "cannot open " + j.b.objectPath().string() + ": " + errnoText(errno));
 }
 
-// setObjectRodata: slot, lane, instance (allocated here), mode override, cgroup scope and
-// identity views in the object's .rodata.
+// setObjectRodata: slot, lane, instance (allocated here), mode override, cgroup scope,
+// identity views and the kernel locks' addresses in the object's .rodata.
 void setObjectRodata(LoadJob &j) {
   bpf_object *obj = j.o.obj;
   if (!setRodataU32(obj, kRodataSlot, j.slot) || !setRodataU32(obj, kRodataLane, j.lane))
@@ -167,6 +168,8 @@ void setObjectRodata(LoadJob &j) {
   setRodataU32(obj, kRodataViewGroups, j.identity.viewGroups);  // absent in older bundles: all views
   setRodata(obj, kRodataViewHead, j.identity.viewHead, sizeof j.identity.viewHead);  // absent: no gate
   setRodata(obj, kRodataViewMask, j.identity.viewMask, sizeof j.identity.viewMask);
+  setRodata(obj, kRodataRenameLock, &kernelLocks().renameLock, sizeof(uint64_t));  // older bundles: ksyms
+  setRodata(obj, kRodataMountLock, &kernelLocks().mountLock, sizeof(uint64_t));
   if (!setRodataU32(obj, kRodataHintQuarter, j.identity.hintQuarter))  // older bundles: the smallest map
     j.identity.hintQuarter = BW_POLICY_HINT_QUARTER;
 }

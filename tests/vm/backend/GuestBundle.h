@@ -5,6 +5,7 @@
 
 #include "Bundle.h"
 #include "Identity.h"
+#include "KernelLocks.h"
 #include "bw_abi.h"
 #include "bw_event.h"
 
@@ -161,6 +162,9 @@ inline void loadBundle(Loaded &l, const std::string &path, Tweak tweak = {},
     uint32_t n = m.maxEntries ? m.maxEntries : static_cast<uint32_t>(libbpf_num_possible_cpus());
     ASSERT_EQ(bpf_map__set_max_entries(map, n), 0) << m.name;
   }
+  const auto &locks = bulwark::rt::kernelLocks();  // as the runtime sets them (absent in older objects)
+  setRodata(l.obj, "bw_cfg_rename_lock", &locks.renameLock, sizeof locks.renameLock);
+  setRodata(l.obj, "bw_cfg_mount_lock", &locks.mountLock, sizeof locks.mountLock);
   if (tweak)
     tweak(l.obj);
   bpf_program *p;
