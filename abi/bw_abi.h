@@ -77,6 +77,9 @@ struct bw_state {
   bw_u32 depth;     /* walks of this event that reached the last program of their lane */
   bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
                      * scratch event (bw_event.seq) holds the fields of this event only when equal */
+  bw_u32 quiet;     /* file_open: the lane is quiet so far (bw_quiet's pending entry holds this
+                     * event's key); a program that cannot say so clears it */
+  bw_u32 pad;
 };
 
 /* Opens that decided nothing, kept per CPU (bw_quiet, bpf/runtime/bw_quiet.bpf.h): when every

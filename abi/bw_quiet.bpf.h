@@ -6,11 +6,13 @@
  *                for it, in this open's mode, last (else it is now, and nothing more: a file
  *                opened once costs a lookup); then bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
  *                bit say the lane decided nothing for it, and the lane is skipped; else
- *                bw_quiet_pend puts the key in the pending entry, "quiet so far"
+ *                bw_quiet_pend puts the key in the pending entry, and bw_state.quiet says
+ *                "quiet so far" (0 for every other event, and in a lane of one program)
  *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
  *                or it was out of its cgroup scope (the key holds the cgroup)
  *   the last one bw_quiet_keep: the lane allowed and every program was quiet, so the pending
- *                key goes into the entry of its inode with the lane's bit
+ *                key goes into the entry of its inode with the lane's bit (a lane still quiet
+ *                is all it reads otherwise)
  *
  * The key is read before the lane decides, so a change while it decides (a rename, a mount, a
  * label, a chain change) leaves an entry that no later key matches. */
@@ -154,22 +156,22 @@ static __attribute__((noinline, unused)) int bw_quiet_hit(struct bw_quiet_entry 
   return 1;
 }
 
-/* The pending entry of event `seq`: key `k`, quiet so far. An event with no key leaves an
- * earlier event's, which bw_quiet_keep refuses (its seq is another). */
-static __always_inline void bw_quiet_pend(const struct bw_quiet_key *k, __u64 seq) {
+/* The pending entry of event `seq`: key `k`; 1 when it was written (the dispatcher then says
+ * the event is quiet so far, bw_state.quiet). */
+static __always_inline int bw_quiet_pend(const struct bw_quiet_key *k, __u64 seq) {
   struct bw_quiet_entry *p = bw_quiet_pending();
   if (!p)
-    return;
+    return 0;
   p->key = *k;
-  p->lanes = 1;
   p->hits = seq;
+  return 1;
 }
 
 /* A program of the lane could not say that no rule of its policy holds for this key. */
 static __always_inline void bw_quiet_clear(void) {
-  struct bw_quiet_entry *p = bw_quiet_pending();
-  if (p)
-    p->lanes = 0;
+  struct bw_state *st = bw_state_here();
+  if (st)
+    st->quiet = 0;
 }
 
 /* At the end of lane `lane`'s walk for the open of `f` (a BTF pointer), which returns
@@ -177,8 +179,10 @@ static __always_inline void bw_quiet_clear(void) {
  * the pending key and the lane's bit. */
 static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdict) {
   struct bw_state *st = bw_state_here();
+  if (verdict || !st || st->verdict || !st->quiet) /* a lane of one program is never quiet so far */
+    return;
   struct bw_quiet_entry *p = bw_quiet_pending();
-  if (verdict || !st || st->verdict || !p || p->lanes != 1 || p->hits != st->seq || lane >= 32 ||
+  if (!p || p->hits != st->seq || lane >= 32 ||
       p->key.inode != (__u64)f->f_inode || p->key.dentry != (__u64)f->f_path.dentry || !bw_quiet_keepable(f))
     return;
   struct bw_quiet_entry *e = bw_quiet_entry_of(p->key.ino, p->key.gen);

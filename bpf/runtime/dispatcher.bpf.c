@@ -184,8 +184,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	st->verdict = 0;
 	st->depth = 0;
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
-	if (keyed)
-		bw_quiet_pend(&key, st->seq);
+	st->quiet = keyed && bw_quiet_pend(&key, st->seq);
 	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
 	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
 		return 0;
