@@ -4,7 +4,8 @@
  *
  *   dispatcher   (a lane of two programs or more) bw_quiet_seen: the inode's entry was used
  *                for it, in this open's mode, last (else it is now, and nothing more: a file
- *                opened once costs a lookup); then bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
+ *                opened once costs a lookup), and the key begins with what it read; then
+ *                bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
  *                bit say the lane decided nothing for it, and the lane is skipped; else
  *                bw_quiet_pend puts the key in the pending entry, and bw_state.quiet says
  *                "quiet so far" (0 for every other event, and in a lane of one program)
@@ -33,25 +34,24 @@ static __always_inline __u32 seq_of(__u64 lock) {
 
 #define BW_QUIET_OVERLAYFS_MAGIC 0x794c7630
 
-/* The key of opening `f` (a BTF pointer) into `k`, the locks at their addresses; 0 when an unlinked dentry's view (it gains
- * " (deleted)") or a count cannot be read. What can never be kept (bw_quiet_keepable) is
- * tested where an entry is written, not on every open: the key of such an open matches no
+/* The rest of the key of opening `f` (a BTF pointer) into `k`, whose inode, number, generation
+ * and mode bw_quiet_seen wrote; the locks at their addresses. 0 when an unlinked dentry's view
+ * (it gains " (deleted)") or a count cannot be read. What can never be kept (bw_quiet_keepable)
+ * is tested where an entry is written, not on every open: the key of such an open matches no
  * entry. */
 static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *k, __u64 rename_lock,
                                            __u64 mount_lock) {
-  struct inode *i = f->f_inode;
   struct dentry *d = f->f_path.dentry;
   struct vfsmount *mnt = f->f_path.mnt;
-  if (!i || !d || !mnt || !d->d_hash.pprev)
+  if (!d || !mnt || !d->d_hash.pprev)
     return 0;
   struct dentry *dir = d->d_parent;
   if (!dir)
     return 0;
   struct inode *di = dir->d_inode;
   struct fs_struct *fs = bpf_get_current_task_btf()->fs;
-  __u32 changes = BW_HINT_CHANGES, decisions = BW_HINT_DECISIONS;
-  __u64 *hints = bpf_map_lookup_elem(&bw_hint, &changes);
-  __u64 *changed = bpf_map_lookup_elem(&bw_hint, &decisions);
+  __u64 *hints = bw_hint_count(BW_HINT_CHANGES);
+  __u64 *changed = bw_hint_count(BW_HINT_DECISIONS);
   if (!di || !fs || !hints || !changed)
     return 0;
   k->hints = *hints + *changed; /* both only grow */
@@ -60,9 +60,6 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
   k->mounts = seq_of(mount_lock);
   if ((k->renames | k->mounts) & 1)
     return 0;
-  k->inode = (__u64)i;
-  k->ino = i->i_ino;
-  k->gen = i->i_generation;
   k->dentry = (__u64)d;
   k->name = (__u64)d->d_name.len << 32 | d->d_name.hash; /* hash_len, read by halves for the verifier */
   k->dir = (__u64)dir;
@@ -72,7 +69,6 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
   k->root = (__u64)fs->root.dentry;
   k->root_mnt = (__u64)fs->root.mnt;
   k->cgroup = bpf_get_current_cgroup_id();
-  k->mode = f->f_mode & 0x3; /* FMODE_READ | FMODE_WRITE */
   k->pad = 0;
   return 1;
 }
@@ -114,21 +110,27 @@ static __always_inline struct bw_quiet_entry *bw_quiet_pending(void) {
 }
 
 /* The entry of the inode `f` opens when the last open that used it was of the same inode, in
- * the same mode: the key is worth reading. Otherwise the entry is taken for this inode and
- * mode (its other fields and lanes cleared of meaning) and 0 is returned: a file opened once
- * in a mode, as most files a job creates or walks through are, costs this lookup and no key;
- * the second open decides and keeps, the third skips. */
-static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f) {
+ * the same mode: the key, whose inode, number, generation and mode are written into `k`, is
+ * worth reading. Otherwise the entry is taken for this inode and mode (its other fields and
+ * lanes cleared of meaning) and 0 is returned: a file opened once in a mode, as most files a
+ * job creates or walks through are, costs this lookup and no key; the second open decides and
+ * keeps, the third skips. */
+static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f, struct bw_quiet_key *k) {
   struct inode *i = f->f_inode;
   if (!i)
     return 0;
   __u64 ino = i->i_ino;
-  __u32 gen = i->i_generation, mode = f->f_mode & 0x3;
+  __u32 gen = i->i_generation, mode = f->f_mode & 0x3; /* FMODE_READ | FMODE_WRITE */
   struct bw_quiet_entry *e = bw_quiet_entry_of(ino, gen);
   if (!e)
     return 0;
-  if (e->key.inode == (__u64)i && e->key.ino == ino && e->key.gen == gen && e->key.mode == mode)
+  if (e->key.inode == (__u64)i && e->key.ino == ino && e->key.gen == gen && e->key.mode == mode) {
+    k->inode = (__u64)i;
+    k->ino = ino;
+    k->gen = gen;
+    k->mode = mode;
     return e;
+  }
   __u64 writes;
   if (kept_write_begin(&e->writes, &writes)) {
     e->key.inode = (__u64)i;

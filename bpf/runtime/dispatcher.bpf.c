@@ -169,11 +169,11 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	__u32 *head = bpf_map_lookup_elem(next, &lane);
 	if (!head || !*head)
 		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
-	struct bw_quiet_key key; /* read only when keyed (bw_quiet_key_of then wrote every field) */
+	struct bw_quiet_key key; /* read only when keyed (bw_quiet_seen and bw_quiet_key_of wrote every field) */
 	int keyed = 0;
 	if (hook == BW_DHOOK_FILE_OPEN && bw_lane_has_two(next, *head)) {
 		struct file *file = (struct file *)((__u64 *)ctx)[0];
-		struct bw_quiet_entry *e = bw_quiet_seen(file);
+		struct bw_quiet_entry *e = bw_quiet_seen(file, &key);
 		keyed = e && bw_quiet_key_of(file, &key, bw_rename_lock, bw_mount_lock);
 		if (keyed && bw_quiet_hit(e, &key, lane))
 			return 0; /* the lane decided nothing for this key */
