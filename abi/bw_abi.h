@@ -102,7 +102,7 @@ struct bw_quiet_key {
 struct bw_quiet_entry {
   bw_u64 writes;            /* bw_kept.bpf.h: odd while a program rewrites the entry */
   struct bw_quiet_key key;
-  bw_u32 lanes;             /* bit per lane whose chain decided nothing; pending: 1 while every program so far said quiet */
+  bw_u32 lanes;             /* bit per lane whose chain decided nothing; pending: not used (bw_state.quiet says it) */
   bw_u32 pad;
   bw_u64 hits;              /* opens that skipped a lane by this entry; pending: the event's bw_state.seq */
 };

@@ -51,6 +51,12 @@ static __always_inline struct bw_state *bw_state_here(void) {
   return bw_state_of(bpf_get_smp_processor_id());
 }
 
+/* bw_hint's count word `w` (BW_HINT_CHANGES, BW_HINT_DECISIONS: both only grow); 0 when it
+ * cannot be read. */
+static __always_inline __u64 *bw_hint_count(__u32 w) {
+  return bpf_map_lookup_elem(&bw_hint, &w);
+}
+
 /* The maps of one LSM hook (shared_maps.def, BW_SHARED_HOOK_MAPS_OF). */
 #define BW_SHARED_HOOK_MAP_DECL(ID, TYPE, MAX, MEANING, HOOK)                                      \
   struct {                                                                                         \

@@ -28,7 +28,7 @@ static __always_inline struct bw_dir_facts *dir_facts_key(struct dentry *d, __u3
   if (!dir || dir == d)
     return 0;
   struct inode *i = dir->d_inode;
-  __u64 *changes = hint_changes();
+  __u64 *changes = bw_hint_count(BW_HINT_CHANGES);
   if (!i || !changes)
     return 0;
   k->hints = *changes;

@@ -29,8 +29,7 @@ struct learn_ctx {
  * labels as they were, and a label written under a hint bit already set counts no new bit
  * (BW_HINT_DECISIONS, not BW_HINT_CHANGES: facts kept in bw_dirfacts rest on the bits alone). */
 static __always_inline void labels_changed(void) {
-  __u32 k = BW_HINT_DECISIONS;
-  __u64 *changes = bpf_map_lookup_elem(&bw_hint, &k);
+  __u64 *changes = bw_hint_count(BW_HINT_DECISIONS);
   if (changes)
     __sync_fetch_and_add(changes, 1);
 }

@@ -114,19 +114,13 @@ static __always_inline int bits_set(__u64 *w, __u64 bit) {
   return 1;
 }
 
-/* bw_hint's count of bits set (BW_HINT_CHANGES); 0 when it cannot be read. */
-static __always_inline __u64 *hint_changes(void) {
-  __u32 k = BW_HINT_CHANGES;
-  return bpf_map_lookup_elem(&bw_hint, &k);
-}
-
 /* Set before the label it stands for is written: the shared bit (every policy's facts and the
  * path_unlink dispatcher read it) and this policy's own. A new shared bit is counted after it
  * is set, so facts worked out before it are not taken again (bw_dir_facts.h). */
 static __always_inline void hint_set(__u32 dev, __u64 ino, __u64 kind) {
   __u64 bit;
   if (bits_set(hint_word_in(&bw_hint, BW_HINT_QUARTER, dev, ino, kind, &bit), bit)) {
-    __u64 *changes = hint_changes();
+    __u64 *changes = bw_hint_count(BW_HINT_CHANGES);
     if (changes)
       __sync_fetch_and_add(changes, 1);
   }
