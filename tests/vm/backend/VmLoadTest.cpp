@@ -25,25 +25,8 @@ namespace {
 
 const char *kBundle = "/bulwark/files/vmtest.bwb";
 
-struct Loaded {
-  bpf_object *obj = nullptr;
-  bpf_link *link = nullptr;
-  std::string log;
-  ~Loaded() {
-    if (link)
-      bpf_link__destroy(link);
-    if (obj)
-      bpf_object__close(obj);
-  }
-};
-
-std::string g_log;
-int printFn(enum libbpf_print_level, const char *fmt, va_list ap) {
-  char buf[4096];
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  g_log += buf;
-  return 0;
-}
+using bwguest::Loaded;
+using bwguest::setRodata;
 
 int openErrno(const std::string &path, int flags = O_RDONLY) {
   int fd = open(path.c_str(), flags, 0644);
@@ -53,53 +36,10 @@ int openErrno(const std::string &path, int flags = O_RDONLY) {
   return 0;
 }
 
-using bwguest::setRodata;  // what the runtime does before load
-
-using Tweak = std::function<void(bpf_object *)>;
-
-void load(Loaded &l, bulwark::bundle::Bundle &b, const char *path = kBundle, Tweak tweak = {}) {
-  std::string err;
-  ASSERT_TRUE(bulwark::bundle::readBundle(path, b, &err)) << err;
-  mkdir("/sys/fs/bpf/bwtest", 0700);
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "vmtest",
-              .pin_root_path = "/sys/fs/bpf/bwtest");
-  l.obj = bpf_object__open_mem(b.object.data(), b.object.size(), &opts);
-  ASSERT_NE(l.obj, nullptr) << "open: " << std::strerror(errno);
-  for (const auto &m : b.manifest.maps) {
-    bpf_map *map = bpf_object__find_map_by_name(l.obj, m.name.c_str());
-    ASSERT_NE(map, nullptr) << m.name;
-    uint32_t n = m.maxEntries ? m.maxEntries : static_cast<uint32_t>(libbpf_num_possible_cpus());
-    ASSERT_EQ(bpf_map__set_max_entries(map, n), 0) << m.name;
-  }
-  if (tweak)
-    tweak(l.obj);
-  bpf_program *p;
-  bpf_object__for_each_program(p, l.obj) bpf_program__set_log_level(p, 4 /* stats */);
-  g_log.clear();
-  libbpf_set_print(printFn);
-  int rc = bpf_object__load(l.obj);
-  if (rc) {
-    size_t at = g_log.find("-- BEGIN PROG LOAD LOG");
-    std::string part = at == std::string::npos ? g_log : g_log.substr(at);
-    if (part.size() > 12000)
-      part = part.substr(0, 4000) + "\n...\n" + part.substr(part.size() - 8000);
-    size_t err = g_log.find("failed to load");
-    FAIL() << "load failed: " << rc << "\n"
-           << (err != std::string::npos ? g_log.substr(g_log.rfind('\n', err) + 1, 300) : "") << "\n"
-           << part;
-  }
-  for (const auto &m : b.manifest.maps) {
-    if (m.data.empty())
-      continue;
-    int fd = bpf_map__fd(bpf_object__find_map_by_name(l.obj, m.name.c_str()));
-    const auto &bytes = b.mapData[m.data];
-    size_t rec = m.keySize + m.valueSize;
-    for (size_t off = 0; off + rec <= bytes.size(); off += rec)
-      ASSERT_EQ(bpf_map_update_elem(fd, bytes.data() + off, bytes.data() + off + m.keySize, 0), 0)
-          << m.name << ": " << std::strerror(errno);
-  }
-  // The objects behind the policy's paths, labelled as the runtime does at load.
-  bulwark::rt::seedIdentity(l.obj, bulwark::rt::planIdentity(bulwark::rt::readBundle(path)));
+// Loads a bundle as the runtime does (bwguest::loadBundle: sizes, the kernel's lock addresses,
+// `tweak`, verifier stats in bwguest::libbpfLog(), map data, identity labels).
+void load(Loaded &l, const char *path = kBundle, bwguest::Tweak tweak = {}) {
+  ASSERT_NO_FATAL_FAILURE(bwguest::loadBundle(l, path, std::move(tweak)));
 }
 
 } // namespace
@@ -108,8 +48,8 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   if (!bulwark::guest::InGuest())
     GTEST_SKIP() << "needs the run-vm guest";
   Loaded l;
-  bulwark::bundle::Bundle b;
-  ASSERT_NO_FATAL_FAILURE(load(l, b));
+  ASSERT_NO_FATAL_FAILURE(load(l));
+  const bulwark::bundle::Bundle &b = l.bundle;
   bpf_program *prog = bpf_object__find_program_by_name(l.obj, "bw_file_open");
   ASSERT_NE(prog, nullptr);
   bpf_prog_info info{};
@@ -117,9 +57,10 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0);
   std::printf("verifier: bw_file_open verified_insns=%u xlated=%u bytes, object %zu bytes\n",
               info.verified_insns, info.xlated_prog_len, b.object.size());
-  auto pos = g_log.find("processed ");
+  const std::string &log = bwguest::libbpfLog();
+  auto pos = log.find("processed ");
   if (pos != std::string::npos)
-    std::printf("verifier log: %s\n", g_log.substr(pos, g_log.find('\n', pos) - pos).c_str());
+    std::printf("verifier log: %s\n", log.substr(pos, log.find('\n', pos) - pos).c_str());
 
   mkdir("/tmp/bwvm", 0755);
   mkdir("/tmp/bwvm/secret", 0755);
@@ -135,8 +76,8 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
                         longLock})
     bulwark::guest::WriteFile(f, "x");
 
-  l.link = bpf_program__attach_lsm(prog);
-  ASSERT_NE(l.link, nullptr) << std::strerror(errno);
+  l.links.push_back(bpf_program__attach_lsm(prog));
+  ASSERT_NE(l.links.back(), nullptr) << std::strerror(errno);
   int denied = openErrno("/tmp/bwvm/denied.txt");
   int allowed = openErrno("/tmp/bwvm/allowed.txt");
   int secret = openErrno("/tmp/bwvm/secret/x");
@@ -146,8 +87,7 @@ TEST(BackendVm, FileOpenBundleLoadsAndDenies) {
   int lockWrite = openErrno("/tmp/bwvm/db.lock", O_WRONLY);
   int held = openErrno(longHeld), other = openErrno(longOther);
   int longLockRead = openErrno(longLock, O_RDONLY), longLockWrite = openErrno(longLock, O_WRONLY);
-  bpf_link__destroy(l.link);
-  l.link = nullptr;
+  l.detachAll();
   EXPECT_EQ(denied, EPERM);
   EXPECT_EQ(allowed, 0);
   EXPECT_EQ(secret, EPERM);
@@ -260,8 +200,8 @@ TEST(BackendVm, AllHooksVerifyAndEnforce) {
   system("cp /bulwark/bin/busybox /tmp/bwvm/noexec-bb; cp /bulwark/bin/busybox /tmp/bwvm/okexec");
 
   Loaded l;
-  bulwark::bundle::Bundle b;
-  ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb"));
+  ASSERT_NO_FATAL_FAILURE(load(l, "/bulwark/files/allhooks.bwb"));
+  const bulwark::bundle::Bundle &b = l.bundle;
   // 17 hooks; kernel.module_load has two attach points (kernel_read_file, kernel_load_data),
   // file.mmap_exec two (mmap_file, file_mprotect).
   ASSERT_EQ(b.manifest.programs.size(), 19u);
@@ -393,8 +333,7 @@ TEST(BackendVm, ChainedModeVerifiesAndFolds) {
     GTEST_SKIP() << "needs the run-vm guest";
   system("rm -rf /sys/fs/bpf/bwtest/*");
   Loaded l;
-  bulwark::bundle::Bundle b;
-  ASSERT_NO_FATAL_FAILURE(load(l, b, "/bulwark/files/allhooks.bwb", [](bpf_object *o) {
+  ASSERT_NO_FATAL_FAILURE(load(l, "/bulwark/files/allhooks.bwb", [](bpf_object *o) {
     uint32_t lane = 0, slot = 3;
     ASSERT_TRUE(setRodata(o, "bw_cfg_lane", &lane, 4));
     ASSERT_TRUE(setRodata(o, "bw_cfg_slot", &slot, 4));
