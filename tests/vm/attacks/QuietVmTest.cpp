@@ -39,6 +39,9 @@ public:
     guest::WriteFile(kBase + "/protected/premise", "data\n"); /* before the load denies it */
     guest::WriteFile(kBase + "/locked", "data\n");
     guest::WriteFile(kBase + "/secret", "data\n");
+    guest::WriteFile(kBase + "/labelled-root", "data\n");
+    guest::WriteFile(kBase + "/labelled-user", "data\n");
+    ASSERT_EQ(chown((kBase + "/labelled-user").c_str(), 1000, 1000), 0); /* the user links and unlinks it */
     ASSERT_EQ(chmod((kBase + "/locked").c_str(), 0666), 0);
     ASSERT_EQ(chmod((kBase + "/secret").c_str(), 0644), 0);
     rmdir(kScope.c_str());
@@ -218,6 +221,45 @@ TEST_P(Attack, AKeptFileLinkedToAProtectedPlaceIsDenied) {
   });
   ExpectResults(got, {0, 0, 0, 0, 0, 0, 0, 0, 0, EPERM, EPERM, EPERM, EPERM, 0}, GetParam());
   EXPECT_GE(QuietHits(), before + 3) << "the premise: the files were kept";
+}
+
+// bw_hint's count word `w` (BW_HINT_CHANGES, BW_HINT_DECISIONS).
+uint64_t HintCount(bw_u32 w) {
+  int fd = bpf_obj_get((kPinRoot + "/shared/bw_hint").c_str());
+  uint64_t v = 0;
+  if (fd >= 0 && bpf_map_lookup_elem(fd, &w, &v) != 0)
+    v = 0;
+  if (fd >= 0)
+    close(fd);
+  return v;
+}
+
+// A kept file that has a label already (labelled_write's, at load) hard-linked to the protected
+// name: the label the link learns sets no new hint bit (the premise: bw_hint's count of bits
+// is the same after the link), so only the count of label changes (BW_HINT_DECISIONS) can tell
+// its kept read opens are stale. The file is denied by its old name; a file kept beside it
+// still opens.
+TEST_P(Attack, AKeptLabelledFileLinkedToAProtectedNameIsDenied) {
+  SKIP_IF_NO_USERNS(GetParam());
+  std::string labelled = kBase + (GetParam() == Who::Root ? "/labelled-root" : "/labelled-user");
+  std::string named = kBase + "/named";
+  uint64_t bits = HintCount(BW_HINT_CHANGES), labels = HintCount(BW_HINT_DECISIONS), before = QuietHits();
+  auto got = AsAttacker(GetParam(), [labelled, named] {
+    std::string h = FileIn(CaseDir(), "control");
+    std::vector<int> r;
+    for (const auto &file : {labelled, h})
+      for (int i = 0; i < 3; ++i)
+        r.push_back(OpenRead(file));
+    Check(link(labelled.c_str(), named.c_str()), "link to the protected name");
+    r.push_back(OpenRead(labelled));
+    r.push_back(OpenRead(h));
+    Check(unlink(named.c_str()), "unlink the protected name");
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, 0, 0, 0, EPERM, 0}, GetParam());
+  EXPECT_GE(QuietHits(), before + 2) << "the premise: both files were kept";
+  EXPECT_EQ(HintCount(BW_HINT_CHANGES), bits) << "the premise: the link set no new hint bit";
+  EXPECT_GT(HintCount(BW_HINT_DECISIONS), labels) << "the label the link learned is counted";
 }
 
 INSTANTIATE_TEST_SUITE_P(Quiet, Attack, ::testing::Values(Who::Root, Who::User),
