@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <set>
 #include <string>
 
 namespace bulwark::rt {
@@ -26,7 +27,8 @@ struct RuntimeObject {
   }
 };
 
-void openRuntimeObject(RuntimeObject &ro, const PinLayout &pins, const std::string &only) {
+// Opens the runtime object with only the programs named `only` to load.
+void openRuntimeObject(RuntimeObject &ro, const PinLayout &pins, const std::set<std::string> &only) {
   std::string shared = pins.shared();
   bpf_object_open_opts opts{};
   opts.sz = sizeof(opts);
@@ -37,29 +39,40 @@ void openRuntimeObject(RuntimeObject &ro, const PinLayout &pins, const std::stri
   ro.skel->rodata->bw_rename_lock = kernelLocks().renameLock;
   ro.skel->rodata->bw_mount_lock = kernelLocks().mountLock;
   bpf_program *p;
-  bool found = false;
-  bpf_object__for_each_program(p, ro.skel->obj) {
-    bool want = only == bpf_program__name(p);
-    found |= want;
-    bpf_program__set_autoload(p, want);
-  }
-  if (!found)
-    throw Error(Exit::Internal, "the embedded dispatcher object has no program " + only);
+  bpf_object__for_each_program(p, ro.skel->obj) bpf_program__set_autoload(p, only.count(bpf_program__name(p)) != 0);
+  for (const auto &name : only)
+    if (!bpf_object__find_program_by_name(ro.skel->obj, name.c_str()))
+      throw Error(Exit::Internal, "the embedded dispatcher object has no program " + name);
   checkSharedPins(ro.skel->obj);
 }
 
 } // namespace
 
-// Loads a pass-through program standing in for `slot` on hook h; returns its fd.
-Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot) {
+std::map<uint32_t, Fd> loadPasses(const PinLayout &pins, const std::vector<const Hook *> &hooks, uint32_t slot) {
+  std::map<uint32_t, Fd> fds;
+  if (hooks.empty())
+    return fds;
+  std::set<std::string> names;
+  std::string list;
+  for (const Hook *h : hooks) {
+    names.insert(passProgName(*h));
+    list += (list.empty() ? "" : ", ") + std::string(h->name);
+  }
   RuntimeObject ro;
-  openRuntimeObject(ro, pins, passProgName(h));
+  openRuntimeObject(ro, pins, names);
   ro.skel->rodata->bw_pass_slot = slot;
   clearLibbpfLog();
   if (bw_dispatcher::load(ro.skel) != 0)
-    throw loadError(errno, "cannot load the pass-through program for " + std::string(h.name));
-  int fd = bpf_program__fd(bpf_object__find_program_by_name(ro.skel->obj, passProgName(h).c_str()));
-  return Fd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    throw loadError(errno, "cannot load the pass-through programs for " + list);
+  for (const Hook *h : hooks) {
+    int fd = bpf_program__fd(bpf_object__find_program_by_name(ro.skel->obj, passProgName(*h).c_str()));
+    Fd dup(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!dup)
+      throw Error(Exit::Internal, "cannot keep the pass-through program for " + std::string(h->name) + ": " +
+                                      errnoText(errno));
+    fds.emplace(h->index, std::move(dup));
+  }
+  return fds;
 }
 
 // Makes sure the dispatcher of (hook, lane) is attached and pinned. Returns true if it
@@ -74,7 +87,7 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
   }
   mkdirs(pins.dispatchDir());
   RuntimeObject ro;
-  openRuntimeObject(ro, pins, dispatcherProgName(h));
+  openRuntimeObject(ro, pins, {dispatcherProgName(h)});
   ro.skel->rodata->bw_lane = lane;
   FileIdentity self = selfExecutable();  // kernel.bpf decides nothing for it (dispatcher.bpf.c)
   ro.skel->rodata->bw_runtime_exe_dev = self.dev;

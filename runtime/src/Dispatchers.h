@@ -9,11 +9,15 @@
 #include "SharedMaps.h"
 
 #include <cstdint>
+#include <map>
+#include <vector>
 
 namespace bulwark::rt {
 
-// Loads a pass-through program standing in for `slot` on hook h; returns its fd.
-Fd loadPass(const PinLayout &pins, const Hook &h, uint32_t slot);
+// Loads the pass-through programs standing in for `slot` on `hooks`, with one load of the
+// runtime object (each object opened and loaded costs about as much as its programs); returns
+// their fds by hook index.
+std::map<uint32_t, Fd> loadPasses(const PinLayout &pins, const std::vector<const Hook *> &hooks, uint32_t slot);
 
 // Makes sure the dispatcher of (hook, lane) is attached and pinned. Returns true if it
 // attached one now.

@@ -422,19 +422,23 @@ bool keepsLabelsOnly(const Bundle &b, const Hook &h) {
                      [&](const bundle::ProgramEntry &p) { return !p.decides && programHook(p) == &h; });
 }
 
-// wireHook: the new program of hook h at slot*2+next, its dispatcher attached; a hook the
-// enforcing version does not use (or one whose chain link is missing: an interrupted unload)
-// gets a pass-through at slot*2+cur and is linked into its lane chain now.
-void wireHook(LoadJob &j, const Hook &h, bpf_program *prog) {
+// Whether hook h of the new version needs a pass-through at slot*2+cur to link its slot into
+// the lane chain: the enforcing version does not use h, or h's chain link is missing (an
+// interrupted unload).
+bool needsLinkingPass(LoadJob &j, const Hook &h) {
+  return !((j.oldMask >> h.index) & 1) || !inChain(j.shared->chain(h), j.slot);
+}
+
+// wireHook: the new program of hook h at slot*2+next, its dispatcher attached; when
+// needsLinkingPass, `pass` goes to slot*2+cur and the slot is linked into the lane chain now.
+void wireHook(LoadJob &j, const Hook &h, bpf_program *prog, Fd pass) {
   SharedMaps &shared = *j.shared;
   uint32_t slot = j.slot, lane = j.lane, cur = j.cur, next = j.next;
   if (ensureDispatcher(j.pins, h, lane))
     j.undo.add([&pins = j.pins, &shared, &h, lane] { dropDispatcherIfIdle(pins, shared, h, lane); });
   shared.putProgram(h, progIndex(slot, next), bpf_program__fd(prog), keepsLabelsOnly(j.b, h));
   j.undo.add([&shared, &h, slot, next] { shared.dropProgram(h, progIndex(slot, next)); });
-  bool linked = inChain(shared.chain(h), slot);
-  if (!((j.oldMask >> h.index) & 1) || !linked) {
-    Fd pass = loadPass(j.pins, h, slot);
+  if (pass) {
     shared.putProgram(h, progIndex(slot, cur), pass.get(), true);
     auto chain = shared.chain(h);
     linkSlot(chain, slot);
@@ -449,14 +453,27 @@ void wireHook(LoadJob &j, const Hook &h, bpf_program *prog) {
 
 // wire: the new generation in the prog arrays, still invisible: new programs at slot*2+next
 // (wireHook); a hook only the enforcing version uses gets a pass-through at slot*2+next.
-// Then one bw_gen write (switchOver) switches all hooks at once.
+// Every pass-through this needs comes from one load (loadPasses). Then one bw_gen write
+// (switchOver) switches all hooks at once.
 void wire(LoadJob &j) {
+  std::vector<const Hook *> passHooks;
   for (const auto &[hi, prog] : j.progs)
-    wireHook(j, *hookByIndex(hi), prog);
+    if (needsLinkingPass(j, *hookByIndex(hi)))
+      passHooks.push_back(hookByIndex(hi));
+  for (const Hook *h : hooksOfMask(j.oldMask))
+    if (!j.progs.count(h->index))
+      passHooks.push_back(h);
+  std::map<uint32_t, Fd> passes = loadPasses(j.pins, passHooks, j.slot);
+  auto take = [&passes](const Hook &h) {
+    auto it = passes.find(h.index);
+    return it == passes.end() ? Fd() : std::move(it->second);
+  };
+  for (const auto &[hi, prog] : j.progs)
+    wireHook(j, *hookByIndex(hi), prog, take(*hookByIndex(hi)));
   for (const Hook *h : hooksOfMask(j.oldMask)) {
     if (j.progs.count(h->index))
       continue;
-    Fd pass = loadPass(j.pins, *h, j.slot);
+    Fd pass = take(*h);
     j.shared->putProgram(*h, progIndex(j.slot, j.next), pass.get(), true);
     j.undo.add([&shared = *j.shared, h, slot = j.slot, next = j.next] { shared.dropProgram(*h, progIndex(slot, next)); });
   }
