@@ -456,13 +456,14 @@ void wireHook(LoadJob &j, const Hook &h, bpf_program *prog, Fd pass) {
 // Every pass-through this needs comes from one load (loadPasses). Then one bw_gen write
 // (switchOver) switches all hooks at once.
 void wire(LoadJob &j) {
-  std::vector<const Hook *> passHooks;
+  std::vector<const Hook *> oldOnly;  // hooks only the enforcing version uses
+  for (const Hook *h : hooksOfMask(j.oldMask))
+    if (!j.progs.count(h->index))
+      oldOnly.push_back(h);
+  std::vector<const Hook *> passHooks = oldOnly;
   for (const auto &[hi, prog] : j.progs)
     if (needsLinkingPass(j, *hookByIndex(hi)))
       passHooks.push_back(hookByIndex(hi));
-  for (const Hook *h : hooksOfMask(j.oldMask))
-    if (!j.progs.count(h->index))
-      passHooks.push_back(h);
   std::map<uint32_t, Fd> passes = loadPasses(j.pins, passHooks, j.slot);
   auto take = [&passes](const Hook &h) {
     auto it = passes.find(h.index);
@@ -470,9 +471,7 @@ void wire(LoadJob &j) {
   };
   for (const auto &[hi, prog] : j.progs)
     wireHook(j, *hookByIndex(hi), prog, take(*hookByIndex(hi)));
-  for (const Hook *h : hooksOfMask(j.oldMask)) {
-    if (j.progs.count(h->index))
-      continue;
+  for (const Hook *h : oldOnly) {
     Fd pass = take(*h);
     j.shared->putProgram(*h, progIndex(j.slot, j.next), pass.get(), true);
     j.undo.add([&shared = *j.shared, h, slot = j.slot, next = j.next] { shared.dropProgram(*h, progIndex(slot, next)); });
