@@ -96,9 +96,12 @@ struct bw_state {
 #define BW_QUIET_ENTRIES 512 /* per CPU, indexed by a hash of the inode's number and generation */
 #define BW_QUIET_PENDING BW_QUIET_ENTRIES /* the entry of the event being decided */
 struct bw_quiet_key {
-  bw_u64 inode, ino, dentry, name, dir, dir_ino, mnt, root, root_mnt, cgroup, hints;
-  bw_u32 gen, dir_gen, renames, mounts, mode, pad;
+  bw_u64 inode, ino; /* the first BW_QUIET_SEEN_WORDS words: whose entry it is, in which mode */
+  bw_u32 gen, mode;
+  bw_u64 dentry, name, dir, dir_ino, mnt, root, root_mnt, cgroup, hints;
+  bw_u32 dir_gen, renames, mounts, pad;
 };
+#define BW_QUIET_SEEN_WORDS 3
 struct bw_quiet_entry {
   bw_u64 writes;            /* bw_kept.bpf.h: odd while a program rewrites the entry */
   struct bw_quiet_key key;

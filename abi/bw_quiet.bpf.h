@@ -87,10 +87,13 @@ static __always_inline int bw_quiet_keepable(struct file *f) {
   return !ops || !ops->d_dname;
 }
 
-static __always_inline int bw_quiet_same(const struct bw_quiet_key *a, const struct bw_quiet_key *b) {
+#define BW_QUIET_KEY_WORDS ((int)(sizeof(struct bw_quiet_key) / 8))
+
+/* 1 when keys `a` and `b` have the same words [from, to). */
+static __always_inline int bw_quiet_same(const struct bw_quiet_key *a, const struct bw_quiet_key *b, int from, int to) {
   const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
 #pragma unroll
-  for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+  for (int i = from; i < to; i++)
     if (x[i] != y[i])
       return 0;
   return 1;
@@ -110,12 +113,13 @@ static __always_inline struct bw_quiet_entry *bw_quiet_pending(void) {
 }
 
 /* The entry of the inode `f` opens when the last open that used it was of the same inode, in
- * the same mode: the key, whose inode, number, generation and mode are written into `k`, is
- * worth reading. Otherwise the entry is taken for this inode and mode (its other fields and
- * lanes cleared of meaning) and 0 is returned: a file opened once in a mode, as most files a
+ * the same mode (the key's first BW_QUIET_SEEN_WORDS words, written into `k`): the rest of the
+ * key is worth reading. The entry's read begins here (`writes`, for bw_quiet_hit). Otherwise
+ * the entry is taken for this inode and mode (its other fields and lanes cleared of meaning)
+ * and 0 is returned: a file opened once in a mode, as most files a
  * job creates or walks through are, costs this lookup and no key; the second open decides and
  * keeps, the third skips. */
-static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f, struct bw_quiet_key *k) {
+static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f, struct bw_quiet_key *k, __u64 *writes) {
   struct inode *i = f->f_inode;
   if (!i)
     return 0;
@@ -124,34 +128,34 @@ static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f, stru
   struct bw_quiet_entry *e = bw_quiet_entry_of(ino, gen);
   if (!e)
     return 0;
-  if (e->key.inode == (__u64)i && e->key.ino == ino && e->key.gen == gen && e->key.mode == mode) {
-    k->inode = (__u64)i;
-    k->ino = ino;
-    k->gen = gen;
-    k->mode = mode;
+  k->inode = (__u64)i;
+  k->ino = ino;
+  k->gen = gen;
+  k->mode = mode;
+  *writes = kept_read_begin(&e->writes);
+  if (!(*writes & 1) && bw_quiet_same(&e->key, k, 0, BW_QUIET_SEEN_WORDS))
     return e;
-  }
-  __u64 writes;
-  if (kept_write_begin(&e->writes, &writes)) {
-    e->key.inode = (__u64)i;
-    e->key.ino = ino;
-    e->key.gen = gen;
-    e->key.mode = mode;
+  __u64 was;
+  if (kept_write_begin(&e->writes, &was)) {
+    e->key.inode = k->inode;
+    e->key.ino = k->ino;
+    e->key.gen = k->gen;
+    e->key.mode = k->mode;
     e->lanes = 0;
-    kept_write_end(&e->writes, writes);
+    kept_write_end(&e->writes, was);
   }
   return 0;
 }
 
 /* 1 when lane `lane` decided nothing for key `k` before (entry `e` has the lane's bit),
- * counted. A subprogram: inlined, its compares kept every key field in a register across the
+ * counted; bw_quiet_seen began the entry's read (`writes`) and compared the key's first words.
+ * A subprogram: inlined, its compares kept every key field in a register across the
  * miss's path, and spilled and reloaded them at each compare. */
 static __attribute__((noinline, unused)) int bw_quiet_hit(struct bw_quiet_entry *e, const struct bw_quiet_key *k,
-                                                          __u32 lane) {
+                                                          __u32 lane, __u64 writes) {
   if (!e || lane >= 32)
     return 0;
-  __u64 writes = kept_read_begin(&e->writes);
-  if ((writes & 1) || !((e->lanes >> lane) & 1) || !bw_quiet_same(&e->key, k) ||
+  if (!((e->lanes >> lane) & 1) || !bw_quiet_same(&e->key, k, BW_QUIET_SEEN_WORDS, BW_QUIET_KEY_WORDS) ||
       !kept_read_end(&e->writes, writes))
     return 0;
   e->hits++;
@@ -191,7 +195,7 @@ static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdic
   __u64 writes;
   if (!e || !kept_write_begin(&e->writes, &writes))
     return;
-  if (bw_quiet_same(&e->key, &p->key)) {
+  if (bw_quiet_same(&e->key, &p->key, 0, BW_QUIET_KEY_WORDS)) {
     e->lanes |= 1u << lane;
   } else {
     e->key = p->key;

@@ -173,9 +173,10 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	int keyed = 0;
 	if (hook == BW_DHOOK_FILE_OPEN && bw_lane_has_two(next, *head)) {
 		struct file *file = (struct file *)((__u64 *)ctx)[0];
-		struct bw_quiet_entry *e = bw_quiet_seen(file, &key);
+		__u64 writes;
+		struct bw_quiet_entry *e = bw_quiet_seen(file, &key, &writes);
 		keyed = e && bw_quiet_key_of(file, &key, bw_rename_lock, bw_mount_lock);
-		if (keyed && bw_quiet_hit(e, &key, lane))
+		if (keyed && bw_quiet_hit(e, &key, lane, writes))
 			return 0; /* the lane decided nothing for this key */
 	}
 	struct bw_state *st = bw_state_here();
