@@ -26,10 +26,12 @@
  * path_unlink program anywhere decides (bw_unlink_deciders, counted by the runtime), one
  * lookup tells so, without walking the chain.
  *
- * The guard's check of file_open (guard.bpf.c has the others): a write open of the runtime's
- * executable by any other task is denied here, before the chain, by every file_open
- * dispatcher. The guard attaches lane 0's whenever it is on, chain or none (Guard.cpp), so the
- * check costs an open no second program when a policy decides on file.open too.
+ * The guard's checks of file_open and path_unlink (guard.bpf.c has the others): a write open
+ * of the runtime's executable, and an unlink of it or of a name under the pin root, by any
+ * other task is denied here, before the chain, by every dispatcher of these hooks. The guard
+ * attaches lane 0's of each whenever it is on, chain or none (Guard.cpp), so the check costs
+ * an open or an unlink no second program when a policy decides on the hook too. The pin root
+ * is known only while the guard is on (bw_pin_dev 0: no pin is guarded here).
  *
  * Opens that decided nothing (bw_quiet.bpf.h): a file_open dispatcher of a lane of two or
  * more programs, for an inode opened before, reads the open's key and skips the lane when it
@@ -64,6 +66,8 @@ const volatile __u32 bw_lane = 0;      /* dispatchers: lane index */
 const volatile __u32 bw_pass_slot = 0; /* pass-through programs: slot they stand in for */
 const volatile __u64 bw_runtime_exe_dev = 0; /* dispatchers: the runtime that attached them (kernel dev_t) */
 const volatile __u64 bw_runtime_exe_ino = 0;
+const volatile __u64 bw_pin_dev = 0;         /* dispatchers: the bpffs instance holding the pin root */
+const volatile __u64 bw_pin_ino = 0;         /* and the pin root directory (the guard's check of unlinks) */
 const volatile __u64 bw_rename_lock = 0;      /* file_open dispatchers: the kernel's rename_lock (bw_quiet.bpf.h) */
 const volatile __u64 bw_mount_lock = 0;       /* and mount_lock; 0 = unknown: no open is skipped */
 
@@ -99,6 +103,16 @@ static __always_inline int bw_writes_runtime_exe(void *ctx)
 	struct file *file = (struct file *)((__u64 *)ctx)[0];
 	return (file->f_mode & 0x2 /* FMODE_WRITE */) &&
 	       bw_inode_is(file->f_inode, bw_runtime_exe_dev, bw_runtime_exe_ino) && !bw_is_runtime();
+}
+
+/* 1 when the name path_unlink is called for (its second argument) is the runtime's executable
+ * or under the pin root, and another task removes it: the guard's check. */
+static __always_inline int bw_unlinks_guarded(void *ctx)
+{
+	struct dentry *d = (struct dentry *)((__u64 *)ctx)[1];
+	return ((bw_pin_dev && bw_under_pin_root(d, bw_pin_dev, bw_pin_ino)) ||
+		bw_inode_is(d ? d->d_inode : 0, bw_runtime_exe_dev, bw_runtime_exe_ino)) &&
+	       !bw_is_runtime();
 }
 
 /* 1 when the inode path_unlink is called for (its second argument) has no label that its
@@ -164,6 +178,8 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
 		return 0; /* the guard decides the runtime's bpf() calls */
 	if (hook == BW_DHOOK_FILE_OPEN && bw_writes_runtime_exe(ctx))
+		return -EPERM;
+	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlinks_guarded(ctx))
 		return -EPERM;
 	__u32 lane = bw_lane;
 	__u32 *head = bpf_map_lookup_elem(next, &lane);

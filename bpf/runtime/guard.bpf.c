@@ -8,9 +8,11 @@
  *  - the mutating bpf() commands on an fd it already holds (a map, link or program of ours);
  *  - unlink, rmdir, rename, mkdir, mknod (OBJ_PIN), symlink and link under the pin root, and
  *    mounts onto or unmounts of the bpffs instance holding it;
- *  - writes (with the file_open dispatcher of lane 0, attached with the guard), truncation,
- *    unlink and rename of the runtime's executable, and ptrace attach (code injection,
- *    pidfd_getfd, /proc/<pid>/mem) to a runtime process.
+ *  - writes, truncation, unlink and rename of the runtime's executable, and ptrace attach
+ *    (code injection, pidfd_getfd, /proc/<pid>/mem) to a runtime process.
+ * Two checks are made by dispatchers instead (dispatcher.bpf.c), so that a hook a policy uses
+ * too runs one program: write opens (file_open) and unlinks (path_unlink). The runtime
+ * attaches lane 0's dispatcher of each with the guard, chain or none (Guard.cpp).
  * "Ours": a map, or a program (of a link), whose kernel name starts with "bw_" (every map and
  * program the runtime and the compiler create does; names cannot be changed after creation).
  * "The runtime": a task whose executable is the file (device, inode) the runtime recorded in
@@ -28,7 +30,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
 #define PTRACE_MODE_ATTACH 0x02
-#define PIN_DEPTH 8 /* levels from a pin up to the pin root: <root>/<policy>/gen<G>/<pin> is 3 */
 
 const volatile __u64 bw_guard_exe_dev = 0; /* kernel dev_t (MAJOR << 20 | MINOR) */
 const volatile __u64 bw_guard_exe_ino = 0;
@@ -50,22 +51,9 @@ static __always_inline int trusted(void)
 	return is_runtime_task(bpf_get_current_task_btf());
 }
 
-/* The dentry is the pin root or below it (plain loads: this runs on every create and unlink). */
 static __always_inline int under_pin_root(struct dentry *d)
 {
-	if (!d || d->d_sb->s_dev != bw_guard_pin_dev)
-		return 0;
-#pragma unroll
-	for (int i = 0; i < PIN_DEPTH; i++) {
-		struct inode *ino = d->d_inode;
-		if (ino && ino->i_ino == bw_guard_pin_ino)
-			return 1;
-		struct dentry *up = d->d_parent;
-		if (!up || up == d)
-			return 0;
-		d = up;
-	}
-	return 0;
+	return bw_under_pin_root(d, bw_guard_pin_dev, bw_guard_pin_ino);
 }
 
 static __always_inline int is_ours_name(const char *kname)
@@ -161,12 +149,6 @@ static __always_inline int guard_dentry(struct dentry *d, int ret)
 	if ((under_pin_root(d) || is_runtime_inode(d->d_inode)) && !trusted())
 		return -EPERM;
 	return 0;
-}
-
-SEC("lsm/path_unlink")
-int BPF_PROG(bw_guard_unlink, const struct path *dir, struct dentry *dentry, int ret)
-{
-	return guard_dentry(dentry, ret);
 }
 
 SEC("lsm/path_rmdir")

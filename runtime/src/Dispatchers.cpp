@@ -92,6 +92,11 @@ bool ensureDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
   FileIdentity self = selfExecutable();  // kernel.bpf decides nothing for it (dispatcher.bpf.c)
   ro.skel->rodata->bw_runtime_exe_dev = self.dev;
   ro.skel->rodata->bw_runtime_exe_ino = self.ino;
+  if (!guardDisabledForTest()) {  // the guard's check of unlinks under the pin root
+    FileIdentity pinRoot = pinRootIdentity(pins);
+    ro.skel->rodata->bw_pin_dev = pinRoot.dev;
+    ro.skel->rodata->bw_pin_ino = pinRoot.ino;
+  }
   clearLibbpfLog();
   if (bw_dispatcher::load(ro.skel) != 0)
     throw loadError(errno, "cannot load the dispatcher for " + std::string(h.name));

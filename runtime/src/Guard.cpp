@@ -23,15 +23,15 @@ constexpr const char *kTrustPrefix = "trusts-";
 
 // One link per program, each pinned under <root>/guard/ by the program's name.
 constexpr const char *kPrograms[] = {
-    "bw_guard_map",    "bw_guard_bpf",   "bw_guard_unlink",   "bw_guard_rmdir",    "bw_guard_rename",
-    "bw_guard_mkdir",  "bw_guard_mknod", "bw_guard_symlink",  "bw_guard_link",     "bw_guard_mount",
-    "bw_guard_umount", "bw_guard_truncate", "bw_guard_ptrace",
+    "bw_guard_map",   "bw_guard_bpf",     "bw_guard_rmdir", "bw_guard_rename", "bw_guard_mkdir",
+    "bw_guard_mknod", "bw_guard_symlink", "bw_guard_link",  "bw_guard_mount",  "bw_guard_umount",
+    "bw_guard_truncate", "bw_guard_ptrace",
 };
 
-// The hook whose guard check a dispatcher makes (dispatcher.bpf.c): lane 0's is attached with
-// the guard, so a write open of the runtime's executable meets it with or without a policy on
-// the hook.
-const Hook &openHook() { return *hookByAttach("file_open"); }
+// The hooks whose guard checks dispatchers make (dispatcher.bpf.c): lane 0's dispatcher of
+// each is attached with the guard, so a write open of the runtime's executable, or an unlink
+// of it or of a pin, meets its check with or without a policy on the hook.
+constexpr const char *kDispatchedChecks[] = {"file_open", "path_unlink"};
 
 FileIdentity identityOf(const struct stat &st) {
   return {uint64_t(major(st.st_dev)) << 20 | uint64_t(minor(st.st_dev)), uint64_t(st.st_ino)};
@@ -50,6 +50,13 @@ struct GuardObject {
 };
 
 } // namespace
+
+FileIdentity pinRootIdentity(const PinLayout &pins) {
+  struct stat root {};
+  if (::stat(pins.root.c_str(), &root) != 0)
+    throw Error(Exit::Failed, "cannot stat the pin root " + pins.root + ": " + errnoText(errno));
+  return identityOf(root);
+}
 
 FileIdentity selfExecutable() {
   struct stat st {};
@@ -99,10 +106,7 @@ static void attachMissingPrograms(const PinLayout &pins, const FileIdentity &sel
   g.skel = bw_guard::open();
   if (!g.skel)
     throw Error(Exit::Internal, "cannot open the embedded guard object: " + errnoText(errno));
-  struct stat root {};
-  if (::stat(pins.root.c_str(), &root) != 0)
-    throw Error(Exit::Failed, "cannot stat the pin root " + pins.root + ": " + errnoText(errno));
-  FileIdentity rootId = identityOf(root);
+  FileIdentity rootId = pinRootIdentity(pins);
   g.skel->rodata->bw_guard_exe_dev = self.dev;
   g.skel->rodata->bw_guard_exe_ino = self.ino;
   g.skel->rodata->bw_guard_pin_dev = rootId.dev;
@@ -138,21 +142,32 @@ void ensureGuard(const PinLayout &pins) {
     missing += !exists(pins.guardLink(p));
   if (!trusted || missing > 0)
     attachMissingPrograms(pins, selfExecutable(), trusted.has_value());
-  ensureDispatcher(pins, openHook(), 0);
+  for (const char *attach : kDispatchedChecks)
+    ensureDispatcher(pins, *hookByAttach(attach), 0);
 }
 
 bool guardKeepsDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane) {
-  return &h == &openHook() && lane == 0 && exists(pins.guardDir());
+  if (lane != 0 || !exists(pins.guardDir()))
+    return false;
+  for (const char *attach : kDispatchedChecks)
+    if (&h == hookByAttach(attach))
+      return true;
+  return false;
 }
 
-std::string guardDispatcherMissing(const PinLayout &pins) {
-  return exists(pins.dispatcher(openHook(), 0)) ? "" : dispatcherProgName(openHook()) + " (lane 0)";
+std::vector<std::string> guardDispatchersMissing(const PinLayout &pins) {
+  std::vector<std::string> out;
+  for (const char *attach : kDispatchedChecks)
+    if (const Hook &h = *hookByAttach(attach); !exists(pins.dispatcher(h, 0)))
+      out.push_back(dispatcherProgName(h) + " (lane 0)");
+  return out;
 }
 
 void dropGuard(const PinLayout &pins) {
   removeTree(pins.guardDir());
-  // No policy is left (the caller's condition), so lane 0 of file_open has no chain either.
-  unpinDispatcher(pins, openHook(), 0);
+  // No policy is left (the caller's condition), so lane 0 of these hooks has no chain either.
+  for (const char *attach : kDispatchedChecks)
+    unpinDispatcher(pins, *hookByAttach(attach), 0);
 }
 
 } // namespace bulwark::rt

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bulwark::rt {
 
@@ -20,6 +21,10 @@ struct FileIdentity {
 
 // The executable of this process, as the kernel sees it (/proc/self/exe).
 FileIdentity selfExecutable();
+
+// The pin root directory (its bpffs instance and inode): what the guard, and the dispatchers
+// making its checks, keep other processes out of.
+FileIdentity pinRootIdentity(const PinLayout &pins);
 
 // Test hook: BULWARK_TEST_UNGUARDED=1 loads without attaching the guard (the VM tests that
 // tamper with the wiring themselves, and the fail-closed tests).
@@ -34,21 +39,21 @@ std::optional<FileIdentity> guardTrusts(const PinLayout &pins);
 void checkGuardTrust(const PinLayout &pins);
 
 // Attaches the guard for this pin root, trusting this process's executable, unless it is
-// attached already, and the file_open dispatcher of lane 0 (guardKeepsDispatcher). Throws
+// attached already, and the dispatchers of lane 0 that make its checks (guardKeepsDispatcher). Throws
 // Error when attaching fails, or when the attached guard trusts another executable (nothing
 // this process would do could succeed).
 void ensureGuard(const PinLayout &pins);
 
-// Detaches the guard (removes its pins, and the file_open dispatcher of lane 0 it keeps). Call
-// once no policy is loaded.
+// Detaches the guard (removes its pins, and the dispatchers of lane 0 it keeps). Call once no
+// policy is loaded.
 void dropGuard(const PinLayout &pins);
 
-// True for the dispatcher the guard keeps attached while it is on, chain or none (its check
-// of write opens of the runtime's executable is there: dispatcher.bpf.c).
+// True for a dispatcher the guard keeps attached while it is on, chain or none: lane 0's of
+// file_open and path_unlink, which make its checks of write opens and unlinks (dispatcher.bpf.c).
 bool guardKeepsDispatcher(const PinLayout &pins, const Hook &h, uint32_t lane);
 
-// The name of that dispatcher when its pin is missing, else "" (status).
-std::string guardDispatcherMissing(const PinLayout &pins);
+// The names of those dispatchers whose pins are missing (status).
+std::vector<std::string> guardDispatchersMissing(const PinLayout &pins);
 
 // Names of the guard's programs, each attached once (status, integrity check).
 const char *const *guardPrograms(size_t *count);

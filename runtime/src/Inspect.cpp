@@ -80,7 +80,7 @@ SharedStatus Runtime::sharedStatus() {
     for (size_t i = 0; i < n; i++)
       if (!exists(pins_.guardLink(progs[i])))
         ss.guardMissing.push_back(progs[i]);
-    if (std::string d = guardDispatcherMissing(pins_); !d.empty())
+    for (auto &d : guardDispatchersMissing(pins_))
       ss.guardMissing.push_back(d);
   }
   for (const auto *group : {&ss.maps, &ss.dispatchers, &ss.guard})

@@ -330,7 +330,7 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("self-protection: TAMPERED (not attached: %s; load a policy again to repair)\n",
                 joined(shared.guardMissing, ", ").c_str());
   else
-    std::printf("self-protection: on (%zu programs and the file_open dispatcher; trusts the executable on "
+    std::printf("self-protection: on (%zu programs and the file_open and path_unlink dispatchers; trusts the executable on "
                 "device %s)\n",
                 shared.guard.size(), shared.guardTrusts.substr(7).c_str());
   return 0;

@@ -1,9 +1,9 @@
 // The runtime's own bpf() calls are not decided by policies (bpf/runtime/dispatcher.bpf.c):
 // a kernel.bpf rule that denies creating maps to every process stops this test process,
 // while the runtime that loaded it, run from a path no policy lists, still replaces and
-// unloads it (both create or remove BPF objects). And the guard's check of write opens of
-// the runtime's executable, made by the file_open dispatcher of lane 0, holds while the only
-// policy loaded has no file.open rule.
+// unloads it (both create or remove BPF objects). And the guard's checks of write opens of
+// the runtime's executable and of unlinks of pins, made by the file_open and path_unlink
+// dispatchers of lane 0, hold while the only policy loaded has no file.open or file.unlink rule.
 #include <gtest/gtest.h>
 
 #include <bpf/bpf.h>
@@ -41,7 +41,7 @@ TEST(RuntimeBpf, AForeignBpfRuleLeavesTheRuntimeInControl) {
   EXPECT_EQ(MapCreateErrno(), 0) << "after the unload";
 }
 
-TEST(RuntimeBpf, TheRuntimesExecutableIsGuardedWithoutAFileOpenPolicy) {
+TEST(RuntimeBpf, TheRuntimeAndItsPinsAreGuardedWithoutAFileOpenOrUnlinkPolicy) {
   ASSERT_TRUE(guest::InGuest()) << "refusing to load LSM programs outside the run-vm guest";
   PinRoot root;
   TempDir tmp;
@@ -55,12 +55,17 @@ TEST(RuntimeBpf, TheRuntimesExecutableIsGuardedWithoutAFileOpenPolicy) {
   EXPECT_EQ(guest::OpenErrno(exe, O_RDWR), EPERM);
   EXPECT_EQ(guest::OpenErrno(exe, O_RDONLY), 0) << "reading it is not denied";
   EXPECT_EQ(guest::OpenErrno(other, O_WRONLY), 0) << "writing another file is not denied";
+  EXPECT_TRUE(Exists(root.path() + "/dispatch/path_unlink-0")) << "the guard's path_unlink dispatcher";
+  EXPECT_EQ(guest::UnlinkErrno(root.path() + "/shared/bw_gen"), EPERM) << "the attack: removing a pin";
+  EXPECT_EQ(guest::UnlinkErrno(root.path() + "/dispatch/path_unlink-0"), EPERM) << "or the check's own link";
+  EXPECT_EQ(guest::UnlinkErrno(other), 0) << "removing another file is not denied";
   auto st = Bulwark(root, {"status"});
-  EXPECT_NE(st.output.find("self-protection: on (13 programs and the file_open dispatcher"), std::string::npos)
+  EXPECT_NE(st.output.find("self-protection: on (12 programs and the file_open and path_unlink dispatchers"), std::string::npos)
       << st.output;
   r = Bulwark(root, {"unload", "rt_foreign_bpf"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(Exists(root.path() + "/dispatch/file_open-0")) << "it goes with the guard";
+  EXPECT_FALSE(Exists(root.path() + "/dispatch/path_unlink-0")) << "and so does this one";
   EXPECT_EQ(guest::OpenErrno(exe, O_WRONLY), 0) << "after the unload";
 }
 

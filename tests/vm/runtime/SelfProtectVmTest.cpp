@@ -14,7 +14,7 @@
 namespace bulwark::rttest {
 namespace {
 
-constexpr int kGuardPrograms = 13;
+constexpr int kGuardPrograms = 12;
 
 int Tamper(std::vector<std::string> args) {
   args.insert(args.begin(), "bw_tamper");
@@ -136,7 +136,7 @@ TEST_F(SelfProtect, TamperAttacksFailWhileTheRuntimeKeepsControl) {
   EXPECT_EQ(st.exit_code, 0) << st.output;
   EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << st.output;
   auto all = Bulwark(root, {"status"});
-  EXPECT_NE(all.output.find("self-protection: on (13 programs and the file_open dispatcher; trusts the executable on device"), std::string::npos)
+  EXPECT_NE(all.output.find("self-protection: on (12 programs and the file_open and path_unlink dispatchers; trusts the executable on device"), std::string::npos)
       << all.output;
 
   // The runtime keeps control: hot swap, status, unload; the guard goes with the last policy.
