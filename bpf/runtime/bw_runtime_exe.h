@@ -19,10 +19,11 @@ static __always_inline int bw_task_runs(struct task_struct *t, __u64 dev, __u64 
 
 #define BW_PIN_DEPTH 8 /* levels from a pin up to the pin root: <root>/<policy>/gen<G>/<pin> is 3 */
 
-/* The dentry is the pin root (directory `root_ino` of the bpffs instance `pin_dev`) or below it. */
+/* The dentry is the pin root (directory `root_ino` of the bpffs instance `pin_dev`; 0: not
+ * known) or below it. */
 static __always_inline int bw_under_pin_root(struct dentry *d, __u64 pin_dev, __u64 root_ino)
 {
-	if (!d || d->d_sb->s_dev != pin_dev)
+	if (!pin_dev || !d || d->d_sb->s_dev != pin_dev)
 		return 0;
 #pragma unroll
 	for (int i = 0; i < BW_PIN_DEPTH; i++) {
@@ -35,6 +36,15 @@ static __always_inline int bw_under_pin_root(struct dentry *d, __u64 pin_dev, __
 		d = up;
 	}
 	return 0;
+}
+
+/* The dentry is under the pin root or is the runtime's executable: what the guard's checks of
+ * removing, moving and adding names keep every other task from (guard.bpf.c, and the
+ * path_unlink dispatchers). */
+static __always_inline int bw_dentry_guarded(struct dentry *d, __u64 exe_dev, __u64 exe_ino, __u64 pin_dev,
+					     __u64 pin_ino)
+{
+	return bw_under_pin_root(d, pin_dev, pin_ino) || (d && bw_inode_is(d->d_inode, exe_dev, exe_ino));
 }
 
 #endif

@@ -110,9 +110,7 @@ static __always_inline int bw_writes_runtime_exe(void *ctx)
 static __always_inline int bw_unlinks_guarded(void *ctx)
 {
 	struct dentry *d = (struct dentry *)((__u64 *)ctx)[1];
-	return ((bw_pin_dev && bw_under_pin_root(d, bw_pin_dev, bw_pin_ino)) ||
-		bw_inode_is(d ? d->d_inode : 0, bw_runtime_exe_dev, bw_runtime_exe_ino)) &&
-	       !bw_is_runtime();
+	return bw_dentry_guarded(d, bw_runtime_exe_dev, bw_runtime_exe_ino, bw_pin_dev, bw_pin_ino) && !bw_is_runtime();
 }
 
 /* 1 when the inode path_unlink is called for (its second argument) has no label that its

@@ -51,11 +51,6 @@ static __always_inline int trusted(void)
 	return is_runtime_task(bpf_get_current_task_btf());
 }
 
-static __always_inline int under_pin_root(struct dentry *d)
-{
-	return bw_under_pin_root(d, bw_guard_pin_dev, bw_guard_pin_ino);
-}
-
 static __always_inline int is_ours_name(const char *kname)
 {
 	char n[3] = {};
@@ -146,7 +141,7 @@ static __always_inline int guard_dentry(struct dentry *d, int ret)
 {
 	if (ret)
 		return ret;
-	if ((under_pin_root(d) || is_runtime_inode(d->d_inode)) && !trusted())
+	if (bw_dentry_guarded(d, bw_guard_exe_dev, bw_guard_exe_ino, bw_guard_pin_dev, bw_guard_pin_ino) && !trusted())
 		return -EPERM;
 	return 0;
 }
