@@ -81,6 +81,7 @@ extern char **environ;
 namespace {
 
 std::string gRoot = "/tmp/bwb";
+bool gBatchLog = false;  // BWBENCH_BATCH_LOG: every batch's ns/op to stderr, in order
 std::string gEmptyObj = "/bulwark/files/empty_lsm.bpf.o";
 std::string gTrue = "/bulwark/bin/bwbench-true";
 
@@ -416,6 +417,8 @@ Timing timeOp(const OpFn &fn, uint64_t iters, uint64_t batches) {
       if ((t.err = fn()) != 0)
         return t;
     double ns = double(nowNs() - t0) / double(per);
+    if (gBatchLog)
+      std::fprintf(stderr, "batch %" PRIu64 " %.0f\n", b, ns);
     v.push_back(ns);
     sum += ns;
     t.ops += per;
@@ -1230,11 +1233,14 @@ int main(int argc, char **argv) {
     gEmptyObj = e;
   if (const char *e = getenv("BWBENCH_TRUE"))
     gTrue = e;
+  gBatchLog = getenv("BWBENCH_BATCH_LOG") != nullptr;
   if (argc >= 3 && std::string(argv[1]) == "plan")
     return runPlan(argv[2]);
   if (argc >= 3 && std::string(argv[1]) == "op") {
+    seedRandom();
     setupTargets();
-    Group g{argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 10000, 10, 1, {}};
+    Group g{argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 10000,
+            argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 10, 1, {}};
     Timing t = timeOp(makeOp(g.op), g.iters, g.batches);
     if (t.err)
       die(g.op + " failed: " + errText(t.err));
@@ -1242,6 +1248,6 @@ int main(int argc, char **argv) {
                 t.min, t.ops);
     return 0;
   }
-  std::fprintf(stderr, "usage: bwbench plan FILE | bwbench op open|unlink|connect|exec [ITERS]\n");
+  std::fprintf(stderr, "usage: bwbench plan FILE | bwbench op open|unlink|connect|exec [ITERS [BATCHES]]\n");
   return 2;
 }
