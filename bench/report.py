@@ -14,10 +14,11 @@ OPS_HOOK = {"open": "file.open", "exec": "process.exec", "unlink": "file.unlink"
 SHIPPED_GOALS = {"open": 10.0, "unlink": 10.0, "files": 5.0, "connect": 3.0, "mmap": 3.0, "exec": 3.0}
 # A measurement's time per operation: the mean over its batches, i.e. its whole time over its
 # operations. Not their median: the kernel's timer tick (every 4 ms) runs work deferred by the
-# operations (RCU callbacks freeing their files, dentries and inodes), ~0.2-2.6k per operation;
-# a batch of 100 operations spans a tick or not, and the median batch was the one without it
-# for a fast configuration and the one with it for a slower one (creat+close+unlink with the
-# shipped policies: +40% by medians, +31% by means, the same run).
+# operations (RCU callbacks freeing their files, dentries and inodes; 0.2-0.7k per operation on
+# average, 1.6-2.6k per operation more in a batch that holds a tick); a batch of 100 operations
+# holds a tick or not, and the median batch was the one without it for a fast configuration and
+# the one with it for a slower one (creat+close+unlink with the shipped policies: +40% by
+# medians, +31% by means, the same run).
 STAT = "ns_mean"
 KIND_ORDER = ["exact", "prefix", "suffix", "glob", "cidr", "port", "uid"]
 CHART_KINDS = KIND_ORDER[:-1]
