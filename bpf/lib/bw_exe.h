@@ -16,8 +16,8 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
 }
 
 /* The object of process.exe (`parent` 0) or parent.exe alone, no string (nothing below it
- * walks: a short call chain). */
-static __always_inline void exe_object(struct bw_str *out, int parent) {
+ * walks: a short call chain); its ancestors only for a prefix group (`prefix`). */
+static __always_inline void exe_object(struct bw_str *out, int parent, int prefix) {
   struct task_struct *t = bpf_get_current_task_btf();
   if (parent)
     t = t->real_parent;
@@ -26,7 +26,7 @@ static __always_inline void exe_object(struct bw_str *out, int parent) {
   out->obj = 0;
   out->ino = 0;
   if (f)
-    file_object_btf(f, out, 0, BW_SEQ_UNREAD);
+    file_object_btf(f, out, 0, BW_SEQ_UNREAD, prefix);
 }
 
 /* process.exe of the current task: from bw_exe when the entry is still valid for this exec,
@@ -50,7 +50,7 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     return;
   }
   if (out->object_only) {
-    file_object_btf(f, out, 0, BW_SEQ_UNREAD);
+    file_object_btf(f, out, 0, BW_SEQ_UNREAD, 1);
     return;
   }
   struct bw_exe_cache *c = bpf_task_storage_get(&bw_exe, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -61,9 +61,9 @@ static __attribute__((noinline)) __u32 match_object(struct bw_event *ev, __u32 s
                                                      __u64 *atoms) {
   struct bw_str *s = str_of(ev, slot);
   if (slot == 1 && s->object_only && !s->obj) /* process.exe: its object, at its first use */
-    exe_object(s, 0);
+    exe_object(s, 0, prefix);
   if (slot == 4 && s->object_only && !s->obj) /* parent.exe: likewise */
-    exe_object(s, 1);
+    exe_object(s, 1, prefix);
   struct dentry *d = (struct dentry *)s->obj;
   if (!d)
     return BW_NO_RULE;

@@ -275,8 +275,10 @@ static __always_inline void facts_under_btf(struct bw_facts *f, struct dentry *d
 
 /* `kept`: the directory's part may come from, and go to, bw_dirfacts (a constant: 0 for an
  * executable, whose object bw_exe keeps already). `renames`: rename_lock's sequence as this
- * event's view read it, or BW_SEQ_UNREAD. */
-static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int kept, __u32 renames) {
+ * event's view read it, or BW_SEQ_UNREAD. `under`: 0 when only exact groups read the object
+ * so far (an executable tested by `in`/`==`): its ancestors are left to facts_for, which walks
+ * them if a prefix group reads it later. */
+static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int kept, __u32 renames, int under) {
   if (!ident_used())
     return;
   struct bw_facts *f = &out->facts;
@@ -284,7 +286,7 @@ static __always_inline void facts_btf(struct bw_str *out, struct dentry *d, int 
   facts_self(f, dev, out->ino);
   struct dentry *parent = d->d_parent;
   struct inode *pi = parent && parent != d ? parent->d_inode : 0;
-  if (!bw_policy_info(BW_INFO_IDENT_PREFIX)) {
+  if (!bw_policy_info(BW_INFO_IDENT_PREFIX) || !under) {
     facts_set_name(f, d, dev, pi ? pi->i_ino : 0);
     return;
   }
@@ -350,7 +352,8 @@ static __always_inline void facts_val(struct bw_facts *f, struct dentry *d, __u3
 
 /* set_object and the object's facts for a dentry given as a BTF pointer (an LSM argument, or
  * read from one), with plain loads: what set_object and facts_for do with probe reads. */
-static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d, int kept, __u32 renames) {
+static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry *d, int kept, __u32 renames,
+                                              int under) {
   if (!d) {
     set_object(out, 0);
     return;
@@ -359,13 +362,14 @@ static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry 
   out->obj = (__u64)d;
   out->ino = i ? i->i_ino : 0;
   out->dev = d->d_sb->s_dev;
-  facts_btf(out, d, kept, renames);
+  facts_btf(out, d, kept, renames, under);
 }
 
 /* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one): plain loads, no
  * probe reads, and the object's facts worked out on the way (facts_btf). Overlayfs files and
  * a dentry of another inode take the general path. */
-static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept, __u32 renames) {
+static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept, __u32 renames,
+                                            int under) {
   struct inode *i = f->f_inode;
   struct dentry *d = f->f_path.dentry;
   if (!i || !d || d->d_inode != i ||
@@ -373,7 +377,7 @@ static __always_inline void file_object_btf(struct file *f, struct bw_str *out, 
     bw_file_object(f, out);
     return;
   }
-  dentry_object_btf(out, d, kept, renames);
+  dentry_object_btf(out, d, kept, renames, under);
 }
 
 #endif

@@ -133,14 +133,14 @@ BW_API void bw_path_walk(const struct path *p, struct bw_str *out) {
   if (!out->object_only)
     walk_from_btf(p->dentry, BPF_CORE_READ(p, mnt), out);
   if (!object_taken(out))
-    dentry_object_btf(out, p->dentry, 1, BW_SEQ_UNREAD);
+    dentry_object_btf(out, p->dentry, 1, BW_SEQ_UNREAD, 1);
 }
 
 BW_API void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out) {
   if (!out->object_only)
     walk_from_btf(d, BPF_CORE_READ(dir, mnt), out);
   if (!object_taken(out))
-    dentry_object_btf(out, d, 1, BW_SEQ_UNREAD);
+    dentry_object_btf(out, d, 1, BW_SEQ_UNREAD, 1);
 }
 
 /* An open file given by a plain pointer (not BTF): the walk of its path, and its object. */
@@ -158,7 +158,7 @@ BW_API void bw_file_d_path(struct file *f, struct bw_str *out) {
   if (!out->object_only && file_view(f, out, &renames) < 0) /* -ENAMETOOLONG and friends: the walk */
     walk_from_btf(f->f_path.dentry, BPF_CORE_READ(f, f_path.mnt), out);
   if (!object_taken(out))
-    file_object_btf(f, out, 1, renames);
+    file_object_btf(f, out, 1, renames, 1);
 }
 
 /* `p` must be a BTF pointer (an LSM argument's struct path). */
