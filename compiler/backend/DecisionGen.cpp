@@ -179,13 +179,77 @@ private:
       return;
     }
     llvm::Value *atoms = llvm::ConstantPointerNull::get(llvm::PointerType::get(gen_.getContext(), 0));
-    if (!h.precheckGroups.empty()) {  // the sets it reads; the decision looks them up again
+    SetLookups sets;
+    if (!h.precheckGroups.empty()) {  // the sets it reads, each when a test first needs it; the decision looks them up again
       atoms = b.zeroedScratch(kAtomWords, "precheck.atoms");
       for (uint32_t gi : h.precheckGroups)
-        lookup(b, low_.groups[gi], f->getArg(0), atoms);
+        sets.looked[gi] = b.zeroedScratch(1, "precheck.looked");
     }
-    llvm::Value *holds = cond(b, h.precheck, f->getArg(0), atoms);
+    llvm::Value *holds = lazyCond(b, h, h.precheck, f->getArg(0), atoms, sets);
     b.ir().CreateRet(b.ir().CreateSelect(holds, b.c32(BW_PRECHECK_PASS), b.c32(h.precheckWord)));
+  }
+
+  // The precheck's sets: a flag per group, set once it is looked up.
+  struct SetLookups {
+    std::map<uint32_t, llvm::Value *> looked;
+  };
+
+  // cond, evaluated left to right with `and`/`or` cut short, where an atom's set is looked up
+  // only when a test first reads it: a precheck whose cheap tests come first (precheckHook)
+  // looks up no set for an event they rule out.
+  llvm::Value *lazyCond(BpfBuilder &b, const LoweredHook &h, const LCond &c, llvm::Value *ev, llvm::Value *atoms,
+                        SetLookups &sets) {
+    auto &ir = b.ir();
+    switch (c.kind) {
+    case LCond::Kind::Atom:
+      if (c.atom < h.atomGroup.size())
+        lookupOnce(b, h.atomGroup[c.atom], ev, atoms, sets);
+      return cond(b, c, ev, atoms);
+    case LCond::Kind::Not: return ir.CreateNot(lazyCond(b, h, c.kids.at(0), ev, atoms, sets));
+    case LCond::Kind::And:
+    case LCond::Kind::Or: {
+      bool isAnd = c.kind == LCond::Kind::And;
+      auto *done = b.block(isAnd ? "and.done" : "or.done");
+      std::vector<std::pair<llvm::Value *, llvm::BasicBlock *>> incoming;
+      for (size_t i = 0; i < c.kids.size(); ++i) {
+        llvm::Value *v = lazyCond(b, h, c.kids[i], ev, atoms, sets);
+        if (i + 1 == c.kids.size()) {
+          incoming.push_back({v, ir.GetInsertBlock()});
+          ir.CreateBr(done);
+          break;
+        }
+        auto *next = b.block(isAnd ? "and.next" : "or.next");
+        incoming.push_back({isAnd ? ir.getFalse() : ir.getTrue(), ir.GetInsertBlock()});
+        ir.CreateCondBr(v, isAnd ? next : done, isAnd ? done : next);
+        ir.SetInsertPoint(next);
+      }
+      if (incoming.empty())
+        return isAnd ? ir.getTrue() : ir.getFalse();
+      ir.SetInsertPoint(done);
+      auto *phi = ir.CreatePHI(ir.getInt1Ty(), static_cast<unsigned>(incoming.size()));
+      for (auto &[v, bb] : incoming)
+        phi->addIncoming(v, bb);
+      return phi;
+    }
+    default: return cond(b, c, ev, atoms);
+    }
+  }
+
+  // Group `gi`'s lookup into `atoms` unless this path looked it up already.
+  void lookupOnce(BpfBuilder &b, uint32_t gi, llvm::Value *ev, llvm::Value *atoms, SetLookups &sets) {
+    auto it = sets.looked.find(gi);
+    if (it == sets.looked.end())
+      return;
+    auto &ir = b.ir();
+    auto *run = b.block("set.lookup");
+    auto *next = b.block("set.looked");
+    llvm::Value *flag = ir.CreateLoad(ir.getInt64Ty(), it->second, "looked");
+    ir.CreateCondBr(ir.CreateICmpEQ(flag, b.c64(0)), run, next);
+    ir.SetInsertPoint(run);
+    lookup(b, low_.groups[gi], ev, atoms);
+    ir.CreateStore(b.c64(1), it->second);
+    ir.CreateBr(next);
+    ir.SetInsertPoint(next);
   }
 
   // bw_decide_<sfx>(ev): the lowest decision word among the group lookups and the compound

@@ -893,6 +893,14 @@ bool readsAtom(const LCond &c) {
   return c.kind == LCond::Kind::Atom || std::any_of(c.kids.begin(), c.kids.end(), readsAtom);
 }
 
+bool readsMark(const LCond &c) {
+  return c.kind == LCond::Kind::Mark || std::any_of(c.kids.begin(), c.kids.end(), readsMark);
+}
+
+// A cheap test's rank: an integer compare, then a mark (a task storage lookup), then a set
+// (a map lookup).
+int testCost(const LCond &c) { return readsAtom(c) ? 2 : readsMark(c) ? 1 : 0; }
+
 // A condition on cheap tests alone that `c` implies, or nullopt when there is none (it would
 // be `true`).
 std::optional<LCond> cheapPart(const LCond &c, const CheapAtom &cheapAtom) {
@@ -926,6 +934,10 @@ std::optional<LCond> cheapPart(const LCond &c, const CheapAtom &cheapAtom) {
       std::erase_if(all.kids, [](const LCond &k) { return readsAtom(k); });
     if (all.kids.empty())
       return std::nullopt;
+    // Cheapest first: the precheck stops at the first test that fails, so a set is looked up
+    // only for an event whose integers and marks leave the rule possible.
+    std::stable_sort(all.kids.begin(), all.kids.end(),
+                     [](const LCond &x, const LCond &y) { return testCost(x) < testCost(y); });
     return all;
   }
   case LCond::Kind::Or: {  // one of them holds: each needs a cheap part
@@ -955,6 +967,23 @@ void cheapReads(const LoweredHook &lh, const std::vector<Group> &groups, const L
   }
   for (const auto &k : c.kids)
     cheapReads(lh, groups, k, need, sets);
+}
+
+// 1 when some set of `sets` is read by rules of `any` (the precheck, an `or` of each rule's
+// cheap part, cheapest test first) only after a test that needs no lookup: an event that test
+// rules out costs no lookup of that set.
+bool skipsASet(const LoweredHook &lh, const LCond &any, const std::set<uint32_t> &sets) {
+  auto readsGroup = [&](const LCond &c, uint32_t gi) {
+    std::set<uint32_t> atoms;
+    atomsOf(c, atoms);
+    return std::any_of(atoms.begin(), atoms.end(), [&](uint32_t a) { return lh.atomGroup.at(a) == gi; });
+  };
+  return std::any_of(sets.begin(), sets.end(), [&](uint32_t gi) {
+    return std::all_of(any.kids.begin(), any.kids.end(), [&](const LCond &rule) {
+      return !readsGroup(rule, gi) ||
+             (rule.kind == LCond::Kind::And && !rule.kids.empty() && testCost(rule.kids[0]) < testCost(rule));
+    });
+  });
 }
 
 } // namespace
@@ -990,7 +1019,7 @@ void precheckHook(LoweredHook &lh, bool unconditional, const std::vector<Group> 
   uint64_t need = 0;
   std::set<uint32_t> sets;
   cheapReads(lh, groups, any, need, sets);
-  if ((lh.needMask & ~need) == 0)  // nothing but the precheck's own fields to extract
+  if ((lh.needMask & ~need) == 0 && !skipsASet(lh, any, sets))  // it would save nothing
     return;
   lh.precheck = std::move(any);
   lh.precheckNeed = need;

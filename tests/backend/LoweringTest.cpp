@@ -489,6 +489,16 @@ TEST(Lowering, AddressAndIntegerSetsAreCheapTestsOfThePrecheck) {
   ASSERT_EQ(h.precheckGroups.size(), 1u);  // both address tests are in one group
   EXPECT_EQ(low.groups[h.precheckGroups[0]].kind, be::GroupKind::Cidr);
   EXPECT_NE(h.needMask & ~h.precheckNeed, 0u);  // the strings wait for it
+  // cheapest first, whatever the rule's order: the set is looked up only when the integer
+  // tests hold
+  auto portFirst = lowerOk(PolicyBuilder()
+                               .rule("hop", NC, cAnd({notLoopback(), cTest(NC, "net.dport", TestOp::Eq, {int64_t(22)})}))
+                               .build());
+  const auto &hop = onConnect(portFirst).precheck;
+  ASSERT_EQ(hop.kind, be::LCond::Kind::Or);
+  ASSERT_EQ(hop.kids.at(0).kids.size(), 2u);
+  EXPECT_EQ(hop.kids[0].kids[0].kind, be::LCond::Kind::IntCmp);
+  EXPECT_EQ(hop.kids[0].kids[1].kind, be::LCond::Kind::Not);
   auto stringOnly = lowerOk(PolicyBuilder()
                                 .rule("metadata", NC, cAnd({metadata(), notHostCgroup()}))
                                 .rule("shell", NC, shell())
@@ -504,8 +514,8 @@ TEST(Lowering, AddressAndIntegerSetsAreCheapTestsOfThePrecheck) {
     const auto &m = onConnect(marked);
     ASSERT_EQ(m.precheck.kind, be::LCond::Kind::Or);
     ASSERT_EQ(m.precheck.kids.at(0).kids.size(), 2u);
-    EXPECT_EQ(m.precheck.kids[0].kids[0].kind, be::LCond::Kind::Mark);
-    EXPECT_EQ(m.precheck.kids[0].kids[1].kind, be::LCond::Kind::IntCmp);
+    EXPECT_EQ(m.precheck.kids[0].kids[0].kind, be::LCond::Kind::IntCmp);  // the cheaper first
+    EXPECT_EQ(m.precheck.kids[0].kids[1].kind, be::LCond::Kind::Mark);
     EXPECT_EQ(m.precheckNeed, BW_NEED_INT(6));
     EXPECT_TRUE(m.precheckGroups.empty());
   }
