@@ -193,6 +193,10 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 		if (keyed && bw_quiet_hit(e, &key, lane, writes))
 			return 0; /* the lane decided nothing for this key */
 	}
+	/* before the state: an unlink no program needs touches nothing of it */
+	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
+	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
+		return 0;
 	struct bw_state *st = bw_state_here();
 	if (!st)
 		return 0;
@@ -200,9 +204,6 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	st->depth = 0;
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
 	st->quiet = keyed && bw_quiet_pend(&key, st->seq);
-	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
-	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
-		return 0;
 	return bw_tail_to(ctx, progs, hook, *head, 0);
 }
 
