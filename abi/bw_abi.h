@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 11
+#define BW_ABI_VERSION 12
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -77,15 +77,17 @@ struct bw_state {
   bw_u32 depth;     /* walks of this event that reached the last program of their lane */
   bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
                      * scratch event (bw_event.seq) holds the fields of this event only when equal */
-  bw_u32 quiet;     /* file_open: the lane is quiet so far (bw_quiet's pending entry holds this
-                     * event's key); a program that cannot say so clears it */
+  bw_u32 quiet;     /* file_open, mmap_file: the lane is quiet so far (bw_quiet's pending entry
+                     * holds this event's key); a program that cannot say so clears it */
   bw_u32 pad;
 };
 
-/* Opens that decided nothing, kept per CPU (bw_quiet, bpf/runtime/bw_quiet.bpf.h): when every
- * program of a file_open lane said "no rule of mine can hold for this file" (bw_event.quiet)
- * and the lane allowed, the last program keeps what that answer rests on, and the dispatcher
- * skips the lane for the next open with the same key. The key is everything a `file.open`
+/* Opens and executable mappings that decided nothing, kept per CPU (bw_quiet,
+ * bpf/runtime/bw_quiet.bpf.h): when every program of a file_open (or mmap_file) lane said "no
+ * rule of mine can hold for this file" (bw_event.quiet) and the lane allowed, the last program
+ * keeps what that answer rests on, and the dispatcher skips the lane for the next open (or
+ * executable mapping of an open file) with the same key; the two hooks' lanes have their own
+ * bits of one entry. The key is everything a `file.open`
  * decision that no rule reads beyond the file's path, file.write and file.read and the cgroup
  * scope can depend on: the file (inode, its number and generation, its dentry, name and
  * directory), the process's view of it (mount, root, rename_lock and mount_lock sequences),
@@ -102,11 +104,13 @@ struct bw_quiet_key {
   bw_u32 dir_gen, renames, mounts, pad;
 };
 #define BW_QUIET_SEEN_WORDS 3
+#define BW_QUIET_MMAP_LANES 32 /* bw_quiet_entry.lanes: the first bit of mmap_file's lanes */
 struct bw_quiet_entry {
   bw_u64 writes;            /* bw_kept.bpf.h: odd while a program rewrites the entry */
   struct bw_quiet_key key;
-  bw_u32 lanes;             /* bit per lane whose chain decided nothing; pending: not used (bw_state.quiet says it) */
-  bw_u32 pad;
+  bw_u64 lanes;             /* bit per lane whose chain decided nothing, file_open's from bit 0,
+                             * mmap_file's from BW_QUIET_MMAP_LANES; pending: not used
+                             * (bw_state.quiet says it) */
   bw_u64 hits;              /* opens that skipped a lane by this entry; pending: the event's bw_state.seq */
 };
 

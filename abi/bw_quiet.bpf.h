@@ -1,8 +1,12 @@
 /* Opens that decided nothing, kept per CPU (bw_quiet; what the key holds: bw_abi.h). BPF C only,
- * after bw_shared_maps.bpf.h and bw_kept.bpf.h; the file_open dispatcher and the policy
- * library (the file_open template) share it.
+ * after bw_shared_maps.bpf.h and bw_kept.bpf.h; the file_open and mmap_file dispatchers and
+ * the policy library (those hooks' templates) share it. An executable mapping of an open file
+ * is keyed as its open is (the same struct file), with its lane's bit from BW_QUIET_MMAP_LANES
+ * (bw_quiet_bit); below, "open" stands for either.
  *
- *   dispatcher   (a lane of two programs or more) bw_quiet_seen: the inode's entry was used
+ *   dispatcher   (file_open: a lane of two programs or more; mmap_file: a mapping with
+ *                PROT_EXEC of a file, whose decision costs more than the key even alone)
+ *                bw_quiet_seen: the inode's entry was used
  *                for it, in this open's mode, last (else it is now, and nothing more: a file
  *                opened once costs a lookup), and the key begins with what it read; then
  *                bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
@@ -147,13 +151,18 @@ static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f, stru
   return 0;
 }
 
-/* 1 when lane `lane` decided nothing for key `k` before (entry `e` has the lane's bit),
+/* The bit in bw_quiet_entry.lanes of file_open's lane `lane` (`mmap` 0) or mmap_file's (1). */
+static __always_inline __u32 bw_quiet_bit(int mmap, __u32 lane) {
+  return mmap ? BW_QUIET_MMAP_LANES + lane : lane;
+}
+
+/* 1 when the lane of bit `lane` decided nothing for key `k` before (entry `e` has the bit),
  * counted; bw_quiet_seen began the entry's read (`writes`) and compared the key's first words.
  * A subprogram: inlined, its compares kept every key field in a register across the
  * miss's path, and spilled and reloaded them at each compare. */
 static __attribute__((noinline, unused)) int bw_quiet_hit(struct bw_quiet_entry *e, const struct bw_quiet_key *k,
                                                           __u32 lane, __u64 writes) {
-  if (!e || lane >= 32)
+  if (!e || lane >= 64)
     return 0;
   if (!((e->lanes >> lane) & 1) || !bw_quiet_same(&e->key, k, BW_QUIET_SEEN_WORDS, BW_QUIET_KEY_WORDS) ||
       !kept_read_end(&e->writes, writes))
@@ -180,15 +189,15 @@ static __always_inline void bw_quiet_clear(void) {
     st->quiet = 0;
 }
 
-/* At the end of lane `lane`'s walk for the open of `f` (a BTF pointer), which returns
- * `verdict`: when it allowed and every program was quiet, the entry of the file's inode gets
- * the pending key and the lane's bit. */
+/* At the end of the walk of the lane of bit `lane` (bw_quiet_bit) for the open of `f` (a BTF
+ * pointer), which returns `verdict`: when it allowed and every program was quiet, the entry of
+ * the file's inode gets the pending key and the lane's bit. */
 static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdict) {
   struct bw_state *st = bw_state_here();
   if (verdict || !st || st->verdict || !st->quiet) /* a lane of one program is never quiet so far */
     return;
   struct bw_quiet_entry *p = bw_quiet_pending();
-  if (!p || p->hits != st->seq || lane >= 32 ||
+  if (!p || p->hits != st->seq || lane >= 64 ||
       p->key.inode != (__u64)f->f_inode || p->key.dentry != (__u64)f->f_path.dentry || !bw_quiet_keepable(f))
     return;
   struct bw_quiet_entry *e = bw_quiet_entry_of(p->key.ino, p->key.gen);
@@ -196,10 +205,10 @@ static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdic
   if (!e || !kept_write_begin(&e->writes, &writes))
     return;
   if (bw_quiet_same(&e->key, &p->key, 0, BW_QUIET_KEY_WORDS)) {
-    e->lanes |= 1u << lane;
+    e->lanes |= 1ull << lane;
   } else {
     e->key = p->key;
-    e->lanes = 1u << lane;
+    e->lanes = 1ull << lane;
   }
   kept_write_end(&e->writes, writes);
 }

@@ -34,9 +34,10 @@
  * is known only while the guard is on (bw_pin_dev 0: no pin is guarded here).
  *
  * Opens that decided nothing (bw_quiet.bpf.h): a file_open dispatcher of a lane of two or
- * more programs, for an inode opened before, reads the open's key and skips the lane when it
- * decided nothing for the same key before; otherwise it leaves the key pending for the lane's
- * last program, which keeps it when the lane was quiet.
+ * more programs, and an mmap_file dispatcher for a mapping with PROT_EXEC, for an inode opened
+ * before, reads the open's key and skips the lane when it decided nothing for the same key
+ * before; otherwise it leaves the key pending for the lane's last program, which keeps it when
+ * the lane was quiet.
  *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
@@ -171,6 +172,20 @@ static __always_inline int bw_lane_has_two(void *next, __u32 link)
 	return after && *after;
 }
 
+/* The file whose open (file_open, a lane of two or more) or executable mapping (mmap_file) is
+ * keyed for the lane whose head is `link` (bw_quiet.bpf.h), else 0. A lane of one keeps no
+ * opens: the key costs about what one policy's decision on an open does; a mapping's decision
+ * costs more than the key even alone. */
+static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 link, __u32 hook)
+{
+	__u64 *args = ctx;
+	if (hook == BW_DHOOK_FILE_OPEN)
+		return bw_lane_has_two(next, link) ? (struct file *)args[0] : 0;
+	if (hook == BW_DHOOK_FILE_MMAP_EXEC) /* mmap_file(file, reqprot, prot, flags) */
+		return (args[2] & 4 /* PROT_EXEC */) ? (struct file *)args[0] : 0;
+	return 0;
+}
+
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
 {
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
@@ -185,12 +200,12 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
 	struct bw_quiet_key key; /* read only when keyed (bw_quiet_seen and bw_quiet_key_of wrote every field) */
 	int keyed = 0;
-	if (hook == BW_DHOOK_FILE_OPEN && bw_lane_has_two(next, *head)) {
-		struct file *file = (struct file *)((__u64 *)ctx)[0];
+	struct file *file = bw_quiet_file(ctx, next, *head, hook);
+	if (file) {
 		__u64 writes;
 		struct bw_quiet_entry *e = bw_quiet_seen(file, &key, &writes);
 		keyed = e && bw_quiet_key_of(file, &key, bw_rename_lock, bw_mount_lock);
-		if (keyed && bw_quiet_hit(e, &key, lane, writes))
+		if (keyed && bw_quiet_hit(e, &key, bw_quiet_bit(hook == BW_DHOOK_FILE_MMAP_EXEC, lane), writes))
 			return 0; /* the lane decided nothing for this key */
 	}
 	/* before the state: an unlink no program needs touches nothing of it */

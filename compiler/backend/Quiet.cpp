@@ -10,14 +10,15 @@ namespace bulwark::backend {
 
 namespace {
 
-// The hooks whose dispatcher keeps quiet opens, and the fields of each that the key holds
-// (bpf/runtime, bw_quiet_key_of).
+// The hooks whose dispatcher keeps quiet opens (and executable mappings), and the fields of
+// each that the key holds (bpf/runtime, bw_quiet_key_of).
 struct QuietKey {
   HookId hook;
   std::vector<std::string_view> fields;
 };
 const QuietKey kQuietKeys[] = {
     {HookId::FILE_OPEN, {"file.path", "file.write", "file.read"}},
+    {HookId::FILE_MMAP_EXEC, {"file.path"}},  // the key's mode is the open's, not the mapping's prot
 };
 
 const QuietKey *quietKeyOf(HookId h) {

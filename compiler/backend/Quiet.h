@@ -1,6 +1,7 @@
-// Quiet decisions: which opens a policy can tell "no rule of mine holds" for from the quiet key
-// alone (bw_abi.h, bw_quiet: the file, the process's view of it, file.write and file.read, the
-// cgroup), so the dispatcher may skip the lane for the next open with the same key.
+// Quiet decisions: which opens (and executable mappings) a policy can tell "no rule of mine
+// holds" for from the quiet key alone (bw_abi.h, bw_quiet: the file, the process's view of it,
+// file.write and file.read, the cgroup), so the dispatcher may skip the lane for the next open
+// (or mapping) with the same key.
 //
 // A hook can tell it (LoweredHook::quiet) when:
 //   - the decision no rule makes allows (default allow, or a hook whose rules only set marks),

@@ -17,7 +17,7 @@ static __always_inline void extract(struct bw_event *ev, __u64 need, struct file
 
 /* The lane ends here: a quiet open is kept for the dispatcher (bw_quiet.bpf.h). */
 static __always_inline void keep_quiet(struct file *file, int verdict) {
-  bw_quiet_keep(file, bw_lane(), verdict);
+  bw_quiet_keep(file, bw_quiet_bit(0, bw_lane()), verdict);
 }
 
 SEC("lsm/file_open")

@@ -10,14 +10,29 @@ static __always_inline void extract(struct bw_event *ev, __u64 need, struct file
   BW_INT(ev, FILE_MMAP_EXEC, mmap_prot) = prot;
 }
 
+/* The lane ends here: a quiet executable mapping is kept for the dispatcher, as an open is
+ * (bw_quiet.bpf.h). */
+static __always_inline void keep_quiet(struct file *file, int verdict) {
+  if (file)
+    bw_quiet_keep(file, bw_quiet_bit(1, bw_lane()), verdict);
+}
+
 SEC("lsm/mmap_file")
 int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
              unsigned long flags, int ret) {
   int verdict = 0;
+  int quiet = 1; /* no PROT_EXEC (the dispatcher keyed nothing), or out of the policy's cgroup scope (the key holds the cgroup) */
   struct bw_event *ev = (prot & 4 /* PROT_EXEC */) ? bw_event_begin(BW_HOOK_FILE_MMAP_EXEC) : 0;
-  if (ev && bw_in_scope(ev))
-    verdict = BW_DECIDE(FILE_MMAP_EXEC, ev, extract, file, prot);
+  if (ev) {
+    quiet = 0; /* the executable scope is not in the key */
+    if (bw_in_scope(ev)) {
+      verdict = BW_DECIDE(FILE_MMAP_EXEC, ev, extract, file, prot);
+      quiet = ev->quiet;
+    }
+  }
+  if (!quiet && bw_chained())
+    bw_quiet_clear();
   if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
     verdict = ret;
-  return BW_FINISH(ctx, FILE_MMAP_EXEC, verdict);
+  return BW_FINISH_THEN(ctx, FILE_MMAP_EXEC, verdict, keep_quiet, file);
 }

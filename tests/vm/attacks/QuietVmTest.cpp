@@ -34,7 +34,7 @@ public:
     // QuietHits reads bw_quiet from this process, which the guard refuses to anyone but the
     // runtime (rt_vm_self_protect tests the guard).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
-    for (const char *d : {"", "/protected", "/late", "/late2"})
+    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap"})
       ASSERT_NO_THROW(FreshSharedDir(kBase + d));
     guest::WriteFile(kBase + "/protected/premise", "data\n"); /* before the load denies it */
     guest::WriteFile(kBase + "/locked", "data\n");
@@ -79,6 +79,31 @@ uint64_t QuietHits() {
   }
   close(fd);
   return hits;
+}
+
+// On CPU 0, whether the entry of the inode at `path` has an mmap_file lane's bit (a mapping
+// kept as quiet).
+bool MappingKept(const std::string &path) {
+  struct stat st;
+  int fd = bpf_obj_get((kPinRoot + "/shared/bw_quiet").c_str());
+  if (fd < 0 || stat(path.c_str(), &st) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  int cpus = libbpf_num_possible_cpus();
+  size_t stride = (sizeof(bw_quiet_entry) + 7) / 8 * 8;
+  std::vector<uint8_t> values(stride * size_t(cpus > 0 ? cpus : 1));
+  bool kept = false;
+  for (bw_u32 i = 0; i < BW_QUIET_ENTRIES && !kept; ++i) {
+    bw_quiet_entry e;
+    if (bpf_map_lookup_elem(fd, &i, values.data()) != 0)
+      continue;
+    std::memcpy(&e, values.data(), sizeof e);  // CPU 0's copy
+    kept = e.key.ino == st.st_ino && (e.lanes >> BW_QUIET_MMAP_LANES) != 0;
+  }
+  close(fd);
+  return kept;
 }
 
 int OpenWrite(const std::string &path) {
@@ -191,7 +216,65 @@ TEST(Quiet, AnOpenKeptOutsideAPolicysCgroupIsDecidedInsideIt) {
   EXPECT_EQ(Describe(OpenRead(f)), Describe(0)) << "outside it again";
 }
 
+// Maps `path` executable (its open, then the mapping), each allowed, until the mapping is kept:
+// at most three times.
+void MapUntilKept(const std::string &path) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Describe(MmapExec(path)), Describe(0)) << path << ", mapping " << i;
+    if (MappingKept(path))
+      return;
+  }
+  FAIL() << "the premise: the mapping of " << path << " was not kept in three";
+}
+
+// The premise for mappings: an executable mapping of a file no rule matches is kept (its
+// lane's bit in the inode's entry, beside the open's), and the next one skips the lane: one
+// open and its mapping count two hits. A mapping the rule denies is never kept.
+TEST(QuietMmap, AFileMappedAgainSkipsTheLane) {
+  std::string f = FileIn(CaseDir());
+  MapUntilKept(f);
+  ASSERT_EQ(Describe(MmapExec(f)), Describe(0)); /* its open is kept now too */
+  uint64_t before = QuietHits();
+  ASSERT_EQ(Describe(MmapExec(f)), Describe(0));
+  EXPECT_EQ(QuietHits(), before + 2) << "the open and the mapping both skip their lanes";
+  std::string denied = FileIn(kBase + "/nomap", "premise");
+  ASSERT_EQ(Describe(MmapExec(denied)), Describe(EPERM));
+  ASSERT_EQ(Describe(MmapExec(denied)), Describe(EPERM));
+  EXPECT_FALSE(MappingKept(denied)) << "a denied mapping is never kept";
+  EXPECT_EQ(Describe(OpenRead(denied)), Describe(0)) << "its open is allowed";
+}
+
 class Attack : public ::testing::TestWithParam<Who> {};
+
+// A kept mapping's directory renamed into the directory whose files may not be mapped, and a
+// kept file hard-linked there: the rename changes rename_lock's count and the labels (the
+// moved directory is learned), the link is a new name, so each is decided again, and denied.
+// A file kept beside them still maps.
+TEST_P(Attack, AKeptMappingMovedWhereMappingIsDeniedIsDenied) {
+  SKIP_IF_NO_USERNS(GetParam());
+  uint64_t before = QuietHits();
+  auto got = AsAttacker(GetParam(), [] {
+    std::string d = CaseDir(), e = CaseDir(), c = CaseDir();
+    std::string f = FileIn(d), g = FileIn(e), h = FileIn(c, "control");
+    std::vector<int> r;
+    for (const auto &file : {f, g, h})
+      for (int i = 0; i < 3; ++i)
+        r.push_back(MmapExec(file));
+    std::string moved = kBase + "/nomap/" + d.substr(d.rfind('/') + 1);
+    Check(rename(d.c_str(), moved.c_str()), "rename into nomap");
+    r.push_back(MmapExec(moved + "/file"));
+    std::string linked = kBase + "/nomap/" + e.substr(e.rfind('/') + 1) + "-link";
+    Check(link(g.c_str(), linked.c_str()), "link into nomap");
+    r.push_back(MmapExec(linked));
+    r.push_back(MmapExec(h));
+    Check(unlink(linked.c_str()), "unlink the link");
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, 0, 0, 0, 0, 0, 0, EPERM, EPERM, 0}, GetParam());
+  // three maps of a file: its third open and its second and third mappings skip (the opens
+  // alone would be one hit a file)
+  EXPECT_GE(QuietHits(), before + 9) << "the premise: the mappings were kept";
+}
 
 // The kept file hard-linked into the protected directory, and another to the protected name.
 // A link moves nothing, so no rename count changes: the new name is its own key, and denied;
