@@ -34,7 +34,7 @@ public:
     // QuietHits reads bw_quiet from this process, which the guard refuses to anyone but the
     // runtime (rt_vm_self_protect tests the guard).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
-    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap"})
+    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap", "/latemap"})
       ASSERT_NO_THROW(FreshSharedDir(kBase + d));
     guest::WriteFile(kBase + "/protected/premise", "data\n"); /* before the load denies it */
     guest::WriteFile(kBase + "/locked", "data\n");
@@ -356,18 +356,23 @@ guest::ChildResult LoadOnCpu1(const std::string &bundle) {
   return r;
 }
 
-// A policy loaded after an open was kept, and then its next version swapped in: each changes
-// the chain, so the kept open is decided again and denied. The load and the swap run on CPU 1,
-// so CPU 0's entry stays as it was (the next open would not meet it otherwise).
+// A policy loaded after an open (and a mapping) was kept, and then its next version swapped in:
+// each changes the chain, so the kept open or mapping is decided again and denied. The load
+// and the swap run on CPU 1, so CPU 0's entry stays as it was (the next open would not meet it
+// otherwise).
 TEST(QuietChain, ALoadAndASwapDecideKeptOpensAgain) {
   ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the test needs a second CPU for the load (run-vm --smp 2)";
   std::string late = FileIn(kBase + "/late", "kept");
   std::string late2 = FileIn(kBase + "/late2", "kept");
+  std::string mapped = FileIn(kBase + "/latemap", "kept");
   OpenUntilKept(late);
   OpenUntilKept(late2);
+  MapUntilKept(mapped);
   auto load = LoadOnCpu1(Bundle("attack_quiet_late"));
   ASSERT_EQ(load.exit_code, 0) << load.output;
   EXPECT_EQ(Describe(OpenRead(late)), Describe(EPERM)) << "denied by the policy loaded after it was kept";
+  EXPECT_EQ(Describe(MmapExec(mapped)), Describe(EPERM)) << "a mapping kept before the load";
+  EXPECT_EQ(Describe(OpenRead(mapped)), Describe(0)) << "whose open the policy allows";
   OpenUntilKept(late2); /* under the loaded version */
   auto swap = LoadOnCpu1(Bundle("v2/attack_quiet_late"));
   ASSERT_EQ(swap.exit_code, 0) << swap.output;
