@@ -8,8 +8,11 @@
 // as uid 1000 in a user namespace where the case allows, on CPU 0 (its entries are per CPU).
 //
 // Policies: tests/vm/attacks/policies/attack_quiet*.bw. Two are loaded, so the lane has two
-// programs (a lane of one keeps nothing). Everything lives under /tmp/bw-quiet.
+// programs (a lane of one keeps no opens; mappings are kept in a lane of one). Everything lives
+// under /tmp/bw-quiet.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -61,23 +64,31 @@ public:
 };
 [[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicies);
 
-// Opens that skipped a lane by a kept entry, on CPU 0 (bw_quiet's hits, summed over entries).
-uint64_t QuietHits() {
+// CPU 0's copy of each entry of bw_quiet (the kept ones; the pending entry is not read).
+std::vector<bw_quiet_entry> QuietEntries() {
+  std::vector<bw_quiet_entry> entries;
   int fd = bpf_obj_get((kPinRoot + "/shared/bw_quiet").c_str());
   if (fd < 0)
-    return 0;
+    return entries;
   int cpus = libbpf_num_possible_cpus();
   size_t stride = (sizeof(bw_quiet_entry) + 7) / 8 * 8;
   std::vector<uint8_t> values(stride * size_t(cpus > 0 ? cpus : 1));
-  uint64_t hits = 0;
   for (bw_u32 i = 0; i < BW_QUIET_ENTRIES; ++i) {
     if (bpf_map_lookup_elem(fd, &i, values.data()) != 0)
       continue;
     bw_quiet_entry e;
     std::memcpy(&e, values.data(), sizeof e);  // CPU 0's copy
-    hits += e.hits;
+    entries.push_back(e);
   }
   close(fd);
+  return entries;
+}
+
+// Opens that skipped a lane by a kept entry, on CPU 0 (bw_quiet's hits, summed over entries).
+uint64_t QuietHits() {
+  uint64_t hits = 0;
+  for (const auto &e : QuietEntries())
+    hits += e.hits;
   return hits;
 }
 
@@ -85,25 +96,12 @@ uint64_t QuietHits() {
 // kept as quiet).
 bool MappingKept(const std::string &path) {
   struct stat st;
-  int fd = bpf_obj_get((kPinRoot + "/shared/bw_quiet").c_str());
-  if (fd < 0 || stat(path.c_str(), &st) != 0) {
-    if (fd >= 0)
-      close(fd);
+  if (stat(path.c_str(), &st) != 0)
     return false;
-  }
-  int cpus = libbpf_num_possible_cpus();
-  size_t stride = (sizeof(bw_quiet_entry) + 7) / 8 * 8;
-  std::vector<uint8_t> values(stride * size_t(cpus > 0 ? cpus : 1));
-  bool kept = false;
-  for (bw_u32 i = 0; i < BW_QUIET_ENTRIES && !kept; ++i) {
-    bw_quiet_entry e;
-    if (bpf_map_lookup_elem(fd, &i, values.data()) != 0)
-      continue;
-    std::memcpy(&e, values.data(), sizeof e);  // CPU 0's copy
-    kept = e.key.ino == st.st_ino && (e.lanes >> BW_QUIET_MMAP_LANES) != 0;
-  }
-  close(fd);
-  return kept;
+  auto entries = QuietEntries();
+  return std::any_of(entries.begin(), entries.end(), [&](const bw_quiet_entry &e) {
+    return e.key.ino == st.st_ino && (e.lanes >> BW_QUIET_MMAP_LANES) != 0;
+  });
 }
 
 int OpenWrite(const std::string &path) {
