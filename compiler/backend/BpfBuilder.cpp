@@ -30,6 +30,11 @@ llvm::Value *BpfBuilder::word(llvm::Value *words, unsigned i) {
   return b_.CreateAlignedLoad(i64(), p, llvm::MaybeAlign(8));
 }
 
+void BpfBuilder::orWord(llvm::Value *words, unsigned i, llvm::Value *bits) {
+  llvm::Value *p = b_.CreateConstInBoundsGEP1_64(i64(), words, i);
+  b_.CreateAlignedStore(b_.CreateOr(b_.CreateAlignedLoad(i64(), p, llvm::MaybeAlign(8)), bits), p, llvm::MaybeAlign(8));
+}
+
 llvm::Value *BpfBuilder::testBit(llvm::Value *words, unsigned bit) {
   llvm::Value *s = b_.CreateLShr(word(words, bit / 64), c64(bit % 64));
   return b_.CreateTrunc(s, i1());

@@ -31,6 +31,8 @@ public:
   llvm::Value *testBit(llvm::Value *words, unsigned bit);
   // i1: any bit of `mask` set in the u64 words at `words` (mask.size() words at most)
   llvm::Value *anyBit(llvm::Value *words, llvm::ArrayRef<uint64_t> mask);
+  // words[i] |= bits (an i64)
+  void orWord(llvm::Value *words, unsigned i, llvm::Value *bits);
   // Calls a function of the linked template library by name; it must exist in `lib`.
   llvm::Value *callLib(llvm::Module &lib, const std::string &name,
                        llvm::ArrayRef<llvm::Value *> args);

@@ -8,6 +8,7 @@
 #include "bw_kprobe.h"
 #include "bw_match.h"
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <set>
@@ -381,6 +382,8 @@ private:
     }
     if (g.kind == GroupKind::Glob && !g.heads.empty())
       return globLookup(b, g, ev, atoms);
+    if (g.kind == GroupKind::Cidr && !g.nets.empty())
+      return netsLookup(b, g, ev, atoms);
     static const char *const kLookups[] = {  // GroupKind order
         "bw_match_exact", "bw_match_prefix", "bw_match_suffix", "bw_match_glob", "bw_match_cidr", "bw_match_int"};
     uint32_t key = g.kind == GroupKind::Glob ? g.dfaBase : g.id;  // a glob's DFA, else its group
@@ -410,6 +413,36 @@ private:
     phi->addIncoming(b.c32(BW_NO_RULE), before);
     phi->addIncoming(walked, walkEnd);
     return phi;
+  }
+
+  // A small address group is compared in code (Lowering: kCidrInlineMax): every network that
+  // holds the address adds what it gives, as the trie's longest match would (it carries the
+  // shorter networks' values). An event without the address matches nothing.
+  llvm::Value *netsLookup(BpfBuilder &b, const Group &g, llvm::Value *ev, llvm::Value *atoms) {
+    auto &ir = b.ir();
+    size_t at = offsetof(struct bw_event, addrs) + g.field.slot * sizeof(struct bw_addr);
+    llvm::Value *has = ir.CreateICmpNE(loadEventU32(b, ev, at + offsetof(struct bw_addr, family)), b.c32(0));
+    llvm::Value *words[2] = {b.loadU64(ev, at + offsetof(struct bw_addr, bytes), "addr.w0"),
+                             b.loadU64(ev, at + offsetof(struct bw_addr, bytes) + 8, "addr.w1")};
+    llvm::Value *best = b.c32(BW_NO_RULE);
+    std::array<llvm::Value *, kAtomWords> add{};
+    for (const auto &n : g.nets) {
+      llvm::Value *in = has;
+      for (size_t i = 0; i < 2; ++i)
+        if (n.mask[i])
+          in = ir.CreateAnd(in, ir.CreateICmpEQ(ir.CreateAnd(words[i], b.c64(n.mask[i])), b.c64(n.value[i])));
+      if (n.val.best != kNoRule)
+        best = ir.CreateSelect(in, b.umin(best, b.c32(n.val.best)), best);
+      for (size_t i = 0; i < kAtomWords; ++i)
+        if (n.val.atoms[i]) {
+          llvm::Value *bits = ir.CreateSelect(in, b.c64(n.val.atoms[i]), b.c64(0));
+          add[i] = add[i] ? ir.CreateOr(add[i], bits) : bits;
+        }
+    }
+    for (unsigned i = 0; i < kAtomWords; ++i)
+      if (add[i])
+        b.orWord(atoms, i, add[i]);
+    return best;
   }
 
   // What the record tells of the deciding rule's marks (bw_event.found_n, found_rule,

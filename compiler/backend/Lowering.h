@@ -5,7 +5,8 @@
 //   string/path prefix    -> bw_m_prefix (LPM trie over group + bytes)
 //   string/path suffix    -> bw_m_suffix (LPM trie over group + reversed bytes)
 //   path glob             -> bw_m_dfa / bw_m_dfa_acc (one DFA per group, built here)
-//   address ==, in CIDR   -> bw_m_cidr   (LPM trie over group + IPv4-mapped address)
+//   address ==, in CIDR   -> bw_m_cidr   (LPM trie over group + IPv4-mapped address) when
+//                            many networks, otherwise comparisons in code (Group::nets)
 //   int == with many values -> bw_m_int  (HASH), otherwise comparisons in code
 // A lookup yields the lowest decision word among rules whose whole condition is a
 // membership test (or an `or` of them) in that group, and the set of atoms (tests inside
@@ -33,6 +34,7 @@ constexpr uint32_t kAtomWords = 4;
 constexpr uint32_t kMaxAtoms = kAtomWords * 64;
 constexpr uint32_t kLpmStrMax = 252;
 constexpr uint32_t kIntSetInlineMax = 4;  // int == groups with more values use bw_m_int
+constexpr uint32_t kCidrInlineMax = 12;   // address groups with more networks use bw_m_cidr
 
 struct MatchVal {
   uint32_t best = kNoRule;
@@ -57,6 +59,15 @@ struct GlobHead {
   auto operator<=>(const GlobHead &) const = default;
 };
 
+// A network of an address group matched in code: the IPv4-mapped address's two words (its
+// bytes 0-7 and 8-15, little-endian) under `mask` equal `value`; what that gives, as the
+// network's own entry would (not summed over shorter networks: every match is or'ed).
+struct InlineNet {
+  std::array<uint64_t, 2> mask{};
+  std::array<uint64_t, 2> value{};
+  MatchVal val;
+};
+
 struct Group {
   uint32_t id = 0;       // policy-wide group number (key prefix in the shared maps)
   GroupKind kind = GroupKind::Exact;
@@ -67,6 +78,7 @@ struct Group {
   uint32_t entries = 0;  // keys in its map
   bool identity = false; // also matched by file identity (see IdentityGroup)
   bool viewAdds = false; // identity: a string match of the process's view can add something
+  std::vector<InlineNet> nets;  // Cidr: its networks when few (kCidrInlineMax); empty: bw_m_cidr
   ir::SourceLoc loc;     // first test of the group
 };
 

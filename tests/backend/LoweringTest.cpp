@@ -217,14 +217,26 @@ TEST(Lowering, GlobGroupIsOneDfa) {
   EXPECT_EQ(g.heads[0].value, 0x2f6374652full); // "/etc/", little-endian
 }
 
+// Networks enough that an address group goes to the trie: 192.0.2.0/28, 192.0.2.16/28, ...
+std::vector<ir::Value> manyNets() {
+  std::vector<ir::Value> nets;
+  for (uint32_t i = 0; i < be::kCidrInlineMax; ++i)
+    nets.emplace_back(cidr(("192.0.2." + std::to_string(16 * i) + "/28").c_str()));
+  return nets;
+}
+
 TEST(Lowering, CidrV4MappedAndPrecomputed) {
   const HookId NC = HookId::NET_CONNECT;
+  std::vector<ir::Value> nets = manyNets();
+  nets.push_back(cidr("10.0.0.0/8"));
+  nets.push_back(cidr("fd00::/16"));
   auto p = PolicyBuilder()
                .rule("host", NC, cTest(NC, "net.daddr", TestOp::Eq, {cidr("10.1.2.3")}), Action::Audit)
-               .rule("net", NC, cTest(NC, "net.daddr", TestOp::InCidr, {cidr("10.0.0.0/8"), cidr("fd00::/16")}))
+               .rule("net", NC, cTest(NC, "net.daddr", TestOp::InCidr, nets))
                .build();
   auto low = lowerOk(p);
   ASSERT_EQ(low.groups.size(), 1u);  // == and in-CIDR on one field share a group
+  EXPECT_TRUE(low.groups[0].nets.empty()) << "more networks than kCidrInlineMax: the trie";
   const auto &m = low.maps.at("bw_m_cidr");
   EXPECT_EQ(m.keySize, 24u);
   std::map<uint32_t, uint32_t> bestByLen;
@@ -238,6 +250,35 @@ TEST(Lowering, CidrV4MappedAndPrecomputed) {
       EXPECT_EQ(k[8 + 10], 0xff);
       EXPECT_EQ(k[8 + 12], 10);
     }
+}
+
+TEST(Lowering, FewNetworksAreComparedInCode) {
+  const HookId NC = HookId::NET_CONNECT;
+  auto p = PolicyBuilder()
+               .rule("host", NC, cTest(NC, "net.daddr", TestOp::Eq, {cidr("10.1.2.3")}), Action::Audit)
+               .rule("net", NC, cTest(NC, "net.daddr", TestOp::InCidr, {cidr("10.0.0.0/8"), cidr("fd00::/16")}))
+               .build();
+  auto low = lowerOk(p);
+  ASSERT_EQ(low.groups.size(), 1u);
+  EXPECT_FALSE(low.maps.count("bw_m_cidr")) << "no trie entries for a group compared in code";
+  const auto &nets = low.groups[0].nets;
+  ASSERT_EQ(nets.size(), 3u);
+  std::map<std::pair<uint64_t, uint64_t>, const be::InlineNet *> byMask;
+  for (const auto &n : nets)
+    byMask[{n.mask[0], n.mask[1]}] = &n;
+  // 10.1.2.3 is ::ffff:10.1.2.3: bytes 10-11 0xff, 12-15 the address (little-endian words)
+  const auto *host = byMask.at({~0ull, ~0ull});
+  EXPECT_EQ(host->value[0], 0u);
+  EXPECT_EQ(host->value[1], 0x0302010affff0000ull);
+  EXPECT_EQ(host->val.best, be::decisionWord(0, Action::Audit));
+  // 10.0.0.0/8: the first 96 + 8 bits
+  const auto *net8 = byMask.at({~0ull, 0x000000ffffffffffull});
+  EXPECT_EQ(net8->value[1], 0x0000000affff0000ull);
+  EXPECT_EQ(net8->val.best, be::decisionWord(1, Action::Deny));
+  // fd00::/16: each network its own value, not summed over the shorter ones
+  const auto *v6 = byMask.at({0xffffull, 0});
+  EXPECT_EQ(v6->value[0], 0x00fdull);
+  EXPECT_EQ(v6->val.best, be::decisionWord(1, Action::Deny));
 }
 
 TEST(Lowering, IntsInlineOrHashed) {

@@ -126,6 +126,9 @@ std::vector<Case> loweringCases() {
   std::vector<bulwark::ir::Value> manyUids;
   for (int i = 0; i < 8; ++i)
     manyUids.emplace_back(int64_t(1000 + i));
+  std::vector<bulwark::ir::Value> manyNets;  // more than kCidrInlineMax: a trie
+  for (uint32_t i = 0; i <= bulwark::backend::kCidrInlineMax; ++i)
+    manyNets.emplace_back(cidr(("10." + std::to_string(i) + ".0.0/16").c_str()));
   return {
       {"exact", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/a", "/b"}))).build(),
        {"bw_m_exact", "bw_m_ident", "bw_m_hint", "bw_hint"}, true},
@@ -137,8 +140,10 @@ std::vector<Case> loweringCases() {
        {"bw_m_suffix"}},
       {"glob", PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Glob, strs({"/a/**/[xy]?.c"}))).build(),
        {"bw_m_dfa", "bw_m_dfa_acc"}},
-      {"cidr", PolicyBuilder().rule("r", NC, cTest(NC, "net.daddr", TestOp::InCidr, {cidr("10.0.0.0/8"), cidr("fd00::/8")})).build(),
-       {"bw_m_cidr"}},
+      {"cidr", PolicyBuilder().rule("r", NC, cTest(NC, "net.daddr", TestOp::InCidr, manyNets)).build(), {"bw_m_cidr"}},
+      {"cidr compared in code",
+       PolicyBuilder().rule("r", NC, cTest(NC, "net.daddr", TestOp::InCidr, {cidr("10.0.0.0/8"), cidr("fd00::/8")})).build(),
+       {}},
       {"intset", PolicyBuilder().rule("r", FO, cTest(FO, "process.uid", TestOp::Eq, manyUids)).build(),
        {"bw_m_int"}},
       {"flags", PolicyBuilder().rule("r", FO, cTest(FO, "file.flags", TestOp::HasFlags, {int64_t(01)})).build(),

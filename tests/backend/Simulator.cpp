@@ -76,6 +76,21 @@ std::optional<MatchVal> lpmLookup(const MapImage *m, const Bytes &key) {
   return *best;
 }
 
+// A small address group's networks, compared as the generated code compares them.
+std::optional<MatchVal> netsLookup(const Group &g, const ir::Cidr &a) {
+  uint64_t w[2] = {0, 0};
+  for (size_t i = 0; i < 16; ++i)
+    w[i / 8] |= static_cast<uint64_t>(a.addr[i]) << (8 * (i % 8));
+  std::optional<MatchVal> r;
+  for (const auto &n : g.nets)
+    if ((w[0] & n.mask[0]) == n.value[0] && (w[1] & n.mask[1]) == n.value[1]) {
+      if (!r)
+        r = MatchVal{};
+      r->add(n.val);
+    }
+  return r;
+}
+
 // The lookup of group `g` under group number `id` (its own, or its full identity values).
 std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id, const ir::Event &ev) {
   std::optional<MatchVal> r;
@@ -112,6 +127,8 @@ std::optional<MatchVal> lookupAs(const Lowered &low, const Group &g, uint32_t id
     const ir::Cidr *a = it == ev.end() ? nullptr : std::get_if<ir::Cidr>(&it->second);
     if (!a)
       return std::nullopt;
+    if (!g.nets.empty())
+      return netsLookup(g, *a);
     Bytes k;
     le(k, 32 + 128, 4);
     for (int i = 3; i >= 0; --i)
