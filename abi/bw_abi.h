@@ -21,7 +21,7 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 12
+#define BW_ABI_VERSION 13
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
@@ -191,7 +191,13 @@ struct bw_marks {
   struct bw_mark slot[BW_MARK_SLOTS];
   bw_u32 full;        /* a mark found no free slot: deny-side tests of marks hold */
   BW_SPIN_LOCK lock;  /* taken to change slots: threads of a process set marks concurrently */
+  bw_u64 present;     /* bw_mark_bit of every id in a slot, and maybe of ids gone: a test of a
+                         mark whose bit is clear reads no slot */
 };
+/* A mark id's bit in bw_marks.present. */
+static inline bw_u64 bw_mark_bit(bw_u64 id) {
+  return 1ull << (id & 63);
+}
 /* What the runtime's task iterator (bpf/runtime/live_marks.bpf.c) writes for `bulwark status`:
  * one per unexpired mark of a live process, id 0 for a process whose marks overflowed. */
 struct bw_live_mark {

@@ -1,8 +1,9 @@
 /* Marks (bw_abi.h, struct bw_marks): per-process state that rules set and later rules test.
  * Kept in the shared task storage bw_marks of the thread group leader, so every thread of a
  * process and every policy see the same marks. A test reads without the lock (a mark is one
- * 8-byte id and its expiry); changes take the lock, so threads setting marks at once cannot
- * lose one. Time is the boot clock (it counts suspend), as a mark's `for` means. The test and
+ * 8-byte id and its expiry), the slots only when the summary word `present` has the id's bit
+ * (most tests are of marks a process does not hold); changes take the lock, so threads
+ * setting marks at once cannot lose one. Time is the boot clock (it counts suspend), as a mark's `for` means. The test and
  * the set are never inlined: their frames stay off the hook program's own (stack budget). */
 #ifndef BULWARK_BW_MARKS_H
 #define BULWARK_BW_MARKS_H
@@ -61,6 +62,8 @@ BW_API __attribute__((noinline)) int bw_mark_has(struct bw_event *ev, __u32 who,
   struct bw_marks *m = bpf_task_storage_get(&bw_marks, t, 0, 0);
   if (!m)
     return 0;
+  if (!(m->present & bw_mark_bit(id)))
+    return fail_closed && m->full;
   for (int i = 0; i < BW_MARK_SLOTS; i++)
     if (m->slot[i].id == id) {
       __u64 expires = m->slot[i].expires_ns;
@@ -114,7 +117,9 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
         done = 1;
         break;
       }
-  if (!done)
+  if (done)
+    m->present |= bw_mark_bit(id);
+  else
     m->full = 1;
   bpf_spin_unlock(&m->lock);
   mark_count(done ? MARK_SET : MARK_FULL);
@@ -123,13 +128,17 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
 /* Copies the live marks of `from` (its lock held) into `to`, a storage no program reads yet. */
 static __always_inline void marks_copy(struct bw_marks *to, struct bw_marks *from) {
   __u64 now = bpf_ktime_get_boot_ns();
+  __u64 present = 0;
   bpf_spin_lock(&from->lock);
   for (int i = 0; i < BW_MARK_SLOTS; i++) {
     to->slot[i] = from->slot[i];
     if (!bw_mark_live(&from->slot[i], now))
       to->slot[i].id = 0;
+    else
+      present |= bw_mark_bit(from->slot[i].id);
   }
   to->full = from->full;
+  to->present = present;
   bpf_spin_unlock(&from->lock);
 }
 
@@ -175,10 +184,15 @@ BW_API void bw_marks_at_exec(void) {
   struct bw_marks *m = bpf_task_storage_get(&bw_marks, t->group_leader, 0, 0);
   if (!m)
     return;
+  __u64 present = 0;
   bpf_spin_lock(&m->lock);
-  for (int i = 0; i < BW_MARK_SLOTS; i++)
+  for (int i = 0; i < BW_MARK_SLOTS; i++) {
     if (m->slot[i].flags & BW_MARK_UNTIL_EXEC)
       m->slot[i].id = 0;
+    if (m->slot[i].id)
+      present |= bw_mark_bit(m->slot[i].id);
+  }
+  m->present = present;
   bpf_spin_unlock(&m->lock);
 }
 
