@@ -3,8 +3,9 @@
  * process and every policy see the same marks. A test reads without the lock (a mark is one
  * 8-byte id and its expiry), the slots only when the summary word `present` has the id's bit
  * (most tests are of marks a process does not hold); changes take the lock, so threads
- * setting marks at once cannot lose one. Time is the boot clock (it counts suspend), as a mark's `for` means. The test and
- * the set are never inlined: their frames stay off the hook program's own (stack budget). */
+ * setting marks at once cannot lose one. Time is the boot clock (it counts suspend), as a
+ * mark's `for` means. The test and the set are never inlined: their frames stay off the hook
+ * program's own (stack budget). */
 #ifndef BULWARK_BW_MARKS_H
 #define BULWARK_BW_MARKS_H
 

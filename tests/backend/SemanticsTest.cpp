@@ -156,6 +156,7 @@ TEST(Semantics, StringsAndIntsAgainstEvaluator) {
 }
 
 TEST(Semantics, CidrV4V6AgainstEvaluator) {
+  int inCode = 0, inTrie = 0;  // groups of each form (kCidrInlineMax): both are checked
   for (uint32_t seed = 1; seed <= 30; ++seed) {
     Gen g(seed);
     HookId h = HookId::NET_CONNECT;
@@ -184,6 +185,8 @@ TEST(Semantics, CidrV4V6AgainstEvaluator) {
     be::Lowered low;
     auto errs = be::lower(p, {}, low);
     ASSERT_TRUE(errs.empty()) << errs[0].message;
+    for (const auto &gr : low.groups)
+      (gr.nets.empty() ? inTrie : inCode)++;
     for (int i = 0; i < 300; ++i) {
       ir::Event ev{{"net.daddr", std::get<ir::Cidr>(addr())}, {"net.dport", int64_t(g.pick(3))}};
       auto d = ir::evaluate(p, h, ev);
@@ -191,6 +194,8 @@ TEST(Semantics, CidrV4V6AgainstEvaluator) {
       ASSERT_EQ(simulate(low, h, ev), want) << "seed " << seed << " event " << i;
     }
   }
+  EXPECT_GT(inCode, 0);
+  EXPECT_GT(inTrie, 0);
 }
 
 TEST(Semantics, DfaAgainstReferenceMatcher) {
