@@ -6,6 +6,7 @@
 #include "Contract.h"  // abi/: bw_match.h, maps.def
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
 #include <optional>
 #include <set>
@@ -577,7 +578,7 @@ private:
       case GroupKind::Prefix:
       case GroupKind::Suffix: lpmStringEntries(g, d, identity, maps); break;
       case GroupKind::Cidr:
-        if (d.keys.size() <= kCidrInlineMax)
+        if (d.keys.size() <= kCidrInlineMax && outcomes(d) <= kCidrInlineOutcomes)
           inlineNets(g, d);
         else
           cidrEntries(g, d, maps);
@@ -683,6 +684,22 @@ private:
       k.insert(k.end(), s.begin(), s.begin() + 16);
       maps[mapName(abi::MapId::m_cidr)][k] = valBytes(acc);
     }
+  }
+
+  // The distinct atoms and decision words a group's entries give.
+  static uint32_t outcomes(const GroupData &d) {
+    std::set<uint32_t> words;
+    std::array<uint64_t, kAtomWords> atoms{};
+    for (const auto &[s, v] : d.keys) {
+      if (v.best != kNoRule)
+        words.insert(v.best);
+      for (uint32_t i = 0; i < kAtomWords; ++i)
+        atoms[i] |= v.atoms[i];
+    }
+    uint32_t n = static_cast<uint32_t>(words.size());
+    for (uint64_t w : atoms)
+      n += static_cast<uint32_t>(std::popcount(w));
+    return n;
   }
 
   // The networks of a small address group, to be compared in code: cheaper than a trie walk.

@@ -35,6 +35,9 @@ constexpr uint32_t kMaxAtoms = kAtomWords * 64;
 constexpr uint32_t kLpmStrMax = 252;
 constexpr uint32_t kIntSetInlineMax = 4;  // int == groups with more values use bw_m_int
 constexpr uint32_t kCidrInlineMax = 12;   // address groups with more networks use bw_m_cidr
+// ... and so do groups whose networks give more than this many distinct atoms and words: the
+// verifier follows each combination the comparisons can leave (a trie's answer is one value)
+constexpr uint32_t kCidrInlineOutcomes = 4;
 
 struct MatchVal {
   uint32_t best = kNoRule;
@@ -78,7 +81,7 @@ struct Group {
   uint32_t entries = 0;  // keys in its map
   bool identity = false; // also matched by file identity (see IdentityGroup)
   bool viewAdds = false; // identity: a string match of the process's view can add something
-  std::vector<InlineNet> nets;  // Cidr: its networks when few (kCidrInlineMax); empty: bw_m_cidr
+  std::vector<InlineNet> nets;  // Cidr: its networks when few (kCidrInlineMax, kCidrInlineOutcomes); empty: bw_m_cidr
   ir::SourceLoc loc;     // first test of the group
 };
 

@@ -281,6 +281,32 @@ TEST(Lowering, FewNetworksAreComparedInCode) {
   EXPECT_EQ(v6->val.best, be::decisionWord(1, Action::Deny));
 }
 
+TEST(Lowering, NetworksOfManyOutcomesStayInTheTrie) {
+  // five rules, each its network and a port: five atoms, more combinations than the verifier
+  // should follow (kCidrInlineOutcomes)
+  const HookId NC = HookId::NET_CONNECT;
+  PolicyBuilder pb;
+  for (int i = 0; i < 5; ++i)
+    pb.rule("r" + std::to_string(i), NC,
+            cAnd({cTest(NC, "net.daddr", TestOp::InCidr, {cidr(("10." + std::to_string(i) + ".0.0/16").c_str())}),
+                  cTest(NC, "net.dport", TestOp::Eq, {int64_t(1000 + i)})}));
+  auto low = lowerOk(pb.build());
+  auto addresses = std::find_if(low.groups.begin(), low.groups.end(),
+                                [](const be::Group &g) { return g.kind == be::GroupKind::Cidr; });
+  ASSERT_NE(addresses, low.groups.end());
+  EXPECT_TRUE(addresses->nets.empty());
+  EXPECT_EQ(low.maps.at("bw_m_cidr").entries().size(), 5u);
+  // four: compared in code
+  PolicyBuilder few;
+  for (int i = 0; i < 4; ++i)
+    few.rule("r" + std::to_string(i), NC,
+             cAnd({cTest(NC, "net.daddr", TestOp::InCidr, {cidr(("10." + std::to_string(i) + ".0.0/16").c_str())}),
+                   cTest(NC, "net.dport", TestOp::Eq, {int64_t(1000 + i)})}));
+  auto low2 = lowerOk(few.build());
+  ASSERT_EQ(low2.groups.size(), 1u);
+  EXPECT_EQ(low2.groups[0].nets.size(), 4u);
+}
+
 TEST(Lowering, IntsInlineOrHashed) {
   auto few = PolicyBuilder()
                  .rule("root", FO, cTest(FO, "process.uid", TestOp::Eq, {int64_t(0), int64_t(1)}))
