@@ -121,14 +121,17 @@ struct GroupData {
   std::vector<ir::SourceLoc> globLocs;
 };
 
+// Byte `i` of the mask of a `plen`-bit prefix of a 16-byte address.
+uint8_t prefixMaskByte(uint32_t plen, uint32_t i) {
+  int keep = std::clamp<int>(static_cast<int>(plen) - static_cast<int>(i * 8), 0, 8);
+  return keep == 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
+}
+
 std::string cidrKey(const ir::Cidr &c) {
   std::string k(17, '\0');
   uint32_t plen = std::min<uint32_t>(c.prefixLen, 128);
-  for (uint32_t i = 0; i < 16; ++i) {
-    int keep = std::clamp<int>(static_cast<int>(plen) - static_cast<int>(i * 8), 0, 8);
-    uint8_t mask = keep == 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
-    k[i] = static_cast<char>(c.addr[i] & mask);
-  }
+  for (uint32_t i = 0; i < 16; ++i)
+    k[i] = static_cast<char>(c.addr[i] & prefixMaskByte(plen, i));
   k[16] = static_cast<char>(plen);
   return k;
 }
@@ -707,10 +710,8 @@ private:
     for (const auto &[s, v] : d.keys) {
       InlineNet n;
       uint32_t plen = static_cast<uint8_t>(s[16]);
-      for (uint32_t i = 0; i < 16; ++i) {
-        int keep = std::clamp<int>(static_cast<int>(plen) - static_cast<int>(i * 8), 0, 8);
-        uint64_t maskByte = keep == 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
-        n.mask[i / 8] |= maskByte << (8 * (i % 8));
+      for (uint32_t i = 0; i < 16; ++i) {  // the key's bytes are masked already
+        n.mask[i / 8] |= static_cast<uint64_t>(prefixMaskByte(plen, i)) << (8 * (i % 8));
         n.value[i / 8] |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * (i % 8));
       }
       n.val = v;

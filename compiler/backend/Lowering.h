@@ -78,7 +78,7 @@ struct Group {
   uint32_t dfaBase = 0;  // Glob: index of its header in bw_m_dfa
   uint32_t dfaStates = 0;
   std::vector<GlobHead> heads;  // Glob: tested before the DFA is walked; empty: always walked
-  uint32_t entries = 0;  // keys in its map
+  uint32_t entries = 0;  // keys in its map (networks compared in code: `nets`)
   bool identity = false; // also matched by file identity (see IdentityGroup)
   bool viewAdds = false; // identity: a string match of the process's view can add something
   std::vector<InlineNet> nets;  // Cidr: its networks when few (kCidrInlineMax, kCidrInlineOutcomes); empty: bw_m_cidr
