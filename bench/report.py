@@ -121,6 +121,9 @@ def analyse(meta, compiled, records, ops):
                 (out["kinds"] if setup == "bulwark" else out["landlock"])[kind] = k
         if "empty" in out["configs"]:
             out["empty_added_pct"] = out["configs"]["empty"]["added_pct"]
+        others = others_step(ratio_by)
+        if others:
+            out["others"] = others
         widths = [(e["ratio_max"] - e["ratio_min"]) * 100 for e in out["configs"].values() if "ratio_max" in e]
         # differences smaller than this (percentage points) are not told apart by this run
         out["resolution_pct"] = max(0.2, med(widths) or 0.0) if widths else None
@@ -186,6 +189,27 @@ def analyse(meta, compiled, records, ops):
     return res
 
 
+def shipped_id(cid):
+    """The number of policies of a "shipped_N" configuration id (all shipped ones), else None."""
+    head, _, n = cid.partition("_")
+    return int(n) if head == "shipped" and n.isdigit() else None
+
+
+def others_step(ratio_by):
+    """What the policies of "others_K" (the shipped ones and K more that name other hooks) add
+    over the shipped ones alone: the median over rounds of the per-round difference of their
+    added costs, in points, in all and per added policy. None without both configurations."""
+    ship = next((c for c in ratio_by if shipped_id(c) is not None), None)
+    more = next((c for c in ratio_by if c.startswith("others_") and c[7:].isdigit()), None)
+    if not ship or not more:
+        return None
+    diffs = [(ratio_by[more][rd] - ratio_by[ship][rd]) * 100 for rd in ratio_by[ship] if rd in ratio_by[more]]
+    k = int(more[7:])
+    d = med(diffs)
+    return {"shipped": shipped_id(ship), "added_policies": k, "rounds": len(diffs), "points": d,
+            "points_per_policy": None if d is None else d / k}
+
+
 def fmt_pct(x):
     return "n/a" if x is None else f"{x:+.1f}%"
 
@@ -230,6 +254,20 @@ def targets(res):
                 t.append({"name": f"{op}: all {cid.split('_')[1]} shipped policies loaded (added cost)",
                           "target": f"<= +{goal:.0f}%", "measured": fmt_pct(e["added_pct"]),
                           "pass": None if e["added_pct"] is None else e["added_pct"] <= goal})
+    for op in ("open", "unlink"):
+        o = res["cost"].get(op, {}).get("others")
+        if not o or o["points"] is None:
+            continue
+        tol = res["cost"][op].get("resolution_pct") or 0.0
+        span = f"the {o['shipped']} shipped policies and {o['added_policies']} more that name other hooks"
+        t.append({"name": f"{op}: {span}, per added policy (added cost)", "target": "<= +1 point per policy",
+                  "measured": f"{o['points_per_policy']:+.2f} points ({o['points']:+.1f} for {o['added_policies']})",
+                  "pass": o["points_per_policy"] <= 1.0})
+        if op == "open":
+            t.append({"name": f"open+close: {span} vs the shipped ones alone",
+                      "target": "unchanged: no more than this run's resolution",
+                      "measured": f"{o['points']:+.1f} points (resolution {tol:.1f})",
+                      "pass": o["points"] <= tol})
     comp = [c for c in res["compile"] if c["rules"] == 10000 and not c.get("breakdown")]
     if comp:
         ok = [c for c in comp if "error" not in c]
@@ -281,7 +319,9 @@ def cost_rows(res, op):
     rows = []
     for cid, e in c.get("configs", {}).items():
         label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only",
-                 "top": "BPF LSM program reading the path's first component only"}.get(
+                 "top": "BPF LSM program reading the path's first component only",
+                 **({cid: f"the shipped policies and {cid[7:]} more that name other hooks"}
+                    if cid.startswith("others_") else {})}.get(
             cid, (f"the {cid.split('_')[1]} shipped policies together" if cid.split("_")[1].isdigit()
                   else f"shipped policy {cid.split('_', 1)[1]} alone") if cid.startswith("shipped_") else cid) \
             if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
@@ -594,6 +634,8 @@ def smoke_problems(res, only, prof):
                     p.append(f"{op} {cid}: {'; '.join(e['errors'])}")
                 if e.get("counted") is False:
                     p.append(f"{op} {cid}: the policy's default counter missed measured calls")
+            if any(cid.startswith("others_") for cid in c.get("configs", {})) and not c.get("others"):
+                p.append(f"{op}: the policies naming other hooks were measured, the shipped ones alone not")
     if "swap" in only:
         for s in res["swap"]:
             if s["errors"] or s["latency_ms"] is None:
