@@ -8,7 +8,7 @@
 namespace bulwark {
 
 void preferHugePages(char **argv) {
-  constexpr const char *kTunable = "glibc.malloc.hugetlb=1";
+  constexpr const char *kTunable = "glibc.malloc.hugetlb=1:glibc.malloc.mxfast=0";
   const char *now = std::getenv("GLIBC_TUNABLES");
   std::string tunables = now ? now : "";
   if (tunables.find("glibc.malloc.hugetlb") != std::string::npos)

@@ -99,6 +99,6 @@ IDENT: [a-zA-Z_] [a-zA-Z_0-9]* ;
 STRING: '"' ( '\\' . | ~["\\\r\n] )* '"' ;
 
 COMMENT: '#' ~[\r\n]* -> channel(HIDDEN) ;
-WS: [ \t\r\n]+ -> channel(HIDDEN) ;
+WS: [ \t\r\n]+ -> skip ;
 // Anything else is one bad character: the parser reports it with its position.
 ERROR_CHAR: . ;

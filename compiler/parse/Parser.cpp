@@ -60,6 +60,27 @@ private:
   std::vector<uint32_t> cpToByte_;
 };
 
+// ANTLR's input: the text as code points, decoded here in one pass into a buffer of the exact
+// size (ANTLR's own decoder grows its buffer several times over, about five times the text's
+// size at its peak). The text is valid UTF-8 (checkUtf8 replaced every bad byte).
+class CodePointStream : public antlr4::ANTLRInputStream {
+public:
+  explicit CodePointStream(const std::string &text) {
+    size_t n = 0;
+    for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+    _data.resize(n);
+    size_t at = 0;
+    for (size_t i = 0; i < text.size();) {
+      auto c = static_cast<unsigned char>(text[i]);
+      size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      char32_t cp = len == 1 ? c : c & (0x7F >> len);
+      for (size_t k = 1; k < len && i + k < text.size(); ++k) cp = cp << 6 | (text[i + k] & 0x3F);
+      _data[at++] = cp;
+      i += len;
+    }
+  }
+};
+
 // The message TopLevelErrorStrategy hands to the listener for skipped top-level input.
 const std::string kStrayTopLevel = "stray input at top level";
 
@@ -620,19 +641,7 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sm, FileId id, Diagnos
   std::string text = checkUtf8(src, id, diags);
   bool badUtf8 = diags.errorCount() != errorsBefore;
   OffsetMap map(text);
-  antlr4::ANTLRInputStream input;
-  try {
-    input.load(text);
-  } catch (const std::exception &) {
-    // checkUtf8 should have made this impossible; never let the decoder's throw escape.
-    SourceLoc loc = src.locAt(0);
-    loc.file = id;
-    diags.report(DiagId::E0001, loc, "the file is not valid UTF-8");
-    auto empty = std::make_unique<ast::File>();
-    empty->id = id;
-    empty->hasSyntaxErrors = true;
-    return empty;
-  }
+  CodePointStream input(text);
   BulwarkLexer lexer(&input);
   SyntaxErrorListener listener(src, id, map, diags);
   lexer.removeErrorListeners();
