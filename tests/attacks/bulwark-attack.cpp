@@ -10,10 +10,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
-#include <grp.h>
-#include <sched.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +27,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "UserNamespace.h"
 
 namespace {
 
@@ -103,25 +102,11 @@ int threadExec(const Args &a) {
   return 20;  // not reached: the thread's exec replaces the process or exits it
 }
 
-// A line into a /proc file of this process (its user namespace's maps); false on failure.
-bool writeProc(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = write(fd, text, std::strlen(text)) == static_cast<ssize_t>(std::strlen(text));
-  close(fd);
-  return ok;
-}
-
-// PROG run by an unprivileged user as it can run it: uid and gid 1000, root of a user and
-// mount namespace of its own (as `unshare -Urm` run by that user). The program's exit status
-// is ours; 20 when the namespace cannot be made (the kernel forbids it to users).
+// PROG run by an unprivileged user as it can run it (UserNamespace.h). The program's exit
+// status is ours; 20 when the namespace cannot be made (the kernel forbids it to users).
 int userNs(const Args &a) {
-  constexpr uid_t kUser = 1000;
-  if (setgroups(0, nullptr) != 0 || setgid(kUser) != 0 || setuid(kUser) != 0 ||
-      prctl(PR_SET_DUMPABLE, 1) != 0 /* else /proc/self/uid_map stays root's */ ||
-      unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || !writeProc("/proc/self/uid_map", "0 1000 1") ||
-      !writeProc("/proc/self/setgroups", "deny") || !writeProc("/proc/self/gid_map", "0 1000 1")) {
-    std::printf("failed: user namespace: %s\n", std::strerror(errno));
+  if (const char *step = bulwark::attacks::EnterUserNamespace()) {
+    std::printf("failed: user namespace: %s: %s\n", step, std::strerror(errno));
     return 20;
   }
   std::vector<char *> argv;

@@ -25,11 +25,12 @@
 #include <utility>
 #include <vector>
 
+#include "../../attacks/UserNamespace.h"
 #include "GuestUtil.h"
 
 namespace bulwark::attacks {
 
-constexpr uid_t kUser = 1000;
+constexpr uid_t kUser = kNamespaceUser;
 
 enum class Who { Root, User };
 inline const char *Name(Who w) { return w == Who::Root ? "root" : "uid 1000 in a user namespace"; }
@@ -65,17 +66,10 @@ inline void OnCpu(int cpu) {
 // Everything the attacker process does from here on stays in its own mount namespace.
 inline void PrivateMounts() { Check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private"); }
 
-// uid 1000 (as `unshare -Urm` would): drops to 1000, then becomes root of a new user
-// namespace with a new mount namespace, mapping 0 to 1000.
+// uid 1000 in a user and mount namespace of its own (UserNamespace.h).
 inline void BecomeUserInNamespace() {
-  Check(setgroups(0, nullptr), "setgroups");
-  Check(setgid(kUser), "setgid");
-  Check(setuid(kUser), "setuid");
-  Check(prctl(PR_SET_DUMPABLE, 1), "dumpable");  // else /proc/self/uid_map stays root's
-  Check(unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER|CLONE_NEWNS)");
-  WriteText("/proc/self/uid_map", "0 1000 1");
-  WriteText("/proc/self/setgroups", "deny");
-  WriteText("/proc/self/gid_map", "0 1000 1");
+  if (const char *step = EnterUserNamespace())
+    throw SetupError(step);
 }
 
 // `bulwark ARGS --pin-root PIN_ROOT`, as the suite's setup runs it.
