@@ -189,24 +189,25 @@ def analyse(meta, compiled, records, ops):
     return res
 
 
-def shipped_id(cid):
-    """The number of policies of a "shipped_N" configuration id (all shipped ones), else None."""
-    head, _, n = cid.partition("_")
-    return int(n) if head == "shipped" and n.isdigit() else None
+def count_id(cid, head):
+    """N of a configuration id "HEAD_N" ("shipped_9": the shipped policies together,
+    "others_24": those and 24 more that name other hooks), else None."""
+    h, _, n = cid.partition("_")
+    return int(n) if h == head and n.isdigit() else None
 
 
 def others_step(ratio_by):
     """What the policies of "others_K" (the shipped ones and K more that name other hooks) add
     over the shipped ones alone: the median over rounds of the per-round difference of their
     added costs, in points, in all and per added policy. None without both configurations."""
-    ship = next((c for c in ratio_by if shipped_id(c) is not None), None)
-    more = next((c for c in ratio_by if c.startswith("others_") and c[7:].isdigit()), None)
+    ship = next((c for c in ratio_by if count_id(c, "shipped") is not None), None)
+    more = next((c for c in ratio_by if count_id(c, "others") is not None), None)
     if not ship or not more:
         return None
     diffs = [(ratio_by[more][rd] - ratio_by[ship][rd]) * 100 for rd in ratio_by[ship] if rd in ratio_by[more]]
-    k = int(more[7:])
+    k = count_id(more, "others")
     d = med(diffs)
-    return {"shipped": shipped_id(ship), "added_policies": k, "rounds": len(diffs), "points": d,
+    return {"shipped": count_id(ship, "shipped"), "added_policies": k, "rounds": len(diffs), "points": d,
             "points_per_policy": None if d is None else d / k}
 
 
@@ -250,8 +251,8 @@ def targets(res):
                       "pass": not worse})
     for op, goal in SHIPPED_GOALS.items():
         for cid, e in res["cost"].get(op, {}).get("configs", {}).items():
-            if cid.startswith("shipped_") and cid.split("_")[1].isdigit():
-                t.append({"name": f"{op}: all {cid.split('_')[1]} shipped policies loaded (added cost)",
+            if count_id(cid, "shipped") is not None:
+                t.append({"name": f"{op}: all {count_id(cid, 'shipped')} shipped policies loaded (added cost)",
                           "target": f"<= +{goal:.0f}%", "measured": fmt_pct(e["added_pct"]),
                           "pass": None if e["added_pct"] is None else e["added_pct"] <= goal})
     for op in ("open", "unlink"):
@@ -320,9 +321,9 @@ def cost_rows(res, op):
     for cid, e in c.get("configs", {}).items():
         label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only",
                  "top": "BPF LSM program reading the path's first component only",
-                 **({cid: f"the shipped policies and {cid[7:]} more that name other hooks"}
-                    if cid.startswith("others_") else {})}.get(
-            cid, (f"the {cid.split('_')[1]} shipped policies together" if cid.split("_")[1].isdigit()
+                 **({cid: f"the shipped policies and {count_id(cid, 'others')} more that name other hooks"}
+                    if count_id(cid, "others") is not None else {})}.get(
+            cid, (f"the {count_id(cid, 'shipped')} shipped policies together" if count_id(cid, "shipped") is not None
                   else f"shipped policy {cid.split('_', 1)[1]} alone") if cid.startswith("shipped_") else cid) \
             if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
         if e["kind"] == "uid":
@@ -634,7 +635,7 @@ def smoke_problems(res, only, prof):
                     p.append(f"{op} {cid}: {'; '.join(e['errors'])}")
                 if e.get("counted") is False:
                     p.append(f"{op} {cid}: the policy's default counter missed measured calls")
-            if any(cid.startswith("others_") for cid in c.get("configs", {})) and not c.get("others"):
+            if any(count_id(cid, "others") is not None for cid in c.get("configs", {})) and not c.get("others"):
                 p.append(f"{op}: the policies naming other hooks were measured, the shipped ones alone not")
     if "swap" in only:
         for s in res["swap"]:
