@@ -3,8 +3,20 @@
 #ifndef BULWARK_BW_EXE_H
 #define BULWARK_BW_EXE_H
 
+/* The path and object of executable `f`, a BTF pointer (read through a BTF task): the walk's
+ * first components with plain loads (walk_from_btf), the object as file_object_plain takes
+ * it. Its identity facts are left to the groups that read them, as bw_file_object leaves them. */
+static __always_inline void exe_walk_btf(struct file *f, struct bw_str *out) {
+  if (!out->object_only)
+    walk_from_btf(f->f_path.dentry, f->f_path.mnt, out);
+  if (!object_taken(out))
+    file_object_plain(f, out);
+}
+
+/* `t` must be a BTF pointer (the current task's, its parent, or a hook's argument). */
 BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
-  struct file *f = BPF_CORE_READ(t, mm, exe_file);
+  struct mm_struct *mm = t ? t->mm : 0;
+  struct file *f = mm ? mm->exe_file : 0;
   if (!f) { /* kernel thread */
     out->len = 0;
     out->data[0] = 0;
@@ -12,7 +24,7 @@ BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
     out->ino = 0;
     return;
   }
-  bw_file_walk(f, out);
+  exe_walk_btf(f, out);
 }
 
 /* The object of process.exe (`parent` 0) or parent.exe alone, no string (nothing below it
@@ -63,7 +75,7 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
     out->obj = c->obj;
     return;
   }
-  bw_file_walk(f, out);
+  exe_walk_btf(f, out);
   if (c && !out->truncated && out->len < BW_EXE_CACHE_MAX) {
     c->valid = 0;
     __builtin_memcpy(c->path, out->data, BW_EXE_CACHE_MAX);

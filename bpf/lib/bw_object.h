@@ -365,19 +365,30 @@ static __always_inline void dentry_object_btf(struct bw_str *out, struct dentry 
   facts_btf(out, d, kept, renames, under);
 }
 
-/* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one): plain loads, no
- * probe reads, and the object's facts worked out on the way (facts_btf). Overlayfs files and
- * a dentry of another inode take the general path. */
-static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept, __u32 renames,
-                                            int under) {
+/* bw_file_object for a BTF pointer `f` (an LSM argument, or read from one), without its
+ * facts: its dentry when plain loads took the object, 0 when overlayfs or a dentry of another
+ * inode made bw_file_object take it. */
+static __always_inline struct dentry *file_object_plain(struct file *f, struct bw_str *out) {
   struct inode *i = f->f_inode;
   struct dentry *d = f->f_path.dentry;
   if (!i || !d || d->d_inode != i ||
       (i->i_sb->s_magic == BW_OVERLAYFS_MAGIC && (i->i_mode & BW_S_IFMT) == BW_S_IFREG)) {
     bw_file_object(f, out);
-    return;
+    return 0;
   }
-  dentry_object_btf(out, d, kept, renames, under);
+  out->obj = (__u64)d;
+  out->ino = i->i_ino;
+  out->dev = d->d_sb->s_dev;
+  return d;
+}
+
+/* file_object_plain and the object's facts worked out on the way (facts_btf): no probe reads
+ * where bw_file_object and facts_for make them. */
+static __always_inline void file_object_btf(struct file *f, struct bw_str *out, int kept, __u32 renames,
+                                            int under) {
+  struct dentry *d = file_object_plain(f, out);
+  if (d)
+    facts_btf(out, d, kept, renames, under);
 }
 
 #endif

@@ -112,7 +112,7 @@ void bw_dentry_walk(const struct path *dir, struct dentry *d, struct bw_str *out
 void bw_file_walk(struct file *f, struct bw_str *out);  /* f not a BTF pointer */
 void bw_str_kernel(const char *src, struct bw_str *out);
 void bw_str_user(const char *src, struct bw_str *out);
-void bw_task_exe(struct task_struct *t, struct bw_str *out);   /* walk of t->mm->exe_file */
+void bw_task_exe(struct task_struct *t, struct bw_str *out);   /* walk of t->mm->exe_file; BTF t */
 void bw_current_exe(struct bw_str *out, int refresh);          /* cached per task and exec */
 void bw_exe_at_exec(void);                                     /* the exec hook: refresh */
 /* Objects (bw_match.h, bw_m_ident), called by the path_link/rename/unlink templates: a
