@@ -155,6 +155,9 @@ def analyse(meta, compiled, records, ops):
             "bulwark_exit_ms": med([r["bulwark_exit_ms"] for r in ok]),
             "load_verify_ms": med([r["load_verify_ms"] for r in ok]),
             "switch_us": med([r["switch_us"] for r in ok]),
+            "checks_ms": med([r.get("checks_ms") for r in ok if r.get("checks_ms", -1) >= 0]),
+            "next_denied_max_us": max([r.get("next_denied_max_us", 0) for r in ok], default=None) or None,
+            "next_denied_last_us": med([r.get("next_denied_last_us") for r in ok]),
             "until_switch_ms": med([r.get("until_switch_ms") for r in ok]),
             "switch_to_decision_us": med([r.get("switch_to_decision_us") for r in ok]),
             "switch_to_decision_max_us": max([r.get("switch_to_decision_us", 0) for r in ok], default=None),
@@ -429,13 +432,17 @@ def render(res, md):
         rows = [[s["rules"], commands[s.get("via", "switch" if s.get("staged") else "load")], s["rounds"],
                  f1(s["latency_ms"]),
                  f"{s['latency_min_ms']:.1f}..{s['latency_max_ms']:.1f}" if s["latency_min_ms"] is not None else "",
-                 f1(s["until_switch_ms"]), f1(s["load_verify_ms"]), f1(s["switch_us"], "{:.0f}"),
+                 f1(s["until_switch_ms"]), f1(s.get("checks_ms"), "{:.2f}"), f1(s["load_verify_ms"]),
+                 f1(s["switch_us"], "{:.0f}"),
                  f1(s["switch_to_decision_us"], "{:.0f}") + (f" (max {s['switch_to_decision_max_us']:.0f})"
                                                             if s["switch_to_decision_max_us"] else ""),
+                 f1(s.get("next_denied_max_us"), "{:.0f}"), f1(s.get("next_denied_last_us"), "{:.0f}"),
                  f1(s["bulwark_exit_ms"]), f1(s["resolution_us"], "{:.0f}"),
                  "; ".join(s["errors"])] for s in res["swap"]]
         out.append(table(["rules", "commands", "rounds", "issue -> first v2 decision, ms", "range", "issue -> bw_gen switch, ms",
-                          "load+verify ms", "switch write us", "switch -> first v2 decision, us",
+                          "checks before the switch, ms", "load+verify ms", "switch write us",
+                          "switch -> first v2 decision, us", "the next 5 v2 decisions, max us",
+                          "the last of them, us",
                           "bulwark exits, ms", "hammer resolution us", "note"], rows, md))
         out.append("")
     if res["flood"]:

@@ -761,6 +761,8 @@ struct SwapShared {
   std::atomic<uint64_t> genSeen{0};  // when the hammer first saw bw_gen[slot] change
   std::atomic<uint64_t> opensAfterGen{0};  // opens v1 still allowed after that
   std::atomic<int> otherErr{0};
+  // The next denied opens after the first: the longest, and the last (code run before by then)
+  std::atomic<uint64_t> nextDeniedMaxNs{0}, nextDeniedLastNs{0};
 };
 
 // Slot number from `bulwark load`'s "loaded policy NAME (slot N, ...".
@@ -821,6 +823,20 @@ struct SignalDaemon {
     pid = -1;
   }
 };
+
+// The hammer's five opens after the first v2 denial: how long a v2 decision takes once its code
+// has run (under TCG the first run of new code includes translating it).
+void timeNextDecisions(const std::string &path, SwapShared &sh) {
+  for (int k = 0; k < 5; ++k) {
+    uint64_t a = nowNs();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    uint64_t took = nowNs() - a;
+    if (fd >= 0)
+      ::close(fd);
+    sh.nextDeniedMaxNs = std::max<uint64_t>(sh.nextDeniedMaxNs, took);
+    sh.nextDeniedLastNs = took;
+  }
+}
 
 enum class SwapVia { Load, Switch, Signal };
 
@@ -896,6 +912,7 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
           sh->flipAfter = t1;
           if (!sh->genSeen)  // switched between this iteration's bw_gen read and its open
             sh->genSeen = t0;
+          timeNextDecisions(path, *sh);
           break;
         }
         sh->otherErr = errno;
@@ -942,6 +959,8 @@ void runSwap(const std::string &id, const std::string &v1, const std::string &v2
         .add("checks_ms", staged ? numberAfter(l2.out, "checks ") : -1.0)
         .add("load_total_ms", numberAfter(l2.out, "total "))
         .add("hammer_opens", uint64_t(sh->opens))
+        .add("next_denied_max_us", double(sh->nextDeniedMaxNs) / 1e3)
+        .add("next_denied_last_us", double(sh->nextDeniedLastNs) / 1e3)
         .add("slot", slot);
     if (sh->genSeen && sh->flipAfter) {
       j.add("until_switch_ms", double(sh->genSeen - issue) / 1e6)
