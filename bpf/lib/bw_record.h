@@ -155,7 +155,6 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
   if (!rb)
     return;
   struct bw_record *r = (struct bw_record *)rb->b;
-  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
   r->ktime_ns = bpf_ktime_get_ns();  /* read only for a record: most events send none */
   r->abi = BW_ABI_VERSION;
   r->hook = ev->hook;
@@ -172,7 +171,7 @@ static void emit(struct bw_event *ev, __u32 rule, __u32 action, __u32 flags,
   r->gid = ev->ints[4];
   r->euid = ev->ints[5];
   r->cgroup_id = bpf_get_current_cgroup_id();
-  bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), BPF_CORE_READ(t, comm));
+  comm_copy(r->comm, bpf_get_current_task_btf());
   __builtin_memcpy(r->ints, ev->ints, sizeof(r->ints));
   __builtin_memcpy(r->addrs, ev->addrs, sizeof(r->addrs));
   pack_after(ev, r, rule);

@@ -26,8 +26,26 @@ BW_API void bw_str_user(const char *src, struct bw_str *out) {
   set_len(out, bpf_probe_read_user_str(out->data, BW_PATH_MAX, src));
 }
 
+/* The 16 bytes of the comm of task `t`, a BTF pointer, into `to`: two plain loads, where a
+ * string probe read costs several instructions a byte. The kernel keeps comm padded with zeros
+ * after its end, so its last byte is 0 however a rename races with the loads. */
+static __always_inline void comm_copy(char *to, struct task_struct *t) {
+  const __u64 *from = (const __u64 *)t->comm;
+  ((__u64 *)to)[0] = from[0];
+  ((__u64 *)to)[1] = from[1];
+  to[15] = 0;
+}
+
 BW_API void bw_task_comm(struct task_struct *t, struct bw_str *out) {
-  set_len(out, bpf_probe_read_kernel_str(out->data, 16, BPF_CORE_READ(t, comm)));
+  comm_copy(out->data, t);
+  __u32 len = 0;
+#pragma unroll
+  for (int i = 0; i < 15; i++) {
+    if (!out->data[i])
+      break;
+    len = i + 1;
+  }
+  out->len = len;
   out->truncated = 0;
 }
 

@@ -121,7 +121,7 @@ void bw_exe_at_exec(void);                                     /* the exec hook:
 int bw_ident_at_link(struct dentry *old_dentry, struct dentry *new_dentry);
 int bw_ident_at_rename(struct dentry *old_dentry, struct dentry *new_dentry, unsigned int flags);
 void bw_ident_at_unlink(struct dentry *dentry);
-void bw_task_comm(struct task_struct *t, struct bw_str *out);
+void bw_task_comm(struct task_struct *t, struct bw_str *out); /* BTF t */
 /* Marks (bw_marks.h): test and set from generated code, copy at fork and at a thread's exec,
  * drop at exec. */
 int bw_mark_has(struct bw_event *ev, __u32 who, __u64 id, __u32 fail_closed);  /* found: noted in ev */
