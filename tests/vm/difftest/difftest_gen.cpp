@@ -49,7 +49,8 @@ const std::vector<std::string> kFiles = {
 const std::vector<std::string> kExes = {kProducer, "/srv/dt/bin/tool", "/srv/dt/bin/tool2", "/srv/dt/a/run"};
 // names a rename or link may create (they do not exist before the event)
 const std::vector<std::string> kFresh = {"/srv/dt/a/n1", "/srv/dt/b/new", "/srv/dt/sp ace/n 2", "/srv/dt/a/sub/n.conf"};
-const std::vector<std::string> kCgroups = {"/", "/dt.slice", "/dt.slice/app"};
+// the last is deeper than the kernfs nodes a record's cgroup walk reads by plain loads (six)
+const std::vector<std::string> kCgroups = {"/", "/dt.slice", "/dt.slice/app", "/dt.slice/app/c3/c4/c5/c6/c7/c8"};
 const std::vector<int64_t> kUids = {0, 1000, 1001};
 
 struct Rng {
@@ -139,7 +140,8 @@ struct PolicyGen {
                           : "process.comm in [" + quote(r.of(comms)) + ", " + quote(r.of(comms)) + "]";
     }
     case 4: {
-      static const std::vector<std::string> cgs = {"/", "/dt.slice", "/dt.slice/app", "/other"};
+      static const std::vector<std::string> cgs = {"/", "/dt.slice", "/dt.slice/app", "/other",
+                                                   "/dt.slice/app/c3/c4/c5/c6/c7/c8"};
       return r.chance(50) ? "process.cgroup == " + quote(r.of(cgs)) : "process.cgroup startswith \"/dt.slice\"";
     }
     default: {
