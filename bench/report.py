@@ -318,17 +318,30 @@ def _status(p):
     return "n/a" if p is None else ("PASS" if p else "MISS")
 
 
+FLOOR_LABELS = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only",
+                "top": "BPF LSM program reading the path's first component only"}
+
+
+def config_label(cid):
+    """What a configuration with no generated policy is, in words."""
+    if cid in FLOOR_LABELS:
+        return FLOOR_LABELS[cid]
+    more = count_id(cid, "others")
+    if more is not None:
+        return f"the shipped policies and {more} more that name other hooks"
+    shipped = count_id(cid, "shipped")
+    if shipped is not None:
+        return f"the {shipped} shipped policies together"
+    if cid.startswith("shipped_"):
+        return f"shipped policy {cid.split('_', 1)[1]} alone"
+    return cid
+
+
 def cost_rows(res, op):
     c = res["cost"].get(op, {})
     rows = []
     for cid, e in c.get("configs", {}).items():
-        label = {"empty": "empty BPF LSM program", "dpath": "BPF LSM program calling bpf_d_path only",
-                 "top": "BPF LSM program reading the path's first component only",
-                 **({cid: f"the shipped policies and {count_id(cid, 'others')} more that name other hooks"}
-                    if count_id(cid, "others") is not None else {})}.get(
-            cid, (f"the {count_id(cid, 'shipped')} shipped policies together" if count_id(cid, "shipped") is not None
-                  else f"shipped policy {cid.split('_', 1)[1]} alone") if cid.startswith("shipped_") else cid) \
-            if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
+        label = config_label(cid) if e["kind"] is None else f"{e['setup']} {e['kind']} {e['rules']}"
         if e["kind"] == "uid":
             label += " (reads no path: dispatch + decision framework)"
         spread = ""
