@@ -13,15 +13,20 @@ static __always_inline void exe_walk_btf(struct file *f, struct bw_str *out) {
     file_object_plain(f, out);
 }
 
+/* A task with no executable (a kernel thread): an empty path and no object. */
+static __always_inline void exe_none(struct bw_str *out) {
+  out->len = 0;
+  out->data[0] = 0;
+  out->obj = 0;
+  out->ino = 0;
+}
+
 /* `t` must be a BTF pointer (the current task's, its parent, or a hook's argument). */
 BW_API void bw_task_exe(struct task_struct *t, struct bw_str *out) {
   struct mm_struct *mm = t ? t->mm : 0;
   struct file *f = mm ? mm->exe_file : 0;
-  if (!f) { /* kernel thread */
-    out->len = 0;
-    out->data[0] = 0;
-    out->obj = 0;
-    out->ino = 0;
+  if (!f) {
+    exe_none(out);
     return;
   }
   exe_walk_btf(f, out);
@@ -54,11 +59,8 @@ BW_API void bw_current_exe(struct bw_str *out, int refresh) {
   __u64 id = t->self_exec_id;
   struct mm_struct *mm = t->mm;
   struct file *f = mm ? mm->exe_file : 0;
-  if (!f) { /* kernel thread */
-    out->len = 0;
-    out->data[0] = 0;
-    out->obj = 0;
-    out->ino = 0;
+  if (!f) {
+    exe_none(out);
     return;
   }
   if (out->object_only) {
