@@ -21,15 +21,18 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 13
+#define BW_ABI_VERSION 14
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
 #define BW_MAX_LANES (BW_MAX_POLICIES / BW_LANE_POLICIES)
 #define BW_PROG_ARRAY_SIZE (BW_MAX_POLICIES * 2)
-/* bw_next_<H>: ARRAY of u32, BW_MAX_LANES heads then one "next" entry per slot.
- * Values are slot + 1; 0 ends the chain. */
-#define BW_NEXT_SIZE (BW_MAX_LANES + BW_MAX_POLICIES)
+/* bw_next_<H>: ARRAY of u32, BW_MAX_LANES heads then one "next" entry per slot (values are
+ * slot + 1; 0 ends the chain), then from BW_NEXT_KEYED one word per lane: on file_open, 1 when
+ * the dispatcher keys the lane's opens (bw_quiet.bpf.h), which the runtime keeps: the lane has
+ * two programs or more, or one whose programs' decisions can be quiet (bw_open_keyed). */
+#define BW_NEXT_KEYED (BW_MAX_LANES + BW_MAX_POLICIES)
+#define BW_NEXT_SIZE (BW_NEXT_KEYED + BW_MAX_LANES)
 
 /* Pinned under the bpffs root (default /sys/fs/bpf/bulwark). Map names are at most
  * 15 characters (kernel limit). */

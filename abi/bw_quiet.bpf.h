@@ -4,15 +4,16 @@
  * is keyed as its open is (the same struct file), with its lane's bit from BW_QUIET_MMAP_LANES
  * (bw_quiet_bit); below, "open" stands for either.
  *
- *   dispatcher   (file_open: a lane of two programs or more; mmap_file: a mapping with
- *                PROT_EXEC of a file, whose decision costs more than the key even alone)
+ *   dispatcher   (file_open: a lane of two programs or more, or of one whose decision can be
+ *                quiet, bw_open_keyed; mmap_file: a mapping with PROT_EXEC of a file, whose
+ *                decision costs more than the key even alone)
  *                bw_quiet_seen: the inode's entry was used
  *                for it, in this open's mode, last (else it is now, and nothing more: a file
  *                opened once costs a lookup), and the key begins with what it read; then
  *                bw_quiet_key_of and bw_quiet_hit: the same key and the lane's
  *                bit say the lane decided nothing for it, and the lane is skipped; else
  *                bw_quiet_pend puts the key in the pending entry, and bw_state.quiet says
- *                "quiet so far" (0 for every other event, and in a lane of one program)
+ *                "quiet so far" (0 for every other event, and in a lane not keyed)
  *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
  *                or it was out of its cgroup scope (the key holds the cgroup)
  *   the last one bw_quiet_keep: the lane allowed and every program was quiet, so the pending
@@ -194,7 +195,7 @@ static __always_inline void bw_quiet_clear(void) {
  * the file's inode gets the pending key and the lane's bit. */
 static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdict) {
   struct bw_state *st = bw_state_here();
-  if (verdict || !st || st->verdict || !st->quiet) /* a lane of one program is never quiet so far */
+  if (verdict || !st || st->verdict || !st->quiet) /* a lane not keyed is never quiet so far */
     return;
   struct bw_quiet_entry *p = bw_quiet_pending();
   if (!p || p->hits != st->seq || lane >= 64 ||

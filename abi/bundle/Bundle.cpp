@@ -55,6 +55,8 @@ void emitPrograms(YAML::Emitter &e, const Manifest &m) {
     e << YAML::Key << "attach" << YAML::Value << p.attach;
     if (!p.decides)
       e << YAML::Key << "decides" << YAML::Value << false;
+    if (p.quiet)
+      e << YAML::Key << "quiet" << YAML::Value << true;
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
@@ -157,7 +159,8 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
     m.policy.sourceDigest = p["source_digest"].as<std::string>("");
     for (const auto &x : n["programs"])
       m.programs.push_back({x["name"].as<std::string>(), x["hook"].as<std::string>(),
-                            x["attach"].as<std::string>(), x["decides"].as<bool>(true)});
+                            x["attach"].as<std::string>(), x["decides"].as<bool>(true),
+                            x["quiet"].as<bool>(false)});
     if (n["helpers"])
       for (const auto &x : n["helpers"])
         m.helpers.push_back({x["name"].as<std::string>(), x["attach"].as<std::string>(),
@@ -285,7 +288,8 @@ std::string inspectText(const Bundle &b) {
   o << "object policy.bpf.o: " << b.object.size() << " bytes\n";
   o << "programs (" << m.programs.size() << "):\n";
   for (const auto &p : m.programs)
-    o << "  " << p.name << "  " << p.attach << "  (" << p.hook << (p.decides ? "" : ", keeps labels only") << ")\n";
+    o << "  " << p.name << "  " << p.attach << "  (" << p.hook << (p.decides ? "" : ", keeps labels only")
+      << (p.quiet ? ", keeps quiet opens" : "") << ")\n";
   if (!m.helpers.empty()) {
     o << "helpers (" << m.helpers.size() << "):\n";
     for (const auto &h : m.helpers)
@@ -332,7 +336,7 @@ void jsonPolicy(JsonWriter &w, const PolicyInfo &p) {
 void jsonLists(JsonWriter &w, const Manifest &m) {
   w.key("programs").beginArray();
   for (const auto &p : m.programs)
-    w.beginObject().key("name").value(p.name).key("hook").value(p.hook).key("attach").value(p.attach).key("decides").value(p.decides).endObject();
+    w.beginObject().key("name").value(p.name).key("hook").value(p.hook).key("attach").value(p.attach).key("decides").value(p.decides).key("quiet").value(p.quiet).endObject();
   w.endArray().key("helpers").beginArray();
   for (const auto &h : m.helpers)
     w.beginObject().key("name").value(h.name).key("attach").value(h.attach).key("purpose").value(h.purpose).endObject();

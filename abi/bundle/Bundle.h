@@ -36,6 +36,10 @@ struct ProgramEntry {
   // false: the program has no rules and only keeps identity labels current (a path policy's
   // path_unlink without file.unlink rules). Written only when false; absent means true.
   bool decides = true;
+  // true: on file.open, its decision can say "no rule of mine holds for any open with this
+  // key" (abi/bw_quiet.bpf.h), so a lane of this program alone is worth keying. Written only
+  // when true; absent means false.
+  bool quiet = false;
 };
 
 // A program that is not a policy hook: attached directly by the runtime (never chained,

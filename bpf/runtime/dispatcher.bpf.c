@@ -163,24 +163,27 @@ static __always_inline int bw_lane_quiet(void *next, __u32 link)
 	return 0;
 }
 
-/* 1 when the lane whose head is entry `link` has a second program: the key and its entry cost
- * an open about as much as one policy's decision, so a lane of one keeps no quiet opens. */
-static __always_inline int bw_lane_has_two(void *next, __u32 link)
+/* 1 when the dispatcher keys the opens of its lane (bw_next_FILE_OPEN[BW_NEXT_KEYED + lane],
+ * which the runtime keeps): the lane has a second program, or its one program's decision can
+ * be quiet. A lane of one program that never is would pay the key on every open for nothing;
+ * a quiet one pays the key instead of its decision, which builds the path or reads the file's
+ * ancestors for most policies. A hint only: a keyed lane is skipped only for a key every one of
+ * its programs said was quiet. */
+static __always_inline int bw_lane_keyed(void *next)
 {
-	__u32 key = BW_MAX_LANES + link - 1;
-	__u32 *after = link ? bpf_map_lookup_elem(next, &key) : 0;
-	return after && *after;
+	__u32 key = BW_NEXT_KEYED + bw_lane;
+	__u32 *keyed = bpf_map_lookup_elem(next, &key);
+	return keyed && *keyed == 1;
 }
 
-/* The file whose open (file_open, a lane of two or more) or executable mapping (mmap_file) is
- * keyed for the lane whose head is `link` (bw_quiet.bpf.h), else 0. A lane of one keeps no
- * opens: the key costs about what one policy's decision on an open does; a mapping's decision
- * costs more than the key even alone. */
-static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 link, __u32 hook)
+/* The file whose open (file_open, a lane worth keying: bw_lane_keyed) or executable mapping
+ * (mmap_file) is keyed for the dispatcher's lane (bw_quiet.bpf.h), else 0. A mapping's
+ * decision costs more than the key even alone. */
+static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 hook)
 {
 	__u64 *args = ctx;
 	if (hook == BW_DHOOK_FILE_OPEN)
-		return bw_lane_has_two(next, link) ? (struct file *)args[0] : 0;
+		return bw_lane_keyed(next) ? (struct file *)args[0] : 0;
 	if (hook == BW_DHOOK_FILE_MMAP_EXEC) /* mmap_file(file, reqprot, prot, flags) */
 		return (args[2] & 4 /* PROT_EXEC */) ? (struct file *)args[0] : 0;
 	return 0;
@@ -200,7 +203,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
 	struct bw_quiet_key key; /* read only when keyed (bw_quiet_seen and bw_quiet_key_of wrote every field) */
 	int keyed = 0;
-	struct file *file = bw_quiet_file(ctx, next, *head, hook);
+	struct file *file = bw_quiet_file(ctx, next, hook);
 	if (file) {
 		__u64 writes;
 		struct bw_quiet_entry *e = bw_quiet_seen(file, &key, &writes);

@@ -196,11 +196,11 @@ void generateDecisions(Codegen &s) {
     }
 }
 
-// An LSM program: the hook it is for, its rules' hook, and whether it decides (false: it
-// only keeps bw_m_ident current).
+// An LSM program: the hook it is for, its rules' hook, whether it decides (false: it only
+// keeps bw_m_ident current) and whether its decision can be quiet.
 struct LsmProgram {
   HookId hook, ruleHook;
-  bool decides;
+  bool decides, quiet;
 };
 
 // The LSM programs of the used hooks, each followed by its companions' (further attach
@@ -210,9 +210,9 @@ std::vector<LsmProgram> lsmPrograms(const Lowered &low) {
   for (const auto &h : low.hooks) {
     if (h.hook == HookId::KPROBE)
       continue;
-    programs.push_back({h.hook, h.hook, h.hasRules});
+    programs.push_back({h.hook, h.hook, h.hasRules, h.quiet});
     for (const HookInfo *c : Catalogue::get().companions(h.hook))
-      programs.push_back({c->id, h.hook, h.hasRules});
+      programs.push_back({c->id, h.hook, h.hasRules, h.quiet});
   }
   return programs;
 }
@@ -267,7 +267,7 @@ void linkPrograms(Codegen &s) {
     std::string attach = lowerAttach(p.hook);
     if (!linkTemplate(s, linker, attach))
       return;
-    s.out.programs.push_back({"bw_" + attach, p.ruleHook, "lsm/" + attach, "", p.decides});
+    s.out.programs.push_back({"bw_" + attach, p.ruleHook, "lsm/" + attach, "", p.decides, p.quiet});
   }
   for (size_t i = 0; i < s.low.hooks.size(); ++i) {
     const LoweredHook &h = s.low.hooks[i];

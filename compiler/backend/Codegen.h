@@ -30,6 +30,7 @@ struct ProgramOut {
   std::string section;  // "lsm/file_open", "kprobe/do_unlinkat"
   std::string kprobeFunction;  // kprobe programs: the kernel function; else empty
   bool decides = true;         // false: it only keeps bw_m_ident current (no rules on its hook)
+  bool quiet = false;          // file.open: its decision can be quiet (LoweredHook::quiet)
 };
 
 // A program beside the policy's hooks, attached directly by the runtime.

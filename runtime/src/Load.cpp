@@ -422,6 +422,13 @@ bool keepsLabelsOnly(const Bundle &b, const Hook &h) {
                      [&](const bundle::ProgramEntry &p) { return !p.decides && programHook(p) == &h; });
 }
 
+// The bundle's program of hook h can tell from the quiet key that it decides nothing
+// (manifest `quiet`): a lane of it alone is worth keying (abi/bw_quiet.bpf.h).
+bool canBeQuiet(const Bundle &b, const Hook &h) {
+  return std::any_of(b.programs.begin(), b.programs.end(),
+                     [&](const bundle::ProgramEntry &p) { return p.quiet && programHook(p) == &h; });
+}
+
 // Whether hook h of the new version needs a pass-through at slot*2+cur to link its slot into
 // the lane chain: the enforcing version does not use h, or h's chain link is missing (an
 // interrupted unload).
@@ -436,7 +443,7 @@ void wireHook(LoadJob &j, const Hook &h, bpf_program *prog, Fd pass) {
   uint32_t slot = j.slot, lane = j.lane, cur = j.cur, next = j.next;
   if (ensureDispatcher(j.pins, h, lane))
     j.undo.add([&pins = j.pins, &shared, &h, lane] { dropDispatcherIfIdle(pins, shared, h, lane); });
-  shared.putProgram(h, progIndex(slot, next), bpf_program__fd(prog), keepsLabelsOnly(j.b, h));
+  shared.putProgram(h, progIndex(slot, next), bpf_program__fd(prog), keepsLabelsOnly(j.b, h), canBeQuiet(j.b, h));
   j.undo.add([&shared, &h, slot, next] { shared.dropProgram(h, progIndex(slot, next)); });
   if (pass) {
     shared.putProgram(h, progIndex(slot, cur), pass.get(), true);

@@ -24,6 +24,7 @@ public:
 uint32_t laneOf(uint32_t slot);
 uint32_t headIndex(uint32_t lane);
 uint32_t nextIndex(uint32_t slot);
+uint32_t laneOfIndex(uint32_t index);  // the lane whose chain entry `index` (a head or a next) is
 uint32_t progIndex(uint32_t slot, uint32_t gen);  // index in bw_progs_<H>
 
 // Lowest free slot, or nullopt when all BW_MAX_POLICIES are used.

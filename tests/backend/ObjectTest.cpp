@@ -248,6 +248,33 @@ TEST(Object, IdentityOnlyProgramsDecideNothing) {
   EXPECT_TRUE(decides(back, "bw_file_open"));
 }
 
+// The manifest says which file_open programs can be quiet (the runtime keys a lane of one
+// only for those): a rule on the path alone can, a rule on the user alone cannot. It survives
+// the manifest's round trip.
+TEST(Object, ManifestSaysWhichOpenProgramsCanBeQuiet) {
+  const HookId FO = HookId::FILE_OPEN;
+  auto byPath = bulwark::backend::compileBundle(
+      PolicyBuilder("path").rule("r", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/y/"}))).build());
+  auto byUser = bulwark::backend::compileBundle(
+      PolicyBuilder("user").rule("r", FO, cTest(FO, "process.uid", TestOp::Eq, {int64_t(4242)})).build());
+  ASSERT_TRUE(byPath && byUser);
+  auto quiet = [](const bulwark::bundle::Manifest &m) {
+    for (const auto &p : m.programs)
+      if (p.name == "bw_file_open")
+        return p.quiet;
+    ADD_FAILURE() << "no bw_file_open";
+    return false;
+  };
+  EXPECT_TRUE(quiet(byPath->bundle.manifest));
+  EXPECT_FALSE(quiet(byUser->bundle.manifest));
+  for (const auto *r : {&*byPath, &*byUser}) {
+    bulwark::bundle::Manifest back;
+    std::string err;
+    ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(r->bundle.manifest), back, &err)) << err;
+    EXPECT_EQ(quiet(back), quiet(r->bundle.manifest));
+  }
+}
+
 TEST(Object, LazyExtractionRemovesUnusedFields) {
   // a policy that reads only file.flags must not contain the path walk or d_path
   const HookId FO = HookId::FILE_OPEN;

@@ -8,8 +8,8 @@
 // as uid 1000 in a user namespace where the case allows, on CPU 0 (its entries are per CPU).
 //
 // Policies: tests/vm/attacks/policies/attack_quiet*.bw. Two are loaded, so the lane has two
-// programs (a lane of one keeps no opens; mappings are kept in a lane of one). Everything lives
-// under /tmp/bw-quiet.
+// programs; QuietAlone loads one at a time into an instance of its own, a lane of one (keyed
+// only when its program's decision can be quiet). Everything lives under /tmp/bw-quiet.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,6 +27,7 @@ namespace {
 const std::string kBase = "/tmp/bw-quiet";
 const std::string kPinRoot = "/sys/fs/bpf/bw-quiet";
 const std::string kScope = "/sys/fs/cgroup/bw-quiet-scope";
+const std::string kAloneRoot = "/sys/fs/bpf/bw-quiet-alone";
 
 std::string Bundle(const std::string &name) { return guest::GuestFile("attack-bundles/" + name + ".bwb"); }
 
@@ -37,7 +38,7 @@ public:
     // QuietHits reads bw_quiet from this process, which the guard refuses to anyone but the
     // runtime (rt_vm_self_protect tests the guard).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
-    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap", "/latemap"})
+    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap", "/latemap", "/alone-protected"})
       ASSERT_NO_THROW(FreshSharedDir(kBase + d));
     guest::WriteFile(kBase + "/protected/premise", "data\n"); /* before the load denies it */
     guest::WriteFile(kBase + "/locked", "data\n");
@@ -64,10 +65,11 @@ public:
 };
 [[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicies);
 
-// CPU 0's copy of each entry of bw_quiet (the kept ones; the pending entry is not read).
-std::vector<bw_quiet_entry> QuietEntries() {
+// CPU 0's copy of each entry of bw_quiet of the instance at `root` (the kept ones; the
+// pending entry is not read).
+std::vector<bw_quiet_entry> QuietEntries(const std::string &root = kPinRoot) {
   std::vector<bw_quiet_entry> entries;
-  int fd = bpf_obj_get((kPinRoot + "/shared/bw_quiet").c_str());
+  int fd = bpf_obj_get((root + "/shared/bw_quiet").c_str());
   if (fd < 0)
     return entries;
   int cpus = libbpf_num_possible_cpus();
@@ -85,12 +87,34 @@ std::vector<bw_quiet_entry> QuietEntries() {
 }
 
 // Opens that skipped a lane by a kept entry, on CPU 0 (bw_quiet's hits, summed over entries).
-uint64_t QuietHits() {
+uint64_t QuietHits(const std::string &root = kPinRoot) {
   uint64_t hits = 0;
-  for (const auto &e : QuietEntries())
+  for (const auto &e : QuietEntries(root))
     hits += e.hits;
   return hits;
 }
+
+// How many of the `count` entries from `first` of the shared map `name` at `root` are 1; -1
+// when it cannot be opened.
+int EntriesSet(const std::string &root, const std::string &name, bw_u32 first, bw_u32 count) {
+  int fd = bpf_obj_get((root + "/shared/" + name).c_str());
+  if (fd < 0)
+    return -1;
+  int n = 0;
+  for (bw_u32 i = first; i < first + count; ++i) {
+    bw_u32 v = 0;
+    if (bpf_map_lookup_elem(fd, &i, &v) == 0 && v == 1)
+      ++n;
+  }
+  close(fd);
+  return n;
+}
+
+// file_open programs at `root` whose decision can be quiet (bw_open_keyed).
+int KeyedPrograms(const std::string &root) { return EntriesSet(root, "bw_open_keyed", 0, BW_PROG_ARRAY_SIZE); }
+
+// file_open lanes at `root` whose opens the dispatcher keys (bw_next_FILE_OPEN's keyed words).
+int KeyedLanes(const std::string &root) { return EntriesSet(root, "bw_next_FILE_OPEN", BW_NEXT_KEYED, BW_MAX_LANES); }
 
 // On CPU 0, whether the entry of the inode at `path` has an mmap_file lane's bit (a mapping
 // kept as quiet).
@@ -161,6 +185,7 @@ void OpenUntilKept(const std::string &path) {
 // its inode's entry for reading: its creation took it for writing), and its third and later
 // opens skip the lane (the other tests would pass without the cache; this one would not).
 TEST(Quiet, AFileOpenedAgainSkipsTheLane) {
+  EXPECT_EQ(KeyedLanes(kPinRoot), 1) << "a lane of two programs is keyed";
   std::string d = CaseDir();
   std::string f = FileIn(d);
   uint64_t before = QuietHits();
@@ -341,6 +366,44 @@ TEST_P(Attack, AKeptLabelledFileLinkedToAProtectedNameIsDenied) {
   EXPECT_GE(QuietHits(), before + 2) << "the premise: both files were kept";
   EXPECT_EQ(HintCount(BW_HINT_CHANGES), bits) << "the premise: the link set no new hint bit";
   EXPECT_GT(HintCount(BW_HINT_DECISIONS), labels) << "the label the link learned is counted";
+}
+
+// A lane of one program is keyed when its decision can be quiet (bw_open_keyed, from the
+// bundle's `quiet`): alone, attack_quiet_alone keeps a file's opens, and the kept file linked
+// into its protected directory is denied by either name (the main instance has no rule there,
+// so the denial is the lane of one's), while a kept file beside it still opens. A policy whose rule tests the user alone is never quiet: its lane is
+// not keyed (an open would pay the key for nothing) and keeps nothing.
+TEST(QuietAlone, ALaneOfOneIsKeyedWhenItsDecisionCanBeQuiet) {
+  auto load = Bulwark(kAloneRoot, {"load", Bundle("attack_quiet_alone")});
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  EXPECT_EQ(KeyedPrograms(kAloneRoot), 1);
+  EXPECT_EQ(KeyedLanes(kAloneRoot), 1);
+  std::string d = CaseDir();
+  std::string f = FileIn(d), control = FileIn(d, "control");
+  uint64_t before = QuietHits(kAloneRoot);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(OpenRead(f), 0) << "open " << i;
+  EXPECT_EQ(QuietHits(kAloneRoot), before + 2) << "the third and fourth opens skip the lane of one";
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(OpenRead(control), 0) << "control open " << i;
+  std::string linked = kBase + "/alone-protected/linked";
+  ASSERT_EQ(link(f.c_str(), linked.c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(Describe(OpenRead(linked)), Describe(EPERM)) << "the kept file under the protected name";
+  EXPECT_EQ(Describe(OpenRead(f)), Describe(EPERM)) << "and under its own (the object is in the directory)";
+  EXPECT_EQ(Describe(OpenRead(control)), Describe(0)) << "the kept file beside it";
+  unlink(linked.c_str());
+  ASSERT_EQ(Bulwark(kAloneRoot, {"unload", "attack_quiet_alone"}).exit_code, 0);
+
+  load = Bulwark(kAloneRoot, {"load", Bundle("attack_quiet_unkeyed")});
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  EXPECT_EQ(KeyedPrograms(kAloneRoot), 0);
+  EXPECT_EQ(KeyedLanes(kAloneRoot), 0) << "a lane of one program that is never quiet";
+  std::string g = FileIn(CaseDir());
+  before = QuietHits(kAloneRoot);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(OpenRead(g), 0) << "open " << i;
+  EXPECT_EQ(QuietHits(kAloneRoot), before) << "a lane not keyed keeps nothing";
+  ASSERT_EQ(Bulwark(kAloneRoot, {"unload", "attack_quiet_unkeyed"}).exit_code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Quiet, Attack, ::testing::Values(Who::Root, Who::User),
