@@ -97,8 +97,10 @@ def analyse(meta, compiled, records, ops):
                 e["load_verify_ms"] = med([r.get("load_verify_ms") for _, r, _ in ok])
                 e["load_total_ms"] = med([r.get("load_total_ms") for _, r, _ in ok])
                 e["switch_us"] = med([r.get("switch_us") for _, r, _ in ok])
-                # the policy's default counter saw every measured call: the program ran
-                e["counted"] = all(r.get("default_hits", 0) >= r.get("ops", 0) > 0 for _, r, _ in ok) if ok else None
+                # the policy's default counter saw every measured call, or the call skipped its
+                # lane as a kept quiet open: the program ran, or had decided nothing for it
+                e["counted"] = all(r.get("default_hits", 0) + r.get("quiet_hits", 0) >= r.get("ops", 0) > 0
+                                   for _, r, _ in ok) if ok else None
             if setup == "landlock":
                 e["landlock_setup_ms"] = med([r.get("landlock_setup_ms") for _, r, _ in ok])
             errors = sorted({r["error"] for _, r, _ in items if "error" in r})
