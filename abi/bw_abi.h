@@ -28,11 +28,24 @@
 #define BW_MAX_LANES (BW_MAX_POLICIES / BW_LANE_POLICIES)
 #define BW_PROG_ARRAY_SIZE (BW_MAX_POLICIES * 2)
 /* bw_next_<H>: ARRAY of u32, BW_MAX_LANES heads then one "next" entry per slot (values are
- * slot + 1; 0 ends the chain), then from BW_NEXT_KEYED one word per lane: on file_open, 1 when
- * the dispatcher keys the lane's opens (bw_quiet.bpf.h), which the runtime keeps: the lane has
- * two programs or more, or one whose programs' decisions can be quiet (bw_open_keyed). */
+ * slot + 1; 0 ends the chain), then from BW_NEXT_KEYED one word per lane, on file_open and
+ * mmap_file, which the runtime keeps from bw_quiet_progs: BW_KEYED when the dispatcher keys the
+ * lane's opens (bw_quiet.bpf.h: file_open, a lane of two programs or more, or of one whose
+ * decision can be quiet; mmap_file, a lane with a program), and the key parts (BW_KEY_*) the
+ * decisions of both hooks' lanes of that index read: their entries are shared, so both read
+ * the same key. */
 #define BW_NEXT_KEYED (BW_MAX_LANES + BW_MAX_POLICIES)
 #define BW_NEXT_SIZE (BW_NEXT_KEYED + BW_MAX_LANES)
+/* The bits of a lane's keyed word and of a bw_quiet_progs entry: BW_KEYED (the lane's opens are
+ * keyed; the program's decision can be quiet), then what the quiet key must hold besides the
+ * file (inode, dentry, name, directory), the open's mode, the cgroup and the change counts:
+ * BW_KEY_VIEW the process's view of the path (mount, root, mount_lock's sequence), read by a
+ * decision that matches the path's string; BW_KEY_ANCESTORS rename_lock's sequence, read by
+ * one that matches the file's ancestors. A decision on the file's own identity needs neither. */
+#define BW_KEYED 1u
+#define BW_KEY_VIEW 2u
+#define BW_KEY_ANCESTORS 4u
+#define BW_KEY_FULL (BW_KEY_VIEW | BW_KEY_ANCESTORS)
 
 /* Pinned under the bpffs root (default /sys/fs/bpf/bulwark). Map names are at most
  * 15 characters (kernel limit). */

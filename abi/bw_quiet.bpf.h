@@ -5,8 +5,9 @@
  * (bw_quiet_bit); below, "open" stands for either.
  *
  *   dispatcher   (file_open: a lane of two programs or more, or of one whose decision can be
- *                quiet, bw_open_keyed; mmap_file: a mapping with PROT_EXEC of a file, whose
- *                decision costs more than the key even alone)
+ *                quiet; mmap_file: a mapping with PROT_EXEC of a file, whose decision costs
+ *                more than the key even alone; the lane's keyed word, bw_abi.h BW_NEXT_KEYED,
+ *                says so and which parts of the key to read)
  *                bw_quiet_seen: the inode's entry was used
  *                for it, in this open's mode, last (else it is now, and nothing more: a file
  *                opened once costs a lookup), and the key begins with what it read; then
@@ -40,12 +41,13 @@ static __always_inline __u32 seq_of(__u64 lock) {
 #define BW_QUIET_OVERLAYFS_MAGIC 0x794c7630
 
 /* The rest of the key of opening `f` (a BTF pointer) into `k`, whose inode, number, generation
- * and mode bw_quiet_seen wrote; the locks at their addresses. 0 when an unlinked dentry's view
- * (it gains " (deleted)") or a count cannot be read. What can never be kept (bw_quiet_keepable)
- * is tested where an entry is written, not on every open: the key of such an open matches no
- * entry. */
+ * and mode bw_quiet_seen wrote; the locks at their addresses; of the view and the ancestors'
+ * sequence only the `parts` (BW_KEY_*) the lane's decisions read (the others 0). 0 when an
+ * unlinked dentry's view (it gains " (deleted)") or a count cannot be read. What can never be
+ * kept (bw_quiet_keepable) is tested where an entry is written, not on every open: the key of
+ * such an open matches no entry. */
 static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *k, __u64 rename_lock,
-                                           __u64 mount_lock) {
+                                           __u64 mount_lock, __u32 parts) {
   struct dentry *d = f->f_path.dentry;
   struct vfsmount *mnt = f->f_path.mnt;
   if (!d || !mnt || !d->d_hash.pprev)
@@ -61,8 +63,8 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
     return 0;
   k->hints = *hints + *changed; /* both only grow */
   barrier(); /* the counts first, then what the lane reads (x86 keeps loads in order) */
-  k->renames = seq_of(rename_lock);
-  k->mounts = seq_of(mount_lock);
+  k->renames = (parts & BW_KEY_ANCESTORS) ? seq_of(rename_lock) : 0;
+  k->mounts = (parts & BW_KEY_VIEW) ? seq_of(mount_lock) : 0;
   if ((k->renames | k->mounts) & 1)
     return 0;
   k->dentry = (__u64)d;
@@ -70,9 +72,9 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
   k->dir = (__u64)dir;
   k->dir_ino = di->i_ino;
   k->dir_gen = di->i_generation;
-  k->mnt = (__u64)mnt;
-  k->root = (__u64)fs->root.dentry;
-  k->root_mnt = (__u64)fs->root.mnt;
+  k->mnt = (parts & BW_KEY_VIEW) ? (__u64)mnt : 0;
+  k->root = (parts & BW_KEY_VIEW) ? (__u64)fs->root.dentry : 0;
+  k->root_mnt = (parts & BW_KEY_VIEW) ? (__u64)fs->root.mnt : 0;
   k->cgroup = bpf_get_current_cgroup_id();
   k->pad = 0;
   return 1;

@@ -25,6 +25,20 @@ template <class E> E wordAt(const YAML::Node &n, const std::string &what, const 
   throw YAML::Exception(n.Mark(), what + " '" + text + "' (expected " + expectedWords<E>() + ")");
 }
 
+// A `programs` entry; its quiet_key lists view and ancestors, nothing else.
+ProgramEntry programAt(const YAML::Node &x) {
+  ProgramEntry p{x["name"].as<std::string>(), x["hook"].as<std::string>(), x["attach"].as<std::string>(),
+                 x["decides"].as<bool>(true), x["quiet"].as<bool>(false)};
+  if (x["quiet_key"])
+    for (const auto &part : x["quiet_key"]) {
+      std::string word = part.as<std::string>();
+      if (word != "view" && word != "ancestors")
+        throw YAML::Exception(part.Mark(), "quiet_key part '" + word + "' (expected view or ancestors)");
+      (word == "view" ? p.quietView : p.quietAncestors) = true;
+    }
+  return p;
+}
+
 } // namespace
 
 namespace {
@@ -57,6 +71,14 @@ void emitPrograms(YAML::Emitter &e, const Manifest &m) {
       e << YAML::Key << "decides" << YAML::Value << false;
     if (p.quiet)
       e << YAML::Key << "quiet" << YAML::Value << true;
+    if (p.quietView || p.quietAncestors) {
+      e << YAML::Key << "quiet_key" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      if (p.quietView)
+        e << "view";
+      if (p.quietAncestors)
+        e << "ancestors";
+      e << YAML::EndSeq;
+    }
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
@@ -158,9 +180,7 @@ bool readManifest(const std::string &yaml, Manifest &m, std::string *error) {
         m.policy.scopePaths.push_back(x.as<std::string>());
     m.policy.sourceDigest = p["source_digest"].as<std::string>("");
     for (const auto &x : n["programs"])
-      m.programs.push_back({x["name"].as<std::string>(), x["hook"].as<std::string>(),
-                            x["attach"].as<std::string>(), x["decides"].as<bool>(true),
-                            x["quiet"].as<bool>(false)});
+      m.programs.push_back(programAt(x));
     if (n["helpers"])
       for (const auto &x : n["helpers"])
         m.helpers.push_back({x["name"].as<std::string>(), x["attach"].as<std::string>(),
@@ -289,7 +309,8 @@ std::string inspectText(const Bundle &b) {
   o << "programs (" << m.programs.size() << "):\n";
   for (const auto &p : m.programs)
     o << "  " << p.name << "  " << p.attach << "  (" << p.hook << (p.decides ? "" : ", keeps labels only")
-      << (p.quiet ? ", keeps quiet opens" : "") << ")\n";
+      << (p.quiet ? ", keeps quiet opens" : "") << (p.quietView ? ", its key holds the view" : "")
+      << (p.quietAncestors ? ", its key holds the ancestors" : "") << ")\n";
   if (!m.helpers.empty()) {
     o << "helpers (" << m.helpers.size() << "):\n";
     for (const auto &h : m.helpers)
@@ -336,7 +357,7 @@ void jsonPolicy(JsonWriter &w, const PolicyInfo &p) {
 void jsonLists(JsonWriter &w, const Manifest &m) {
   w.key("programs").beginArray();
   for (const auto &p : m.programs)
-    w.beginObject().key("name").value(p.name).key("hook").value(p.hook).key("attach").value(p.attach).key("decides").value(p.decides).key("quiet").value(p.quiet).endObject();
+    w.beginObject().key("name").value(p.name).key("hook").value(p.hook).key("attach").value(p.attach).key("decides").value(p.decides).key("quiet").value(p.quiet).key("quiet_view").value(p.quietView).key("quiet_ancestors").value(p.quietAncestors).endObject();
   w.endArray().key("helpers").beginArray();
   for (const auto &h : m.helpers)
     w.beginObject().key("name").value(h.name).key("attach").value(h.attach).key("purpose").value(h.purpose).endObject();

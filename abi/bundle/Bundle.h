@@ -40,6 +40,10 @@ struct ProgramEntry {
   // key" (abi/bw_quiet.bpf.h), so a lane of this program alone is worth keying. Written only
   // when true; absent means false.
   bool quiet = false;
+  // When quiet: what its quiet key must hold besides the file (manifest `quiet_key`: view,
+  // ancestors; bw_abi.h BW_KEY_*).
+  bool quietView = false;
+  bool quietAncestors = false;
 };
 
 // A program that is not a policy hook: attached directly by the runtime (never chained,

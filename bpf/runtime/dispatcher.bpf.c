@@ -163,30 +163,31 @@ static __always_inline int bw_lane_quiet(void *next, __u32 link)
 	return 0;
 }
 
-/* 1 when the dispatcher keys the opens of its lane (bw_next_FILE_OPEN[BW_NEXT_KEYED + lane],
- * which the runtime keeps): the lane has a second program, or its one program's decision can
- * be quiet. A lane of one program that never is would pay the key on every open for nothing;
- * a quiet one pays the key instead of its decision, which builds the path or reads the file's
- * ancestors for most policies. A hint only: a keyed lane is skipped only for a key every one of
- * its programs said was quiet. */
-static __always_inline int bw_lane_keyed(void *next)
+/* The lane's keyed word (bw_next_<H>[BW_NEXT_KEYED + lane], which the runtime keeps on
+ * file_open and mmap_file): BW_KEYED when the lane's opens are keyed, and the parts of the key
+ * the decisions read (BW_KEY_*). A file_open lane of one program that never is quiet would pay
+ * the key on every open for nothing; a quiet one pays the key instead of its decision, which
+ * builds the path or reads the file's ancestors for most policies. A hint only: a keyed lane is
+ * skipped only for a key every one of its programs said was quiet. */
+static __always_inline __u32 bw_lane_word(void *next)
 {
 	__u32 key = BW_NEXT_KEYED + bw_lane;
-	__u32 *keyed = bpf_map_lookup_elem(next, &key);
-	return keyed && *keyed == 1;
+	__u32 *word = bpf_map_lookup_elem(next, &key);
+	return word ? *word : 0;
 }
 
-/* The file whose open (file_open, a lane worth keying: bw_lane_keyed) or executable mapping
- * (mmap_file) is keyed for the dispatcher's lane (bw_quiet.bpf.h), else 0. A mapping's
- * decision costs more than the key even alone. */
-static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 hook)
+/* The file whose open (file_open, a keyed lane) or executable mapping (mmap_file) is keyed for
+ * the dispatcher's lane (bw_quiet.bpf.h), else 0, and the parts of the key to read (`parts`).
+ * A mapping's decision costs more than the key even alone; its lane reads every part until the
+ * runtime wrote its word. */
+static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 hook, __u32 *parts)
 {
 	__u64 *args = ctx;
-	if (hook == BW_DHOOK_FILE_OPEN)
-		return bw_lane_keyed(next) ? (struct file *)args[0] : 0;
-	if (hook == BW_DHOOK_FILE_MMAP_EXEC) /* mmap_file(file, reqprot, prot, flags) */
-		return (args[2] & 4 /* PROT_EXEC */) ? (struct file *)args[0] : 0;
-	return 0;
+	if (hook != BW_DHOOK_FILE_OPEN && !(hook == BW_DHOOK_FILE_MMAP_EXEC && (args[2] & 4 /* PROT_EXEC */)))
+		return 0; /* mmap_file(file, reqprot, prot, flags) */
+	__u32 word = bw_lane_word(next);
+	*parts = word ? word & BW_KEY_FULL : BW_KEY_FULL;
+	return (hook == BW_DHOOK_FILE_MMAP_EXEC || (word & BW_KEYED)) ? (struct file *)args[0] : 0;
 }
 
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
@@ -203,11 +204,12 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
 	struct bw_quiet_key key; /* read only when keyed (bw_quiet_seen and bw_quiet_key_of wrote every field) */
 	int keyed = 0;
-	struct file *file = bw_quiet_file(ctx, next, hook);
+	__u32 parts = BW_KEY_FULL;
+	struct file *file = bw_quiet_file(ctx, next, hook, &parts);
 	if (file) {
 		__u64 writes;
 		struct bw_quiet_entry *e = bw_quiet_seen(file, &key, &writes);
-		keyed = e && bw_quiet_key_of(file, &key, bw_rename_lock, bw_mount_lock);
+		keyed = e && bw_quiet_key_of(file, &key, bw_rename_lock, bw_mount_lock, parts);
 		if (keyed && bw_quiet_hit(e, &key, bw_quiet_bit(hook == BW_DHOOK_FILE_MMAP_EXEC, lane), writes))
 			return 0; /* the lane decided nothing for this key */
 	}

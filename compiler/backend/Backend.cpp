@@ -96,7 +96,8 @@ std::optional<std::string> describeBundle(CompileResult &cr, const CodegenOutput
                                                : options.compilerVersion;
   m.policy = manifestPolicy(policy);
   for (const auto &p : cg.programs)
-    m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section, p.decides, p.quiet});
+    m.programs.push_back({p.name, std::string(Catalogue::get().hook(p.hook).name), p.section, p.decides, p.quiet,
+                              p.quiet ? p.quietView : false, p.quiet ? p.quietAncestors : false});
   for (const auto &h : cg.helpers)
     m.helpers.push_back({h.name, h.section, h.purpose});
   uint32_t labels = identityLabels(cr.lowered, policy);

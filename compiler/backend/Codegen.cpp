@@ -197,10 +197,11 @@ void generateDecisions(Codegen &s) {
 }
 
 // An LSM program: the hook it is for, its rules' hook, whether it decides (false: it only
-// keeps bw_m_ident current) and whether its decision can be quiet.
+// keeps bw_m_ident current) and its hook's quiet decisions (`rules`).
 struct LsmProgram {
   HookId hook, ruleHook;
-  bool decides, quiet;
+  bool decides;
+  const LoweredHook *rules;
 };
 
 // The LSM programs of the used hooks, each followed by its companions' (further attach
@@ -210,9 +211,9 @@ std::vector<LsmProgram> lsmPrograms(const Lowered &low) {
   for (const auto &h : low.hooks) {
     if (h.hook == HookId::KPROBE)
       continue;
-    programs.push_back({h.hook, h.hook, h.hasRules, h.quiet});
+    programs.push_back({h.hook, h.hook, h.hasRules, &h});
     for (const HookInfo *c : Catalogue::get().companions(h.hook))
-      programs.push_back({c->id, h.hook, h.hasRules, h.quiet});
+      programs.push_back({c->id, h.hook, h.hasRules, &h});
   }
   return programs;
 }
@@ -267,7 +268,8 @@ void linkPrograms(Codegen &s) {
     std::string attach = lowerAttach(p.hook);
     if (!linkTemplate(s, linker, attach))
       return;
-    s.out.programs.push_back({"bw_" + attach, p.ruleHook, "lsm/" + attach, "", p.decides, p.quiet});
+    s.out.programs.push_back({"bw_" + attach, p.ruleHook, "lsm/" + attach, "", p.decides, p.rules->quiet,
+                              p.rules->quietView, p.rules->quietAncestors});
   }
   for (size_t i = 0; i < s.low.hooks.size(); ++i) {
     const LoweredHook &h = s.low.hooks[i];

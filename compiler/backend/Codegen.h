@@ -31,6 +31,8 @@ struct ProgramOut {
   std::string kprobeFunction;  // kprobe programs: the kernel function; else empty
   bool decides = true;         // false: it only keeps bw_m_ident current (no rules on its hook)
   bool quiet = false;          // file.open: its decision can be quiet (LoweredHook::quiet)
+  bool quietView = true;       // and then the key parts it reads (LoweredHook::quietView,
+  bool quietAncestors = true;  // quietAncestors)
 };
 
 // A program beside the policy's hooks, attached directly by the runtime.

@@ -172,6 +172,8 @@ public:
     for (const auto &[h, fn] : hooks)
       lowerHook(h, fn);
     buildMaps();
+    for (auto &lh : out.hooks)  // after buildMaps: which groups match the object
+      quietKeyParts(lh, out.groups);
     if (!out.identity.empty())
       for (HookId h : kIdentityHooks)
         if (!hooks.count({h, std::string()})) {

@@ -172,6 +172,12 @@ struct LoweredHook {
   uint32_t quietWord = kNoRule;        // the word of a decision no rule made
   std::vector<LCond> quietParts;       // each compound and mark rule's key part
   bool precheckQuiet = false;          // a failed precheck is quiet
+  // What the quiet key must hold besides the file itself (quiet hooks): the process's view of
+  // the path (a group matches its string) and the file's ancestors (a prefix group on the
+  // object). An identity group whose paths lack an object at load also reads the view; the
+  // runtime, which knows, adds it.
+  bool quietView = true;
+  bool quietAncestors = true;
 };
 
 // Fills lh.gates from its compound and mark rules (needs atomGroup; `direct`: groups a rule

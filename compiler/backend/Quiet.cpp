@@ -108,6 +108,7 @@ std::optional<uint32_t> allowingNoRuleWord(const LoweredHook &lh, bool noRuleAll
 void quietHook(LoweredHook &lh, const std::vector<Group> &groups, const std::set<uint32_t> &direct,
                bool noRuleAllows, uint32_t markOnlyWord) {
   lh.quiet = false;
+  lh.quietView = lh.quietAncestors = true;
   lh.quietParts.clear();
   lh.precheckQuiet = false;
   const QuietKey *key = quietKeyOf(lh.hook);
@@ -138,6 +139,24 @@ void quietHook(LoweredHook &lh, const std::vector<Group> &groups, const std::set
       keyNeed |= needBit(*f);
   lh.precheckQuiet = lh.precheck.kind != LCond::Kind::True && lh.precheckGroups.empty() &&
                      (lh.precheckNeed & ~keyNeed) == 0;
+}
+
+// lh.quietView and lh.quietAncestors from the path groups the hook looks up: an exact group
+// on the object reads the file alone, a prefix group on it its ancestors too, any other path
+// group the string.
+void quietKeyParts(LoweredHook &lh, const std::vector<Group> &groups) {
+  if (!lh.quiet)
+    return;
+  lh.quietView = lh.quietAncestors = false;
+  for (uint32_t gi : lh.groups) {
+    const Group &g = groups.at(gi);
+    if (g.field.name != "file.path")
+      continue;
+    if (g.identity && g.kind == GroupKind::Prefix)
+      lh.quietAncestors = true;
+    else if (!(g.identity && g.kind == GroupKind::Exact))
+      lh.quietView = true;
+  }
 }
 
 } // namespace bulwark::backend

@@ -27,4 +27,8 @@ namespace bulwark::backend {
 void quietHook(LoweredHook &lh, const std::vector<Group> &groups, const std::set<uint32_t> &direct,
                bool noRuleAllows, uint32_t markOnlyWord);
 
+// Fills lh.quietView and quietAncestors of a quiet hook (after the groups' identity is known,
+// Lowered::groups).
+void quietKeyParts(LoweredHook &lh, const std::vector<Group> &groups);
+
 } // namespace bulwark::backend

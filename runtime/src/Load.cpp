@@ -422,11 +422,16 @@ bool keepsLabelsOnly(const Bundle &b, const Hook &h) {
                      [&](const bundle::ProgramEntry &p) { return !p.decides && programHook(p) == &h; });
 }
 
-// The bundle's program of hook h can tell from the quiet key that it decides nothing
-// (manifest `quiet`): a lane of it alone is worth keying (abi/bw_quiet.bpf.h).
-bool canBeQuiet(const Bundle &b, const Hook &h) {
-  return std::any_of(b.programs.begin(), b.programs.end(),
-                     [&](const bundle::ProgramEntry &p) { return p.quiet && programHook(p) == &h; });
+// bw_quiet_progs's word for the bundle's program of hook h: BW_KEYED when it can tell from the
+// quiet key that it decides nothing (manifest `quiet`), and the key parts it reads (manifest
+// `quiet_key`; the view also when an identity group matches the view of a path that had no
+// object at this load); 0 otherwise (abi/bw_quiet.bpf.h).
+uint32_t quietWord(const LoadJob &j, const Hook &h) {
+  for (const auto &p : j.b.programs)
+    if (p.quiet && programHook(p) == &h)
+      return BW_KEYED | (p.quietView || j.identity.viewGroups ? BW_KEY_VIEW : 0) |
+             (p.quietAncestors ? BW_KEY_ANCESTORS : 0);
+  return 0;
 }
 
 // Whether hook h of the new version needs a pass-through at slot*2+cur to link its slot into
@@ -443,7 +448,7 @@ void wireHook(LoadJob &j, const Hook &h, bpf_program *prog, Fd pass) {
   uint32_t slot = j.slot, lane = j.lane, cur = j.cur, next = j.next;
   if (ensureDispatcher(j.pins, h, lane))
     j.undo.add([&pins = j.pins, &shared, &h, lane] { dropDispatcherIfIdle(pins, shared, h, lane); });
-  shared.putProgram(h, progIndex(slot, next), bpf_program__fd(prog), keepsLabelsOnly(j.b, h), canBeQuiet(j.b, h));
+  shared.putProgram(h, progIndex(slot, next), bpf_program__fd(prog), keepsLabelsOnly(j.b, h), quietWord(j, h));
   j.undo.add([&shared, &h, slot, next] { shared.dropProgram(h, progIndex(slot, next)); });
   if (pass) {
     shared.putProgram(h, progIndex(slot, cur), pass.get(), true);

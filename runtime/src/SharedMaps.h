@@ -10,17 +10,19 @@
 #include "Pins.h"
 #include "Slots.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace bulwark::rt {
 
 // Kernel-side chain store over bw_next_<H>; every link it sets is a counted change, after
-// which `relinked` (when given) hears of the lane it changed.
+// which `relinked` (when given) hears of the entry it set.
 class MapChain : public ChainStore {
 public:
-  MapChain(int fd, std::string what, ChangeCount &changes, std::function<void(uint32_t lane)> relinked = {})
+  MapChain(int fd, std::string what, ChangeCount &changes, std::function<void(uint32_t index)> relinked = {})
       : fd_(fd), what_(std::move(what)), changes_(changes), relinked_(std::move(relinked)) {}
   uint32_t get(uint32_t index) const override {
     uint32_t v = 0;
@@ -30,7 +32,7 @@ public:
     mapUpdateU32(fd_, index, value, what_);
     changes_.count();
     if (relinked_)
-      relinked_(laneOfIndex(index));
+      relinked_(index);
   }
 
 private:
@@ -76,9 +78,12 @@ public:
   int next(const Hook &h) { return open(next_[h.index], nextMapName(h)); }
   bool hasHook(const Hook &h) { return exists(pins_.sharedMap(progsMapName(h))); }
   MapChain chain(const Hook &h) {
-    if (!keysOpens(h))
+    if (!keysQuiet(h))
       return MapChain(next(h), nextMapName(h), changes_);
-    return MapChain(next(h), nextMapName(h), changes_, [this, &h](uint32_t lane) { refreshOpenKeyed(h, lane); });
+    // the slot whose successor is set is about to be linked, or stays: counted in its lane
+    return MapChain(next(h), nextMapName(h), changes_, [this, &h](uint32_t index) {
+      refreshKeyed(laneOfIndex(index), &h, index >= BW_MAX_LANES ? std::optional(index - BW_MAX_LANES) : std::nullopt);
+    });
   }
   // -1 when no object declared it yet (then no dispatcher reads it).
   int hint() { return exists(pins_.sharedMap("bw_hint")) ? open(hintFd_, "bw_hint") : -1; }
@@ -86,10 +91,11 @@ public:
   // whether it decides nothing (it only forgets labels, or passes through); the mark is
   // cleared first, so it never stands for a program that decides. bw_unlink_deciders counts
   // the entries that decide: up before such a program goes in, down after it went out. On
-  // file_open, bw_open_keyed[index] says whether the program's decision can be quiet
-  // (`canBeQuiet`), and the lane's keyed word follows (refreshOpenKeyed).
-  void putProgram(const Hook &h, uint32_t index, int fd, bool quiet, bool canBeQuiet = false) {
-    setOpenKeyed(h, index, false);
+  // file_open and mmap_file, bw_quiet_progs holds `quietWord` for it (BW_KEYED and the key
+  // parts when the program's decision can be quiet, else 0), and the lane's keyed words follow
+  // (refreshKeyed), counting the slot as in the lane before it is linked.
+  void putProgram(const Hook &h, uint32_t index, int fd, bool quiet, uint32_t quietWord = 0) {
+    setQuietWord(h, index, 0);
     bool marks = tellsQuiet(h);
     if (marks)
       countDeciders(h, 0);
@@ -104,12 +110,12 @@ public:
       mapUpdateU32(unlinkQuiet(), index, 1, "bw_unlink_quiet");
     if (marks && quiet && decided)
       countDeciders(h, -1);
-    setOpenKeyed(h, index, canBeQuiet);
-    refreshOpenKeyed(h, laneOf(index / 2));
+    setQuietWord(h, index, quietWord);
+    refreshKeyed(laneOf(index / 2), &h, index / 2);
   }
   // Takes bw_progs_<H>[index] out, its quiet mark first.
   void dropProgram(const Hook &h, uint32_t index) {
-    setOpenKeyed(h, index, false);
+    setQuietWord(h, index, 0);
     bool marks = tellsQuiet(h) && exists(pins_.sharedMap("bw_unlink_quiet"));
     if (marks)
       countDeciders(h, 0);
@@ -120,7 +126,7 @@ public:
     changes_.count();
     if (decided)
       countDeciders(h, -1);
-    refreshOpenKeyed(h, laneOf(index / 2));
+    refreshKeyed(laneOf(index / 2));
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
@@ -130,38 +136,68 @@ public:
 
 private:
   static bool tellsQuiet(const Hook &h) { return h.id == "FILE_UNLINK"; }
-  // file_open keeps bw_open_keyed (from the maps an object declares with it).
-  bool keysOpens(const Hook &h) { return h.id == "FILE_OPEN" && exists(pins_.sharedMap("bw_open_keyed")); }
-  int openKeyed() { return open(openKeyedFd_, "bw_open_keyed"); }
-  // bw_open_keyed[index] = `canBeQuiet` on file_open.
-  void setOpenKeyed(const Hook &h, uint32_t index, bool canBeQuiet) {
-    if (keysOpens(h))
-      mapUpdateU32(openKeyed(), index, canBeQuiet ? 1 : 0, "bw_open_keyed");
+  // The hooks whose dispatchers key opens and mappings, and where their programs' words are
+  // in bw_quiet_progs (which exists once an object that declares it was loaded).
+  static std::optional<uint32_t> quietBase(const Hook &h) {
+    if (h.id == "FILE_OPEN")
+      return 0;
+    if (h.id == "FILE_MMAP_EXEC")
+      return BW_PROG_ARRAY_SIZE;
+    return std::nullopt;
   }
-  // bw_next_FILE_OPEN[BW_NEXT_KEYED + lane]: 1 when the dispatcher keys the lane's opens: it
-  // has two programs or more (a kept open skips them all), or one whose every program in the
-  // prog array can be quiet (else the key would be paid on every open for nothing). A hint
-  // only: an open is skipped for a key every program of the lane said was quiet, whatever
-  // this word says.
-  void refreshOpenKeyed(const Hook &h, uint32_t lane) {
-    if (!keysOpens(h))
-      return;
+  bool keysQuiet(const Hook &h) { return quietBase(h) && exists(pins_.sharedMap("bw_quiet_progs")); }
+  int quietProgs() { return open(quietProgsFd_, "bw_quiet_progs"); }
+  void setQuietWord(const Hook &h, uint32_t index, uint32_t word) {
+    if (keysQuiet(h))
+      mapUpdateU32(quietProgs(), *quietBase(h) + index, word, "bw_quiet_progs");
+  }
+  // What the programs of one hook's lane say: how many, how many can be quiet, the key parts
+  // they read (one that is never quiet: all).
+  struct LaneQuiet {
+    size_t slots = 0;
+    int held = 0, quiet = 0;
+    uint32_t parts = 0;
+  };
+  // The lane's slots are its chain's and `pending`, a slot about to be linked.
+  LaneQuiet laneQuiet(const Hook &h, uint32_t lane, std::optional<uint32_t> pending) {
+    LaneQuiet q;
+    if (!hasHook(h))
+      return q;
     auto slots = chainSlots(MapChain(next(h), nextMapName(h), changes_), lane);
-    bool keyed = slots.size() >= 2 || (slots.size() == 1 && programsCanBeQuiet(h, slots[0]));
-    mapUpdateU32(next(h), BW_NEXT_KEYED + lane, keyed ? 1 : 0, nextMapName(h));
+    if (pending && laneOf(*pending) == lane && std::find(slots.begin(), slots.end(), *pending) == slots.end())
+      slots.push_back(*pending);
+    q.slots = slots.size();
+    for (uint32_t slot : slots)
+      for (uint32_t gen : {0u, 1u}) {
+        uint32_t id = 0, word = 0, index = progIndex(slot, gen);
+        if (!mapLookupU32(progs(h), index, &id))
+          continue;
+        ++q.held;
+        bool can = mapLookupU32(quietProgs(), *quietBase(h) + index, &word) && (word & BW_KEYED);
+        q.quiet += can;
+        q.parts |= can ? word & BW_KEY_FULL : BW_KEY_FULL;
+      }
+    return q;
   }
-  // Slot `slot` holds a program of file_open, and each it holds can be quiet.
-  bool programsCanBeQuiet(const Hook &h, uint32_t slot) {
-    int held = 0;
-    for (uint32_t gen : {0u, 1u}) {
-      uint32_t id = 0, can = 0, index = progIndex(slot, gen);
-      if (!mapLookupU32(progs(h), index, &id))
-        continue;
-      ++held;
-      if (!mapLookupU32(openKeyed(), index, &can) || can != 1)
-        return false;
-    }
-    return held > 0;
+  // The keyed words of lane `lane` on file_open and mmap_file (bw_next_<H> from BW_NEXT_KEYED):
+  // BW_KEYED when the dispatcher keys the lane's opens (file_open: two programs or more, a kept
+  // open skips them all, or one whose every program can be quiet, else the key would be paid
+  // on every open for nothing; mmap_file: any program), and the key parts both lanes' programs
+  // read, as their entries are shared. `changed`'s `pending` slot counts as in its lane, so
+  // the parts are there before its program runs; they leave after it left the chain. A hint:
+  // an open is skipped only for a key every program of the lane said was quiet.
+  void refreshKeyed(uint32_t lane, const Hook *changed = nullptr, std::optional<uint32_t> pending = std::nullopt) {
+    if (!exists(pins_.sharedMap("bw_quiet_progs")))
+      return;
+    const Hook *open = hookById("FILE_OPEN"), *mmap = hookById("FILE_MMAP_EXEC");
+    LaneQuiet o = laneQuiet(*open, lane, changed == open ? pending : std::nullopt);
+    LaneQuiet m = laneQuiet(*mmap, lane, changed == mmap ? pending : std::nullopt);
+    uint32_t parts = o.parts | m.parts;
+    bool openKeyed = o.slots >= 2 || (o.held > 0 && o.quiet == o.held);
+    if (hasHook(*open))
+      mapUpdateU32(next(*open), BW_NEXT_KEYED + lane, openKeyed ? BW_KEYED | parts : 0, nextMapName(*open));
+    if (hasHook(*mmap))
+      mapUpdateU32(next(*mmap), BW_NEXT_KEYED + lane, m.held > 0 ? BW_KEYED | parts : 0, nextMapName(*mmap));
   }
   int unlinkQuiet() { return open(unlinkQuietFd_, "bw_unlink_quiet"); }
   // bw_progs_<H>[index] holds a program, and not a quiet one.
@@ -206,7 +242,7 @@ private:
   }
   const PinLayout &pins_;
   ChangeCount changes_;
-  Fd genFd_, slotModeFd_, unlinkQuietFd_, unlinkDecidersFd_, openKeyedFd_, hintFd_;
+  Fd genFd_, slotModeFd_, unlinkQuietFd_, unlinkDecidersFd_, quietProgsFd_, hintFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };
 

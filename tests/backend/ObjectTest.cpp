@@ -249,30 +249,51 @@ TEST(Object, IdentityOnlyProgramsDecideNothing) {
 }
 
 // The manifest says which file_open programs can be quiet (the runtime keys a lane of one
-// only for those): a rule on the path alone can, a rule on the user alone cannot. It survives
-// the manifest's round trip.
+// only for those) and what their quiet key must hold besides the file: a rule on the user
+// alone is never quiet; an exact path on the object reads the file alone, a prefix its
+// ancestors, a suffix the process's view. It survives the manifest's round trip.
 TEST(Object, ManifestSaysWhichOpenProgramsCanBeQuiet) {
   const HookId FO = HookId::FILE_OPEN;
-  auto byPath = bulwark::backend::compileBundle(
-      PolicyBuilder("path").rule("r", FO, cTest(FO, "file.path", TestOp::Prefix, strs({"/y/"}))).build());
-  auto byUser = bulwark::backend::compileBundle(
-      PolicyBuilder("user").rule("r", FO, cTest(FO, "process.uid", TestOp::Eq, {int64_t(4242)})).build());
-  ASSERT_TRUE(byPath && byUser);
-  auto quiet = [](const bulwark::bundle::Manifest &m) {
-    for (const auto &p : m.programs)
-      if (p.name == "bw_file_open")
-        return p.quiet;
-    ADD_FAILURE() << "no bw_file_open";
-    return false;
+  struct Case {
+    const char *name;
+    bulwark::ir::Cond cond;
+    bool quiet, view, ancestors;
   };
-  EXPECT_TRUE(quiet(byPath->bundle.manifest));
-  EXPECT_FALSE(quiet(byUser->bundle.manifest));
-  for (const auto *r : {&*byPath, &*byUser}) {
+  const Case cases[] = {
+      {"user", cTest(FO, "process.uid", TestOp::Eq, {int64_t(4242)}), false, false, false},
+      {"exact", cTest(FO, "file.path", TestOp::Eq, strs({"/x"})), true, false, false},
+      {"prefix", cTest(FO, "file.path", TestOp::Prefix, strs({"/y/"})), true, false, true},
+      {"suffix", cTest(FO, "file.path", TestOp::Suffix, strs({".key"})), true, true, false},
+  };
+  for (const auto &c : cases) {
+    auto r = bulwark::backend::compileBundle(PolicyBuilder(c.name).rule("r", FO, c.cond).build());
+    ASSERT_TRUE(r) << c.name;
     bulwark::bundle::Manifest back;
     std::string err;
     ASSERT_TRUE(bulwark::bundle::readManifest(bulwark::bundle::writeManifest(r->bundle.manifest), back, &err)) << err;
-    EXPECT_EQ(quiet(back), quiet(r->bundle.manifest));
+    for (const auto *m : {&r->bundle.manifest, &back}) {
+      auto p = std::find_if(m->programs.begin(), m->programs.end(), [](const auto &p) { return p.name == "bw_file_open"; });
+      ASSERT_NE(p, m->programs.end()) << c.name;
+      EXPECT_EQ(p->quiet, c.quiet) << c.name;
+      EXPECT_EQ(p->quietView, c.view) << c.name;
+      EXPECT_EQ(p->quietAncestors, c.ancestors) << c.name;
+    }
   }
+}
+
+// A manifest's quiet_key names view and ancestors, nothing else.
+TEST(Object, ManifestRejectsAnUnknownQuietKeyPart) {
+  auto r = bulwark::backend::compileBundle(
+      PolicyBuilder("p").rule("r", HookId::FILE_OPEN, cTest(HookId::FILE_OPEN, "file.path", TestOp::Prefix, strs({"/y/"}))).build());
+  ASSERT_TRUE(r);
+  std::string text = bulwark::bundle::writeManifest(r->bundle.manifest);
+  auto at = text.find("quiet_key: [ancestors]");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, 22, "quiet_key: [tea]");
+  bulwark::bundle::Manifest back;
+  std::string err;
+  EXPECT_FALSE(bulwark::bundle::readManifest(text, back, &err));
+  EXPECT_NE(err.find("quiet_key part 'tea'"), std::string::npos) << err;
 }
 
 TEST(Object, LazyExtractionRemovesUnusedFields) {

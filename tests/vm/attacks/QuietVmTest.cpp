@@ -45,6 +45,7 @@ public:
     guest::WriteFile(kBase + "/secret", "data\n");
     guest::WriteFile(kBase + "/labelled-root", "data\n");
     guest::WriteFile(kBase + "/labelled-user", "data\n");
+    guest::WriteFile(kBase + "/alone-exact", "data\n"); /* attack_quiet_exact's object, at its load */
     ASSERT_EQ(chown((kBase + "/labelled-user").c_str(), 1000, 1000), 0); /* the user links and unlinks it */
     ASSERT_EQ(chmod((kBase + "/locked").c_str(), 0666), 0);
     ASSERT_EQ(chmod((kBase + "/secret").c_str(), 0644), 0);
@@ -94,27 +95,32 @@ uint64_t QuietHits(const std::string &root = kPinRoot) {
   return hits;
 }
 
-// How many of the `count` entries from `first` of the shared map `name` at `root` are 1; -1
-// when it cannot be opened.
-int EntriesSet(const std::string &root, const std::string &name, bw_u32 first, bw_u32 count) {
+// The nonzero entries among the `count` from `first` of the shared map `name` at `root`.
+std::vector<bw_u32> EntriesSet(const std::string &root, const std::string &name, bw_u32 first, bw_u32 count) {
+  std::vector<bw_u32> set;
   int fd = bpf_obj_get((root + "/shared/" + name).c_str());
-  if (fd < 0)
-    return -1;
-  int n = 0;
-  for (bw_u32 i = first; i < first + count; ++i) {
+  for (bw_u32 i = first; fd >= 0 && i < first + count; ++i) {
     bw_u32 v = 0;
-    if (bpf_map_lookup_elem(fd, &i, &v) == 0 && v == 1)
-      ++n;
+    if (bpf_map_lookup_elem(fd, &i, &v) == 0 && v != 0)
+      set.push_back(v);
   }
-  close(fd);
-  return n;
+  if (fd >= 0)
+    close(fd);
+  return set;
 }
 
-// file_open programs at `root` whose decision can be quiet (bw_open_keyed).
-int KeyedPrograms(const std::string &root) { return EntriesSet(root, "bw_open_keyed", 0, BW_PROG_ARRAY_SIZE); }
+// file_open programs at `root` whose decision can be quiet (bw_quiet_progs has BW_KEYED).
+size_t KeyedPrograms(const std::string &root) {
+  auto words = EntriesSet(root, "bw_quiet_progs", 0, BW_PROG_ARRAY_SIZE);
+  return size_t(std::count_if(words.begin(), words.end(), [](bw_u32 w) { return (w & BW_KEYED) != 0; }));
+}
 
-// file_open lanes at `root` whose opens the dispatcher keys (bw_next_FILE_OPEN's keyed words).
-int KeyedLanes(const std::string &root) { return EntriesSet(root, "bw_next_FILE_OPEN", BW_NEXT_KEYED, BW_MAX_LANES); }
+// The keyed words of the file_open lanes at `root` that have one (bw_next_FILE_OPEN).
+std::vector<bw_u32> LaneWords(const std::string &root) {
+  return EntriesSet(root, "bw_next_FILE_OPEN", BW_NEXT_KEYED, BW_MAX_LANES);
+}
+
+
 
 // On CPU 0, whether the entry of the inode at `path` has an mmap_file lane's bit (a mapping
 // kept as quiet).
@@ -185,7 +191,9 @@ void OpenUntilKept(const std::string &path) {
 // its inode's entry for reading: its creation took it for writing), and its third and later
 // opens skip the lane (the other tests would pass without the cache; this one would not).
 TEST(Quiet, AFileOpenedAgainSkipsTheLane) {
-  EXPECT_EQ(KeyedLanes(kPinRoot), 1) << "a lane of two programs is keyed";
+  // a lane of two, keyed; its key holds the ancestors (prefix rules on the object), not the
+  // view (no rule matches the path's string)
+  EXPECT_EQ(LaneWords(kPinRoot), std::vector<bw_u32>{BW_KEYED | BW_KEY_ANCESTORS});
   std::string d = CaseDir();
   std::string f = FileIn(d);
   uint64_t before = QuietHits();
@@ -368,42 +376,108 @@ TEST_P(Attack, AKeptLabelledFileLinkedToAProtectedNameIsDenied) {
   EXPECT_GT(HintCount(BW_HINT_DECISIONS), labels) << "the label the link learned is counted";
 }
 
-// A lane of one program is keyed when its decision can be quiet (bw_open_keyed, from the
-// bundle's `quiet`): alone, attack_quiet_alone keeps a file's opens, and the kept file linked
-// into its protected directory is denied by either name (the main instance has no rule there,
-// so the denial is the lane of one's), while a kept file beside it still opens. A policy whose rule tests the user alone is never quiet: its lane is
-// not keyed (an open would pay the key for nothing) and keeps nothing.
-TEST(QuietAlone, ALaneOfOneIsKeyedWhenItsDecisionCanBeQuiet) {
-  auto load = Bulwark(kAloneRoot, {"load", Bundle("attack_quiet_alone")});
-  ASSERT_EQ(load.exit_code, 0) << load.output;
-  EXPECT_EQ(KeyedPrograms(kAloneRoot), 1);
-  EXPECT_EQ(KeyedLanes(kAloneRoot), 1);
-  std::string d = CaseDir();
-  std::string f = FileIn(d), control = FileIn(d, "control");
+// One policy loaded alone into an instance of its own (kAloneRoot), a lane of one, unloaded at
+// the end of the test.
+class Alone {
+public:
+  explicit Alone(std::string policy) : policy_(std::move(policy)) {
+    auto load = Bulwark(kAloneRoot, {"load", Bundle(policy_)});
+    loaded_ = load.exit_code == 0;
+    EXPECT_TRUE(loaded_) << load.output;
+  }
+  ~Alone() {
+    if (loaded_) {
+      EXPECT_EQ(Bulwark(kAloneRoot, {"unload", policy_}).exit_code, 0);
+    }
+  }
+  bool loaded() const { return loaded_; }
+
+private:
+  std::string policy_;
+  bool loaded_ = false;
+};
+
+// The lone lane's keyed word at kAloneRoot (BW_KEYED and the key parts; 0: not keyed).
+bw_u32 AloneWord() {
+  auto words = LaneWords(kAloneRoot);
+  EXPECT_LE(words.size(), 1u) << "one policy, one lane";
+  return words.empty() ? 0 : words[0];
+}
+
+// Opens `f` four times, all allowed, and checks that the lone lane kept it (the third and fourth
+// skip it).
+void ExpectKeptAlone(const std::string &f) {
   uint64_t before = QuietHits(kAloneRoot);
   for (int i = 0; i < 4; ++i)
-    ASSERT_EQ(OpenRead(f), 0) << "open " << i;
+    ASSERT_EQ(OpenRead(f), 0) << f << ", open " << i;
   EXPECT_EQ(QuietHits(kAloneRoot), before + 2) << "the third and fourth opens skip the lane of one";
-  for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(OpenRead(control), 0) << "control open " << i;
+}
+
+// A lane of one program is keyed when its decision can be quiet (bw_quiet_progs, from the
+// bundle's `quiet`), with the key parts it reads: attack_quiet_alone's prefix rule reads the
+// file's ancestors (rename_lock), not the view. A kept file linked into the protected
+// directory, and a kept file whose directory is renamed into it, are denied (the main
+// instance has no rule there, so the denial is the lane of one's); a kept file beside them
+// still opens.
+TEST(QuietAlone, APrefixLaneOfOneKeysTheAncestors) {
+  Alone alone("attack_quiet_alone");
+  ASSERT_TRUE(alone.loaded());
+  EXPECT_EQ(KeyedPrograms(kAloneRoot), 1u);
+  EXPECT_EQ(AloneWord(), BW_KEYED | BW_KEY_ANCESTORS);
+  std::string d = CaseDir();
+  ASSERT_EQ(mkdir((d + "/moved").c_str(), 0755), 0) << std::strerror(errno);
+  std::string f = FileIn(d), inMoved = FileIn(d + "/moved"), control = FileIn(d, "control");
+  ExpectKeptAlone(f);
+  ExpectKeptAlone(inMoved);
+  ExpectKeptAlone(control);
   std::string linked = kBase + "/alone-protected/linked";
   ASSERT_EQ(link(f.c_str(), linked.c_str()), 0) << std::strerror(errno);
   EXPECT_EQ(Describe(OpenRead(linked)), Describe(EPERM)) << "the kept file under the protected name";
   EXPECT_EQ(Describe(OpenRead(f)), Describe(EPERM)) << "and under its own (the object is in the directory)";
-  EXPECT_EQ(Describe(OpenRead(control)), Describe(0)) << "the kept file beside it";
   unlink(linked.c_str());
-  ASSERT_EQ(Bulwark(kAloneRoot, {"unload", "attack_quiet_alone"}).exit_code, 0);
+  std::string movedTo = kBase + "/alone-protected/moved";
+  ASSERT_EQ(rename((d + "/moved").c_str(), movedTo.c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(Describe(OpenRead(movedTo + "/file")), Describe(EPERM)) << "a kept file whose directory moved in";
+  EXPECT_EQ(Describe(OpenRead(control)), Describe(0)) << "the kept file beside them";
+  RemoveTree(movedTo);
+}
 
-  load = Bulwark(kAloneRoot, {"load", Bundle("attack_quiet_unkeyed")});
-  ASSERT_EQ(load.exit_code, 0) << load.output;
-  EXPECT_EQ(KeyedPrograms(kAloneRoot), 0);
-  EXPECT_EQ(KeyedLanes(kAloneRoot), 0) << "a lane of one program that is never quiet";
+// An exact rule on the object reads the file alone: its lane's key holds neither the view nor
+// the ancestors. The protected file moved away keeps its label, and a kept file linked to the
+// protected name gains one: both are denied, by either name; a kept file beside them still
+// opens.
+TEST(QuietAlone, AnExactLaneOfOneKeysTheFileAlone) {
+  Alone alone("attack_quiet_exact");
+  ASSERT_TRUE(alone.loaded());
+  EXPECT_EQ(AloneWord(), BW_KEYED);
+  std::string d = CaseDir();
+  std::string f = FileIn(d), control = FileIn(d, "control");
+  ExpectKeptAlone(f);
+  ExpectKeptAlone(control);
+  std::string named = kBase + "/alone-exact", away = kBase + "/alone-exact-away";
+  ASSERT_EQ(Describe(OpenRead(named)), Describe(EPERM)) << "the premise: the protected file";
+  ASSERT_EQ(rename(named.c_str(), away.c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(link(f.c_str(), named.c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(Describe(OpenRead(named)), Describe(EPERM)) << "the kept file under the protected name";
+  EXPECT_EQ(Describe(OpenRead(f)), Describe(EPERM)) << "and under its own (the object has the name)";
+  EXPECT_EQ(Describe(OpenRead(away)), Describe(EPERM)) << "the protected file moved away";
+  EXPECT_EQ(Describe(OpenRead(control)), Describe(0)) << "the kept file beside them";
+  unlink(named.c_str());
+  rename(away.c_str(), named.c_str());
+}
+
+// A policy whose rule tests the user alone is never quiet: its lane is not keyed (an open would
+// pay the key for nothing) and keeps nothing.
+TEST(QuietAlone, ALaneOfOneThatIsNeverQuietIsNotKeyed) {
+  Alone alone("attack_quiet_unkeyed");
+  ASSERT_TRUE(alone.loaded());
+  EXPECT_EQ(KeyedPrograms(kAloneRoot), 0u);
+  EXPECT_EQ(AloneWord(), 0u);
   std::string g = FileIn(CaseDir());
-  before = QuietHits(kAloneRoot);
+  uint64_t before = QuietHits(kAloneRoot);
   for (int i = 0; i < 4; ++i)
     ASSERT_EQ(OpenRead(g), 0) << "open " << i;
   EXPECT_EQ(QuietHits(kAloneRoot), before) << "a lane not keyed keeps nothing";
-  ASSERT_EQ(Bulwark(kAloneRoot, {"unload", "attack_quiet_unkeyed"}).exit_code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Quiet, Attack, ::testing::Values(Who::Root, Who::User),
