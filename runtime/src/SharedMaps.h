@@ -111,7 +111,8 @@ public:
     if (marks && quiet && decided)
       countDeciders(h, -1);
     setQuietWord(h, index, quietWord);
-    refreshKeyed(laneOf(index / 2), &h, index / 2);
+    if (keysQuiet(h))
+      refreshKeyed(laneOf(index / 2), &h, index / 2);
   }
   // Takes bw_progs_<H>[index] out, its quiet mark first.
   void dropProgram(const Hook &h, uint32_t index) {
@@ -126,7 +127,8 @@ public:
     changes_.count();
     if (decided)
       countDeciders(h, -1);
-    refreshKeyed(laneOf(index / 2));
+    if (keysQuiet(h))
+      refreshKeyed(laneOf(index / 2));
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
@@ -189,15 +191,15 @@ private:
   void refreshKeyed(uint32_t lane, const Hook *changed = nullptr, std::optional<uint32_t> pending = std::nullopt) {
     if (!exists(pins_.sharedMap("bw_quiet_progs")))
       return;
-    const Hook *open = hookById("FILE_OPEN"), *mmap = hookById("FILE_MMAP_EXEC");
-    LaneQuiet o = laneQuiet(*open, lane, changed == open ? pending : std::nullopt);
-    LaneQuiet m = laneQuiet(*mmap, lane, changed == mmap ? pending : std::nullopt);
+    const Hook *fileOpen = hookById("FILE_OPEN"), *fileMmap = hookById("FILE_MMAP_EXEC");
+    LaneQuiet o = laneQuiet(*fileOpen, lane, changed == fileOpen ? pending : std::nullopt);
+    LaneQuiet m = laneQuiet(*fileMmap, lane, changed == fileMmap ? pending : std::nullopt);
     uint32_t parts = o.parts | m.parts;
     bool openKeyed = o.slots >= 2 || (o.held > 0 && o.quiet == o.held);
-    if (hasHook(*open))
-      mapUpdateU32(next(*open), BW_NEXT_KEYED + lane, openKeyed ? BW_KEYED | parts : 0, nextMapName(*open));
-    if (hasHook(*mmap))
-      mapUpdateU32(next(*mmap), BW_NEXT_KEYED + lane, m.held > 0 ? BW_KEYED | parts : 0, nextMapName(*mmap));
+    if (hasHook(*fileOpen))
+      mapUpdateU32(next(*fileOpen), BW_NEXT_KEYED + lane, openKeyed ? BW_KEYED | parts : 0, nextMapName(*fileOpen));
+    if (hasHook(*fileMmap))
+      mapUpdateU32(next(*fileMmap), BW_NEXT_KEYED + lane, m.held > 0 ? BW_KEYED | parts : 0, nextMapName(*fileMmap));
   }
   int unlinkQuiet() { return open(unlinkQuietFd_, "bw_unlink_quiet"); }
   // bw_progs_<H>[index] holds a program, and not a quiet one.
