@@ -82,7 +82,7 @@ public:
       return MapChain(next(h), nextMapName(h), changes_);
     // the slot whose successor is set is about to be linked, or stays: counted in its lane
     return MapChain(next(h), nextMapName(h), changes_, [this, &h](uint32_t index) {
-      refreshKeyed(laneOfIndex(index), &h, index >= BW_MAX_LANES ? std::optional(index - BW_MAX_LANES) : std::nullopt);
+      refreshKeyed(laneOfIndex(index), &h, slotOfIndex(index));
     });
   }
   // -1 when no object declared it yet (then no dispatcher reads it).
@@ -147,7 +147,9 @@ private:
       return BW_PROG_ARRAY_SIZE;
     return std::nullopt;
   }
-  bool keysQuiet(const Hook &h) { return quietBase(h) && exists(pins_.sharedMap("bw_quiet_progs")); }
+  bool keysQuiet(const Hook &h) { return quietBase(h) && hasQuietProgs(); }
+  // Once opened it stays: a SharedMaps lives for one command, so its pin is looked up once.
+  bool hasQuietProgs() { return quietProgsFd_ || exists(pins_.sharedMap("bw_quiet_progs")); }
   int quietProgs() { return open(quietProgsFd_, "bw_quiet_progs"); }
   void setQuietWord(const Hook &h, uint32_t index, uint32_t word) {
     if (keysQuiet(h))
@@ -189,7 +191,7 @@ private:
   // the parts are there before its program runs; they leave after it left the chain. A hint:
   // an open is skipped only for a key every program of the lane said was quiet.
   void refreshKeyed(uint32_t lane, const Hook *changed = nullptr, std::optional<uint32_t> pending = std::nullopt) {
-    if (!exists(pins_.sharedMap("bw_quiet_progs")))
+    if (!hasQuietProgs())
       return;
     const Hook *fileOpen = hookById("FILE_OPEN"), *fileMmap = hookById("FILE_MMAP_EXEC");
     LaneQuiet o = laneQuiet(*fileOpen, lane, changed == fileOpen ? pending : std::nullopt);

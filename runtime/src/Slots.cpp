@@ -8,6 +8,9 @@ uint32_t laneOf(uint32_t slot) { return slot / kLanePolicies; }
 uint32_t headIndex(uint32_t lane) { return lane; }
 uint32_t nextIndex(uint32_t slot) { return kMaxLanes + slot; }
 uint32_t laneOfIndex(uint32_t index) { return index < kMaxLanes ? index : laneOf(index - kMaxLanes); }
+std::optional<uint32_t> slotOfIndex(uint32_t index) {
+  return index < kMaxLanes ? std::nullopt : std::optional(index - kMaxLanes);
+}
 uint32_t progIndex(uint32_t slot, uint32_t gen) { return slot * 2 + (gen & 1); }
 
 std::optional<uint32_t> allocateSlot(const std::set<uint32_t> &used) {

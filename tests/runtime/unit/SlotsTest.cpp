@@ -30,6 +30,9 @@ TEST(Slots, IndexesFollowTheAbi) {
   EXPECT_EQ(laneOf(BW_MAX_POLICIES - 1), BW_MAX_LANES - 1);
   EXPECT_EQ(headIndex(3), 3u);
   EXPECT_EQ(nextIndex(0), uint32_t(BW_MAX_LANES));
+  EXPECT_EQ(slotOfIndex(nextIndex(40)), 40u);
+  EXPECT_EQ(slotOfIndex(headIndex(3)), std::nullopt);
+  EXPECT_EQ(laneOfIndex(nextIndex(40)), laneOf(40));
   EXPECT_EQ(progIndex(5, 0), 10u);
   EXPECT_EQ(progIndex(5, 1), 11u);
   EXPECT_EQ(progIndex(5, 3), 11u);  // generation is one bit
