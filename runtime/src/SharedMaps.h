@@ -112,7 +112,7 @@ public:
       countDeciders(h, -1);
     setQuietWord(h, index, quietWord);
     if (keysQuiet(h))
-      refreshKeyed(laneOf(index / 2), &h, index / 2);
+      refreshKeyed(laneOf(slotOfProgIndex(index)), &h, slotOfProgIndex(index));
   }
   // Takes bw_progs_<H>[index] out, its quiet mark first.
   void dropProgram(const Hook &h, uint32_t index) {
@@ -128,7 +128,7 @@ public:
     if (decided)
       countDeciders(h, -1);
     if (keysQuiet(h))
-      refreshKeyed(laneOf(index / 2));
+      refreshKeyed(laneOf(slotOfProgIndex(index)));
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;

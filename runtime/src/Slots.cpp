@@ -7,11 +7,15 @@ namespace bulwark::rt {
 uint32_t laneOf(uint32_t slot) { return slot / kLanePolicies; }
 uint32_t headIndex(uint32_t lane) { return lane; }
 uint32_t nextIndex(uint32_t slot) { return kMaxLanes + slot; }
-uint32_t laneOfIndex(uint32_t index) { return index < kMaxLanes ? index : laneOf(index - kMaxLanes); }
 std::optional<uint32_t> slotOfIndex(uint32_t index) {
   return index < kMaxLanes ? std::nullopt : std::optional(index - kMaxLanes);
 }
+uint32_t laneOfIndex(uint32_t index) {
+  auto slot = slotOfIndex(index);
+  return slot ? laneOf(*slot) : index;
+}
 uint32_t progIndex(uint32_t slot, uint32_t gen) { return slot * 2 + (gen & 1); }
+uint32_t slotOfProgIndex(uint32_t index) { return index / 2; }
 
 std::optional<uint32_t> allocateSlot(const std::set<uint32_t> &used) {
   for (uint32_t s = 0; s < kMaxPolicies; s++)

@@ -27,6 +27,7 @@ uint32_t nextIndex(uint32_t slot);
 uint32_t laneOfIndex(uint32_t index);  // the lane whose chain entry `index` (a head or a next) is
 std::optional<uint32_t> slotOfIndex(uint32_t index);  // the slot whose successor `index` is; none for a head
 uint32_t progIndex(uint32_t slot, uint32_t gen);  // index in bw_progs_<H>
+uint32_t slotOfProgIndex(uint32_t index);         // the slot whose program bw_progs_<H>[index] is
 
 // Lowest free slot, or nullopt when all BW_MAX_POLICIES are used.
 std::optional<uint32_t> allocateSlot(const std::set<uint32_t> &used);

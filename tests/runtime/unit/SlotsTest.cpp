@@ -36,6 +36,8 @@ TEST(Slots, IndexesFollowTheAbi) {
   EXPECT_EQ(progIndex(5, 0), 10u);
   EXPECT_EQ(progIndex(5, 1), 11u);
   EXPECT_EQ(progIndex(5, 3), 11u);  // generation is one bit
+  EXPECT_EQ(slotOfProgIndex(progIndex(5, 0)), 5u);
+  EXPECT_EQ(slotOfProgIndex(progIndex(5, 1)), 5u);
   EXPECT_LE(BW_LANE_POLICIES + 1, 33) << "dispatcher + a full lane must fit the tail call limit";
 }
 
