@@ -33,6 +33,12 @@
 /* bw_precheck_<H>(ev): some rule of the hook may hold, so extract the rest and decide (else it
  * returns the decision word itself). Above every decision word (rule ids are below 2^29). */
 #define BW_PRECHECK_PASS 0xfffffffdu
+/* bw_precheck_quiet_<H>(): what a failed precheck tells of a quiet decision (bw_event.quiet):
+ * nothing (0), that it is quiet (BW_PRECHECK_QUIET: the precheck read key fields alone), or
+ * nothing but the full decision can tell (BW_PRECHECK_DECIDE: the precheck read more, a mark
+ * or a field outside the key), so a lane still quiet so far decides in full. */
+#define BW_PRECHECK_QUIET 1u
+#define BW_PRECHECK_DECIDE 2u
 
 /* Questions to the generated bw_policy_info(what): constants of the policy, folded when the
  * module is optimised. */

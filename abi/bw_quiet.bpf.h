@@ -185,6 +185,12 @@ static __always_inline int bw_quiet_pend(const struct bw_quiet_key *k, __u64 seq
   return 1;
 }
 
+/* 1 when this event's lane is keyed and every program so far was quiet (bw_state.quiet). */
+static __always_inline int bw_quiet_so_far(void) {
+  struct bw_state *st = bw_state_here();
+  return st && st->quiet;
+}
+
 /* A program of the lane could not say that no rule of its policy holds for this key. */
 static __always_inline void bw_quiet_clear(void) {
   struct bw_state *st = bw_state_here();

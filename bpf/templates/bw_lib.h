@@ -85,7 +85,7 @@ static __always_inline void bw_slots_fresh(struct bw_event *ev, __u64 bits) {
   extern __u64 bw_lazy_##id(struct bw_event *ev); /* need bits extracted as objects only */    \
   extern __u64 bw_precheck_need_##id(void); /* need bits the precheck reads */                     \
   extern __u32 bw_precheck_##id(struct bw_event *ev); /* BW_PRECHECK_PASS, or the decision word */ \
-  extern __u32 bw_precheck_quiet_##id(void); /* 1: a failed precheck is quiet (bw_event.quiet) */
+  extern __u32 bw_precheck_quiet_##id(void); /* BW_PRECHECK_QUIET, _DECIDE or 0 (bw_match.h) */
 #include "hooks.def"
 /* bw_decide_<H> returns a decision word: BW_NO_RULE (the policy default decides) or
  * rule_id << 2 | action (enum bw_action), so the lowest word is the first rule. */
@@ -190,8 +190,9 @@ static __always_inline void bw_end_nothing(void *arg, int verdict) {}
  *      word = bw_precheck_<id>(ev): the decision when no rule can hold (the cheap tests every
  *      rule needs failed), else BW_PRECHECK_PASS, then step 3. A hook without a precheck
  *      folds this step away.
- *      A failed precheck sets ev->quiet to bw_precheck_quiet_<id>() (bw_decide_<id> sets it
- *      otherwise).
+ *      A failed precheck sets ev->quiet when it can tell (bw_precheck_quiet_<id>() is
+ *      BW_PRECHECK_QUIET; bw_decide_<id> sets it otherwise); where only the decision can tell
+ *      (BW_PRECHECK_DECIDE) and the lane is quiet so far (a keyed open), step 3 runs instead.
  *   3. fill the fields `need` not filled yet; word = bw_decide_<id>(ev)
  *   4. when the word sends a record (bw_wants_record): every string in full (bw_objects_only),
  *      then fill every field not filled yet and the lazy ones
@@ -225,12 +226,14 @@ static __always_inline void bw_end_nothing(void *arg, int verdict) {}
     if (__done)                                                                                    \
       BW_FILL(ev, __done, __lazy, extract, ##__VA_ARGS__);                                         \
     __u32 __word = bw_precheck_##id(ev);                                                           \
+    if (__word != BW_PRECHECK_PASS && bw_precheck_quiet_##id() == BW_PRECHECK_DECIDE && bw_quiet_so_far()) \
+      __word = BW_PRECHECK_PASS; /* only the decision can tell a kept lane it is quiet */          \
     if (__word == BW_PRECHECK_PASS) {                                                              \
       BW_FILL(ev, __need & ~__done, __lazy, extract, ##__VA_ARGS__);                               \
       __done |= __need;                                                                            \
       __word = bw_decide_##id(ev);                                                                 \
     } else {                                                                                       \
-      (ev)->quiet = bw_precheck_quiet_##id();                                                      \
+      (ev)->quiet = bw_precheck_quiet_##id() == BW_PRECHECK_QUIET;                                 \
     }                                                                                              \
     int __record = bw_wants_record(__word);                                                        \
     if (__record) {                                                                                \

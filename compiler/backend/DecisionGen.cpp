@@ -80,9 +80,9 @@ public:
     // bw_precheck_need_<H>: those the precheck reads, extracted before it
     constant("bw_precheck_need_" + sfx, llvm::Type::getInt64Ty(gen_.getContext()), h.precheckNeed);
     precheck(h, sfx);
-    // bw_precheck_quiet_<H>: 1 when a failed precheck is quiet (Quiet.h)
+    // bw_precheck_quiet_<H>: what a failed precheck tells of a quiet decision (Quiet.h)
     constant("bw_precheck_quiet_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()),
-             h.quiet && h.precheckQuiet ? 1 : 0);
+             !h.quiet ? 0 : h.precheckQuiet ? BW_PRECHECK_QUIET : BW_PRECHECK_DECIDE);
     // bw_has_rules_<H>: 0 for a program that only keeps bw_m_ident current
     constant("bw_has_rules_" + sfx, llvm::Type::getInt32Ty(gen_.getContext()), h.hasRules ? 1 : 0);
     lazy(h, sfx);

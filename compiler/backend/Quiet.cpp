@@ -21,6 +21,11 @@ const QuietKey kQuietKeys[] = {
     {HookId::FILE_MMAP_EXEC, {"file.path"}},  // the key's mode is the open's, not the mapping's prot
 };
 
+// A mark's test reads no field, and no key holds a process's marks.
+bool readsMark(const LCond &c) {
+  return c.kind == LCond::Kind::Mark || std::any_of(c.kids.begin(), c.kids.end(), readsMark);
+}
+
 const QuietKey *quietKeyOf(HookId h) {
   for (const auto &k : kQuietKeys)
     if (k.hook == h)
@@ -138,7 +143,7 @@ void quietHook(LoweredHook &lh, const std::vector<Group> &groups, const std::set
     if (const FieldInfo *f = Catalogue::get().findField(lh.hook, name))
       keyNeed |= needBit(*f);
   lh.precheckQuiet = lh.precheck.kind != LCond::Kind::True && lh.precheckGroups.empty() &&
-                     (lh.precheckNeed & ~keyNeed) == 0;
+                     (lh.precheckNeed & ~keyNeed) == 0 && !readsMark(lh.precheck);
 }
 
 // lh.quietView and lh.quietAncestors from the path groups the hook looks up: an exact group

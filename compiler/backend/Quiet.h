@@ -12,7 +12,10 @@
 //     part*: `file.path in S and not process.exe in R` implies `file.path in S`).
 // Then the decision is quiet when it is that word and no rule's key part holds: whatever the
 // fields outside the key, no rule could hold. A failed precheck is quiet when the precheck
-// reads key fields alone (`file.write` of `file.write and not file.path startswith S`).
+// reads key fields alone (`file.write` of `file.write and not file.path startswith S`); one
+// that tests a mark (`process.marks has M` of `process.marks has M and file.path in S`) is
+// not, as the process may gain the mark with the key unchanged: there the full decision,
+// run while the lane is quiet so far, tells (BW_PRECHECK_DECIDE).
 #pragma once
 
 #include "Lowering.h"

@@ -636,6 +636,12 @@ TEST(Lowering, AHookIsQuietWhereEveryRuleImpliesATestOnTheKey) {
   EXPECT_TRUE(dropper.hooks[0].quiet);
   EXPECT_EQ(dropper.hooks[0].precheck.kind, be::LCond::Kind::Or);
   EXPECT_TRUE(dropper.hooks[0].precheckQuiet);
+  // a precheck that tests a mark cannot tell: the process may gain the mark with the key the
+  // same; the hook is still quiet where its decision says so
+  auto marked = lowerOk(PolicyBuilder().rule("m", FO, cAnd({cMark(ir::kProcessMarks, "m"), shadow()})).build());
+  EXPECT_TRUE(marked.hooks[0].quiet);
+  EXPECT_EQ(marked.hooks[0].precheck.kind, be::LCond::Kind::Or);
+  EXPECT_FALSE(marked.hooks[0].precheckQuiet);
   // not quiet: a rule with no test on the key, one that decides on the executable alone, one
   // that holds always, a process mark alone, a default that denies
   for (auto cond : {reader(), cAnd({reader(), cTest(FO, "process.uid", TestOp::Eq, {int64_t(0)})}),

@@ -7,7 +7,7 @@
 // through. Beside each attack, the same file or another opens where no rule holds. As root and
 // as uid 1000 in a user namespace where the case allows, on CPU 0 (its entries are per CPU).
 //
-// Policies: tests/vm/attacks/policies/attack_quiet*.bw. Two are loaded, so the lane has two
+// Policies: tests/vm/attacks/policies/attack_quiet*.bw. Three are loaded, so the lane has three
 // programs; QuietAlone loads one at a time into an instance of its own, a lane of one (keyed
 // only when its program's decision can be quiet). Everything lives under /tmp/bw-quiet.
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ public:
     // QuietHits reads bw_quiet from this process, which the guard refuses to anyone but the
     // runtime (rt_vm_self_protect tests the guard).
     ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
-    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap", "/latemap", "/alone-protected"})
+    for (const char *d : {"", "/protected", "/late", "/late2", "/nomap", "/latemap", "/alone-protected", "/marked"})
       ASSERT_NO_THROW(FreshSharedDir(kBase + d));
     guest::WriteFile(kBase + "/protected/premise", "data\n"); /* before the load denies it */
     guest::WriteFile(kBase + "/locked", "data\n");
@@ -46,19 +46,23 @@ public:
     guest::WriteFile(kBase + "/labelled-root", "data\n");
     guest::WriteFile(kBase + "/labelled-user", "data\n");
     guest::WriteFile(kBase + "/alone-exact", "data\n"); /* attack_quiet_exact's object, at its load */
+    guest::WriteFile(kBase + "/arm", "data\n");         /* a chmod of it marks the process */
+    guest::WriteFile(kBase + "/marked/file", "data\n");
+    ASSERT_EQ(chown((kBase + "/arm").c_str(), 1000, 1000), 0); /* the user chmods it */
+    ASSERT_EQ(chmod((kBase + "/marked/file").c_str(), 0644), 0);
     ASSERT_EQ(chown((kBase + "/labelled-user").c_str(), 1000, 1000), 0); /* the user links and unlinks it */
     ASSERT_EQ(chmod((kBase + "/locked").c_str(), 0666), 0);
     ASSERT_EQ(chmod((kBase + "/secret").c_str(), 0644), 0);
     rmdir(kScope.c_str());
     ASSERT_EQ(mkdir(kScope.c_str(), 0755), 0) << std::strerror(errno);
-    for (const char *p : {"attack_quiet", "attack_quiet_scoped"}) {
+    for (const char *p : {"attack_quiet", "attack_quiet_scoped", "attack_quiet_marked"}) {
       auto r = Bulwark(kPinRoot, {"load", Bundle(p)});
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
     ASSERT_NO_THROW(OnCpu(0));
   }
   void TearDown() override {
-    for (const char *p : {"attack_quiet_late", "attack_quiet_scoped", "attack_quiet"})
+    for (const char *p : {"attack_quiet_late", "attack_quiet_marked", "attack_quiet_scoped", "attack_quiet"})
       Bulwark(kPinRoot, {"unload", p});
     RemoveTree(kBase);
     rmdir(kScope.c_str());
@@ -191,7 +195,7 @@ void OpenUntilKept(const std::string &path) {
 // its inode's entry for reading: its creation took it for writing), and its third and later
 // opens skip the lane (the other tests would pass without the cache; this one would not).
 TEST(Quiet, AFileOpenedAgainSkipsTheLane) {
-  // a lane of two, keyed; its key holds the ancestors (prefix rules on the object), not the
+  // a lane of three, keyed; its key holds the ancestors (prefix rules on the object), not the
   // view (no rule matches the path's string)
   EXPECT_EQ(LaneWords(kPinRoot), std::vector<bw_u32>{BW_KEYED | BW_KEY_ANCESTORS});
   std::string d = CaseDir();
@@ -335,6 +339,27 @@ TEST_P(Attack, AKeptFileLinkedToAProtectedPlaceIsDenied) {
   });
   ExpectResults(got, {0, 0, 0, 0, 0, 0, 0, 0, 0, EPERM, EPERM, EPERM, EPERM, 0}, GetParam());
   EXPECT_GE(QuietHits(), before + 3) << "the premise: the files were kept";
+}
+
+// A process opens a file of the directory only a marked process may not open, three times, all
+// allowed; then it gains the mark (a chmod of the arming file), which no quiet key holds: its
+// next open of the file is decided, and denied. Beside it, the marked process opens another
+// file, and an unmarked one the same file, both allowed.
+TEST_P(Attack, AMarkGainedAfterAnOpenWasKeptIsDecided) {
+  SKIP_IF_NO_USERNS(GetParam());
+  std::string marked = kBase + "/marked/file", arm = kBase + "/arm";
+  auto got = AsAttacker(GetParam(), [marked, arm] {
+    std::string other = FileIn(CaseDir());
+    std::vector<int> r;
+    for (int i = 0; i < 3; ++i)
+      r.push_back(OpenRead(marked));
+    Check(chmod(arm.c_str(), 0600), "chmod the arming file");
+    r.push_back(OpenRead(marked));
+    r.push_back(OpenRead(other));
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, EPERM, 0}, GetParam());
+  EXPECT_EQ(Describe(OpenRead(marked)), Describe(0)) << "an unmarked process";
 }
 
 // bw_hint's count word `w` (BW_HINT_CHANGES, BW_HINT_DECISIONS).
