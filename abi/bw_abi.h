@@ -21,19 +21,20 @@
 
 #include "bw_event.h"
 
-#define BW_ABI_VERSION 14
+#define BW_ABI_VERSION 15
 
 #define BW_MAX_POLICIES 1024
 #define BW_LANE_POLICIES 32
 #define BW_MAX_LANES (BW_MAX_POLICIES / BW_LANE_POLICIES)
 #define BW_PROG_ARRAY_SIZE (BW_MAX_POLICIES * 2)
 /* bw_next_<H>: ARRAY of u32, BW_MAX_LANES heads then one "next" entry per slot (values are
- * slot + 1; 0 ends the chain), then from BW_NEXT_KEYED one word per lane, on file_open and
- * mmap_file, which the runtime keeps from bw_quiet_progs: BW_KEYED when the dispatcher keys the
- * lane's opens (bw_quiet.bpf.h: file_open, a lane of two programs or more, or of one whose
- * decision can be quiet; mmap_file, a lane with a program), and the key parts (BW_KEY_*) the
- * decisions of both hooks' lanes of that index read: their entries are shared, so both read
- * the same key. */
+ * slot + 1; 0 ends the chain), then from BW_NEXT_KEYED one word per lane, on file_open,
+ * mmap_file and socket_connect, which the runtime keeps from bw_quiet_progs: BW_KEYED when the
+ * dispatcher keys the lane's events (bw_quiet.bpf.h: file_open, a lane of two programs or more,
+ * or of one whose decision can be quiet; mmap_file, a lane with a program;
+ * bw_net_quiet.bpf.h: socket_connect, a lane whose every program can be quiet), and on the
+ * file hooks the key parts (BW_KEY_*) the decisions of both hooks' lanes of that index read:
+ * their entries are shared, so both read the same key. */
 #define BW_NEXT_KEYED (BW_MAX_LANES + BW_MAX_POLICIES)
 #define BW_NEXT_SIZE (BW_NEXT_KEYED + BW_MAX_LANES)
 /* The bits of a lane's keyed word and of a bw_quiet_progs entry: BW_KEYED (the lane's opens are
@@ -93,8 +94,9 @@ struct bw_state {
   bw_u32 depth;     /* walks of this event that reached the last program of their lane */
   bw_u64 seq;       /* the event's number on this CPU, counted by the dispatchers: the shared
                      * scratch event (bw_event.seq) holds the fields of this event only when equal */
-  bw_u32 quiet;     /* file_open, mmap_file: the lane is quiet so far (bw_quiet's pending entry
-                     * holds this event's key); a program that cannot say so clears it */
+  bw_u32 quiet;     /* file_open, mmap_file, socket_connect: the lane is quiet so far (the
+                     * pending entry of bw_quiet, or bw_net_quiet, holds this event's key); a
+                     * program that cannot say so clears it */
   bw_u32 pad;
 };
 
@@ -128,6 +130,30 @@ struct bw_quiet_entry {
                              * mmap_file's from BW_QUIET_MMAP_LANES; pending: not used
                              * (bw_state.quiet says it) */
   bw_u64 hits;              /* opens that skipped a lane by this entry; pending: the event's bw_state.seq */
+};
+
+/* Connects that decided nothing, kept per CPU (bw_net_quiet, abi/bw_net_quiet.bpf.h), as opens
+ * are in bw_quiet: when every program of a socket_connect lane said "no rule of mine can hold
+ * for this key" and the lane allowed, the next connect with the same key skips the lane. The
+ * key is everything a `net.connect` decision that no rule reads beyond net.family, net.daddr,
+ * net.dport, the process's own marks and the cgroup scope can depend on: the destination as
+ * the sockaddr gives it (family, port, address; only AF_INET and AF_INET6 are keyed), the
+ * socket's family, the process (its leader task and start time) and the count of its marks'
+ * changes (bw_marks.sets: a mark tested absent stays so while it is unchanged), the cgroup,
+ * and bw_hint's counts of hint bits and of chain and label changes. */
+#define BW_NET_QUIET_ENTRIES 256 /* per CPU, indexed by a hash of the key */
+#define BW_NET_QUIET_PENDING BW_NET_QUIET_ENTRIES
+struct bw_net_quiet_key {
+  bw_u64 addr[2];            /* the address's 16 bytes (IPv4: its 4 in the first word) */
+  bw_u32 port, family;       /* as the sockaddr has them */
+  bw_u32 sock_family, pad;   /* net.family */
+  bw_u64 leader, start, sets, cgroup, hints;
+};
+struct bw_net_quiet_entry {
+  bw_u64 writes; /* bw_kept.bpf.h */
+  struct bw_net_quiet_key key;
+  bw_u64 lanes;  /* bit per socket_connect lane whose chain decided nothing for the key */
+  bw_u64 hits;   /* connects that skipped a lane by this entry; pending: the event's bw_state.seq */
 };
 
 /* Record flags */
@@ -209,6 +235,9 @@ struct bw_marks {
   BW_SPIN_LOCK lock;  /* taken to change slots: threads of a process set marks concurrently */
   bw_u64 present;     /* bw_mark_bit of every id in a slot, and maybe of ids gone: a test of a
                          mark whose bit is clear reads no slot */
+  bw_u64 sets;        /* counts the marks set (and the sets refused: full): while it is the same,
+                         a mark tested absent stays absent, as marks only expire in between
+                         (bw_net_quiet's key) */
 };
 /* A mark id's bit in bw_marks.present. */
 static inline bw_u64 bw_mark_bit(bw_u64 id) {

@@ -309,7 +309,7 @@ std::string inspectText(const Bundle &b) {
   o << "programs (" << m.programs.size() << "):\n";
   for (const auto &p : m.programs)
     o << "  " << p.name << "  " << p.attach << "  (" << p.hook << (p.decides ? "" : ", keeps labels only")
-      << (p.quiet ? ", keeps quiet opens" : "") << (p.quietView ? ", its key holds the view" : "")
+      << (p.quiet ? ", keeps quiet events" : "") << (p.quietView ? ", its key holds the view" : "")
       << (p.quietAncestors ? ", its key holds the ancestors" : "") << ")\n";
   if (!m.helpers.empty()) {
     o << "helpers (" << m.helpers.size() << "):\n";

@@ -122,6 +122,7 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
     m->present |= bw_mark_bit(id);
   else
     m->full = 1;
+  m->sets++;
   bpf_spin_unlock(&m->lock);
   mark_count(done ? MARK_SET : MARK_FULL);
 }

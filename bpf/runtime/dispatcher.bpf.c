@@ -37,7 +37,9 @@
  * more programs, and an mmap_file dispatcher for a mapping with PROT_EXEC, for an inode opened
  * before, reads the open's key and skips the lane when it decided nothing for the same key
  * before; otherwise it leaves the key pending for the lane's last program, which keeps it when
- * the lane was quiet.
+ * the lane was quiet. Connects likewise (bw_net_quiet.bpf.h): a socket_connect dispatcher of a
+ * lane whose every program can be quiet reads the connect's key (destination, process, its
+ * marks' changes, cgroup) and skips the lane when it decided nothing for the same key before.
  *
  * Pass-through programs (bw_pass_<H>): stand-ins that decide nothing and continue the
  * chain after slot `bw_pass_slot`. The runtime puts one at a slot's generation that has no
@@ -52,6 +54,7 @@
 #include "bw_chain.bpf.h"
 #include "bw_kept.bpf.h"
 #include "bw_quiet.bpf.h"
+#include "bw_net_quiet.bpf.h"
 #include "bw_match.h"
 #include "bw_runtime_exe.h"
 
@@ -190,6 +193,16 @@ static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 h
 	return (hook == BW_DHOOK_FILE_MMAP_EXEC || (word & BW_KEYED)) ? (struct file *)args[0] : 0;
 }
 
+/* The key of a connect (socket_connect, a keyed lane: bw_net_quiet.bpf.h) into `k`; 1 when
+ * it was read. */
+static __always_inline int bw_net_keyed(void *ctx, void *next, __u32 hook, struct bw_net_quiet_key *k)
+{
+	if (hook != BW_DHOOK_NET_CONNECT || !(bw_lane_word(next) & BW_KEYED))
+		return 0;
+	__u64 *args = ctx; /* socket_connect(sock, address, addrlen) */
+	return bw_net_key_of((struct socket *)args[0], (struct sockaddr *)args[1], k);
+}
+
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)
 {
 	if (hook == BW_DHOOK_KERNEL_BPF && bw_is_runtime())
@@ -203,6 +216,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	if (!head || !*head)
 		return 0; /* an empty lane (the guard keeps lane 0 of file_open attached) */
 	struct bw_quiet_key key; /* read only when keyed (bw_quiet_seen and bw_quiet_key_of wrote every field) */
+	struct bw_net_quiet_key net_key; /* read only when net_keyed (bw_net_key_of wrote every field) */
 	int keyed = 0;
 	__u32 parts = BW_KEY_FULL;
 	struct file *file = bw_quiet_file(ctx, next, hook, &parts);
@@ -213,6 +227,9 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 		if (keyed && bw_quiet_hit(e, &key, bw_quiet_bit(hook == BW_DHOOK_FILE_MMAP_EXEC, lane), writes))
 			return 0; /* the lane decided nothing for this key */
 	}
+	int net_keyed = bw_net_keyed(ctx, next, hook, &net_key);
+	if (net_keyed && bw_net_quiet_hit(&net_key, lane))
+		return 0; /* the lane decided nothing for this key */
 	/* before the state: an unlink no program needs touches nothing of it */
 	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
 	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
@@ -223,7 +240,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	st->verdict = 0;
 	st->depth = 0;
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
-	st->quiet = keyed && bw_quiet_pend(&key, st->seq);
+	st->quiet = (keyed && bw_quiet_pend(&key, st->seq)) || (net_keyed && bw_net_quiet_pend(&net_key, st->seq));
 	return bw_tail_to(ctx, progs, hook, *head, 0);
 }
 

@@ -247,5 +247,6 @@ static __always_inline void bw_end_nothing(void *arg, int verdict) {}
 #include "bw_chain.bpf.h"
 #include "bw_kept.bpf.h"
 #include "bw_quiet.bpf.h"
+#include "bw_net_quiet.bpf.h"
 
 #endif

@@ -10,20 +10,30 @@ namespace bulwark::backend {
 
 namespace {
 
-// The hooks whose dispatcher keeps quiet opens (and executable mappings), and the fields of
-// each that the key holds (bpf/runtime, bw_quiet_key_of).
+// The hooks whose dispatcher keeps quiet events, the fields of each that the key holds
+// (abi/bw_quiet.bpf.h bw_quiet_key_of, abi/bw_net_quiet.bpf.h bw_net_key_of), and whether it
+// holds the process's marks (the count of their changes, so a mark tested absent stays so).
 struct QuietKey {
   HookId hook;
   std::vector<std::string_view> fields;
+  bool processMarks = false;
 };
 const QuietKey kQuietKeys[] = {
     {HookId::FILE_OPEN, {"file.path", "file.write", "file.read"}},
     {HookId::FILE_MMAP_EXEC, {"file.path"}},  // the key's mode is the open's, not the mapping's prot
+    {HookId::NET_CONNECT, {"net.family", "net.daddr", "net.dport"}, true},
 };
 
-// A mark's test reads no field, and no key holds a process's marks.
-bool readsMark(const LCond &c) {
-  return c.kind == LCond::Kind::Mark || std::any_of(c.kids.begin(), c.kids.end(), readsMark);
+// A test of the marks the key holds.
+bool keyMark(const LCond &c, const QuietKey &key) {
+  return key.processMarks && c.markWho == BW_MARK_ON_PROCESS;
+}
+
+// `c` tests no mark but those the key holds (a mark's test reads no field).
+bool marksOnKey(const LCond &c, const QuietKey &key) {
+  if (c.kind == LCond::Kind::Mark)
+    return keyMark(c, key);
+  return std::all_of(c.kids.begin(), c.kids.end(), [&](const LCond &k) { return marksOnKey(k, key); });
 }
 
 const QuietKey *quietKeyOf(HookId h) {
@@ -93,7 +103,7 @@ private:
     case LCond::Kind::False: return true;
     case LCond::Kind::Atom: return c.atom < lh_.atomGroup.size() && keyGroup(lh_.atomGroup[c.atom]);
     case LCond::Kind::IntCmp: return keyInt(c.slot);
-    case LCond::Kind::Mark: return false;
+    case LCond::Kind::Mark: return keyMark(c, key_);
     default: return std::all_of(c.kids.begin(), c.kids.end(), [&](const LCond &k) { return onKeyAlone(k); });
     }
   }
@@ -143,7 +153,7 @@ void quietHook(LoweredHook &lh, const std::vector<Group> &groups, const std::set
     if (const FieldInfo *f = Catalogue::get().findField(lh.hook, name))
       keyNeed |= needBit(*f);
   lh.precheckQuiet = lh.precheck.kind != LCond::Kind::True && lh.precheckGroups.empty() &&
-                     (lh.precheckNeed & ~keyNeed) == 0 && !readsMark(lh.precheck);
+                     (lh.precheckNeed & ~keyNeed) == 0 && marksOnKey(lh.precheck, *key);
 }
 
 // lh.quietView and lh.quietAncestors from the path groups the hook looks up: an exact group

@@ -1,7 +1,8 @@
-// Quiet decisions: which opens (and executable mappings) a policy can tell "no rule of mine
-// holds" for from the quiet key alone (bw_abi.h, bw_quiet: the file, the process's view of it,
-// file.write and file.read, the cgroup), so the dispatcher may skip the lane for the next open
-// (or mapping) with the same key.
+// Quiet decisions: which opens (and executable mappings) and connects a policy can tell "no
+// rule of mine holds" for from the quiet key alone (bw_abi.h, bw_quiet: the file, the
+// process's view of it, file.write and file.read, the cgroup; bw_net_quiet: net.family,
+// net.daddr, net.dport, the process's own marks, the cgroup), so the dispatcher may skip the
+// lane for the next event with the same key.
 //
 // A hook can tell it (LoweredHook::quiet) when:
 //   - the decision no rule makes allows (default allow, or a hook whose rules only set marks),
@@ -13,9 +14,9 @@
 // Then the decision is quiet when it is that word and no rule's key part holds: whatever the
 // fields outside the key, no rule could hold. A failed precheck is quiet when the precheck
 // reads key fields alone (`file.write` of `file.write and not file.path startswith S`); one
-// that tests a mark (`process.marks has M` of `process.marks has M and file.path in S`) is
-// not, as the process may gain the mark with the key unchanged: there the full decision,
-// run while the lane is quiet so far, tells (BW_PRECHECK_DECIDE).
+// that tests a mark the key does not hold (`process.marks has M` of `process.marks has M and
+// file.path in S`) is not, as the process may gain the mark with the key unchanged: there the
+// full decision, run while the lane is quiet so far, tells (BW_PRECHECK_DECIDE).
 #pragma once
 
 #include "Lowering.h"

@@ -75,17 +75,29 @@ std::optional<bw_mark_stats> markStats(const PinLayout &pins) {
   return total;
 }
 
-std::optional<uint64_t> quietHits(const PinLayout &pins) {
-  auto fd = openMapPin(pins.sharedMap("bw_quiet"));
+namespace {
+// The hits of the first `entries` entries of per-CPU map `name` of Entry, summed over CPUs.
+template <class Entry>
+std::optional<uint64_t> keptHits(const PinLayout &pins, const char *name, uint32_t entries) {
+  auto fd = openMapPin(pins.sharedMap(name));
   if (!fd)
     return std::nullopt;
-  std::vector<bw_quiet_entry> perCpu(size_t(std::max(libbpf_num_possible_cpus(), 1)));
+  std::vector<Entry> perCpu(size_t(std::max(libbpf_num_possible_cpus(), 1)));
   uint64_t total = 0;
-  for (uint32_t i = 0; i < BW_QUIET_ENTRIES; i++)
+  for (uint32_t i = 0; i < entries; i++)
     if (bpf_map_lookup_elem(fd->get(), &i, perCpu.data()) == 0)
       for (const auto &e : perCpu)
         total += e.hits;
   return total;
+}
+} // namespace
+
+std::optional<uint64_t> quietHits(const PinLayout &pins) {
+  return keptHits<bw_quiet_entry>(pins, "bw_quiet", BW_QUIET_ENTRIES);
+}
+
+std::optional<uint64_t> quietConnectHits(const PinLayout &pins) {
+  return keptHits<bw_net_quiet_entry>(pins, "bw_net_quiet", BW_NET_QUIET_ENTRIES);
 }
 
 // A generation's totals by rule name (rec: its state record).

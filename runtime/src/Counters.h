@@ -41,6 +41,8 @@ std::optional<bw_mark_stats> markStats(const PinLayout &pins);
 // (bw_quiet's hits, summed over entries and CPUs); nullopt before a dispatcher created it.
 // Such an open is counted by no policy's default.
 std::optional<uint64_t> quietHits(const PinLayout &pins);
+// Connects that skipped a socket_connect lane likewise (bw_net_quiet's hits).
+std::optional<uint64_t> quietConnectHits(const PinLayout &pins);
 
 // A generation's totals by rule name (rec: its state record).
 std::map<std::string, bw_counter> totalsByName(const PinLayout &pins, const std::string &policy, uint32_t gen,

@@ -87,6 +87,7 @@ SharedStatus Runtime::sharedStatus() {
     ss.kernelMemory += pinsMemory(*group).total();
   ss.marks = markStats(pins_);
   ss.quietOpens = quietHits(pins_);
+  ss.quietConnects = quietConnectHits(pins_);
   ss.liveMarks = liveMarks(pins_, &ss.liveMarksError);
   return ss;
 }

@@ -139,6 +139,7 @@ struct SharedStatus {
   uint64_t kernelMemory = 0;
   std::optional<bw_mark_stats> marks;     // once a policy with marks was loaded
   std::optional<uint64_t> quietOpens;     // opens that skipped a lane that decided nothing (quietHits)
+  std::optional<uint64_t> quietConnects;  // connects likewise (quietConnectHits)
   std::optional<LiveMarks> liveMarks;     // likewise; not when the count failed (liveMarksError)
   std::string liveMarksError;
 };

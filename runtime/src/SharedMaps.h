@@ -138,13 +138,15 @@ public:
 
 private:
   static bool tellsQuiet(const Hook &h) { return h.id == "FILE_UNLINK"; }
-  // The hooks whose dispatchers key opens and mappings, and where their programs' words are
-  // in bw_quiet_progs (which exists once an object that declares it was loaded).
+  // The hooks whose dispatchers key opens, mappings and connects, and where their programs'
+  // words are in bw_quiet_progs (which exists once an object that declares it was loaded).
   static std::optional<uint32_t> quietBase(const Hook &h) {
     if (h.id == "FILE_OPEN")
       return 0;
     if (h.id == "FILE_MMAP_EXEC")
       return BW_PROG_ARRAY_SIZE;
+    if (h.id == "NET_CONNECT")
+      return 2 * BW_PROG_ARRAY_SIZE;
     return std::nullopt;
   }
   bool keysQuiet(const Hook &h) { return quietBase(h) && hasQuietProgs(); }
@@ -183,13 +185,15 @@ private:
       }
     return q;
   }
-  // The keyed words of lane `lane` on file_open and mmap_file (bw_next_<H> from BW_NEXT_KEYED):
-  // BW_KEYED when the dispatcher keys the lane's opens (file_open: two programs or more, a kept
-  // open skips them all, or one whose every program can be quiet, else the key would be paid
-  // on every open for nothing; mmap_file: any program), and the key parts both lanes' programs
-  // read, as their entries are shared. `changed`'s `pending` slot counts as in its lane, so
-  // the parts are there before its program runs; they leave after it left the chain. A hint:
-  // an open is skipped only for a key every program of the lane said was quiet.
+  // The keyed words of lane `lane` on file_open, mmap_file and socket_connect (bw_next_<H> from
+  // BW_NEXT_KEYED): BW_KEYED when the dispatcher keys the lane's events (file_open: two
+  // programs or more, a kept open skips them all, or one whose every program can be quiet,
+  // else the key would be paid on every open for nothing; mmap_file: any program;
+  // socket_connect: every program can be quiet, as a connect's key costs about what one
+  // decision does), and on the file hooks the key parts both lanes' programs read, as their
+  // entries are shared. `changed`'s `pending` slot counts as in its lane, so the parts are
+  // there before its program runs; they leave after it left the chain. A hint: an event is
+  // skipped only for a key every program of the lane said was quiet.
   void refreshKeyed(uint32_t lane, const Hook *changed = nullptr, std::optional<uint32_t> pending = std::nullopt) {
     if (!hasQuietProgs())
       return;
@@ -202,6 +206,11 @@ private:
       mapUpdateU32(next(*fileOpen), BW_NEXT_KEYED + lane, openKeyed ? BW_KEYED | parts : 0, nextMapName(*fileOpen));
     if (hasHook(*fileMmap))
       mapUpdateU32(next(*fileMmap), BW_NEXT_KEYED + lane, m.held > 0 ? BW_KEYED | parts : 0, nextMapName(*fileMmap));
+    const Hook *connect = hookById("NET_CONNECT");
+    LaneQuiet c = laneQuiet(*connect, lane, changed == connect ? pending : std::nullopt);
+    if (hasHook(*connect))
+      mapUpdateU32(next(*connect), BW_NEXT_KEYED + lane, c.held > 0 && c.quiet == c.held ? BW_KEYED : 0,
+                   nextMapName(*connect));
   }
   int unlinkQuiet() { return open(unlinkQuietFd_, "bw_unlink_quiet"); }
   // bw_progs_<H>[index] holds a program, and not a quiet one.

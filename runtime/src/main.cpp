@@ -286,6 +286,8 @@ int printStatusJson(Runtime &rt, const std::string &root, const std::string &pol
         .key("inherited").value(shared.marks->inherited).key("no_storage").value(shared.marks->no_storage).endObject();
   if (shared.quietOpens)
     w.key("quiet_opens").value(*shared.quietOpens);
+  if (shared.quietConnects)
+    w.key("quiet_connects").value(*shared.quietConnects);
   liveMarksJson(w, shared);
   w.endObject();
   std::printf("%s\n", w.str().c_str());
@@ -324,6 +326,10 @@ int printStatusAll(Runtime &rt, const std::string &root) {
     std::printf("quiet opens: %" PRIu64 " skipped a file.open lane that had decided nothing for the same file,"
                 " view, mode and cgroup (counted by no policy)\n",
                 *shared.quietOpens);
+  if (shared.quietConnects)
+    std::printf("quiet connects: %" PRIu64 " skipped a net.connect lane that had decided nothing for the same"
+                " destination, process, marks and cgroup (counted by no policy)\n",
+                *shared.quietConnects);
   if (shared.guardTrusts.empty())
     std::printf("self-protection: off%s\n", ps.empty() ? "" : " (not attached: other processes can change Bulwark's state)");
   else if (!shared.guardMissing.empty())

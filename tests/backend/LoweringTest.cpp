@@ -677,3 +677,28 @@ TEST(Lowering, AMarkOnlyHookIsQuietOnTheAllowItDecides) {
   EXPECT_EQ(low.hooks[0].quietWord, be::decisionWord(uint32_t(p.rules.size()), Action::Allow));
   ASSERT_EQ(low.hooks[0].quietParts.size(), 1u);
 }
+
+// A net.connect hook is quiet like a file.open one, on its key: the destination (net.family,
+// net.daddr, net.dport) and the process's own marks (the key holds the count of their changes).
+// lateral_movement's and credential_exfiltration's shapes are quiet, and a precheck of the
+// process's mark can say so; a rule on the parent's mark or the executable alone is not.
+TEST(Lowering, AConnectHookIsQuietOnTheDestinationAndTheProcesssMarks) {
+  const HookId NC = HookId::NET_CONNECT;
+  auto onConnect = [&](const be::Lowered &l) -> const be::LoweredHook & {
+    return *std::find_if(l.hooks.begin(), l.hooks.end(), [&](const be::LoweredHook &x) { return x.hook == NC; });
+  };
+  auto shell = [&] { return cTest(NC, "process.exe", TestOp::Eq, strs({"/bin/sh"})); };
+  auto inet = [&] { return cTest(NC, "net.family", TestOp::Eq, {int64_t(2), int64_t(10)}); };
+  auto notLoopback = [&] { return cNot(cTest(NC, "net.daddr", TestOp::InCidr, {cidr("127.0.0.0/8")})); };
+  auto lateral = lowerOk(PolicyBuilder().rule("shell", NC, cAnd({shell(), inet(), notLoopback()})).build());
+  EXPECT_TRUE(onConnect(lateral).quiet);
+  EXPECT_FALSE(onConnect(lateral).quietView);
+  EXPECT_FALSE(onConnect(lateral).quietAncestors);
+  auto exfil = lowerOk(
+      PolicyBuilder().rule("exfil", NC, cAnd({cMark(ir::kProcessMarks, "read_key"), inet(), notLoopback()})).build());
+  EXPECT_TRUE(onConnect(exfil).quiet);
+  EXPECT_EQ(onConnect(exfil).precheck.kind, be::LCond::Kind::Or);
+  EXPECT_TRUE(onConnect(exfil).precheckQuiet);
+  for (auto cond : {cMark(ir::kParentMarks, "m"), shell()})
+    EXPECT_FALSE(onConnect(lowerOk(PolicyBuilder().rule("a", NC, cond).build())).quiet);
+}

@@ -15,8 +15,11 @@
 #include <algorithm>
 
 #include <bpf/bpf.h>
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include "Attacker.h"
 #include "bw_abi.h"
@@ -47,6 +50,8 @@ public:
     guest::WriteFile(kBase + "/labelled-user", "data\n");
     guest::WriteFile(kBase + "/alone-exact", "data\n"); /* attack_quiet_exact's object, at its load */
     guest::WriteFile(kBase + "/arm", "data\n");         /* a chmod of it marks the process */
+    guest::WriteFile(kBase + "/arm-net", "data\n");     /* and of this one, for its connects */
+    ASSERT_EQ(chown((kBase + "/arm-net").c_str(), 1000, 1000), 0);
     guest::WriteFile(kBase + "/marked/file", "data\n");
     ASSERT_EQ(chown((kBase + "/arm").c_str(), 1000, 1000), 0); /* the user chmods it */
     ASSERT_EQ(chmod((kBase + "/marked/file").c_str(), 0644), 0);
@@ -55,14 +60,15 @@ public:
     ASSERT_EQ(chmod((kBase + "/secret").c_str(), 0644), 0);
     rmdir(kScope.c_str());
     ASSERT_EQ(mkdir(kScope.c_str(), 0755), 0) << std::strerror(errno);
-    for (const char *p : {"attack_quiet", "attack_quiet_scoped", "attack_quiet_marked"}) {
+    for (const char *p : {"attack_quiet", "attack_quiet_scoped", "attack_quiet_marked", "attack_quiet_connect"}) {
       auto r = Bulwark(kPinRoot, {"load", Bundle(p)});
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
     ASSERT_NO_THROW(OnCpu(0));
   }
   void TearDown() override {
-    for (const char *p : {"attack_quiet_late", "attack_quiet_marked", "attack_quiet_scoped", "attack_quiet"})
+    for (const char *p : {"attack_quiet_late", "attack_quiet_connect_late", "attack_quiet_connect",
+                          "attack_quiet_marked", "attack_quiet_scoped", "attack_quiet"})
       Bulwark(kPinRoot, {"unload", p});
     RemoveTree(kBase);
     rmdir(kScope.c_str());
@@ -70,25 +76,31 @@ public:
 };
 [[maybe_unused]] auto *const kEnv = ::testing::AddGlobalTestEnvironment(new LoadedPolicies);
 
-// CPU 0's copy of each entry of bw_quiet of the instance at `root` (the kept ones; the
-// pending entry is not read).
-std::vector<bw_quiet_entry> QuietEntries(const std::string &root = kPinRoot) {
-  std::vector<bw_quiet_entry> entries;
-  int fd = bpf_obj_get((root + "/shared/bw_quiet").c_str());
+// CPU 0's copy of each of the first `count` entries of the per-CPU shared map `name` of the
+// instance at `root` (the kept ones; the pending entry after them is not read).
+template <class Entry>
+std::vector<Entry> CpuZeroEntries(const std::string &root, const std::string &name, bw_u32 count) {
+  std::vector<Entry> entries;
+  int fd = bpf_obj_get((root + "/shared/" + name).c_str());
   if (fd < 0)
     return entries;
   int cpus = libbpf_num_possible_cpus();
-  size_t stride = (sizeof(bw_quiet_entry) + 7) / 8 * 8;
+  size_t stride = (sizeof(Entry) + 7) / 8 * 8;
   std::vector<uint8_t> values(stride * size_t(cpus > 0 ? cpus : 1));
-  for (bw_u32 i = 0; i < BW_QUIET_ENTRIES; ++i) {
+  for (bw_u32 i = 0; i < count; ++i) {
     if (bpf_map_lookup_elem(fd, &i, values.data()) != 0)
       continue;
-    bw_quiet_entry e;
+    Entry e;
     std::memcpy(&e, values.data(), sizeof e);  // CPU 0's copy
     entries.push_back(e);
   }
   close(fd);
   return entries;
+}
+
+// CPU 0's kept entries of bw_quiet of the instance at `root`.
+std::vector<bw_quiet_entry> QuietEntries(const std::string &root = kPinRoot) {
+  return CpuZeroEntries<bw_quiet_entry>(root, "bw_quiet", BW_QUIET_ENTRIES);
 }
 
 // Opens that skipped a lane by a kept entry, on CPU 0 (bw_quiet's hits, summed over entries).
@@ -541,6 +553,91 @@ TEST(QuietChain, ALoadAndASwapDecideKeptOpensAgain) {
   auto unload = Bulwark(kPinRoot, {"unload", "attack_quiet_late"});
   ASSERT_EQ(unload.exit_code, 0) << unload.output;
   EXPECT_EQ(Describe(OpenRead(late2)), Describe(0)) << "unloaded";
+}
+
+// Connects kept as quiet (bw_net_quiet): attack_quiet_connect's lane of one program, every one
+// of whose decisions can be quiet, is keyed. Nothing listens on the ports below: a connect the
+// policies let through is refused by the kernel (ConnectLoopback's 0).
+const uint16_t kKeptPort = 47, kLatePort = 48, kDiscardPort = 9;
+
+// A TCP connect to 127.0.0.1:`port`: 0 when the policies let it through (refused, as nothing
+// listens), else its errno.
+int ConnectLoopback(uint16_t port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return errno;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int rc = connect(s, reinterpret_cast<const sockaddr *>(&a), sizeof a) == 0 ? 0 : errno;
+  close(s);
+  return rc == ECONNREFUSED ? 0 : rc;
+}
+
+// Connects that skipped a lane by a kept entry, on CPU 0 (bw_net_quiet's hits).
+uint64_t QuietConnects() {
+  uint64_t hits = 0;
+  for (const auto &e : CpuZeroEntries<bw_net_quiet_entry>(kPinRoot, "bw_net_quiet", BW_NET_QUIET_ENTRIES))
+    hits += e.hits;
+  return hits;
+}
+
+// The premise: the first connect to a destination no rule matches is kept, the next skip the
+// lane (the other tests would pass without the cache; this one would not). A connect a rule
+// denies is never kept.
+TEST(QuietConnect, AConnectAgainSkipsTheLane) {
+  EXPECT_EQ(EntriesSet(kPinRoot, "bw_next_NET_CONNECT", BW_NEXT_KEYED, BW_MAX_LANES), std::vector<bw_u32>{BW_KEYED});
+  uint64_t before = QuietConnects();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(Describe(ConnectLoopback(kKeptPort)), Describe(0)) << "connect " << i;
+  EXPECT_EQ(QuietConnects(), before + 2) << "the first decides and keeps, the next two skip";
+  before = QuietConnects();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Describe(ConnectLoopback(kDiscardPort)), Describe(EPERM)) << "connect " << i;
+  EXPECT_EQ(QuietConnects(), before) << "a denied connect is never kept";
+  auto status = Bulwark(kPinRoot, {"status"});
+  EXPECT_NE(status.output.find("quiet connects: "), std::string::npos) << status.output;
+}
+
+// A process connects three times, all let through (kept, then skipped), then gains the mark
+// the policy denies connects to (a chmod of the arming file), which is in no field of the key
+// but changes the count of its marks' changes the key holds: its next connects are decided,
+// and denied. Beside it, an unmarked process connects to the same destination.
+TEST_P(Attack, AMarkGainedAfterAConnectWasKeptIsDecided) {
+  SKIP_IF_NO_USERNS(GetParam());
+  std::string arm = kBase + "/arm-net";
+  uint64_t before = QuietConnects();
+  auto got = AsAttacker(GetParam(), [arm] {
+    std::vector<int> r;
+    for (int i = 0; i < 3; ++i)
+      r.push_back(ConnectLoopback(kKeptPort));
+    Check(chmod(arm.c_str(), 0600), "chmod the arming file");
+    r.push_back(ConnectLoopback(kKeptPort));
+    r.push_back(ConnectLoopback(kKeptPort));
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, EPERM, EPERM}, GetParam());
+  EXPECT_GE(QuietConnects(), before + 2) << "the premise: the connects were kept";
+  EXPECT_EQ(Describe(ConnectLoopback(kKeptPort)), Describe(0)) << "an unmarked process";
+}
+
+// A policy loaded after connects to its port were kept: the load changes the chain, which the
+// key holds, so the next connect is decided and denied; unloaded, it is let through again. The
+// load runs on CPU 1, so CPU 0's entry stays as it was.
+TEST(QuietConnect, ALoadDecidesKeptConnectsAgain) {
+  ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the test needs a second CPU for the load (run-vm --smp 2)";
+  uint64_t before = QuietConnects();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(Describe(ConnectLoopback(kLatePort)), Describe(0)) << "connect " << i;
+  ASSERT_EQ(QuietConnects(), before + 2) << "the premise: kept";
+  auto load = LoadOnCpu1(Bundle("attack_quiet_connect_late"));
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  EXPECT_EQ(Describe(ConnectLoopback(kLatePort)), Describe(EPERM)) << "denied by the policy loaded after it was kept";
+  EXPECT_EQ(Describe(ConnectLoopback(kKeptPort)), Describe(0)) << "another port";
+  auto unload = Bulwark(kPinRoot, {"unload", "attack_quiet_connect_late"});
+  ASSERT_EQ(unload.exit_code, 0) << unload.output;
+  EXPECT_EQ(Describe(ConnectLoopback(kLatePort)), Describe(0)) << "unloaded";
 }
 
 }  // namespace
