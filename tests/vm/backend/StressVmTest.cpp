@@ -80,10 +80,19 @@ int connectErrno(const std::string &addr, int port) {
 }
 
 struct SizeResult {
-  uint32_t openInsns = 0, connectInsns = 0;
+  uint32_t openInsns = 0, connectInsns = 0, openBytes = 0;
   double loadMs = 0, fillMs = 0;
   size_t entries = 0;
 };
+
+// The length of program `p` as the kernel translated it (its code, whatever the verifier's work).
+uint32_t xlatedBytes(bpf_program *p) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (!p || bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+    return 0;
+  return info.xlated_prog_len;
+}
 
 } // namespace
 
@@ -109,6 +118,7 @@ TEST(BackendStressVm, EverySizeVerifiesDecidesAndCostsTheSame) {
     SizeResult &r = results[n];
     r.openInsns = verifiedInsns(l.prog("bw_file_open"));
     r.connectInsns = verifiedInsns(l.prog("bw_socket_connect"));
+    r.openBytes = xlatedBytes(l.prog("bw_file_open"));
     r.loadMs = l.loadMs;
     r.fillMs = l.fillMs;
     for (const auto &m : l.bundle.manifest.maps)
@@ -162,5 +172,10 @@ TEST(BackendStressVm, EverySizeVerifiesDecidesAndCostsTheSame) {
   ASSERT_TRUE(results.count(10) && results.count(100) && results.count(10000));
   EXPECT_LE(results[10000].openInsns * 2, 5 * results[10].openInsns);
   EXPECT_LE(results[10000].connectInsns, 2 * results[10].connectInsns);
-  EXPECT_EQ(results[10000].openInsns, results[100].openInsns) << "same groups and compounds";
+  // Same groups and compounds: the same code. The verifier's count of the same code varies by
+  // about 1% from one load to the next (its pruning: 93,878 or 94,739 instructions for
+  // byte-identical programs were seen), so its work is held within 2%.
+  EXPECT_EQ(results[10000].openBytes, results[100].openBytes) << "same groups and compounds";
+  EXPECT_LE(results[10000].openInsns * 50, results[100].openInsns * 51);
+  EXPECT_LE(results[100].openInsns * 50, results[10000].openInsns * 51);
 }
