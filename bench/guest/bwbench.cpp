@@ -200,12 +200,19 @@ struct RuleCount {
   uint64_t ringDrops = 0;
 };
 
-// Opens that skipped a file_open lane as kept quiet ones, of every policy (`bulwark status`;
-// no policy counts them); 0 before a dispatcher keeps any.
-uint64_t quietOpens() {
+// Events that skipped a lane as kept quiet ones (opens and mappings, connects), of every
+// policy (`bulwark status`; no policy counts them); 0 before a dispatcher keeps any.
+uint64_t quietSkips() {
   Cmd c = runCmd({"bulwark", "status"});
-  auto at = c.out.find("quiet opens: ");
-  return c.status == 0 && at != std::string::npos ? std::strtoull(c.out.c_str() + at + 13, nullptr, 10) : 0;
+  if (c.status != 0)
+    return 0;
+  uint64_t skips = 0;
+  for (const std::string key : {"quiet opens: ", "quiet connects: "}) {
+    auto at = c.out.find(key);
+    if (at != std::string::npos)
+      skips += std::strtoull(c.out.c_str() + at + key.size(), nullptr, 10);
+  }
+  return skips;
 }
 
 RuleCount ruleCounters(const std::string &policy, const std::string &rule) {
@@ -689,7 +696,7 @@ void measureConfig(const Group &g, const Config &c, int round, int seq) {
       RuleCount rc = ruleCounters(policy, "(default)");
       counted = rc.found;
       hitsBefore = rc.hits;
-      quietBefore = quietOpens();
+      quietBefore = quietSkips();
     }
   } else if (c.args[0] == "bulwarks") {
     for (const auto &item : split(c.args[1], ',')) {
@@ -717,11 +724,11 @@ void measureConfig(const Group &g, const Config &c, int round, int seq) {
     if (ll)
       j.add("landlock_setup_ms", cr.landlockMs);
     if (counted) {
-      // The policy's default counter and the opens that skipped its lane as kept quiet ones
+      // The policy's default counter and the events that skipped its lane as kept quiet ones
       // must together have seen (at least) every measured operation: proof that the program
-      // ran on these syscalls, or had decided nothing for the same open before.
+      // ran on these syscalls, or had decided nothing for the same open or connect before.
       RuleCount rc = ruleCounters(policy, "(default)");
-      j.add("default_hits", rc.hits - hitsBefore).add("quiet_hits", quietOpens() - quietBefore);
+      j.add("default_hits", rc.hits - hitsBefore).add("quiet_hits", quietSkips() - quietBefore);
     }
   }
   if (c.args[0] == "empty")
