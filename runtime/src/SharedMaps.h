@@ -82,7 +82,7 @@ public:
       return MapChain(next(h), nextMapName(h), changes_);
     // the slot whose successor is set is about to be linked, or stays: counted in its lane
     return MapChain(next(h), nextMapName(h), changes_, [this, &h](uint32_t index) {
-      refreshKeyed(laneOfIndex(index), &h, slotOfIndex(index));
+      refreshKeyed(laneOfIndex(index), h, slotOfIndex(index));
     });
   }
   // -1 when no object declared it yet (then no dispatcher reads it).
@@ -112,7 +112,7 @@ public:
       countDeciders(h, -1);
     setQuietWord(h, index, quietWord);
     if (keysQuiet(h))
-      refreshKeyed(laneOf(slotOfProgIndex(index)), &h, slotOfProgIndex(index));
+      refreshKeyed(laneOf(slotOfProgIndex(index)), h, slotOfProgIndex(index));
   }
   // Takes bw_progs_<H>[index] out, its quiet mark first.
   void dropProgram(const Hook &h, uint32_t index) {
@@ -128,7 +128,7 @@ public:
     if (decided)
       countDeciders(h, -1);
     if (keysQuiet(h))
-      refreshKeyed(laneOf(slotOfProgIndex(index)));
+      refreshKeyed(laneOf(slotOfProgIndex(index)), h);
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
@@ -191,26 +191,30 @@ private:
   // else the key would be paid on every open for nothing; mmap_file: any program;
   // socket_connect: every program can be quiet, as a connect's key costs about what one
   // decision does), and on the file hooks the key parts both lanes' programs read, as their
-  // entries are shared. `changed`'s `pending` slot counts as in its lane, so the parts are
-  // there before its program runs; they leave after it left the chain. A hint: an event is
-  // skipped only for a key every program of the lane said was quiet.
-  void refreshKeyed(uint32_t lane, const Hook *changed = nullptr, std::optional<uint32_t> pending = std::nullopt) {
+  // entries are shared. `changed` is the hook whose lane changed (the file hooks' words are
+  // written together, socket_connect's alone); its `pending` slot counts as in its lane, so
+  // the parts are there before its program runs; they leave after it left the chain. A hint:
+  // an event is skipped only for a key every program of the lane said was quiet.
+  void refreshKeyed(uint32_t lane, const Hook &changed, std::optional<uint32_t> pending = std::nullopt) {
     if (!hasQuietProgs())
       return;
+    const Hook *connect = hookById("NET_CONNECT");
+    if (&changed == connect) {
+      LaneQuiet c = laneQuiet(*connect, lane, pending);
+      if (hasHook(*connect))
+        mapUpdateU32(next(*connect), BW_NEXT_KEYED + lane, c.held > 0 && c.quiet == c.held ? BW_KEYED : 0,
+                     nextMapName(*connect));
+      return;
+    }
     const Hook *fileOpen = hookById("FILE_OPEN"), *fileMmap = hookById("FILE_MMAP_EXEC");
-    LaneQuiet o = laneQuiet(*fileOpen, lane, changed == fileOpen ? pending : std::nullopt);
-    LaneQuiet m = laneQuiet(*fileMmap, lane, changed == fileMmap ? pending : std::nullopt);
+    LaneQuiet o = laneQuiet(*fileOpen, lane, &changed == fileOpen ? pending : std::nullopt);
+    LaneQuiet m = laneQuiet(*fileMmap, lane, &changed == fileMmap ? pending : std::nullopt);
     uint32_t parts = o.parts | m.parts;
     bool openKeyed = o.slots >= 2 || (o.held > 0 && o.quiet == o.held);
     if (hasHook(*fileOpen))
       mapUpdateU32(next(*fileOpen), BW_NEXT_KEYED + lane, openKeyed ? BW_KEYED | parts : 0, nextMapName(*fileOpen));
     if (hasHook(*fileMmap))
       mapUpdateU32(next(*fileMmap), BW_NEXT_KEYED + lane, m.held > 0 ? BW_KEYED | parts : 0, nextMapName(*fileMmap));
-    const Hook *connect = hookById("NET_CONNECT");
-    LaneQuiet c = laneQuiet(*connect, lane, changed == connect ? pending : std::nullopt);
-    if (hasHook(*connect))
-      mapUpdateU32(next(*connect), BW_NEXT_KEYED + lane, c.held > 0 && c.quiet == c.held ? BW_KEYED : 0,
-                   nextMapName(*connect));
   }
   int unlinkQuiet() { return open(unlinkQuietFd_, "bw_unlink_quiet"); }
   // bw_progs_<H>[index] holds a program, and not a quiet one.
