@@ -24,16 +24,22 @@ const QuietKey kQuietKeys[] = {
     {HookId::NET_CONNECT, {"net.family", "net.daddr", "net.dport"}, true},
 };
 
-// A test of the marks the key holds.
-bool keyMark(const LCond &c, const QuietKey &key) {
-  return key.processMarks && c.markWho == BW_MARK_ON_PROCESS;
+// A test of the marks the key holds, `negated` or not. The key holds the count of the marks set,
+// so a mark absent stays absent while the key is the same, but a mark present can expire: only
+// a test that holds where the mark is present (not under a `not`) can tell that a rule will not
+// hold again, as its truth only falls while the key is the same.
+bool keyMark(const LCond &c, const QuietKey &key, bool negated) {
+  return key.processMarks && c.markWho == BW_MARK_ON_PROCESS && !negated;
 }
 
-// `c` tests no mark but those the key holds (a mark's test reads no field).
-bool marksOnKey(const LCond &c, const QuietKey &key) {
+// `c` (under a `not` when `negated`) tests no mark but those the key holds (a mark's test reads
+// no field).
+bool marksOnKey(const LCond &c, const QuietKey &key, bool negated = false) {
   if (c.kind == LCond::Kind::Mark)
-    return keyMark(c, key);
-  return std::all_of(c.kids.begin(), c.kids.end(), [&](const LCond &k) { return marksOnKey(k, key); });
+    return keyMark(c, key, negated);
+  bool kidsNegated = negated != (c.kind == LCond::Kind::Not);
+  return std::all_of(c.kids.begin(), c.kids.end(),
+                     [&](const LCond &k) { return marksOnKey(k, key, kidsNegated); });
 }
 
 const QuietKey *quietKeyOf(HookId h) {
@@ -97,14 +103,17 @@ private:
     }
     return false;
   }
-  bool onKeyAlone(const LCond &c) const {
+  bool onKeyAlone(const LCond &c, bool negated = false) const {
     switch (c.kind) {
     case LCond::Kind::True:
     case LCond::Kind::False: return true;
     case LCond::Kind::Atom: return c.atom < lh_.atomGroup.size() && keyGroup(lh_.atomGroup[c.atom]);
     case LCond::Kind::IntCmp: return keyInt(c.slot);
-    case LCond::Kind::Mark: return keyMark(c, key_);
-    default: return std::all_of(c.kids.begin(), c.kids.end(), [&](const LCond &k) { return onKeyAlone(k); });
+    case LCond::Kind::Mark: return keyMark(c, key_, negated);
+    default: {
+      bool kidsNegated = negated != (c.kind == LCond::Kind::Not);
+      return std::all_of(c.kids.begin(), c.kids.end(), [&](const LCond &k) { return onKeyAlone(k, kidsNegated); });
+    }
     }
   }
 };

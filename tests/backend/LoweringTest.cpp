@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -699,6 +700,18 @@ TEST(Lowering, AConnectHookIsQuietOnTheDestinationAndTheProcesssMarks) {
   EXPECT_TRUE(onConnect(exfil).quiet);
   EXPECT_EQ(onConnect(exfil).precheck.kind, be::LCond::Kind::Or);
   EXPECT_TRUE(onConnect(exfil).precheckQuiet);
-  for (auto cond : {cMark(ir::kParentMarks, "m"), shell()})
+  for (auto cond : {cMark(ir::kParentMarks, "m"), shell(), cNot(cMark(ir::kProcessMarks, "trusted"))})
     EXPECT_FALSE(onConnect(lowerOk(PolicyBuilder().rule("a", NC, cond).build())).quiet);
+  // A mark that lets a process through can expire with the key unchanged: quiet on the port only.
+  auto port = [&] { return cTest(NC, "net.dport", TestOp::Eq, {int64_t(50)}); };
+  auto untrusted =
+      lowerOk(PolicyBuilder().rule("untrusted", NC, cAnd({cNot(cMark(ir::kProcessMarks, "trusted")), port()})).build());
+  const auto &hook = onConnect(untrusted);
+  EXPECT_TRUE(hook.quiet);
+  std::function<bool(const be::LCond &)> testsMark = [&](const be::LCond &c) {
+    return c.kind == be::LCond::Kind::Mark || std::any_of(c.kids.begin(), c.kids.end(), testsMark);
+  };
+  ASSERT_EQ(hook.quietParts.size(), 1u);
+  EXPECT_FALSE(testsMark(hook.quietParts[0])) << "the expiring mark is not on the key";
+  EXPECT_FALSE(hook.precheckQuiet && testsMark(hook.precheck));
 }

@@ -52,6 +52,8 @@ public:
     guest::WriteFile(kBase + "/arm", "data\n");         /* a chmod of it marks the process */
     guest::WriteFile(kBase + "/arm-net", "data\n");     /* and of this one, for its connects */
     ASSERT_EQ(chown((kBase + "/arm-net").c_str(), 1000, 1000), 0);
+    guest::WriteFile(kBase + "/trust-net", "data\n"); /* a chmod of it lets connects through a while */
+    ASSERT_EQ(chown((kBase + "/trust-net").c_str(), 1000, 1000), 0);
     guest::WriteFile(kBase + "/marked/file", "data\n");
     ASSERT_EQ(chown((kBase + "/arm").c_str(), 1000, 1000), 0); /* the user chmods it */
     ASSERT_EQ(chmod((kBase + "/marked/file").c_str(), 0644), 0);
@@ -558,7 +560,7 @@ TEST(QuietChain, ALoadAndASwapDecideKeptOpensAgain) {
 // Connects kept as quiet (bw_net_quiet): attack_quiet_connect's lane of one program, every one
 // of whose decisions can be quiet, is keyed. Nothing listens on the ports below: a connect the
 // policies let through is refused by the kernel (ConnectLoopback's 0).
-const uint16_t kKeptPort = 47, kLatePort = 48, kDiscardPort = 9;
+const uint16_t kKeptPort = 47, kLatePort = 48, kDiscardPort = 9, kTrustedPort = 50;
 
 // A TCP connect to 127.0.0.1:`port`: 0 when the policies let it through (refused, as nothing
 // listens), else its errno.
@@ -620,6 +622,28 @@ TEST_P(Attack, AMarkGainedAfterAConnectWasKeptIsDecided) {
   ExpectResults(got, {0, 0, 0, EPERM, EPERM}, GetParam());
   EXPECT_GE(QuietConnects(), before + 2) << "the premise: the connects were kept";
   EXPECT_EQ(Describe(ConnectLoopback(kKeptPort)), Describe(0)) << "an unmarked process";
+}
+
+// A process that chmods the trust file is let through to the trusted port for three seconds:
+// its connects there decide nothing, but they depend on a mark the process holds, which
+// expires without a change the key sees (the count of mark changes counts the marks set). After
+// it expired, the process's connect is decided, and denied. Beside it, a process never trusted
+// is denied at once.
+TEST_P(Attack, AMarkThatExpiredAfterAConnectWasLetThroughIsDecided) {
+  SKIP_IF_NO_USERNS(GetParam());
+  std::string trust = kBase + "/trust-net";
+  auto got = AsAttacker(GetParam(), [trust] {
+    std::vector<int> r;
+    Check(chmod(trust.c_str(), 0600), "chmod the trust file");
+    for (int i = 0; i < 3; ++i)
+      r.push_back(ConnectLoopback(kTrustedPort));
+    sleep(4);
+    r.push_back(ConnectLoopback(kTrustedPort));
+    r.push_back(ConnectLoopback(kTrustedPort));
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, EPERM, EPERM}, GetParam());
+  EXPECT_EQ(Describe(ConnectLoopback(kTrustedPort)), Describe(EPERM)) << "a process never trusted";
 }
 
 // A policy loaded after connects to its port were kept: the load changes the chain, which the
