@@ -235,8 +235,9 @@ struct bw_marks {
   BW_SPIN_LOCK lock;  /* taken to change slots: threads of a process set marks concurrently */
   bw_u64 present;     /* bw_mark_bit of every id in a slot, and maybe of ids gone: a test of a
                          mark whose bit is clear reads no slot */
-  bw_u64 sets;        /* counts the marks set (and the sets refused: full): while it is the same,
-                         a mark tested absent stays absent, as marks only expire in between
+  bw_u64 sets;        /* counts the marks set where absent or expired (and the sets refused:
+                         full), not the renewals of live ones: while it is the same, a mark
+                         tested absent stays absent, as marks only expire in between
                          (bw_net_quiet's key) */
 };
 /* A mark id's bit in bw_marks.present. */

@@ -103,10 +103,11 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
   }
   __u64 now = bpf_ktime_get_boot_ns();
   __u32 instance = bw_cfg_instance;
-  int done = 0;
+  int done = 0, arrives = 1; /* a renewal of a live mark leaves its presence, and `sets`, as they were */
   bpf_spin_lock(&m->lock);
   for (int i = 0; i < BW_MARK_SLOTS; i++)
     if (m->slot[i].id == id) {
+      arrives = !bw_mark_live(&m->slot[i], now);
       mark_write(&m->slot[i], id, now, for_ns, flags, rule, instance);
       done = 1;
       break;
@@ -122,7 +123,8 @@ BW_API __attribute__((noinline)) void bw_mark_set(__u32 who, __u64 id, __u64 for
     m->present |= bw_mark_bit(id);
   else
     m->full = 1;
-  m->sets++;
+  if (arrives)
+    m->sets++;
   bpf_spin_unlock(&m->lock);
   mark_count(done ? MARK_SET : MARK_FULL);
 }

@@ -624,6 +624,25 @@ TEST_P(Attack, AMarkGainedAfterAConnectWasKeptIsDecided) {
   EXPECT_EQ(Describe(ConnectLoopback(kKeptPort)), Describe(0)) << "an unmarked process";
 }
 
+// A mark renewed while it is live changes nothing a test of it sees, so it leaves the count of
+// mark changes, and the process's kept connects, as they were: a process that writes files
+// under a policy that marks every write keeps its connects.
+TEST(QuietConnect, ARenewedMarkLeavesKeptConnectsKept) {
+  std::string trust = kBase + "/trust-net";
+  uint64_t before = QuietConnects();
+  auto got = AsAttacker(Who::Root, [trust] {
+    std::vector<int> r;
+    Check(chmod(trust.c_str(), 0600), "chmod the trust file");
+    r.push_back(ConnectLoopback(kKeptPort));
+    Check(chmod(trust.c_str(), 0600), "chmod the trust file again");
+    r.push_back(ConnectLoopback(kKeptPort));
+    r.push_back(ConnectLoopback(kKeptPort));
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0}, Who::Root);
+  EXPECT_EQ(QuietConnects(), before + 2) << "the connects after the renewal skipped the lane";
+}
+
 // A process that chmods the trust file is let through to the trusted port for three seconds:
 // its connects there decide nothing, but they depend on a mark the process holds, which
 // expires without a change the key sees (the count of mark changes counts the marks set). After
