@@ -33,4 +33,15 @@ static __always_inline void kept_write_end(__u64 *writes, __u64 was) {
   *writes = was + 2;
 }
 
+/* 1 when the 8-byte words [from, to) of keys `a` and `b` are the same (constant bounds: the
+ * loop unrolls into one compare per word). */
+static __always_inline int kept_same(const void *a, const void *b, int from, int to) {
+  const __u64 *x = a, *y = b;
+#pragma unroll
+  for (int i = from; i < to; i++)
+    if (x[i] != y[i])
+      return 0;
+  return 1;
+}
+
 #endif

@@ -59,14 +59,6 @@ static __always_inline int bw_net_key_of(struct socket *sock, struct sockaddr *s
 
 #define BW_NET_QUIET_KEY_WORDS ((int)(sizeof(struct bw_net_quiet_key) / 8))
 
-static __always_inline int bw_net_quiet_same(const struct bw_net_quiet_key *a, const struct bw_net_quiet_key *b) {
-  const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-#pragma unroll
-  for (int i = 0; i < BW_NET_QUIET_KEY_WORDS; i++)
-    if (x[i] != y[i])
-      return 0;
-  return 1;
-}
 
 /* This CPU's entry for key `k`, by its destination and process start (the verifier allows no
  * arithmetic on the leader's address). */
@@ -88,7 +80,7 @@ static __attribute__((noinline, unused)) int bw_net_quiet_hit(const struct bw_ne
   if (!e || lane >= 64)
     return 0;
   __u64 writes = kept_read_begin(&e->writes);
-  if ((writes & 1) || !((e->lanes >> lane) & 1) || !bw_net_quiet_same(&e->key, k) ||
+  if ((writes & 1) || !((e->lanes >> lane) & 1) || !kept_same(&e->key, k, 0, BW_NET_QUIET_KEY_WORDS) ||
       !kept_read_end(&e->writes, writes))
     return 0;
   e->hits++;
@@ -118,7 +110,7 @@ static __always_inline void bw_net_quiet_keep(__u32 lane, int verdict) {
   __u64 writes;
   if (!e || !kept_write_begin(&e->writes, &writes))
     return;
-  if (bw_net_quiet_same(&e->key, &p->key)) {
+  if (kept_same(&e->key, &p->key, 0, BW_NET_QUIET_KEY_WORDS)) {
     e->lanes |= 1ull << lane;
   } else {
     e->key = p->key;

@@ -96,16 +96,6 @@ static __always_inline int bw_quiet_keepable(struct file *f) {
 
 #define BW_QUIET_KEY_WORDS ((int)(sizeof(struct bw_quiet_key) / 8))
 
-/* 1 when keys `a` and `b` have the same words [from, to). */
-static __always_inline int bw_quiet_same(const struct bw_quiet_key *a, const struct bw_quiet_key *b, int from, int to) {
-  const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-#pragma unroll
-  for (int i = from; i < to; i++)
-    if (x[i] != y[i])
-      return 0;
-  return 1;
-}
-
 /* This CPU's entry for the inode numbered `ino`, generation `gen` (the verifier allows no
  * arithmetic on the inode's address). */
 static __always_inline struct bw_quiet_entry *bw_quiet_entry_of(__u64 ino, __u32 gen) {
@@ -140,7 +130,7 @@ static __always_inline struct bw_quiet_entry *bw_quiet_seen(struct file *f, stru
   k->gen = gen;
   k->mode = mode;
   *writes = kept_read_begin(&e->writes);
-  if (!(*writes & 1) && bw_quiet_same(&e->key, k, 0, BW_QUIET_SEEN_WORDS))
+  if (!(*writes & 1) && kept_same(&e->key, k, 0, BW_QUIET_SEEN_WORDS))
     return e;
   __u64 was;
   if (kept_write_begin(&e->writes, &was)) {
@@ -167,7 +157,7 @@ static __attribute__((noinline, unused)) int bw_quiet_hit(struct bw_quiet_entry 
                                                           __u32 lane, __u64 writes) {
   if (!e || lane >= 64)
     return 0;
-  if (!((e->lanes >> lane) & 1) || !bw_quiet_same(&e->key, k, BW_QUIET_SEEN_WORDS, BW_QUIET_KEY_WORDS) ||
+  if (!((e->lanes >> lane) & 1) || !kept_same(&e->key, k, BW_QUIET_SEEN_WORDS, BW_QUIET_KEY_WORDS) ||
       !kept_read_end(&e->writes, writes))
     return 0;
   e->hits++;
@@ -213,7 +203,7 @@ static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdic
   __u64 writes;
   if (!e || !kept_write_begin(&e->writes, &writes))
     return;
-  if (bw_quiet_same(&e->key, &p->key, 0, BW_QUIET_KEY_WORDS)) {
+  if (kept_same(&e->key, &p->key, 0, BW_QUIET_KEY_WORDS)) {
     e->lanes |= 1ull << lane;
   } else {
     e->key = p->key;

@@ -243,6 +243,26 @@ static __always_inline void bw_end_nothing(void *arg, int verdict) {}
     bw_apply(ev, __word, __record);                                                                \
   })
 
+/* BW_DECIDE for a hook whose dispatcher keeps quiet events (bw_quiet.bpf.h, bw_net_quiet.bpf.h),
+ * on the event `ev` from bw_event_begin: 0 when the policy is out of its cgroup scope (or the
+ * template has no event for the call). Unless the decision was quiet (ev->quiet), or the policy
+ * was out of its cgroup scope (the key holds the cgroup), the lane is no longer quiet so far:
+ * the executable scope is not in the key. Its value is the verdict. */
+#define BW_DECIDE_KEEPING(id, ev, extract, ...)                                                    \
+  ({                                                                                               \
+    int __verdict = 0, __quiet = 1;                                                                \
+    if (ev) {                                                                                      \
+      __quiet = 0;                                                                                 \
+      if (bw_in_scope(ev)) {                                                                       \
+        __verdict = BW_DECIDE(id, ev, extract, ##__VA_ARGS__);                                     \
+        __quiet = (ev)->quiet;                                                                     \
+      }                                                                                            \
+    }                                                                                              \
+    if (!__quiet && bw_chained())                                                                  \
+      bw_quiet_clear();                                                                            \
+    __verdict;                                                                                     \
+  })
+
 #include "bw_shared_maps.bpf.h"
 #include "bw_chain.bpf.h"
 #include "bw_kept.bpf.h"

@@ -22,18 +22,8 @@ static __always_inline void keep_quiet(struct file *file, int verdict) {
 
 SEC("lsm/file_open")
 int BPF_PROG(bw_file_open, struct file *file, int ret) {
-  int verdict = 0;
-  int quiet = 1; /* out of the policy's cgroup scope: the quiet key holds the cgroup */
   struct bw_event *ev = bw_event_begin(BW_HOOK_FILE_OPEN);
-  if (ev) {
-    quiet = 0; /* the executable scope is not in the key */
-    if (bw_in_scope(ev)) {
-      verdict = BW_DECIDE(FILE_OPEN, ev, extract, file);
-      quiet = ev->quiet;
-    }
-  }
-  if (!quiet && bw_chained())
-    bw_quiet_clear();
+  int verdict = BW_DECIDE_KEEPING(FILE_OPEN, ev, extract, file);
   if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
     verdict = ret;
   return BW_FINISH_THEN(ctx, FILE_OPEN, verdict, keep_quiet, file);

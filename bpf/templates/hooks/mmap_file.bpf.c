@@ -20,18 +20,9 @@ static __always_inline void keep_quiet(struct file *file, int verdict) {
 SEC("lsm/mmap_file")
 int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
              unsigned long flags, int ret) {
-  int verdict = 0;
-  int quiet = 1; /* no PROT_EXEC (the dispatcher keyed nothing), or out of the policy's cgroup scope (the key holds the cgroup) */
+  /* no event without PROT_EXEC: the dispatcher keyed nothing */
   struct bw_event *ev = (prot & 4 /* PROT_EXEC */) ? bw_event_begin(BW_HOOK_FILE_MMAP_EXEC) : 0;
-  if (ev) {
-    quiet = 0; /* the executable scope is not in the key */
-    if (bw_in_scope(ev)) {
-      verdict = BW_DECIDE(FILE_MMAP_EXEC, ev, extract, file, prot);
-      quiet = ev->quiet;
-    }
-  }
-  if (!quiet && bw_chained())
-    bw_quiet_clear();
+  int verdict = BW_DECIDE_KEEPING(FILE_MMAP_EXEC, ev, extract, file, prot);
   if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
     verdict = ret;
   return BW_FINISH_THEN(ctx, FILE_MMAP_EXEC, verdict, keep_quiet, file);

@@ -18,18 +18,8 @@ static __always_inline void keep_quiet(void *unused, int verdict) {
 SEC("lsm/socket_connect")
 int BPF_PROG(bw_socket_connect, struct socket *sock, struct sockaddr *address, int addrlen,
              int ret) {
-  int verdict = 0;
-  int quiet = 1; /* out of the policy's cgroup scope: the quiet key holds the cgroup */
   struct bw_event *ev = bw_event_begin(BW_HOOK_NET_CONNECT);
-  if (ev) {
-    quiet = 0; /* the executable scope is not in the key */
-    if (bw_in_scope(ev)) {
-      verdict = BW_DECIDE(NET_CONNECT, ev, extract, sock, address);
-      quiet = ev->quiet;
-    }
-  }
-  if (!quiet && bw_chained())
-    bw_quiet_clear();
+  int verdict = BW_DECIDE_KEEPING(NET_CONNECT, ev, extract, sock, address);
   if (!bw_chained() && ret) /* standalone: an earlier BPF LSM program's denial stands */
     verdict = ret;
   return BW_FINISH_THEN(ctx, NET_CONNECT, verdict, keep_quiet, 0);
