@@ -382,9 +382,9 @@ TEST(Object, BytesDoNotDependOnTheBuildTree) {
   ASSERT_TRUE(in) << source;
   std::string line, decideLine;
   while (std::getline(in, line))
-    if (line.find("BW_DECIDE(FILE_OPEN") != std::string::npos)
+    if (line.find("BW_DECIDE_KEEPING(FILE_OPEN") != std::string::npos)
       decideLine = line;
-  ASSERT_FALSE(decideLine.empty()) << "the template no longer calls BW_DECIDE(FILE_OPEN";
+  ASSERT_FALSE(decideLine.empty()) << "the template no longer calls BW_DECIDE_KEEPING(FILE_OPEN";
   const HookId FO = HookId::FILE_OPEN;
   auto r = bulwark::backend::compileBundle(
       PolicyBuilder().rule("r", FO, cTest(FO, "file.path", TestOp::Eq, strs({"/x"}))).build());
