@@ -12,6 +12,8 @@
  *  - Hot swap: the new version's programs go into the inactive generation's indexes for
  *    all its hooks, then one write to bw_gen[slot] flips every hook at once.
  *  - Tail calls are capped at 33 per event, so a lane holds at most BW_LANE_POLICIES.
+ *  - A cgroup-scoped policy out of scope for the current task is passed over before its
+ *    tail call (bw_slot_scope), so it costs a scope test instead of a program.
  *  - Fail closed: bw_slot_mode[slot] says whether a policy is loaded in the slot and in which
  *    mode; a tail call to a linked slot that fails (its program is missing) denies for an
  *    enforce-mode policy (bw_chain.bpf.h).
@@ -84,6 +86,20 @@ enum bw_scope_kind {
   BW_SCOPE_EXECUTABLE = 2,
 };
 #define BW_SCOPE_CGROUPS 8 /* cgroup subtrees one policy may be scoped to */
+
+/* The cgroup scope of the policy version at one prog-array index (slot*2 + generation, the same
+ * on every hook), in shared map bw_slot_scope: the dispatchers and the chain steps test it before
+ * a tail call (bw_chain.bpf.h) and pass over a program that would decide nothing for the current
+ * task. The runtime writes the entry of an index before it puts a version's programs there, so
+ * the entry is always that of the programs it stands beside. An entry of another kind (0: none
+ * written, a host or executable scope) says "run it": the program tests its own scope. */
+#define BW_SLOT_SCOPE_CGROUP 1
+struct bw_slot_scope {
+  bw_u32 kind;                       /* BW_SLOT_SCOPE_CGROUP, or 0 */
+  bw_u32 count;                      /* cgroups used, at most BW_SCOPE_CGROUPS */
+  bw_u32 level[BW_SCOPE_CGROUPS];    /* as bw_cfg_cgroup_level */
+  bw_u64 id[BW_SCOPE_CGROUPS];       /* as bw_cfg_cgroup_id: 0 holds no process */
+};
 
 /* Per-CPU state for one event's walk down a lane (map bw_state, shared): an ARRAY keyed by
  * the CPU's number, whose lookups the verifier inlines (a PERCPU_ARRAY lookup is a helper call

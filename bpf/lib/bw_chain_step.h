@@ -1,5 +1,5 @@
 /* The chain step's library side (BW_FINISH in bw_lib.h): standalone or chained, the verdict
- * folded into bw_state, and the next slot's prog-array index from its generation word. */
+ * folded into bw_state (the next slot, past those out of scope: bw_next_in_scope). */
 #ifndef BULWARK_BW_CHAIN_STEP_H
 #define BULWARK_BW_CHAIN_STEP_H
 
@@ -29,12 +29,6 @@ BW_API int bw_walk_end(int verdict) {
     return verdict;
   st->depth++;
   return (int)st->verdict;
-}
-
-BW_API __u32 bw_next_index(__u32 next_slot_plus_1) {
-  __u32 s = next_slot_plus_1 - 1;
-  __u32 *g = bpf_map_lookup_elem(&bw_gen, &s);
-  return s * 2 + (g ? (*g & 1) : 0);
 }
 
 #endif

@@ -4,8 +4,10 @@
 #ifndef BULWARK_BW_SCOPE_H
 #define BULWARK_BW_SCOPE_H
 
-/* The cgroup scope is tested by bw_event_begin (bw_scratch.h), before the event is touched:
- * out of it, a policy costs this test and its chain step. A scope cgroup that did not exist at
+/* The cgroup scope is tested by bw_event_begin (bw_scratch.h), before the event is touched.
+ * Chained, a program out of it is mostly not called at all: the step before it tests the same
+ * scope in bw_slot_scope (bw_out_of_scope); this test stands for a standalone program and an
+ * entry the runtime did not write. A scope cgroup that did not exist at
  * load has id 0 and holds no process; the helper also says 0 for a process whose cgroup is not
  * that deep, which must not count as a match. */
 static __always_inline int in_cgroup_scope(void) {

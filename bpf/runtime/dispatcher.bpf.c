@@ -11,7 +11,9 @@
  * same way (bw_next_<H>[BW_MAX_LANES + slot]), so the verdict of the chain is returned by
  * the last program. If a tail call fails (empty lane, missing program) the walk ends and
  * the verdict folded so far is returned, unless the slot holds a policy (bw_slot_mode): a
- * missing program then fails closed (bw_chain.bpf.h).
+ * missing program then fails closed (bw_chain.bpf.h). Every step passes over the slots whose
+ * policy is out of its cgroup scope for the current task (bw_slot_scope); a lane with none in
+ * scope ends in its dispatcher, before the state is touched.
  *
  * The runtime's own bpf() calls: the dispatcher of kernel.bpf decides nothing for the
  * executable that attached it (bw_runtime_exe_*, the identity the guard trusts too), so a
@@ -81,17 +83,15 @@ const volatile __u64 bw_mount_lock = 0;       /* and mount_lock; 0 = unknown: no
 #define BW_HOOK(id, name, kind, attach, summary) BW_SHARED_##kind(id)
 #include "hooks.def"
 
-/* Tail-calls the program of chain entry `link` (slot + 1). Returns (only when the tail call
- * failed) `verdict`, or the fail-closed verdict when the slot holds a policy. */
-static __always_inline int bw_tail_to(void *ctx, void *progs, __u32 hook, __u32 link, int verdict)
+/* Tail-calls the program at prog-array `index` of chain entry `link` (slot + 1, from
+ * bw_next_in_scope). Returns (only when the tail call failed) `verdict`, or the fail-closed
+ * verdict when the slot holds a policy. */
+static __always_inline int bw_tail_to(void *ctx, void *progs, __u32 hook, __u32 link, __u32 index, int verdict)
 {
-	if (link == 0 || link > BW_MAX_POLICIES)
+	if (link == 0)
 		return verdict;
-	__u32 slot = link - 1;
-	__u32 *gen = bpf_map_lookup_elem(&bw_gen, &slot);
-	if (gen)
-		bpf_tail_call(ctx, progs, slot * 2 + (*gen & 1));
-	return bw_missing_program(hook, slot, verdict);
+	bpf_tail_call(ctx, progs, index);
+	return bw_missing_program(hook, link - 1, verdict);
 }
 
 /* The current task runs the runtime's executable. */
@@ -230,9 +230,13 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	int net_keyed = bw_net_keyed(ctx, next, hook, &net_key);
 	if (net_keyed && bw_net_quiet_hit(&net_key, lane))
 		return 0; /* the lane decided nothing for this key */
+	__u32 index = 0;
+	__u32 first = bw_next_in_scope(next, *head, &index);
+	if (!first)
+		return 0; /* every policy of the lane is out of its cgroup scope */
 	/* before the state: an unlink no program needs touches nothing of it */
 	if (hook == BW_DHOOK_FILE_UNLINK && bw_unlink_unlabelled(ctx) &&
-	    (bw_no_unlink_deciders() || bw_lane_quiet(next, *head)))
+	    (bw_no_unlink_deciders() || bw_lane_quiet(next, first)))
 		return 0;
 	struct bw_state *st = bw_state_here();
 	if (!st)
@@ -241,7 +245,7 @@ static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32
 	st->depth = 0;
 	st->seq++; /* a new event: the shared scratch event of the last one is stale */
 	st->quiet = (keyed && bw_quiet_pend(&key, st->seq)) || (net_keyed && bw_net_quiet_pend(&net_key, st->seq));
-	return bw_tail_to(ctx, progs, hook, *head, 0);
+	return bw_tail_to(ctx, progs, hook, first, index, 0);
 }
 
 static __always_inline int bw_pass(void *ctx, void *progs, void *next, __u32 hook)
@@ -251,9 +255,9 @@ static __always_inline int bw_pass(void *ctx, void *progs, void *next, __u32 hoo
 		return 0;
 	__u32 key = BW_MAX_LANES + bw_pass_slot;
 	__u32 *link = bpf_map_lookup_elem(next, &key);
-	if (link)
-		return bw_tail_to(ctx, progs, hook, *link, (int)st->verdict);
-	return (int)st->verdict;
+	__u32 index = 0;
+	__u32 to = link ? bw_next_in_scope(next, *link, &index) : 0;
+	return bw_tail_to(ctx, progs, hook, to, index, (int)st->verdict);
 }
 
 #define BW_PROGS_LSM(id, attach)                                                                 \

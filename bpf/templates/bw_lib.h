@@ -141,14 +141,13 @@ int bw_chained(void);
 void bw_fold_deny(int verdict);
 int bw_walk_verdict(int verdict);
 int bw_walk_end(int verdict);
-__u32 bw_next_index(__u32 next_slot_plus_1);
 __u32 bw_slot(void);
 __u32 bw_lane(void);
 #endif
 
 /* The chain step of bw_abi.h, the value a hook program returns. Standalone: `verdict`.
  * Chained: a deny folded into bw_state, then a tail call to the next policy's program on the
- * lane, which does not come back when it succeeds (when it fails, bw_missing_program decides
+ * lane (past those out of their cgroup scope: bw_next_in_scope), which does not come back when it succeeds (when it fails, bw_missing_program decides
  * on the verdict folded so far); the last program of the lane returns the folded verdict.
  * `id`: the attach point whose prog array and lanes the program chains through (for a companion
  * attach point, its own: hooks.def). */
@@ -162,11 +161,12 @@ static __always_inline void bw_end_nothing(void *arg, int verdict) {}
     if (bw_chained()) {                                                                            \
       if (__v)                                                                                     \
         bw_fold_deny(__v);                                                                         \
-      __u32 __k = BW_MAX_LANES + bw_slot();                                                        \
+      __u32 __k = BW_MAX_LANES + bw_slot(), __i = 0;                                               \
       __u32 *__n = bpf_map_lookup_elem(&bw_next_##id, &__k);                                      \
-      if (__n && *__n) {                                                                           \
-        bpf_tail_call(ctx, &bw_progs_##id, bw_next_index(*__n));                                   \
-        __v = bw_missing_program(BW_HOOK_##id, *__n - 1, bw_walk_verdict(__v)); /* it failed */    \
+      __u32 __to = __n ? bw_next_in_scope(&bw_next_##id, *__n, &__i) : 0;                         \
+      if (__to) {                                                                                  \
+        bpf_tail_call(ctx, &bw_progs_##id, __i);                                                   \
+        __v = bw_missing_program(BW_HOOK_##id, __to - 1, bw_walk_verdict(__v)); /* it failed */    \
       } else {                                                                                     \
         __v = bw_walk_end(__v);                                                                    \
         at_end(arg, __v);                                                                          \

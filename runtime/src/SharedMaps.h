@@ -1,4 +1,4 @@
-// The maps all policies share (bw_gen, bw_slot_mode, bw_progs_<H>, bw_next_<H>, bw_unlink_quiet), opened
+// The maps all policies share (bw_gen, bw_slot_mode, bw_slot_scope, bw_progs_<H>, bw_next_<H>, bw_unlink_quiet), opened
 // from their pins on demand, and the lane chains over bw_next_<H>.
 #pragma once
 
@@ -9,6 +9,8 @@
 #include "Hooks.h"
 #include "Pins.h"
 #include "Slots.h"
+
+#include <bpf/bpf.h>
 
 #include <algorithm>
 #include <functional>
@@ -129,6 +131,19 @@ public:
       countDeciders(h, -1);
     if (keysQuiet(h))
       refreshKeyed(laneOf(slotOfProgIndex(index)), h);
+  }
+  // bw_slot_scope[index] = `scope` (the policy version whose programs go to `index` next), or
+  // nothing without the map (no object declared it yet: no program reads it). Returns what was
+  // there before, for the undo of a load that fails.
+  bw_slot_scope setSlotScope(uint32_t index, const bw_slot_scope &scope) {
+    bw_slot_scope before{};
+    if (!exists(pins_.sharedMap("bw_slot_scope")))
+      return before;
+    int fd = open(slotScopeFd_, "bw_slot_scope");
+    bpf_map_lookup_elem(fd, &index, &before);
+    if (bpf_map_update_elem(fd, &index, &scope, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot update bw_slot_scope: " + errnoText(errno));
+    return before;
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
@@ -259,7 +274,7 @@ private:
   }
   const PinLayout &pins_;
   ChangeCount changes_;
-  Fd genFd_, slotModeFd_, unlinkQuietFd_, unlinkDecidersFd_, quietProgsFd_, hintFd_;
+  Fd genFd_, slotModeFd_, unlinkQuietFd_, unlinkDecidersFd_, quietProgsFd_, hintFd_, slotScopeFd_;
   std::map<uint32_t, Fd> progs_, next_;
 };
 
