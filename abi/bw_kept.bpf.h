@@ -44,4 +44,22 @@ static __always_inline int kept_same(const void *a, const void *b, int from, int
   return 1;
 }
 
+/* Keeps lane `lane`'s bit in entry `e` for the pending entry `p`'s key (`words` 8-byte words):
+ * added to the bits when the entry holds the same key, else the key and the bit replace
+ * what it held. Nothing when another program on this CPU is rewriting it. A macro: the
+ * entries of bw_quiet and bw_net_quiet differ in type and share these fields. */
+#define KEPT_KEEP(e, p, words, lane)                                                               \
+  ({                                                                                               \
+    __u64 __was;                                                                                   \
+    if (kept_write_begin(&(e)->writes, &__was)) {                                                  \
+      if (kept_same(&(e)->key, &(p)->key, 0, (words))) {                                           \
+        (e)->lanes |= 1ull << (lane);                                                              \
+      } else {                                                                                     \
+        (e)->key = (p)->key;                                                                       \
+        (e)->lanes = 1ull << (lane);                                                               \
+      }                                                                                            \
+      kept_write_end(&(e)->writes, __was);                                                         \
+    }                                                                                              \
+  })
+
 #endif

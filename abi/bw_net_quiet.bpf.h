@@ -59,7 +59,6 @@ static __always_inline int bw_net_key_of(struct socket *sock, struct sockaddr *s
 
 #define BW_NET_QUIET_KEY_WORDS ((int)(sizeof(struct bw_net_quiet_key) / 8))
 
-
 /* This CPU's entry for key `k`, by its destination and process start (the verifier allows no
  * arithmetic on the leader's address). */
 static __always_inline struct bw_net_quiet_entry *bw_net_quiet_entry_of(const struct bw_net_quiet_key *k) {
@@ -107,16 +106,8 @@ static __always_inline void bw_net_quiet_keep(__u32 lane, int verdict) {
   if (!p || p->hits != st->seq)
     return;
   struct bw_net_quiet_entry *e = bw_net_quiet_entry_of(&p->key);
-  __u64 writes;
-  if (!e || !kept_write_begin(&e->writes, &writes))
-    return;
-  if (kept_same(&e->key, &p->key, 0, BW_NET_QUIET_KEY_WORDS)) {
-    e->lanes |= 1ull << lane;
-  } else {
-    e->key = p->key;
-    e->lanes = 1ull << lane;
-  }
-  kept_write_end(&e->writes, writes);
+  if (e)
+    KEPT_KEEP(e, p, BW_NET_QUIET_KEY_WORDS, lane);
 }
 
 #endif

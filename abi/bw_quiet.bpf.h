@@ -200,16 +200,8 @@ static __always_inline void bw_quiet_keep(struct file *f, __u32 lane, int verdic
       p->key.inode != (__u64)f->f_inode || p->key.dentry != (__u64)f->f_path.dentry || !bw_quiet_keepable(f))
     return;
   struct bw_quiet_entry *e = bw_quiet_entry_of(p->key.ino, p->key.gen);
-  __u64 writes;
-  if (!e || !kept_write_begin(&e->writes, &writes))
-    return;
-  if (kept_same(&e->key, &p->key, 0, BW_QUIET_KEY_WORDS)) {
-    e->lanes |= 1ull << lane;
-  } else {
-    e->key = p->key;
-    e->lanes = 1ull << lane;
-  }
-  kept_write_end(&e->writes, writes);
+  if (e)
+    KEPT_KEEP(e, p, BW_QUIET_KEY_WORDS, lane);
 }
 
 #endif
