@@ -4,8 +4,10 @@
 #include "Bpf.h"
 #include "Error.h"
 #include "PolicyState.h"
+#include "Scope.h"
 #include "Slots.h"
 
+#include <cstring>
 #include <optional>
 
 namespace bulwark::rt {
@@ -29,6 +31,20 @@ void checkProgramEntry(const PinLayout &pins, SharedMaps &shared, const std::str
     out.push_back(entry + " is empty: the " + std::string(h.name) + " program is missing");
   else if (loaded && loaded->id != id)
     out.push_back(entry + " holds program id " + std::to_string(id) + ", not the loaded " + std::to_string(loaded->id));
+}
+
+// The bw_slot_scope entry of the active generation: one that passes over the policy outside
+// cgroups other than those it was loaded with would skip its decisions there. An entry that is
+// not a cgroup scope never passes over anything (the program tests its own scope).
+void checkSlotScope(const PinLayout &pins, SharedMaps &shared, const PolicySummary &s, std::vector<std::string> &out) {
+  uint32_t index = progIndex(s.slot, s.gen);
+  auto got = shared.slotScope(index);
+  if (!got || got->kind != BW_SLOT_SCOPE_CGROUP)
+    return;
+  bw_slot_scope want = slotScopeOf(readScopeRecords(pins, s.name, s.gen));
+  if (std::memcmp(&*got, &want, sizeof want) != 0)
+    out.push_back("bw_slot_scope[" + std::to_string(index) + "] passes over the policy outside " +
+                  std::to_string(got->count) + " cgroup(s) it was not loaded with");
 }
 
 } // namespace
@@ -61,6 +77,7 @@ std::vector<std::string> checkWiring(const PinLayout &pins, SharedMaps &shared, 
   for (const Hook *h : hooksOfMask(s.active.hooksMask))
     if (shared.hasHook(*h))
       checkProgramEntry(pins, shared, s.name, s.slot, s.gen, *h, out);
+  checkSlotScope(pins, shared, s, out);
   return out;
 }
 

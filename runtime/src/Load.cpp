@@ -463,22 +463,6 @@ void wireHook(LoadJob &j, const Hook &h, bpf_program *prog, Fd pass) {
   }
 }
 
-// The cgroup scope the dispatchers and chain steps test before a tail call to the programs of
-// this version (bw_slot_scope): the ids and levels its rodata holds (setCgroupScope); another
-// scope: kind 0, the programs test their own.
-bw_slot_scope slotScopeOf(const LoadJob &j) {
-  bw_slot_scope s{};
-  if (j.b.policy.scope != bundle::Scope::Cgroup)
-    return s;
-  s.kind = BW_SLOT_SCOPE_CGROUP;
-  for (const ScopeRecord &r : j.scope) {
-    s.id[s.count] = r.id;
-    s.level[s.count] = r.level;
-    s.count++;
-  }
-  return s;
-}
-
 // wire: the new generation in the prog arrays, still invisible: its scope at slot*2+next first
 // (no program there may be passed over by another version's scope), then new programs at
 // slot*2+next (wireHook); a hook only the enforcing version uses gets a pass-through at
@@ -486,7 +470,7 @@ bw_slot_scope slotScopeOf(const LoadJob &j) {
 // bw_gen write (switchOver) switches all hooks at once.
 void wire(LoadJob &j) {
   uint32_t index = progIndex(j.slot, j.next);
-  bw_slot_scope before = j.shared->setSlotScope(index, slotScopeOf(j));
+  bw_slot_scope before = j.shared->setSlotScope(index, slotScopeOf(j.scope));
   j.undo.add([&shared = *j.shared, index, before] { shared.setSlotScope(index, before); });
   std::vector<const Hook *> oldOnly;  // hooks only the enforcing version uses
   for (const Hook *h : hooksOfMask(j.oldMask))

@@ -74,20 +74,26 @@ std::vector<ScopeRecord> setCgroupScope(bpf_object *obj, const Bundle &b, std::v
   return out;
 }
 
-// The scope of a generation as loaded, and the cgroups at its paths now.
-std::vector<ScopeCgroup> readScope(const PinLayout &pins, const std::string &policy, uint32_t gen) {
-  std::vector<ScopeCgroup> out;
+// The records of a generation's bw_scope pin (none: no cgroup scope, or no pin).
+std::vector<ScopeRecord> readScopeRecords(const PinLayout &pins, const std::string &policy, uint32_t gen) {
+  std::vector<ScopeRecord> out;
   std::optional<Fd> fd;
   try {
     fd = openMapPin(pins.map(policy, gen, "bw_scope"));
   } catch (const Error &) {
   }
-  if (!fd)
-    return out;
-  for (uint32_t i = 0; i < kScopeCgroups; i++) {
+  for (uint32_t i = 0; fd && i < kScopeCgroups; i++) {
     ScopeRecord r{};
-    if (bpf_map_lookup_elem(fd->get(), &i, &r) != 0 || !r.used)
-      continue;
+    if (bpf_map_lookup_elem(fd->get(), &i, &r) == 0 && r.used)
+      out.push_back(r);
+  }
+  return out;
+}
+
+// The scope of a generation as loaded, and the cgroups at its paths now.
+std::vector<ScopeCgroup> readScope(const PinLayout &pins, const std::string &policy, uint32_t gen) {
+  std::vector<ScopeCgroup> out;
+  for (const ScopeRecord &r : readScopeRecords(pins, policy, gen)) {
     ScopeCgroup c;
     c.path = fieldString(r.path);
     c.loadedId = r.id;
@@ -95,6 +101,21 @@ std::vector<ScopeCgroup> readScope(const PinLayout &pins, const std::string &pol
     out.push_back(c);
   }
   return out;
+}
+
+bw_slot_scope slotScopeOf(const std::vector<ScopeRecord> &records) {
+  bw_slot_scope s{};
+  if (records.empty())
+    return s;
+  s.kind = BW_SLOT_SCOPE_CGROUP;
+  for (const ScopeRecord &r : records) {
+    if (s.count == kScopeCgroups)
+      break;
+    s.id[s.count] = r.id;
+    s.level[s.count] = r.level;
+    s.count++;
+  }
+  return s;
 }
 
 } // namespace bulwark::rt

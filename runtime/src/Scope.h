@@ -22,5 +22,11 @@ std::vector<ScopeRecord> setCgroupScope(bpf_object *obj, const Bundle &b, std::v
 
 // The scope of a generation as loaded, and the cgroups at its paths now.
 std::vector<ScopeCgroup> readScope(const PinLayout &pins, const std::string &policy, uint32_t gen);
+// Its records as pinned (gen<G>/bw_scope; none without a cgroup scope).
+std::vector<ScopeRecord> readScopeRecords(const PinLayout &pins, const std::string &policy, uint32_t gen);
+
+// The bw_slot_scope entry of a version whose scope records are `records` (setCgroupScope's,
+// or readScopeRecords'): its cgroups, or kind 0 (none: the programs test their own scope).
+bw_slot_scope slotScopeOf(const std::vector<ScopeRecord> &records);
 
 } // namespace bulwark::rt

@@ -145,6 +145,15 @@ public:
       throw Error(Exit::Failed, "cannot update bw_slot_scope: " + errnoText(errno));
     return before;
   }
+  // bw_slot_scope[index], or nothing without the map.
+  std::optional<bw_slot_scope> slotScope(uint32_t index) {
+    if (!exists(pins_.sharedMap("bw_slot_scope")))
+      return std::nullopt;
+    bw_slot_scope s{};
+    if (bpf_map_lookup_elem(open(slotScopeFd_, "bw_slot_scope"), &index, &s) != 0)
+      return std::nullopt;
+    return s;
+  }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
     mapLookupU32(gen(), slot, &g);

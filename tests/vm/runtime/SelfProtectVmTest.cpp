@@ -3,7 +3,8 @@
 // binary: each fails with EPERM and the protected file stays protected, while the runtime
 // itself still loads, swaps and unloads. With the guard off (test hook), a program removed
 // from its prog-array slot, or a generation word pointed at the empty generation, denies for an
-// enforce-mode policy, is recorded for an audit-mode one, and status reports TAMPERED.
+// enforce-mode policy, is recorded for an audit-mode one, and status reports TAMPERED; so does a
+// forged scope entry that would pass over a policy.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -58,11 +59,12 @@ TEST_F(SelfProtect, TamperAttacksFailWhileTheRuntimeKeepsControl) {
   std::string index = std::to_string(0 * 2 + std::stoi(gen));
 
   // Every mutating map command, on the generation word, a prog array, a lane chain, the slot
-  // modes and a per-policy map (compiled policies name theirs bw_*, as the fixture's counters;
+  // modes and scopes and a per-policy map (compiled policies name theirs bw_*, as the fixture's counters;
   // its hand-written match map deny_inodes is not a Bulwark name): the attacker cannot even
   // get an fd (nor a read-only one).
   for (const std::string &pin : {Pin("shared/bw_gen"), Pin("shared/bw_progs_FILE_OPEN"), Pin("shared/bw_next_FILE_OPEN"),
-                                 Pin("shared/bw_slot_mode"), Pin("deny-test/gen" + gen + "/bw_counters")}) {
+                                 Pin("shared/bw_slot_mode"), Pin("shared/bw_slot_scope"),
+                                 Pin("deny-test/gen" + gen + "/bw_counters")}) {
     for (const char *attack : {"update", "update-batch", "delete", "delete-batch", "lookup-delete",
                                "lookup-delete-batch", "freeze"})
       EXPECT_EQ(Tamper({attack, pin, index}), EPERM) << attack << " " << pin;
@@ -263,6 +265,43 @@ TEST_F(SelfProtect, EmptyGenerationFailsClosed) {
   EXPECT_EQ(openErr, EPERM);
   EXPECT_EQ(guest::OpenErrno(other), 0);
   EXPECT_EQ(guest::UnlinkErrno(other), 0);
+}
+
+// With the guard off, the test process writes a cgroup scope into the bw_slot_scope entry of
+// the policy's active generation: the dispatchers then pass over it for every task outside that
+// cgroup (here: all of them), so its denial is skipped. status, list and doctor name the entry,
+// and a load repairs it (its new generation's entry is written before its programs).
+TEST_F(SelfProtect, AForgedScopeEntryIsReportedAndRepaired) {
+  ::setenv("BULWARK_TEST_UNGUARDED", "1", 1);
+  auto r = Bulwark(root, {"load", bundle});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(guest::OpenErrno(protectedFile), EPERM);
+  auto st = Bulwark(root, {"status", "deny-test"});
+  EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << "a host policy's entry as loaded: " << st.output;
+  uint32_t index = 0 * 2 + uint32_t(std::stoi(Gen()));
+  int fd = bpf_obj_get(Pin("shared/bw_slot_scope").c_str());
+  ASSERT_GE(fd, 0);
+  bw_slot_scope forged{};
+  forged.kind = BW_SLOT_SCOPE_CGROUP;
+  forged.count = 1;
+  forged.level[0] = 1;
+  forged.id[0] = 0x7fffffff; /* no cgroup: it holds no task */
+  ASSERT_EQ(bpf_map_update_elem(fd, &index, &forged, BPF_ANY), 0);
+  ::close(fd);
+  EXPECT_EQ(guest::OpenErrno(protectedFile), 0) << "the premise: the forged entry passes over the policy";
+  std::string entry = "bw_slot_scope[" + std::to_string(index) + "] passes over the policy outside 1 cgroup(s)";
+  st = Bulwark(root, {"status", "deny-test"});
+  EXPECT_NE(st.output.find("TAMPERED"), std::string::npos) << st.output;
+  EXPECT_NE(st.output.find(entry), std::string::npos) << st.output;
+  auto doc = Bulwark(root, {"doctor"});
+  EXPECT_NE(doc.output.find("deny-test TAMPERED: " + entry), std::string::npos) << doc.output;
+  r = Bulwark(root, {"load", auditBundle});  // repair: the next generation's entry as loaded
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Bulwark(root, {"load", bundle});  // and enforcing again
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(guest::OpenErrno(protectedFile), EPERM);
+  st = Bulwark(root, {"status", "deny-test"});
+  EXPECT_EQ(st.output.find("TAMPERED"), std::string::npos) << st.output;
 }
 
 // Audit mode records instead of denying.
