@@ -72,25 +72,26 @@ static __always_inline int bw_out_of_scope(__u32 index)
 }
 
 /* The prog-array index of chain entry `link` (slot + 1, at most BW_MAX_POLICIES): its slot's
- * active generation. */
+ * active generation. When the generation cannot be read (an in-range key always can), an index
+ * past every per-index map: no scope, no quiet word, and a tail call there fails closed. */
 static __always_inline __u32 bw_index_of(__u32 link)
 {
 	__u32 slot = link - 1;
 	__u32 *gen = bpf_map_lookup_elem(&bw_gen, &slot);
-	return slot * 2 + (gen ? (*gen & 1) : 0);
+	return gen ? slot * 2 + (*gen & 1) : BW_PROG_ARRAY_SIZE;
 }
 
 /* From chain entry `link` (slot + 1; 0 ends) of the chain `next` (bw_next_<H>) on, the first
  * whose policy version is not out of its cgroup scope, with its prog-array index in `index`;
  * 0 when none is left. A lane holds at most BW_LANE_POLICIES: a chain longer than that stops
- * at the entry it reached, which then runs. */
+ * at the entry after the lane's last, which then runs. */
 static __always_inline __u32 bw_next_in_scope(void *next, __u32 link, __u32 *index)
 {
-	for (int i = 0; i < BW_LANE_POLICIES; i++) {
+	for (int i = 0; i <= BW_LANE_POLICIES; i++) {
 		if (link == 0 || link > BW_MAX_POLICIES)
 			return 0;
 		*index = bw_index_of(link);
-		if (!bw_out_of_scope(*index))
+		if (i == BW_LANE_POLICIES || !bw_out_of_scope(*index))
 			return link;
 		__u32 key = BW_MAX_LANES + link - 1;
 		__u32 *after = bpf_map_lookup_elem(next, &key);
@@ -98,10 +99,7 @@ static __always_inline __u32 bw_next_in_scope(void *next, __u32 link, __u32 *ind
 			return link;
 		link = *after;
 	}
-	if (link == 0 || link > BW_MAX_POLICIES)
-		return 0;
-	*index = bw_index_of(link);
-	return link;
+	return 0;
 }
 
 #endif

@@ -149,15 +149,11 @@ static __always_inline int bw_lane_quiet(void *next, __u32 link)
 			return 1;
 		if (link > BW_MAX_POLICIES)
 			return 0;
-		__u32 slot = link - 1;
-		__u32 *gen = bpf_map_lookup_elem(&bw_gen, &slot);
-		if (!gen)
-			return 0;
-		__u32 index = slot * 2 + (*gen & 1);
+		__u32 index = bw_index_of(link);
 		__u32 *quiet = bpf_map_lookup_elem(&bw_unlink_quiet, &index);
 		if (!quiet || !*quiet)
 			return 0;
-		__u32 key = BW_MAX_LANES + slot;
+		__u32 key = BW_MAX_LANES + link - 1;
 		__u32 *after = bpf_map_lookup_elem(next, &key);
 		if (!after)
 			return 0;

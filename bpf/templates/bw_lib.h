@@ -147,8 +147,9 @@ __u32 bw_lane(void);
 
 /* The chain step of bw_abi.h, the value a hook program returns. Standalone: `verdict`.
  * Chained: a deny folded into bw_state, then a tail call to the next policy's program on the
- * lane (past those out of their cgroup scope: bw_next_in_scope), which does not come back when it succeeds (when it fails, bw_missing_program decides
- * on the verdict folded so far); the last program of the lane returns the folded verdict.
+ * lane (past those out of their cgroup scope: bw_next_in_scope), which does not come back when
+ * it succeeds (when it fails, bw_missing_program decides on the verdict folded so far); the
+ * last program of the lane returns the folded verdict.
  * `id`: the attach point whose prog array and lanes the program chains through (for a companion
  * attach point, its own: hooks.def). */
 #define BW_FINISH(ctx, id, verdict) BW_FINISH_THEN(ctx, id, verdict, bw_end_nothing, 0)

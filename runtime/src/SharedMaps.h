@@ -132,27 +132,25 @@ public:
     if (keysQuiet(h))
       refreshKeyed(laneOf(slotOfProgIndex(index)), h);
   }
-  // bw_slot_scope[index] = `scope` (the policy version whose programs go to `index` next), or
-  // nothing without the map (no object declared it yet: no program reads it). Returns what was
-  // there before, for the undo of a load that fails.
-  bw_slot_scope setSlotScope(uint32_t index, const bw_slot_scope &scope) {
-    bw_slot_scope before{};
-    if (!exists(pins_.sharedMap("bw_slot_scope")))
-      return before;
-    int fd = open(slotScopeFd_, "bw_slot_scope");
-    bpf_map_lookup_elem(fd, &index, &before);
-    if (bpf_map_update_elem(fd, &index, &scope, BPF_ANY) != 0)
-      throw Error(Exit::Failed, "cannot update bw_slot_scope: " + errnoText(errno));
-    return before;
-  }
+  // bw_slot_scope exists once an object that declares it was loaded; without it no program
+  // reads a scope entry.
+  bool hasSlotScopes() { return exists(pins_.sharedMap("bw_slot_scope")); }
   // bw_slot_scope[index], or nothing without the map.
   std::optional<bw_slot_scope> slotScope(uint32_t index) {
-    if (!exists(pins_.sharedMap("bw_slot_scope")))
-      return std::nullopt;
     bw_slot_scope s{};
-    if (bpf_map_lookup_elem(open(slotScopeFd_, "bw_slot_scope"), &index, &s) != 0)
+    if (!hasSlotScopes() || bpf_map_lookup_elem(open(slotScopeFd_, "bw_slot_scope"), &index, &s) != 0)
       return std::nullopt;
     return s;
+  }
+  // bw_slot_scope[index] = `scope` (the policy version whose programs go to `index` next), or
+  // nothing without the map. Returns what was there before, for the undo of a load that fails.
+  bw_slot_scope setSlotScope(uint32_t index, const bw_slot_scope &scope) {
+    if (!hasSlotScopes())
+      return {};
+    bw_slot_scope before = slotScope(index).value_or(bw_slot_scope{});
+    if (bpf_map_update_elem(open(slotScopeFd_, "bw_slot_scope"), &index, &scope, BPF_ANY) != 0)
+      throw Error(Exit::Failed, "cannot update bw_slot_scope: " + errnoText(errno));
+    return before;
   }
   uint32_t genOf(uint32_t slot) {
     uint32_t g = 0;
