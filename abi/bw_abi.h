@@ -41,14 +41,17 @@
 #define BW_NEXT_SIZE (BW_NEXT_KEYED + BW_MAX_LANES)
 /* The bits of a lane's keyed word and of a bw_quiet_progs entry: BW_KEYED (the lane's opens are
  * keyed; the program's decision can be quiet), then what the quiet key must hold besides the
- * file (inode, dentry, name, directory), the open's mode, the cgroup and the change counts:
+ * file (inode, dentry, name, directory), the open's mode and the change counts:
  * BW_KEY_VIEW the process's view of the path (mount, root, mount_lock's sequence), read by a
  * decision that matches the path's string; BW_KEY_ANCESTORS rename_lock's sequence, read by
- * one that matches the file's ancestors. A decision on the file's own identity needs neither. */
+ * one that matches the file's ancestors. A decision on the file's own identity needs neither.
+ * BW_KEY_CGROUP the task's cgroup, read by a policy scoped to cgroups: out of its scope it is
+ * quiet, so a kept event must not stand for a task inside it (socket_connect's key too). */
 #define BW_KEYED 1u
 #define BW_KEY_VIEW 2u
 #define BW_KEY_ANCESTORS 4u
-#define BW_KEY_FULL (BW_KEY_VIEW | BW_KEY_ANCESTORS)
+#define BW_KEY_CGROUP 8u
+#define BW_KEY_FULL (BW_KEY_VIEW | BW_KEY_ANCESTORS | BW_KEY_CGROUP)
 
 /* Pinned under the bpffs root (default /sys/fs/bpf/bulwark). Map names are at most
  * 15 characters (kernel limit). */

@@ -9,7 +9,7 @@
  *                bit skips the lane; else bw_net_quiet_pend puts the key in the pending entry
  *                and bw_state.quiet says "quiet so far"
  *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
- *                or it was out of its cgroup scope (the key holds the cgroup)
+ *                or it was out of its cgroup scope (the key then holds the cgroup: BW_KEY_CGROUP)
  *   the last one bw_net_quiet_keep: the lane allowed and every program was quiet, so the
  *                pending key goes into its entry with the lane's bit
  *
@@ -21,10 +21,12 @@
 #define BW_AF_INET 2
 #define BW_AF_INET6 10
 
-/* The key of connecting socket `sock` to `sa` (BTF pointers: the hook's arguments) into `k`.
- * 0 when it cannot be keyed: an address of another family, no change counts. The address is
- * read as bw_sockaddr reads it for the decision. */
-static __always_inline int bw_net_key_of(struct socket *sock, struct sockaddr *sa, struct bw_net_quiet_key *k) {
+/* The key of connecting socket `sock` to `sa` (BTF pointers: the hook's arguments) into `k`;
+ * the cgroup only when `parts` (the lane's keyed word) has BW_KEY_CGROUP, else 0. 0 when it
+ * cannot be keyed: an address of another family, no change counts. The address is read as
+ * bw_sockaddr reads it for the decision. */
+static __always_inline int bw_net_key_of(struct socket *sock, struct sockaddr *sa, struct bw_net_quiet_key *k,
+                                         __u32 parts) {
   if (!sock || !sa || !sock->sk)
     return 0;
   const __u8 *raw = (const __u8 *)sa;
@@ -53,7 +55,7 @@ static __always_inline int bw_net_key_of(struct socket *sock, struct sockaddr *s
   k->pad = 0;
   k->leader = (__u64)leader;
   k->start = leader->start_time;
-  k->cgroup = bpf_get_current_cgroup_id();
+  k->cgroup = (parts & BW_KEY_CGROUP) ? bpf_get_current_cgroup_id() : 0;
   return 1;
 }
 

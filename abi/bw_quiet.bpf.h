@@ -16,7 +16,7 @@
  *                bw_quiet_pend puts the key in the pending entry, and bw_state.quiet says
  *                "quiet so far" (0 for every other event, and in a lane not keyed)
  *   each program of the lane   bw_quiet_clear unless its decision was quiet (bw_event.quiet)
- *                or it was out of its cgroup scope (the key holds the cgroup)
+ *                or it was out of its cgroup scope (the key then holds the cgroup: BW_KEY_CGROUP)
  *   the last one bw_quiet_keep: the lane allowed and every program was quiet, so the pending
  *                key goes into the entry of its inode with the lane's bit (a lane still quiet
  *                is all it reads otherwise)
@@ -41,11 +41,11 @@ static __always_inline __u32 seq_of(__u64 lock) {
 #define BW_QUIET_OVERLAYFS_MAGIC 0x794c7630
 
 /* The rest of the key of opening `f` (a BTF pointer) into `k`, whose inode, number, generation
- * and mode bw_quiet_seen wrote; the locks at their addresses; of the view and the ancestors'
- * sequence only the `parts` (BW_KEY_*) the lane's decisions read (the others 0). 0 when an
- * unlinked dentry's view (it gains " (deleted)") or a count cannot be read. What can never be
- * kept (bw_quiet_keepable) is tested where an entry is written, not on every open: the key of
- * such an open matches no entry. */
+ * and mode bw_quiet_seen wrote; the locks at their addresses; of the view, the ancestors'
+ * sequence and the cgroup only the `parts` (BW_KEY_*) the lane's decisions read (the others
+ * 0). 0 when an unlinked dentry's view (it gains " (deleted)") or a count cannot be read.
+ * What can never be kept (bw_quiet_keepable) is tested where an entry is written, not on
+ * every open: the key of such an open matches no entry. */
 static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *k, __u64 rename_lock,
                                            __u64 mount_lock, __u32 parts) {
   struct dentry *d = f->f_path.dentry;
@@ -75,7 +75,7 @@ static __always_inline int bw_quiet_key_of(struct file *f, struct bw_quiet_key *
   k->mnt = (parts & BW_KEY_VIEW) ? (__u64)mnt : 0;
   k->root = (parts & BW_KEY_VIEW) ? (__u64)fs->root.dentry : 0;
   k->root_mnt = (parts & BW_KEY_VIEW) ? (__u64)fs->root.mnt : 0;
-  k->cgroup = bpf_get_current_cgroup_id();
+  k->cgroup = (parts & BW_KEY_CGROUP) ? bpf_get_current_cgroup_id() : 0;
   k->pad = 0;
   return 1;
 }

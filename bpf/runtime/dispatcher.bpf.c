@@ -193,10 +193,13 @@ static __always_inline struct file *bw_quiet_file(void *ctx, void *next, __u32 h
  * it was read. */
 static __always_inline int bw_net_keyed(void *ctx, void *next, __u32 hook, struct bw_net_quiet_key *k)
 {
-	if (hook != BW_DHOOK_NET_CONNECT || !(bw_lane_word(next) & BW_KEYED))
+	if (hook != BW_DHOOK_NET_CONNECT)
+		return 0;
+	__u32 word = bw_lane_word(next);
+	if (!(word & BW_KEYED))
 		return 0;
 	__u64 *args = ctx; /* socket_connect(sock, address, addrlen) */
-	return bw_net_key_of((struct socket *)args[0], (struct sockaddr *)args[1], k);
+	return bw_net_key_of((struct socket *)args[0], (struct sockaddr *)args[1], k, word);
 }
 
 static __always_inline int bw_dispatch(void *ctx, void *progs, void *next, __u32 hook)

@@ -425,12 +425,14 @@ bool keepsLabelsOnly(const Bundle &b, const Hook &h) {
 // bw_quiet_progs's word for the bundle's program of hook h: BW_KEYED when it can tell from the
 // quiet key that it decides nothing (manifest `quiet`), and the key parts it reads (manifest
 // `quiet_key`; the view also when an identity group matches the view of a path that had no
-// object at this load); 0 otherwise (abi/bw_quiet.bpf.h).
+// object at this load; the cgroup when the policy is scoped to cgroups, as out of its scope
+// it is quiet); 0 otherwise (abi/bw_quiet.bpf.h).
 uint32_t quietWord(const LoadJob &j, const Hook &h) {
   for (const auto &p : j.b.programs)
     if (p.quiet && programHook(p) == &h)
       return BW_KEYED | (p.quietView || j.identity.viewGroups ? BW_KEY_VIEW : 0) |
-             (p.quietAncestors ? BW_KEY_ANCESTORS : 0);
+             (p.quietAncestors ? BW_KEY_ANCESTORS : 0) |
+             (j.b.policy.scope == bundle::Scope::Cgroup ? BW_KEY_CGROUP : 0);
   return 0;
 }
 

@@ -224,8 +224,8 @@ private:
     if (&changed == connect) {
       LaneQuiet c = laneQuiet(*connect, lane, pending);
       if (hasHook(*connect))
-        mapUpdateU32(next(*connect), BW_NEXT_KEYED + lane, c.held > 0 && c.quiet == c.held ? BW_KEYED : 0,
-                     nextMapName(*connect));
+        mapUpdateU32(next(*connect), BW_NEXT_KEYED + lane,
+                     c.held > 0 && c.quiet == c.held ? BW_KEYED | (c.parts & BW_KEY_CGROUP) : 0, nextMapName(*connect));
       return;
     }
     const Hook *fileOpen = hookById("FILE_OPEN"), *fileMmap = hookById("FILE_MMAP_EXEC");

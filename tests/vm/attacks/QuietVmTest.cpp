@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 
 #include <bpf/bpf.h>
 #include <arpa/inet.h>
@@ -160,9 +161,9 @@ int OpenWrite(const std::string &path) {
   return 0;
 }
 
-// OpenRead by a child that joined `cgroup` first, in this process's mount namespace and root
-// (so the key differs by the cgroup alone).
-int OpenInCgroup(const std::string &path, const std::string &cgroup) {
+// `op()` (an errno) in a child that joined `cgroup` first, in this process's mount namespace
+// and root (so an open's key differs by the cgroup alone).
+int InCgroup(const std::string &cgroup, const std::function<int()> &op) {
   pid_t pid = fork();
   if (pid < 0)
     return errno;
@@ -172,11 +173,15 @@ int OpenInCgroup(const std::string &path, const std::string &cgroup) {
     } catch (const std::exception &) {
       _exit(255);
     }
-    _exit(OpenRead(path));
+    _exit(op());
   }
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+int OpenInCgroup(const std::string &path, const std::string &cgroup) {
+  return InCgroup(cgroup, [&] { return OpenRead(path); });
 }
 
 // A case's own directory under kBase (1777, so the attacker can make its own).
@@ -211,7 +216,8 @@ void OpenUntilKept(const std::string &path) {
 TEST(Quiet, AFileOpenedAgainSkipsTheLane) {
   // a lane of three, keyed; its key holds the ancestors (prefix rules on the object), not the
   // view (no rule matches the path's string)
-  EXPECT_EQ(LaneWords(kPinRoot), std::vector<bw_u32>{BW_KEYED | BW_KEY_ANCESTORS});
+  EXPECT_EQ(LaneWords(kPinRoot), std::vector<bw_u32>{BW_KEYED | BW_KEY_ANCESTORS | BW_KEY_CGROUP})
+      << "attack_quiet_scoped is in the lane";
   std::string d = CaseDir();
   std::string f = FileIn(d);
   uint64_t before = QuietHits();
@@ -560,7 +566,7 @@ TEST(QuietChain, ALoadAndASwapDecideKeptOpensAgain) {
 // Connects kept as quiet (bw_net_quiet): attack_quiet_connect's lane of one program, every one
 // of whose decisions can be quiet, is keyed. Nothing listens on the ports below: a connect the
 // policies let through is refused by the kernel (ConnectLoopback's 0).
-const uint16_t kKeptPort = 47, kLatePort = 48, kDiscardPort = 9, kTrustedPort = 50;
+const uint16_t kKeptPort = 47, kLatePort = 48, kScopedPort = 49, kDiscardPort = 9, kTrustedPort = 50;
 
 // A TCP connect to 127.0.0.1:`port`: 0 when the policies let it through (refused, as nothing
 // listens), else its errno.
@@ -589,7 +595,9 @@ uint64_t QuietConnects() {
 // lane (the other tests would pass without the cache; this one would not). A connect a rule
 // denies is never kept.
 TEST(QuietConnect, AConnectAgainSkipsTheLane) {
-  EXPECT_EQ(EntriesSet(kPinRoot, "bw_next_NET_CONNECT", BW_NEXT_KEYED, BW_MAX_LANES), std::vector<bw_u32>{BW_KEYED});
+  EXPECT_EQ(EntriesSet(kPinRoot, "bw_next_NET_CONNECT", BW_NEXT_KEYED, BW_MAX_LANES),
+            std::vector<bw_u32>{BW_KEYED | BW_KEY_CGROUP})
+      << "attack_quiet_scoped is in the lane";
   uint64_t before = QuietConnects();
   for (int i = 0; i < 3; ++i)
     ASSERT_EQ(Describe(ConnectLoopback(kKeptPort)), Describe(0)) << "connect " << i;
@@ -600,6 +608,28 @@ TEST(QuietConnect, AConnectAgainSkipsTheLane) {
   EXPECT_EQ(QuietConnects(), before) << "a denied connect is never kept";
   auto status = Bulwark(kPinRoot, {"status"});
   EXPECT_NE(status.output.find("quiet connects: "), std::string::npos) << status.output;
+}
+
+// A process outside attack_quiet_scoped's cgroup connects until its connect is kept, then
+// moves into that cgroup (a connect's key holds the process, so it must be the same one) and
+// connects again: decided, and denied, as the lane's key holds the cgroup (BW_KEY_CGROUP: a
+// policy out of its cgroup scope is quiet). Moved back out, it is let through again.
+TEST(QuietConnect, AConnectKeptOutsideAPolicysCgroupIsDecidedInsideIt) {
+  uint64_t before = QuietConnects();
+  auto got = AsAttacker(Who::Root, [] {
+    std::string home = guest::ChildCgroup::CurrentCgroupDir();
+    std::vector<int> r;
+    for (int i = 0; i < 3; ++i)
+      r.push_back(ConnectLoopback(kScopedPort));
+    WriteText(kScope + "/cgroup.procs", std::to_string(getpid()));
+    r.push_back(ConnectLoopback(kScopedPort));
+    r.push_back(ConnectLoopback(kScopedPort));
+    WriteText(home + "/cgroup.procs", std::to_string(getpid()));
+    r.push_back(ConnectLoopback(kScopedPort));
+    return r;
+  });
+  ExpectResults(got, {0, 0, 0, EPERM, EPERM, 0}, Who::Root);
+  EXPECT_GE(QuietConnects(), before + 2) << "the premise: kept outside the scope";
 }
 
 // A process connects three times, all let through (kept, then skipped), then gains the mark
